@@ -1,0 +1,79 @@
+# Skydive (C) - plain GNU make. Outputs go under build/ (or $(BUILD)).
+#   make                 build build/skydive
+#   make test            build and run the whole test suite (scripts/test.sh)
+#   make SANITIZE=address,undefined BUILD=build-asan test   same under ASan+UBSan
+#   make fuzz            libFuzzer targets (clang) in build/fuzz/
+#   make WERROR=1        warnings are errors (CI)
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libpcap libxxhash
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
+            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash) -lpthread -lm
+ifneq ($(WERROR),)
+CFLAGS   += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+CLI_SRC  := $(wildcard src/cli/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
+
+.PHONY: all test unit fuzz fuzz-replay clean format bench
+all: $(BUILD)/skydive
+
+$(BUILD)/libskydive.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/skydive: $(CLI_OBJ) $(BUILD)/libskydive.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libskydive.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libskydive.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+# The fuzz corpus is replayed by a plain driver (fuzz/replay.c), so CI needs no clang.
+$(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(BUILD)/libskydive.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libskydive.a $(LDLIBS)
+fuzz-replay: $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz-replay/%)
+
+# libFuzzer builds: make fuzz, then build/fuzz/fuzz_decode fuzz/corpus/decode
+fuzz:
+	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang SANITIZE=address,undefined \
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(BUILD)/fuzz-lib/libskydive.a
+	@mkdir -p $(BUILD)/fuzz
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	    clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	      -o $(BUILD)/fuzz/$$n $$f $(BUILD)/fuzz-lib/libskydive.a $(LDLIBS) || exit 1; done
+
+test: all unit fuzz-replay
+	BUILD=$(BUILD) scripts/test.sh
+
+bench: all
+	bench/bench.sh
+
+format:
+	clang-format -i $$(find src tests fuzz bench -name '*.[ch]')
+
+clean:
+	rm -rf $(BUILD) build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

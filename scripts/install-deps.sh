@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what building and testing skydive needs on Debian 12 (run as root).
+# Idempotent: does nothing when everything is already there.
+set -e
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libxxhash-dev
+libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: run as root (or with sudo) to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,52 @@
+/* capture.h - one interface for every packet source.
+ *
+ * A source hands out batches of borrowed frames through a callback (the
+ * libpcap idea): a frame is valid only during the callback. Every capture type
+ * (file, afpacket, pcap, pcapsocket, sflow samples, ovsmirror) is one file
+ * behind this header and feeds the same flow table. Errors land in the
+ * handle's message buffer (capture_error). */
+#ifndef SKYDIVE_CAPTURE_H
+#define SKYDIVE_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct capture_frame {
+	const uint8_t *data;
+	uint32_t caplen;  /* bytes in data */
+	uint32_t wirelen; /* length on the wire */
+	uint64_t ts_ns;   /* capture time, ns since the epoch */
+};
+
+typedef void (*capture_cb)(void *user, const struct capture_frame *f);
+
+struct capture_stats {
+	uint64_t received;       /* frames handed to the callback */
+	uint64_t dropped_kernel; /* ring / socket drops reported by the kernel */
+	uint64_t dropped_ifdrop; /* drops by the interface driver */
+};
+
+struct capture;
+
+/* Opens a pcap or pcapng file ("-" = standard input). NULL with a message in
+ * err when it cannot be opened or is not a capture file. */
+struct capture *capture_open_file(const char *path, char *err, size_t errlen);
+
+/* Link type (LINKTYPE_*) of the frames. */
+int capture_linktype(const struct capture *c);
+/* Compiles and installs a BPF filter for the source's link type; 0, or
+ * -EINVAL with the compiler's message in err. */
+int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen);
+/* Delivers up to max frames (max <= 0: a source-defined batch). Returns the
+ * number delivered, 0 at the end of a file, or -EIO on a read error (message
+ * in capture_error(), naming the byte offset for files). */
+int capture_dispatch(struct capture *c, int max, capture_cb cb, void *user);
+int capture_stats(struct capture *c, struct capture_stats *out);
+/* Last error message; owned by the handle. */
+const char *capture_error(const struct capture *c);
+void capture_close(struct capture *c); /* NULL is fine */
+
+/* Checks that a BPF filter compiles for a link type (API validation). */
+int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,374 @@
+/* cmd_flows.c - `skydive flows --read FILE`: the offline mode. Wires a file
+ * capture into a flow table and writes the flows as JSON, or the kept raw
+ * packets as a pcap. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "capture/pcap_out.h"
+#include "cli/cli.h"
+#include "common/buf.h"
+#include "common/util.h"
+#include "flow/flow_json.h"
+#include "flow/flow_table.h"
+
+struct run {
+	struct flow_table *table;
+	int linktype;
+	int json;
+	struct buf out;
+	uint64_t emitted;
+	struct pcap_out *pcap;
+	int progress;
+	struct timespec last_progress;
+	uint64_t frames;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: skydive flows --read FILE [OPTIONS]\n\n"
+		"Reads a pcap or pcapng file and prints its flows as the JSON array that\n"
+		"G.Flows() returns, or the raw packets the flows kept as a pcap.\n\n"
+		"Options:\n"
+		"  -r, --read FILE            capture file to read, '-' for standard input\n"
+		"  -f, --bpf EXPR             only packets matching this BPF filter (tcpdump syntax)\n"
+		"      --rawpacket-limit N    raw packets kept per flow: 0 none (default), N the first N,\n"
+		"                             -1 every packet\n"
+		"      --header-size N        bytes kept of each raw packet, 14..65535 (default 256)\n"
+		"      --layer-key-mode M     L2 (default) or L3: whether MAC addresses are part of a\n"
+		"                             flow's identity\n"
+		"      --format F             json (default) or pcap (the kept raw packets)\n"
+		"  -o, --output FILE          write to FILE instead of standard output\n"
+		"      --node-tid TID         capture node TID, part of each flow's UUID\n"
+		"      --capture-id ID        CaptureID put in each flow\n"
+		"      --extra-tcp-metric     fill TCPMetric (SYN/FIN/RST times and TTLs)\n"
+		"      --app-port P:PORT=NAME application name for a port, e.g. tcp:8080=HTTP\n"
+		"                             (repeatable)\n"
+		"      --max-flows N          flows tracked at once (default 4000000); more are\n"
+		"                             dropped and counted\n"
+		"      --expire S             idle seconds before a flow expires (default 600)\n"
+		"      --update S             seconds between LastUpdateMetric windows (default 60)\n"
+		"      --stats                print counters to standard error at the end\n"
+		"      --no-progress          no progress line, even on a terminal\n"
+		"  -h, --help                 this help\n\n"
+		"Environment: SKYDIVE_FLOW_EXPIRE, SKYDIVE_FLOW_UPDATE, SKYDIVE_FLOW_MAX_ENTRIES,\n"
+		"SKYDIVE_FLOW_DEFAULT_LAYER_KEY_MODE, SKYDIVE_FLOW_APPLICATION_TIMEOUT_ARP and _DNS set\n"
+		"the defaults of the matching options.\n\n"
+		"Example:\n"
+		"  skydive flows --read trace.pcap --bpf icmp --rawpacket-limit 5 --format pcap -o icmp.pcap\n");
+}
+
+static int env_u32(const char *name, int64_t min, int64_t max, uint32_t *out)
+{
+	const char *v = getenv(name);
+	int64_t x;
+	if (!v)
+		return 0;
+	if (parse_i64(v, min, max, &x)) {
+		fprintf(stderr, "skydive flows: %s='%s' must be an integer in %lld..%lld\n", name, v,
+			(long long)min, (long long)max);
+		return -1;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int opt_int(const char *name, const char *v, int64_t min, int64_t max, int64_t *out)
+{
+	if (parse_i64(v, min, max, out)) {
+		fprintf(stderr, "skydive flows: --%s '%s': expected an integer in %lld..%lld\n", name, v,
+			(long long)min, (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_emit(void *user, const struct flow_table *t, const struct flow *f,
+		    enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms)
+{
+	struct run *r = user;
+	/* Offline, a flow is printed once, when it leaves the table. */
+	if (ev != FLOW_EV_EXPIRE || !r->json)
+		return;
+	buf_puts(&r->out, r->emitted ? ",\n" : "\n");
+	flow_json_write(&r->out, t, f, lu_start_ms, lu_last_ms);
+	r->emitted++;
+	buf_maybe_flush(&r->out);
+}
+
+static int on_raw(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		  uint64_t ts_ns)
+{
+	struct run *r = user;
+	if (!r->pcap)
+		return 0; /* JSON output: only RawPacketsCaptured is reported */
+	return pcap_out_write(r->pcap, data, caplen, wirelen, ts_ns);
+}
+
+static void show_progress(struct run *r, int final)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!final && now.tv_sec == r->last_progress.tv_sec)
+		return;
+	r->last_progress = now;
+	const struct flow_stats *st = flow_table_stats(r->table);
+	fprintf(stderr, "\r%llu packets, %u flows active, %llu flows done%s",
+		(unsigned long long)st->packets, st->flow_count,
+		(unsigned long long)st->flows_expired, final ? "\n" : "");
+}
+
+static void on_frame(void *user, const struct capture_frame *fr)
+{
+	struct run *r = user;
+	flow_table_feed(r->table, r->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
+	if (r->progress && !(++r->frames & 0xffff))
+		show_progress(r, 0);
+}
+
+static void print_stats(const struct flow_stats *st)
+{
+	fprintf(stderr,
+		"packets %llu, bytes %llu, undecodable %llu, partially decoded %llu, flows %llu, "
+		"flows dropped (table full) %llu, raw packets kept %llu, raw packets dropped %llu\n",
+		(unsigned long long)st->packets, (unsigned long long)st->bytes,
+		(unsigned long long)st->undecodable, (unsigned long long)st->partial,
+		(unsigned long long)st->flows_created, (unsigned long long)st->flow_dropped,
+		(unsigned long long)st->raw_kept, (unsigned long long)st->raw_dropped);
+}
+
+int cmd_flows(int argc, char **argv)
+{
+	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
+	       O_STATS, O_NOPROG };
+	static const struct option longopts[] = {
+		{"read", required_argument, 0, 'r'},
+		{"bpf", required_argument, 0, 'f'},
+		{"rawpacket-limit", required_argument, 0, O_RAW},
+		{"header-size", required_argument, 0, O_HDR},
+		{"layer-key-mode", required_argument, 0, O_KEY},
+		{"format", required_argument, 0, O_FMT},
+		{"output", required_argument, 0, 'o'},
+		{"node-tid", required_argument, 0, O_TID},
+		{"capture-id", required_argument, 0, O_CID},
+		{"extra-tcp-metric", no_argument, 0, O_TCPM},
+		{"app-port", required_argument, 0, O_APP},
+		{"max-flows", required_argument, 0, O_MAX},
+		{"expire", required_argument, 0, O_EXP},
+		{"update", required_argument, 0, O_UPD},
+		{"stats", no_argument, 0, O_STATS},
+		{"no-progress", no_argument, 0, O_NOPROG},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct flow_table_opts o = {.max_flows = 4000000};
+	static struct appmap apps;
+	const char *path = NULL, *bpf = NULL, *output = NULL, *format = "json";
+	int stats = 0, progress = 1, c, rc = 1;
+	int64_t v;
+	char err[512];
+
+	if (env_u32("SKYDIVE_FLOW_EXPIRE", 1, 86400 * 365, &o.expire_s) ||
+	    env_u32("SKYDIVE_FLOW_UPDATE", 1, 86400 * 365, &o.update_s) ||
+	    env_u32("SKYDIVE_FLOW_MAX_ENTRIES", 1, 1 << 30, &o.max_flows) ||
+	    env_u32("SKYDIVE_FLOW_APPLICATION_TIMEOUT_ARP", 1, 86400, &o.arp_timeout_s) ||
+	    env_u32("SKYDIVE_FLOW_APPLICATION_TIMEOUT_DNS", 1, 86400, &o.dns_timeout_s))
+		return 2;
+	const char *km = getenv("SKYDIVE_FLOW_DEFAULT_LAYER_KEY_MODE");
+	if (km && flow_key_mode_parse(km, &o.key_mode)) {
+		fprintf(stderr, "skydive flows: SKYDIVE_FLOW_DEFAULT_LAYER_KEY_MODE='%s' must be L2 or L3\n",
+			km);
+		return 2;
+	}
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:f:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			path = optarg;
+			break;
+		case 'f':
+			bpf = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case O_RAW:
+			if (opt_int("rawpacket-limit", optarg, -1, INT32_MAX, &v))
+				return 2;
+			o.raw_packet_limit = v;
+			break;
+		case O_HDR:
+			if (opt_int("header-size", optarg, 0, 65535, &v))
+				return 2;
+			if (v && v < 14) {
+				fprintf(stderr, "skydive flows: --header-size %lld: use 0 (default 256) or "
+						"14..65535\n",
+					(long long)v);
+				return 2;
+			}
+			o.header_size = (uint32_t)v;
+			break;
+		case O_KEY:
+			if (flow_key_mode_parse(optarg, &o.key_mode)) {
+				fprintf(stderr, "skydive flows: --layer-key-mode '%s': expected L2 or L3\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case O_FMT:
+			if (strcmp(optarg, "json") && strcmp(optarg, "pcap")) {
+				fprintf(stderr, "skydive flows: --format '%s': expected json or pcap\n",
+					optarg);
+				return 2;
+			}
+			format = optarg;
+			break;
+		case O_TID:
+			o.node_tid = optarg;
+			break;
+		case O_CID:
+			o.capture_id = optarg;
+			break;
+		case O_TCPM:
+			o.extra_tcp_metric = 1;
+			break;
+		case O_APP:
+			if (appmap_add_spec(&apps, optarg, err, sizeof(err))) {
+				fprintf(stderr, "skydive flows: --app-port: %s\n", err);
+				return 2;
+			}
+			o.appmap = &apps;
+			break;
+		case O_MAX:
+			if (opt_int("max-flows", optarg, 1, 1 << 30, &v))
+				return 2;
+			o.max_flows = (uint32_t)v;
+			break;
+		case O_EXP:
+			if (opt_int("expire", optarg, 1, 86400 * 365, &v))
+				return 2;
+			o.expire_s = (uint32_t)v;
+			break;
+		case O_UPD:
+			if (opt_int("update", optarg, 1, 86400 * 365, &v))
+				return 2;
+			o.update_s = (uint32_t)v;
+			break;
+		case O_STATS:
+			stats = 1;
+			break;
+		case O_NOPROG:
+			progress = 0;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Run 'skydive flows --help' for the options.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "skydive flows: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!path) {
+		fprintf(stderr, "skydive flows: --read FILE is required ('-' reads standard input)\n"
+				"Run 'skydive flows --help' for the options.\n");
+		return 2;
+	}
+	int want_pcap = !strcmp(format, "pcap");
+	if (want_pcap && !o.raw_packet_limit) {
+		fprintf(stderr, "skydive flows: --format pcap writes the raw packets the flows keep: "
+				"set --rawpacket-limit (N, or -1 for every packet)\n");
+		return 2;
+	}
+
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	struct capture *cap = capture_open_file(path, err, sizeof(err));
+	if (!cap) {
+		fprintf(stderr, "skydive flows: %s\n", err);
+		return 1;
+	}
+	if (bpf && *bpf && capture_set_filter(cap, bpf, err, sizeof(err))) {
+		fprintf(stderr, "skydive flows: %s\n", err);
+		capture_close(cap);
+		return 2;
+	}
+	FILE *out = stdout;
+	if (output && !(out = fopen(output, "w"))) {
+		fprintf(stderr, "skydive flows: cannot write %s: %s\n", output, strerror(errno));
+		capture_close(cap);
+		return 1;
+	}
+	r.linktype = capture_linktype(cap);
+	r.json = !want_pcap;
+	r.progress = progress && isatty(2);
+	buf_init(&r.out, out);
+	if (want_pcap && !(r.pcap = pcap_out_open(out, r.linktype, err, sizeof(err)))) {
+		fprintf(stderr, "skydive flows: %s\n", err);
+		goto out;
+	}
+	r.table = flow_table_new(&o, on_emit, on_raw, &r, err, sizeof(err));
+	if (!r.table) {
+		fprintf(stderr, "skydive flows: %s\n", err);
+		goto out;
+	}
+	if (r.json)
+		buf_putc(&r.out, '[');
+
+	int n, read_err = 0;
+	while ((n = capture_dispatch(cap, 0, on_frame, &r)) > 0)
+		;
+	if (n < 0)
+		read_err = 1;
+	/* Flows read before an error are still printed, then the error. */
+	flow_table_flush(r.table);
+	if (r.json)
+		buf_puts(&r.out, r.emitted ? "\n]\n" : "]\n");
+	if (r.progress)
+		show_progress(&r, 1);
+	int werr = buf_flush(&r.out);
+	if (r.pcap && pcap_out_close(r.pcap))
+		werr = -EIO;
+	r.pcap = NULL;
+	if (fflush(out) || ferror(out))
+		werr = -EIO;
+
+	const struct flow_stats *st = flow_table_stats(r.table);
+	if (stats)
+		print_stats(st);
+	if (st->flow_dropped)
+		fprintf(stderr,
+			"skydive flows: warning: %llu new flows dropped because %u flows were already "
+			"tracked; raise --max-flows\n",
+			(unsigned long long)st->flow_dropped, o.max_flows);
+	if (read_err) {
+		fprintf(stderr, "skydive flows: %s: %s\n", strcmp(path, "-") ? path : "standard input",
+			capture_error(cap));
+		goto out;
+	}
+	if (werr) {
+		fprintf(stderr, "skydive flows: writing %s failed: %s\n", output ? output : "output",
+			strerror(-werr));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (r.pcap)
+		pcap_out_close(r.pcap);
+	flow_table_free(r.table);
+	buf_free(&r.out);
+	capture_close(cap);
+	if (out != stdout)
+		fclose(out);
+	return rc;
+}

@@ -1,0 +1,109 @@
+/* buf.c - growable output buffer. */
+#include "common/buf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(struct buf *b, FILE *out)
+{
+	memset(b, 0, sizeof(*b));
+	b->out = out;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int buf_reserve(struct buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + n)
+		cap *= 2;
+	char *p = realloc(b->data, cap);
+	if (!p) {
+		b->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n))
+		return;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
+
+void buf_putc(struct buf *b, char c)
+{
+	if (buf_reserve(b, 1))
+		return;
+	b->data[b->len++] = c;
+}
+
+void buf_put_u64(struct buf *b, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (buf_reserve(b, (size_t)n))
+		return;
+	while (n)
+		b->data[b->len++] = tmp[--n];
+}
+
+void buf_put_i64(struct buf *b, int64_t v)
+{
+	if (v < 0) {
+		buf_putc(b, '-');
+		buf_put_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		buf_put_u64(b, (uint64_t)v);
+	}
+}
+
+void buf_put_json_str(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+		if (c == '"' || c == '\\') {
+			buf_putc(b, '\\');
+			buf_putc(b, (char)c);
+		} else if (c < 0x20) {
+			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+			buf_put(b, esc, 6);
+		} else {
+			buf_putc(b, (char)c);
+		}
+	}
+	buf_putc(b, '"');
+}
+
+int buf_flush(struct buf *b)
+{
+	if (!b->out || !b->len)
+		return b->err;
+	if (fwrite(b->data, 1, b->len, b->out) != b->len && !b->err)
+		b->err = -errno ? -errno : -EIO;
+	b->len = 0;
+	return b->err;
+}

@@ -1,0 +1,50 @@
+/* util.h - small formatting and time helpers shared by every module. */
+#ifndef SKYDIVE_UTIL_H
+#define SKYDIVE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Lowercase hex without leading zeros (Go's strconv.FormatUint(v, 16)).
+ * buf needs 17 bytes; returns the length written. */
+int fmt_hex_u64(char *buf, uint64_t v);
+/* "aa:bb:cc:dd:ee:ff" into buf[18]. */
+void fmt_mac(char *buf, const uint8_t mac[6]);
+/* IPv4 dotted quad or RFC 5952 IPv6 into buf[46]; ver is 4 or 6. */
+void fmt_ip(char *buf, int ver, const uint8_t addr[16]);
+
+/* CLOCK_REALTIME in ns. */
+uint64_t time_now_ns(void);
+
+/* Parses a decimal integer in [min, max]; returns 0 or -EINVAL / -ERANGE. */
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void wr64(uint8_t *p, uint64_t v)
+{
+	wr32(p, (uint32_t)(v >> 32));
+	wr32(p + 4, (uint32_t)v);
+}
+
+#endif

@@ -1,0 +1,76 @@
+/* flow.h - the flow record, its options and Skydive's names for its enums.
+ *
+ * A flow is compact and fixed-size (it lives in the table's preallocated
+ * pool): addresses as bytes, times in ns, the layer path and application as
+ * small interned ids. Strings (UUID, TrackingID, addresses) are only made when
+ * a flow is serialised (flow_json.c, flow_id.c). */
+#ifndef SKYDIVE_FLOW_H
+#define SKYDIVE_FLOW_H
+
+#include <stdint.h>
+
+enum flow_key_mode { FLOW_KEY_L2 = 0, FLOW_KEY_L3 = 1 };
+
+enum flow_finish { FLOW_NOT_FINISHED = 0, FLOW_TIMEOUT = 1, FLOW_TCP_FIN = 2, FLOW_TCP_RST = 3 };
+
+/* flow.proto FlowProtocol */
+enum flow_proto {
+	FLOW_PROTO_ETHERNET = 0,
+	FLOW_PROTO_IPV4 = 1,
+	FLOW_PROTO_TCP = 2,
+	FLOW_PROTO_UDP = 3,
+	FLOW_PROTO_SCTP = 4,
+	FLOW_PROTO_IPV6 = 5,
+	FLOW_PROTO_ICMPV4 = 6,
+	FLOW_PROTO_ICMPV6 = 7,
+};
+
+const char *flow_proto_name(unsigned p);
+const char *flow_finish_name(unsigned f);
+/* Parses "L2" / "L3"; returns 0 or -EINVAL. */
+int flow_key_mode_parse(const char *s, enum flow_key_mode *out);
+
+/* SYN/FIN/RST times (ms) and SYN TTLs per direction (ExtraTCPMetric). */
+struct flow_tcp_metric {
+	int64_t ab_syn_start, ba_syn_start, ab_fin_start, ba_fin_start, ab_rst_start, ba_rst_start;
+	uint32_t ab_syn_ttl, ba_syn_ttl;
+};
+
+/* flags */
+#define FLOW_F_LINK 0x01        /* Link layer present (Ethernet) */
+#define FLOW_F_SEEN_UPDATE 0x02 /* an update pass has seen this flow */
+#define FLOW_F_UPDATED 0x04     /* packets since the last update pass */
+#define FLOW_F_RTT_DONE 0x08    /* RTT measured, or can no longer be */
+#define FLOW_F_RTT_WAIT 0x10    /* first packet qualifies: waiting for the answer */
+#define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
+
+struct flow {
+	uint64_t hkey;        /* table key (XXH3 of the canonical fields + parent) */
+	uint64_t parent_uuid; /* numeric UUID of the parent flow; 0 = none */
+	uint64_t start_ns, last_ns;
+	uint64_t ab_packets, ab_bytes, ba_packets, ba_bytes;
+	uint64_t upd_ab_bytes, upd_ba_bytes; /* counters at the last update pass */
+	uint32_t upd_ab_packets, upd_ba_packets;
+	int64_t rtt_ns;
+	uint64_t link_id;
+	uint8_t link_a[6], link_b[6];
+	uint8_t net_a[16], net_b[16];
+	uint16_t tp_a, tp_b;
+	uint32_t net_id; /* VNI / GRE key */
+	uint16_t icmp_id;
+	uint8_t icmp_type; /* enum flow_icmp_type */
+	uint8_t icmp_code;
+	uint16_t path_id; /* interned LayersPath (flow_table_path) */
+	uint16_t app_id;  /* layer id, or LAYER__COUNT + application port map index */
+	uint8_t flags;    /* FLOW_F_* */
+	uint8_t ip_ver;   /* 0, 4, 6 */
+	uint8_t l4;       /* DECODE_L4_* */
+	uint8_t icmp_ver; /* 0, 4, 6 */
+	uint8_t finish;   /* enum flow_finish */
+	uint8_t timeout_class; /* 0 default, 1 ARP/DNS short timeout */
+	uint32_t raw_captured; /* RawPacketsCaptured */
+	uint32_t tcpm;         /* index into the table's TCP metric pool, 0 = none */
+	uint32_t lru_prev, lru_next; /* activity list, or free list (next) */
+};
+
+#endif

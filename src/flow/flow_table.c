@@ -1,0 +1,767 @@
+/* flow_table.c - flow lookup, creation, accounting, periodic update and expiry.
+ *
+ * Layout: a pool of struct flow reserved with mmap (untouched pages cost
+ * nothing), an open-addressing index of pool slots keyed by a 64-bit XXH3 hash
+ * of the flow's canonical fields, and three activity lists (default timeout,
+ * short ARP/DNS timeout, finished TCP) ordered by last packet, so expiry walks
+ * only the flows it removes. Slot 0 is a sentinel: "no flow". */
+#include "flow/flow_table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <xxhash.h>
+
+#include "common/log.h"
+#include "decode/decode.h"
+#include "flow/flow_id.h"
+
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+#define PATH_MAX_COUNT 4096
+#define PATH_INDEX_SIZE 8192 /* power of two, > 2 * PATH_MAX_COUNT */
+#define INDEX_MIN 1024u
+
+enum { CLASS_DEFAULT = 0, CLASS_SHORT = 1, CLASS_FINISHED = 2, CLASS_COUNT = 3 };
+
+struct lru {
+	uint32_t head, tail; /* head = oldest activity */
+};
+
+struct layer_path {
+	uint8_t n;
+	uint8_t layers[DECODE_MAX_LAYERS];
+	char *str;
+};
+
+struct flow_table {
+	struct flow_table_opts o;
+	flow_emit_fn emit;
+	flow_raw_fn raw;
+	void *user;
+
+	struct flow *pool; /* max_flows + 1 records, slot 0 unused */
+	size_t pool_bytes;
+	uint32_t pool_used; /* slots handed out so far (bump), excluding 0 */
+	uint32_t free_head; /* freed slots, linked through lru_next */
+	struct flow_tcp_metric *tcpm; /* parallel to pool when extra_tcp_metric */
+	size_t tcpm_bytes;
+
+	uint32_t *index; /* slot ids, 0 = empty */
+	uint32_t index_mask;
+	uint32_t index_max; /* largest capacity allowed */
+
+	struct lru lru[CLASS_COUNT];
+
+	struct layer_path paths[PATH_MAX_COUNT];
+	uint16_t npaths;
+	uint16_t path_index[PATH_INDEX_SIZE]; /* path id + 1, 0 = empty */
+
+	uint64_t timeouts_ns[CLASS_COUNT];
+	uint64_t next_tick_ns;   /* next second boundary for periodic work */
+	uint64_t next_update_ns; /* next update pass */
+	int64_t prev_update_ms;  /* time of the last update pass, 0 = none yet */
+	uint64_t now_ns;         /* latest time seen */
+	uint32_t header_size;
+
+	struct flow_stats st;
+};
+
+/* ---- options and names ------------------------------------------------ */
+
+const char *flow_proto_name(unsigned p)
+{
+	static const char *const n[] = {"ETHERNET", "IPV4", "TCP",    "UDP",
+					"SCTP",     "IPV6", "ICMPV4", "ICMPV6"};
+	return p < sizeof(n) / sizeof(n[0]) ? n[p] : "UNKNOWN";
+}
+
+const char *flow_finish_name(unsigned f)
+{
+	static const char *const n[] = {"NOT_FINISHED", "TIMEOUT", "TCP_FIN", "TCP_RST"};
+	return f < 4 ? n[f] : "NOT_FINISHED";
+}
+
+int flow_key_mode_parse(const char *s, enum flow_key_mode *out)
+{
+	if (!strcmp(s, "L2"))
+		*out = FLOW_KEY_L2;
+	else if (!strcmp(s, "L3"))
+		*out = FLOW_KEY_L3;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- pool ------------------------------------------------------------- */
+
+static void *reserve(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint32_t slot_alloc(struct flow_table *t)
+{
+	uint32_t s = t->free_head;
+	if (s) {
+		t->free_head = t->pool[s].lru_next;
+		return s;
+	}
+	if (t->pool_used >= t->o.max_flows)
+		return 0;
+	return ++t->pool_used;
+}
+
+static void slot_free(struct flow_table *t, uint32_t s)
+{
+	t->pool[s].lru_next = t->free_head;
+	t->pool[s].hkey = 0;
+	t->free_head = s;
+}
+
+/* ---- activity lists ---------------------------------------------------- */
+
+static void lru_unlink(struct flow_table *t, struct lru *l, uint32_t s)
+{
+	struct flow *f = &t->pool[s];
+	if (f->lru_prev)
+		t->pool[f->lru_prev].lru_next = f->lru_next;
+	else
+		l->head = f->lru_next;
+	if (f->lru_next)
+		t->pool[f->lru_next].lru_prev = f->lru_prev;
+	else
+		l->tail = f->lru_prev;
+	f->lru_prev = f->lru_next = 0;
+}
+
+static void lru_push_tail(struct flow_table *t, struct lru *l, uint32_t s)
+{
+	struct flow *f = &t->pool[s];
+	f->lru_next = 0;
+	f->lru_prev = l->tail;
+	if (l->tail)
+		t->pool[l->tail].lru_next = s;
+	else
+		l->head = s;
+	l->tail = s;
+}
+
+static inline struct lru *flow_lru(struct flow_table *t, const struct flow *f)
+{
+	if (f->finish == FLOW_TCP_FIN || f->finish == FLOW_TCP_RST)
+		return &t->lru[CLASS_FINISHED];
+	return &t->lru[f->timeout_class ? CLASS_SHORT : CLASS_DEFAULT];
+}
+
+/* ---- index ------------------------------------------------------------ */
+
+static int index_grow(struct flow_table *t)
+{
+	uint32_t old_cap = t->index ? t->index_mask + 1 : 0;
+	uint32_t cap = old_cap ? old_cap * 2 : INDEX_MIN;
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < old_cap; i++) {
+		uint32_t s = t->index[i];
+		if (!s)
+			continue;
+		uint32_t h = (uint32_t)t->pool[s].hkey & (cap - 1);
+		while (idx[h])
+			h = (h + 1) & (cap - 1);
+		idx[h] = s;
+	}
+	free(t->index);
+	t->index = idx;
+	t->index_mask = cap - 1;
+	return 0;
+}
+
+static inline uint32_t index_find(const struct flow_table *t, uint64_t hkey, uint32_t *pos)
+{
+	uint32_t h = (uint32_t)hkey & t->index_mask;
+	for (;;) {
+		uint32_t s = t->index[h];
+		if (!s || t->pool[s].hkey == hkey) {
+			*pos = h;
+			return s;
+		}
+		h = (h + 1) & t->index_mask;
+	}
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void index_remove(struct flow_table *t, uint64_t hkey)
+{
+	uint32_t pos;
+	if (!index_find(t, hkey, &pos))
+		return;
+	uint32_t mask = t->index_mask, i = pos, j = pos;
+	for (;;) {
+		j = (j + 1) & mask;
+		uint32_t s = t->index[j];
+		if (!s)
+			break;
+		uint32_t home = (uint32_t)t->pool[s].hkey & mask;
+		/* Move s back into the hole if its home is not in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			t->index[i] = s;
+			i = j;
+		}
+	}
+	t->index[i] = 0;
+}
+
+/* ---- layer paths ------------------------------------------------------ */
+
+static uint16_t path_intern(struct flow_table *t, const uint8_t *layers, uint8_t n)
+{
+	uint32_t h = (uint32_t)XXH3_64bits(layers, n) & (PATH_INDEX_SIZE - 1);
+	for (;;) {
+		uint16_t id = t->path_index[h];
+		if (!id)
+			break;
+		const struct layer_path *p = &t->paths[id - 1];
+		if (p->n == n && !memcmp(p->layers, layers, n))
+			return (uint16_t)(id - 1);
+		h = (h + 1) & (PATH_INDEX_SIZE - 1);
+	}
+	if (t->npaths == PATH_MAX_COUNT) {
+		t->st.paths_overflow++;
+		return 0; /* path 0 is the empty path, made in flow_table_new */
+	}
+	struct layer_path *p = &t->paths[t->npaths];
+	size_t len = 1;
+	for (unsigned i = 0; i < n; i++)
+		len += strlen(layer_name(layers[i])) + 1;
+	p->str = malloc(len);
+	if (!p->str) {
+		t->st.paths_overflow++;
+		return 0;
+	}
+	p->str[0] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			strcat(p->str, "/");
+		strcat(p->str, layer_name(layers[i]));
+	}
+	p->n = n;
+	memcpy(p->layers, layers, n);
+	t->path_index[h] = (uint16_t)(t->npaths + 1);
+	return t->npaths++;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn emit,
+				  flow_raw_fn raw, void *user, char *err, size_t errlen)
+{
+	struct flow_table *t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->o = *o;
+	if (!t->o.max_flows)
+		t->o.max_flows = 500000;
+	if (t->o.max_flows > (1u << 30)) {
+		snprintf(err, errlen, "max flows %u too large (at most %u)", t->o.max_flows, 1u << 30);
+		free(t);
+		return NULL;
+	}
+	if (!t->o.expire_s)
+		t->o.expire_s = 600;
+	if (!t->o.update_s)
+		t->o.update_s = 60;
+	if (!t->o.arp_timeout_s)
+		t->o.arp_timeout_s = 10;
+	if (!t->o.dns_timeout_s)
+		t->o.dns_timeout_s = 10;
+	if (!t->o.fin_hold_s)
+		t->o.fin_hold_s = 15;
+	if (t->o.raw_packet_limit < -1) {
+		snprintf(err, errlen, "raw packet limit %lld invalid: use -1 (all), 0 (none) or N > 0",
+			 (long long)t->o.raw_packet_limit);
+		free(t);
+		return NULL;
+	}
+	t->header_size = t->o.header_size ? t->o.header_size : 256;
+	t->emit = emit;
+	t->raw = raw;
+	t->user = user;
+	t->timeouts_ns[CLASS_DEFAULT] = (uint64_t)t->o.expire_s * NS_PER_S;
+	/* ARP and DNS share one short list; it uses the longer of the two. */
+	t->timeouts_ns[CLASS_SHORT] = (uint64_t)(t->o.arp_timeout_s > t->o.dns_timeout_s
+							 ? t->o.arp_timeout_s
+							 : t->o.dns_timeout_s) *
+				      NS_PER_S;
+	t->timeouts_ns[CLASS_FINISHED] = (uint64_t)t->o.fin_hold_s * NS_PER_S;
+
+	t->pool_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow);
+	t->pool = reserve(t->pool_bytes);
+	if (t->o.extra_tcp_metric) {
+		t->tcpm_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow_tcp_metric);
+		t->tcpm = reserve(t->tcpm_bytes);
+	}
+	uint32_t cap = INDEX_MIN;
+	while (cap < t->o.max_flows * 2u && cap < (1u << 31))
+		cap *= 2;
+	t->index_max = cap;
+	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || index_grow(t)) {
+		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
+		flow_table_free(t);
+		return NULL;
+	}
+	path_intern(t, NULL, 0); /* id 0: the empty path */
+	return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	if (t->pool)
+		munmap(t->pool, t->pool_bytes);
+	if (t->tcpm)
+		munmap(t->tcpm, t->tcpm_bytes);
+	for (unsigned i = 0; i < t->npaths; i++)
+		free(t->paths[i].str);
+	free(t->index);
+	free(t);
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t)
+{
+	return &t->st;
+}
+
+const struct flow_table_opts *flow_table_opts(const struct flow_table *t)
+{
+	return &t->o;
+}
+
+const char *flow_table_path(const struct flow_table *t, const struct flow *f)
+{
+	return f->path_id < t->npaths ? t->paths[f->path_id].str : "";
+}
+
+const char *flow_table_app(const struct flow_table *t, const struct flow *f)
+{
+	if (f->app_id >= LAYER__COUNT && t->o.appmap)
+		return t->o.appmap->e[f->app_id - LAYER__COUNT].name;
+	return f->app_id ? layer_name(f->app_id) : "";
+}
+
+const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
+						    const struct flow *f)
+{
+	if (!t->tcpm)
+		return NULL;
+	return &t->tcpm[f - t->pool];
+}
+
+void flow_table_foreach(const struct flow_table *t,
+			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
+			void *user)
+{
+	for (uint32_t s = 1; s <= t->pool_used; s++)
+		if (t->pool[s].hkey)
+			fn(user, t, &t->pool[s]);
+}
+
+size_t flow_table_memory(const struct flow_table *t)
+{
+	size_t m = sizeof(*t) + ((size_t)t->index_mask + 1) * sizeof(uint32_t);
+	m += ((size_t)t->pool_used + 1) * sizeof(struct flow);
+	if (t->tcpm)
+		m += ((size_t)t->pool_used + 1) * sizeof(struct flow_tcp_metric);
+	return m;
+}
+
+/* ---- emission and removal --------------------------------------------- */
+
+static void emit_flow(struct flow_table *t, struct flow *f, enum flow_event ev, int64_t lu_last_ms)
+{
+	if (!t->emit)
+		return;
+	int64_t lu_start = (f->flags & FLOW_F_SEEN_UPDATE) ? t->prev_update_ms
+							   : (int64_t)(f->start_ns / NS_PER_MS);
+	t->emit(t->user, t, f, ev, lu_start, lu_last_ms);
+}
+
+static void remove_flow(struct flow_table *t, uint32_t s, int timed_out)
+{
+	struct flow *f = &t->pool[s];
+	if (timed_out && f->finish == FLOW_NOT_FINISHED)
+		f->finish = FLOW_TIMEOUT;
+	emit_flow(t, f, FLOW_EV_EXPIRE, (int64_t)(f->last_ns / NS_PER_MS));
+	lru_unlink(t, flow_lru(t, f), s);
+	index_remove(t, f->hkey);
+	slot_free(t, s);
+	t->st.flows_expired++;
+	t->st.flow_count--;
+}
+
+static void update_pass(struct flow_table *t, uint64_t now_ns)
+{
+	int64_t now_ms = (int64_t)(now_ns / NS_PER_MS);
+	for (uint32_t s = 1; s <= t->pool_used; s++) {
+		struct flow *f = &t->pool[s];
+		if (!f->hkey)
+			continue;
+		if (f->flags & FLOW_F_UPDATED)
+			emit_flow(t, f, FLOW_EV_UPDATE, now_ms);
+		f->upd_ab_packets = (uint32_t)f->ab_packets;
+		f->upd_ba_packets = (uint32_t)f->ba_packets;
+		f->upd_ab_bytes = f->ab_bytes;
+		f->upd_ba_bytes = f->ba_bytes;
+		f->flags = (uint8_t)((f->flags | FLOW_F_SEEN_UPDATE) & ~FLOW_F_UPDATED);
+	}
+	t->prev_update_ms = now_ms;
+}
+
+static void expire_pass(struct flow_table *t, uint64_t now_ns)
+{
+	for (int c = 0; c < CLASS_COUNT; c++) {
+		uint64_t to = t->timeouts_ns[c];
+		while (t->lru[c].head) {
+			uint32_t s = t->lru[c].head;
+			if (t->pool[s].last_ns + to > now_ns)
+				break;
+			remove_flow(t, s, 1);
+		}
+	}
+}
+
+void flow_table_tick(struct flow_table *t, uint64_t now_ns)
+{
+	if (now_ns > t->now_ns)
+		t->now_ns = now_ns;
+	if (!t->next_update_ns)
+		t->next_update_ns = now_ns + (uint64_t)t->o.update_s * NS_PER_S;
+	if (now_ns >= t->next_update_ns) {
+		update_pass(t, now_ns);
+		t->next_update_ns = now_ns + (uint64_t)t->o.update_s * NS_PER_S;
+	}
+	expire_pass(t, now_ns);
+	t->next_tick_ns = (now_ns / NS_PER_S + 1) * NS_PER_S;
+}
+
+static int cmp_slot_start(const void *a, const void *b, void *arg)
+{
+	const struct flow *pool = arg;
+	const struct flow *x = &pool[*(const uint32_t *)a], *y = &pool[*(const uint32_t *)b];
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+void flow_table_flush(struct flow_table *t)
+{
+	uint32_t n = t->st.flow_count, k = 0;
+	uint32_t *order = n ? malloc(n * sizeof(*order)) : NULL;
+	if (n && !order) {
+		/* No memory to sort: emit in pool order rather than lose flows. */
+		for (uint32_t s = 1; s <= t->pool_used; s++)
+			if (t->pool[s].hkey)
+				remove_flow(t, s, 0);
+		return;
+	}
+	for (uint32_t s = 1; s <= t->pool_used && k < n; s++)
+		if (t->pool[s].hkey)
+			order[k++] = s;
+	/* Oldest first, and outer flows before the inner flows they carry. */
+	qsort_r(order, k, sizeof(*order), cmp_slot_start, t->pool);
+	for (uint32_t i = 0; i < k; i++)
+		remove_flow(t, order[i], 0);
+	free(order);
+}
+
+/* ---- the packet path -------------------------------------------------- */
+
+/* Canonical fields hashed into the table key: endpoints in key order, so
+ * both directions of a flow give the same bytes. */
+struct canon {
+	uint8_t ip_ver, l4, icmp_ver, has_mac;
+	uint16_t port[2];
+	uint32_t icmp;
+	uint32_t vni;
+	uint16_t tun_dport;
+	uint16_t pad;
+	uint8_t ip[2][16];
+	uint8_t mac[2][6];
+	uint64_t parent_key;
+	uint64_t parent_start;
+};
+
+static inline int is_echo_request(const struct decode_seg *g)
+{
+	return (g->icmp_ver == 4 && g->icmp_type == 8) || (g->icmp_ver == 6 && g->icmp_type == 128);
+}
+
+static inline int is_echo_reply(const struct decode_seg *g)
+{
+	return (g->icmp_ver == 4 && g->icmp_type == 0) || (g->icmp_ver == 6 && g->icmp_type == 129);
+}
+
+static void init_flow(struct flow_table *t, struct flow *f, const struct decode_seg *g, int tun_key,
+		      uint64_t parent_uuid, uint64_t ts_ns)
+{
+	memset(f, 0, offsetof(struct flow, lru_prev));
+	f->parent_uuid = parent_uuid;
+	f->start_ns = f->last_ns = ts_ns;
+	if (g->has_eth) {
+		f->flags |= FLOW_F_LINK;
+		memcpy(f->link_a, g->eth_src, 6);
+		memcpy(f->link_b, g->eth_dst, 6);
+		f->link_id = g->link_id;
+	}
+	f->ip_ver = g->ip_ver;
+	if (g->ip_ver) {
+		size_t al = g->ip_ver == 4 ? 4 : 16;
+		memcpy(f->net_a, g->ip_src, al);
+		memcpy(f->net_b, g->ip_dst, al);
+		f->net_id = g->tunnel_id;
+		f->l4 = g->l4;
+		f->tp_a = g->sport;
+		f->tp_b = g->dport;
+		f->icmp_ver = g->icmp_ver;
+		f->icmp_type = g->icmp_flow_type;
+		f->icmp_code = g->icmp_code;
+		f->icmp_id = g->icmp_id;
+	}
+	if (tun_key)
+		f->flags |= FLOW_F_TUN_KEY;
+
+	f->path_id = path_intern(t, g->layers, g->nlayers);
+	f->app_id = g->nlayers ? g->layers[g->nlayers - 1] : 0;
+	if (g->l4 == DECODE_L4_TCP || g->l4 == DECODE_L4_UDP) {
+		int i = appmap_lookup(t->o.appmap, g->l4, g->sport, g->dport);
+		if (i >= 0)
+			f->app_id = (uint16_t)(LAYER__COUNT + i);
+	}
+	const char *app = flow_table_app(t, f);
+	if (!strcmp(app, "ARP") || !strcmp(app, "DNS"))
+		f->timeout_class = 1;
+
+	/* Which first packets can start an RTT measurement (docs/FLOWS.md). */
+	if (g->l4 == DECODE_L4_TCP) {
+		if ((g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN)
+			f->flags |= FLOW_F_RTT_WAIT;
+		else
+			f->flags |= FLOW_F_RTT_DONE;
+	} else if (g->icmp_ver && g->icmp_flow_type == ICMP_ECHO) {
+		f->flags |= is_echo_request(g) ? FLOW_F_RTT_WAIT : FLOW_F_RTT_DONE;
+	} else {
+		f->flags |= FLOW_F_RTT_WAIT;
+	}
+	if (t->tcpm)
+		memset(&t->tcpm[f - t->pool], 0, sizeof(struct flow_tcp_metric));
+}
+
+static void tcp_metric_update(struct flow_table *t, struct flow *f, const struct decode_seg *g,
+			      int ab, uint64_t ts_ns)
+{
+	struct flow_tcp_metric *m = &t->tcpm[f - t->pool];
+	int64_t ms = (int64_t)(ts_ns / NS_PER_MS);
+	/* One of SYN, FIN, RST per packet, in that order, as Skydive records them. */
+	if (g->tcp_flags & DECODE_TCP_SYN) {
+		if (ab && !m->ab_syn_start) {
+			m->ab_syn_start = ms;
+			m->ab_syn_ttl = g->ttl;
+		} else if (!ab && !m->ba_syn_start) {
+			m->ba_syn_start = ms;
+			m->ba_syn_ttl = g->ttl;
+		}
+	} else if (g->tcp_flags & DECODE_TCP_FIN) {
+		*(ab ? &m->ab_fin_start : &m->ba_fin_start) = ms;
+	} else if (g->tcp_flags & DECODE_TCP_RST) {
+		*(ab ? &m->ab_rst_start : &m->ba_rst_start) = ms;
+	}
+}
+
+/* Finds or creates the flow of one segment and accounts the packet. Returns
+ * the slot, or 0 when the table is full. */
+static uint32_t account(struct flow_table *t, const struct decode_seg *g, const struct flow *parent,
+			uint64_t ts_ns)
+{
+	struct canon c;
+	memset(&c, 0, sizeof(c));
+	int has_ports = g->l4 != DECODE_L4_NONE;
+	int tun_key = g->l4 == DECODE_L4_UDP &&
+		      (g->tunnel == LAYER_VXLAN || g->tunnel == LAYER_GENEVE);
+	int use_mac = g->has_eth && (t->o.key_mode == FLOW_KEY_L2 || !g->ip_ver);
+	int sw = flow_key_swapped(t->o.key_mode, g->has_eth, g->eth_src, g->eth_dst, g->ip_ver,
+				  g->ip_src, g->ip_dst, has_ports, g->sport, g->dport);
+	int a = sw, b = !sw;
+
+	c.ip_ver = g->ip_ver;
+	if (g->ip_ver) {
+		size_t al = g->ip_ver == 4 ? 4 : 16;
+		memcpy(c.ip[a], g->ip_src, al);
+		memcpy(c.ip[b], g->ip_dst, al);
+		if (tun_key) {
+			c.vni = g->tunnel_id;
+			c.tun_dport = g->dport;
+			c.l4 = 0xff;
+		} else if (has_ports) {
+			c.l4 = g->l4;
+			c.port[a] = g->sport;
+			c.port[b] = g->dport;
+		}
+		if (g->icmp_ver) {
+			c.icmp_ver = g->icmp_ver;
+			if (g->icmp_ver == 6 && g->icmp_flow_type == ICMP_ECHO)
+				c.icmp = (uint32_t)ICMP_ECHO << 24 | g->icmp_id;
+			else if (g->icmp_ver == 6)
+				c.icmp = (uint32_t)g->icmp_flow_type << 24 | (uint32_t)g->icmp_code << 16;
+			else
+				c.icmp = (uint32_t)g->icmp_flow_type << 24 |
+					 (uint32_t)g->icmp_code << 16 | g->icmp_id;
+		}
+	}
+	if (use_mac) {
+		c.has_mac = 1;
+		memcpy(c.mac[a], g->eth_src, 6);
+		memcpy(c.mac[b], g->eth_dst, 6);
+	}
+	if (parent) {
+		c.parent_key = parent->hkey;
+		c.parent_start = parent->start_ns / NS_PER_MS;
+	}
+	uint64_t hkey = XXH3_64bits(&c, sizeof(c));
+	if (!hkey)
+		hkey = 1; /* 0 marks a free slot */
+
+	uint32_t pos, s = index_find(t, hkey, &pos);
+	struct flow *f;
+	int ab;
+	if (s) {
+		f = &t->pool[s];
+		/* Same canonical order as the first packet: same direction. */
+		int first_sw = flow_key_swapped(t->o.key_mode, f->flags & FLOW_F_LINK, f->link_a,
+						f->link_b, f->ip_ver, f->net_a, f->net_b,
+						f->l4 != DECODE_L4_NONE, f->tp_a, f->tp_b);
+		ab = sw == first_sw;
+		struct lru *l = flow_lru(t, f);
+		lru_unlink(t, l, s);
+	} else {
+		s = slot_alloc(t);
+		if (!s) {
+			t->st.flow_dropped++;
+			return 0;
+		}
+		if (t->index_mask + 1 < t->index_max &&
+		    (t->st.flow_count + 1) * 2 > t->index_mask + 1) {
+			if (index_grow(t)) {
+				slot_free(t, s);
+				t->st.flow_dropped++;
+				return 0;
+			}
+			index_find(t, hkey, &pos);
+		}
+		f = &t->pool[s];
+		uint64_t parent_uuid = 0;
+		if (parent) {
+			struct flow_ids ids;
+			flow_ids_compute(parent, t->o.key_mode, t->o.node_tid, &ids);
+			parent_uuid = ids.uuid ? ids.uuid : 1;
+		}
+		init_flow(t, f, g, tun_key, parent_uuid, ts_ns);
+		f->hkey = hkey;
+		t->index[pos] = s;
+		t->st.flows_created++;
+		t->st.flow_count++;
+		ab = 1;
+	}
+
+	f->last_ns = ts_ns > f->last_ns ? ts_ns : f->last_ns;
+	f->flags |= FLOW_F_UPDATED;
+	if (ab) {
+		f->ab_packets++;
+		f->ab_bytes += g->length;
+	} else {
+		f->ba_packets++;
+		f->ba_bytes += g->length;
+		if ((f->flags & (FLOW_F_RTT_WAIT | FLOW_F_RTT_DONE)) == FLOW_F_RTT_WAIT) {
+			int ok;
+			if (f->l4 == DECODE_L4_TCP)
+				ok = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
+				     (DECODE_TCP_SYN | DECODE_TCP_ACK);
+			else if (f->icmp_ver && f->icmp_type == ICMP_ECHO)
+				ok = is_echo_reply(g);
+			else
+				ok = 1;
+			if (ok) {
+				f->rtt_ns = (int64_t)(ts_ns - f->start_ns);
+				f->flags |= FLOW_F_RTT_DONE;
+			}
+		}
+	}
+	if (g->l4 == DECODE_L4_TCP) {
+		if (g->tcp_flags & DECODE_TCP_RST)
+			f->finish = FLOW_TCP_RST;
+		else if ((g->tcp_flags & DECODE_TCP_FIN) && f->finish != FLOW_TCP_RST)
+			f->finish = FLOW_TCP_FIN;
+		if (t->tcpm && (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_FIN | DECODE_TCP_RST)))
+			tcp_metric_update(t, f, g, ab, ts_ns);
+	}
+	lru_push_tail(t, flow_lru(t, f), s);
+	return s;
+}
+
+void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
+		     uint32_t wirelen, uint64_t ts_ns)
+{
+	struct decode_result r;
+	if (ts_ns >= t->next_tick_ns)
+		flow_table_tick(t, ts_ns);
+	else if (ts_ns > t->now_ns)
+		t->now_ns = ts_ns;
+
+	t->st.packets++;
+	t->st.bytes += wirelen;
+	int n = decode_packet(linktype, data, caplen, wirelen, &r);
+	if (r.err)
+		t->st.partial++;
+	uint32_t keepers[DECODE_MAX_SEGS];
+	int nkeep = 0, any = 0;
+	const struct flow *parent = NULL;
+	for (int i = 0; i < n; i++) {
+		const struct decode_seg *g = &r.seg[i];
+		if (!g->has_eth && !g->ip_ver)
+			break; /* nothing to key an inner flow on */
+		uint32_t s = account(t, g, parent, ts_ns);
+		if (!s)
+			break; /* inner flows need their parent */
+		any = 1;
+		struct flow *f = &t->pool[s];
+		if (t->o.raw_packet_limit &&
+		    (t->o.raw_packet_limit < 0 || f->raw_captured < t->o.raw_packet_limit))
+			keepers[nkeep++] = s;
+		parent = f;
+	}
+	if (!any) {
+		if (r.err)
+			t->st.partial--;
+		t->st.undecodable++;
+		return;
+	}
+	if (nkeep) {
+		uint32_t len = caplen < t->header_size ? caplen : t->header_size;
+		if (!t->raw || t->raw(t->user, data, len, wirelen, ts_ns) == 0) {
+			t->st.raw_kept++;
+			for (int i = 0; i < nkeep; i++)
+				t->pool[keepers[i]].raw_captured++;
+		} else {
+			t->st.raw_dropped++;
+		}
+	}
+}

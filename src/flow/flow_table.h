@@ -1,0 +1,94 @@
+/* flow_table.h - the per-capture flow table: decode, find or create, count.
+ *
+ * One table belongs to one capture worker thread: no locks. Flows live in a
+ * pool of max_flows records reserved up front (pages are touched only as flows
+ * are created); when the pool is full a new flow is refused and counted in
+ * FlowDropped. Flows leave through the emit callback (expiry, flush) and are
+ * reported through it at each periodic update. Every capture type feeds the
+ * same entry points: frames (flow_table_feed) from afpacket, pcap, pcapsocket,
+ * sFlow samples and mirrors. */
+#ifndef SKYDIVE_FLOW_TABLE_H
+#define SKYDIVE_FLOW_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/appmap.h"
+#include "flow/flow.h"
+
+struct flow_table;
+
+struct flow_table_opts {
+	enum flow_key_mode key_mode;
+	int64_t raw_packet_limit; /* 0 none, N > 0 the first N per flow, -1 all */
+	uint32_t header_size;     /* raw packet truncation; 0 = 256 */
+	int extra_tcp_metric;
+	uint32_t max_flows;     /* 0 = 500000 (flow.max_entries) */
+	uint32_t expire_s;      /* idle timeout; 0 = 600 (flow.expire) */
+	uint32_t update_s;      /* update period; 0 = 60 (flow.update) */
+	uint32_t arp_timeout_s; /* 0 = 10 (flow.application_timeout.arp) */
+	uint32_t dns_timeout_s; /* 0 = 10 (flow.application_timeout.dns) */
+	uint32_t fin_hold_s;    /* finished TCP flows kept; 0 = 15 */
+	const struct appmap *appmap; /* borrowed; may be NULL */
+	const char *node_tid;        /* borrowed; "" or NULL for none */
+	const char *capture_id;      /* borrowed; may be NULL */
+};
+
+enum flow_event { FLOW_EV_UPDATE = 1, FLOW_EV_EXPIRE = 2 };
+
+/* A flow being reported. lu_* is the window of LastUpdateMetric. The flow is
+ * only valid during the callback. */
+typedef void (*flow_emit_fn)(void *user, const struct flow_table *t, const struct flow *f,
+			     enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms);
+
+/* A frame kept as a raw packet (already truncated to header_size), once per
+ * frame even when several of its flows keep it. Returns 0 if stored, or
+ * non-zero if the receiver had no room (counted in raw_dropped). */
+typedef int (*flow_raw_fn)(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+			   uint64_t ts_ns);
+
+struct flow_stats {
+	uint64_t packets, bytes;
+	uint64_t undecodable;   /* no Ethernet nor IP header: no flow */
+	uint64_t partial;       /* decoding stopped early; the flows got what was decoded */
+	uint64_t flows_created, flows_expired;
+	uint64_t flow_dropped;  /* new flows refused: table full (Skydive's FlowDropped) */
+	uint64_t raw_kept, raw_dropped;
+	uint64_t paths_overflow; /* layer paths beyond the intern table (path cut) */
+	uint32_t flow_count;     /* flows in the table now */
+};
+
+/* Returns NULL with a message in err on bad options or no memory. */
+struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn emit,
+				  flow_raw_fn raw, void *user, char *err, size_t errlen);
+void flow_table_free(struct flow_table *t); /* NULL is fine; emits nothing */
+
+/* Accounts one frame captured at ts_ns (ns since the epoch). data is borrowed
+ * for the call only. Runs the periodic work when ts_ns crosses a second, so an
+ * offline reader needs no other clock; a live capture also calls
+ * flow_table_tick() when idle. */
+void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
+		     uint32_t wirelen, uint64_t ts_ns);
+/* Runs the update pass and expiry due at now_ns. */
+void flow_table_tick(struct flow_table *t, uint64_t now_ns);
+/* Emits and removes every flow (end of capture), oldest first; open flows keep
+ * FinishType NOT_FINISHED. */
+void flow_table_flush(struct flow_table *t);
+
+const struct flow_stats *flow_table_stats(const struct flow_table *t);
+const struct flow_table_opts *flow_table_opts(const struct flow_table *t);
+/* "Ethernet/IPv4/TCP" for f->path_id; owned by the table. */
+const char *flow_table_path(const struct flow_table *t, const struct flow *f);
+/* Application name for f->app_id; owned by the table or static. */
+const char *flow_table_app(const struct flow_table *t, const struct flow *f);
+/* The TCP metric of f, or NULL when extra_tcp_metric is off. */
+const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
+						    const struct flow *f);
+/* Calls fn for every flow in the table (no particular order). */
+void flow_table_foreach(const struct flow_table *t,
+			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
+			void *user);
+/* Bytes of memory the table holds now (pool pages touched + index). */
+size_t flow_table_memory(const struct flow_table *t);
+
+#endif
