@@ -16,8 +16,11 @@ struct capture {
 	int offset_known;
 	capture_cb cb;
 	void *user;
+	char *iobuf;
 	char err[PCAP_ERRBUF_SIZE + 256];
 };
+
+#define CAPTURE_FILE_BUF (1 << 16)
 
 struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 {
@@ -27,21 +30,30 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (!strcmp(path, "-"))
-		c->p = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_NANO,
-								 perr);
-	else
-		c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+	/* Our own FILE with a large buffer: libpcap reads a savefile with two
+	 * small freads per record, and the default 4 KiB buffer turns that into
+	 * a read() syscall every few packets. */
+	FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(c);
+		return NULL;
+	}
+	c->iobuf = malloc(CAPTURE_FILE_BUF);
+	if (c->iobuf)
+		setvbuf(fp, c->iobuf, _IOFBF, CAPTURE_FILE_BUF);
+	c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+	if (!c->p && fp != stdin)
+		fclose(fp);
 	if (!c->p) {
 		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "standard input", perr);
 		free(c);
 		return NULL;
 	}
 	c->linktype = pcap_datalink(c->p);
-	/* libpcap reports pcapng files with major version 1 only through the
-	 * file's magic; for pcap the record layout gives exact offsets. */
+	/* pcapng files report major version 1; for pcap (version 2) the record
+	 * layout gives exact offsets. */
 	c->is_pcapng = pcap_major_version(c->p) != 2;
-	FILE *fp = pcap_file(c->p);
 	long pos = c->is_pcapng && fp ? ftell(fp) : -1;
 	c->offset = c->is_pcapng ? (pos >= 0 ? (uint64_t)pos : 0) : 24;
 	c->offset_known = !c->is_pcapng || pos >= 0;
@@ -155,6 +167,7 @@ void capture_close(struct capture *c)
 	if (!c)
 		return;
 	if (c->p)
-		pcap_close(c->p);
+		pcap_close(c->p); /* also closes the FILE */
+	free(c->iobuf);
 	free(c);
 }

@@ -40,6 +40,8 @@ static void usage(FILE *out)
 		"  -f, --bpf EXPR             only packets matching this BPF filter (tcpdump syntax)\n"
 		"      --rawpacket-limit N    raw packets kept per flow: 0 none (default), N the first N,\n"
 		"                             -1 every packet\n"
+		"      --rawpacket-budget B   bytes of raw packets kept per --update window; what does\n"
+		"                             not fit is dropped and counted (default: no limit)\n"
 		"      --header-size N        bytes kept of each raw packet, 14..65535 (default 256)\n"
 		"      --layer-key-mode M     L2 (default) or L3: whether MAC addresses are part of a\n"
 		"                             flow's identity\n"
@@ -146,12 +148,13 @@ static void print_stats(const struct flow_stats *st)
 int cmd_flows(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
-	       O_STATS, O_NOPROG };
+	       O_STATS, O_NOPROG, O_BUDGET };
 	static const struct option longopts[] = {
 		{"read", required_argument, 0, 'r'},
 		{"bpf", required_argument, 0, 'f'},
 		{"rawpacket-limit", required_argument, 0, O_RAW},
 		{"header-size", required_argument, 0, O_HDR},
+		{"rawpacket-budget", required_argument, 0, O_BUDGET},
 		{"layer-key-mode", required_argument, 0, O_KEY},
 		{"format", required_argument, 0, O_FMT},
 		{"output", required_argument, 0, 'o'},
@@ -203,6 +206,11 @@ int cmd_flows(int argc, char **argv)
 			if (opt_int("rawpacket-limit", optarg, -1, INT32_MAX, &v))
 				return 2;
 			o.raw_packet_limit = v;
+			break;
+		case O_BUDGET:
+			if (opt_int("rawpacket-budget", optarg, 0, INT64_MAX, &v))
+				return 2;
+			o.raw_budget = (uint64_t)v;
 			break;
 		case O_HDR:
 			if (opt_int("header-size", optarg, 0, 65535, &v))

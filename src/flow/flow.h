@@ -43,18 +43,31 @@ struct flow_tcp_metric {
 #define FLOW_F_RTT_DONE 0x08    /* RTT measured, or can no longer be */
 #define FLOW_F_RTT_WAIT 0x10    /* first packet qualifies: waiting for the answer */
 #define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
+#define FLOW_F_SWAPPED 0x40     /* the first packet was in reversed key order */
 
+/* 192 bytes, 64-byte aligned in the pool: everything a packet of a known
+ * flow touches is in the first cache line. */
 struct flow {
-	uint64_t hkey;        /* table key (XXH3 of the canonical fields + parent) */
-	uint64_t parent_uuid; /* numeric UUID of the parent flow; 0 = none */
-	uint64_t start_ns, last_ns;
+	/* hot */
+	uint64_t hkey; /* table key (XXH3 of the canonical fields + parent); 0 = free */
+	uint64_t last_ns;
 	uint64_t ab_packets, ab_bytes, ba_packets, ba_bytes;
+	uint32_t raw_captured; /* RawPacketsCaptured */
+	uint8_t flags;         /* FLOW_F_* */
+	uint8_t finish;        /* enum flow_finish */
+	uint8_t l4;            /* DECODE_L4_* */
+	uint8_t timeout_class; /* 0 default, 1 ARP/DNS short timeout */
+	uint32_t queued_s;     /* when put on its expiry list, s since the table's epoch */
+	uint32_t lru_next;     /* expiry list, or free list */
+	/* cold: set when the flow is created, read when it is reported */
+	uint64_t start_ns;
+	uint64_t parent_uuid; /* numeric UUID of the parent flow; 0 = none */
 	uint64_t upd_ab_bytes, upd_ba_bytes; /* counters at the last update pass */
 	uint32_t upd_ab_packets, upd_ba_packets;
 	int64_t rtt_ns;
 	uint64_t link_id;
-	uint8_t link_a[6], link_b[6];
 	uint8_t net_a[16], net_b[16];
+	uint8_t link_a[6], link_b[6];
 	uint16_t tp_a, tp_b;
 	uint32_t net_id; /* VNI / GRE key */
 	uint16_t icmp_id;
@@ -62,15 +75,11 @@ struct flow {
 	uint8_t icmp_code;
 	uint16_t path_id; /* interned LayersPath (flow_table_path) */
 	uint16_t app_id;  /* layer id, or LAYER__COUNT + application port map index */
-	uint8_t flags;    /* FLOW_F_* */
 	uint8_t ip_ver;   /* 0, 4, 6 */
-	uint8_t l4;       /* DECODE_L4_* */
 	uint8_t icmp_ver; /* 0, 4, 6 */
-	uint8_t finish;   /* enum flow_finish */
-	uint8_t timeout_class; /* 0 default, 1 ARP/DNS short timeout */
-	uint32_t raw_captured; /* RawPacketsCaptured */
-	uint32_t tcpm;         /* index into the table's TCP metric pool, 0 = none */
-	uint32_t lru_prev, lru_next; /* activity list, or free list (next) */
-};
+	uint32_t lru_prev;
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct flow) == 192, "struct flow grew past 3 cache lines");
 
 #endif

@@ -2,9 +2,11 @@
  *
  * Layout: a pool of struct flow reserved with mmap (untouched pages cost
  * nothing), an open-addressing index of pool slots keyed by a 64-bit XXH3 hash
- * of the flow's canonical fields, and three activity lists (default timeout,
- * short ARP/DNS timeout, finished TCP) ordered by last packet, so expiry walks
- * only the flows it removes. Slot 0 is a sentinel: "no flow". */
+ * of the flow's canonical fields, and a timing wheel of one-second buckets for
+ * expiry. A packet of a known flow touches only its index entry and the
+ * flow's first cache line: the wheel is not updated per packet; when a bucket
+ * comes due, flows that saw packets since are moved to their new deadline.
+ * Slot 0 is a sentinel: "no flow". */
 #include "flow/flow_table.h"
 
 #include <errno.h>
@@ -24,11 +26,9 @@
 #define PATH_INDEX_SIZE 8192 /* power of two, > 2 * PATH_MAX_COUNT */
 #define INDEX_MIN 1024u
 
-enum { CLASS_DEFAULT = 0, CLASS_SHORT = 1, CLASS_FINISHED = 2, CLASS_COUNT = 3 };
+#define WHEEL_SIZE 1024u /* seconds; longer timeouts just go round again */
 
-struct lru {
-	uint32_t head, tail; /* head = oldest activity */
-};
+enum { CLASS_DEFAULT = 0, CLASS_SHORT = 1, CLASS_FINISHED = 2, CLASS_COUNT = 3 };
 
 struct layer_path {
 	uint8_t n;
@@ -53,7 +53,10 @@ struct flow_table {
 	uint32_t index_mask;
 	uint32_t index_max; /* largest capacity allowed */
 
-	struct lru lru[CLASS_COUNT];
+	uint32_t wheel[WHEEL_SIZE]; /* bucket heads, doubly linked through lru_* */
+	uint64_t epoch_s;           /* wheel time 0, in s since the epoch */
+	uint32_t wheel_pos;         /* next wheel second to process */
+	int wheel_started;
 
 	struct layer_path paths[PATH_MAX_COUNT];
 	uint16_t npaths;
@@ -65,6 +68,7 @@ struct flow_table {
 	int64_t prev_update_ms;  /* time of the last update pass, 0 = none yet */
 	uint64_t now_ns;         /* latest time seen */
 	uint32_t header_size;
+	uint64_t raw_window_bytes; /* raw bytes accepted since the last update pass */
 
 	struct flow_stats st;
 };
@@ -123,39 +127,48 @@ static void slot_free(struct flow_table *t, uint32_t s)
 	t->free_head = s;
 }
 
-/* ---- activity lists ---------------------------------------------------- */
+/* ---- expiry wheel ---------------------------------------------------- */
 
-static void lru_unlink(struct flow_table *t, struct lru *l, uint32_t s)
+static inline uint64_t flow_timeout_ns(const struct flow_table *t, const struct flow *f)
+{
+	if (f->finish == FLOW_TCP_FIN || f->finish == FLOW_TCP_RST)
+		return t->timeouts_ns[CLASS_FINISHED];
+	return t->timeouts_ns[f->timeout_class ? CLASS_SHORT : CLASS_DEFAULT];
+}
+
+/* Wheel second (relative to epoch_s) at which f times out, rounded up. */
+static inline uint32_t flow_deadline(const struct flow_table *t, const struct flow *f)
+{
+	uint64_t d = (f->last_ns + flow_timeout_ns(t, f) + NS_PER_S - 1) / NS_PER_S;
+	return d > t->epoch_s ? (uint32_t)(d - t->epoch_s) : 0;
+}
+
+static void wheel_unlink(struct flow_table *t, uint32_t s)
 {
 	struct flow *f = &t->pool[s];
 	if (f->lru_prev)
 		t->pool[f->lru_prev].lru_next = f->lru_next;
 	else
-		l->head = f->lru_next;
+		t->wheel[f->queued_s & (WHEEL_SIZE - 1)] = f->lru_next;
 	if (f->lru_next)
 		t->pool[f->lru_next].lru_prev = f->lru_prev;
-	else
-		l->tail = f->lru_prev;
 	f->lru_prev = f->lru_next = 0;
 }
 
-static void lru_push_tail(struct flow_table *t, struct lru *l, uint32_t s)
+static void wheel_insert(struct flow_table *t, uint32_t s)
 {
 	struct flow *f = &t->pool[s];
-	f->lru_next = 0;
-	f->lru_prev = l->tail;
-	if (l->tail)
-		t->pool[l->tail].lru_next = s;
-	else
-		l->head = s;
-	l->tail = s;
-}
-
-static inline struct lru *flow_lru(struct flow_table *t, const struct flow *f)
-{
-	if (f->finish == FLOW_TCP_FIN || f->finish == FLOW_TCP_RST)
-		return &t->lru[CLASS_FINISHED];
-	return &t->lru[f->timeout_class ? CLASS_SHORT : CLASS_DEFAULT];
+	uint32_t d = flow_deadline(t, f);
+	/* Never behind the wheel's hand: a late bucket would wait a full turn. */
+	if (d < t->wheel_pos)
+		d = t->wheel_pos;
+	uint32_t b = d & (WHEEL_SIZE - 1);
+	f->queued_s = d;
+	f->lru_prev = 0;
+	f->lru_next = t->wheel[b];
+	if (f->lru_next)
+		t->pool[f->lru_next].lru_prev = s;
+	t->wheel[b] = s;
 }
 
 /* ---- index ------------------------------------------------------------ */
@@ -402,7 +415,7 @@ static void remove_flow(struct flow_table *t, uint32_t s, int timed_out)
 	if (timed_out && f->finish == FLOW_NOT_FINISHED)
 		f->finish = FLOW_TIMEOUT;
 	emit_flow(t, f, FLOW_EV_EXPIRE, (int64_t)(f->last_ns / NS_PER_MS));
-	lru_unlink(t, flow_lru(t, f), s);
+	wheel_unlink(t, s);
 	index_remove(t, f->hkey);
 	slot_free(t, s);
 	t->st.flows_expired++;
@@ -425,19 +438,45 @@ static void update_pass(struct flow_table *t, uint64_t now_ns)
 		f->flags = (uint8_t)((f->flags | FLOW_F_SEEN_UPDATE) & ~FLOW_F_UPDATED);
 	}
 	t->prev_update_ms = now_ms;
+	t->raw_window_bytes = 0;
+}
+
+static void expire_bucket(struct flow_table *t, uint32_t b, uint64_t now_ns)
+{
+	uint32_t s = t->wheel[b];
+	while (s) {
+		struct flow *f = &t->pool[s];
+		uint32_t next = f->lru_next;
+		if (f->last_ns + flow_timeout_ns(t, f) <= now_ns) {
+			remove_flow(t, s, 1);
+		} else {
+			uint32_t d = flow_deadline(t, f);
+			if ((d & (WHEEL_SIZE - 1)) != b || d != f->queued_s) {
+				wheel_unlink(t, s);
+				wheel_insert(t, s);
+			}
+		}
+		s = next;
+	}
 }
 
 static void expire_pass(struct flow_table *t, uint64_t now_ns)
 {
-	for (int c = 0; c < CLASS_COUNT; c++) {
-		uint64_t to = t->timeouts_ns[c];
-		while (t->lru[c].head) {
-			uint32_t s = t->lru[c].head;
-			if (t->pool[s].last_ns + to > now_ns)
-				break;
-			remove_flow(t, s, 1);
-		}
+	if (!t->wheel_started) {
+		t->epoch_s = now_ns / NS_PER_S;
+		t->wheel_started = 1;
 	}
+	uint64_t now_s = now_ns / NS_PER_S;
+	if (now_s < t->epoch_s)
+		return;
+	uint32_t rel = (uint32_t)(now_s - t->epoch_s);
+	if (rel < t->wheel_pos)
+		return;
+	/* A jump of more than a turn visits every bucket once. */
+	uint32_t from = rel - t->wheel_pos >= WHEEL_SIZE ? rel - WHEEL_SIZE + 1 : t->wheel_pos;
+	t->wheel_pos = rel + 1;
+	for (uint32_t sec = from; sec <= rel; sec++)
+		expire_bucket(t, sec & (WHEEL_SIZE - 1), now_ns);
 }
 
 void flow_table_tick(struct flow_table *t, uint64_t now_ns)
@@ -514,7 +553,7 @@ static inline int is_echo_reply(const struct decode_seg *g)
 static void init_flow(struct flow_table *t, struct flow *f, const struct decode_seg *g, int tun_key,
 		      uint64_t parent_uuid, uint64_t ts_ns)
 {
-	memset(f, 0, offsetof(struct flow, lru_prev));
+	memset(f, 0, sizeof(*f));
 	f->parent_uuid = parent_uuid;
 	f->start_ns = f->last_ns = ts_ns;
 	if (g->has_eth) {
@@ -646,12 +685,7 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 	if (s) {
 		f = &t->pool[s];
 		/* Same canonical order as the first packet: same direction. */
-		int first_sw = flow_key_swapped(t->o.key_mode, f->flags & FLOW_F_LINK, f->link_a,
-						f->link_b, f->ip_ver, f->net_a, f->net_b,
-						f->l4 != DECODE_L4_NONE, f->tp_a, f->tp_b);
-		ab = sw == first_sw;
-		struct lru *l = flow_lru(t, f);
-		lru_unlink(t, l, s);
+		ab = sw == !!(f->flags & FLOW_F_SWAPPED);
 	} else {
 		s = slot_alloc(t);
 		if (!s) {
@@ -675,7 +709,10 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 			parent_uuid = ids.uuid ? ids.uuid : 1;
 		}
 		init_flow(t, f, g, tun_key, parent_uuid, ts_ns);
+		if (sw)
+			f->flags |= FLOW_F_SWAPPED;
 		f->hkey = hkey;
+		wheel_insert(t, s);
 		t->index[pos] = s;
 		t->st.flows_created++;
 		t->st.flow_count++;
@@ -706,14 +743,19 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 		}
 	}
 	if (g->l4 == DECODE_L4_TCP) {
+		uint8_t before = f->finish;
 		if (g->tcp_flags & DECODE_TCP_RST)
 			f->finish = FLOW_TCP_RST;
 		else if ((g->tcp_flags & DECODE_TCP_FIN) && f->finish != FLOW_TCP_RST)
 			f->finish = FLOW_TCP_FIN;
+		if (before == FLOW_NOT_FINISHED && f->finish != FLOW_NOT_FINISHED) {
+			/* The hold timeout is shorter: move to the earlier bucket. */
+			wheel_unlink(t, s);
+			wheel_insert(t, s);
+		}
 		if (t->tcpm && (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_FIN | DECODE_TCP_RST)))
 			tcp_metric_update(t, f, g, ab, ts_ns);
 	}
-	lru_push_tail(t, flow_lru(t, f), s);
 	return s;
 }
 
@@ -756,7 +798,10 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	}
 	if (nkeep) {
 		uint32_t len = caplen < t->header_size ? caplen : t->header_size;
-		if (!t->raw || t->raw(t->user, data, len, wirelen, ts_ns) == 0) {
+		if (t->o.raw_budget && t->raw_window_bytes + len > t->o.raw_budget) {
+			t->st.raw_dropped++;
+		} else if (!t->raw || t->raw(t->user, data, len, wirelen, ts_ns) == 0) {
+			t->raw_window_bytes += len;
 			t->st.raw_kept++;
 			for (int i = 0; i < nkeep; i++)
 				t->pool[keepers[i]].raw_captured++;

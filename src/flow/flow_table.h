@@ -29,6 +29,9 @@ struct flow_table_opts {
 	uint32_t arp_timeout_s; /* 0 = 10 (flow.application_timeout.arp) */
 	uint32_t dns_timeout_s; /* 0 = 10 (flow.application_timeout.dns) */
 	uint32_t fin_hold_s;    /* finished TCP flows kept; 0 = 15 */
+	uint64_t raw_budget;    /* bytes of raw packets accepted per update window
+	                           (what the receiver must hold until the next
+	                           update ships them); 0 = no limit */
 	const struct appmap *appmap; /* borrowed; may be NULL */
 	const char *node_tid;        /* borrowed; "" or NULL for none */
 	const char *capture_id;      /* borrowed; may be NULL */

@@ -20,8 +20,7 @@
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 #define MS(x) ((uint64_t)(x) * 1000000ull)
 
-static const uint8_t mac1[6] = {2, 0, 0, 0, 0, 1}, mac2[6] = {2, 0, 0, 0, 0, 2},
-		     mac3[6] = {2, 0, 0, 0, 0, 3};
+static const uint8_t mac1[6] = {2, 0, 0, 0, 0, 1}, mac2[6] = {2, 0, 0, 0, 0, 2};
 static const uint8_t ip1[4] = {10, 0, 0, 1}, ip2[4] = {10, 0, 0, 2}, ip3[4] = {10, 0, 0, 3};
 
 /* What the emit callback saw. */
@@ -183,10 +182,13 @@ static void test_key_modes(void **state)
 		struct flow_table_opts o = {.key_mode = mode};
 		struct seen x;
 		struct flow_table *t = mk(&o, &x);
-		/* Same IPs and ports through two different MAC pairs (two routers). */
+		/* Same IPs and ports through two different MAC pairs (two routers).
+		 * The MACs are in the same order as the IPs: Skydive's single swap
+		 * decision then gives both the same L3TrackingID. */
+		static const uint8_t mac0[6] = {2, 0, 0, 0, 0, 0};
 		fr_udp4(&f, mac1, mac2, ip1, ip2, 5000, 6000, 10);
 		feed(t, &f, S(1));
-		fr_udp4(&f, mac3, mac2, ip1, ip2, 5000, 6000, 10);
+		fr_udp4(&f, mac0, mac2, ip1, ip2, 5000, 6000, 10);
 		feed(t, &f, S(1));
 		assert_int_equal(flow_table_stats(t)->flow_count, mode == FLOW_KEY_L2 ? 2 : 1);
 		flow_table_flush(t);
@@ -343,6 +345,21 @@ static void test_raw_packets_limit_and_budget(void **state)
 	assert_int_equal(flow_table_stats(t)->raw_dropped, 2);
 	flow_table_flush(t);
 	assert_int_equal(x.f[0].raw_captured, 0);
+	flow_table_free(t);
+
+	/* The byte budget per update window: 2 x 40 bytes fit in 100, the third
+	 * does not; after the update pass there is room again. */
+	struct flow_table_opts ob = {.raw_packet_limit = -1, .header_size = 40, .raw_budget = 100,
+				     .update_s = 10};
+	t = mk(&ob, &x);
+	for (int i = 0; i < 3; i++) {
+		fr_udp4(&f, mac1, mac2, ip1, ip2, 5000, 6000, 100);
+		feed(t, &f, S(1));
+	}
+	assert_int_equal(x.raw_calls, 2);
+	assert_int_equal(flow_table_stats(t)->raw_dropped, 1);
+	feed(t, &f, S(12));
+	assert_int_equal(x.raw_calls, 3);
 	flow_table_free(t);
 }
 
