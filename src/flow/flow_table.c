@@ -26,7 +26,17 @@
 #define PATH_INDEX_SIZE 8192 /* power of two, > 2 * PATH_MAX_COUNT */
 #define INDEX_MIN 1024u
 
-#define WHEEL_SIZE 1024u /* seconds; longer timeouts just go round again */
+#define WHEEL_SIZE 1024u
+#define PIPE_SIZE 8u /* frames in flight in the prefetch pipeline, power of two */
+
+struct pending {
+	struct decode_result r;
+	int n;
+	int sw;
+	uint64_t hkey; /* key of segment 0, 0 = none */
+	uint64_t ts_ns;
+	uint32_t wirelen;
+}; /* seconds; longer timeouts just go round again */
 
 enum { CLASS_DEFAULT = 0, CLASS_SHORT = 1, CLASS_FINISHED = 2, CLASS_COUNT = 3 };
 
@@ -70,8 +80,13 @@ struct flow_table {
 	uint32_t header_size;
 	uint64_t raw_window_bytes; /* raw bytes accepted since the last update pass */
 
+	struct pending pipe[PIPE_SIZE];
+	uint32_t pipe_head, pipe_tail;
+
 	struct flow_stats st;
 };
+
+static void drain(struct flow_table *t);
 
 /* ---- options and names ------------------------------------------------ */
 
@@ -350,8 +365,9 @@ void flow_table_free(struct flow_table *t)
 
 /* ---- accessors -------------------------------------------------------- */
 
-const struct flow_stats *flow_table_stats(const struct flow_table *t)
+const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
+	drain(t);
 	return &t->st;
 }
 
@@ -380,10 +396,11 @@ const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 	return &t->tcpm[f - t->pool];
 }
 
-void flow_table_foreach(const struct flow_table *t,
+void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
 			void *user)
 {
+	drain(t);
 	for (uint32_t s = 1; s <= t->pool_used; s++)
 		if (t->pool[s].hkey)
 			fn(user, t, &t->pool[s]);
@@ -481,6 +498,7 @@ static void expire_pass(struct flow_table *t, uint64_t now_ns)
 
 void flow_table_tick(struct flow_table *t, uint64_t now_ns)
 {
+	drain(t);
 	if (now_ns > t->now_ns)
 		t->now_ns = now_ns;
 	if (!t->next_update_ns)
@@ -504,6 +522,7 @@ static int cmp_slot_start(const void *a, const void *b, void *arg)
 
 void flow_table_flush(struct flow_table *t)
 {
+	drain(t);
 	uint32_t n = t->st.flow_count, k = 0;
 	uint32_t *order = n ? malloc(n * sizeof(*order)) : NULL;
 	if (n && !order) {
@@ -626,10 +645,10 @@ static void tcp_metric_update(struct flow_table *t, struct flow *f, const struct
 	}
 }
 
-/* Finds or creates the flow of one segment and accounts the packet. Returns
- * the slot, or 0 when the table is full. */
-static uint32_t account(struct flow_table *t, const struct decode_seg *g, const struct flow *parent,
-			uint64_t ts_ns)
+/* The table key of one segment, and whether its endpoints are swapped in
+ * key order. */
+static uint64_t canon_key(const struct flow_table *t, const struct decode_seg *g,
+			  const struct flow *parent, int *swapped)
 {
 	struct canon c;
 	memset(&c, 0, sizeof(c));
@@ -676,9 +695,17 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 		c.parent_start = parent->start_ns / NS_PER_MS;
 	}
 	uint64_t hkey = XXH3_64bits(&c, sizeof(c));
-	if (!hkey)
-		hkey = 1; /* 0 marks a free slot */
+	*swapped = sw;
+	return hkey ? hkey : 1; /* 0 marks a free slot */
+}
 
+/* Finds or creates the flow of one segment whose key is hkey and accounts the
+ * packet. Returns the slot, or 0 when the table is full. */
+static uint32_t account(struct flow_table *t, const struct decode_seg *g, const struct flow *parent,
+			uint64_t hkey, int sw, uint64_t ts_ns)
+{
+	int tun_key = g->l4 == DECODE_L4_UDP &&
+		      (g->tunnel == LAYER_VXLAN || g->tunnel == LAYER_GENEVE);
 	uint32_t pos, s = index_find(t, hkey, &pos);
 	struct flow *f;
 	int ab;
@@ -759,28 +786,21 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 	return s;
 }
 
-void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
-		     uint32_t wirelen, uint64_t ts_ns)
+/* Accounts one decoded frame; hkey0/sw0 is the key of segment 0 when the
+ * caller computed it already (pipeline), else hkey0 == 0. */
+static void process(struct flow_table *t, const struct decode_result *r, int n, uint64_t hkey0,
+		    int sw0, const uint8_t *data, uint32_t caplen, uint32_t wirelen, uint64_t ts_ns)
 {
-	struct decode_result r;
-	if (ts_ns >= t->next_tick_ns)
-		flow_table_tick(t, ts_ns);
-	else if (ts_ns > t->now_ns)
-		t->now_ns = ts_ns;
-
-	t->st.packets++;
-	t->st.bytes += wirelen;
-	int n = decode_packet(linktype, data, caplen, wirelen, &r);
-	if (r.err)
-		t->st.partial++;
 	uint32_t keepers[DECODE_MAX_SEGS];
 	int nkeep = 0, any = 0;
 	const struct flow *parent = NULL;
 	for (int i = 0; i < n; i++) {
-		const struct decode_seg *g = &r.seg[i];
+		const struct decode_seg *g = &r->seg[i];
 		if (!g->has_eth && !g->ip_ver)
 			break; /* nothing to key an inner flow on */
-		uint32_t s = account(t, g, parent, ts_ns);
+		int sw = sw0;
+		uint64_t hkey = i == 0 && hkey0 ? hkey0 : canon_key(t, g, parent, &sw);
+		uint32_t s = account(t, g, parent, hkey, sw, ts_ns);
 		if (!s)
 			break; /* inner flows need their parent */
 		any = 1;
@@ -790,8 +810,10 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 			keepers[nkeep++] = s;
 		parent = f;
 	}
+	if (r->err)
+		t->st.partial++;
 	if (!any) {
-		if (r.err)
+		if (r->err)
 			t->st.partial--;
 		t->st.undecodable++;
 		return;
@@ -808,5 +830,73 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 		} else {
 			t->st.raw_dropped++;
 		}
+	}
+}
+
+/* Runs the frames still in the pipeline. */
+static void drain(struct flow_table *t)
+{
+	while (t->pipe_tail != t->pipe_head) {
+		struct pending *e = &t->pipe[t->pipe_tail & (PIPE_SIZE - 1)];
+		process(t, &e->r, e->n, e->hkey, e->sw, NULL, 0, e->wirelen, e->ts_ns);
+		t->pipe_tail++;
+	}
+}
+
+void flow_table_sync(struct flow_table *t)
+{
+	drain(t);
+}
+
+void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
+		     uint32_t wirelen, uint64_t ts_ns)
+{
+	if (ts_ns >= t->next_tick_ns) {
+		drain(t);
+		flow_table_tick(t, ts_ns);
+	} else if (ts_ns > t->now_ns) {
+		t->now_ns = ts_ns;
+	}
+	t->st.packets++;
+	t->st.bytes += wirelen;
+
+	if (t->o.raw_packet_limit) {
+		/* Raw packets need the frame itself, which is only borrowed for
+		 * this call: no pipelining. */
+		struct decode_result r;
+		int n = decode_packet(linktype, data, caplen, wirelen, &r);
+		drain(t);
+		process(t, &r, n, 0, 0, data, caplen, wirelen, ts_ns);
+		return;
+	}
+
+	/* Software pipeline: the key of frame k is hashed and its index entry
+	 * prefetched; PIPE_SIZE/2 frames later the flow record it points to is
+	 * prefetched; PIPE_SIZE frames later it is accounted. The cache misses
+	 * of a large table then overlap instead of stalling every packet. */
+	struct pending *e = &t->pipe[t->pipe_head & (PIPE_SIZE - 1)];
+	e->n = decode_packet(linktype, data, caplen, wirelen, &e->r);
+	e->wirelen = wirelen;
+	e->ts_ns = ts_ns;
+	e->hkey = 0;
+	e->sw = 0;
+	if (e->n && (e->r.seg[0].has_eth || e->r.seg[0].ip_ver)) {
+		e->hkey = canon_key(t, &e->r.seg[0], NULL, &e->sw);
+		__builtin_prefetch(&t->index[(uint32_t)e->hkey & t->index_mask]);
+	}
+	t->pipe_head++;
+	uint32_t inflight = t->pipe_head - t->pipe_tail;
+	if (inflight > PIPE_SIZE / 2) {
+		struct pending *m = &t->pipe[(t->pipe_head - PIPE_SIZE / 2 - 1) & (PIPE_SIZE - 1)];
+		if (m->hkey) {
+			uint32_t slot = t->index[(uint32_t)m->hkey & t->index_mask];
+			if (slot)
+				__builtin_prefetch(&t->pool[slot], 1);
+		}
+	}
+	if (inflight == PIPE_SIZE) {
+		struct pending *o = &t->pipe[t->pipe_tail & (PIPE_SIZE - 1)];
+		process(t, &o->r, o->n, o->hkey, o->sw, NULL, 0, o->wirelen, o->ts_ns);
+		t->pipe_tail++;
 	}
 }

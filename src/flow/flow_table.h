@@ -78,7 +78,11 @@ void flow_table_tick(struct flow_table *t, uint64_t now_ns);
  * FinishType NOT_FINISHED. */
 void flow_table_flush(struct flow_table *t);
 
-const struct flow_stats *flow_table_stats(const struct flow_table *t);
+/* Counters, with every frame fed so far accounted. */
+const struct flow_stats *flow_table_stats(struct flow_table *t);
+/* Accounts the frames still in flight in the table's prefetch pipeline
+ * (stats, foreach, tick and flush do it themselves). */
+void flow_table_sync(struct flow_table *t);
 const struct flow_table_opts *flow_table_opts(const struct flow_table *t);
 /* "Ethernet/IPv4/TCP" for f->path_id; owned by the table. */
 const char *flow_table_path(const struct flow_table *t, const struct flow *f);
@@ -88,7 +92,7 @@ const char *flow_table_app(const struct flow_table *t, const struct flow *f);
 const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 						    const struct flow *f);
 /* Calls fn for every flow in the table (no particular order). */
-void flow_table_foreach(const struct flow_table *t,
+void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
 			void *user);
 /* Bytes of memory the table holds now (pool pages touched + index). */
