@@ -754,19 +754,22 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 	} else {
 		f->ba_packets++;
 		f->ba_bytes += g->length;
-		if ((f->flags & (FLOW_F_RTT_WAIT | FLOW_F_RTT_DONE)) == FLOW_F_RTT_WAIT) {
-			int ok;
-			if (f->l4 == DECODE_L4_TCP)
-				ok = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
-				     (DECODE_TCP_SYN | DECODE_TCP_ACK);
-			else if (f->icmp_ver && f->icmp_type == ICMP_ECHO)
-				ok = is_echo_reply(g);
-			else
-				ok = 1;
-			if (ok) {
-				f->rtt_ns = (int64_t)(ts_ns - f->start_ns);
-				f->flags |= FLOW_F_RTT_DONE;
-			}
+	}
+	if ((f->flags & (FLOW_F_RTT_WAIT | FLOW_F_RTT_DONE)) == FLOW_F_RTT_WAIT) {
+		/* An echo reply or a SYN+ACK is recognised by its type, so a ping
+		 * of an address on the same host (both ends alike) still gets an
+		 * RTT; anything else needs the other direction. */
+		int ok;
+		if (f->icmp_ver && f->icmp_type == ICMP_ECHO)
+			ok = is_echo_reply(g);
+		else if (f->l4 == DECODE_L4_TCP)
+			ok = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
+			     (DECODE_TCP_SYN | DECODE_TCP_ACK);
+		else
+			ok = !ab;
+		if (ok) {
+			f->rtt_ns = (int64_t)(ts_ns - f->start_ns);
+			f->flags |= FLOW_F_RTT_DONE;
 		}
 	}
 	if (g->l4 == DECODE_L4_TCP) {
