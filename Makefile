@@ -58,7 +58,7 @@ fuzz-replay: $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz-replay/%)
 # libFuzzer builds: make fuzz, then build/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
 	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang SANITIZE=address,undefined \
-	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" $(BUILD)/fuzz-lib/libskydive.a
+	    OPT="-O1 -fsanitize=fuzzer-no-link" $(BUILD)/fuzz-lib/libskydive.a
 	@mkdir -p $(BUILD)/fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	    clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
