@@ -39,14 +39,17 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	c->iobuf = malloc(CAPTURE_FILE_BUF);
-	if (c->iobuf)
-		setvbuf(fp, c->iobuf, _IOFBF, CAPTURE_FILE_BUF);
+	/* stdin outlives this handle: its buffer must too. */
+	static char stdin_buf[CAPTURE_FILE_BUF];
+	char *iobuf = fp == stdin ? stdin_buf : (c->iobuf = malloc(CAPTURE_FILE_BUF));
+	if (iobuf)
+		setvbuf(fp, iobuf, _IOFBF, CAPTURE_FILE_BUF);
 	c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
-	if (!c->p && fp != stdin)
-		fclose(fp);
 	if (!c->p) {
+		if (fp != stdin)
+			fclose(fp);
 		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "standard input", perr);
+		free(c->iobuf);
 		free(c);
 		return NULL;
 	}

@@ -345,7 +345,8 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 		flow_table_free(t);
 		return NULL;
 	}
-	path_intern(t, NULL, 0); /* id 0: the empty path */
+	static const uint8_t none[1];
+	path_intern(t, none, 0); /* id 0: the empty path */
 	return t;
 }
 
@@ -536,7 +537,8 @@ void flow_table_flush(struct flow_table *t)
 		if (t->pool[s].hkey)
 			order[k++] = s;
 	/* Oldest first, and outer flows before the inner flows they carry. */
-	qsort_r(order, k, sizeof(*order), cmp_slot_start, t->pool);
+	if (k)
+		qsort_r(order, k, sizeof(*order), cmp_slot_start, t->pool);
 	for (uint32_t i = 0; i < k; i++)
 		remove_flow(t, order[i], 0);
 	free(order);
