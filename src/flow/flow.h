@@ -45,8 +45,9 @@ struct flow_tcp_metric {
 #define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
 #define FLOW_F_SWAPPED 0x40     /* the first packet was in reversed key order */
 
-/* 192 bytes, 64-byte aligned in the pool: everything a packet of a known
- * flow touches is in the first cache line. */
+/* 176 bytes: everything a packet of a known flow touches is in the first 64
+ * (the table prefetches them); the rest is set when the flow is created and
+ * read when it is reported. */
 struct flow {
 	/* hot */
 	uint64_t hkey; /* table key (XXH3 of the canonical fields + parent); 0 = free */
@@ -57,29 +58,49 @@ struct flow {
 	uint8_t finish;        /* enum flow_finish */
 	uint8_t l4;            /* DECODE_L4_* */
 	uint8_t timeout_class; /* 0 default, 1 ARP/DNS short timeout */
-	uint32_t queued_s;     /* when put on its expiry list, s since the table's epoch */
-	uint32_t lru_next;     /* expiry list, or free list */
-	/* cold: set when the flow is created, read when it is reported */
+	uint32_t lru_next;     /* expiry wheel bucket list, or free list */
+	uint16_t bucket;       /* expiry wheel bucket */
+	uint8_t ip_ver;        /* 0, 4, 6 */
+	uint8_t icmp_ver;      /* 0, 4, 6; only when l4 is none */
+	/* cold */
 	uint64_t start_ns;
 	uint64_t parent_uuid; /* numeric UUID of the parent flow; 0 = none */
 	uint64_t upd_ab_bytes, upd_ba_bytes; /* counters at the last update pass */
 	uint32_t upd_ab_packets, upd_ba_packets;
-	int64_t rtt_ns;
 	uint64_t link_id;
 	uint8_t net_a[16], net_b[16];
 	uint8_t link_a[6], link_b[6];
-	uint16_t tp_a, tp_b;
-	uint32_t net_id; /* VNI / GRE key */
-	uint16_t icmp_id;
-	uint8_t icmp_type; /* enum flow_icmp_type */
-	uint8_t icmp_code;
+	union {
+		struct {
+			uint16_t tp_a, tp_b; /* when l4 is set */
+		};
+		struct {
+			uint16_t icmp_id;  /* when icmp_ver is set */
+			uint8_t icmp_type; /* enum flow_icmp_type */
+			uint8_t icmp_code;
+		};
+	};
+	uint32_t net_id;  /* VNI / GRE key */
+	uint32_t rtt;     /* flow_rtt_encode() */
 	uint16_t path_id; /* interned LayersPath (flow_table_path) */
 	uint16_t app_id;  /* layer id, or LAYER__COUNT + application port map index */
-	uint8_t ip_ver;   /* 0, 4, 6 */
-	uint8_t icmp_ver; /* 0, 4, 6 */
 	uint32_t lru_prev;
-} __attribute__((aligned(64)));
+};
 
-_Static_assert(sizeof(struct flow) == 192, "struct flow grew past 3 cache lines");
+_Static_assert(sizeof(struct flow) == 176, "struct flow grew");
+
+/* RTT in 32 bits: ns up to 2.1 s, then us (up to 35 min, saturated). */
+static inline uint32_t flow_rtt_encode(uint64_t ns)
+{
+	if (ns < (1u << 31))
+		return (uint32_t)ns;
+	uint64_t us = ns / 1000;
+	return (1u << 31) | (uint32_t)(us < (1u << 31) ? us : (1u << 31) - 1);
+}
+
+static inline int64_t flow_rtt_ns(const struct flow *f)
+{
+	return f->rtt & (1u << 31) ? (int64_t)(f->rtt & ((1u << 31) - 1)) * 1000 : (int64_t)f->rtt;
+}
 
 #endif

@@ -128,7 +128,7 @@ void flow_json_write(struct buf *b, const struct flow_table *t, const struct flo
 		   (int64_t)(f->ba_packets - f->upd_ba_packets),
 		   (int64_t)(f->ba_bytes - f->upd_ba_bytes), lu_start_ms, lu_last_ms, 0);
 	put_metric(b, &first, "Metric", (int64_t)f->ab_packets, (int64_t)f->ab_bytes,
-		   (int64_t)f->ba_packets, (int64_t)f->ba_bytes, start, last, f->rtt_ns);
+		   (int64_t)f->ba_packets, (int64_t)f->ba_bytes, start, last, flow_rtt_ns(f));
 	const struct flow_tcp_metric *m = flow_table_tcp_metric(t, f);
 	if (m && f->l4 == DECODE_L4_TCP) {
 		int f2 = 1;

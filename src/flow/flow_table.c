@@ -164,7 +164,7 @@ static void wheel_unlink(struct flow_table *t, uint32_t s)
 	if (f->lru_prev)
 		t->pool[f->lru_prev].lru_next = f->lru_next;
 	else
-		t->wheel[f->queued_s & (WHEEL_SIZE - 1)] = f->lru_next;
+		t->wheel[f->bucket] = f->lru_next;
 	if (f->lru_next)
 		t->pool[f->lru_next].lru_prev = f->lru_prev;
 	f->lru_prev = f->lru_next = 0;
@@ -178,7 +178,7 @@ static void wheel_insert(struct flow_table *t, uint32_t s)
 	if (d < t->wheel_pos)
 		d = t->wheel_pos;
 	uint32_t b = d & (WHEEL_SIZE - 1);
-	f->queued_s = d;
+	f->bucket = (uint16_t)b;
 	f->lru_prev = 0;
 	f->lru_next = t->wheel[b];
 	if (f->lru_next)
@@ -468,8 +468,9 @@ static void expire_bucket(struct flow_table *t, uint32_t b, uint64_t now_ns)
 		if (f->last_ns + flow_timeout_ns(t, f) <= now_ns) {
 			remove_flow(t, s, 1);
 		} else {
-			uint32_t d = flow_deadline(t, f);
-			if ((d & (WHEEL_SIZE - 1)) != b || d != f->queued_s) {
+			/* Not due: it saw packets since; file it under its new
+			 * deadline (a deadline a whole turn away stays here). */
+			if ((flow_deadline(t, f) & (WHEEL_SIZE - 1)) != b) {
 				wheel_unlink(t, s);
 				wheel_insert(t, s);
 			}
@@ -590,12 +591,15 @@ static void init_flow(struct flow_table *t, struct flow *f, const struct decode_
 		memcpy(f->net_b, g->ip_dst, al);
 		f->net_id = g->tunnel_id;
 		f->l4 = g->l4;
-		f->tp_a = g->sport;
-		f->tp_b = g->dport;
-		f->icmp_ver = g->icmp_ver;
-		f->icmp_type = g->icmp_flow_type;
-		f->icmp_code = g->icmp_code;
-		f->icmp_id = g->icmp_id;
+		if (g->l4) {
+			f->tp_a = g->sport;
+			f->tp_b = g->dport;
+		} else if (g->icmp_ver) {
+			f->icmp_ver = g->icmp_ver;
+			f->icmp_type = g->icmp_flow_type;
+			f->icmp_code = g->icmp_code;
+			f->icmp_id = g->icmp_id;
+		}
 	}
 	if (tun_key)
 		f->flags |= FLOW_F_TUN_KEY;
@@ -676,7 +680,7 @@ static uint64_t canon_key(const struct flow_table *t, const struct decode_seg *g
 			c.port[a] = g->sport;
 			c.port[b] = g->dport;
 		}
-		if (g->icmp_ver) {
+		if (g->icmp_ver && !has_ports) {
 			c.icmp_ver = g->icmp_ver;
 			if (g->icmp_ver == 6 && g->icmp_flow_type == ICMP_ECHO)
 				c.icmp = (uint32_t)ICMP_ECHO << 24 | g->icmp_id;
@@ -770,7 +774,7 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 		else
 			ok = !ab;
 		if (ok) {
-			f->rtt_ns = (int64_t)(ts_ns - f->start_ns);
+			f->rtt = flow_rtt_encode(ts_ns - f->start_ns);
 			f->flags |= FLOW_F_RTT_DONE;
 		}
 	}
@@ -895,8 +899,11 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 		struct pending *m = &t->pipe[(t->pipe_head - PIPE_SIZE / 2 - 1) & (PIPE_SIZE - 1)];
 		if (m->hkey) {
 			uint32_t slot = t->index[(uint32_t)m->hkey & t->index_mask];
-			if (slot)
+			if (slot) {
+				/* The hot 64 bytes may straddle two lines. */
 				__builtin_prefetch(&t->pool[slot], 1);
+				__builtin_prefetch((const char *)&t->pool[slot] + 63, 1);
+			}
 		}
 	}
 	if (inflight == PIPE_SIZE) {
