@@ -35,7 +35,7 @@ int buf_reserve(struct buf *b, size_t n)
 	return 0;
 }
 
-void buf_put(struct buf *b, const void *p, size_t n)
+void buf_put_slow(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n))
 		return;
@@ -43,30 +43,15 @@ void buf_put(struct buf *b, const void *p, size_t n)
 	b->len += n;
 }
 
-void buf_puts(struct buf *b, const char *s)
-{
-	buf_put(b, s, strlen(s));
-}
-
-void buf_putc(struct buf *b, char c)
-{
-	if (buf_reserve(b, 1))
-		return;
-	b->data[b->len++] = c;
-}
-
 void buf_put_u64(struct buf *b, uint64_t v)
 {
 	char tmp[20];
-	int n = 0;
+	int n = 20;
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		tmp[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	if (buf_reserve(b, (size_t)n))
-		return;
-	while (n)
-		b->data[b->len++] = tmp[--n];
+	buf_put(b, tmp + n, (size_t)(20 - n));
 }
 
 void buf_put_i64(struct buf *b, int64_t v)
@@ -82,18 +67,24 @@ void buf_put_i64(struct buf *b, int64_t v)
 void buf_put_json_str(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *run = p;
 	buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	/* Copy runs of plain characters at once; escape the rest. */
+	for (;; p++) {
 		unsigned char c = *p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_put(b, run, (size_t)(p - run));
+		if (!c)
+			break;
 		if (c == '"' || c == '\\') {
-			buf_putc(b, '\\');
-			buf_putc(b, (char)c);
-		} else if (c < 0x20) {
+			char esc[2] = {'\\', (char)c};
+			buf_put(b, esc, 2);
+		} else {
 			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
 			buf_put(b, esc, 6);
-		} else {
-			buf_putc(b, (char)c);
 		}
+		run = p + 1;
 	}
 	buf_putc(b, '"');
 }

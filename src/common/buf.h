@@ -19,9 +19,35 @@ void buf_init(struct buf *b, FILE *out);
 void buf_free(struct buf *b);
 /* Makes room for n more bytes; returns 0 or -ENOMEM (then err is set too). */
 int buf_reserve(struct buf *b, size_t n);
-void buf_put(struct buf *b, const void *p, size_t n);
-void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
+/* Slow path of the appenders below: grows the buffer, then appends. */
+void buf_put_slow(struct buf *b, const void *p, size_t n);
+
+static inline void buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n <= b->cap) {
+		__builtin_memcpy(b->data + b->len, p, n);
+		b->len += n;
+	} else {
+		buf_put_slow(b, p, n);
+	}
+}
+
+static inline void buf_putc(struct buf *b, char c)
+{
+	if (b->len < b->cap)
+		b->data[b->len++] = c;
+	else
+		buf_put_slow(b, &c, 1);
+}
+
+static inline void buf_puts(struct buf *b, const char *s)
+{
+	buf_put(b, s, __builtin_strlen(s));
+}
+
+/* A string literal, its length known at compile time. */
+#define buf_putl(b, lit) buf_put((b), (lit), sizeof(lit) - 1)
+
 void buf_put_i64(struct buf *b, int64_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 /* A JSON string with quotes and escapes. */

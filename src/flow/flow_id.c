@@ -75,13 +75,7 @@ void flow_ids_compute(const struct flow *f, enum flow_key_mode mode, const char 
 		put_pair(&st, pa, pb, 2, type, sw);
 	}
 	if (f->icmp_ver) {
-		uint32_t v;
-		if (f->icmp_ver == 6 && f->icmp_type == ICMP_ECHO)
-			v = (uint32_t)ICMP_ECHO << 24 | f->icmp_id;
-		else if (f->icmp_ver == 6)
-			v = (uint32_t)f->icmp_type << 24 | (uint32_t)f->icmp_code << 16;
-		else
-			v = (uint32_t)f->icmp_type << 24 | (uint32_t)f->icmp_code << 16 | f->icmp_id;
+		uint32_t v = flow_icmp_key(f->icmp_ver, f->icmp_type, f->icmp_code, f->icmp_id);
 		uint8_t vb[4];
 		wr32(vb, v);
 		XXH64_update(&st, vb, 4);

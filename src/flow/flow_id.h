@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "decode/decode.h"
 #include "flow/flow.h"
 
 struct flow_ids {
@@ -11,6 +12,18 @@ struct flow_ids {
 	uint64_t l2; /* TrackingID */
 	uint64_t uuid;
 };
+
+/* The 32-bit ICMP value of a flow's key (Skydive's ICMP "application flow"):
+ * ECHO<<24 | id for ICMPv6 echo, type<<24 | code<<16 for other ICMPv6,
+ * type<<24 | code<<16 | id for ICMPv4, with type the flow ICMP enum. */
+static inline uint32_t flow_icmp_key(int ver, uint8_t flow_type, uint8_t code, uint16_t id)
+{
+	if (ver == 6 && flow_type == ICMP_ECHO)
+		return (uint32_t)flow_type << 24 | id;
+	if (ver == 6)
+		return (uint32_t)flow_type << 24 | (uint32_t)code << 16;
+	return (uint32_t)flow_type << 24 | (uint32_t)code << 16 | id;
+}
 
 /* Computes the three ids of f as Skydive 0.28 does (docs/FLOWS.md). node_tid
  * may be NULL. */

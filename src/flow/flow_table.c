@@ -25,6 +25,7 @@
 #define PATH_MAX_COUNT 4096
 #define PATH_INDEX_SIZE 8192 /* power of two, > 2 * PATH_MAX_COUNT */
 #define INDEX_MIN 1024u
+#define POOL_SMALL_PAGES (32u << 20)
 
 #define WHEEL_SIZE 1024u
 #define PIPE_SIZE 8u /* frames in flight in the prefetch pipeline, power of two */
@@ -332,6 +333,12 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 
 	t->pool_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow);
 	t->pool = reserve(t->pool_bytes);
+	/* Past the first 32 MiB (~190k flows) a table is large enough for TLB
+	 * misses to dominate its random accesses: ask for transparent huge
+	 * pages there. Small tables keep 4 KiB pages and their small RSS. */
+	if (t->pool && t->pool_bytes > POOL_SMALL_PAGES)
+		madvise((char *)t->pool + POOL_SMALL_PAGES, t->pool_bytes - POOL_SMALL_PAGES,
+			MADV_HUGEPAGE);
 	if (t->o.extra_tcp_metric) {
 		t->tcpm_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow_tcp_metric);
 		t->tcpm = reserve(t->tcpm_bytes);
@@ -527,22 +534,32 @@ void flow_table_flush(struct flow_table *t)
 	drain(t);
 	uint32_t n = t->st.flow_count, k = 0;
 	uint32_t *order = n ? malloc(n * sizeof(*order)) : NULL;
-	if (n && !order) {
-		/* No memory to sort: emit in pool order rather than lose flows. */
-		for (uint32_t s = 1; s <= t->pool_used; s++)
-			if (t->pool[s].hkey)
-				remove_flow(t, s, 0);
-		return;
-	}
 	for (uint32_t s = 1; s <= t->pool_used && k < n; s++)
-		if (t->pool[s].hkey)
-			order[k++] = s;
+		if (t->pool[s].hkey) {
+			if (order)
+				order[k++] = s;
+			else /* no memory to sort: pool order rather than lose flows */
+				emit_flow(t, &t->pool[s], FLOW_EV_EXPIRE,
+					  (int64_t)(t->pool[s].last_ns / NS_PER_MS));
+		}
 	/* Oldest first, and outer flows before the inner flows they carry. */
 	if (k)
 		qsort_r(order, k, sizeof(*order), cmp_slot_start, t->pool);
-	for (uint32_t i = 0; i < k; i++)
-		remove_flow(t, order[i], 0);
+	for (uint32_t i = 0; i < k; i++) {
+		struct flow *f = &t->pool[order[i]];
+		emit_flow(t, f, FLOW_EV_EXPIRE, (int64_t)(f->last_ns / NS_PER_MS));
+	}
 	free(order);
+	/* Every flow is gone: reset the structures wholesale rather than
+	 * unlinking flows one by one (random accesses over the whole pool). */
+	memset(t->index, 0, ((size_t)t->index_mask + 1) * sizeof(*t->index));
+	memset(t->wheel, 0, sizeof(t->wheel));
+	for (uint32_t s = 1; s <= t->pool_used; s++)
+		t->pool[s].hkey = 0;
+	t->pool_used = 0;
+	t->free_head = 0;
+	t->st.flows_expired += n;
+	t->st.flow_count = 0;
 }
 
 /* ---- the packet path -------------------------------------------------- */
@@ -682,13 +699,7 @@ static uint64_t canon_key(const struct flow_table *t, const struct decode_seg *g
 		}
 		if (g->icmp_ver && !has_ports) {
 			c.icmp_ver = g->icmp_ver;
-			if (g->icmp_ver == 6 && g->icmp_flow_type == ICMP_ECHO)
-				c.icmp = (uint32_t)ICMP_ECHO << 24 | g->icmp_id;
-			else if (g->icmp_ver == 6)
-				c.icmp = (uint32_t)g->icmp_flow_type << 24 | (uint32_t)g->icmp_code << 16;
-			else
-				c.icmp = (uint32_t)g->icmp_flow_type << 24 |
-					 (uint32_t)g->icmp_code << 16 | g->icmp_id;
+			c.icmp = flow_icmp_key(g->icmp_ver, g->icmp_flow_type, g->icmp_code, g->icmp_id);
 		}
 	}
 	if (use_mac) {
