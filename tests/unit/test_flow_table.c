@@ -101,7 +101,7 @@ static void test_icmp_echo_one_flow_rtt(void **state)
 	assert_int_equal(fl->ab_packets, 2);
 	assert_int_equal(fl->ba_packets, 2);
 	assert_int_equal(fl->ab_bytes, 2 * 98);
-	assert_int_equal(fl->rtt_ns, 1500000);
+	assert_int_equal(flow_rtt_ns(fl), 1500000);
 	assert_memory_equal(fl->net_a, ip1, 4);
 	assert_int_equal(fl->finish, FLOW_NOT_FINISHED);
 	assert_non_null(strstr(x.json[0], "\"LayersPath\":\"Ethernet/IPv4/ICMPv4\""));
@@ -143,7 +143,7 @@ static void test_tcp_handshake_fin_rtt(void **state)
 	feed(t, &f, S(11));
 	flow_table_flush(t);
 	assert_int_equal(x.n, 1);
-	assert_int_equal(x.f[0].rtt_ns, 250000);
+	assert_int_equal(flow_rtt_ns(&x.f[0]), 250000);
 	assert_int_equal(x.f[0].finish, FLOW_TCP_FIN);
 	assert_int_equal(x.f[0].ab_packets, 3);
 	assert_int_equal(x.f[0].ba_packets, 1);
@@ -170,7 +170,7 @@ static void test_tcp_midstream_no_rtt_and_rst(void **state)
 	fr_tcp4(&f, mac2, mac1, ip2, ip1, 80, 40000, 0x04); /* RST wins */
 	feed(t, &f, S(10) + 3000);
 	flow_table_flush(t);
-	assert_int_equal(x.f[0].rtt_ns, 0);
+	assert_int_equal(flow_rtt_ns(&x.f[0]), 0);
 	assert_int_equal(x.f[0].finish, FLOW_TCP_RST);
 	flow_table_free(t);
 }
