@@ -1,0 +1,153 @@
+/* graph.h - the topology graph: nodes and edges with JSON metadata, indexes,
+ * change listeners and bounded history for time-travel queries.
+ *
+ * Elements serialise as Skydive does:
+ *   Node {"ID","Metadata":{...},"Host","Origin","CreatedAt","UpdatedAt","DeletedAt"(omitted
+ *         when 0),"Revision"}
+ *   Edge the same plus "Parent","Child"; edge Metadata has "RelationType".
+ * Times are ms since the epoch. Metadata is a jansson object (strings, numbers,
+ * booleans, arrays, nested objects).
+ *
+ * Threads: the graph is not thread-safe by itself. Every caller takes
+ * graph_lock()/graph_unlock() around a batch of calls (probes in their own
+ * threads, API handlers on the event loop). Listeners run with the lock held.
+ *
+ * Ownership: functions that take a json_t *metadata steal the reference (also
+ * on failure). Pointers returned by lookups and views stay valid until the
+ * next mutation (live) or until the view is freed (views). */
+#ifndef SKYDIVE_GRAPH_H
+#define SKYDIVE_GRAPH_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct graph;
+
+struct graph_elem {
+	char *id;
+	json_t *metadata; /* object; owned by the element */
+	char *host;
+	char *origin;
+	int64_t created_at, updated_at, deleted_at; /* ms; deleted_at 0 = alive */
+	int64_t revision;                           /* 1 at creation, +1 per change */
+};
+
+struct graph_node {
+	struct graph_elem e;
+};
+
+struct graph_edge {
+	struct graph_elem e;
+	char *parent, *child; /* node IDs */
+};
+
+struct graph_opts {
+	int64_t history_max_age_ms; /* revisions older than this are dropped; 0 = 1 hour */
+	size_t history_max_bytes;   /* and beyond this size, oldest first; 0 = 64 MiB */
+};
+
+enum graph_event {
+	GRAPH_NODE_ADDED = 1,
+	GRAPH_NODE_UPDATED,
+	GRAPH_NODE_DELETED,
+	GRAPH_EDGE_ADDED,
+	GRAPH_EDGE_UPDATED,
+	GRAPH_EDGE_DELETED,
+};
+/* Skydive's message type name: "NodeAdded", "EdgeDeleted" ... */
+const char *graph_event_name(enum graph_event ev);
+
+/* node or edge is valid during the call only; edge is NULL for node events. */
+typedef void (*graph_listener_fn)(void *user, enum graph_event ev, const struct graph_node *node,
+				  const struct graph_edge *edge);
+
+/* NULL on out of memory. */
+struct graph *graph_new(const struct graph_opts *o);
+void graph_free(struct graph *g); /* NULL is fine */
+void graph_lock(struct graph *g);
+void graph_unlock(struct graph *g);
+
+/* Returns an id for graph_listener_remove, or -ENOMEM. */
+int graph_listener_add(struct graph *g, graph_listener_fn fn, void *user);
+void graph_listener_remove(struct graph *g, int id);
+
+/* ---- mutations (lock held); now_ms is the time of the change ---------- */
+
+/* Adds a node; -EEXIST if the ID exists, -ENOMEM. */
+int graph_node_add(struct graph *g, const char *id, json_t *metadata, const char *host,
+		   const char *origin, int64_t now_ms);
+/* Replaces a node's metadata (revision + 1, listeners told only if it
+ * changed); -ENOENT if there is no such node. */
+int graph_node_set_metadata(struct graph *g, const char *id, json_t *metadata, int64_t now_ms);
+/* Sets one key (dotted paths like "Captures" or "Ovs.ExtID" create objects
+ * on the way); value stolen; NULL value deletes the key. -ENOENT. */
+int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t *value,
+		       int64_t now_ms);
+/* Deletes a node and every edge touching it (edges first, each told to
+ * listeners). -ENOENT. */
+int graph_node_delete(struct graph *g, const char *id, int64_t now_ms);
+/* Adds an edge between two existing nodes; -EEXIST, -ENOENT (a missing end),
+ * -ENOMEM. */
+int graph_edge_add(struct graph *g, const char *id, const char *parent, const char *child,
+		   json_t *metadata, const char *host, const char *origin, int64_t now_ms);
+int graph_edge_set_metadata(struct graph *g, const char *id, json_t *metadata, int64_t now_ms);
+int graph_edge_delete(struct graph *g, const char *id, int64_t now_ms);
+/* Deletes every node and edge whose Host (or Origin when by_origin) is
+ * value: an agent that went away. Returns how many elements went. */
+int graph_delete_by_host(struct graph *g, const char *value, int by_origin, int64_t now_ms);
+
+/* ---- reading: a view of the graph, live or at a past time -------------- */
+
+/* A consistent set of elements: the live graph (at_ms = 0) or the revisions
+ * valid at at_ms (within history). Views of the past are built on demand and
+ * must be freed; the live view borrows the graph's own maps. */
+struct graph_view;
+
+/* NULL with errno ENOMEM; at_ms older than the kept history gives the
+ * oldest view still known and sets *truncated (if not NULL) to 1. */
+struct graph_view *graph_view_at(struct graph *g, int64_t at_ms, int *truncated);
+void graph_view_free(struct graph_view *v); /* NULL is fine */
+
+size_t graph_view_node_count(const struct graph_view *v);
+size_t graph_view_edge_count(const struct graph_view *v);
+/* The i-th node / edge, 0 <= i < count; order is stable within a view. */
+const struct graph_node *graph_view_node(const struct graph_view *v, size_t i);
+const struct graph_edge *graph_view_edge(const struct graph_view *v, size_t i);
+const struct graph_node *graph_view_node_get(const struct graph_view *v, const char *id);
+const struct graph_edge *graph_view_edge_get(const struct graph_view *v, const char *id);
+/* Edges whose Parent (out) or Child (in) is node_id: *n gets the count; the
+ * array is owned by the view. */
+const struct graph_edge *const *graph_view_out_edges(const struct graph_view *v,
+						     const char *node_id, size_t *n);
+const struct graph_edge *const *graph_view_in_edges(const struct graph_view *v,
+						    const char *node_id, size_t *n);
+/* Nodes whose metadata key (one of the indexed keys: Name, Type, TID, MAC,
+ * IPV4 (each CIDR of the array), also any other top-level string key, by
+ * scan) equals value. *n gets the count; array owned by the view, valid until
+ * the next call on this view. */
+const struct graph_node *const *graph_view_nodes_by(const struct graph_view *v, const char *key,
+						    const char *value, size_t *n);
+/* Whether key is answered by an index (not a scan). */
+int graph_indexed_key(const char *key);
+
+/* ---- serialisation ----------------------------------------------------- */
+
+/* New references; NULL on out of memory. */
+json_t *graph_node_to_json(const struct graph_node *n);
+json_t *graph_edge_to_json(const struct graph_edge *e);
+/* {"Nodes":[...],"Edges":[...]} of a view. */
+json_t *graph_view_to_json(const struct graph_view *v);
+
+/* ---- accounting -------------------------------------------------------- */
+
+struct graph_stats {
+	size_t nodes, edges;
+	size_t history_revisions, history_bytes;
+	int64_t history_oldest_ms; /* oldest time a view can show; 0 = no history yet */
+	int64_t history_max_age_ms;
+	size_t history_max_bytes;
+};
+void graph_stats(struct graph *g, struct graph_stats *out);
+
+#endif

@@ -1,0 +1,75 @@
+/* gremlin.h - Skydive's Gremlin dialect: parse once, evaluate against a graph.
+ *
+ * Lexer -> recursive-descent parser -> a list of steps with arguments (source
+ * positions kept for errors) -> evaluation as a pipeline over typed values
+ * (nodes, edges, flows, scalars). Keywords are case-insensitive. Flow steps
+ * (Flows(), RawPackets() ...) go through gremlin_flow_ops, which the captures
+ * code provides; without it they fail with a clear error. */
+#ifndef SKYDIVE_GREMLIN_H
+#define SKYDIVE_GREMLIN_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+
+/* Where and why a query was refused: pos is the 0-based character offset in
+ * the query text, msg says what was expected ("expected ')' after
+ * arguments of Has at 17"). */
+struct gremlin_error {
+	int pos;
+	char msg[256];
+};
+
+struct gremlin_query;
+
+/* NULL with *err filled on a syntax error (or out of memory). */
+struct gremlin_query *gremlin_parse(const char *text, struct gremlin_error *err);
+void gremlin_query_free(struct gremlin_query *q); /* NULL is fine */
+
+/* Time context asked by the query (G.At / G.Context): 0 = live. Lets the
+ * caller pick a view before evaluating. at_ms is absolute ms since the epoch
+ * (relative forms like '-1m' are resolved against now_ms); duration_ms 0 when
+ * none was given. Returns 1 if the query has a time context. */
+int gremlin_time_context(const struct gremlin_query *q, int64_t now_ms, int64_t *at_ms,
+			 int64_t *duration_ms);
+
+/* Hooks for the flow steps, provided by the captures code later. */
+struct gremlin_flow_ops {
+	/* Returns a new JSON array of flow objects matching the Has-style
+	 * filters of Flows(k, v, ...) given as a JSON array, for the node IDs in
+	 * nodes (NULL = every node), in the time context; NULL with *err set. */
+	json_t *(*flows)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
+			 int64_t duration_ms, struct gremlin_error *err);
+	void *user;
+};
+
+struct gremlin_env {
+	int64_t now_ms;                         /* "now" for relative times */
+	const struct gremlin_flow_ops *flow_ops; /* may be NULL */
+};
+
+enum gremlin_result_kind {
+	GREMLIN_RESULT_NODES, /* JSON array of Node objects */
+	GREMLIN_RESULT_EDGES, /* JSON array of Edge objects */
+	GREMLIN_RESULT_GRAPH, /* mixed nodes and edges, or SubGraph(): {"Nodes":[],"Edges":[]} */
+	GREMLIN_RESULT_VALUE, /* anything else: numbers, Values(), Keys(), paths, flows */
+};
+
+struct gremlin_result {
+	enum gremlin_result_kind kind;
+	json_t *json; /* owned by the caller: json_decref */
+};
+
+/* Evaluates q against view v (lock the graph while the view is in use).
+ * Returns 0, or -EINVAL with *err filled (a step applied to the wrong kind
+ * of value, a bad predicate argument ...), or -ENOMEM. */
+int gremlin_eval(const struct gremlin_query *q, const struct graph_view *v,
+		 const struct gremlin_env *env, struct gremlin_result *out,
+		 struct gremlin_error *err);
+
+/* Graphviz DOT text of a NODES/EDGES/GRAPH result (nodes labelled by Name,
+ * edges by RelationType); malloc'd, NULL for other kinds. */
+char *gremlin_result_dot(const struct gremlin_result *r);
+
+#endif
