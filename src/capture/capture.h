@@ -27,6 +27,24 @@ struct capture_stats {
 };
 
 struct capture;
+struct bpf_program;
+
+/* Live capture on an interface. */
+struct capture_live_opts {
+	const char *netns;  /* namespace name (/var/run/netns) or path; NULL = current */
+	const char *ifname; /* interface in that namespace */
+	uint32_t snaplen;   /* bytes kept of each frame (the header size); 0 = 256 */
+	int fanout_group;   /* afpacket: PACKET_FANOUT group id shared by workers; 0 = none */
+	uint32_t ring_bytes; /* afpacket ring size; 0 = 8 MiB */
+	int timeout_ms;     /* longest wait before a read returns; 0 = 100 */
+};
+
+/* AF_PACKET TPACKET_V3 ring opened inside o->netns. NULL with a message in
+ * err (no such namespace or interface, no permission ...). */
+struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *err,
+				      size_t errlen);
+/* libpcap live capture (same pipeline, libpcap's own ring). */
+struct capture *capture_open_pcap(const struct capture_live_opts *o, char *err, size_t errlen);
 
 /* Opens a pcap or pcapng file ("-" = standard input). NULL with a message in
  * err when it cannot be opened or is not a capture file. */
@@ -38,15 +56,22 @@ int capture_linktype(const struct capture *c);
  * -EINVAL with the compiler's message in err. */
 int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen);
 /* Delivers up to max frames (max <= 0: a source-defined batch). Returns the
- * number delivered, 0 at the end of a file, or -EIO on a read error (message
- * in capture_error(), naming the byte offset for files). */
+ * number delivered, 0 at the end of a file (live sources: nothing arrived
+ * within the timeout), or -EIO on a read error (message in capture_error(),
+ * naming the byte offset for files). */
 int capture_dispatch(struct capture *c, int max, capture_cb cb, void *user);
 int capture_stats(struct capture *c, struct capture_stats *out);
+/* A descriptor to poll for readability, or -1. */
+int capture_fd(const struct capture *c);
 /* Last error message; owned by the handle. */
 const char *capture_error(const struct capture *c);
 void capture_close(struct capture *c); /* NULL is fine */
 
 /* Checks that a BPF filter compiles for a link type (API validation). */
 int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen);
+/* Compiles a filter into prog (pcap_freecode it); 0 or -EINVAL with the
+ * compiler's message. */
+int capture_bpf_compile(int linktype, uint32_t snaplen, const char *bpf, struct bpf_program *prog,
+			char *err, size_t errlen);
 
 #endif

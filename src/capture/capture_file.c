@@ -1,5 +1,5 @@
 /* capture_file.c - offline source: pcap and pcapng files (or stdin) through libpcap. */
-#include "capture/capture.h"
+#include "capture/capture_int.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -7,25 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct capture {
+struct capture_file {
+	struct capture base;
 	pcap_t *p;
-	int linktype;
 	int is_pcapng;
-	uint64_t received;
-	uint64_t offset;    /* byte offset of the next record, when it can be known */
+	uint64_t offset; /* byte offset of the next record, when it can be known */
 	int offset_known;
 	capture_cb cb;
 	void *user;
 	char *iobuf;
-	char err[PCAP_ERRBUF_SIZE + 256];
 };
+
+static const struct capture_ops file_ops;
 
 #define CAPTURE_FILE_BUF (1 << 16)
 
 struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
-	struct capture *c = calloc(1, sizeof(*c));
+	struct capture_file *c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -53,42 +53,20 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 		free(c);
 		return NULL;
 	}
-	c->linktype = pcap_datalink(c->p);
+	c->base.ops = &file_ops;
+	c->base.linktype = pcap_datalink(c->p);
 	/* pcapng files report major version 1; for pcap (version 2) the record
 	 * layout gives exact offsets. */
 	c->is_pcapng = pcap_major_version(c->p) != 2;
 	long pos = c->is_pcapng && fp ? ftell(fp) : -1;
 	c->offset = c->is_pcapng ? (pos >= 0 ? (uint64_t)pos : 0) : 24;
 	c->offset_known = !c->is_pcapng || pos >= 0;
-	return c;
+	return &c->base;
 }
 
-int capture_linktype(const struct capture *c)
+static int file_set_filter(struct capture *base, const char *bpf, char *err, size_t errlen)
 {
-	return c->linktype;
-}
-
-int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen)
-{
-	struct bpf_program prog;
-	pcap_t *dead = pcap_open_dead(linktype, 262144);
-	if (!dead) {
-		snprintf(err, errlen, "cannot check BPF filter: out of memory");
-		return -ENOMEM;
-	}
-	int r = pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN);
-	if (r) {
-		snprintf(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(dead));
-		pcap_close(dead);
-		return -EINVAL;
-	}
-	pcap_freecode(&prog);
-	pcap_close(dead);
-	return 0;
-}
-
-int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen)
-{
+	struct capture_file *c = (struct capture_file *)base;
 	struct bpf_program prog;
 	if (pcap_compile(c->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN)) {
 		snprintf(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(c->p));
@@ -105,14 +83,14 @@ int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t err
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-	struct capture *c = (struct capture *)user;
+	struct capture_file *c = (struct capture_file *)user;
 	struct capture_frame f = {
 		.data = bytes,
 		.caplen = h->caplen,
 		.wirelen = h->len > h->caplen ? h->len : h->caplen,
 		.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
 	};
-	c->received++;
+	c->base.received++;
 	c->cb(c->user, &f);
 	/* A pcap record is a 16-byte header and caplen bytes: exact offsets
 	 * without a syscall per packet. pcapng offsets come from ftell per batch. */
@@ -120,8 +98,9 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		c->offset += 16 + (uint64_t)h->caplen;
 }
 
-int capture_dispatch(struct capture *c, int max, capture_cb cb, void *user)
+static int file_dispatch(struct capture *base, int max, capture_cb cb, void *user)
 {
+	struct capture_file *c = (struct capture_file *)base;
 	c->cb = cb;
 	c->user = user;
 	int n = pcap_dispatch(c->p, max > 0 ? max : 4096, on_packet, (u_char *)c);
@@ -141,36 +120,29 @@ int capture_dispatch(struct capture *c, int max, capture_cb cb, void *user)
 	/* The record that failed starts where the last good one ended; on a
 	 * pipe the offset of a pcap (not pcapng) file is computed instead. */
 	if (c->offset_known)
-		snprintf(c->err, sizeof(c->err),
+		snprintf(c->base.err, sizeof(c->base.err),
 			 c->is_pcapng ? "corrupt or truncated capture after %llu packets, in the block "
 					"at or after byte offset %llu: %s"
 				      : "corrupt or truncated capture after %llu packets, at byte offset %llu: %s",
-			 (unsigned long long)c->received, (unsigned long long)c->offset,
+			 (unsigned long long)c->base.received, (unsigned long long)c->offset,
 			 pcap_geterr(c->p));
 	else
-		snprintf(c->err, sizeof(c->err), "corrupt or truncated capture after %llu packets: %s",
-			 (unsigned long long)c->received, pcap_geterr(c->p));
+		snprintf(c->base.err, sizeof(c->base.err), "corrupt or truncated capture after %llu packets: %s",
+			 (unsigned long long)c->base.received, pcap_geterr(c->p));
 	return -EIO;
 }
 
-int capture_stats(struct capture *c, struct capture_stats *out)
+static void file_close(struct capture *base)
 {
-	memset(out, 0, sizeof(*out));
-	out->received = c->received;
-	return 0;
-}
-
-const char *capture_error(const struct capture *c)
-{
-	return c->err;
-}
-
-void capture_close(struct capture *c)
-{
-	if (!c)
-		return;
+	struct capture_file *c = (struct capture_file *)base;
 	if (c->p)
 		pcap_close(c->p); /* also closes the FILE */
 	free(c->iobuf);
 	free(c);
 }
+
+static const struct capture_ops file_ops = {
+	.dispatch = file_dispatch,
+	.set_filter = file_set_filter,
+	.close = file_close,
+};

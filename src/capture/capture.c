@@ -1,0 +1,77 @@
+/* capture.c - the generic side of capture.h: calls into each backend's ops. */
+#include "capture/capture_int.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+int capture_linktype(const struct capture *c)
+{
+	return c->linktype;
+}
+
+int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen)
+{
+	if (!c->ops->set_filter) {
+		snprintf(err, errlen, "this capture type does not take a BPF filter");
+		return -ENOTSUP;
+	}
+	return c->ops->set_filter(c, bpf, err, errlen);
+}
+
+int capture_dispatch(struct capture *c, int max, capture_cb cb, void *user)
+{
+	return c->ops->dispatch(c, max, cb, user);
+}
+
+int capture_stats(struct capture *c, struct capture_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (c->ops->stats)
+		return c->ops->stats(c, out);
+	out->received = c->received;
+	return 0;
+}
+
+int capture_fd(const struct capture *c)
+{
+	return c->ops->fd ? c->ops->fd(c) : -1;
+}
+
+const char *capture_error(const struct capture *c)
+{
+	return c->err;
+}
+
+void capture_close(struct capture *c)
+{
+	if (c)
+		c->ops->close(c);
+}
+
+int capture_bpf_compile(int linktype, uint32_t snaplen, const char *bpf, struct bpf_program *prog,
+			char *err, size_t errlen)
+{
+	pcap_t *dead = pcap_open_dead(linktype, (int)(snaplen ? snaplen : 262144));
+	if (!dead) {
+		snprintf(err, errlen, "cannot compile BPF filter: out of memory");
+		return -ENOMEM;
+	}
+	if (pcap_compile(dead, prog, bpf, 1, PCAP_NETMASK_UNKNOWN)) {
+		snprintf(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(dead));
+		pcap_close(dead);
+		return -EINVAL;
+	}
+	pcap_close(dead);
+	return 0;
+}
+
+int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	int r = capture_bpf_compile(linktype, 0, bpf, &prog, err, errlen);
+	if (!r)
+		pcap_freecode(&prog);
+	return r;
+}
