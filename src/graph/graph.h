@@ -128,12 +128,23 @@ const struct graph_edge *const *graph_view_in_edges(const struct graph_view *v,
  * the next call on this view. */
 const struct graph_node *const *graph_view_nodes_by(const struct graph_view *v, const char *key,
 						    const char *value, size_t *n);
+/* A new view (free it) holding nodes and edges of v: the given nodes, the
+ * given edges with their end nodes, and, when edges is NULL, every edge of v
+ * between the given nodes. NULL with errno ENOMEM. */
+struct graph_view *graph_view_subgraph(const struct graph_view *v,
+				       const struct graph_node *const *nodes, size_t nn,
+				       const struct graph_edge *const *edges, size_t ne);
 /* Whether key is answered by an index (not a scan). */
 int graph_indexed_key(const char *key);
+/* Position of n in graph_view_node() order (n from this view); the order of
+ * results of graph_view_nodes_by, which is also listing order. */
+size_t graph_view_node_pos(const struct graph_view *v, const struct graph_node *n);
 
 /* ---- serialisation ----------------------------------------------------- */
 
-/* New references; NULL on out of memory. */
+/* New references; NULL on out of memory. "Metadata" is the element's own
+ * object, shared (stored metadata is never changed in place, so the result may
+ * outlive the lock): do not modify it. */
 json_t *graph_node_to_json(const struct graph_node *n);
 json_t *graph_edge_to_json(const struct graph_edge *e);
 /* {"Nodes":[...],"Edges":[...]} of a view. */
@@ -149,5 +160,7 @@ struct graph_stats {
 	size_t history_max_bytes;
 };
 void graph_stats(struct graph *g, struct graph_stats *out);
+/* Drops history older than the age bound at now_ms (mutations also do it). */
+void graph_history_expire(struct graph *g, int64_t now_ms);
 
 #endif

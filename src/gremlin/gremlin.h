@@ -4,7 +4,14 @@
  * positions kept for errors) -> evaluation as a pipeline over typed values
  * (nodes, edges, flows, scalars). Keywords are case-insensitive. Flow steps
  * (Flows(), RawPackets() ...) go through gremlin_flow_ops, which the captures
- * code provides; without it they fail with a clear error. */
+ * code provides; without it they fail with a clear error.
+ *
+ * Skydive behaviours kept: Descendants()/Ascendants() follow "ownership" edges, default
+ * depth 1, depth 0 = no limit, start nodes included; Neighbors() follows ownership edges
+ * (or edges matching its k, v pairs, OR'ed) both ways, default depth 1; V('id') of a
+ * missing node is an error; Out()/In() do not dedup; Sort() defaults to CreatedAt (Last
+ * for flows). Differences: OUTSIDE works; REGEX also accepts ^ and $ (always anchored)
+ * and refuses nested repetitions; LT/GT... also compare strings with strings. */
 #ifndef SKYDIVE_GREMLIN_H
 #define SKYDIVE_GREMLIN_H
 
@@ -31,6 +38,7 @@ void gremlin_query_free(struct gremlin_query *q); /* NULL is fine */
  * caller pick a view before evaluating. at_ms is absolute ms since the epoch
  * (relative forms like '-1m' are resolved against now_ms); duration_ms 0 when
  * none was given. Returns 1 if the query has a time context. */
+/* FOREVER as duration gives duration_ms = at_ms (back to the epoch). */
 int gremlin_time_context(const struct gremlin_query *q, int64_t now_ms, int64_t *at_ms,
 			 int64_t *duration_ms);
 
@@ -52,7 +60,8 @@ struct gremlin_env {
 enum gremlin_result_kind {
 	GREMLIN_RESULT_NODES, /* JSON array of Node objects */
 	GREMLIN_RESULT_EDGES, /* JSON array of Edge objects */
-	GREMLIN_RESULT_GRAPH, /* mixed nodes and edges, or SubGraph(): {"Nodes":[],"Edges":[]} */
+	GREMLIN_RESULT_GRAPH, /* G alone or ...SubGraph(): as Skydive, a one-element
+			       * array [{"Nodes":[],"Edges":[]}] */
 	GREMLIN_RESULT_VALUE, /* anything else: numbers, Values(), Keys(), paths, flows */
 };
 

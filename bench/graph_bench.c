@@ -1,0 +1,121 @@
+/* graph_bench.c - synthetic topology of 100k nodes / 200k edges: memory per node (RSS
+ * delta), an indexed Has() and a full REGEX scan through the Gremlin engine. Not a test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "graph/graph.h"
+#include "gremlin/gremlin.h"
+
+static long rss_kib(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+		rss = 0;
+	fclose(f);
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Best of `reps` runs of q, in ms; *count gets the result size. */
+static double time_query(struct graph *g, const char *q, int reps, size_t *count)
+{
+	struct gremlin_error err;
+	double best = 1e18;
+	for (int i = 0; i < reps; i++) {
+		double t0 = now_ms();
+		struct gremlin_query *pq = gremlin_parse(q, &err);
+		if (!pq) {
+			fprintf(stderr, "%s: %s\n", q, err.msg);
+			exit(1);
+		}
+		struct graph_view *v = graph_view_at(g, 0, NULL);
+		struct gremlin_result r;
+		if (gremlin_eval(pq, v, NULL, &r, &err)) {
+			fprintf(stderr, "%s: %s\n", q, err.msg);
+			exit(1);
+		}
+		double t = now_ms() - t0;
+		*count = json_is_array(r.json) ? json_array_size(r.json)
+					       : (size_t)json_integer_value(r.json);
+		json_decref(r.json);
+		graph_view_free(v);
+		gremlin_query_free(pq);
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	int nodes = argc > 1 ? atoi(argv[1]) : 100000;
+	int edges = nodes * 2;
+	long rss0 = rss_kib();
+	double t0 = now_ms();
+	struct graph *g = graph_new(NULL);
+	char id[64], name[64], mac[32], ip[32], tid[64];
+	for (int i = 0; i < nodes; i++) {
+		snprintf(id, sizeof(id), "0b1c7a2e-%08x-4d2f-9a6b-%012x", i, i * 7919);
+		snprintf(name, sizeof(name), "%s%d", i % 10 ? "tap" : "eth", i);
+		snprintf(mac, sizeof(mac), "52:54:%02x:%02x:%02x:%02x", i >> 24 & 255, i >> 16 & 255,
+			 i >> 8 & 255, i & 255);
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d/16", i >> 16 & 255, i >> 8 & 255, i & 255);
+		snprintf(tid, sizeof(tid), "tid-%08x", i);
+		json_t *md = json_pack("{s:s,s:s,s:s,s:s,s:[s],s:i,s:s,s:i}", "Name", name, "Type",
+				       i % 10 ? "tun" : "device", "TID", tid, "MAC", mac, "IPV4",
+				       ip, "MTU", 1500, "State", "UP", "IfIndex", i);
+		if (graph_node_add(g, id, md, "host-1", "netlink.host-1", 1000 + i)) {
+			fprintf(stderr, "node add failed\n");
+			return 1;
+		}
+	}
+	char eid[64], parent[64], child[64];
+	unsigned seed = 1;
+	for (int i = 0; i < edges; i++) {
+		int p = i < nodes ? i / 10 : (int)(rand_r(&seed) % (unsigned)nodes);
+		int c = i < nodes ? i : (int)(rand_r(&seed) % (unsigned)nodes);
+		snprintf(eid, sizeof(eid), "edge-%08x", i);
+		snprintf(parent, sizeof(parent), "0b1c7a2e-%08x-4d2f-9a6b-%012x", p, p * 7919);
+		snprintf(child, sizeof(child), "0b1c7a2e-%08x-4d2f-9a6b-%012x", c, c * 7919);
+		json_t *md = json_pack("{s:s}", "RelationType", i < nodes ? "ownership" : "layer2");
+		if (graph_edge_add(g, eid, parent, child, md, "host-1", "netlink.host-1", 500000 + i)) {
+			fprintf(stderr, "edge add failed\n");
+			return 1;
+		}
+	}
+	double build_ms = now_ms() - t0;
+	long rss1 = rss_kib();
+	size_t n;
+	double t_idx = time_query(g, "G.V().Has('Name', 'eth50000')", 20, &n);
+	printf("graph: %d nodes, %d edges built in %.0f ms\n", nodes, edges, build_ms);
+	printf("memory: %.0f bytes per element (node + its 2 edges), RSS +%ld KiB (target < 1024)\n",
+	       (rss1 - rss0) * 1024.0 / nodes, rss1 - rss0);
+	printf("Has on indexed Name: %.3f ms, %zu result (target < 1 ms)\n", t_idx, n);
+	double t_idx2 = time_query(g, "G.V().Has('Type', 'device').Count()", 5, &n);
+	printf("Has on indexed Type, 10%% of nodes, Count: %.3f ms, %zu\n", t_idx2, n);
+	double t_re = time_query(g, "G.V().Has('Name', Regex('eth5.*')).Count()", 5, &n);
+	printf("REGEX scan of all nodes: %.3f ms, %zu matches (target < 50 ms)\n", t_re, n);
+	double t_mtu = time_query(g, "G.V().Has('MTU', GT(1400)).Count()", 5, &n);
+	printf("GT scan of all nodes: %.3f ms, %zu matches\n", t_mtu, n);
+	double t_out = time_query(g, "G.V().Has('Name', 'eth0').Out().Out().Count()", 5, &n);
+	printf("Has + two Out hops: %.3f ms, %zu\n", t_out, n);
+	t0 = now_ms();
+	struct graph_view *v = graph_view_at(g, 600000, NULL);
+	printf("view of a past time (copy of %zu nodes): %.1f ms\n", graph_view_node_count(v),
+	       now_ms() - t0);
+	graph_view_free(v);
+	graph_free(g);
+	return 0;
+}

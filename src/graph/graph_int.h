@@ -1,0 +1,75 @@
+/* graph_int.h - graph internals shared by graph.c and its tests/bench: the string hash map,
+ * pointer vectors and the element store a live graph and a past view both use. */
+#ifndef SKYDIVE_GRAPH_INT_H
+#define SKYDIVE_GRAPH_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <xxhash.h>
+
+#include "graph/graph.h"
+
+struct pvec {
+	void **v;
+	size_t n, cap;
+};
+int pvec_push(struct pvec *v, void *p); /* 0 or -ENOMEM */
+void pvec_free(struct pvec *v);
+
+/* Open addressing, linear probing; keys are borrowed (they live in the value). */
+struct smap_slot {
+	uint64_t h;
+	const char *key; /* NULL = empty */
+	void *val;
+};
+struct smap {
+	struct smap_slot *slots;
+	size_t cap, n, tombs;
+};
+uint64_t smap_hash(const char *key);
+void *smap_get(const struct smap *m, const char *key);
+int smap_put(struct smap *m, const char *key, void *val); /* 0, -EEXIST, -ENOMEM */
+void *smap_del(struct smap *m, const char *key);          /* the value, or NULL */
+void smap_free(struct smap *m);
+
+#define GRAPH_NIDX     5
+#define GRAPH_IDX_IPV4 4
+extern const char *const graph_index_keys[GRAPH_NIDX];
+
+struct ibucket {
+	char *value;
+	struct pvec nodes; /* struct gnode * */
+	int ix;
+};
+struct iref {
+	struct ibucket *b;
+	size_t pos; /* index in b->nodes */
+};
+
+struct gnode {
+	struct graph_node pub; /* first: a gnode * is a graph_node * */
+	size_t slot;           /* index in store.node_list */
+	struct pvec out, in;   /* struct gedge * */
+	struct iref *refs;     /* the index buckets listing this node */
+	uint32_t nrefs, caprefs;
+};
+
+struct gedge {
+	struct graph_edge pub; /* first */
+	size_t slot, out_pos, in_pos;
+};
+
+struct store {
+	struct smap nodes, edges;         /* ID -> gnode / gedge */
+	struct pvec node_list, edge_list; /* insertion order, NULL holes until compacted */
+	size_t node_holes, edge_holes;
+	struct smap idx[GRAPH_NIDX]; /* value -> ibucket */
+};
+
+struct store *store_new(void);
+void store_free(struct store *s);
+void store_compact(struct store *s);
+int store_add_node(struct store *s, struct gnode *n);
+int store_add_edge(struct store *s, struct gedge *e);
+
+#endif
