@@ -1,0 +1,1032 @@
+/* analyzer.c - the analyzer's HTTP + WebSocket server on libwebsockets: one
+ * event loop thread, REST through rest.c, graph messages through graph_msg.c,
+ * subscribers fed by a graph listener through bounded per-client queues. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "api/analyzer.h"
+#include "api/graph_msg.h"
+#include "api/rest.h"
+#include "common/log.h"
+
+#define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
+#define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
+#define HTTP_CHUNK (64u << 10)
+
+enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB };
+
+/* A serialised message shared by every subscriber queue it sits in; refs
+ * guarded by analyzer.qlock. buf has LWS_PRE bytes of headroom first. */
+struct shmsg {
+	int refs;
+	size_t len;
+	unsigned char buf[];
+};
+
+struct qent {
+	struct qent *next;
+	struct shmsg *m;
+};
+
+/* One WebSocket connection. Listed in analyzer.peers (under qlock) because
+ * the graph listener, which may run on any thread, walks subscribers. */
+struct peer {
+	struct peer *next;
+	struct lws *wsi;
+	enum peer_kind kind;
+	char host_id[128];
+	char client_type[32];
+	char origin[192];
+	char remote[64];
+	int remote_port;
+	int64_t connect_ms;
+	int delete_on_disconnect;
+	int subscribed;
+	int overflow;
+	char *rx;
+	size_t rx_len, rx_cap;
+	struct qent *qhead, *qtail;
+	size_t qlen;
+};
+
+/* Per connection state lws allocates (zeroed) for us. */
+struct pss {
+	/* HTTP request being read and its response being written */
+	char method[8];
+	char path[512];
+	char accept[128];
+	char *body;
+	size_t body_len;
+	int body_too_big;
+	int have_resp, headers_sent;
+	struct rest_response resp;
+	size_t sent;
+	/* WebSocket */
+	struct peer *peer;
+};
+
+struct analyzer {
+	struct config *cfg;
+	struct graph *g;
+	char service[16];
+	char host_id[256];
+	char address[300];
+	int port;
+	struct gremlin_flow_ops flow_ops;
+	int has_flow_ops;
+	struct rest_ctx rest;
+
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct lws_protocols protocols[2];
+	lws_retry_bo_t retry;
+	unsigned char *scratch; /* LWS_PRE + HTTP_CHUNK for HTTP body writes */
+
+	pthread_t thread;
+	int started;
+	atomic_int stopping;
+
+	pthread_mutex_t qlock;
+	struct peer *peers;
+	size_t queue_max;
+	uint64_t slow_dropped;
+	uint64_t bad_messages;
+	int listener_id;
+
+	analyzer_status_fn status_fn;
+	void *status_user;
+};
+
+/* ---- shared messages and queues (qlock held) --------------------------- */
+
+static struct shmsg *shmsg_from_json(json_t *m)
+{
+	char *s = m ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	struct shmsg *sm = malloc(sizeof(*sm) + LWS_PRE + n);
+	if (sm) {
+		sm->refs = 0;
+		sm->len = n;
+		memcpy(sm->buf + LWS_PRE, s, n);
+	}
+	free(s);
+	return sm;
+}
+
+static void shmsg_unref(struct shmsg *m)
+{
+	if (m && --m->refs <= 0)
+		free(m);
+}
+
+/* Queues m for p; force bypasses the bound (the initial SyncReply). */
+static void peer_enqueue(struct analyzer *a, struct peer *p, struct shmsg *m, int force)
+{
+	if (p->overflow)
+		return;
+	if (!force && p->qlen >= a->queue_max) {
+		/* Never block the loop or the graph for a slow reader: drop it. */
+		p->overflow = 1;
+		a->slow_dropped++;
+		log_warn("api: subscriber %s (%s:%d) cannot keep up (%zu messages queued); "
+		         "disconnecting it",
+		         p->host_id, p->remote, p->remote_port, p->qlen);
+		return;
+	}
+	struct qent *q = malloc(sizeof(*q));
+	if (!q) {
+		p->overflow = 1;
+		return;
+	}
+	q->next = NULL;
+	q->m = m;
+	m->refs++;
+	if (p->qtail)
+		p->qtail->next = q;
+	else
+		p->qhead = q;
+	p->qtail = q;
+	p->qlen++;
+}
+
+static void peer_free(struct peer *p)
+{
+	while (p->qhead) {
+		struct qent *q = p->qhead;
+		p->qhead = q->next;
+		shmsg_unref(q->m);
+		free(q);
+	}
+	free(p->rx);
+	free(p);
+}
+
+/* ---- graph listener (any thread, graph lock held) ---------------------- */
+
+static void on_graph_change(void *user, enum graph_event ev, const struct graph_node *node,
+                            const struct graph_edge *edge)
+{
+	struct analyzer *a = user;
+	int wake = 0;
+	pthread_mutex_lock(&a->qlock);
+	struct peer *p;
+	for (p = a->peers; p; p = p->next)
+		if (p->subscribed && !p->overflow)
+			break;
+	if (p) {
+		json_t *obj = edge ? graph_edge_to_json(edge) : graph_node_to_json(node);
+		struct shmsg *m = obj ? shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE,
+		                                                      graph_event_name(ev), obj))
+		                      : NULL;
+		if (!m) {
+			log_error("api: out of memory notifying subscribers");
+		} else {
+			for (p = a->peers; p; p = p->next)
+				if (p->subscribed)
+					peer_enqueue(a, p, m, 0);
+			if (m->refs == 0)
+				free(m);
+			wake = 1;
+		}
+	}
+	pthread_mutex_unlock(&a->qlock);
+	if (wake)
+		lws_cancel_service(a->ctx); /* the loop asks for writability */
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+static void fmt_rfc3339(char *buf, size_t len, int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char tmp[32];
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", tmp, (int)(ms % 1000));
+}
+
+static json_t *conn_status(const struct analyzer *a, const struct peer *p)
+{
+	char t[48];
+	fmt_rfc3339(t, sizeof(t), p->connect_ms);
+	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "ServiceType", a->service,
+	                 "ClientProtocol", "json", "Addr", p->remote, "Port", p->remote_port,
+	                 "IsConnected", 1, "ConnectTime", t, "RemoteHost", p->host_id,
+	                 "RemoteServiceType", p->client_type);
+}
+
+/* Keys are host IDs; a second connection from the same host gets "#port". */
+static void status_add(json_t *map, const struct analyzer *a, const struct peer *p)
+{
+	char key[200];
+	snprintf(key, sizeof(key), "%s", p->host_id);
+	if (json_object_get(map, key))
+		snprintf(key, sizeof(key), "%s#%d", p->host_id, p->remote_port);
+	json_object_set_new(map, key, conn_status(a, p));
+}
+
+static json_t *build_status(void *user)
+{
+	struct analyzer *a = user;
+	struct graph_stats gs;
+	graph_lock(a->g);
+	graph_stats(a->g, &gs);
+	graph_unlock(a->g);
+
+	json_t *agents = json_object(), *pubs = json_object(), *subs = json_object();
+	pthread_mutex_lock(&a->qlock);
+	for (struct peer *p = a->peers; p; p = p->next) {
+		if (p->kind == PEER_AGENT)
+			status_add(agents, a, p);
+		if (p->kind == PEER_PUBLISHER || p->kind == PEER_PUBSUB)
+			status_add(pubs, a, p);
+		if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB)
+			status_add(subs, a, p);
+	}
+	json_t *ws = json_pack("{s:I, s:I, s:I}", "QueueSize", (json_int_t)a->queue_max,
+	                       "SlowClientsDisconnected", (json_int_t)a->slow_dropped,
+	                       "InvalidMessages", (json_int_t)a->bad_messages);
+	pthread_mutex_unlock(&a->qlock);
+
+	json_t *s = json_pack(
+	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "Agents", agents, "Peers", "Incomers", "Outgoers", "Publishers", pubs, "Subscribers",
+	    subs, "Alerts", "IsMaster", 1, "Captures", "IsMaster", 1, "Probes", "Topology", "Nodes",
+	    (json_int_t)gs.nodes, "Edges", (json_int_t)gs.edges, "HistoryRevisions",
+	    (json_int_t)gs.history_revisions, "HistoryBytes", (json_int_t)gs.history_bytes,
+	    "HistoryOldest", (json_int_t)gs.history_oldest_ms, "HistoryMaxAge",
+	    (json_int_t)gs.history_max_age_ms, "HistoryMaxBytes", (json_int_t)gs.history_max_bytes,
+	    "WebSocket", ws);
+	if (s && a->status_fn)
+		a->status_fn(a->status_user, s);
+	return s;
+}
+
+/* ---- HTTP -------------------------------------------------------------- */
+
+static void http_reset(struct pss *pss)
+{
+	free(pss->body);
+	free(pss->resp.body);
+	pss->body = NULL;
+	pss->resp.body = NULL;
+	pss->body_len = 0;
+	pss->body_too_big = 0;
+	pss->have_resp = pss->headers_sent = 0;
+	pss->sent = 0;
+}
+
+static const struct {
+	enum lws_token_indexes tok;
+	const char *name;
+} methods[] = {
+    {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+    {WSI_TOKEN_PUT_URI, "PUT"},       {WSI_TOKEN_PATCH_URI, "PATCH"},
+    {WSI_TOKEN_DELETE_URI, "DELETE"}, {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
+    {WSI_TOKEN_HEAD_URI, "HEAD"},
+};
+
+static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
+{
+	if (pss->body_too_big) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
+		         MAX_BODY);
+		pss->resp.status = 413;
+		pss->resp.content_type = "application/json; charset=UTF-8";
+		pss->resp.body = strdup(msg);
+		pss->resp.len = pss->resp.body ? strlen(msg) : 0;
+	} else if (!strncmp(pss->path, "/ws/", 4)) {
+		const char *m = "{\"Error\":\"this is a WebSocket endpoint: connect with a "
+		                "WebSocket client (Upgrade: websocket)\"}";
+		pss->resp.status = 400;
+		pss->resp.content_type = "application/json; charset=UTF-8";
+		pss->resp.body = strdup(m);
+		pss->resp.len = pss->resp.body ? strlen(m) : 0;
+	} else {
+		rest_handle(&a->rest, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
+		            pss->body, pss->body_len, &pss->resp);
+	}
+	log_debug("api: %s %s -> %d", pss->method, pss->path, pss->resp.status);
+	pss->have_resp = 1;
+	lws_callback_on_writable(wsi);
+}
+
+/* Returns -1 to close the connection. */
+static int http_write(struct analyzer *a, struct lws *wsi, struct pss *pss)
+{
+	if (!pss->have_resp)
+		return 0;
+	if (!pss->headers_sent) {
+		unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start,
+		                                  *end = hb + sizeof(hb) - 1;
+		int head = !strcmp(pss->method, "HEAD");
+		if (lws_add_http_common_headers(wsi, (unsigned)pss->resp.status,
+		                                pss->resp.content_type, pss->resp.len, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		pss->headers_sent = 1;
+		if (pss->resp.len == 0 || head) {
+			http_reset(pss);
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	size_t n = pss->resp.len - pss->sent;
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	int last = pss->sent + n == pss->resp.len;
+	memcpy(a->scratch + LWS_PRE, pss->resp.body + pss->sent, n);
+	if (lws_write(wsi, a->scratch + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)n)
+		return -1;
+	pss->sent += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	http_reset(pss);
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, const char *uri)
+{
+	http_reset(pss);
+	snprintf(pss->path, sizeof(pss->path), "%s", uri ? uri : "/");
+	pss->method[0] = 0;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0) {
+			snprintf(pss->method, sizeof(pss->method), "%s", methods[i].name);
+			break;
+		}
+	pss->accept[0] = 0;
+	if (lws_hdr_copy(wsi, pss->accept, sizeof(pss->accept), WSI_TOKEN_HTTP_ACCEPT) < 0)
+		pss->accept[0] = 0;
+	/* A body follows only when Content-Length says so (lws has no body
+	 * callbacks for an empty one). */
+	char cl[24] = "";
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0 &&
+	    (!strcmp(pss->method, "POST") || !strcmp(pss->method, "PUT") ||
+	     !strcmp(pss->method, "PATCH"))) {
+		if ((unsigned long long)atoll(cl) > MAX_BODY)
+			pss->body_too_big = 1;
+		return 0;
+	}
+	http_respond(a, wsi, pss);
+	return 0;
+}
+
+static int http_body(struct pss *pss, const void *in, size_t len)
+{
+	if (pss->body_too_big || pss->body_len + len > MAX_BODY) {
+		pss->body_too_big = 1;
+		return 0;
+	}
+	char *nb = realloc(pss->body, pss->body_len + len + 1);
+	if (!nb)
+		return -1;
+	pss->body = nb;
+	memcpy(pss->body + pss->body_len, in, len);
+	pss->body_len += len;
+	pss->body[pss->body_len] = 0;
+	return 0;
+}
+
+/* ---- WebSocket --------------------------------------------------------- */
+
+/* A handshake header, or the same name as a URL argument (?x-host-id=...). */
+static int ws_header(struct lws *wsi, const char *name, char *out, size_t len)
+{
+	char hname[64], lower[64];
+	size_t n = strlen(name);
+	out[0] = 0;
+	if (n + 2 > sizeof(hname))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	/* lws lowercases header names while parsing; try the written form too. */
+	const char *forms[] = {lower, name};
+	for (size_t f = 0; f < 2; f++) {
+		snprintf(hname, sizeof(hname), "%s:", forms[f]);
+		if (lws_hdr_custom_length(wsi, hname, (int)strlen(hname)) > 0 &&
+		    lws_hdr_custom_copy(wsi, out, (int)len, hname, (int)strlen(hname)) > 0)
+			return 1;
+	}
+	char arg[80], buf[256];
+	snprintf(arg, sizeof(arg), "%s=", lower);
+	const char *v = lws_get_urlarg_by_name(wsi, arg, buf, (int)sizeof(buf));
+	if (v && *v) {
+		snprintf(out, len, "%s", v);
+		return 1;
+	}
+	return 0;
+}
+
+static enum peer_kind ws_kind(const char *path)
+{
+	if (!strcmp(path, "/ws/agent/topology"))
+		return PEER_AGENT;
+	if (!strcmp(path, "/ws/publisher"))
+		return PEER_PUBLISHER;
+	if (!strcmp(path, "/ws/subscriber"))
+		return PEER_SUBSCRIBER;
+	if (!strcmp(path, "/ws/pubsub"))
+		return PEER_PUBSUB;
+	return 0;
+}
+
+/* Refuses a handshake before the 101 answer with an HTTP error that says
+ * why; returns non-zero to refuse. */
+static int ws_refuse(struct lws *wsi, unsigned status, const char *why)
+{
+	log_warn("api: WebSocket handshake refused: %s", why);
+	lws_return_http_status(wsi, status, why);
+	return 1;
+}
+
+static int ws_filter(struct lws *wsi)
+{
+	char path[256] = "", host[128], proto[32], why[512];
+	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	if (!ws_kind(path)) {
+		snprintf(why, sizeof(why),
+		         "no WebSocket endpoint %.200s (use /ws/agent/topology, /ws/publisher, "
+		         "/ws/subscriber or /ws/pubsub)",
+		         path);
+		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, why);
+	}
+	if (!ws_header(wsi, "X-Host-ID", host, sizeof(host))) {
+		snprintf(why, sizeof(why), "%.200s needs the X-Host-ID header", path);
+		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
+	}
+	if (ws_header(wsi, "X-Client-Protocol", proto, sizeof(proto)) &&
+	    strcasecmp(proto, "json")) {
+		snprintf(why, sizeof(why), "X-Client-Protocol %.30s is not served; use json",
+		         proto);
+		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
+	}
+	return 0;
+}
+
+static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
+{
+	char path[256] = "", policy[32] = "";
+	struct peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -1;
+	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	p->wsi = wsi;
+	p->kind = ws_kind(path);
+	p->connect_ms = rest_now_ms();
+	ws_header(wsi, "X-Host-ID", p->host_id, sizeof(p->host_id));
+	if (!ws_header(wsi, "X-Client-Type", p->client_type, sizeof(p->client_type)))
+		snprintf(p->client_type, sizeof(p->client_type), "%s",
+		         p->kind == PEER_AGENT ? "agent" : "publisher");
+	for (char *c = p->client_type; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	snprintf(p->origin, sizeof(p->origin), "%s.%s", p->client_type, p->host_id);
+	ws_header(wsi, "X-Persistence-Policy", policy, sizeof(policy));
+	/* Agents' elements go with the agent; publishers' only when asked. */
+	p->delete_on_disconnect =
+	    p->kind == PEER_AGENT || !strcasecmp(policy, "DeleteOnDisconnect");
+	lws_get_peer_simple(wsi, p->remote, sizeof(p->remote));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl) == 0)
+		p->remote_port =
+		    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                   : ((struct sockaddr_in *)&ss)->sin_port);
+	pss->peer = p;
+
+	int subscribe = p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB;
+	char filter[8];
+	if (subscribe && ws_header(wsi, "X-Gremlin-Filter", filter, sizeof(filter)))
+		log_warn("api: subscriber %s: X-Gremlin-Filter is not supported yet; sending "
+		         "the whole graph",
+		         p->host_id);
+	if (subscribe) {
+		/* SyncReply and registration under the graph lock: no change can
+		 * fall between the snapshot and the stream. */
+		graph_lock(a->g);
+		struct graph_view *v = graph_view_at(a->g, 0, NULL);
+		json_t *gj = v ? graph_view_to_json(v) : NULL;
+		graph_view_free(v);
+		struct shmsg *m =
+		    gj ? shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj))
+		       : NULL;
+		pthread_mutex_lock(&a->qlock);
+		p->next = a->peers;
+		a->peers = p;
+		if (m) {
+			peer_enqueue(a, p, m, 1);
+			p->subscribed = 1;
+		}
+		pthread_mutex_unlock(&a->qlock);
+		graph_unlock(a->g);
+		if (!m) {
+			log_error("api: out of memory building the SyncReply for %s", p->host_id);
+			return -1;
+		}
+		lws_callback_on_writable(wsi);
+	} else {
+		pthread_mutex_lock(&a->qlock);
+		p->next = a->peers;
+		a->peers = p;
+		pthread_mutex_unlock(&a->qlock);
+	}
+	log_info("api: %s %s connected to %s from %s:%d", p->client_type, p->host_id, path,
+	         p->remote, p->remote_port);
+	return 0;
+}
+
+static void ws_closed(struct analyzer *a, struct pss *pss)
+{
+	struct peer *p = pss->peer;
+	if (!p)
+		return;
+	pss->peer = NULL;
+	pthread_mutex_lock(&a->qlock);
+	for (struct peer **pp = &a->peers; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	pthread_mutex_unlock(&a->qlock);
+	if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER && !atomic_load(&a->stopping)) {
+		graph_lock(a->g);
+		int n = graph_delete_by_host(a->g, p->origin, 1, rest_now_ms());
+		graph_unlock(a->g);
+		log_info("api: %s %s disconnected; %d of its elements removed", p->client_type,
+		         p->host_id, n);
+	} else {
+		log_info("api: %s %s disconnected", p->client_type, p->host_id);
+	}
+	peer_free(p);
+}
+
+static void ws_message(struct analyzer *a, struct peer *p)
+{
+	char err[512];
+	json_t *msg = graph_msg_parse(p->rx, p->rx_len, err, sizeof(err));
+	if (!msg) {
+		pthread_mutex_lock(&a->qlock);
+		a->bad_messages++;
+		pthread_mutex_unlock(&a->qlock);
+		log_warn("api: bad message from %s %s: %s", p->client_type, p->host_id, err);
+		return;
+	}
+	struct graph_msg_source src = {
+	    .host = p->host_id, .origin = p->origin, .force_host = p->kind == PEER_AGENT};
+	int rc;
+	if (p->kind == PEER_SUBSCRIBER) {
+		/* Subscribers only read; a SyncRequest asks for the graph again. */
+		const char *t = json_string_value(json_object_get(msg, "Type"));
+		rc = t && !strcmp(t, "SyncRequest") ? GRAPH_MSG_SYNC_REQUEST : GRAPH_MSG_IGNORED;
+		graph_lock(a->g);
+	} else {
+		graph_lock(a->g);
+		rc = graph_msg_apply(a->g, msg, &src, rest_now_ms(), err, sizeof(err));
+	}
+	if (rc == GRAPH_MSG_SYNC_REQUEST) {
+		struct graph_view *v = graph_view_at(a->g, 0, NULL);
+		json_t *gj = v ? graph_view_to_json(v) : NULL;
+		graph_view_free(v);
+		json_t *reply = gj ? graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj) : NULL;
+		json_t *uuid = json_object_get(msg, "UUID");
+		if (reply && json_is_string(uuid))
+			json_object_set(reply, "UUID", uuid);
+		struct shmsg *m = shmsg_from_json(reply);
+		pthread_mutex_lock(&a->qlock);
+		if (m) {
+			peer_enqueue(a, p, m, 1);
+			if (m->refs == 0)
+				free(m);
+		}
+		pthread_mutex_unlock(&a->qlock);
+		lws_callback_on_writable(p->wsi);
+	}
+	graph_unlock(a->g);
+	if (rc < 0) {
+		pthread_mutex_lock(&a->qlock);
+		a->bad_messages++;
+		pthread_mutex_unlock(&a->qlock);
+		log_warn("api: %s message from %s %s not applied: %s",
+		         json_string_value(json_object_get(msg, "Type")), p->client_type,
+		         p->host_id, err);
+	}
+	json_decref(msg);
+}
+
+static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const void *in,
+                      size_t len)
+{
+	if (lws_frame_is_binary(wsi)) {
+		log_warn("api: binary (protobuf) message from %s ignored; only JSON is served",
+		         p->host_id);
+		return 0;
+	}
+	if (p->rx_len + len > MAX_MSG) {
+		log_warn("api: message from %s larger than %u bytes; closing", p->host_id, MAX_MSG);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+		return -1;
+	}
+	if (p->rx_len + len > p->rx_cap) {
+		size_t cap = p->rx_cap ? p->rx_cap : 4096;
+		while (cap < p->rx_len + len)
+			cap *= 2;
+		char *nb = realloc(p->rx, cap);
+		if (!nb)
+			return -1;
+		p->rx = nb;
+		p->rx_cap = cap;
+	}
+	memcpy(p->rx + p->rx_len, in, len);
+	p->rx_len += len;
+	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+		ws_message(a, p);
+		p->rx_len = 0;
+		if (p->rx_cap > (1u << 20)) { /* do not keep a huge Sync buffer around */
+			free(p->rx);
+			p->rx = NULL;
+			p->rx_cap = 0;
+		}
+	}
+	return 0;
+}
+
+static int ws_writable(struct analyzer *a, struct lws *wsi, struct peer *p)
+{
+	pthread_mutex_lock(&a->qlock);
+	if (p->overflow) {
+		pthread_mutex_unlock(&a->qlock);
+		static const char why[] = "send queue overflow";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why,
+		                 sizeof(why) - 1);
+		return -1;
+	}
+	struct qent *q = p->qhead;
+	if (q) {
+		p->qhead = q->next;
+		if (!p->qhead)
+			p->qtail = NULL;
+		p->qlen--;
+	}
+	int more = p->qhead != NULL;
+	pthread_mutex_unlock(&a->qlock);
+	if (!q)
+		return 0;
+	/* lws writes the frame header into the headroom in front of the
+	 * payload; the payload itself is not modified, so sharing is safe. */
+	int n = lws_write(wsi, q->m->buf + LWS_PRE, q->m->len, LWS_WRITE_TEXT);
+	int ok = n >= 0 && (size_t)n >= q->m->len;
+	pthread_mutex_lock(&a->qlock);
+	shmsg_unref(q->m);
+	pthread_mutex_unlock(&a->qlock);
+	free(q);
+	if (!ok)
+		return -1;
+	if (more)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* ---- the one protocol: HTTP and WebSocket by path ---------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+	struct analyzer *a = lws_context_user(lws_get_context(wsi));
+	struct pss *pss = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return http_begin(a, wsi, pss, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return http_body(pss, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		http_respond(a, wsi, pss);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_write(a, wsi, pss);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (pss)
+			http_reset(pss);
+		return 0;
+
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_filter(wsi);
+	case LWS_CALLBACK_ADD_HEADERS: {
+		/* Echo X-Host-ID in the handshake answer, as Skydive does. */
+		struct lws_process_html_args *args = in;
+		char *p0 = args->p;
+		if (lws_add_http_header_by_name(
+		        wsi, (const unsigned char *)"X-Host-ID:", (const unsigned char *)a->host_id,
+		        (int)strlen(a->host_id), (unsigned char **)&args->p,
+		        (unsigned char *)p0 + args->max_len))
+			log_debug("api: no room to echo X-Host-ID in the handshake");
+		return 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_established(a, wsi, pss);
+	case LWS_CALLBACK_RECEIVE:
+		return pss->peer ? ws_receive(a, wsi, pss->peer, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return pss->peer ? ws_writable(a, wsi, pss->peer) : 0;
+	case LWS_CALLBACK_CLOSED:
+		ws_closed(a, pss);
+		return 0;
+
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* Woken by the graph listener: flush queues that got messages. */
+		pthread_mutex_lock(&a->qlock);
+		for (struct peer *p = a->peers; p; p = p->next)
+			if (p->qhead || p->overflow)
+				lws_callback_on_writable(p->wsi);
+		pthread_mutex_unlock(&a->qlock);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+static void lws_to_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_warn("lws: %.*s", (int)n, line);
+	else
+		log_debug("lws: %.*s", (int)n, line);
+}
+
+/* Why lws could not listen: try the bind ourselves for errno's words. */
+static const char *bind_problem(const char *ip, int port)
+{
+	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST,
+	                         .ai_socktype = SOCK_STREAM},
+	                *res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%d", port);
+	if (getaddrinfo(ip && *ip ? ip : NULL, ps, &hints, &res))
+		return "not a local address";
+	int fd = socket(res->ai_family, SOCK_STREAM, 0), e = 0;
+	int one = 1;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, res->ai_addr, res->ai_addrlen))
+			e = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return e ? strerror(e) : "the listener could not be created";
+}
+
+struct analyzer *analyzer_new(struct config *cfg, struct graph *g, char *err, size_t errlen)
+{
+	return analyzer_new_opts(cfg, g, NULL, err, errlen);
+}
+
+struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
+                                   const struct analyzer_opts *o, char *err, size_t errlen)
+{
+	struct analyzer_opts none = {0};
+	if (!o)
+		o = &none;
+	const char *key = o->listen_key ? o->listen_key : "analyzer.listen";
+	const char *listen =
+	    config_get_string(cfg, key, o->listen_default ? o->listen_default : "127.0.0.1:8082");
+	char host[256], ip[INET6_ADDRSTRLEN] = "";
+	int port;
+	if (config_split_addr(listen, host, sizeof(host), &port)) {
+		snprintf(err, errlen,
+		         "invalid %s '%s': expected HOST:PORT, e.g. 127.0.0.1:8082 (set it in the "
+		         "config file or with SKYDIVE_%s)",
+		         key, listen,
+		         !strcmp(key, "analyzer.listen") ? "ANALYZER_LISTEN" : "..._LISTEN");
+		return NULL;
+	}
+	if (host[0]) {
+		/* lws wants an IP (or interface name): resolve a host name once. */
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+		int rc = getaddrinfo(host, NULL, &hints, &res);
+		if (rc) {
+			snprintf(err, errlen, "cannot resolve the listen host '%s' of %s: %s", host,
+			         key, gai_strerror(rc));
+			return NULL;
+		}
+		void *addr = res->ai_family == AF_INET6
+		                 ? (void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+		                 : (void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+		inet_ntop(res->ai_family, addr, ip, sizeof(ip));
+		freeaddrinfo(res);
+	}
+	const char *cert = config_get_string(cfg, "tls.server_cert", NULL);
+	const char *pkey = config_get_string(cfg, "tls.server_key", NULL);
+	if ((cert && *cert) != (pkey && *pkey)) {
+		snprintf(err, errlen,
+		         "TLS needs both tls.server_cert and tls.server_key (only one is set)");
+		return NULL;
+	}
+	int tls = cert && *cert;
+
+	struct analyzer *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->cfg = cfg;
+	a->g = g;
+	a->listener_id = -1;
+	pthread_mutex_init(&a->qlock, NULL);
+	snprintf(a->service, sizeof(a->service), "%s", o->service ? o->service : "analyzer");
+	snprintf(a->host_id, sizeof(a->host_id), "%s",
+	         config_get_string(cfg, "host_id", "localhost"));
+	int64_t qmax = config_get_int(cfg, "http.ws.queue_size", 10000);
+	a->queue_max = qmax > 0 ? (size_t)qmax : 10000;
+	if (o->flow_ops) {
+		a->flow_ops = *o->flow_ops;
+		a->has_flow_ops = 1;
+	}
+	a->rest = (struct rest_ctx){.g = g,
+	                            .cfg = cfg,
+	                            .service = a->service,
+	                            .host_id = a->host_id,
+	                            .flow_ops = a->has_flow_ops ? &a->flow_ops : NULL,
+	                            .status = build_status,
+	                            .user = a};
+	a->scratch = malloc(LWS_PRE + HTTP_CHUNK);
+	if (!a->scratch) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
+	a->protocols[0] = (struct lws_protocols){.name = "skydive",
+	                                         .callback = callback,
+	                                         .per_session_data_size = sizeof(struct pss),
+	                                         .rx_buffer_size = 0};
+	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
+	int64_t pong = config_get_int(cfg, "http.ws.pong_timeout", 5);
+	if (ping < 1 || ping > 3600)
+		ping = 2;
+	if (pong < 1 || pong > 3600)
+		pong = 5;
+	a->retry = (lws_retry_bo_t){.secs_since_valid_ping = (uint16_t)ping,
+	                            .secs_since_valid_hangup = (uint16_t)(ping + pong)};
+
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof(info));
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		if (config_get_bool(cfg, "tls.require_client_cert", 0))
+			info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+	}
+	info.user = a;
+	info.protocols = a->protocols;
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.gid = -1;
+	info.uid = -1;
+	a->ctx = lws_create_context(&info);
+	if (!a->ctx) {
+		snprintf(err, errlen, "cannot create the libwebsockets context (out of memory?)");
+		goto fail;
+	}
+	info.port = port;
+	info.iface = ip[0] ? ip : NULL;
+	/* lws binds an IPv4 iface address on an IPv6 socket as "any" unless
+	 * IPv6 is off for this vhost: keep 127.0.0.1 meaning 127.0.0.1. */
+	if (ip[0] && !strchr(ip, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.vhost_name = "skydive";
+	info.retry_and_idle_policy = &a->retry;
+	info.timeout_secs = 30;
+	if (tls) {
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = pkey;
+		const char *ca = config_get_string(cfg, "tls.ca_cert", NULL);
+		if (ca && *ca)
+			info.ssl_ca_filepath = ca;
+	}
+	a->vh = lws_create_vhost(a->ctx, &info);
+	if (!a->vh) {
+		if (tls)
+			snprintf(err, errlen,
+			         "cannot listen on %s with TLS: check tls.server_cert '%s' and "
+			         "tls.server_key '%s' (readable PEM files?), or the address (%s)",
+			         listen, cert, pkey, bind_problem(ip, port));
+		else
+			snprintf(err, errlen,
+			         "cannot listen on %s: %s (is another analyzer running? pick "
+			         "another address with --listen or SKYDIVE_ANALYZER_LISTEN)",
+			         listen, bind_problem(ip, port));
+		goto fail;
+	}
+	a->port = lws_get_vhost_listen_port(a->vh);
+	if (ip[0] && strchr(ip, ':'))
+		snprintf(a->address, sizeof(a->address), "[%s]:%d", ip, a->port);
+	else
+		snprintf(a->address, sizeof(a->address), "%s:%d", ip[0] ? ip : "0.0.0.0", a->port);
+
+	graph_lock(g);
+	a->listener_id = graph_listener_add(g, on_graph_change, a);
+	graph_unlock(g);
+	if (a->listener_id < 0) {
+		snprintf(err, errlen, "out of memory registering the graph listener");
+		goto fail;
+	}
+	return a;
+fail:
+	analyzer_stop(a);
+	return NULL;
+}
+
+static void *loop_thread(void *arg)
+{
+	struct analyzer *a = arg;
+	while (!atomic_load(&a->stopping))
+		if (lws_service(a->ctx, 0) < 0)
+			break;
+	return NULL;
+}
+
+int analyzer_start(struct analyzer *a)
+{
+	if (a->started)
+		return -EALREADY;
+	int rc = pthread_create(&a->thread, NULL, loop_thread, a);
+	if (rc)
+		return -rc;
+	a->started = 1;
+	return 0;
+}
+
+void analyzer_stop(struct analyzer *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->stopping, 1);
+	if (a->started) {
+		lws_cancel_service(a->ctx);
+		pthread_join(a->thread, NULL);
+	}
+	/* No more notifications: the listener must not touch a dying context. */
+	if (a->listener_id >= 0) {
+		graph_lock(a->g);
+		graph_listener_remove(a->g, a->listener_id);
+		graph_unlock(a->g);
+	}
+	if (a->ctx)
+		lws_context_destroy(a->ctx); /* closes every connection: CLOSED frees peers */
+	pthread_mutex_lock(&a->qlock);
+	while (a->peers) { /* peers whose CLOSED never came */
+		struct peer *p = a->peers;
+		a->peers = p->next;
+		peer_free(p);
+	}
+	pthread_mutex_unlock(&a->qlock);
+	pthread_mutex_destroy(&a->qlock);
+	free(a->scratch);
+	free(a);
+}
+
+int analyzer_port(const struct analyzer *a)
+{
+	return a->port;
+}
+
+const char *analyzer_address(const struct analyzer *a)
+{
+	return a->address;
+}
+
+void analyzer_set_status_hook(struct analyzer *a, analyzer_status_fn fn, void *user)
+{
+	a->status_fn = fn;
+	a->status_user = user;
+}

@@ -1,0 +1,233 @@
+/* rest.c - the analyzer's REST endpoints: version, status, the topology and
+ * its Gremlin queries (JSON or Graphviz DOT), configuration values. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/rest.h"
+#include "common/version.h"
+#include "common/log.h"
+
+#define CT_JSON "application/json; charset=UTF-8"
+#define CT_DOT  "text/vnd.graphviz"
+#define CT_TEXT "text/plain; charset=UTF-8"
+
+int64_t rest_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes j (stolen) as the body. */
+static void reply_json(struct rest_response *out, int status, json_t *j)
+{
+	out->status = status;
+	out->content_type = CT_JSON;
+	out->body = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (!out->body) {
+		out->status = 500;
+		out->content_type = CT_TEXT;
+		out->body = strdup("out of memory\n");
+	}
+	out->len = out->body ? strlen(out->body) : 0;
+}
+
+__attribute__((format(printf, 3, 4))) static void reply_error(struct rest_response *out, int status,
+                                                              const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_json(out, status, json_pack("{s:s}", "Error", msg));
+}
+
+static void reply_empty(struct rest_response *out, int status)
+{
+	out->status = status;
+	out->content_type = CT_JSON;
+	out->body = NULL;
+	out->len = 0;
+}
+
+static void api_version(const struct rest_ctx *c, struct rest_response *out)
+{
+	reply_json(out, 200,
+	           json_pack("{s:s, s:s, s:s}", "Version", SKYDIVE_VERSION, "Service",
+	                     c->service ? c->service : "analyzer", "Host",
+	                     c->host_id ? c->host_id : ""));
+}
+
+static void api_status(const struct rest_ctx *c, struct rest_response *out)
+{
+	json_t *s = c->status ? c->status(c->user) : json_object();
+	if (!s) {
+		reply_error(out, 500, "out of memory building the status");
+		return;
+	}
+	reply_json(out, 200, s);
+}
+
+static void api_topology_get(const struct rest_ctx *c, struct rest_response *out)
+{
+	graph_lock(c->g);
+	struct graph_view *v = graph_view_at(c->g, 0, NULL);
+	json_t *j = v ? graph_view_to_json(v) : NULL;
+	graph_view_free(v);
+	graph_unlock(c->g);
+	if (!j) {
+		reply_error(out, 500, "out of memory serialising the topology");
+		return;
+	}
+	reply_json(out, 200, j);
+}
+
+static int blank(const char *s)
+{
+	while (s && isspace((unsigned char)*s))
+		s++;
+	return !s || !*s;
+}
+
+static void api_topology_query(const struct rest_ctx *c, const char *accept, const char *body,
+                               size_t len, struct rest_response *out)
+{
+	json_error_t je;
+	json_t *req = json_loadb(body ? body : "", len, 0, &je);
+	if (!req) {
+		reply_error(out, 400,
+		            "invalid JSON body at line %d, column %d: %s (expected "
+		            "{\"GremlinQuery\": \"G.V()\"})",
+		            je.line, je.column, je.text);
+		return;
+	}
+	json_t *qj = json_object_get(req, "GremlinQuery");
+	if (!json_is_object(req) || (qj && !json_is_string(qj))) {
+		json_decref(req);
+		reply_error(out, 400, "the body must be {\"GremlinQuery\": \"<query>\"}");
+		return;
+	}
+	const char *text = json_string_value(qj);
+	if (blank(text)) {
+		json_decref(req);
+		reply_empty(out, 204);
+		return;
+	}
+	struct gremlin_error gerr = {0};
+	struct gremlin_query *q = gremlin_parse(text, &gerr);
+	json_decref(req);
+	if (!q) {
+		reply_json(out, 400,
+		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
+		return;
+	}
+	int want_dot = accept && strstr(accept, CT_DOT);
+	int64_t now = rest_now_ms(), at = 0, duration = 0;
+	int timed = gremlin_time_context(q, now, &at, &duration);
+	struct gremlin_env env = {.now_ms = now, .flow_ops = c->flow_ops};
+	struct gremlin_result res = {0};
+	char *dot = NULL;
+	int truncated = 0, rc;
+
+	graph_lock(c->g);
+	struct graph_view *v = graph_view_at(c->g, timed ? at : 0, &truncated);
+	if (!v) {
+		rc = -ENOMEM;
+	} else {
+		rc = gremlin_eval(q, v, &env, &res, &gerr);
+		if (rc == 0 && want_dot)
+			dot = gremlin_result_dot(&res);
+	}
+	graph_view_free(v);
+	graph_unlock(c->g);
+	gremlin_query_free(q);
+
+	if (truncated)
+		log_debug("api: query at %lld is older than the kept history; answered from the "
+		          "oldest state",
+		          (long long)at);
+	if (rc == -EINVAL) {
+		reply_json(out, 400,
+		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
+	} else if (rc < 0) {
+		reply_error(out, 500, "out of memory evaluating the query");
+	} else if (want_dot) {
+		if (!dot) {
+			reply_error(out, 406,
+			            "Graphviz output needs a query that returns nodes or edges");
+		} else {
+			out->status = 200;
+			out->content_type = CT_DOT;
+			out->body = dot;
+			out->len = strlen(dot);
+			dot = NULL;
+		}
+	} else {
+		reply_json(out, 200, res.json ? json_incref(res.json) : json_array());
+	}
+	free(dot);
+	json_decref(res.json);
+}
+
+/* GET /api/config/<key>: the effective value (flags, environment, files). */
+static void api_config(const struct rest_ctx *c, const char *key, struct rest_response *out)
+{
+	char env[300];
+	if (!*key || config_env_name(key, env, sizeof(env))) {
+		reply_error(out, 400, "usage: GET /api/config/<dotted.key>");
+		return;
+	}
+	const json_t *v = config_get_json(c->cfg, key);
+	const char *e = getenv(env);
+	if (e && (!v || !json_is_object(v))) {
+		reply_json(out, 200, json_string(e));
+	} else if (v) {
+		reply_json(out, 200, json_deep_copy(v));
+	} else {
+		reply_error(out, 404, "config key '%s' not set", key);
+	}
+}
+
+static int method_is(const char *m, const char *want)
+{
+	return m && !strcmp(m, want);
+}
+
+void rest_handle(const struct rest_ctx *c, const char *method, const char *path, const char *accept,
+                 const char *body, size_t body_len, struct rest_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	const char *allowed = NULL;
+	if (!strcmp(path, "/api") || !strcmp(path, "/api/")) {
+		if (method_is(method, "GET"))
+			return api_version(c, out);
+		allowed = "GET";
+	} else if (!strcmp(path, "/api/status")) {
+		if (method_is(method, "GET"))
+			return api_status(c, out);
+		allowed = "GET";
+	} else if (!strcmp(path, "/api/topology")) {
+		if (method_is(method, "GET"))
+			return api_topology_get(c, out);
+		if (method_is(method, "POST"))
+			return api_topology_query(c, accept, body, body_len, out);
+		allowed = "GET or POST";
+	} else if (!strncmp(path, "/api/config/", 12) && c->cfg) {
+		if (method_is(method, "GET"))
+			return api_config(c, path + 12, out);
+		allowed = "GET";
+	}
+	if (allowed)
+		reply_error(out, 405, "method %s not allowed on %s (use %s)", method ? method : "?",
+		            path, allowed);
+	else
+		reply_error(out, 404,
+		            "no such endpoint: %s (try /api, /api/status or /api/topology)", path);
+}

@@ -1,0 +1,43 @@
+/* rest.h - the REST requests of the analyzer (/api, /api/status,
+ * /api/topology, /api/config/<key>) as a pure function from request to
+ * response, so the server and unit tests drive the same code. */
+#ifndef SKYDIVE_REST_H
+#define SKYDIVE_REST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "graph/graph.h"
+#include "gremlin/gremlin.h"
+
+struct rest_ctx {
+	struct graph *g;
+	const struct config *cfg;
+	const char *service; /* "analyzer" or "agent" */
+	const char *host_id;
+	const struct gremlin_flow_ops *flow_ops; /* may be NULL */
+	/* Builds the GET /api/status object (new reference, NULL on OOM). */
+	json_t *(*status)(void *user);
+	void *user;
+};
+
+struct rest_response {
+	int status;               /* HTTP status */
+	const char *content_type; /* static string */
+	char *body;               /* malloc'd, may be NULL when len is 0 */
+	size_t len;
+};
+
+/* Answers one request. method "GET"/"POST"/...; path without the query
+ * string; accept the Accept header or NULL; body may be NULL. Always fills
+ * out (errors are JSON {"Error": "...", ...} with a 4xx/5xx status); the
+ * caller frees out->body. */
+void rest_handle(const struct rest_ctx *c, const char *method, const char *path, const char *accept,
+                 const char *body, size_t body_len, struct rest_response *out);
+
+/* Wall clock in ms since the epoch. */
+int64_t rest_now_ms(void);
+
+#endif
