@@ -3,6 +3,8 @@
  * packets as a pcap. */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "flow/flow_table.h"
 
 struct run {
+	pthread_mutex_t lock; /* output and pcap, shared by live workers */
 	struct flow_table *table;
 	int linktype;
 	int json;
@@ -32,11 +35,20 @@ struct run {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: skydive flows --read FILE [OPTIONS]\n\n"
-		"Reads a pcap or pcapng file and prints its flows as the JSON array that\n"
-		"G.Flows() returns, or the raw packets the flows kept as a pcap.\n\n"
+		"Usage: skydive flows --read FILE [OPTIONS]\n"
+		"       skydive flows --interface IF [--netns NS] [--type afpacket|pcap] [OPTIONS]\n\n"
+		"Reads a pcap or pcapng file, or captures on an interface, and prints the flows\n"
+		"as the JSON array that G.Flows() returns, or the raw packets the flows kept as\n"
+		"a pcap.\n\n"
 		"Options:\n"
 		"  -r, --read FILE            capture file to read, '-' for standard input\n"
+		"  -i, --interface IF         capture live on IF (until --duration, --count or Ctrl-C)\n"
+		"      --netns NS             IF is in network namespace NS (/var/run/netns/NS)\n"
+		"      --type T               afpacket (TPACKET_V3 ring, default) or pcap (libpcap)\n"
+		"      --workers N            afpacket: N capture threads sharing IF through\n"
+		"                             PACKET_FANOUT, each with its own flow table\n"
+		"      --duration S           stop a live capture after S seconds\n"
+		"  -c, --count N              stop a live capture after N packets\n"
 		"  -f, --bpf EXPR             only packets matching this BPF filter (tcpdump syntax)\n"
 		"      --rawpacket-limit N    raw packets kept per flow: 0 none (default), N the first N,\n"
 		"                             -1 every packet\n"
@@ -98,10 +110,12 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 	/* Offline, a flow is printed once, when it leaves the table. */
 	if (ev != FLOW_EV_EXPIRE || !r->json)
 		return;
+	pthread_mutex_lock(&r->lock);
 	buf_puts(&r->out, r->emitted ? ",\n" : "\n");
 	flow_json_write(&r->out, t, f, lu_start_ms, lu_last_ms);
 	r->emitted++;
 	buf_maybe_flush(&r->out);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static int on_raw(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
@@ -110,7 +124,10 @@ static int on_raw(void *user, const uint8_t *data, uint32_t caplen, uint32_t wir
 	struct run *r = user;
 	if (!r->pcap)
 		return 0; /* JSON output: only RawPacketsCaptured is reported */
-	return pcap_out_write(r->pcap, data, caplen, wirelen, ts_ns);
+	pthread_mutex_lock(&r->lock);
+	int ret = pcap_out_write(r->pcap, data, caplen, wirelen, ts_ns);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
 }
 
 static void show_progress(struct run *r, int final)
@@ -145,12 +162,194 @@ static void print_stats(const struct flow_stats *st)
 		(unsigned long long)st->raw_kept, (unsigned long long)st->raw_dropped);
 }
 
+/* ---- live capture ---------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+struct worker {
+	pthread_t th;
+	struct run *r;
+	struct capture *cap;
+	struct flow_table *table;
+	uint64_t deadline_ns; /* 0 = none */
+	int64_t max_packets;  /* 0 = none; shared budget via *seen */
+	uint64_t *seen;
+	int err;
+};
+
+static void on_live_frame(void *user, const struct capture_frame *fr)
+{
+	struct worker *w = user;
+	flow_table_feed(w->table, capture_linktype(w->cap), fr->data, fr->caplen, fr->wirelen,
+			fr->ts_ns);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	while (!stop_requested) {
+		int n = capture_dispatch(w->cap, 0, on_live_frame, w);
+		if (n < 0) {
+			w->err = 1;
+			stop_requested = 1;
+			break;
+		}
+		uint64_t now = time_now_ns();
+		if (n == 0)
+			flow_table_tick(w->table, now); /* idle: expiry still runs */
+		if (w->max_packets &&
+		    __atomic_add_fetch(w->seen, (uint64_t)n, __ATOMIC_RELAXED) >= (uint64_t)w->max_packets)
+			stop_requested = 1;
+		if (w->deadline_ns && now >= w->deadline_ns)
+			stop_requested = 1;
+	}
+	return NULL;
+}
+
+struct live_opts {
+	const char *iface, *netns, *type, *bpf;
+	int64_t duration_s, count, workers;
+	int want_pcap, stats;
+};
+
+static void add_stats(struct flow_stats *sum, const struct flow_stats *st)
+{
+	sum->packets += st->packets;
+	sum->bytes += st->bytes;
+	sum->undecodable += st->undecodable;
+	sum->partial += st->partial;
+	sum->flows_created += st->flows_created;
+	sum->flow_dropped += st->flow_dropped;
+	sum->raw_kept += st->raw_kept;
+	sum->raw_dropped += st->raw_dropped;
+}
+
+/* Captures on an interface until --duration, --count or a signal; workers
+ * share the interface through a PACKET_FANOUT group (afpacket), each with
+ * its own flow table: no lock on the packet path. */
+static int run_live(struct run *r, const struct flow_table_opts *o, const struct live_opts *l,
+		    FILE *out)
+{
+	enum { MAX_WORKERS = 64 };
+	struct worker w[MAX_WORKERS];
+	int nw = l->workers ? (int)l->workers : 1, started = 0, rc = 1;
+	uint64_t seen = 0;
+	char err[512];
+	memset(w, 0, sizeof(w));
+	struct capture_live_opts co = {
+		.netns = l->netns,
+		.ifname = l->iface,
+		.snaplen = o->header_size ? o->header_size : 256,
+		.fanout_group = nw > 1 ? (int)(getpid() & 0xffff) : 0,
+	};
+	int afpacket = !strcmp(l->type, "afpacket");
+	for (int i = 0; i < nw; i++) {
+		w[i].cap = afpacket ? capture_open_afpacket(&co, err, sizeof(err))
+				    : capture_open_pcap(&co, err, sizeof(err));
+		if (!w[i].cap || (l->bpf && *l->bpf &&
+				  capture_set_filter(w[i].cap, l->bpf, err, sizeof(err)))) {
+			fprintf(stderr, "skydive flows: %s\n", err);
+			goto out;
+		}
+		w[i].r = r;
+		w[i].seen = &seen;
+		w[i].max_packets = l->count;
+		w[i].deadline_ns = l->duration_s ? time_now_ns() + (uint64_t)l->duration_s * 1000000000ull : 0;
+		w[i].table = flow_table_new(o, on_emit, on_raw, r, err, sizeof(err));
+		if (!w[i].table) {
+			fprintf(stderr, "skydive flows: %s\n", err);
+			goto out;
+		}
+	}
+	r->linktype = capture_linktype(w[0].cap);
+	if (l->want_pcap && !(r->pcap = pcap_out_open(out, r->linktype, err, sizeof(err)))) {
+		fprintf(stderr, "skydive flows: %s\n", err);
+		goto out;
+	}
+	if (r->json)
+		buf_putc(&r->out, '[');
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop_requested = 0;
+	fprintf(stderr, "skydive flows: capturing on %s%s%s (%s, %d worker%s)\n", l->iface,
+		l->netns ? " in namespace " : "", l->netns ? l->netns : "", l->type, nw,
+		nw > 1 ? "s" : "");
+	for (started = 0; started < nw; started++)
+		if (pthread_create(&w[started].th, NULL, worker_main, &w[started])) {
+			fprintf(stderr, "skydive flows: cannot start worker: %s\n", strerror(errno));
+			stop_requested = 1;
+			break;
+		}
+	for (int i = 0; i < started; i++)
+		pthread_join(w[i].th, NULL);
+	struct flow_stats sum;
+	struct capture_stats cs_sum;
+	memset(&sum, 0, sizeof(sum));
+	memset(&cs_sum, 0, sizeof(cs_sum));
+	int cap_err = 0;
+	for (int i = 0; i < nw; i++) {
+		struct capture_stats cs;
+		flow_table_flush(w[i].table);
+		add_stats(&sum, flow_table_stats(w[i].table));
+		capture_stats(w[i].cap, &cs);
+		cs_sum.received += cs.received;
+		cs_sum.dropped_kernel += cs.dropped_kernel;
+		cs_sum.dropped_ifdrop += cs.dropped_ifdrop;
+		if (w[i].err) {
+			fprintf(stderr, "skydive flows: %s\n", capture_error(w[i].cap));
+			cap_err = 1;
+		}
+	}
+	if (r->json)
+		buf_puts(&r->out, r->emitted ? "\n]\n" : "]\n");
+	int werr = buf_flush(&r->out);
+	if (r->pcap && pcap_out_close(r->pcap))
+		werr = -EIO;
+	r->pcap = NULL;
+	if (fflush(out) || ferror(out))
+		werr = -EIO;
+	if (l->stats) {
+		print_stats(&sum);
+		fprintf(stderr, "capture: received %llu, dropped by the kernel %llu, by the interface %llu\n",
+			(unsigned long long)cs_sum.received, (unsigned long long)cs_sum.dropped_kernel,
+			(unsigned long long)cs_sum.dropped_ifdrop);
+	}
+	if (sum.flow_dropped)
+		fprintf(stderr, "skydive flows: warning: %llu new flows dropped: table full; raise --max-flows\n",
+			(unsigned long long)sum.flow_dropped);
+	if (werr)
+		fprintf(stderr, "skydive flows: writing the output failed: %s\n", strerror(-werr));
+	rc = cap_err || werr ? 1 : 0;
+out:
+	for (int i = 0; i < nw; i++) {
+		flow_table_free(w[i].table);
+		capture_close(w[i].cap);
+	}
+	if (r->pcap)
+		pcap_out_close(r->pcap);
+	return rc;
+}
+
 int cmd_flows(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
-	       O_STATS, O_NOPROG, O_BUDGET };
+	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS };
 	static const struct option longopts[] = {
 		{"read", required_argument, 0, 'r'},
+		{"interface", required_argument, 0, 'i'},
+		{"netns", required_argument, 0, O_NETNS},
+		{"type", required_argument, 0, O_TYPE},
+		{"duration", required_argument, 0, O_DUR},
+		{"count", required_argument, 0, O_COUNT},
+		{"workers", required_argument, 0, O_WORKERS},
 		{"bpf", required_argument, 0, 'f'},
 		{"rawpacket-limit", required_argument, 0, O_RAW},
 		{"header-size", required_argument, 0, O_HDR},
@@ -174,6 +373,7 @@ int cmd_flows(int argc, char **argv)
 	static struct appmap apps;
 	const char *path = NULL, *bpf = NULL, *output = NULL, *format = "json";
 	int stats = 0, progress = 1, c, rc = 1;
+	struct live_opts live = {.type = "afpacket"};
 	int64_t v;
 	char err[512];
 
@@ -191,8 +391,35 @@ int cmd_flows(int argc, char **argv)
 	}
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:f:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:f:o:c:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'i':
+			live.iface = optarg;
+			break;
+		case O_NETNS:
+			live.netns = optarg;
+			break;
+		case O_TYPE:
+			if (strcmp(optarg, "afpacket") && strcmp(optarg, "pcap")) {
+				fprintf(stderr, "skydive flows: --type '%s': expected afpacket or pcap\n",
+					optarg);
+				return 2;
+			}
+			live.type = optarg;
+			break;
+		case O_DUR:
+			if (opt_int("duration", optarg, 1, 86400 * 365, &live.duration_s))
+				return 2;
+			break;
+		case 'c':
+		case O_COUNT:
+			if (opt_int("count", optarg, 1, INT64_MAX, &live.count))
+				return 2;
+			break;
+		case O_WORKERS:
+			if (opt_int("workers", optarg, 1, 64, &live.workers))
+				return 2;
+			break;
 		case 'r':
 			path = optarg;
 			break;
@@ -287,9 +514,18 @@ int cmd_flows(int argc, char **argv)
 		fprintf(stderr, "skydive flows: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!path) {
-		fprintf(stderr, "skydive flows: --read FILE is required ('-' reads standard input)\n"
-				"Run 'skydive flows --help' for the options.\n");
+	if (!path == !live.iface) {
+		fprintf(stderr, "skydive flows: give either --read FILE ('-' reads standard input) or "
+				"--interface IF\nRun 'skydive flows --help' for the options.\n");
+		return 2;
+	}
+	if (live.workers > 1 && strcmp(live.type, "afpacket")) {
+		fprintf(stderr, "skydive flows: --workers needs --type afpacket (PACKET_FANOUT)\n");
+		return 2;
+	}
+	if (path && (live.netns || live.duration_s || live.count || live.workers)) {
+		fprintf(stderr, "skydive flows: --netns, --duration, --count and --workers go with "
+				"--interface, not --read\n");
 		return 2;
 	}
 	int want_pcap = !strcmp(format, "pcap");
@@ -301,6 +537,24 @@ int cmd_flows(int argc, char **argv)
 
 	struct run r;
 	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.lock, NULL);
+	if (live.iface) {
+		FILE *lout = stdout;
+		if (output && !(lout = fopen(output, "w"))) {
+			fprintf(stderr, "skydive flows: cannot write %s: %s\n", output, strerror(errno));
+			return 1;
+		}
+		live.bpf = bpf;
+		live.want_pcap = want_pcap;
+		live.stats = stats;
+		r.json = !want_pcap;
+		buf_init(&r.out, lout);
+		rc = run_live(&r, &o, &live, lout);
+		buf_free(&r.out);
+		if (lout != stdout)
+			fclose(lout);
+		return rc;
+	}
 	struct capture *cap = capture_open_file(path, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "skydive flows: %s\n", err);

@@ -4,16 +4,17 @@
 
 #include "cli/cli.h"
 
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{"flows", cmd_flows, "Read a pcap/pcapng file and print its flows (offline mode)"},
-	{"analyzer", cmd_pending, "Run the analyzer (not in this build yet)"},
-	{"agent", cmd_pending, "Run the agent (not in this build yet)"},
-	{"allinone", cmd_pending, "Run analyzer and agent in one process (not in this build yet)"},
-	{"client", cmd_pending, "Talk to an analyzer (not in this build yet)"},
+	{"flows", cmd_flows, "Flows of a pcap/pcapng file or of a live interface, as JSON or pcap"},
+	{"analyzer", cmd_analyzer, "Run the analyzer (REST and WebSocket API over the topology)"},
+	{"agent", cmd_agent, "Run the agent (topology probes, pushed to the analyzers)"},
+	{"allinone", cmd_allinone, "Run analyzer and agent in one process"},
+	{"client", cmd_client, "Talk to an analyzer (Gremlin queries, topology, status)"},
 	{"version", cmd_version, "Print the version"},
 };
 

@@ -1,0 +1,83 @@
+/* agent.h - the Skydive agent: a local graph filled by the topology probes,
+ * forwarded to every analyzer over /ws/agent/topology (libwebsockets).
+ *
+ * On each (re)connection the agent sends its whole graph as one "Sync"
+ * message, then every change as NodeAdded/NodeUpdated/NodeDeleted/
+ * EdgeAdded/EdgeUpdated/EdgeDeleted, in graph order. Each analyzer has a
+ * bounded send queue: when it overflows, the queued messages are dropped
+ * (and counted) and a fresh Sync replaces them, so the analyzer's copy is
+ * never left inconsistent. A lost connection is retried with exponential
+ * backoff (200 ms doubling to 5 s). Handshake headers: X-Host-ID,
+ * X-Client-Type: agent, X-Client-Protocol: json. */
+#ifndef SKYDIVE_AGENT_H
+#define SKYDIVE_AGENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+
+struct agent_opts {
+	const char *host_id;		 /* required */
+	const char *const *analyzers;	 /* "host:port" each; n_analyzers may be 0 */
+	size_t n_analyzers;
+	const char *netns_run_path;	 /* NULL = /var/run/netns; "" = no netns probe */
+	int64_t metrics_update_ms;	 /* <= 0 = 30 s */
+	const json_t *host_metadata;	 /* agent.metadata, may be NULL */
+	size_t queue_max;		 /* messages per analyzer; 0 = 10000 */
+	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
+};
+
+struct agent;
+
+/* NULL with err filled (missing host id, bad analyzer address, OOM). */
+struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen);
+/* Starts the probes and the analyzer connections: 0 or -errno (err filled). */
+int agent_start(struct agent *a, char *err, size_t errlen);
+/* Stops the connections and the probes; idempotent. */
+void agent_stop(struct agent *a);
+void agent_free(struct agent *a); /* stops first; NULL is fine */
+
+/* The agent's local graph (owned by the agent). */
+struct graph *agent_graph(struct agent *a);
+
+struct agent_stats {
+	size_t analyzers, connected;
+	uint64_t sent;	  /* messages written */
+	uint64_t dropped; /* messages dropped by full queues */
+	uint64_t syncs;	  /* full Sync messages sent */
+};
+void agent_get_stats(struct agent *a, struct agent_stats *out);
+
+/* ---- configuration ---------------------------------------------------- */
+
+struct config;
+
+/* agent_opts from the configuration keys host_id, analyzers,
+ * agent.topology.netlink.metrics_update (seconds, fractions allowed),
+ * agent.topology.netns.run_path, agent.metadata, http.ws.queue_size and
+ * http.ws.ping_delay. The strings point into cfg and into the holder, which
+ * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
+struct agent_config {
+	struct agent_opts opts;
+	json_t *analyzers;	  /* the list, owned */
+	const char **addrs;	  /* opts.analyzers, owned */
+};
+int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
+		      size_t errlen);
+void agent_config_free(struct agent_config *ac);
+
+/* ---- message encoding (pure, unit tested) ------------------------------ */
+
+/* A graph change as the compact JSON text of its envelope
+ * {"Namespace":"Graph","Type":"NodeAdded",...,"Obj":{node or edge}}, in a
+ * malloc'd buffer with pre bytes of headroom before the text (libwebsockets
+ * wants LWS_PRE); *len gets the text length (no NUL counted, one written).
+ * NULL on out of memory. */
+char *agent_encode_event(enum graph_event ev, const struct graph_node *n,
+			 const struct graph_edge *e, size_t pre, size_t *len);
+/* The same for a Sync of {"Nodes":[...],"Edges":[...]} (graph stolen). */
+char *agent_encode_sync(json_t *graph, size_t pre, size_t *len);
+
+#endif

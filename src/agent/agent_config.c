@@ -1,0 +1,69 @@
+/* agent_config.c - the agent's options from the Skydive configuration keys. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "config/config.h"
+
+int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
+		      size_t errlen)
+{
+	memset(ac, 0, sizeof(*ac));
+	struct agent_opts *o = &ac->opts;
+	o->host_id = config_get_string(cfg, "host_id", NULL);
+	if (!o->host_id || !*o->host_id) {
+		snprintf(err, errlen, "host_id is empty");
+		return -EINVAL;
+	}
+	ac->analyzers = config_get_list(cfg, "analyzers", "127.0.0.1:8082");
+	if (!ac->analyzers)
+		goto oom;
+	size_t n = json_array_size(ac->analyzers);
+	ac->addrs = calloc(n ? n : 1, sizeof(*ac->addrs));
+	if (!ac->addrs)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(ac->analyzers, i));
+		if (s && *s)
+			ac->addrs[o->n_analyzers++] = s;
+	}
+	o->analyzers = ac->addrs;
+
+	const char *mu = config_get_string(cfg, "agent.topology.netlink.metrics_update", "30");
+	char *end;
+	double secs = strtod(mu, &end);
+	if (end == mu || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
+		snprintf(err, errlen,
+			 "agent.topology.netlink.metrics_update must be a number of seconds, "
+			 "not '%s'",
+			 mu);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->metrics_update_ms = (int64_t)(secs * 1000);
+	if (o->metrics_update_ms < 1)
+		o->metrics_update_ms = 1;
+	o->netns_run_path = config_get_string(cfg, "agent.topology.netns.run_path", "/var/run/netns");
+	o->host_metadata = config_get_json(cfg, "agent.metadata");
+	int64_t q = config_get_int(cfg, "http.ws.queue_size", 10000);
+	o->queue_max = q > 0 ? (size_t)q : 10000;
+	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
+	o->ping_delay_s = ping > 0 && ping < 3600 ? (int)ping : 2;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	agent_config_free(ac);
+	return -ENOMEM;
+}
+
+void agent_config_free(struct agent_config *ac)
+{
+	if (!ac)
+		return;
+	free(ac->addrs);
+	json_decref(ac->analyzers);
+	memset(ac, 0, sizeof(*ac));
+}

@@ -1,0 +1,34 @@
+/* forwarder.h - the agent's WebSocket client: pushes a graph to analyzers
+ * (one connection each) as a Sync then its changes (see agent.h). */
+#ifndef SKYDIVE_FORWARDER_H
+#define SKYDIVE_FORWARDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+
+struct forwarder;
+
+struct forwarder_opts {
+	struct graph *g;		/* borrowed */
+	const char *host_id;
+	const char *const *analyzers;	/* "host:port" */
+	size_t n_analyzers;
+	size_t queue_max;		/* 0 = 10000 */
+	int ping_delay_s;		/* 0 = 2 */
+};
+
+/* NULL with err filled (bad address, OOM). Registers nothing yet. */
+struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_t errlen);
+/* Adds the graph listener, creates the libwebsockets context and starts its
+ * thread: 0 or -errno with err filled. */
+int forwarder_start(struct forwarder *f, char *err, size_t errlen);
+/* Removes the listener, closes the connections, joins; idempotent. */
+void forwarder_stop(struct forwarder *f);
+void forwarder_free(struct forwarder *f); /* NULL is fine */
+
+void forwarder_stats(struct forwarder *f, size_t *connected, uint64_t *sent, uint64_t *dropped,
+		     uint64_t *syncs);
+
+#endif

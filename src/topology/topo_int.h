@@ -1,0 +1,122 @@
+/* topo_int.h - state shared by the topology probes (not a public header). */
+#ifndef SKYDIVE_TOPO_INT_H
+#define SKYDIVE_TOPO_INT_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <netlink/netlink.h>
+
+#include "topology/topology.h"
+
+/* One network namespace watched by a netlink probe thread. */
+struct topo_ns {
+	struct topology *t;
+	char *name;			    /* NULL for the agent's own (root) namespace */
+	char *path;			    /* NULL for the root namespace */
+	char node_id[TOPOLOGY_ID_LEN];	    /* owner of its links: host or netns node */
+	int has_node;			    /* the netns node is in the graph */
+	dev_t dev;			    /* identity of the namespace file (named ones) */
+	ino_t ino;
+	int fd;				    /* the namespace, open: asked for its nsid */
+	struct nl_sock *nsid_sock;	    /* rtnetlink socket inside it (graph lock) */
+	pthread_t thread;
+	int thread_started;
+	int stop_fd;			    /* eventfd: wakes and stops the thread */
+	struct topo_ns *next;
+};
+
+/* What the probe knows of one link, besides its node metadata. */
+struct topo_link_info {
+	int ifindex;
+	int peer_ifindex; /* veth peer (IFLA_LINK), 0 if none */
+	int peer_nsid;	   /* IFLA_LINK_NETNSID: the peer's namespace, -1 = same */
+	int master;	   /* IFLA_MASTER */
+	int parent;	   /* IFLA_LINK of a non-veth */
+	int vlan;	   /* VLAN id of a vlan link, 0 otherwise */
+	char name[IFNAMSIZ];
+	char type[32];
+};
+
+/* One link node the probes put in the graph. Fields are guarded by the
+ * graph lock. */
+struct topo_intf {
+	struct topo_ns *ns;
+	struct topo_link_info info;
+	char id[TOPOLOGY_ID_LEN];
+	json_t *md;	   /* copy of the metadata last given to the graph */
+	struct topo_ns *peer_ns; /* namespace of the veth peer, once resolved */
+	unsigned peer_gen;	   /* ns_gen of the last resolution attempt */
+	int64_t metric_start_ms;
+};
+
+/* One edge the probes put in the graph (graph lock). */
+struct topo_edge {
+	char id[TOPOLOGY_ID_LEN];
+	char parent[TOPOLOGY_ID_LEN], child[TOPOLOGY_ID_LEN];
+	const char *relation; /* static strings */
+	const char *type;     /* NULL or static */
+	int wanted;	      /* scratch for reconcile */
+};
+
+struct topology {
+	struct graph *g;
+	char *host_id, *origin, *run_path;
+	int64_t metrics_update_ms;
+	json_t *host_extra;
+	char host_node_id[TOPOLOGY_ID_LEN];
+	int started;
+
+	struct topo_ns *root;
+	pthread_mutex_t ns_lock; /* guards the named namespace list */
+	struct topo_ns *named;
+
+	/* Graph lock held for these. */
+	unsigned ns_gen; /* bumped when a namespace comes or goes */
+	struct topo_intf **intfs;
+	size_t n_intfs, cap_intfs;
+	struct topo_edge *edges;
+	size_t n_edges, cap_edges;
+
+	pthread_t watcher;
+	int watcher_started;
+	int watcher_stop_fd;
+};
+
+int64_t topo_now_ms(void);
+
+/* host.c: metadata of the host node (new reference, NULL on OOM). */
+json_t *topo_host_metadata(const char *host_id, const json_t *extra);
+
+/* topology.c, graph lock held. */
+/* Adds or updates the node of a link; md stolen. */
+void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_link_info *li,
+		      json_t *md, int64_t now_ms);
+void topo_intf_remove(struct topology *t, struct topo_ns *ns, int ifindex, int64_t now_ms);
+struct topo_intf *topo_intf_find(struct topology *t, struct topo_ns *ns, int ifindex);
+/* Sets Metric and LastUpdateMetric of a link node (metric stolen). */
+void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, json_t *metric,
+			  int64_t now_ms);
+/* Brings the edges in line with the links known. */
+void topo_reconcile_edges(struct topology *t, int64_t now_ms);
+
+/* topology.c: a named namespace appeared (adds its netns node, starts its
+ * probe; 0 or -errno) or went (stops the probe; with remove_nodes, deletes
+ * its nodes, else only forgets them). Graph lock NOT held. */
+int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t dev, ino_t ino);
+void topo_ns_del(struct topology *t, struct topo_ns *ns, int remove_nodes);
+
+/* netlink.c: the nsid that the namespace of sk gives to the namespace open
+ * as fd (RTM_GETNSID), or -1. */
+int topo_nsid_of(struct nl_sock *sk, int fd);
+
+/* netlink.c: starts/stops the probe thread of a namespace. */
+int topo_netlink_start(struct topo_ns *ns);
+void topo_netlink_stop(struct topo_ns *ns);
+
+/* netns.c: the run path watcher. */
+int topo_netns_start(struct topology *t);
+void topo_netns_stop(struct topology *t);
+
+#endif

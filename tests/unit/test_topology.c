@@ -1,0 +1,283 @@
+/* test_topology.c - unit tests of src/topology and the agent's messages:
+ * IDs, Type/EncapType mapping, metric JSON, edges derived from the link
+ * registry, and the WebSocket envelopes the agent sends. */
+#include <errno.h>
+#include <net/if_arp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/agent.h"
+#include "graph/graph.h"
+#include "topology/topo_int.h"
+#include "topology/topology.h"
+
+static int is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_ids(void **state)
+{
+	char a[TOPOLOGY_ID_LEN], b[TOPOLOGY_ID_LEN], c[TOPOLOGY_ID_LEN];
+	topology_tid(a, "host1", "/var/run/netns/ns1", "eth0");
+	topology_tid(b, "host1", "/var/run/netns/ns1", "eth0");
+	assert_true(is_uuid(a));
+	assert_string_equal(a, b); /* stable: a restart keeps the IDs */
+	assert_int_equal(a[14], '8'); /* version nibble */
+	assert_true(strchr("89ab", a[19]) != NULL); /* RFC 4122 variant */
+	topology_tid(c, "host2", "/var/run/netns/ns1", "eth0");
+	assert_string_not_equal(a, c);
+	topology_tid(c, "host1", "", "eth0");
+	assert_string_not_equal(a, c);
+	topology_tid(c, "host1", "/var/run/netns/ns1", "eth1");
+	assert_string_not_equal(a, c);
+	/* The separator keeps the parts apart. */
+	const char *p1[] = {"ab", "c"}, *p2[] = {"a", "bc"};
+	topology_uuid(a, p1, 2);
+	topology_uuid(b, p2, 2);
+	assert_string_not_equal(a, b);
+	/* Edges: direction, relation and sub type all count. */
+	topology_edge_id(a, "x", "y", "layer2", NULL);
+	topology_edge_id(b, "y", "x", "layer2", NULL);
+	assert_string_not_equal(a, b);
+	topology_edge_id(b, "x", "y", "ownership", NULL);
+	assert_string_not_equal(a, b);
+	topology_edge_id(b, "x", "y", "layer2", "veth");
+	assert_string_not_equal(a, b);
+	topology_edge_id(b, "x", "y", "layer2", "");
+	assert_string_equal(a, b);
+}
+
+static void test_types(void **state)
+{
+	assert_string_equal(topology_link_type(NULL, NULL), "device");
+	assert_string_equal(topology_link_type("", "e1000"), "device");
+	assert_string_equal(topology_link_type(NULL, "virtio_net"), "device");
+	assert_string_equal(topology_link_type("veth", "veth"), "veth");
+	assert_string_equal(topology_link_type("bridge", "bridge"), "bridge");
+	assert_string_equal(topology_link_type("tun", "tun"), "tuntap");
+	assert_string_equal(topology_link_type("vlan", "802.1Q VLAN Support"), "vlan");
+	assert_string_equal(topology_link_type("vxlan", "vxlan"), "vxlan");
+	assert_string_equal(topology_link_type("bond", "bonding"), "bond");
+	assert_string_equal(topology_link_type("openvswitch", "openvswitch"), "openvswitch");
+	assert_string_equal(topology_link_type("gre", NULL), "gre");
+	assert_string_equal(topology_link_type("dummy", "dummy"), "dummy");
+	/* A veth reporting another kind is still a veth (the driver wins). */
+	assert_string_equal(topology_link_type("macvlan", "veth"), "veth");
+
+	assert_string_equal(topology_encap_type(ARPHRD_ETHER), "ether");
+	assert_string_equal(topology_encap_type(ARPHRD_LOOPBACK), "loopback");
+	assert_string_equal(topology_encap_type(ARPHRD_NONE), "none");
+	assert_string_equal(topology_encap_type(ARPHRD_IPGRE), "gre");
+	assert_string_equal(topology_encap_type(ARPHRD_TUNNEL), "ipip");
+	assert_string_equal(topology_encap_type(ARPHRD_TUNNEL6), "tunnel6");
+	assert_string_equal(topology_encap_type(ARPHRD_SIT), "sit");
+	assert_string_equal(topology_encap_type(823 /* ARPHRD_IP6GRE */), "gre6");
+	assert_string_equal(topology_encap_type(ARPHRD_VOID), "void");
+	assert_string_equal(topology_encap_type(54321), "unknown");
+}
+
+static void test_metrics(void **state)
+{
+	uint64_t v[TOPOLOGY_METRIC_COUNT] = {0};
+	v[0] = 10;  /* RxPackets */
+	v[3] = 999; /* TxBytes */
+	json_t *m = topology_metric_json(v, 0, 5000);
+	assert_non_null(m);
+	assert_int_equal(json_integer_value(json_object_get(m, "RxPackets")), 10);
+	assert_int_equal(json_integer_value(json_object_get(m, "TxBytes")), 999);
+	assert_null(json_object_get(m, "TxPackets")); /* zero: omitted as Go's omitempty */
+	assert_null(json_object_get(m, "Start"));
+	assert_int_equal(json_integer_value(json_object_get(m, "Last")), 5000);
+	assert_string_equal(topology_metric_names[22], "Multicast");
+
+	v[0] = 15;
+	v[3] = 999;
+	json_t *m2 = topology_metric_json(v, 0, 6000);
+	json_t *d = topology_metric_diff(m2, m, 5000, 6000);
+	assert_non_null(d);
+	assert_int_equal(json_integer_value(json_object_get(d, "RxPackets")), 5);
+	assert_null(json_object_get(d, "TxBytes"));
+	assert_int_equal(json_integer_value(json_object_get(d, "Start")), 5000);
+	assert_int_equal(json_integer_value(json_object_get(d, "Last")), 6000);
+	json_decref(d);
+	/* Nothing moved: no update at all. */
+	assert_null(topology_metric_diff(m2, m2, 6000, 7000));
+	/* A counter that went back (reset) counts from zero. */
+	d = topology_metric_diff(m, m2, 6000, 7000);
+	assert_int_equal(json_integer_value(json_object_get(d, "RxPackets")), 10);
+	json_decref(d);
+	json_decref(m);
+	json_decref(m2);
+}
+
+/* ---- edges derived from the registry ------------------------------------ */
+
+static size_t count_edges(struct graph *g, const char *rel, const char *parent,
+			  const char *child)
+{
+	size_t n = 0;
+	graph_lock(g);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	for (size_t i = 0; i < graph_view_edge_count(v); i++) {
+		const struct graph_edge *e = graph_view_edge(v, i);
+		const char *r = json_string_value(json_object_get(e->e.metadata, "RelationType"));
+		if (r && !strcmp(r, rel) && (!parent || !strcmp(e->parent, parent)) &&
+		    (!child || !strcmp(e->child, child)))
+			n++;
+	}
+	graph_view_free(v);
+	graph_unlock(g);
+	return n;
+}
+
+static void upsert(struct topology *t, int ifindex, const char *name, const char *type,
+		   int master, int peer)
+{
+	struct topo_link_info li = {.ifindex = ifindex, .master = master, .peer_ifindex = peer,
+				    .peer_nsid = -1};
+	snprintf(li.name, sizeof(li.name), "%s", name);
+	snprintf(li.type, sizeof(li.type), "%s", type);
+	json_t *md = json_pack("{ss ss si}", "Name", name, "Type", type, "IfIndex", ifindex);
+	topo_intf_upsert(t, t->root, &li, md, 1000);
+}
+
+static void test_edges(void **state)
+{
+	char err[128];
+	struct graph *g = graph_new(NULL);
+	struct topology_opts o = {.host_id = "h", .netns_run_path = ""};
+	struct topology *t = topology_new(g, &o, err, sizeof(err));
+	assert_non_null(t);
+	const char *host = topology_host_node_id(t);
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, host, json_pack("{ss}", "Type", "host"), "h", "agent.h", 1),
+			 0);
+	/* A port before its bridge: the edge waits for the bridge. */
+	upsert(t, 3, "p", "veth", 2, 4);
+	topo_reconcile_edges(t, 1000);
+	upsert(t, 2, "br", "bridge", 0, 0);
+	upsert(t, 4, "q", "veth", 0, 3);
+	topo_reconcile_edges(t, 1000);
+	graph_unlock(g);
+
+	char br[TOPOLOGY_ID_LEN], p[TOPOLOGY_ID_LEN], q[TOPOLOGY_ID_LEN];
+	topology_tid(br, "h", "", "br");
+	topology_tid(p, "h", "", "p");
+	topology_tid(q, "h", "", "q");
+	assert_int_equal(count_edges(g, "ownership", host, NULL), 3);
+	assert_int_equal(count_edges(g, "layer2", br, p), 1);
+	/* One edge per veth pair, from the higher ifindex. */
+	assert_int_equal(count_edges(g, "layer2", q, p), 1);
+	assert_int_equal(count_edges(g, "layer2", p, q), 0);
+
+	/* The port leaves the bridge, then the peer goes. */
+	graph_lock(g);
+	upsert(t, 3, "p", "veth", 0, 4);
+	topo_reconcile_edges(t, 2000);
+	graph_unlock(g);
+	assert_int_equal(count_edges(g, "layer2", br, p), 0);
+	graph_lock(g);
+	topo_intf_remove(t, t->root, 4, 3000);
+	topo_reconcile_edges(t, 3000);
+	graph_unlock(g);
+	assert_int_equal(count_edges(g, "layer2", NULL, NULL), 0);
+	assert_int_equal(count_edges(g, "ownership", host, NULL), 2);
+
+	/* A rename is another node (IDs follow names). */
+	graph_lock(g);
+	upsert(t, 3, "p2", "veth", 0, 0);
+	topo_reconcile_edges(t, 4000);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	assert_null(graph_view_node_get(v, p));
+	char p2[TOPOLOGY_ID_LEN];
+	topology_tid(p2, "h", "", "p2");
+	assert_non_null(graph_view_node_get(v, p2));
+	graph_view_free(v);
+	graph_unlock(g);
+
+	topology_free(t);
+	graph_free(g);
+}
+
+/* ---- agent messages ------------------------------------------------------ */
+
+static void test_messages(void **state)
+{
+	struct graph *g = graph_new(NULL);
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, "n1", json_pack("{ss}", "Name", "eth0"), "h", "agent.h",
+					 1000),
+			 0);
+	assert_int_equal(graph_node_add(g, "n2", json_pack("{ss}", "Name", "eth1"), "h", "agent.h",
+					 1000),
+			 0);
+	assert_int_equal(graph_edge_add(g, "e1", "n1", "n2", json_pack("{ss}", "RelationType", "layer2"),
+					"h", "agent.h", 1000),
+			 0);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	const struct graph_node *n = graph_view_node_get(v, "n1");
+	const struct graph_edge *e = graph_view_edge_get(v, "e1");
+	size_t len = 0;
+	char *buf = agent_encode_event(GRAPH_NODE_ADDED, n, NULL, 16, &len);
+	assert_non_null(buf);
+	assert_int_equal(strlen(buf + 16), len);
+	json_t *m = json_loads(buf + 16, 0, NULL);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "Namespace")), "Graph");
+	assert_string_equal(json_string_value(json_object_get(m, "Type")), "NodeAdded");
+	json_t *obj = json_object_get(m, "Obj");
+	assert_string_equal(json_string_value(json_object_get(obj, "ID")), "n1");
+	assert_string_equal(json_string_value(json_object_get(obj, "Host")), "h");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(obj, "Metadata"), "Name")), "eth0");
+	json_decref(m);
+	free(buf);
+
+	buf = agent_encode_event(GRAPH_EDGE_DELETED, NULL, e, 0, &len);
+	m = json_loads(buf, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(m, "Type")), "EdgeDeleted");
+	obj = json_object_get(m, "Obj");
+	assert_string_equal(json_string_value(json_object_get(obj, "Parent")), "n1");
+	assert_string_equal(json_string_value(json_object_get(obj, "Child")), "n2");
+	json_decref(m);
+	free(buf);
+
+	buf = agent_encode_sync(graph_view_to_json(v), 4, &len);
+	m = json_loads(buf + 4, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(m, "Type")), "Sync");
+	obj = json_object_get(m, "Obj");
+	assert_int_equal(json_array_size(json_object_get(obj, "Nodes")), 2);
+	assert_int_equal(json_array_size(json_object_get(obj, "Edges")), 1);
+	json_decref(m);
+	free(buf);
+	assert_null(agent_encode_sync(NULL, 0, &len));
+
+	graph_view_free(v);
+	graph_unlock(g);
+	graph_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ids),	  cmocka_unit_test(test_types),
+		cmocka_unit_test(test_metrics),	  cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_messages),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
