@@ -75,3 +75,19 @@ int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen)
 		pcap_freecode(&prog);
 	return r;
 }
+
+int capture_pcap_setfilter(pcap_t *p, const char *bpf, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN)) {
+		snprintf(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(p));
+		return -EINVAL;
+	}
+	int r = pcap_setfilter(p, &prog);
+	pcap_freecode(&prog);
+	if (r) {
+		snprintf(err, errlen, "cannot set BPF filter '%s': %s", bpf, pcap_geterr(p));
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -66,19 +66,7 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 
 static int file_set_filter(struct capture *base, const char *bpf, char *err, size_t errlen)
 {
-	struct capture_file *c = (struct capture_file *)base;
-	struct bpf_program prog;
-	if (pcap_compile(c->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN)) {
-		snprintf(err, errlen, "invalid BPF filter '%s': %s", bpf, pcap_geterr(c->p));
-		return -EINVAL;
-	}
-	int r = pcap_setfilter(c->p, &prog);
-	pcap_freecode(&prog);
-	if (r) {
-		snprintf(err, errlen, "cannot set BPF filter '%s': %s", bpf, pcap_geterr(c->p));
-		return -EINVAL;
-	}
-	return 0;
+	return capture_pcap_setfilter(((struct capture_file *)base)->p, bpf, err, errlen);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)

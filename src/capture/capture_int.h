@@ -20,4 +20,9 @@ struct capture {
 	char err[512];
 };
 
+typedef struct pcap pcap_t;
+/* Compiles bpf for a libpcap handle and installs it; 0 or -EINVAL with the
+ * reason in err (file and pcap backends). */
+int capture_pcap_setfilter(pcap_t *p, const char *bpf, char *err, size_t errlen);
+
 #endif
