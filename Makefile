@@ -6,13 +6,13 @@
 #   make WERROR=1        warnings are errors (CI)
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl
+PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
             -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto) -lpthread -lm
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif

@@ -72,6 +72,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.netns_run_path = o->netns_run_path,
 		.metrics_update_ms = o->metrics_update_ms,
 		.host_metadata = o->host_metadata,
+		.ovsdb = o->ovsdb,
 	};
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)

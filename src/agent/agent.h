@@ -27,6 +27,7 @@ struct agent_opts {
 	const json_t *host_metadata;	 /* agent.metadata, may be NULL */
 	size_t queue_max;		 /* messages per analyzer; 0 = 10000 */
 	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
+	const char *ovsdb;		 /* OVSDB target; NULL = the default socket, "" = off */
 };
 
 struct agent;
@@ -56,8 +57,9 @@ struct config;
 
 /* agent_opts from the configuration keys host_id, analyzers,
  * agent.topology.netlink.metrics_update (seconds, fractions allowed),
- * agent.topology.netns.run_path, agent.metadata, http.ws.queue_size and
- * http.ws.ping_delay. The strings point into cfg and into the holder, which
+ * agent.topology.netns.run_path, agent.metadata, http.ws.queue_size,
+ * http.ws.ping_delay, ovs.ovsdb and agent.topology.probes (the OVSDB probe
+ * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {
 	struct agent_opts opts;

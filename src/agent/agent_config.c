@@ -52,6 +52,19 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->queue_max = q > 0 ? (size_t)q : 10000;
 	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
 	o->ping_delay_s = ping > 0 && ping < 3600 ? (int)ping : 2;
+	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */
+	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
+	if (!probes)
+		goto oom;
+	int ovsdb = 0;
+	size_t i;
+	json_t *p;
+	json_array_foreach(probes, i, p)
+		if (json_is_string(p) && !strcmp(json_string_value(p), "ovsdb"))
+			ovsdb = 1;
+	json_decref(probes);
+	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
+			 : "";
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");

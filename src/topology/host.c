@@ -113,8 +113,7 @@ json_t *topo_host_metadata(const char *host_id, const json_t *extra)
 		snprintf(family, sizeof(family), "%s", platform);
 
 	char tid[TOPOLOGY_ID_LEN];
-	const char *parts[] = {"host", host_id};
-	topology_uuid(tid, parts, 2);
+	topology_host_tid(tid, host_id);
 
 	json_t *md = json_object();
 	if (!md)

@@ -60,9 +60,13 @@ struct topo_edge {
 	int wanted;	      /* scratch for reconcile */
 };
 
+struct topo_ovs; /* ovsdb.c */
+
 struct topology {
 	struct graph *g;
 	char *host_id, *origin, *run_path;
+	char *ovsdb;		/* OVSDB target; "" = no OVSDB probe */
+	struct topo_ovs *ovs; /* the OVSDB probe, once started */
 	int64_t metrics_update_ms;
 	json_t *host_extra;
 	char host_node_id[TOPOLOGY_ID_LEN];
@@ -98,8 +102,20 @@ struct topo_intf *topo_intf_find(struct topology *t, struct topo_ns *ns, int ifi
 /* Sets Metric and LastUpdateMetric of a link node (metric stolen). */
 void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, json_t *metric,
 			  int64_t now_ms);
-/* Brings the edges in line with the links known. */
+/* Brings the edges in line with the links known (and the OVSDB state). */
 void topo_reconcile_edges(struct topology *t, int64_t now_ms);
+/* Forgets the edges touching a node the caller is about to delete (the
+ * graph deletes them itself, with the node). */
+void topo_forget_edges_of(struct topology *t, const char *id);
+
+/* The edges a reconcile wants, each once (by ID). */
+struct topo_want {
+	struct topo_edge *v;
+	size_t n, cap;
+};
+/* rel and type must be static strings; type may be NULL. */
+void topo_want_edge(struct topo_want *w, const char *parent, const char *child, const char *rel,
+		    const char *type);
 
 /* topology.c: a named namespace appeared (adds its netns node, starts its
  * probe; 0 or -errno) or went (stops the probe; with remove_nodes, deletes
@@ -114,6 +130,21 @@ int topo_nsid_of(struct nl_sock *sk, int fd);
 /* netlink.c: starts/stops the probe thread of a namespace. */
 int topo_netlink_start(struct topo_ns *ns);
 void topo_netlink_stop(struct topo_ns *ns);
+
+/* ovsdb.c: the OVSDB probe (a thread speaking RFC 7047 JSON-RPC to
+ * t->ovsdb, reconnecting in the background). start: 0 or -errno. */
+int topo_ovs_start(struct topology *t);
+void topo_ovs_stop(struct topology *t);
+void topo_ovs_free(struct topology *t); /* stops first */
+/* Graph lock held: the OVS edges (host->bridge, bridge->port,
+ * port->interface, patch peers) whose ends exist. */
+void topo_ovs_want_edges(struct topology *t, struct topo_want *w);
+/* Graph lock held: the OVS keys (UUID, Ovs, ExtID) for the root-namespace
+ * link of that name and ifindex, as a new object; NULL when OVS has no such
+ * interface (or without the probe). */
+json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex);
+/* The keys topo_ovs_intf_extra may set, NULL-terminated. */
+extern const char *const topo_ovs_intf_keys[];
 
 /* netns.c: the run path watcher. */
 int topo_netns_start(struct topology *t);

@@ -1,47 +1,95 @@
-/* topo_util.c - pure helpers of the topology probes: stable IDs, Skydive's
+/* topo_util.c - pure helpers of the topology probes: Skydive's TIDs (UUIDv5), Skydive's
  * link Type and EncapType names, interface metric JSON. */
+#include <errno.h>
 #include <linux/if_arp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
-#include <xxhash.h>
+
+#include <openssl/evp.h>
 
 #include "common/util.h"
 #include "topology/topology.h"
 
-void topology_uuid(char out[TOPOLOGY_ID_LEN], const char *const *parts, size_t nparts)
+/* RFC 4122 NameSpace_OID, the namespace of every Skydive TID. */
+static const uint8_t ns_oid[16] = {0x6b, 0xa7, 0xb8, 0x12, 0x9d, 0xad, 0x11, 0xd1,
+				   0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
+
+int topology_uuid5(char out[TOPOLOGY_ID_LEN], const void *name, size_t len)
 {
-	XXH3_state_t st;
-	XXH3_128bits_reset(&st);
-	for (size_t i = 0; i < nparts; i++) {
-		/* The separator keeps ("ab","c") and ("a","bc") apart. */
-		if (i)
-			XXH3_128bits_update(&st, "/", 1);
-		XXH3_128bits_update(&st, parts[i], strlen(parts[i]));
-	}
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
-	uint8_t *b = c.digest;
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x80); /* version 8: custom, not SHA1-based */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	int rc = -ENOMEM;
+	uint8_t *buf = malloc(sizeof(ns_oid) + len + 1);
+	if (!buf)
+		goto out;
+	memcpy(buf, ns_oid, sizeof(ns_oid));
+	if (len)
+		memcpy(buf + sizeof(ns_oid), name, len);
+	rc = -EIO;
+	if (!EVP_Digest(buf, sizeof(ns_oid) + len, md, &mdlen, EVP_sha1(), NULL) || mdlen < 16)
+		goto out;
+	md[6] = (uint8_t)((md[6] & 0x0f) | 0x50); /* version 5: SHA-1 name-based */
+	md[8] = (uint8_t)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	snprintf(out, TOPOLOGY_ID_LEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0],
+		 md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
+		 md[12], md[13], md[14], md[15]);
+	rc = 0;
+out:
+	if (rc < 0)
+		memset(out, 0, TOPOLOGY_ID_LEN); /* "": never a valid ID */
+	free(buf);
+	return rc;
 }
 
-void topology_tid(char out[TOPOLOGY_ID_LEN], const char *host_id, const char *ns_path,
-		  const char *name)
+/* UUIDv5 of the strings concatenated with no separator, as Skydive's Go
+ * string additions. */
+static int uuid5_cat(char out[TOPOLOGY_ID_LEN], const char *a, const char *b, const char *c)
 {
-	const char *parts[] = {"intf", host_id, ns_path ? ns_path : "", name};
-	topology_uuid(out, parts, ARRAY_SIZE(parts));
+	size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+	char small[256];
+	char *buf = la + lb + lc <= sizeof(small) ? small : malloc(la + lb + lc + 1);
+	if (!buf) {
+		memset(out, 0, TOPOLOGY_ID_LEN);
+		return -ENOMEM;
+	}
+	memcpy(buf, a, la);
+	memcpy(buf + la, b, lb);
+	if (lc)
+		memcpy(buf + la + lb, c, lc);
+	int rc = topology_uuid5(out, buf, la + lb + lc);
+	if (buf != small)
+		free(buf);
+	return rc;
+}
+
+void topology_host_tid(char out[TOPOLOGY_ID_LEN], const char *host_name)
+{
+	topology_uuid5(out, host_name, strlen(host_name));
+}
+
+void topology_netns_tid(char out[TOPOLOGY_ID_LEN], const char *host_tid, const char *path)
+{
+	uuid5_cat(out, host_tid, path, "netns");
+}
+
+void topology_ovs_tid(char out[TOPOLOGY_ID_LEN], const char *host_tid, const char *ovs_uuid,
+		      const char *type)
+{
+	uuid5_cat(out, host_tid, ovs_uuid, type);
+}
+
+void topology_tid(char out[TOPOLOGY_ID_LEN], const char *parent_tid, const char *name,
+		  const char *type)
+{
+	uuid5_cat(out, parent_tid, name, type);
 }
 
 void topology_edge_id(char out[TOPOLOGY_ID_LEN], const char *parent, const char *child,
-		      const char *relation, const char *type)
+		      const char *relation)
 {
-	const char *parts[] = {"edge", parent, child, relation, type ? type : ""};
-	topology_uuid(out, parts, ARRAY_SIZE(parts));
+	uuid5_cat(out, parent, child, relation);
 }
 
 const char *topology_link_type(const char *kind, const char *driver)

@@ -38,13 +38,13 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	else if (asprintf(&t->origin, "agent.%s", o->host_id) < 0)
 		t->origin = NULL;
 	t->run_path = strdup(o->netns_run_path ? o->netns_run_path : "/var/run/netns");
+	t->ovsdb = strdup(o->ovsdb ? o->ovsdb : "unix:///var/run/openvswitch/db.sock");
 	t->metrics_update_ms = o->metrics_update_ms > 0 ? o->metrics_update_ms : 30000;
 	t->host_extra = o->host_metadata ? json_deep_copy(o->host_metadata) : NULL;
-	if (!t->host_id || !t->origin || !t->run_path ||
+	if (!t->host_id || !t->origin || !t->run_path || !t->ovsdb ||
 	    (o->host_metadata && !t->host_extra))
 		goto oom;
-	const char *parts[] = {"host", t->host_id};
-	topology_uuid(t->host_node_id, parts, 2);
+	topology_host_tid(t->host_node_id, t->host_id);
 	t->root = calloc(1, sizeof(*t->root));
 	if (!t->root)
 		goto oom;
@@ -96,6 +96,13 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (*t->ovsdb) {
+		rc = topo_ovs_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: ovsdb probe: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -103,6 +110,7 @@ void topology_stop(struct topology *t)
 {
 	if (!t || !t->started)
 		return;
+	topo_ovs_stop(t);
 	topo_netns_stop(t); /* stops every named namespace probe too */
 	topo_netlink_stop(t->root);
 	t->started = 0;
@@ -113,6 +121,7 @@ void topology_free(struct topology *t)
 	if (!t)
 		return;
 	topology_stop(t);
+	topo_ovs_free(t);
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		json_decref(t->intfs[i]->md);
 		free(t->intfs[i]);
@@ -127,6 +136,7 @@ void topology_free(struct topology *t)
 	free(t->host_id);
 	free(t->origin);
 	free(t->run_path);
+	free(t->ovsdb);
 	free(t);
 }
 
@@ -140,9 +150,7 @@ struct topo_intf *topo_intf_find(struct topology *t, struct topo_ns *ns, int ifi
 	return NULL;
 }
 
-/* Forgets the edges touching a node the graph is about to delete (the graph
- * deletes them itself, with the node). */
-static void forget_edges_of(struct topology *t, const char *id)
+void topo_forget_edges_of(struct topology *t, const char *id)
 {
 	size_t j = 0;
 	for (size_t i = 0; i < t->n_edges; i++)
@@ -154,7 +162,7 @@ static void forget_edges_of(struct topology *t, const char *id)
 static void intf_drop(struct topology *t, size_t i, int64_t now_ms)
 {
 	struct topo_intf *it = t->intfs[i];
-	forget_edges_of(t, it->id);
+	topo_forget_edges_of(t, it->id);
 	int rc = graph_node_delete(t->g, it->id, now_ms);
 	if (rc < 0 && rc != -ENOENT)
 		log_warn("topology: deleting node of %s: %s", it->info.name, strerror(-rc));
@@ -186,8 +194,16 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 		      json_t *md, int64_t now_ms)
 {
 	char id[TOPOLOGY_ID_LEN];
-	topology_tid(id, t->host_id, ns->path ? ns->path : "", li->name);
+	/* The owner is the host (root namespace) or the netns node. */
+	topology_tid(id, ns->node_id, li->name, li->type);
 	json_object_set_new(md, "TID", json_string(id));
+	if (ns == t->root) {
+		/* What the OVSDB probe knows of it (UUID, Ovs, ExtID). */
+		json_t *extra = topo_ovs_intf_extra(t, li->name, li->ifindex);
+		if (extra)
+			json_object_update(md, extra);
+		json_decref(extra);
+	}
 
 	struct topo_intf *it = topo_intf_find(t, ns, li->ifindex);
 	if (it && strcmp(it->id, id)) {
@@ -307,16 +323,11 @@ void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, j
 
 /* ---- edges ------------------------------------------------------------- */
 
-struct want {
-	struct topo_edge *v;
-	size_t n, cap;
-};
-
-static void want_add(struct want *w, const char *parent, const char *child, const char *rel,
-		     const char *type)
+void topo_want_edge(struct topo_want *w, const char *parent, const char *child, const char *rel,
+		    const char *type)
 {
 	char id[TOPOLOGY_ID_LEN];
-	topology_edge_id(id, parent, child, rel, type);
+	topology_edge_id(id, parent, child, rel);
 	for (size_t i = 0; i < w->n; i++)
 		if (!strcmp(w->v[i].id, id))
 			return;
@@ -386,27 +397,27 @@ static struct topo_intf *veth_peer(struct topology *t, const struct topo_intf *x
 	return NULL;
 }
 
-static void want_edges(struct topology *t, struct want *w, int64_t now_ms)
+static void want_edges(struct topology *t, struct topo_want *w, int64_t now_ms)
 {
 	pthread_mutex_lock(&t->ns_lock);
 	for (struct topo_ns *ns = t->named; ns; ns = ns->next)
 		if (ns->has_node)
-			want_add(w, t->host_node_id, ns->node_id, "ownership", NULL);
+			topo_want_edge(w, t->host_node_id, ns->node_id, "ownership", NULL);
 	pthread_mutex_unlock(&t->ns_lock);
 
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		struct topo_intf *x = t->intfs[i];
-		want_add(w, x->ns->node_id, x->id, "ownership", NULL);
+		topo_want_edge(w, x->ns->node_id, x->id, "ownership", NULL);
 		if (x->info.master) {
 			struct topo_intf *m = topo_intf_find(t, x->ns, x->info.master);
 			/* ovs-system as a master means nothing (Skydive skips it too). */
 			if (m && strcmp(m->info.name, "ovs-system"))
-				want_add(w, m->id, x->id, "layer2", NULL);
+				topo_want_edge(w, m->id, x->id, "layer2", NULL);
 		}
 		if (x->info.vlan && x->info.parent) {
 			struct topo_intf *p = topo_intf_find(t, x->ns, x->info.parent);
 			if (p)
-				want_add(w, p->id, x->id, "layer2", "vlan");
+				topo_want_edge(w, p->id, x->id, "layer2", "vlan");
 		}
 		if (!strcmp(x->info.type, "veth") && x->info.peer_ifindex) {
 			resolve_peer_ns(t, x, now_ms);
@@ -419,16 +430,17 @@ static void want_edges(struct topology *t, struct want *w, int64_t now_ms)
 				       (x->info.ifindex == y->info.ifindex &&
 					strcmp(x->id, y->id) > 0);
 			if (x_parent)
-				want_add(w, x->id, y->id, "layer2", "veth");
+				topo_want_edge(w, x->id, y->id, "layer2", "veth");
 			else
-				want_add(w, y->id, x->id, "layer2", "veth");
+				topo_want_edge(w, y->id, x->id, "layer2", "veth");
 		}
 	}
+	topo_ovs_want_edges(t, w);
 }
 
 void topo_reconcile_edges(struct topology *t, int64_t now_ms)
 {
-	struct want w = {0};
+	struct topo_want w = {0};
 	want_edges(t, &w, now_ms);
 
 	/* Drop what is no longer wanted. */
@@ -504,8 +516,7 @@ int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t de
 		free(ns);
 		return -ENOMEM;
 	}
-	const char *parts[] = {"netns", t->host_id, path};
-	topology_uuid(ns->node_id, parts, 3);
+	topology_netns_tid(ns->node_id, t->host_node_id, path);
 
 	int64_t now = topo_now_ms();
 	json_t *md = json_pack("{ss ss ss ss}", "Name", name, "Type", "netns", "Path", path, "TID",
@@ -559,7 +570,7 @@ void topo_ns_del(struct topology *t, struct topo_ns *ns, int remove_nodes)
 			t->intfs[i]->peer_ns = NULL;
 	if (remove_nodes) {
 		ns_remove_links(t, ns, now);
-		forget_edges_of(t, ns->node_id);
+		topo_forget_edges_of(t, ns->node_id);
 		int rc = graph_node_delete(t->g, ns->node_id, now);
 		if (rc < 0 && rc != -ENOENT)
 			log_warn("topology: deleting netns %s: %s", ns->name, strerror(-rc));

@@ -9,9 +9,18 @@
  * and edges: host->netns, host->root-ns links, netns->its links (ownership),
  * master->port (layer2), vlan parent->vlan (layer2, Type vlan), veth peers
  * (layer2, Type veth, also across namespaces).
+ * The OVSDB probe adds ovsbridge and ovsport nodes (Name, UUID, ExtID),
+ * host->ovsbridge (ownership), ovsbridge->ovsport (ownership and layer2),
+ * ovsport->interface (layer2) where the interface is the root-namespace
+ * link of the same name (given UUID, Ovs {UUID, OfPort, Options, Error} and
+ * ExtID), or a node of the probe's own (Type "patch", "vxlan", ..., owned
+ * by the bridge) for an interface without a kernel link; patch peers are
+ * joined by a "patch" edge.
  *
- * IDs: every node's ID is its TID, a name-based UUID (see topology_tid) so a
- * restarted agent keeps its IDs; edges get IDs derived from their ends.
+ * IDs: every node's ID is its TID, computed exactly as Skydive 0.28 does
+ * (UUIDv5, see topology_tid and its siblings below), so a restarted agent
+ * keeps its IDs and they match the Go agent's; edge IDs are UUIDv5 of the
+ * two ends and the RelationType, also as Skydive.
  *
  * Threads: topology_start() starts one thread per namespace and one inotify
  * thread; they take graph_lock() around every batch of mutations. */
@@ -30,6 +39,11 @@ struct topology_opts {
 	const char *netns_run_path; /* NULL = /var/run/netns; "" = no netns probe */
 	int64_t metrics_update_ms;  /* interface counters refresh; <= 0 = 30 s */
 	const json_t *host_metadata; /* extra keys for the host node (agent.metadata); may be NULL */
+	/* OVSDB to monitor: "unix:///path", "unix:/path", "tcp:host:port" or
+	 * "tcp://host:port"; NULL = unix:///var/run/openvswitch/db.sock;
+	 * "" = no OVSDB probe. An unreachable OVSDB is retried every second
+	 * in the background (logged once). */
+	const char *ovsdb;
 };
 
 struct topology;
@@ -51,18 +65,24 @@ const char *topology_host_node_id(const struct topology *t);
 
 #define TOPOLOGY_ID_LEN 37 /* 36 characters and the NUL */
 
-/* A UUID-formatted ID from XXH128 of the parts joined by '/': stable across
- * runs and machines, but not the value Skydive computes (Skydive uses a
- * SHA1-based UUIDv5 of its own inputs). The version nibble is 8 (RFC 9562
- * "custom"), the variant RFC 4122. nparts >= 1. */
-void topology_uuid(char out[TOPOLOGY_ID_LEN], const char *const *parts, size_t nparts);
-/* TID of an interface: host id, namespace path ("" for the root namespace),
- * interface name. */
-void topology_tid(char out[TOPOLOGY_ID_LEN], const char *host_id, const char *ns_path,
-		  const char *name);
-/* ID of an edge from its ends and RelationType (and sub Type, may be NULL). */
+/* Skydive's TIDs: RFC 4122 version-5 UUIDs (SHA-1) in the NamespaceOID
+ * namespace, of the parts concatenated without separator, as lowercase
+ * 8-4-4-4-12 text. UUIDv5 of len bytes: 0, or -ENOMEM/-EIO with out "". */
+int topology_uuid5(char out[TOPOLOGY_ID_LEN], const void *name, size_t len);
+/* host: UUIDv5(Name); this is the hostID the other TIDs start from. */
+void topology_host_tid(char out[TOPOLOGY_ID_LEN], const char *host_name);
+/* netns: UUIDv5(hostID + Path + "netns"). */
+void topology_netns_tid(char out[TOPOLOGY_ID_LEN], const char *host_tid, const char *path);
+/* ovsbridge / ovsport: UUIDv5(hostID + OVS row UUID + Type). */
+void topology_ovs_tid(char out[TOPOLOGY_ID_LEN], const char *host_tid, const char *ovs_uuid,
+		      const char *type);
+/* Any other node: UUIDv5(TID of its ownership parent + Name + Type). */
+void topology_tid(char out[TOPOLOGY_ID_LEN], const char *parent_tid, const char *name,
+		  const char *type);
+/* Edge: UUIDv5(parent ID + child ID + RelationType), as Skydive's
+ * topology.AddLink/AddOwnershipLink/AddLayer2Link. */
 void topology_edge_id(char out[TOPOLOGY_ID_LEN], const char *parent, const char *child,
-		      const char *relation, const char *type);
+		      const char *relation);
 
 /* Skydive's node Type of a link from its rtnetlink kind (IFLA_INFO_KIND,
  * NULL or "" for none) and ethtool driver (may be NULL): "device" without a

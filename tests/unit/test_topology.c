@@ -30,36 +30,46 @@ static int is_uuid(const char *s)
 	return 1;
 }
 
+/* Expected values computed independently with Python's uuid.uuid5(NAMESPACE_OID, ...). */
 static void test_ids(void **state)
 {
-	char a[TOPOLOGY_ID_LEN], b[TOPOLOGY_ID_LEN], c[TOPOLOGY_ID_LEN];
-	topology_tid(a, "host1", "/var/run/netns/ns1", "eth0");
-	topology_tid(b, "host1", "/var/run/netns/ns1", "eth0");
+	char a[TOPOLOGY_ID_LEN], b[TOPOLOGY_ID_LEN];
+	assert_int_equal(topology_uuid5(a, "www.example.com", 15), 0);
+	assert_string_equal(a, "a5e87d3b-479e-52da-b98a-db251a851854");
+	assert_int_equal(topology_uuid5(a, "", 0), 0);
+	assert_string_equal(a, "0a68eb57-c88a-5f34-9e9d-27f85e68af4f");
+	char longname[301];
+	memset(longname, 'x', 300);
+	longname[300] = 0;
+	topology_tid(a, longname, "", ""); /* longer than the stack buffer */
+	assert_string_equal(a, "1ed09be2-77f9-5092-a40a-0316fe924c36");
 	assert_true(is_uuid(a));
-	assert_string_equal(a, b); /* stable: a restart keeps the IDs */
-	assert_int_equal(a[14], '8'); /* version nibble */
+	assert_int_equal(a[14], '5');			  /* version nibble */
 	assert_true(strchr("89ab", a[19]) != NULL); /* RFC 4122 variant */
-	topology_tid(c, "host2", "/var/run/netns/ns1", "eth0");
-	assert_string_not_equal(a, c);
-	topology_tid(c, "host1", "", "eth0");
-	assert_string_not_equal(a, c);
-	topology_tid(c, "host1", "/var/run/netns/ns1", "eth1");
-	assert_string_not_equal(a, c);
-	/* The separator keeps the parts apart. */
-	const char *p1[] = {"ab", "c"}, *p2[] = {"a", "bc"};
-	topology_uuid(a, p1, 2);
-	topology_uuid(b, p2, 2);
+
+	/* host -> netns -> interface chain, and a root namespace interface. */
+	char host[TOPOLOGY_ID_LEN], ns[TOPOLOGY_ID_LEN];
+	topology_host_tid(host, "host1");
+	assert_string_equal(host, "1a21f896-ade2-5afd-9969-4d690a305de0");
+	topology_netns_tid(ns, host, "/var/run/netns/ns1");
+	assert_string_equal(ns, "a261d0e8-7f2d-5746-aadf-88477dad93c5");
+	topology_tid(a, ns, "eth0", "veth");
+	assert_string_equal(a, "f1f61850-56ee-56a3-9d30-b3bff1911d8f");
+	topology_tid(a, host, "lo", "device");
+	assert_string_equal(a, "e7faf4ac-928a-5601-a0d6-41600f327216");
+	topology_ovs_tid(a, host, "0b4fd6cc-2d5b-4b2f-9a51-0e2d5c0f7a11", "ovsbridge");
+	assert_string_equal(a, "923b1512-bd87-5087-9aac-bdcaf59671a0");
+	topology_tid(b, ns, "eth0", "veth");
+	topology_tid(a, ns, "eth0", "veth");
+	assert_string_equal(a, b); /* stable: a restart keeps the IDs */
+
+	/* Edges: UUIDv5(parent + child + RelationType). */
+	topology_edge_id(a, host, ns, "ownership");
+	assert_string_equal(a, "faefb1db-c82b-5357-bbe7-7a67a06dd25b");
+	topology_edge_id(b, ns, host, "ownership");
 	assert_string_not_equal(a, b);
-	/* Edges: direction, relation and sub type all count. */
-	topology_edge_id(a, "x", "y", "layer2", NULL);
-	topology_edge_id(b, "y", "x", "layer2", NULL);
+	topology_edge_id(b, host, ns, "layer2");
 	assert_string_not_equal(a, b);
-	topology_edge_id(b, "x", "y", "ownership", NULL);
-	assert_string_not_equal(a, b);
-	topology_edge_id(b, "x", "y", "layer2", "veth");
-	assert_string_not_equal(a, b);
-	topology_edge_id(b, "x", "y", "layer2", "");
-	assert_string_equal(a, b);
 }
 
 static void test_types(void **state)
@@ -176,9 +186,9 @@ static void test_edges(void **state)
 	graph_unlock(g);
 
 	char br[TOPOLOGY_ID_LEN], p[TOPOLOGY_ID_LEN], q[TOPOLOGY_ID_LEN];
-	topology_tid(br, "h", "", "br");
-	topology_tid(p, "h", "", "p");
-	topology_tid(q, "h", "", "q");
+	topology_tid(br, host, "br", "bridge");
+	topology_tid(p, host, "p", "veth");
+	topology_tid(q, host, "q", "veth");
 	assert_int_equal(count_edges(g, "ownership", host, NULL), 3);
 	assert_int_equal(count_edges(g, "layer2", br, p), 1);
 	/* One edge per veth pair, from the higher ifindex. */
@@ -205,7 +215,7 @@ static void test_edges(void **state)
 	struct graph_view *v = graph_view_at(g, 0, NULL);
 	assert_null(graph_view_node_get(v, p));
 	char p2[TOPOLOGY_ID_LEN];
-	topology_tid(p2, "h", "", "p2");
+	topology_tid(p2, host, "p2", "veth");
 	assert_non_null(graph_view_node_get(v, p2));
 	graph_view_free(v);
 	graph_unlock(g);
