@@ -18,8 +18,10 @@
 #include <libwebsockets.h>
 
 #include "api/analyzer.h"
+#include "api/capture_res.h"
 #include "api/graph_msg.h"
 #include "api/rest.h"
+#include "api/rest_pcap.h"
 #include "common/log.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
@@ -68,9 +70,16 @@ struct pss {
 	char method[8];
 	char path[512];
 	char accept[128];
+	char ctype[128];  /* Content-Type (YAML bodies of /api/capture) */
+	char ttl[64];     /* X-Resource-TTL */
 	char *body;
 	size_t body_len;
 	int body_too_big;
+	/* POST /api/pcap: the body goes to a temporary file as it arrives */
+	FILE *pcap_fp;
+	char pcap_path[64];
+	char pcap_args[64];
+	char node_tid[128];
 	int have_resp, headers_sent;
 	struct rest_response resp;
 	size_t sent;
@@ -108,6 +117,9 @@ struct analyzer {
 
 	analyzer_status_fn status_fn;
 	void *status_user;
+
+	struct capture_res *captures; /* /api/capture; NULL for the agent's API */
+	lws_sorted_usec_list_t capture_timer;
 };
 
 /* ---- shared messages and queues (qlock held) --------------------------- */
@@ -290,6 +302,11 @@ static void http_reset(struct pss *pss)
 	pss->resp.body = NULL;
 	pss->body_len = 0;
 	pss->body_too_big = 0;
+	if (pss->pcap_fp) {
+		fclose(pss->pcap_fp);
+		unlink(pss->pcap_path);
+		pss->pcap_fp = NULL;
+	}
 	pss->have_resp = pss->headers_sent = 0;
 	pss->sent = 0;
 }
@@ -321,6 +338,19 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		pss->resp.content_type = "application/json; charset=UTF-8";
 		pss->resp.body = strdup(m);
 		pss->resp.len = pss->resp.body ? strlen(m) : 0;
+	} else if (pss->pcap_fp) {
+		fflush(pss->pcap_fp);
+		rest_pcap_handle(&a->rest, pss->pcap_path, pss->pcap_args,
+		                 pss->node_tid[0] ? pss->node_tid : NULL, &pss->resp);
+	} else if (a->captures && (!strcmp(pss->path, "/api/capture") ||
+	                           !strncmp(pss->path, "/api/capture/", 13))) {
+		struct capture_res_request req = {.method = pss->method,
+		                                  .path = pss->path,
+		                                  .content_type = pss->ctype[0] ? pss->ctype : NULL,
+		                                  .ttl = pss->ttl[0] ? pss->ttl : NULL,
+		                                  .body = pss->body,
+		                                  .body_len = pss->body_len};
+		capture_res_handle(a->captures, &req, &pss->resp);
 	} else {
 		rest_handle(&a->rest, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
 		            pss->body, pss->body_len, &pss->resp);
@@ -368,6 +398,27 @@ static int http_write(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* A pcap body can be large: it is written to a temporary file, not kept in memory
+ * (without a file, it is read into memory up to MAX_BODY). */
+static void pcap_begin(struct lws *wsi, struct pss *pss)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(pss->pcap_path, sizeof(pss->pcap_path), "%s/skydive-pcap-XXXXXX",
+	         dir && *dir && strlen(dir) < 40 ? dir : "/tmp");
+	int fd = mkstemp(pss->pcap_path);
+	if (fd >= 0 && !(pss->pcap_fp = fdopen(fd, "w+b"))) {
+		close(fd);
+		unlink(pss->pcap_path);
+	}
+	char v[48];
+	const char *val = lws_get_urlarg_by_name(wsi, "rawpacketlimit=", v, sizeof(v));
+	pss->pcap_args[0] = pss->node_tid[0] = 0;
+	if (val)
+		snprintf(pss->pcap_args, sizeof(pss->pcap_args), "rawpacketlimit=%s", val);
+	if (lws_hdr_custom_copy(wsi, pss->node_tid, sizeof(pss->node_tid), "x-node-tid:", 11) < 0)
+		pss->node_tid[0] = 0;
+}
+
 static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	http_reset(pss);
@@ -381,13 +432,20 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 	pss->accept[0] = 0;
 	if (lws_hdr_copy(wsi, pss->accept, sizeof(pss->accept), WSI_TOKEN_HTTP_ACCEPT) < 0)
 		pss->accept[0] = 0;
+	pss->ctype[0] = pss->ttl[0] = 0;
+	if (lws_hdr_copy(wsi, pss->ctype, sizeof(pss->ctype), WSI_TOKEN_HTTP_CONTENT_TYPE) < 0)
+		pss->ctype[0] = 0;
+	if (lws_hdr_custom_copy(wsi, pss->ttl, sizeof(pss->ttl), "x-resource-ttl:", 15) < 0)
+		pss->ttl[0] = 0;
 	/* A body follows only when Content-Length says so (lws has no body
 	 * callbacks for an empty one). */
 	char cl[24] = "";
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0 &&
 	    (!strcmp(pss->method, "POST") || !strcmp(pss->method, "PUT") ||
 	     !strcmp(pss->method, "PATCH"))) {
-		if ((unsigned long long)atoll(cl) > MAX_BODY)
+		if (!strcmp(pss->method, "POST") && !strcmp(pss->path, "/api/pcap"))
+			pcap_begin(wsi, pss);
+		if ((unsigned long long)atoll(cl) > MAX_BODY && !pss->pcap_fp)
 			pss->body_too_big = 1;
 		return 0;
 	}
@@ -397,6 +455,8 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 
 static int http_body(struct pss *pss, const void *in, size_t len)
 {
+	if (pss->pcap_fp)
+		return fwrite(in, 1, len, pss->pcap_fp) == len ? 0 : -1;
 	if (pss->body_too_big || pss->body_len + len > MAX_BODY) {
 		pss->body_too_big = 1;
 		return 0;
@@ -773,6 +833,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 /* ---- life cycle -------------------------------------------------------- */
 
+/* Deletes captures whose X-Resource-TTL ended; runs on the loop twice a second. */
+static void capture_tick(lws_sorted_usec_list_t *sul)
+{
+	struct analyzer *a = lws_container_of(sul, struct analyzer, capture_timer);
+	capture_res_expire(a->captures, rest_now_ms());
+	lws_sul_schedule(a->ctx, 0, sul, capture_tick, 500 * LWS_US_PER_MS);
+}
+
 static void lws_to_log(int level, const char *line)
 {
 	size_t n = strlen(line);
@@ -948,6 +1016,15 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		goto fail;
 	}
 	a->port = lws_get_vhost_listen_port(a->vh);
+	if (!strcmp(a->service, "analyzer")) {
+		a->captures = capture_res_new(
+		    config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"), g);
+		if (!a->captures) {
+			snprintf(err, errlen, "out of memory loading the captures");
+			goto fail;
+		}
+		capture_tick(&a->capture_timer);
+	}
 	if (ip[0] && strchr(ip, ':'))
 		snprintf(a->address, sizeof(a->address), "[%s]:%d", ip, a->port);
 	else
@@ -1001,8 +1078,11 @@ void analyzer_stop(struct analyzer *a)
 		graph_listener_remove(a->g, a->listener_id);
 		graph_unlock(a->g);
 	}
+	if (a->ctx && a->captures)
+		lws_sul_cancel(&a->capture_timer);
 	if (a->ctx)
 		lws_context_destroy(a->ctx); /* closes every connection: CLOSED frees peers */
+	capture_res_free(a->captures);
 	pthread_mutex_lock(&a->qlock);
 	while (a->peers) { /* peers whose CLOSED never came */
 		struct peer *p = a->peers;

@@ -9,7 +9,8 @@
  *
  * Config keys read: analyzer.listen (host:port; port 0 picks a free one),
  * host_id, http.ws.queue_size, http.ws.ping_delay, tls.server_cert,
- * tls.server_key, tls.ca_cert, tls.require_client_cert. */
+ * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.data_dir
+ * (where captures are kept: captures.json). */
 #ifndef SKYDIVE_ANALYZER_H
 #define SKYDIVE_ANALYZER_H
 

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/rest.h"
+#include "api/rest_pcap.h"
 #include "common/version.h"
 #include "common/log.h"
 
@@ -96,6 +98,48 @@ static int blank(const char *s)
 	return !s || !*s;
 }
 
+/* A RawPackets() result as a pcap file (Accept: application/vnd.tcpdump.pcap). */
+static void reply_pcap(struct rest_response *out, const json_t *result)
+{
+	char err[256];
+	size_t skipped;
+	int rc = rest_pcap_from_raw(result, &out->body, &out->len, &skipped, err, sizeof(err));
+	if (rc) {
+		reply_error(out, rc == -EINVAL ? 406 : 500, "%s", err);
+		return;
+	}
+	if (skipped)
+		log_warn("api: pcap output: %zu raw packets of another link type skipped", skipped);
+	out->status = 200;
+	out->content_type = REST_CT_PCAP;
+}
+
+/* POST /api/pcap with the body in memory (the server streams large bodies to a file
+ * itself and calls rest_pcap_handle). */
+static void api_pcap(const struct rest_ctx *c, const char *body, size_t len,
+                     struct rest_response *out)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[300];
+	snprintf(path, sizeof(path), "%s/skydive-pcap-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	FILE *fp = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!fp || (len && fwrite(body, 1, len, fp) != len) || fflush(fp)) {
+		if (fp)
+			fclose(fp);
+		else if (fd >= 0)
+			close(fd);
+		if (fd >= 0)
+			unlink(path);
+		reply_error(out, 500, "cannot save the pcap body in %s: %s (set TMPDIR to a "
+		            "writable directory)", dir && *dir ? dir : "/tmp", strerror(errno));
+		return;
+	}
+	rest_pcap_handle(c, path, NULL, NULL, out);
+	fclose(fp);
+	unlink(path);
+}
+
 static void api_topology_query(const struct rest_ctx *c, const char *accept, const char *body,
                                size_t len, struct rest_response *out)
 {
@@ -158,6 +202,8 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
 	} else if (rc < 0) {
 		reply_error(out, 500, "out of memory evaluating the query");
+	} else if (accept && strstr(accept, REST_CT_PCAP)) {
+		reply_pcap(out, res.json);
 	} else if (want_dot) {
 		if (!dot) {
 			reply_error(out, 406,
@@ -219,6 +265,10 @@ void rest_handle(const struct rest_ctx *c, const char *method, const char *path,
 		if (method_is(method, "POST"))
 			return api_topology_query(c, accept, body, body_len, out);
 		allowed = "GET or POST";
+	} else if (!strcmp(path, "/api/pcap")) {
+		if (method_is(method, "POST"))
+			return api_pcap(c, body, body_len, out);
+		allowed = "POST";
 	} else if (!strncmp(path, "/api/config/", 12) && c->cfg) {
 		if (method_is(method, "GET"))
 			return api_config(c, path + 12, out);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "config/config.h"
+#include "store/flow_store.h"
 #include "graph/graph.h"
 
 
@@ -40,11 +41,18 @@ static int allinone_flag(int opt, const char *arg, void *user)
 	return 0;
 }
 
-/* Adds the in-process agent's counters to GET /api/status. */
+struct status_ctx {
+	struct agent *ag;
+	struct flow_store *fs;
+};
+
+/* Adds the in-process agent's counters and the flow store's to GET /api/status. */
 static void status_hook(void *user, json_t *status)
 {
+	struct status_ctx *sc = user;
 	struct agent_stats st;
-	agent_get_stats(user, &st);
+	flow_store_status_hook(sc->fs, status);
+	agent_get_stats(sc->ag, &st);
 	json_object_set_new(status, "Agent",
 			    json_pack("{sI sI sI sI}", "Connected", (json_int_t)st.connected,
 				      "Sent", (json_int_t)st.sent, "Dropped",
@@ -63,6 +71,10 @@ int cmd_allinone(int argc, char **argv)
 	struct analyzer *an = NULL;
 	struct agent *ag = NULL;
 	struct agent_config ac = {0};
+	struct flow_store *fs = NULL;
+	struct flow_store_opts fso;
+	struct gremlin_flow_ops fops;
+	struct status_ctx sc = {0};
 	char err[1024], local[300];
 	int rc = agent_cli_parse(argc, argv, "allinone", extra, allinone_flag, &listen, usage,
 				 &cfg);
@@ -86,7 +98,17 @@ int cmd_allinone(int argc, char **argv)
 		fprintf(stderr, "skydive allinone: out of memory\n");
 		goto out;
 	}
-	an = analyzer_new(cfg, g, err, sizeof(err));
+	if (flow_store_opts_from_config(cfg, &fso, err, sizeof(err))) {
+		fprintf(stderr, "skydive allinone: %s\n", err);
+		goto out;
+	}
+	if (!(fs = flow_store_new(&fso))) {
+		fprintf(stderr, "skydive allinone: out of memory\n");
+		goto out;
+	}
+	flow_store_gremlin_ops(fs, &fops);
+	an = analyzer_new_opts(cfg, g, &(struct analyzer_opts){.flow_ops = &fops}, err,
+			       sizeof(err));
 	if (!an) {
 		fprintf(stderr, "skydive allinone: %s\n", err);
 		goto out;
@@ -119,7 +141,8 @@ int cmd_allinone(int argc, char **argv)
 		fprintf(stderr, "skydive allinone: %s\n", err);
 		goto out;
 	}
-	analyzer_set_status_hook(an, status_hook, ag);
+	sc = (struct status_ctx){.ag = ag, .fs = fs};
+	analyzer_set_status_hook(an, status_hook, &sc);
 	if (analyzer_start(an)) {
 		fprintf(stderr, "skydive allinone: cannot start the server thread\n");
 		goto out;
@@ -137,6 +160,7 @@ out:
 	/* The agent first: its connection closes while the analyzer still runs. */
 	agent_stop(ag);
 	analyzer_stop(an);
+	flow_store_free(fs);
 	agent_free(ag);
 	agent_config_free(&ac);
 	graph_free(g);

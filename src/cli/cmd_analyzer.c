@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "graph/graph.h"
+#include "store/flow_store.h"
 
 
 static void usage(FILE *out)
@@ -47,6 +48,9 @@ int cmd_analyzer(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct graph *g = NULL;
 	struct analyzer *a = NULL;
+	struct flow_store *fs = NULL;
+	struct gremlin_flow_ops fops;
+	struct flow_store_opts fso;
 	int rc = 1, c;
 	char err[1024];
 
@@ -115,11 +119,21 @@ int cmd_analyzer(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	a = analyzer_new(cfg, g, err, sizeof(err));
+	if (flow_store_opts_from_config(cfg, &fso, err, sizeof(err))) {
+		fprintf(stderr, "skydive analyzer: %s\n", err);
+		goto out;
+	}
+	if (!(fs = flow_store_new(&fso))) {
+		fprintf(stderr, "skydive analyzer: out of memory\n");
+		goto out;
+	}
+	flow_store_gremlin_ops(fs, &fops);
+	a = analyzer_new_opts(cfg, g, &(struct analyzer_opts){.flow_ops = &fops}, err, sizeof(err));
 	if (!a) {
 		fprintf(stderr, "skydive analyzer: %s\n", err);
 		goto out;
 	}
+	analyzer_set_status_hook(a, flow_store_status_hook, fs);
 	if (analyzer_start(a)) {
 		fprintf(stderr, "skydive analyzer: cannot start the server thread\n");
 		goto out;
@@ -132,6 +146,7 @@ int cmd_analyzer(int argc, char **argv)
 	rc = 0;
 out:
 	analyzer_stop(a);
+	flow_store_free(fs);
 	graph_free(g);
 	config_free(cfg);
 	free(files);

@@ -9,7 +9,9 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "client/capture_cmd.h"
 #include "client/client.h"
+#include "client/client_pcap.h"
 #include "config/config.h"
 
 
@@ -84,6 +86,7 @@ static void usage_all(FILE *out)
 	             "Talks to an analyzer through its REST and WebSocket API.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
 		fprintf(out, "  %s\n", subcmds[i].usage);
+	client_capture_usage_lines(out);
 	fprintf(out, "\n%s\nRun 'skydive client COMMAND --help' for a command's help.\n",
 	        persistent_help);
 }
@@ -294,6 +297,8 @@ int cmd_client(int argc, char **argv)
 	    {"file", required_argument, NULL, 'F'},     {"endpoint", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
+	if (client_pcap_wanted(argc, argv))
+		return client_pcap_main(argc, argv);
 	struct args a = {0};
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	size_t nfiles = 0;
@@ -305,6 +310,11 @@ int cmd_client(int argc, char **argv)
 	if (!files) {
 		fprintf(stderr, "skydive client: out of memory\n");
 		return 1;
+	}
+	/* `client capture ...` has its own options (src/client/capture_cmd.c). */
+	if (client_capture_wanted(argc, argv)) {
+		free(files);
+		return client_capture_main(argc, argv);
 	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {

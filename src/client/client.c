@@ -33,6 +33,13 @@ int client_request(const struct client_opts *o, const char *method, const char *
                    const char *accept, const char *body, struct client_response *resp, char *err,
                    size_t errlen)
 {
+	return client_request_headers(o, method, path, accept, body, NULL, resp, err, errlen);
+}
+
+int client_request_headers(const struct client_opts *o, const char *method, const char *path,
+                           const char *accept, const char *body, const char *const *headers,
+                           struct client_response *resp, char *err, size_t errlen)
+{
 	memset(resp, 0, sizeof(*resp));
 	CURL *c = curl_easy_init();
 	if (!c) {
@@ -51,6 +58,9 @@ int client_request(const struct client_opts *o, const char *method, const char *
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "skydive-client");
+	/* The caller's extra headers (e.g. X-Resource-TTL). */
+	for (size_t i = 0; headers && headers[i]; i++)
+		h = curl_slist_append(h, headers[i]);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));

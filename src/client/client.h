@@ -29,6 +29,10 @@ struct client_response {
 int client_request(const struct client_opts *o, const char *method, const char *path,
                    const char *accept, const char *body, struct client_response *resp, char *err,
                    size_t errlen);
+/* Same with extra header lines ("X-Resource-TTL: 30s"), NULL-terminated. */
+int client_request_headers(const struct client_opts *o, const char *method, const char *path,
+                           const char *accept, const char *body, const char *const *headers,
+                           struct client_response *resp, char *err, size_t errlen);
 void client_response_free(struct client_response *r);
 
 /* Sends every node then every edge of graph ({"Nodes":[...],"Edges":[...]}

@@ -49,6 +49,10 @@ struct gremlin_flow_ops {
 	 * nodes (NULL = every node), in the time context; NULL with *err set. */
 	json_t *(*flows)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
+	/* RawPackets(): a new JSON array [{"<flow UUID>": [{"Timestamp","Index",
+	 * "Data" (base64),"LinkType"}, ...]}, ...] for the flow objects in flows;
+	 * NULL with *err set. May be NULL (RawPackets() then fails). */
+	json_t *(*raw_packets)(void *user, const json_t *flows, struct gremlin_error *err);
 	void *user;
 };
 

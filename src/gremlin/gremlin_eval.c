@@ -1212,9 +1212,14 @@ static int step_flows(struct ctx *c, const struct step *s, struct val *v, int64_
 	for (int i = 0; filters && i < s->nargs; i++)
 		json_array_append_new(filters, arg_to_json(&s->args[i]));
 	if (v->type == V_NODES) {
+		/* Flows name their capture node by TID (NodeTID); a node without
+		 * a TID is matched by its ID. */
 		nodes = json_array();
-		for (size_t i = 0; nodes && i < v->items.n; i++)
-			json_array_append_new(nodes, json_string(elem_id(v, i)));
+		for (size_t i = 0; nodes && i < v->items.n; i++) {
+			const struct graph_elem *e = v->items.v[i];
+			const char *tid = json_string_value(json_object_get(e->metadata, "TID"));
+			json_array_append_new(nodes, json_string(tid && *tid ? tid : e->id));
+		}
 	}
 	struct gremlin_error ferr = {.pos = s->pos};
 	json_t *flows = ops->flows(ops->user, filters, nodes, at_ms, dur_ms, &ferr);
@@ -1274,6 +1279,23 @@ static int step_flow_nodes(struct ctx *c, const struct step *s, struct val *v)
 	v->type = V_NODES;
 	v->items = out;
 	return r;
+}
+
+/* RawPackets(): the flows' raw packets from the store, as Skydive shapes them. */
+static int step_raw_packets(struct ctx *c, const struct step *s, struct val *v)
+{
+	const struct gremlin_flow_ops *ops = c->env->flow_ops;
+	struct gremlin_error ferr = {.pos = s->pos};
+	json_t *raw = ops->raw_packets(ops->user, v->json, &ferr);
+	if (!json_is_array(raw)) {
+		json_decref(raw);
+		return efail(c, s->pos, -EINVAL, "%s",
+			     ferr.msg[0] ? ferr.msg : "RawPackets() failed");
+	}
+	val_clear(v);
+	v->type = V_VALUES;
+	v->json = raw;
+	return 0;
 }
 
 static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct val *v,
@@ -1396,14 +1418,20 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		if ((r = need(c, s, v, M(V_FLOWS))))
 			return r;
 		return step_flow_nodes(c, s, v);
+	case S_RAWPACKETS:
+		if (v->type == V_FLOWS && c->env && c->env->flow_ops &&
+		    c->env->flow_ops->raw_packets)
+			return step_raw_packets(c, s, v);
+		break;
 	default:
-		if (v->type != V_FLOWS)
-			return efail(c, s->pos, -EINVAL,
-				     "%s() needs a flow store: not available in this build",
-				     gremlin_step_name(s->kind));
-		return efail(c, s->pos, -EINVAL, "%s() is not available in this build",
-			     gremlin_step_name(s->kind));
+		break;
 	}
+	if (v->type != V_FLOWS)
+		return efail(c, s->pos, -EINVAL,
+			     "%s() needs a flow store: not available in this build",
+			     gremlin_step_name(s->kind));
+	return efail(c, s->pos, -EINVAL, "%s() is not available in this build",
+		     gremlin_step_name(s->kind));
 }
 
 /* ---- results ----------------------------------------------------------------------- */

@@ -386,7 +386,7 @@ static void test_flows(void **state)
 	char *f = json_dumps(m.last_filters, JSON_COMPACT);
 	char *n = json_dumps(m.last_nodes, JSON_COMPACT);
 	assert_string_equal(f, "[\"Application\",{\"Predicate\":\"GT\",\"Args\":[1]}]");
-	assert_string_equal(n, "[\"eth0\"]");
+	assert_string_equal(n, "[\"tid-eth0\"]"); /* nodes by TID, as flows name them */
 	free(f);
 	free(n);
 	json_decref(m.last_filters);

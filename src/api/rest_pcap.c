@@ -1,0 +1,479 @@
+/* rest_pcap.c - pcap import into the flow store (POST /api/pcap) and pcap export of
+ * RawPackets() results. */
+#include "api/rest_pcap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "capture/capture.h"
+#include "capture/pcap_out.h"
+#include "common/util.h"
+#include "decode/decode.h"
+
+#define CT_JSON "application/json; charset=UTF-8"
+
+/* ---- raw packets of an import ------------------------------------------------------ *
+ * The table hands a kept frame to the raw callback once, without saying which flows
+ * keep it; flows carry only how many they kept. So the import keeps the frames, keys
+ * each decoded segment by its unordered endpoints, and gives each flow, when the file is
+ * done, the first RawPacketsCaptured frames with its key inside its [Start, Last]. */
+
+struct imp_frame {
+	uint64_t ts_ns;
+	size_t off;
+	uint32_t len;
+};
+
+struct imp_ref {
+	uint64_t key;
+	uint32_t frame;
+};
+
+struct imp_flow {
+	uint64_t uuid, key, start_ns, last_ns;
+	uint32_t n;
+};
+
+struct import {
+	struct flow_store *s;
+	const struct rest_pcap_opts *o;
+	struct flow_table *t;
+	int linktype;
+	int64_t now_ms;
+	uint64_t flows;
+	size_t raw_cap; /* bytes of frames this import may keep */
+	uint8_t *data;
+	size_t data_len, data_cap;
+	struct imp_frame *frames;
+	size_t nframes, frames_cap;
+	struct imp_ref *refs;
+	size_t nrefs, refs_cap;
+	struct imp_flow *pend;
+	size_t npend, pend_cap;
+	int oom;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 256;
+	while (nc < need)
+		nc *= 2;
+	void *np = realloc(*p, nc * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+/* Same value for a flow and for each of its packets, whichever direction. */
+static uint64_t ends_key(int l2, int ip_ver, const uint8_t *a, const uint8_t *b, int l4,
+			 uint16_t pa, uint16_t pb, int icmp_ver, uint16_t icmp_id, int has_eth,
+			 const uint8_t *ma, const uint8_t *mb)
+{
+	struct {
+		uint8_t lo[16], hi[16], mlo[6], mhi[6];
+		uint16_t plo, phi, icmp_id;
+		uint8_t ip_ver, l4, icmp_ver, pad;
+	} k;
+	memset(&k, 0, sizeof(k));
+	k.ip_ver = (uint8_t)ip_ver;
+	if (ip_ver) {
+		int sw = memcmp(a, b, 16) > 0;
+		memcpy(k.lo, sw ? b : a, 16);
+		memcpy(k.hi, sw ? a : b, 16);
+	}
+	k.l4 = (uint8_t)l4;
+	if (l4) {
+		k.plo = pa < pb ? pa : pb;
+		k.phi = pa < pb ? pb : pa;
+	} else if (icmp_ver) {
+		k.icmp_ver = (uint8_t)icmp_ver;
+		k.icmp_id = icmp_id;
+	}
+	if (has_eth && (l2 || !ip_ver)) {
+		int sw = memcmp(ma, mb, 6) > 0;
+		memcpy(k.mlo, sw ? mb : ma, 6);
+		memcpy(k.mhi, sw ? ma : mb, 6);
+	}
+	return XXH3_64bits(&k, sizeof(k));
+}
+
+static int on_raw(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		  uint64_t ts_ns)
+{
+	struct import *im = user;
+	if (!data || im->data_len + caplen > im->raw_cap)
+		return 1;
+	struct decode_result r;
+	int n = decode_packet(im->linktype, data, caplen, wirelen, &r);
+	if (grow((void **)&im->data, &im->data_cap, im->data_len + caplen, 1) ||
+	    grow((void **)&im->frames, &im->frames_cap, im->nframes + 1, sizeof(*im->frames)) ||
+	    grow((void **)&im->refs, &im->refs_cap, im->nrefs + (size_t)n, sizeof(*im->refs))) {
+		im->oom = 1;
+		return 1;
+	}
+	int l2 = flow_table_opts(im->t)->key_mode == FLOW_KEY_L2;
+	for (int i = 0; i < n; i++) {
+		const struct decode_seg *g = &r.seg[i];
+		if (!g->has_eth && !g->ip_ver)
+			break;
+		im->refs[im->nrefs++] = (struct imp_ref){
+		    .key = ends_key(l2, g->ip_ver, g->ip_src, g->ip_dst, g->l4, g->sport, g->dport,
+				    g->icmp_ver, g->icmp_id, g->has_eth, g->eth_src, g->eth_dst),
+		    .frame = (uint32_t)im->nframes};
+	}
+	memcpy(im->data + im->data_len, data, caplen);
+	im->frames[im->nframes++] = (struct imp_frame){ts_ns, im->data_len, caplen};
+	im->data_len += caplen;
+	return 0;
+}
+
+static void on_emit(void *user, const struct flow_table *t, const struct flow *f,
+		    enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms)
+{
+	struct import *im = user;
+	/* offline semantics: a flow is reported once, when it leaves the table */
+	if (ev != FLOW_EV_EXPIRE)
+		return;
+	uint64_t uuid;
+	if (flow_store_ingest(im->s, t, f, lu_start_ms, lu_last_ms,
+			      im->o->node_tid && *im->o->node_tid ? im->o->node_tid : NULL,
+			      im->now_ms, &uuid)) {
+		im->oom = 1;
+		return;
+	}
+	im->flows++;
+	if (!f->raw_captured)
+		return;
+	if (grow((void **)&im->pend, &im->pend_cap, im->npend + 1, sizeof(*im->pend))) {
+		im->oom = 1;
+		return;
+	}
+	int l2 = flow_table_opts(t)->key_mode == FLOW_KEY_L2;
+	int icmp = !f->l4 && f->icmp_ver;
+	im->pend[im->npend++] = (struct imp_flow){
+	    .uuid = uuid,
+	    .key = ends_key(l2, f->ip_ver, f->net_a, f->net_b, f->l4, f->l4 ? f->tp_a : 0,
+			    f->l4 ? f->tp_b : 0, icmp ? f->icmp_ver : 0, icmp ? f->icmp_id : 0,
+			    !!(f->flags & FLOW_F_LINK), f->link_a, f->link_b),
+	    .start_ns = f->start_ns,
+	    .last_ns = f->last_ns,
+	    .n = f->raw_captured};
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct imp_ref *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+static void attach_raw(struct import *im, struct rest_pcap_result *r)
+{
+	if (!im->npend)
+		return;
+	qsort(im->refs, im->nrefs, sizeof(*im->refs), ref_cmp);
+	for (size_t i = 0; i < im->npend; i++) {
+		const struct imp_flow *p = &im->pend[i];
+		size_t lo = 0, hi = im->nrefs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (im->refs[mid].key < p->key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		uint32_t got = 0, prev = UINT32_MAX;
+		for (size_t k = lo; k < im->nrefs && im->refs[k].key == p->key && got < p->n; k++) {
+			uint32_t fi = im->refs[k].frame;
+			const struct imp_frame *fr = &im->frames[fi];
+			if (fi == prev || fr->ts_ns < p->start_ns || fr->ts_ns > p->last_ns)
+				continue;
+			prev = fi;
+			if (flow_store_add_raw(im->s, p->uuid, (int64_t)(fr->ts_ns / 1000000),
+					       (uint32_t)im->linktype, im->data + fr->off,
+					       fr->len) == 0)
+				r->raw_kept++;
+			else
+				r->raw_dropped++;
+			got++;
+		}
+	}
+}
+
+static void on_frame(void *user, const struct capture_frame *fr)
+{
+	struct import *im = user;
+	flow_table_feed(im->t, im->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
+}
+
+int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_pcap_opts *o,
+		     struct rest_pcap_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	struct import im = {.s = s, .o = o, .now_ms = o->now_ms};
+	if (!im.now_ms) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		im.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	im.raw_cap = 64u << 20; /* a sane bound per import; the store's budget also applies */
+	char err[512];
+	struct capture *cap = capture_open_file(path, err, sizeof(err));
+	if (!cap) {
+		/* the path is our temporary file: name the body instead */
+		const char *m = strstr(err, ": ");
+		snprintf(r->err, sizeof(r->err), "the body is not a pcap or pcapng stream (%.400s)",
+			 m ? m + 2 : err);
+		return -EINVAL;
+	}
+	im.linktype = capture_linktype(cap);
+	struct flow_table_opts to = {.raw_packet_limit = o->raw_packet_limit,
+				     .node_tid = o->node_tid};
+	im.t = flow_table_new(&to, on_emit, on_raw, &im, err, sizeof(err));
+	if (!im.t) {
+		capture_close(cap);
+		snprintf(r->err, sizeof(r->err), "%s", err);
+		return -EINVAL;
+	}
+	int n;
+	while ((n = capture_dispatch(cap, 0, on_frame, &im)) > 0)
+		;
+	if (n < 0) {
+		r->corrupt = 1;
+		snprintf(r->err, sizeof(r->err), "corrupt capture stream: %.400s (the flows before "
+			 "it are stored)", capture_error(cap));
+	}
+	flow_table_flush(im.t);
+	const struct flow_stats *fs = flow_table_stats(im.t);
+	r->packets = fs->packets;
+	r->flows = im.flows;
+	attach_raw(&im, r);
+	r->raw_dropped += fs->raw_dropped;
+	int rc = 0;
+	if (im.oom && !r->corrupt) {
+		snprintf(r->err, sizeof(r->err),
+			 "out of memory storing the flows: %llu stored; raise the analyzer's memory "
+			 "or lower analyzer.flow.max_flows",
+			 (unsigned long long)im.flows);
+		rc = -ENOMEM;
+	}
+	flow_table_free(im.t);
+	capture_close(cap);
+	free(im.data);
+	free(im.frames);
+	free(im.refs);
+	free(im.pend);
+	return rc;
+}
+
+static void reply(struct rest_response *out, int status, json_t *j)
+{
+	out->status = status;
+	out->content_type = CT_JSON;
+	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!out->body) {
+		out->status = 500;
+		out->body = strdup("{\"Error\":\"out of memory\"}");
+	}
+	out->len = out->body ? strlen(out->body) : 0;
+}
+
+/* rawpacketlimit=N from a query string; 0 when absent, -1 on a bad value. */
+static int query_limit(const char *q, int64_t *out)
+{
+	*out = 0;
+	for (const char *p = q; p && *p;) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+		if (n > 15 && !strncasecmp(p, "rawpacketlimit=", 15)) {
+			char v[32];
+			snprintf(v, sizeof(v), "%.*s", (int)(n - 15), p + 15);
+			if (parse_i64(v, -1, INT32_MAX, out))
+				return -1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *query,
+		      const char *node_tid, struct rest_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	struct flow_store *s = flow_store_from_ops(c->flow_ops);
+	if (!s) {
+		reply(out, 503,
+		      json_pack("{s:s}", "Error",
+				"this server keeps no flows (POST /api/pcap goes to an analyzer)"));
+		return;
+	}
+	struct rest_pcap_opts o = {.node_tid = node_tid};
+	if (query_limit(query, &o.raw_packet_limit)) {
+		reply(out, 400,
+		      json_pack("{s:s}", "Error",
+				"rawpacketlimit must be -1 (every packet), 0 (none) or N > 0"));
+		return;
+	}
+	struct rest_pcap_result r;
+	int rc = rest_pcap_ingest(s, path, &o, &r);
+	json_t *j = json_pack("{s:I,s:I}", "Packets", (json_int_t)r.packets, "Flows",
+			      (json_int_t)r.flows);
+	if (j && o.raw_packet_limit)
+		json_object_set_new(j, "RawPackets", json_integer((json_int_t)r.raw_kept));
+	if (rc || r.corrupt) {
+		if (j)
+			json_object_set_new(j, "Error", json_string(r.err));
+		reply(out, rc == -ENOMEM ? 500 : 400, j);
+		return;
+	}
+	reply(out, 202, j);
+}
+
+/* ---- RawPackets() -> pcap ---------------------------------------------------------- */
+
+struct out_pkt {
+	int64_t ts_ms;
+	uint32_t linktype;
+	const char *b64;
+	size_t order;
+};
+
+static int pkt_cmp(const void *a, const void *b)
+{
+	const struct out_pkt *x = a, *y = b;
+	if (x->ts_ms != y->ts_ms)
+		return x->ts_ms < y->ts_ms ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int b64_val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* Decodes into out (room for strlen(in) * 3 / 4 bytes); returns the length or -1. */
+static long b64_decode(const char *in, uint8_t *out)
+{
+	long n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (; *in && *in != '='; in++) {
+		int v = b64_val((unsigned char)*in);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
+		       size_t errlen)
+{
+	*out = NULL;
+	*len = 0;
+	*skipped = 0;
+	struct out_pkt *p = NULL;
+	size_t np = 0, cap = 0, i, j;
+	json_t *e, *pk;
+	const char *k;
+	json_t *list;
+	int rc = -EINVAL;
+	if (!json_is_array(result))
+		goto bad;
+	json_array_foreach(result, i, e)
+	{
+		if (!json_is_object(e))
+			goto bad;
+		json_object_foreach((json_t *)e, k, list)
+		{
+			if (!json_is_array(list))
+				goto bad;
+			json_array_foreach(list, j, pk)
+			{
+				const char *d = json_string_value(json_object_get(pk, "Data"));
+				json_t *ts = json_object_get(pk, "Timestamp");
+				if (!d || !json_is_integer(ts))
+					goto bad;
+				if (grow((void **)&p, &cap, np + 1, sizeof(*p))) {
+					rc = -ENOMEM;
+					snprintf(err, errlen, "out of memory");
+					goto out;
+				}
+				p[np] = (struct out_pkt){
+				    json_integer_value(ts),
+				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")), d,
+				    np};
+				np++;
+			}
+		}
+	}
+	qsort(p, np, sizeof(*p), pkt_cmp);
+	FILE *fp = open_memstream(out, len);
+	if (!fp) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	struct pcap_out *po = pcap_out_open(fp, np ? (int)p[0].linktype : 1, err, errlen);
+	uint8_t *buf = NULL;
+	rc = po ? 0 : -ENOMEM;
+	for (i = 0; po && i < np && !rc; i++) {
+		if (p[i].linktype != p[0].linktype) {
+			(*skipped)++;
+			continue;
+		}
+		uint8_t *nb = realloc(buf, strlen(p[i].b64) * 3 / 4 + 3);
+		if (!nb) {
+			rc = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		long n = b64_decode(p[i].b64, buf);
+		if (n < 0) {
+			(*skipped)++;
+			continue;
+		}
+		if (pcap_out_write(po, buf, (uint32_t)n, (uint32_t)n,
+				   (uint64_t)p[i].ts_ms * 1000000ull))
+			rc = -ENOMEM;
+	}
+	free(buf);
+	if (po && pcap_out_close(po) && !rc)
+		rc = -ENOMEM;
+	fclose(fp);
+	if (rc) {
+		snprintf(err, errlen, "out of memory writing the pcap");
+		free(*out);
+		*out = NULL;
+		*len = 0;
+	}
+	goto out;
+bad:
+	snprintf(err, errlen,
+		 "pcap output needs a query ending in RawPackets(), e.g. "
+		 "G.Flows().Has('Application','ICMPv4').RawPackets()");
+out:
+	free(p);
+	return rc;
+}

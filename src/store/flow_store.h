@@ -1,0 +1,101 @@
+/* flow_store.h - the analyzer's in-memory flow store: recent flows by UUID with their
+ * update records and raw packets, bounded by count, age and bytes, queried by Gremlin.
+ *
+ * A flow is kept as a compact record (addresses as bytes, strings interned), about
+ * 300 bytes plus 48 per update record and its raw packets; flow_store_stats() reports
+ * the real figure. Flows are listed in ingest order: a new state of a known UUID
+ * replaces the old one and moves to the end, and the oldest are dropped first when
+ * analyzer.flow.max_flows is reached or they were ingested more than
+ * analyzer.flow.max_age ago; every drop is counted. Raw packets come from a byte
+ * budget (analyzer.flow.raw_max_bytes); a packet that does not fit is refused and
+ * counted. Every function takes the store's mutex: ingest from any thread, queries
+ * from the event loop. */
+#ifndef SKYDIVE_FLOW_STORE_H
+#define SKYDIVE_FLOW_STORE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "flow/flow_table.h"
+#include "gremlin/gremlin.h"
+
+#define FLOW_STORE_MAX_FLOWS  1000000      /* analyzer.flow.max_flows */
+#define FLOW_STORE_MAX_AGE_MS 3600000      /* analyzer.flow.max_age: 1h */
+#define FLOW_STORE_RAW_BYTES  (64u << 20)  /* analyzer.flow.raw_max_bytes: 64 MiB */
+#define FLOW_STORE_MAX_UPDATES 64          /* update records kept per flow */
+
+struct flow_store_opts {
+	size_t max_flows;      /* 0 = FLOW_STORE_MAX_FLOWS */
+	int64_t max_age_ms;    /* 0 = FLOW_STORE_MAX_AGE_MS; < 0 = no age limit */
+	size_t raw_max_bytes;  /* 0 = FLOW_STORE_RAW_BYTES */
+	unsigned max_updates;  /* 0 = FLOW_STORE_MAX_UPDATES */
+};
+
+struct flow_store_stats {
+	uint64_t flows;              /* kept now */
+	uint64_t bytes;              /* estimate of the memory held (records, index, raw) */
+	uint64_t ingested;           /* flow states received */
+	uint64_t dropped_max_flows;  /* oldest flows dropped to make room */
+	uint64_t dropped_age;        /* flows dropped for age */
+	uint64_t raw_packets, raw_bytes;
+	uint64_t raw_dropped;        /* raw packets refused: budget full or unknown flow */
+};
+
+struct flow_store;
+
+/* Reads analyzer.flow.max_flows, analyzer.flow.max_age ("1h", "30m" or seconds),
+ * analyzer.flow.raw_max_bytes. Returns 0, or -EINVAL with err saying which key is wrong. */
+int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts *o, char *err,
+				size_t errlen);
+
+/* NULL on no memory. o may be NULL (defaults). */
+struct flow_store *flow_store_new(const struct flow_store_opts *o);
+void flow_store_free(struct flow_store *s); /* NULL is fine */
+
+/* Stores the state of f as reported by table t's emit callback (lu_* its LastUpdateMetric
+ * window); node_tid overrides the table's NodeTID when not NULL. now_ms is the ingest time
+ * (age limit). Returns 0 or -ENOMEM (counted nowhere: the flow is simply not stored).
+ * *uuid_out (may be NULL) gets the flow's numeric UUID. */
+int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const struct flow *f,
+		      int64_t lu_start_ms, int64_t lu_last_ms, const char *node_tid, int64_t now_ms,
+		      uint64_t *uuid_out);
+
+/* Appends a raw packet to flow uuid (Index = its position, from 1). Returns 0, -ENOENT
+ * (no such flow) or -ENOSPC (budget full); both counted in raw_dropped. */
+int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint32_t linktype,
+		       const uint8_t *data, uint32_t len);
+
+/* Flows whose [Start, Last] overlaps [at_ms - duration_ms, at_ms] (every flow when at_ms
+ * is 0) and whose NodeTID is one of node_tids (a JSON array of strings; NULL = any), in
+ * ingest order. Field filters are the Gremlin evaluator's job. A new JSON array of flow
+ * objects, or NULL with err filled. */
+json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t at_ms,
+			 int64_t duration_ms, struct gremlin_error *err);
+
+/* RawPackets() of the flows given as a JSON array of flow objects (their "UUID"):
+ * [{"<UUID>": [{"Timestamp","Index","Data" (base64),"LinkType"}, ...]}, ...], one
+ * object per flow that has raw packets. New reference, NULL on no memory. */
+json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows);
+
+/* The flow's update records (LastUpdateMetric of each state received), oldest first:
+ * a new JSON array, or NULL when the flow is unknown. */
+json_t *flow_store_updates(struct flow_store *s, uint64_t uuid);
+
+void flow_store_stats(struct flow_store *s, struct flow_store_stats *out);
+/* {"Flows","Bytes","BytesPerFlow","Ingested","Dropped","DroppedMaxFlows","DroppedAge",
+ *  "MaxFlows","MaxAge","RawPackets","RawBytes","RawDropped","RawMaxBytes"}; new reference. */
+json_t *flow_store_status_json(struct flow_store *s);
+/* analyzer_status_fn: adds "Flows" to GET /api/status (user = the store). */
+void flow_store_status_hook(void *user, json_t *status);
+
+/* Fills ops so Gremlin's flow steps read this store. */
+void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops);
+/* The store behind ops, or NULL when ops are not a flow store's. */
+struct flow_store *flow_store_from_ops(const struct gremlin_flow_ops *ops);
+
+/* Drops flows older than the age limit at now_ms (ingest and queries do it too). */
+void flow_store_expire(struct flow_store *s, int64_t now_ms);
+
+#endif
