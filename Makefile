@@ -6,13 +6,14 @@
 #   make WERROR=1        warnings are errors (CI)
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto
+PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto \
+            libprotobuf-c
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
-            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto) -lpthread -lm
+            -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto -lprotobuf-c) -lpthread -lm
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif
@@ -23,7 +24,10 @@ endif
 
 LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+PROTO    := $(wildcard proto/*.proto)
+GEN_SRC  := $(PROTO:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+GEN_HDR  := $(GEN_SRC:.c=.h)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:.c=.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -39,9 +43,19 @@ $(BUILD)/libskydive.a: $(LIB_OBJ)
 $(BUILD)/skydive: $(CLI_OBJ) $(BUILD)/libskydive.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(GEN_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Wire formats: C code generated from proto/*.proto by protoc-c (protobuf-c).
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(@D)
+	protoc-c --c_out=$(BUILD)/gen --proto_path=proto $<
+
+.SECONDARY: $(GEN_SRC) $(GEN_HDR)
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libskydive.a
 	@mkdir -p $(@D)
