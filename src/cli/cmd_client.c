@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -45,13 +46,16 @@ static int run_topology_import(struct args *a);
 static int run_status(struct args *a);
 
 static const struct subcmd subcmds[] = {
-    {"query", NULL, run_query, FL_FORMAT, "query GREMLIN [--format json|dot]",
+    {"query", NULL, run_query, FL_FORMAT, "query GREMLIN [--format json|dot|pcap]",
      "Runs a Gremlin query on the analyzer's topology (POST /api/topology).\n"
      "JSON output is indented with tabs; --format dot asks for Graphviz (queries\n"
-     "returning nodes or edges).\n\n"
-     "Example:\n  skydive client query \"G.V().Has('Type', 'veth').Values('Name')\"\n"},
+     "returning nodes or edges); --format pcap writes the raw packets of a\n"
+     "...RawPackets() query as one pcap file.\n\n"
+     "Examples:\n  skydive client query \"G.V().Has('Type', 'veth').Values('Name')\"\n"
+     "  skydive client query \"G.Flows().Has('Application', 'ICMPv4').RawPackets()\" \\\n"
+     "      --format pcap > icmp.pcap\n"},
     {"topology", "query", run_topology_query, FL_FORMAT | FL_GREMLIN,
-     "topology query --gremlin GREMLIN [--format json|dot]",
+     "topology query --gremlin GREMLIN [--format json|dot|pcap]",
      "Same as 'skydive client query', the query given with --gremlin.\n"},
     {"topology", "export", run_topology_export, 0, "topology export",
      "Prints the whole topology as {\"Nodes\": [...], \"Edges\": [...]} (GET\n"
@@ -164,11 +168,19 @@ static int request(struct args *a, const char *method, const char *path, const c
 
 static int gremlin_query(struct args *a, const char *query)
 {
-	int dot = 0;
+	int dot = 0, pcap = 0;
 	if (a->format && !strcmp(a->format, "dot")) {
 		dot = 1;
+	} else if (a->format && !strcmp(a->format, "pcap")) {
+		pcap = 1;
+		if (isatty(1)) {
+			fprintf(stderr, "skydive client: not writing a pcap to a terminal: redirect it, "
+			                "e.g. > icmp.pcap (then tcpdump -r icmp.pcap)\n");
+			return 2;
+		}
 	} else if (a->format && strcmp(a->format, "json")) {
-		fprintf(stderr, "skydive client: --format '%s': expected json or dot\n", a->format);
+		fprintf(stderr, "skydive client: --format '%s': expected json, dot or pcap\n",
+		        a->format);
 		return 2;
 	}
 	json_t *req = json_pack("{s:s}", "GremlinQuery", query);
@@ -179,13 +191,21 @@ static int gremlin_query(struct args *a, const char *query)
 		return 1;
 	}
 	struct client_response r;
-	int rc = request(a, "POST", "/api/topology", dot ? "text/vnd.graphviz" : NULL, body, &r);
+	int rc = request(a, "POST", "/api/topology",
+	                 dot ? "text/vnd.graphviz" : pcap ? "application/vnd.tcpdump.pcap" : NULL, body,
+	                 &r);
 	free(body);
 	if (rc == 0) {
 		if (r.status == 204) {
 			rc = 0; /* an empty query has no result */
 		} else if (r.status != 200) {
 			rc = report_http_error(&r, query);
+		} else if (pcap) {
+			/* Raw packets of a ...RawPackets() query, as one pcap in time order. */
+			if (fwrite(r.body, 1, r.len, stdout) != r.len || fflush(stdout)) {
+				fprintf(stderr, "skydive client: writing the pcap failed\n");
+				rc = 1;
+			}
 		} else if (dot) {
 			fwrite(r.body, 1, r.len, stdout);
 			if (r.len && r.body[r.len - 1] != '\n')

@@ -103,6 +103,11 @@ if command -v tcpdump >/dev/null; then
 else
 	check pcap-download "code $code" test "$code" = 200
 fi
+# the same through the client, as the tutorial does it
+"$SKYDIVE" client --analyzer "$A" query "G.Flows().Has('Application','ICMPv4').RawPackets()" \
+	--format pcap >"$tmp/cli.pcap" 2>"$tmp/e"
+rc=$?
+check client-format-pcap "rc $rc: $(cat "$tmp/e")" cmp -s "$tmp/cli.pcap" "$tmp/raw.pcap"
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' -XPOST "$URL/api/topology" \
 	-H 'Accept: application/vnd.tcpdump.pcap' --data '{"GremlinQuery":"G.Flows().Count()"}')
 check pcap-406 "code $code: $(cat "$tmp/o")" test "$code" = 406
