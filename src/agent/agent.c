@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/captures.h"
+#include "agent/flow_sender.h"
 #include "agent/forwarder.h"
 #include "api/graph_msg.h"
 #include "common/log.h"
@@ -15,6 +17,8 @@ struct agent {
 	struct graph *g;
 	struct topology *topo;
 	struct forwarder *fwd;
+	struct flow_sender *fs;
+	struct capmgr *caps;
 	size_t n_analyzers;
 	int started;
 };
@@ -50,6 +54,12 @@ char *agent_encode_sync(json_t *graph, size_t pre, size_t *len)
 	return encode(graph_msg_new(GRAPH_MSG_NAMESPACE, "Sync", graph), pre, len);
 }
 
+static json_t *on_request(void *user, const json_t *msg)
+{
+	struct agent *a = user;
+	return capmgr_handle(a->caps, msg);
+}
+
 struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 {
 	if (!o->host_id || !*o->host_id) {
@@ -77,6 +87,29 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)
 		goto fail;
+	struct flow_sender_opts so = {
+		.host_id = o->host_id,
+		.analyzers = o->analyzers,
+		.n_analyzers = o->n_analyzers,
+		.queue_max = o->flow_queue_max,
+		.ping_delay_s = o->ping_delay_s,
+	};
+	a->fs = flow_sender_new(&so, err, errlen);
+	if (!a->fs)
+		goto fail;
+	struct capmgr_opts co = {
+		.g = a->g,
+		.fs = a->fs,
+		.flow_update_s = o->flow_update_s,
+		.flow_expire_s = o->flow_expire_s,
+		.max_flows = o->flow_max_entries,
+		.stats_update_ms = o->capture_stats_update_ms,
+	};
+	a->caps = capmgr_new(&co);
+	if (!a->caps) {
+		snprintf(err, errlen, "agent: out of memory");
+		goto fail;
+	}
 	struct forwarder_opts fo = {
 		.g = a->g,
 		.host_id = o->host_id,
@@ -84,6 +117,8 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.n_analyzers = o->n_analyzers,
 		.queue_max = o->queue_max,
 		.ping_delay_s = o->ping_delay_s,
+		.on_request = on_request,
+		.request_user = a,
 	};
 	a->fwd = forwarder_new(&fo, err, errlen);
 	if (!a->fwd)
@@ -98,9 +133,14 @@ int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	/* Connections first: the probes' first changes then reach the queue,
 	 * and the Sync made at connect time covers whatever came before. */
-	int rc = forwarder_start(a->fwd, err, errlen);
+	int rc = flow_sender_start(a->fs, err, errlen);
 	if (rc < 0)
 		return rc;
+	rc = forwarder_start(a->fwd, err, errlen);
+	if (rc < 0) {
+		flow_sender_stop(a->fs);
+		return rc;
+	}
 	a->started = 1;
 	rc = topology_start(a->topo, err, errlen);
 	if (rc < 0)
@@ -114,7 +154,11 @@ void agent_stop(struct agent *a)
 {
 	if (!a || !a->started)
 		return;
+	/* No more requests, then the captures flush their flows to the flow
+	 * channel, which gets a moment to send them. */
 	forwarder_stop(a->fwd);
+	capmgr_stop(a->caps);
+	flow_sender_stop(a->fs);
 	topology_stop(a->topo);
 	a->started = 0;
 }
@@ -125,6 +169,8 @@ void agent_free(struct agent *a)
 		return;
 	agent_stop(a);
 	forwarder_free(a->fwd);
+	capmgr_free(a->caps);
+	flow_sender_free(a->fs);
 	topology_free(a->topo);
 	graph_free(a->g);
 	free(a);
@@ -140,4 +186,9 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->analyzers = a->n_analyzers;
 	forwarder_stats(a->fwd, &out->connected, &out->sent, &out->dropped, &out->syncs);
+	out->captures = capmgr_active(a->caps);
+	struct flow_sender_stats fs;
+	flow_sender_get_stats(a->fs, &fs);
+	out->flow_msgs_sent = fs.sent;
+	out->flow_msgs_dropped = fs.dropped;
 }

@@ -28,6 +28,12 @@ struct agent_opts {
 	size_t queue_max;		 /* messages per analyzer; 0 = 10000 */
 	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
 	const char *ovsdb;		 /* OVSDB target; NULL = the default socket, "" = off */
+	/* captures (see captures.h, flow_sender.h) */
+	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
+	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */
+	uint32_t flow_max_entries;	 /* flow.max_entries; 0 = 500000 */
+	int64_t capture_stats_update_ms; /* agent.capture.stats_update; <= 0 = 1 s */
+	size_t flow_queue_max;		 /* flow messages waiting for an analyzer; 0 = 10000 */
 };
 
 struct agent;
@@ -48,6 +54,8 @@ struct agent_stats {
 	uint64_t sent;	  /* messages written */
 	uint64_t dropped; /* messages dropped by full queues */
 	uint64_t syncs;	  /* full Sync messages sent */
+	size_t captures;  /* captures running */
+	uint64_t flow_msgs_sent, flow_msgs_dropped; /* flow channel */
 };
 void agent_get_stats(struct agent *a, struct agent_stats *out);
 
@@ -58,7 +66,9 @@ struct config;
 /* agent_opts from the configuration keys host_id, analyzers,
  * agent.topology.netlink.metrics_update (seconds, fractions allowed),
  * agent.topology.netns.run_path, agent.metadata, http.ws.queue_size,
- * http.ws.ping_delay, ovs.ovsdb and agent.topology.probes (the OVSDB probe
+ * http.ws.ping_delay, ovs.ovsdb, flow.update, flow.expire, flow.max_entries,
+ * agent.capture.stats_update (seconds, fractions allowed), agent.flow.queue_size
+ * and agent.topology.probes (the OVSDB probe
  * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {

@@ -52,6 +52,30 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->queue_max = q > 0 ? (size_t)q : 10000;
 	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
 	o->ping_delay_s = ping > 0 && ping < 3600 ? (int)ping : 2;
+	int64_t upd = config_get_int(cfg, "flow.update", 60);
+	int64_t exp = config_get_int(cfg, "flow.expire", 600);
+	int64_t maxe = config_get_int(cfg, "flow.max_entries", 500000);
+	if (upd < 1 || upd > 86400 * 365 || exp < 1 || exp > 86400 * 365 || maxe < 1 ||
+	    maxe > (1 << 30)) {
+		snprintf(err, errlen, "flow.update and flow.expire must be 1..31536000 seconds and "
+				      "flow.max_entries 1..1073741824");
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->flow_update_s = (uint32_t)upd;
+	o->flow_expire_s = (uint32_t)exp;
+	o->flow_max_entries = (uint32_t)maxe;
+	const char *su = config_get_string(cfg, "agent.capture.stats_update", "1");
+	secs = strtod(su, &end);
+	if (end == su || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
+		snprintf(err, errlen, "agent.capture.stats_update must be a number of seconds, not '%s'",
+			 su);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->capture_stats_update_ms = (int64_t)(secs * 1000) ? (int64_t)(secs * 1000) : 1;
+	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
+	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
 	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */
 	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
 	if (!probes)

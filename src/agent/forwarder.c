@@ -46,6 +46,7 @@ struct fwd_conn {
 	int established, need_sync;
 	struct fwd_msg *head, *tail;
 	size_t qlen;
+	struct fwd_msg *replies; /* OnDemand replies: sent first, never cleared by a Sync */
 	uint64_t sent, dropped, syncs;
 	/* received frame being assembled (loop thread) */
 	char *rx;
@@ -58,6 +59,8 @@ struct forwarder {
 	char *host_id;
 	size_t queue_max;
 	int ping_delay_s;
+	forwarder_request_fn on_request;
+	void *request_user;
 	struct fwd_conn *conns;
 	size_t n_conns;
 	pthread_mutex_t lock;
@@ -109,6 +112,16 @@ static int queue_push(struct fwd_conn *c, char *buf, size_t len, int front)
 	}
 	c->qlen++;
 	return 0;
+}
+
+static void replies_clear(struct fwd_conn *c)
+{
+	while (c->replies) {
+		struct fwd_msg *n = c->replies->next;
+		free(c->replies->buf);
+		free(c->replies);
+		c->replies = n;
+	}
 }
 
 /* ---- graph listener (graph lock held, any thread) ----------------------- */
@@ -170,6 +183,7 @@ static void schedule_reconnect(struct fwd_conn *c)
 	pthread_mutex_lock(&f->lock);
 	c->established = 0;
 	queue_clear(c);
+	replies_clear(c);
 	pthread_mutex_unlock(&f->lock);
 	if (atomic_load(&f->stopping))
 		return;
@@ -237,20 +251,25 @@ static void write_one(struct fwd_conn *c, struct lws *wsi)
 {
 	struct forwarder *f = c->f;
 	pthread_mutex_lock(&f->lock);
-	int sync = c->need_sync;
+	struct fwd_msg *m = c->replies;
+	if (m)
+		c->replies = m->next;
+	int sync = !m && c->need_sync;
 	pthread_mutex_unlock(&f->lock);
 	if (sync)
 		make_sync(c);
 
 	pthread_mutex_lock(&f->lock);
-	struct fwd_msg *m = c->head;
-	if (m) {
-		c->head = m->next;
-		if (!c->head)
-			c->tail = NULL;
-		c->qlen--;
+	if (!m) {
+		m = c->head;
+		if (m) {
+			c->head = m->next;
+			if (!c->head)
+				c->tail = NULL;
+			c->qlen--;
+		}
 	}
-	int more = c->head != NULL || c->need_sync;
+	int more = c->head != NULL || c->need_sync || c->replies;
 	pthread_mutex_unlock(&f->lock);
 	if (!m)
 		return;
@@ -279,6 +298,31 @@ static void on_message(struct fwd_conn *c, struct lws *wsi, const char *text, si
 		c->need_sync = 1;
 		pthread_mutex_unlock(&c->f->lock);
 		lws_callback_on_writable(wsi);
+	} else if (ns && !strcmp(ns, "OnDemand") && c->f->on_request) {
+		/* Capture requests: handled here, on the loop thread; the reply
+		 * goes back on this connection. */
+		json_t *r = c->f->on_request(c->f->request_user, msg);
+		size_t n = r ? json_dumpb(r, NULL, 0, JSON_COMPACT) : 0;
+		char *buf = n ? malloc(LWS_PRE + n + 1) : NULL;
+		struct fwd_msg *m = buf ? malloc(sizeof(*m)) : NULL;
+		if (m) {
+			json_dumpb(r, buf + LWS_PRE, n, JSON_COMPACT);
+			buf[LWS_PRE + n] = 0;
+			m->buf = buf;
+			m->len = n;
+			m->next = NULL;
+			pthread_mutex_lock(&c->f->lock);
+			struct fwd_msg **p = &c->replies;
+			while (*p)
+				p = &(*p)->next;
+			*p = m;
+			pthread_mutex_unlock(&c->f->lock);
+			lws_callback_on_writable(wsi);
+		} else {
+			free(buf);
+			log_error("agent: out of memory replying to an OnDemand request");
+		}
+		json_decref(r);
 	}
 	json_decref(msg);
 }
@@ -383,7 +427,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			if (k->state != CONN_UP || !k->wsi)
 				continue;
 			pthread_mutex_lock(&f->lock);
-			int work = k->head || k->need_sync;
+			int work = k->head || k->need_sync || k->replies;
 			pthread_mutex_unlock(&f->lock);
 			if (work)
 				lws_callback_on_writable(k->wsi);
@@ -419,6 +463,8 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 	f->g = o->g;
 	f->queue_max = o->queue_max ? o->queue_max : 10000;
 	f->ping_delay_s = o->ping_delay_s > 0 ? o->ping_delay_s : 2;
+	f->on_request = o->on_request;
+	f->request_user = o->request_user;
 	f->host_id = strdup(o->host_id);
 	f->conns = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*f->conns));
 	if (!f->host_id || !f->conns)
@@ -523,6 +569,7 @@ void forwarder_stop(struct forwarder *f)
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->n_conns; i++) {
 		queue_clear(&f->conns[i]);
+		replies_clear(&f->conns[i]);
 		f->conns[i].established = 0;
 		free(f->conns[i].rx);
 		f->conns[i].rx = NULL;

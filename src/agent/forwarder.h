@@ -8,7 +8,14 @@
 
 #include "graph/graph.h"
 
+#include <jansson.h>
+
 struct forwarder;
+
+/* An analyzer request on the topology connection (Namespace "OnDemand"):
+ * returns the reply envelope to send back (new reference, NULL = none).
+ * Runs on the forwarder's loop thread, no lock held. */
+typedef json_t *(*forwarder_request_fn)(void *user, const json_t *msg);
 
 struct forwarder_opts {
 	struct graph *g;		/* borrowed */
@@ -17,6 +24,8 @@ struct forwarder_opts {
 	size_t n_analyzers;
 	size_t queue_max;		/* 0 = 10000 */
 	int ping_delay_s;		/* 0 = 2 */
+	forwarder_request_fn on_request; /* may be NULL: requests ignored */
+	void *request_user;
 };
 
 /* NULL with err filled (bad address, OOM). Registers nothing yet. */

@@ -19,16 +19,19 @@
 
 #include "api/analyzer.h"
 #include "api/capture_res.h"
+#include "api/dispatch.h"
+#include "api/flow_ingest.h"
 #include "api/graph_msg.h"
 #include "api/rest.h"
 #include "api/rest_pcap.h"
 #include "common/log.h"
+#include "store/flow_store.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
 #define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
 #define HTTP_CHUNK (64u << 10)
 
-enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB };
+enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB, PEER_FLOW };
 
 /* A serialised message shared by every subscriber queue it sits in; refs
  * guarded by analyzer.qlock. buf has LWS_PRE bytes of headroom first. */
@@ -58,6 +61,7 @@ struct peer {
 	int delete_on_disconnect;
 	int subscribed;
 	int overflow;
+	int bad_logged; /* flow connection: a malformed frame was logged */
 	char *rx;
 	size_t rx_len, rx_cap;
 	struct qent *qhead, *qtail;
@@ -120,6 +124,9 @@ struct analyzer {
 
 	struct capture_res *captures; /* /api/capture; NULL for the agent's API */
 	lws_sorted_usec_list_t capture_timer;
+	struct dispatch *dispatch;     /* OnDemand captures to agents; with captures */
+	struct flow_ingest *flows;     /* /ws/agent/flow; with captures and a flow store */
+	lws_sorted_usec_list_t dispatch_timer;
 };
 
 /* ---- shared messages and queues (qlock held) --------------------------- */
@@ -287,6 +294,14 @@ static json_t *build_status(void *user)
 	    "HistoryOldest", (json_int_t)gs.history_oldest_ms, "HistoryMaxAge",
 	    (json_int_t)gs.history_max_age_ms, "HistoryMaxBytes", (json_int_t)gs.history_max_bytes,
 	    "WebSocket", ws);
+	if (s && a->dispatch) {
+		json_t *d = dispatch_status_json(a->dispatch);
+		if (d)
+			json_object_update(json_object_get(s, "Captures"), d);
+		json_decref(d);
+	}
+	if (s && a->flows)
+		flow_ingest_status_hook(a->flows, s);
 	if (s && a->status_fn)
 		a->status_fn(a->status_user, s);
 	return s;
@@ -511,6 +526,8 @@ static enum peer_kind ws_kind(const char *path)
 		return PEER_SUBSCRIBER;
 	if (!strcmp(path, "/ws/pubsub"))
 		return PEER_PUBSUB;
+	if (!strcmp(path, "/ws/agent/flow"))
+		return PEER_FLOW;
 	return 0;
 }
 
@@ -523,22 +540,24 @@ static int ws_refuse(struct lws *wsi, unsigned status, const char *why)
 	return 1;
 }
 
-static int ws_filter(struct lws *wsi)
+static int ws_filter(struct analyzer *a, struct lws *wsi)
 {
 	char path[256] = "", host[128], proto[32], why[512];
 	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
-	if (!ws_kind(path)) {
+	enum peer_kind kind = ws_kind(path);
+	if (!kind || (kind == PEER_FLOW && !a->flows)) {
 		snprintf(why, sizeof(why),
 		         "no WebSocket endpoint %.200s (use /ws/agent/topology, /ws/publisher, "
-		         "/ws/subscriber or /ws/pubsub)",
-		         path);
+		         "/ws/subscriber or /ws/pubsub%s)",
+		         path, a->flows ? ", /ws/agent/flow" : "");
 		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, why);
 	}
 	if (!ws_header(wsi, "X-Host-ID", host, sizeof(host))) {
 		snprintf(why, sizeof(why), "%.200s needs the X-Host-ID header", path);
 		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
 	}
-	if (ws_header(wsi, "X-Client-Protocol", proto, sizeof(proto)) &&
+	/* flow frames are protobuf whatever the header says */
+	if (kind != PEER_FLOW && ws_header(wsi, "X-Client-Protocol", proto, sizeof(proto)) &&
 	    strcasecmp(proto, "json")) {
 		snprintf(why, sizeof(why), "X-Client-Protocol %.30s is not served; use json",
 		         proto);
@@ -560,7 +579,7 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	ws_header(wsi, "X-Host-ID", p->host_id, sizeof(p->host_id));
 	if (!ws_header(wsi, "X-Client-Type", p->client_type, sizeof(p->client_type)))
 		snprintf(p->client_type, sizeof(p->client_type), "%s",
-		         p->kind == PEER_AGENT ? "agent" : "publisher");
+		         p->kind == PEER_AGENT || p->kind == PEER_FLOW ? "agent" : "publisher");
 	for (char *c = p->client_type; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c + 32);
@@ -613,6 +632,8 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		p->next = a->peers;
 		a->peers = p;
 		pthread_mutex_unlock(&a->qlock);
+		if (p->kind == PEER_AGENT && a->dispatch)
+			dispatch_agent_up(a->dispatch, p->host_id);
 	}
 	log_info("api: %s %s connected to %s from %s:%d", p->client_type, p->host_id, path,
 	         p->remote, p->remote_port);
@@ -632,7 +653,10 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
 			break;
 		}
 	pthread_mutex_unlock(&a->qlock);
-	if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER && !atomic_load(&a->stopping)) {
+	if (p->kind == PEER_AGENT && a->dispatch)
+		dispatch_agent_down(a->dispatch, p->host_id);
+	if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER && p->kind != PEER_FLOW &&
+	    !atomic_load(&a->stopping)) {
 		graph_lock(a->g);
 		int n = graph_delete_by_host(a->g, p->origin, 1, rest_now_ms());
 		graph_unlock(a->g);
@@ -644,10 +668,37 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
 	peer_free(p);
 }
 
+/* One binary frame of /ws/agent/flow: a malformed one is counted, logged once per
+ * connection, and the connection kept. */
+static void flow_message(struct analyzer *a, struct peer *p)
+{
+	char err[256];
+	if (flow_ingest_frame(a->flows, p->host_id, (const uint8_t *)p->rx, p->rx_len,
+	                      rest_now_ms(), err, sizeof(err)) &&
+	    !p->bad_logged) {
+		p->bad_logged = 1;
+		log_warn("api: flow frame from agent %s (%s:%d) dropped: %s (counted in "
+		         "/api/status FlowStats; further ones from this connection are not logged)",
+		         p->host_id, p->remote, p->remote_port, err);
+	}
+}
+
 static void ws_message(struct analyzer *a, struct peer *p)
 {
 	char err[512];
+	if (p->kind == PEER_FLOW) {
+		flow_message(a, p);
+		return;
+	}
 	json_t *msg = graph_msg_parse(p->rx, p->rx_len, err, sizeof(err));
+	if (msg && p->kind == PEER_AGENT && a->dispatch) {
+		const char *ns = json_string_value(json_object_get(msg, "Namespace"));
+		if (ns && !strcmp(ns, DISPATCH_NAMESPACE)) {
+			dispatch_reply(a->dispatch, p->host_id, msg);
+			json_decref(msg);
+			return;
+		}
+	}
 	if (!msg) {
 		pthread_mutex_lock(&a->qlock);
 		a->bad_messages++;
@@ -700,7 +751,7 @@ static void ws_message(struct analyzer *a, struct peer *p)
 static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const void *in,
                       size_t len)
 {
-	if (lws_frame_is_binary(wsi)) {
+	if (p->kind != PEER_FLOW && lws_frame_is_binary(wsi)) {
 		log_warn("api: binary (protobuf) message from %s ignored; only JSON is served",
 		         p->host_id);
 		return 0;
@@ -795,7 +846,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return ws_filter(wsi);
+		return ws_filter(a, wsi);
 	case LWS_CALLBACK_ADD_HEADERS: {
 		/* Echo X-Host-ID in the handshake answer, as Skydive does. */
 		struct lws_process_html_args *args = in;
@@ -839,6 +890,47 @@ static void capture_tick(lws_sorted_usec_list_t *sul)
 	struct analyzer *a = lws_container_of(sul, struct analyzer, capture_timer);
 	capture_res_expire(a->captures, rest_now_ms());
 	lws_sul_schedule(a->ctx, 0, sul, capture_tick, 500 * LWS_US_PER_MS);
+}
+
+/* dispatch_send_fn: queues an OnDemand message on the agent's topology connection. */
+static int dispatch_send(void *user, const char *host, json_t *msg)
+{
+	struct analyzer *a = user;
+	struct shmsg *m = shmsg_from_json(msg);
+	if (!m)
+		return -ENOMEM;
+	int rc = -ENOTCONN;
+	pthread_mutex_lock(&a->qlock);
+	struct peer *p;
+	for (p = a->peers; p; p = p->next)
+		if (p->kind == PEER_AGENT && !p->overflow && !strcmp(p->host_id, host))
+			break;
+	if (p) {
+		peer_enqueue(a, p, m, 0);
+		if (m->refs > 0) {
+			rc = 0;
+			lws_callback_on_writable(p->wsi);
+		}
+	}
+	if (m->refs == 0)
+		free(m);
+	pthread_mutex_unlock(&a->qlock);
+	return rc;
+}
+
+/* Runs the capture dispatch when something changed (at most every 200 ms). */
+static void dispatch_tick(lws_sorted_usec_list_t *sul)
+{
+	struct analyzer *a = lws_container_of(sul, struct analyzer, dispatch_timer);
+	dispatch_poll(a->dispatch, rest_now_ms());
+	lws_sul_schedule(a->ctx, 0, sul, dispatch_tick, 100 * LWS_US_PER_MS);
+}
+
+/* capture_res_counts_fn: Count = nodes where the agent reports the capture active. */
+static json_t *capture_counts(void *user)
+{
+	struct analyzer *a = user;
+	return dispatch_capture_counts(a->g);
 }
 
 static void lws_to_log(int level, const char *line)
@@ -1024,6 +1116,14 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 			goto fail;
 		}
 		capture_tick(&a->capture_timer);
+		capture_res_set_counts(a->captures, capture_counts, a);
+		a->dispatch = dispatch_new(g, a->captures, dispatch_send, a);
+		struct flow_store *fs = a->has_flow_ops ? flow_store_from_ops(&a->flow_ops) : NULL;
+		if (!a->dispatch || (fs && !(a->flows = flow_ingest_new(fs)))) {
+			snprintf(err, errlen, "out of memory creating the capture dispatch");
+			goto fail;
+		}
+		dispatch_tick(&a->dispatch_timer);
 	}
 	if (ip[0] && strchr(ip, ':'))
 		snprintf(a->address, sizeof(a->address), "[%s]:%d", ip, a->port);
@@ -1080,8 +1180,12 @@ void analyzer_stop(struct analyzer *a)
 	}
 	if (a->ctx && a->captures)
 		lws_sul_cancel(&a->capture_timer);
+	if (a->ctx && a->dispatch)
+		lws_sul_cancel(&a->dispatch_timer);
 	if (a->ctx)
 		lws_context_destroy(a->ctx); /* closes every connection: CLOSED frees peers */
+	dispatch_free(a->dispatch);
+	flow_ingest_free(a->flows);
 	capture_res_free(a->captures);
 	pthread_mutex_lock(&a->qlock);
 	while (a->peers) { /* peers whose CLOSED never came */

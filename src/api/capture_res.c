@@ -693,6 +693,8 @@ struct capture_res {
 		capture_res_listener fn;
 		void *user;
 	} listeners[MAX_LISTENERS];
+	capture_res_counts_fn counts_fn; /* Count of GET; NULL = 0 */
+	void *counts_user;
 };
 
 static void notify(struct capture_res *r, enum capture_res_event ev, const struct capture_def *c)
@@ -1072,18 +1074,42 @@ static int same_settings(const struct capture_def *a, const struct capture_def *
 	       a->ip_defrag == b->ip_defrag && a->reassemble_tcp == b->reassemble_tcp;
 }
 
+/* Count of capture uuid in counts (from counts_fn, read before the registry lock). */
+static int count_of(const json_t *counts, const char *uuid)
+{
+	return (int)json_integer_value(json_object_get(counts, uuid));
+}
+
+static json_t *read_counts(struct capture_res *r)
+{
+	pthread_mutex_lock(&r->lock);
+	capture_res_counts_fn fn = r->counts_fn;
+	void *user = r->counts_user;
+	pthread_mutex_unlock(&r->lock);
+	return fn ? fn(user) : NULL;
+}
+
+void capture_res_set_counts(struct capture_res *r, capture_res_counts_fn fn, void *user)
+{
+	pthread_mutex_lock(&r->lock);
+	r->counts_fn = fn;
+	r->counts_user = user;
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void api_list(struct capture_res *r, struct rest_response *out)
 {
-	json_t *m = json_object();
+	json_t *m = json_object(), *counts = read_counts(r);
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; m && i < r->n; i++) {
-		json_t *c = capture_def_to_json(&r->items[i], 0);
+		json_t *c = capture_def_to_json(&r->items[i], count_of(counts, r->items[i].uuid));
 		if (!c || json_object_set_new(m, r->items[i].uuid, c)) {
 			json_decref(m);
 			m = NULL;
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
 	if (!m)
 		reply_error(out, 500, "out of memory listing the captures");
 	else
@@ -1092,12 +1118,13 @@ static void api_list(struct capture_res *r, struct rest_response *out)
 
 static void api_get(struct capture_res *r, const char *id, struct rest_response *out)
 {
-	json_t *c = NULL;
+	json_t *c = NULL, *counts = read_counts(r);
 	pthread_mutex_lock(&r->lock);
 	ssize_t i = find(r, id);
 	if (i >= 0)
-		c = capture_def_to_json(&r->items[i], 0);
+		c = capture_def_to_json(&r->items[i], count_of(counts, id));
 	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
 	if (i < 0)
 		reply_error(out, 404, "Capture '%.100s' not found", id);
 	else if (!c)

@@ -114,4 +114,9 @@ typedef void (*capture_res_listener)(void *user, enum capture_res_event ev,
 int capture_res_listen(struct capture_res *r, capture_res_listener fn, void *user);
 void capture_res_unlisten(struct capture_res *r, int id);
 
+/* The "Count" of GET /api/capture: fn returns a new object {"<uuid>": n} (NULL = all
+ * 0); called without the registry lock, on the thread serving the request. */
+typedef json_t *(*capture_res_counts_fn)(void *user);
+void capture_res_set_counts(struct capture_res *r, capture_res_counts_fn fn, void *user);
+
 #endif

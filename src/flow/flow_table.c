@@ -51,6 +51,7 @@ struct flow_table {
 	struct flow_table_opts o;
 	flow_emit_fn emit;
 	flow_raw_fn raw;
+	flow_raw_flows_fn raw_flows;
 	void *user;
 
 	struct flow *pool; /* max_flows + 1 records, slot 0 unused */
@@ -369,6 +370,11 @@ void flow_table_free(struct flow_table *t)
 		free(t->paths[i].str);
 	free(t->index);
 	free(t);
+}
+
+void flow_table_set_raw_flows(struct flow_table *t, flow_raw_flows_fn fn)
+{
+	t->raw_flows = fn;
 }
 
 /* ---- accessors -------------------------------------------------------- */
@@ -806,6 +812,18 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 	return s;
 }
 
+static int raw_deliver(struct flow_table *t, const uint32_t *keepers, int nkeep,
+		       const uint8_t *data, uint32_t len, uint32_t wirelen, uint64_t ts_ns)
+{
+	if (t->raw_flows) {
+		const struct flow *flows[DECODE_MAX_SEGS];
+		for (int i = 0; i < nkeep; i++)
+			flows[i] = &t->pool[keepers[i]];
+		return t->raw_flows(t->user, t, flows, nkeep, data, len, wirelen, ts_ns);
+	}
+	return t->raw ? t->raw(t->user, data, len, wirelen, ts_ns) : 0;
+}
+
 /* Accounts one decoded frame; hkey0/sw0 is the key of segment 0 when the
  * caller computed it already (pipeline), else hkey0 == 0. */
 static void process(struct flow_table *t, const struct decode_result *r, int n, uint64_t hkey0,
@@ -842,7 +860,7 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 		uint32_t len = caplen < t->header_size ? caplen : t->header_size;
 		if (t->o.raw_budget && t->raw_window_bytes + len > t->o.raw_budget) {
 			t->st.raw_dropped++;
-		} else if (!t->raw || t->raw(t->user, data, len, wirelen, ts_ns) == 0) {
+		} else if (raw_deliver(t, keepers, nkeep, data, len, wirelen, ts_ns) == 0) {
 			t->raw_window_bytes += len;
 			t->st.raw_kept++;
 			for (int i = 0; i < nkeep; i++)

@@ -50,6 +50,14 @@ typedef void (*flow_emit_fn)(void *user, const struct flow_table *t, const struc
 typedef int (*flow_raw_fn)(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 			   uint64_t ts_ns);
 
+/* The same with the flows that keep the frame (nflows >= 1; outer flow first
+ * for tunnels), valid only during the call; f->raw_captured is still the count
+ * before this frame. Set with flow_table_set_raw_flows(); replaces the plain
+ * raw callback when set. */
+typedef int (*flow_raw_flows_fn)(void *user, const struct flow_table *t,
+				 const struct flow *const *flows, int nflows, const uint8_t *data,
+				 uint32_t caplen, uint32_t wirelen, uint64_t ts_ns);
+
 struct flow_stats {
 	uint64_t packets, bytes;
 	uint64_t undecodable;   /* no Ethernet nor IP header: no flow */
@@ -65,6 +73,8 @@ struct flow_stats {
 struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn emit,
 				  flow_raw_fn raw, void *user, char *err, size_t errlen);
 void flow_table_free(struct flow_table *t); /* NULL is fine; emits nothing */
+/* Installs (or, with NULL, removes) the per-flow raw packet callback. */
+void flow_table_set_raw_flows(struct flow_table *t, flow_raw_flows_fn fn);
 
 /* Accounts one frame captured at ts_ns (ns since the epoch). data is borrowed
  * for the call only. Runs the periodic work when ts_ns crosses a second, so an

@@ -10,7 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include "common/util.h"
+#include "flow.pb-c.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
 #include "gremlin/gremlin_int.h"
@@ -70,6 +73,7 @@ struct flow_store {
 	uint64_t tcp_records;
 };
 
+static int parse_uuid(const char *s, uint64_t *out);
 static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
 
@@ -437,6 +441,149 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 		}
 		if (f->tcp)
 			*f->tcp = *tm;
+	}
+	upd_push(s, f);
+	s->st.ingested++;
+	rc = 0;
+	while (s->n > s->o.max_flows && s->head != f) {
+		flow_drop(s, s->head);
+		s->st.dropped_max_flows++;
+	}
+	expire_locked(s, now_ms);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* "aa:bb:cc:dd:ee:ff" into 6 bytes; all zero when it is not a MAC. */
+static void parse_mac(const char *str, uint8_t out[6])
+{
+	unsigned v[6];
+	memset(out, 0, 6);
+	if (str && sscanf(str, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
+			  &v[5]) == 6)
+		for (int i = 0; i < 6; i++)
+			out[i] = (uint8_t)v[i];
+}
+
+static uint64_t hex_or_zero(const char *str)
+{
+	uint64_t v = 0;
+	return parse_uuid(str, &v) ? 0 : v;
+}
+
+static uint16_t port16(int64_t v)
+{
+	return v < 0 ? 0 : v > 65535 ? 65535 : (uint16_t)v;
+}
+
+int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int64_t now_ms,
+			 uint64_t *uuid_out)
+{
+	uint64_t uuid;
+	if (!pf || parse_uuid(pf->uuid, &uuid))
+		return -EINVAL;
+	if (uuid_out)
+		*uuid_out = uuid;
+	pthread_mutex_lock(&s->lock);
+	int rc = -ENOMEM;
+	int64_t path = strtab_intern(&s->strs, pf->layerspath ? pf->layerspath : "");
+	int64_t app = strtab_intern(&s->strs, pf->application ? pf->application : "");
+	int64_t node = strtab_intern(&s->strs, pf->nodetid ? pf->nodetid : "");
+	int64_t cap = strtab_intern(&s->strs, pf->captureid ? pf->captureid : "");
+	if (path < 0 || app < 0 || node < 0 || cap < 0)
+		goto out;
+	if (s->n >= s->nbuckets && grow_index(s))
+		goto out;
+	struct fs_flow **slot = find_slot(s, uuid);
+	struct fs_flow *f = *slot;
+	if (f) {
+		list_unlink(s, f);
+	} else {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			goto out;
+		f->uuid = uuid;
+		*slot = f;
+		s->n++;
+		s->st.bytes += flow_bytes(f);
+	}
+	list_append(s, f);
+	f->l2 = hex_or_zero(pf->trackingid);
+	f->l3 = hex_or_zero(pf->l3trackingid);
+	f->parent = hex_or_zero(pf->parentuuid);
+	f->ingest_ms = now_ms;
+	f->start_ms = pf->start;
+	f->last_ms = pf->last;
+	const Flow__FlowMetric *m = pf->metric;
+	f->abp = m ? (uint64_t)m->abpackets : 0;
+	f->abb = m ? (uint64_t)m->abbytes : 0;
+	f->bap = m ? (uint64_t)m->bapackets : 0;
+	f->bab = m ? (uint64_t)m->babytes : 0;
+	f->rtt_ns = m ? m->rtt : 0;
+	const Flow__FlowMetric *lu = pf->lastupdatemetric;
+	f->lu = lu ? (struct fs_upd){.start = lu->start,
+				     .last = lu->last,
+				     .abp = (uint64_t)lu->abpackets,
+				     .abb = (uint64_t)lu->abbytes,
+				     .bap = (uint64_t)lu->bapackets,
+				     .bab = (uint64_t)lu->babytes}
+		   : (struct fs_upd){0};
+	f->has_link = pf->link != NULL;
+	f->link_id = pf->link ? (uint64_t)pf->link->id : 0;
+	parse_mac(pf->link ? pf->link->a : NULL, f->link_a);
+	parse_mac(pf->link ? pf->link->b : NULL, f->link_b);
+	f->ip_ver = 0;
+	f->net_id = 0;
+	memset(f->net_a, 0, 16);
+	memset(f->net_b, 0, 16);
+	if (pf->network) {
+		int v6 = pf->network->protocol == FLOW__FLOW_PROTOCOL__IPV6;
+		int af = v6 ? AF_INET6 : AF_INET;
+		if (inet_pton(af, pf->network->a, f->net_a) == 1 &&
+		    inet_pton(af, pf->network->b, f->net_b) == 1)
+			f->ip_ver = v6 ? 6 : 4;
+		f->net_id = (uint32_t)pf->network->id;
+	}
+	f->tproto = 0;
+	f->tp_a = f->tp_b = 0;
+	if (pf->transport && (pf->transport->protocol == FLOW__FLOW_PROTOCOL__TCP ||
+			      pf->transport->protocol == FLOW__FLOW_PROTOCOL__UDP ||
+			      pf->transport->protocol == FLOW__FLOW_PROTOCOL__SCTP)) {
+		f->tproto = (uint8_t)pf->transport->protocol;
+		f->tp_a = port16(pf->transport->a);
+		f->tp_b = port16(pf->transport->b);
+	}
+	f->icmp_ver = 0;
+	f->icmp_id = 0;
+	f->icmp_type = f->icmp_code = 0;
+	if (pf->icmp && !f->tproto) {
+		f->icmp_ver = f->ip_ver == 6 ? 6 : 4;
+		f->icmp_type = (uint8_t)pf->icmp->type;
+		f->icmp_code = (uint8_t)pf->icmp->code;
+		f->icmp_id = (uint16_t)pf->icmp->id;
+	}
+	f->finish = (uint8_t)pf->finishtype;
+	f->raw_captured = pf->rawpacketscaptured > 0 ? (uint32_t)pf->rawpacketscaptured : 0;
+	f->path_id = (uint32_t)path;
+	f->app_id = (uint32_t)app;
+	f->node_id = (uint32_t)node;
+	f->capture_id = (uint32_t)cap;
+	const Flow__TCPMetric *tm = pf->tcpmetric;
+	if (tm && f->tproto == FLOW__FLOW_PROTOCOL__TCP) {
+		if (!f->tcp && (f->tcp = malloc(sizeof(*f->tcp)))) {
+			s->tcp_records++;
+			s->st.bytes += sizeof(*f->tcp);
+		}
+		if (f->tcp)
+			*f->tcp = (struct flow_tcp_metric){.ab_syn_start = tm->absynstart,
+							   .ba_syn_start = tm->basynstart,
+							   .ab_fin_start = tm->abfinstart,
+							   .ba_fin_start = tm->bafinstart,
+							   .ab_rst_start = tm->abrststart,
+							   .ba_rst_start = tm->barststart,
+							   .ab_syn_ttl = tm->absynttl,
+							   .ba_syn_ttl = tm->basynttl};
 	}
 	upd_push(s, f);
 	s->st.ingested++;

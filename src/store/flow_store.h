@@ -62,6 +62,17 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 		      int64_t lu_start_ms, int64_t lu_last_ms, const char *node_tid, int64_t now_ms,
 		      uint64_t *uuid_out);
 
+/* Stores a flow received from an agent (protobuf flow.Flow of proto/flow.proto, as
+ * decoded by protobuf-c): UUID, TrackingID, L3TrackingID, ParentUUID (hex), NodeTID,
+ * CaptureID, LayersPath, Application, layers, Metric, LastUpdateMetric, the SYN/FIN/RST
+ * part of TCPMetric, FinishType and RawPacketsCaptured are kept (IPMetric and TCP
+ * segment counters are not). A newer state of a UUID replaces the older. Returns 0,
+ * -EINVAL (no hex UUID: not stored) or -ENOMEM. LastRawPackets are the caller's
+ * (flow_store_add_raw with *uuid_out). */
+struct Flow__Flow;
+int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int64_t now_ms,
+			 uint64_t *uuid_out);
+
 /* Appends a raw packet to flow uuid (Index = its position, from 1). Returns 0, -ENOENT
  * (no such flow) or -ENOSPC (budget full); both counted in raw_dropped. */
 int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint32_t linktype,

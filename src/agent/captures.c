@@ -1,0 +1,526 @@
+/* captures.c - OnDemand captures on the agent (see captures.h).
+ *
+ * Threads: requests arrive on the forwarder's loop thread; each capture runs
+ * in its own worker thread, which alone touches its capture handle, flow
+ * table and flow batch (no lock on the packet path). Workers take the graph
+ * lock only to publish their `Captures` entry every stats_update. m->lock
+ * guards the worker list; it is never held while taking the graph lock or
+ * joining a worker. */
+#include "agent/captures.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/flow_pb.h"
+#include "api/graph_msg.h"
+#include "capture/capture.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "flow/flow_table.h"
+
+#define NS_PER_MS 1000000ull
+
+struct cap_worker {
+	struct cap_worker *next;
+	struct capmgr *m;
+	char *capture_id, *node_id, *type, *name, *desc, *bpf, *node_tid, *netns, *ifname;
+	int64_t raw_limit;
+	uint32_t header_size;
+	enum flow_key_mode key_mode;
+	int extra_tcp;
+	struct capture *cap;
+	struct flow_table *t;
+	struct flow_batch *batch;
+	pthread_t th;
+	int thread_started;
+	atomic_int stop;
+	atomic_int failed;  /* state error */
+	char error[512];
+	struct capture_stats cs; /* worker thread */
+};
+
+struct capmgr {
+	struct capmgr_opts o;
+	pthread_mutex_t lock;
+	struct cap_worker *list;
+};
+
+static int64_t now_ms(void)
+{
+	return (int64_t)(time_now_ns() / NS_PER_MS);
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+static json_t *entry_json(const struct cap_worker *w)
+{
+	json_t *e = json_object();
+	if (!e)
+		return NULL;
+	json_object_set_new(e, "ID", json_string(w->capture_id));
+	json_object_set_new(e, "State", json_string(w->failed ? "error" : "active"));
+	json_object_set_new(e, "Type", json_string(w->type));
+	if (w->name && *w->name)
+		json_object_set_new(e, "Name", json_string(w->name));
+	if (w->desc && *w->desc)
+		json_object_set_new(e, "Description", json_string(w->desc));
+	if (w->bpf && *w->bpf)
+		json_object_set_new(e, "BPFFilter", json_string(w->bpf));
+	if (w->failed)
+		json_object_set_new(e, "Error", json_string(w->error));
+	json_object_set_new(e, "PacketsReceived", json_integer((json_int_t)w->cs.received));
+	json_object_set_new(e, "PacketsDropped", json_integer((json_int_t)w->cs.dropped_kernel));
+	json_object_set_new(e, "PacketsIfDropped", json_integer((json_int_t)w->cs.dropped_ifdrop));
+	return e;
+}
+
+/* Replaces (entry != NULL, stolen) or removes this capture's entry in the
+ * node's Captures array. Takes the graph lock. */
+static void set_entry(struct capmgr *m, const char *node_id, const char *capture_id,
+		      json_t *entry)
+{
+	graph_lock(m->o.g);
+	struct graph_view *v = graph_view_at(m->o.g, 0, NULL);
+	const struct graph_node *n = v ? graph_view_node_get(v, node_id) : NULL;
+	if (!n) {
+		graph_view_free(v);
+		graph_unlock(m->o.g);
+		json_decref(entry);
+		return;
+	}
+	json_t *old = json_object_get(n->e.metadata, "Captures");
+	json_t *arr = json_array();
+	size_t i;
+	json_t *it;
+	int changed = 0;
+	json_array_foreach(old, i, it)
+	{
+		const char *id = json_string_value(json_object_get(it, "ID"));
+		if (id && !strcmp(id, capture_id)) {
+			if (entry && json_equal(it, entry)) {
+				json_decref(entry);
+				entry = NULL;
+				json_array_append(arr, it);
+			} else {
+				changed = 1;
+			}
+			continue;
+		}
+		json_array_append(arr, it);
+	}
+	if (entry) {
+		json_array_append_new(arr, entry);
+		changed = 1;
+	}
+	graph_view_free(v);
+	if (changed)
+		graph_node_set_key(m->o.g, node_id, "Captures", json_array_size(arr) ? arr : NULL,
+				   now_ms());
+	if (!changed || !json_array_size(arr))
+		json_decref(arr);
+	graph_unlock(m->o.g);
+}
+
+/* ---- the worker ---------------------------------------------------------- */
+
+static void on_emit(void *user, const struct flow_table *t, const struct flow *f,
+		    enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms)
+{
+	struct cap_worker *w = user;
+	flow_batch_add(w->batch, t, f, lu_start_ms, lu_last_ms);
+}
+
+static void on_sink(void *user, uint8_t *buf, size_t len)
+{
+	struct cap_worker *w = user;
+	if (w->m->o.fs)
+		flow_sender_push(w->m->o.fs, buf, len); /* counts its drops */
+	else
+		free(buf);
+}
+
+static int on_raw_flows(void *user, const struct flow_table *t, const struct flow *const *flows,
+			int nflows, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+			uint64_t ts_ns)
+{
+	struct cap_worker *w = user;
+	return flow_batch_raw(w->batch, t, flows, nflows, data, caplen, wirelen, ts_ns);
+}
+
+static void on_frame(void *user, const struct capture_frame *fr)
+{
+	struct cap_worker *w = user;
+	flow_table_feed(w->t, capture_linktype(w->cap), fr->data, fr->caplen, fr->wirelen,
+			fr->ts_ns);
+}
+
+static void publish_stats(struct cap_worker *w)
+{
+	capture_stats(w->cap, &w->cs);
+	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
+	const struct flow_stats *st = flow_table_stats(w->t);
+	size_t len = 0;
+	uint8_t *buf = flow_pb_encode_stats(w->capture_id, st->flow_count, (int64_t)st->flow_dropped,
+					    (int64_t)w->cs.received,
+					    (int64_t)(w->cs.dropped_kernel + w->cs.dropped_ifdrop), 0,
+					    flow_sender_headroom(), &len);
+	if (buf)
+		on_sink(w, buf, len);
+}
+
+static void *worker_main(void *arg)
+{
+	struct cap_worker *w = arg;
+	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
+	uint64_t next_stats = time_now_ns() + stats_ns;
+	while (!atomic_load(&w->stop)) {
+		int n = capture_dispatch(w->cap, 0, on_frame, w);
+		uint64_t now = time_now_ns();
+		if (n < 0) {
+			w->failed = 1;
+			snprintf(w->error, sizeof(w->error), "%s", capture_error(w->cap));
+			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname,
+				 w->error);
+			break;
+		}
+		if (n == 0)
+			flow_table_tick(w->t, now); /* idle: updates and expiry still run */
+		flow_batch_flush(w->batch);
+		if (now >= next_stats) {
+			publish_stats(w);
+			next_stats = now + stats_ns;
+		}
+	}
+	/* Stopped (or failed): every flow leaves now. */
+	flow_table_flush(w->t);
+	flow_batch_flush(w->batch);
+	publish_stats(w);
+	return NULL;
+}
+
+static void worker_free(struct cap_worker *w)
+{
+	if (!w)
+		return;
+	flow_table_free(w->t);
+	flow_batch_free(w->batch);
+	capture_close(w->cap);
+	free(w->capture_id);
+	free(w->node_id);
+	free(w->type);
+	free(w->name);
+	free(w->desc);
+	free(w->bpf);
+	free(w->node_tid);
+	free(w->netns);
+	free(w->ifname);
+	free(w);
+}
+
+/* Opens the capture and its table; on failure w->failed and w->error. */
+static void worker_open(struct cap_worker *w)
+{
+	struct capmgr *m = w->m;
+	char err[512] = "";
+	struct capture_live_opts co = {
+		.netns = w->netns,
+		.ifname = w->ifname,
+		.snaplen = w->header_size ? w->header_size : 256,
+	};
+	w->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, sizeof(err))
+					  : capture_open_afpacket(&co, err, sizeof(err));
+	if (!w->cap)
+		goto fail;
+	if (w->bpf && *w->bpf && capture_set_filter(w->cap, w->bpf, err, sizeof(err)))
+		goto fail;
+	struct flow_batch_opts bo = {
+		.linktype = (uint32_t)capture_linktype(w->cap),
+		.pre = flow_sender_headroom(),
+		.sink = on_sink,
+		.user = w,
+	};
+	w->batch = flow_batch_new(&bo);
+	if (!w->batch) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	struct flow_table_opts to = {
+		.key_mode = w->key_mode,
+		.raw_packet_limit = w->raw_limit,
+		.header_size = w->header_size,
+		.extra_tcp_metric = w->extra_tcp,
+		.max_flows = m->o.max_flows,
+		.expire_s = m->o.flow_expire_s,
+		.update_s = m->o.flow_update_s,
+		.node_tid = w->node_tid,
+		.capture_id = w->capture_id,
+	};
+	w->t = flow_table_new(&to, on_emit, NULL, w, err, sizeof(err));
+	if (!w->t)
+		goto fail;
+	flow_table_set_raw_flows(w->t, on_raw_flows);
+	return;
+fail:
+	w->failed = 1;
+	snprintf(w->error, sizeof(w->error), "%s", err[0] ? err : "cannot open the capture");
+	capture_close(w->cap);
+	w->cap = NULL;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static json_t *reply(const json_t *msg, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static json_t *reply(const json_t *msg, int status, const char *fmt, ...)
+{
+	json_t *r = json_object();
+	json_object_set(r, "Namespace", json_object_get(msg, "Namespace"));
+	json_object_set(r, "Type", json_object_get(msg, "Type"));
+	json_t *uuid = json_object_get(msg, "UUID");
+	if (uuid)
+		json_object_set(r, "UUID", uuid);
+	json_object_set_new(r, "Status", json_integer(status));
+	if (fmt) {
+		char text[600];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(text, sizeof(text), fmt, ap);
+		va_end(ap);
+		json_object_set_new(r, "Obj", json_pack("{ss}", "Error", text));
+	} else {
+		json_object_set_new(r, "Obj", json_object());
+	}
+	return r;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static struct cap_worker *find(struct capmgr *m, const char *cid, const char *nid)
+{
+	for (struct cap_worker *w = m->list; w; w = w->next)
+		if (!strcmp(w->capture_id, cid) && (!nid || !strcmp(w->node_id, nid)))
+			return w;
+	return NULL;
+}
+
+static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const json_t *res)
+{
+	const char *cid = json_string_value(json_object_get(res, "UUID"));
+	if (!cid || !*cid)
+		return reply(msg, 400, "the capture has no UUID");
+	const char *type = json_string_value(json_object_get(res, "Type"));
+	if (!type || !*type)
+		type = "afpacket";
+	if (strcmp(type, "afpacket") && strcmp(type, "pcap"))
+		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
+	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
+	enum flow_key_mode key_mode = FLOW_KEY_L2;
+	if (km && *km && flow_key_mode_parse(km, &key_mode))
+		return reply(msg, 400, "LayerKeyMode '%s': expected L2 or L3", km);
+	json_int_t raw = json_integer_value(json_object_get(res, "RawPacketLimit"));
+	json_int_t hs = json_integer_value(json_object_get(res, "HeaderSize"));
+	if (raw < -1 || hs < 0 || hs > 65535 || (hs && hs < 14))
+		return reply(msg, 400, "RawPacketLimit or HeaderSize out of range");
+
+	pthread_mutex_lock(&m->lock);
+	struct cap_worker *dup = find(m, cid, nid);
+	int active = dup && !dup->failed;
+	pthread_mutex_unlock(&m->lock);
+	if (active)
+		return reply(msg, 200, NULL);
+	if (dup) { /* a failed attempt: try again */
+		pthread_mutex_lock(&m->lock);
+		for (struct cap_worker **p = &m->list; *p; p = &(*p)->next)
+			if (*p == dup) {
+				*p = dup->next;
+				break;
+			}
+		pthread_mutex_unlock(&m->lock);
+		if (dup->thread_started)
+			pthread_join(dup->th, NULL);
+		worker_free(dup);
+	}
+
+	struct cap_worker *w = calloc(1, sizeof(*w));
+	if (!w)
+		return reply(msg, 500, "out of memory");
+	w->m = m;
+	w->capture_id = strdup(cid);
+	w->node_id = strdup(nid);
+	w->type = strdup(type);
+	w->name = dup_or_null(json_string_value(json_object_get(res, "Name")));
+	w->desc = dup_or_null(json_string_value(json_object_get(res, "Description")));
+	w->bpf = dup_or_null(json_string_value(json_object_get(res, "BPFFilter")));
+	w->raw_limit = raw;
+	w->header_size = (uint32_t)hs;
+	w->key_mode = key_mode;
+	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
+
+	/* The node: its interface name, TID and the namespace owning it. */
+	graph_lock(m->o.g);
+	struct graph_view *v = graph_view_at(m->o.g, 0, NULL);
+	const struct graph_node *n = v ? graph_view_node_get(v, nid) : NULL;
+	if (n) {
+		w->ifname = dup_or_null(json_string_value(json_object_get(n->e.metadata, "Name")));
+		w->node_tid = dup_or_null(json_string_value(json_object_get(n->e.metadata, "TID")));
+		size_t ne = 0;
+		const struct graph_edge *const *in = graph_view_in_edges(v, nid, &ne);
+		for (size_t i = 0; i < ne; i++) {
+			const char *rel = json_string_value(
+				json_object_get(in[i]->e.metadata, "RelationType"));
+			const struct graph_node *p = graph_view_node_get(v, in[i]->parent);
+			if (!rel || strcmp(rel, "ownership") || !p)
+				continue;
+			const char *pt = json_string_value(json_object_get(p->e.metadata, "Type"));
+			const char *path = json_string_value(json_object_get(p->e.metadata, "Path"));
+			if (pt && !strcmp(pt, "netns") && path)
+				w->netns = strdup(path);
+		}
+	}
+	graph_view_free(v);
+	graph_unlock(m->o.g);
+	if (!n) {
+		worker_free(w);
+		return reply(msg, 404, "node %s not found", nid);
+	}
+	if (!w->capture_id || !w->node_id || !w->type || !w->ifname) {
+		worker_free(w);
+		return reply(msg, w->ifname ? 500 : 400, "node %s has no interface name", nid);
+	}
+
+	worker_open(w);
+	/* Shown at once (before the worker thread may touch its stats). */
+	set_entry(m, nid, cid, entry_json(w));
+	if (!w->failed) {
+		int rc = pthread_create(&w->th, NULL, worker_main, w);
+		if (rc) {
+			w->failed = 1;
+			snprintf(w->error, sizeof(w->error), "cannot start a thread: %s", strerror(rc));
+			set_entry(m, nid, cid, entry_json(w));
+		} else {
+			w->thread_started = 1;
+		}
+	}
+	int failed = w->failed;
+	pthread_mutex_lock(&m->lock);
+	w->next = m->list;
+	m->list = w;
+	pthread_mutex_unlock(&m->lock);
+	if (failed) {
+		log_warn("agent: capture %s on %s: %s", cid, w->ifname, w->error);
+		return reply(msg, 500, "%s", w->error);
+	}
+	log_info("agent: capture %s started on %s%s%s (%s)", cid, w->ifname,
+		 w->netns ? " in " : "", w->netns ? w->netns : "", type);
+	return reply(msg, 200, NULL);
+}
+
+/* Stops and frees a worker already unlinked from the list. */
+static void stop_worker(struct capmgr *m, struct cap_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	if (w->thread_started)
+		pthread_join(w->th, NULL);
+	set_entry(m, w->node_id, w->capture_id, NULL);
+	log_info("agent: capture %s stopped on %s", w->capture_id, w->ifname ? w->ifname : "?");
+	worker_free(w);
+}
+
+static json_t *stop(struct capmgr *m, const json_t *msg, const char *nid, const json_t *res)
+{
+	const char *cid = json_string_value(json_object_get(res, "UUID"));
+	if (!cid || !*cid)
+		return reply(msg, 400, "the capture has no UUID");
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		struct cap_worker *w = NULL;
+		for (struct cap_worker **p = &m->list; *p; p = &(*p)->next)
+			if (!strcmp((*p)->capture_id, cid) && (!nid || !strcmp((*p)->node_id, nid))) {
+				w = *p;
+				*p = w->next;
+				break;
+			}
+		pthread_mutex_unlock(&m->lock);
+		if (!w)
+			break;
+		stop_worker(m, w);
+	}
+	return reply(msg, 200, NULL); /* stopping what is not running is done */
+}
+
+json_t *capmgr_handle(struct capmgr *m, const json_t *msg)
+{
+	const char *type = json_string_value(json_object_get(msg, "Type"));
+	const json_t *obj = json_object_get(msg, "Obj");
+	const char *nid = json_string_value(json_object_get(obj, "NodeID"));
+	const json_t *res = json_object_get(obj, "Resource");
+	if (!type)
+		return reply(msg, 400, "missing Type");
+	if (!json_is_object(res))
+		return reply(msg, 400, "missing Obj.Resource");
+	if (!strcmp(type, "Start")) {
+		if (!nid || !*nid)
+			return reply(msg, 400, "missing Obj.NodeID");
+		return start(m, msg, nid, res);
+	}
+	if (!strcmp(type, "Stop"))
+		return stop(m, msg, nid && *nid ? nid : NULL, res);
+	return reply(msg, 400, "unknown OnDemand request type '%s'", type);
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+struct capmgr *capmgr_new(const struct capmgr_opts *o)
+{
+	struct capmgr *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->o = *o;
+	if (m->o.stats_update_ms <= 0)
+		m->o.stats_update_ms = 1000;
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+void capmgr_stop(struct capmgr *m)
+{
+	if (!m)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		struct cap_worker *w = m->list;
+		if (w)
+			m->list = w->next;
+		pthread_mutex_unlock(&m->lock);
+		if (!w)
+			break;
+		stop_worker(m, w);
+	}
+}
+
+void capmgr_free(struct capmgr *m)
+{
+	if (!m)
+		return;
+	capmgr_stop(m);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+size_t capmgr_active(struct capmgr *m)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&m->lock);
+	for (struct cap_worker *w = m->list; w; w = w->next)
+		n += !w->failed;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}

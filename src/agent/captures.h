@@ -1,0 +1,41 @@
+/* captures.h - the agent's captures: OnDemand Start/Stop requests from the
+ * analyzer (docs/API.md, "Agent protocol"), one worker thread per (capture,
+ * node) running a live capture (afpacket or pcap) inside the node's network
+ * namespace into its own flow table, flows and Stats sent as protobuf through
+ * the flow sender, and the node's `Captures` metadata kept up to date. */
+#ifndef SKYDIVE_CAPTURES_H
+#define SKYDIVE_CAPTURES_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "agent/flow_sender.h"
+#include "graph/graph.h"
+
+struct capmgr_opts {
+	struct graph *g;          /* the agent graph (borrowed) */
+	struct flow_sender *fs;   /* borrowed; may be NULL (flows are dropped) */
+	uint32_t flow_update_s;   /* flow.update; 0 = 60 */
+	uint32_t flow_expire_s;   /* flow.expire; 0 = 600 */
+	uint32_t max_flows;       /* flow.max_entries; 0 = 500000 */
+	int64_t stats_update_ms;  /* agent.capture.stats_update; <= 0 = 1 s */
+};
+
+struct capmgr;
+
+struct capmgr *capmgr_new(const struct capmgr_opts *o);
+/* Stops every capture (their flows are flushed to the sender) and removes
+ * their metadata; idempotent. */
+void capmgr_stop(struct capmgr *m);
+void capmgr_free(struct capmgr *m); /* stops first; NULL is fine */
+
+/* Handles one OnDemand request {"Namespace":"OnDemand","Type":"Start"|"Stop",
+ * "UUID","Obj":{"NodeID","Resource"}} and returns the reply envelope (same
+ * Namespace, Type and UUID, "Status" and, on error, "Obj":{"Error"}), new
+ * reference. Call with no graph lock held (it takes it, and joins workers). */
+json_t *capmgr_handle(struct capmgr *m, const json_t *msg);
+
+/* Captures running now (workers in state active). */
+size_t capmgr_active(struct capmgr *m);
+
+#endif
