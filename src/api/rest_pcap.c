@@ -139,16 +139,18 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 		    enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms)
 {
 	struct import *im = user;
-	/* offline semantics: a flow is reported once, when it leaves the table */
-	if (ev != FLOW_EV_EXPIRE)
-		return;
 	uint64_t uuid;
+	/* Every update is stored, as an agent's would be: the store keeps them as
+	 * the flow's metric history (Metrics(), Aggregates()); a flow counts once,
+	 * when it leaves the table. */
 	if (flow_store_ingest(im->s, t, f, lu_start_ms, lu_last_ms,
 			      im->o->node_tid && *im->o->node_tid ? im->o->node_tid : NULL,
 			      im->now_ms, &uuid)) {
 		im->oom = 1;
 		return;
 	}
+	if (ev != FLOW_EV_EXPIRE)
+		return;
 	im->flows++;
 	if (!f->raw_captured)
 		return;

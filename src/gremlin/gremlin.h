@@ -54,6 +54,12 @@ struct gremlin_flow_ops {
 	 * NULL with *err set. May be NULL (RawPackets() then fails). */
 	json_t *(*raw_packets)(void *user, const json_t *flows, struct gremlin_error *err);
 	void *user;
+	/* Metrics(): a new JSON object {"<flow UUID>": [FlowMetric, ...], ...} for the flow
+	 * objects in flows, each flow's update records oldest first (a flow without any:
+	 * its LastUpdateMetric, or its Metric); NULL with *err set. May be NULL: the
+	 * evaluator then gives each flow's LastUpdateMetric (or Metric) from its JSON.
+	 * (Added last: initialisers of the fields above stay valid.) */
+	json_t *(*metrics)(void *user, const json_t *flows, struct gremlin_error *err);
 };
 
 struct gremlin_env {

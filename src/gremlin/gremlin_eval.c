@@ -7,19 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
+
+#include "capture/capture.h"
 #include "gremlin/gremlin_int.h"
 #include "graph/graph_int.h"
 
-enum vtype { V_GRAPH, V_NODES, V_EDGES, V_PATHS, V_FLOWS, V_VALUES, V_SCALAR };
+/* V_METRICS: a JSON object {"<flow UUID>": [FlowMetric, ...]} (Metrics(), Aggregates()). */
+enum vtype { V_GRAPH, V_NODES, V_EDGES, V_PATHS, V_FLOWS, V_VALUES, V_SCALAR, V_METRICS };
 
-static const char *const vtype_names[] = {"the graph", "nodes",  "edges", "paths",
-					  "flows",     "values", "a single value"};
+static const char *const vtype_names[] = {"the graph", "nodes",  "edges",          "paths",
+					  "flows",     "values", "a single value", "metrics"};
 
 struct val {
 	enum vtype type;
 	const struct graph_view *view; /* the graph the elements belong to */
 	struct pvec items;             /* nodes or edges (borrowed); paths: struct pvec * owned */
-	json_t *json;                  /* V_FLOWS, V_VALUES: array; V_SCALAR: the value */
+	json_t *json;                  /* V_FLOWS, V_VALUES: array; V_SCALAR: the value;
+					* V_METRICS: object */
+	int raw;                       /* V_VALUES made by RawPackets() (BPF() applies) */
 };
 
 struct named {
@@ -64,6 +70,7 @@ static void val_clear(struct val *v)
 	pvec_free(&v->items);
 	json_decref(v->json);
 	v->json = NULL;
+	v->raw = 0;
 }
 
 /* ---- reading values out of elements and JSON objects -------------------------- */
@@ -1238,47 +1245,463 @@ static int step_flows(struct ctx *c, const struct step *s, struct val *v, int64_
 	return s->flt ? step_filter(c, s, v, s->flt, 0) : 0;
 }
 
-/* CaptureNode()/Node()/Hops(): the nodes whose TID is the flow's NodeTID; Nodes() adds
- * the nodes owning the flow's MACs (Link.A/B as MAC or PeerIntfMAC). */
+/* Pushes the nodes whose metadata key = value (not yet in seen, when seen is given) that
+ * match flt (NULL = any). */
+static int push_nodes_by(struct ctx *c, const struct step *s, const struct graph_view *view,
+			 const char *key, const char *value, struct smap *seen, struct pvec *out,
+			 struct pvec *scratch)
+{
+	size_t n;
+	if (!value || !*value)
+		return 0;
+	const struct graph_node *const *l = graph_view_nodes_by(view, key, value, &n);
+	for (size_t j = 0; j < n; j++) {
+		if (seen && smap_get(seen, l[j]->e.id))
+			continue;
+		if (s->flt && !node_match(s->flt, l[j], scratch))
+			continue;
+		if ((seen && smap_put(seen, l[j]->e.id, (void *)1)) || pvec_push(out, (void *)l[j]))
+			return ENOMEM_AT(c, s->pos);
+	}
+	return 0;
+}
+
+/* Flow steps giving nodes. CaptureNode()/Node()/Hops(): the nodes whose TID is the flow's
+ * NodeTID; Nodes() adds the nodes owning the flow's MACs (Link.A/B as MAC or PeerIntfMAC);
+ * all of them without repeats. In(): the A node of each flow (MAC or PeerIntfMAC =
+ * Link.A), Out(): the B node, Both(): both; as In()/Out() on nodes, no dedup across
+ * flows (one flow gives a node once), and k, v arguments filter the nodes. */
 static int step_flow_nodes(struct ctx *c, const struct step *s, struct val *v)
 {
-	struct pvec out = {0};
-	struct smap seen = {0};
+	struct pvec out = {0}, scratch = {0};
+	struct smap seen = {0}, one = {0};
+	int walk_step = s->kind == S_IN || s->kind == S_OUT || s->kind == S_BOTH;
 	int r = 0;
 	for (size_t i = 0; i < json_array_size(v->json) && !r; i++) {
 		json_t *f = json_array_get(v->json, i);
-		const char *keys[3][2] = {{"TID", json_string_value(json_object_get(f, "NodeTID"))},
-					  {NULL, NULL},
-					  {NULL, NULL}};
-		if (s->kind == S_NODES) {
-			json_t *link = json_object_get(f, "Link");
-			keys[1][0] = "MAC";
-			keys[1][1] = json_string_value(json_object_get(link, "A"));
-			keys[2][0] = "MAC";
-			keys[2][1] = json_string_value(json_object_get(link, "B"));
+		json_t *link = json_object_get(f, "Link");
+		const char *a = json_string_value(json_object_get(link, "A"));
+		const char *b = json_string_value(json_object_get(link, "B"));
+		if (walk_step) {
+			smap_free(&one);
+			memset(&one, 0, sizeof(one));
+			if (s->kind != S_OUT && !r)
+				r = push_nodes_by(c, s, v->view, "MAC", a, &one, &out, &scratch);
+			if (s->kind != S_OUT && !r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", a, &one, &out,
+						  &scratch);
+			if (s->kind != S_IN && !r)
+				r = push_nodes_by(c, s, v->view, "MAC", b, &one, &out, &scratch);
+			if (s->kind != S_IN && !r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", b, &one, &out,
+						  &scratch);
+			continue;
 		}
-		for (int k = 0; k < 3 && !r; k++) {
-			if (!keys[k][0] || !keys[k][1])
-				continue;
-			size_t n;
-			const struct graph_node *const *l =
-			    graph_view_nodes_by(v->view, keys[k][0], keys[k][1], &n);
-			for (size_t j = 0; j < n; j++) {
-				if (smap_get(&seen, l[j]->e.id))
-					continue;
-				if (smap_put(&seen, l[j]->e.id, (void *)1) ||
-				    pvec_push(&out, (void *)l[j])) {
-					r = ENOMEM_AT(c, s->pos);
-					break;
-				}
-			}
+		r = push_nodes_by(c, s, v->view, "TID",
+				  json_string_value(json_object_get(f, "NodeTID")), &seen, &out,
+				  &scratch);
+		if (s->kind == S_NODES) {
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "MAC", a, &seen, &out, &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", a, &seen, &out,
+						  &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "MAC", b, &seen, &out, &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", b, &seen, &out,
+						  &scratch);
 		}
 	}
 	smap_free(&seen);
+	smap_free(&one);
+	pvec_free(&scratch);
 	val_clear(v);
 	v->type = V_NODES;
 	v->items = out;
 	return r;
+}
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+/* A FlowMetric: the counters ABPackets, ABBytes, BAPackets, BABytes, then Start, Last. */
+struct fmetric {
+	int64_t n[4];
+	int64_t start, last;
+};
+
+static const char *const metric_counters[4] = {"ABPackets", "ABBytes", "BAPackets", "BABytes"};
+
+static struct fmetric metric_read(const json_t *o)
+{
+	struct fmetric m;
+	for (int k = 0; k < 4; k++)
+		m.n[k] = json_integer_value(json_object_get(o, metric_counters[k]));
+	m.start = json_integer_value(json_object_get(o, "Start"));
+	m.last = json_integer_value(json_object_get(o, "Last"));
+	return m;
+}
+
+/* Every field present, zeros too. */
+static json_t *metric_new(const struct fmetric *m)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)m->n[0],
+			 "ABBytes", (json_int_t)m->n[1], "BAPackets", (json_int_t)m->n[2],
+			 "BABytes", (json_int_t)m->n[3], "Start", (json_int_t)m->start, "Last",
+			 (json_int_t)m->last);
+}
+
+/* Metrics() on flows: {"<UUID>": [metric, ...]} from the store (its update records), or
+ * without a store hook the flow's LastUpdateMetric (Metric when it counted nothing). */
+static int step_metrics(struct ctx *c, const struct step *s, struct val *v)
+{
+	const struct gremlin_flow_ops *ops = c->env->flow_ops;
+	json_t *m;
+	if (ops->metrics) {
+		struct gremlin_error ferr = {.pos = s->pos};
+		m = ops->metrics(ops->user, v->json, &ferr);
+		if (!json_is_object(m)) {
+			json_decref(m);
+			return efail(c, s->pos, -EINVAL, "%s",
+				     ferr.msg[0] ? ferr.msg : "Metrics() failed");
+		}
+	} else {
+		if (!(m = json_object()))
+			return ENOMEM_AT(c, s->pos);
+		size_t i;
+		json_t *f;
+		json_array_foreach(v->json, i, f)
+		{
+			const char *u = json_string_value(json_object_get(f, "UUID"));
+			if (!u || json_object_get(m, u))
+				continue;
+			const json_t *lu = json_object_get(f, "LastUpdateMetric");
+			struct fmetric x = metric_read(lu);
+			if (!x.n[0] && !x.n[2])
+				x = metric_read(json_object_get(f, "Metric"));
+			json_t *o = metric_new(&x);
+			if (!o || json_object_set_new(m, u, json_pack("[o]", o))) {
+				json_decref(m);
+				return ENOMEM_AT(c, s->pos);
+			}
+		}
+	}
+	val_clear(v);
+	v->type = V_METRICS;
+	v->json = m;
+	return 0;
+}
+
+/* Sum() on metrics: one metric with the counters added, Start the earliest and Last the
+ * latest; Sum('ABBytes') the total of one field. */
+static int step_metrics_sum(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct fmetric t = {0};
+	json_int_t keysum = 0;
+	const char *key;
+	json_t *l, *x;
+	size_t i;
+	json_object_foreach(v->json, key, l)
+	{
+		json_array_foreach(l, i, x)
+		{
+			if (s->nargs) {
+				keysum += json_integer_value(json_object_get(x, s->args[0].s));
+				continue;
+			}
+			struct fmetric m = metric_read(x);
+			for (int k = 0; k < 4; k++)
+				t.n[k] += m.n[k];
+			if (m.start && (!t.start || m.start < t.start))
+				t.start = m.start;
+			if (m.last > t.last)
+				t.last = m.last;
+		}
+	}
+	val_clear(v);
+	v->type = V_SCALAR;
+	v->json = s->nargs ? json_integer(keysum) : metric_new(&t);
+	return v->json ? 0 : ENOMEM_AT(c, s->pos);
+}
+
+#define AGG_MAX_SLICES 100000
+
+/* Aggregates([sliceMs]) as Skydive: the metrics of every key summed in slices of sliceMs
+ * (default 30000) from the start of the time context (G.At(t, d): t - d) or else from
+ * the earliest Start, up to the context's end or the latest Last; a metric spanning
+ * several slices is split in proportion to its time in each (integer counts, the
+ * remainder goes to the later slice; nothing lost inside the range). Gives
+ * {"Aggregated": [metric per slice that got something, Start/Last its bounds]}. */
+static int step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+			   int64_t dur_ms)
+{
+	int64_t slice = 30000;
+	if (s->nargs) {
+		if (s->args[0].kind != A_INT || s->args[0].i <= 0)
+			return efail(c, s->args[0].pos, -EINVAL,
+				     "Aggregates takes a positive slice length in ms");
+		slice = s->args[0].i;
+	}
+	const char *key;
+	json_t *l, *x;
+	size_t i;
+	int64_t from = 0, to = 0;
+	int any = 0;
+	if (at_ms && dur_ms > 0) {
+		from = at_ms - dur_ms;
+		to = at_ms;
+		any = 1;
+	} else {
+		json_object_foreach(v->json, key, l)
+		{
+			json_array_foreach(l, i, x)
+			{
+				struct fmetric m = metric_read(x);
+				if (!any || m.start < from)
+					from = m.start;
+				if (!any || m.last > to)
+					to = m.last;
+				any = 1;
+			}
+		}
+	}
+	json_t *res = json_array();
+	if (!res)
+		return ENOMEM_AT(c, s->pos);
+	if (any && to >= from) {
+		int64_t span = to - from;
+		int64_t n = span / slice + 1;
+		if (span % slice == 0 && span)
+			n = span / slice;
+		if (n > AGG_MAX_SLICES) {
+			json_decref(res);
+			return efail(c, s->pos, -EINVAL,
+				     "Aggregates(%lld) would make %lld slices (at most %d)",
+				     (long long)slice, (long long)n, AGG_MAX_SLICES);
+		}
+		struct fmetric *acc = calloc((size_t)n, sizeof(*acc));
+		char *used = calloc((size_t)n, 1);
+		if (!acc || !used) {
+			free(acc);
+			free(used);
+			json_decref(res);
+			return ENOMEM_AT(c, s->pos);
+		}
+		json_object_foreach(v->json, key, l)
+		{
+			json_array_foreach(l, i, x)
+			{
+				struct fmetric m = metric_read(x);
+				int64_t lo = m.start > from ? m.start : from;
+				int64_t hi = m.last < to ? m.last : to;
+				if (m.last < m.start || hi < lo)
+					continue;
+				int64_t k0 = (lo - from) / slice, k1 = (hi - from) / slice;
+				if (k1 >= n)
+					k1 = n - 1;
+				if (k0 > k1)
+					k0 = k1;
+				int64_t len = m.last - m.start;
+				for (int64_t k = k0; k <= k1; k++) {
+					int64_t b0 = from + k * slice, b1 = b0 + slice;
+					int64_t p0 = lo > b0 ? lo : b0, p1 = hi < b1 ? hi : b1;
+					if (k == n - 1)
+						p1 = hi;
+					if (len && p1 <= p0)
+						continue;
+					for (int f = 0; f < 4; f++) {
+						if (!len) {
+							acc[k].n[f] += m.n[f];
+							continue;
+						}
+						/* cumulative shares: exact totals over the range */
+						__int128 a = (__int128)m.n[f] * (p0 - m.start) / len;
+						__int128 b = (__int128)m.n[f] * (p1 - m.start) / len;
+						acc[k].n[f] += (int64_t)(b - a);
+					}
+					used[k] = 1;
+				}
+			}
+		}
+		for (int64_t k = 0; k < n; k++) {
+			if (!used[k])
+				continue;
+			acc[k].start = from + k * slice;
+			acc[k].last = acc[k].start + slice;
+			json_t *o = metric_new(&acc[k]);
+			if (!o || json_array_append_new(res, o)) {
+				free(acc);
+				free(used);
+				json_decref(res);
+				return ENOMEM_AT(c, s->pos);
+			}
+		}
+		free(acc);
+		free(used);
+	}
+	json_t *agg = json_pack("{s:o}", "Aggregated", res);
+	if (!agg)
+		return ENOMEM_AT(c, s->pos);
+	val_clear(v);
+	v->type = V_METRICS;
+	v->json = agg;
+	return 0;
+}
+
+/* ---- BPF() on raw packets ------------------------------------------------------------ */
+
+static int b64_val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+' || ch == '-')
+		return 62;
+	if (ch == '/' || ch == '_')
+		return 63;
+	return -1;
+}
+
+/* Decodes base64 text (padding optional) into a new buffer; NULL if not base64. */
+static uint8_t *b64_decode(const char *in, size_t inlen, size_t *outlen)
+{
+	uint8_t *out = malloc(inlen / 4 * 3 + 3), *p = out;
+	uint32_t acc = 0;
+	int bits = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < inlen; i++) {
+		if (in[i] == '=')
+			break;
+		int d = b64_val((unsigned char)in[i]);
+		if (d < 0) {
+			free(out);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			*p++ = (uint8_t)(acc >> bits);
+		}
+	}
+	*outlen = (size_t)(p - out);
+	return out;
+}
+
+#define BPF_MAX_LINKTYPES 8
+
+struct bpf_set {
+	int n;
+	int linktype[BPF_MAX_LINKTYPES];
+	struct bpf_program prog[BPF_MAX_LINKTYPES];
+};
+
+/* The filter compiled for linktype (once per query and link type); NULL with the
+ * failure reported. */
+static const struct bpf_program *bpf_for(struct ctx *c, const struct step *s, struct bpf_set *b,
+					 int linktype, int *rc)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->linktype[i] == linktype)
+			return &b->prog[i];
+	if (b->n == BPF_MAX_LINKTYPES) {
+		*rc = efail(c, s->pos, -EINVAL, "BPF(): raw packets of more than %d link types",
+			    BPF_MAX_LINKTYPES);
+		return NULL;
+	}
+	char msg[200];
+	int r = capture_bpf_compile(linktype, 0, s->args[0].s, &b->prog[b->n], msg, sizeof(msg));
+	if (r) {
+		*rc = r == -ENOMEM ? ENOMEM_AT(c, s->pos) : efail(c, s->pos, -EINVAL, "%s", msg);
+		return NULL;
+	}
+	b->linktype[b->n] = linktype;
+	return &b->prog[b->n++];
+}
+
+/* BPF('filter') after RawPackets(): keeps the packets the filter matches (compiled for
+ * the packets' link type), drops the flows left without any; same shape. A filter that
+ * does not compile is refused even when there is no packet (checked for Ethernet). */
+static int step_bpf(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct bpf_set b = {0};
+	int r = 0;
+	json_t *out = json_array();
+	if (!out)
+		return ENOMEM_AT(c, s->pos);
+	size_t i;
+	json_t *entry;
+	json_array_foreach(v->json, i, entry)
+	{
+		const char *uuid;
+		json_t *pkts;
+		json_t *ne = NULL;
+		json_object_foreach(entry, uuid, pkts)
+		{
+			json_t *keep = json_array();
+			size_t j;
+			json_t *pk;
+			if (!keep) {
+				r = ENOMEM_AT(c, s->pos);
+				break;
+			}
+			json_array_foreach(pkts, j, pk)
+			{
+				json_t *d = json_object_get(pk, "Data");
+				json_t *lt = json_object_get(pk, "LinkType");
+				size_t len;
+				if (!json_is_string(d))
+					continue;
+				uint8_t *data = b64_decode(json_string_value(d),
+							   json_string_length(d), &len);
+				if (!data)
+					continue;
+				const struct bpf_program *prog =
+				    bpf_for(c, s, &b, lt ? (int)json_integer_value(lt) : 1, &r);
+				if (!prog) {
+					free(data);
+					break;
+				}
+				struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len,
+							.len = (bpf_u_int32)len};
+				if (pcap_offline_filter(prog, &h, data) &&
+				    json_array_append(keep, pk))
+					r = ENOMEM_AT(c, s->pos);
+				free(data);
+				if (r)
+					break;
+			}
+			if (!r && json_array_size(keep)) {
+				if (!ne)
+					ne = json_object();
+				if (!ne || json_object_set(ne, uuid, keep))
+					r = ENOMEM_AT(c, s->pos);
+			}
+			json_decref(keep);
+			if (r)
+				break;
+		}
+		if (!r && ne && json_array_append(out, ne))
+			r = ENOMEM_AT(c, s->pos);
+		json_decref(ne);
+		if (r)
+			break;
+	}
+	if (!r && !b.n)
+		bpf_for(c, s, &b, 1, &r);
+	for (int k = 0; k < b.n; k++)
+		pcap_freecode(&b.prog[k]);
+	if (r) {
+		json_decref(out);
+		return r;
+	}
+	json_decref(v->json);
+	v->json = out; /* still raw packets: v->raw stays */
+	return 0;
 }
 
 /* RawPackets(): the flows' raw packets from the store, as Skydive shapes them. */
@@ -1295,6 +1718,7 @@ static int step_raw_packets(struct ctx *c, const struct step *s, struct val *v)
 	val_clear(v);
 	v->type = V_VALUES;
 	v->json = raw;
+	v->raw = 1;
 	return 0;
 }
 
@@ -1335,6 +1759,9 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 	case S_OUT:
 	case S_IN:
 	case S_BOTH:
+		if (v->type == V_FLOWS)
+			return step_flow_nodes(c, s, v);
+		/* fall through */
 	case S_OUTE:
 	case S_INE:
 	case S_BOTHE:
@@ -1382,6 +1809,8 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return step_keys(c, s, v);
 	case S_SUM:
+		if (v->type == V_METRICS)
+			return step_metrics_sum(c, s, v);
 		if ((r = need(c, s, v, M_ELEMS | M(V_FLOWS) | M(V_VALUES))))
 			return r;
 		if (!s->nargs && v->type != V_VALUES)
@@ -1423,6 +1852,21 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		    c->env->flow_ops->raw_packets)
 			return step_raw_packets(c, s, v);
 		break;
+	case S_METRICS:
+		if (v->type == V_FLOWS && c->env && c->env->flow_ops)
+			return step_metrics(c, s, v);
+		break;
+	case S_AGGREGATES:
+		if ((r = need(c, s, v, M(V_METRICS))))
+			return r;
+		return step_aggregates(c, s, v, at_ms, dur_ms);
+	case S_BPF:
+		if (v->type != V_VALUES || !v->raw)
+			return efail(c, s->pos, -EINVAL, "BPF() applies to RawPackets() only");
+		if (s->nargs != 1 || s->args[0].kind != A_STR)
+			return efail(c, s->nargs ? s->args[0].pos : s->pos, -EINVAL,
+				     "BPF takes one filter string");
+		return step_bpf(c, s, v);
 	default:
 		break;
 	}
@@ -1482,6 +1926,11 @@ static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 				json_decref(j);
 				j = NULL;
 			}
+		out->kind = GREMLIN_RESULT_VALUE;
+		break;
+	case V_METRICS:
+		/* as Skydive: the one map of every flow's metrics, in an array */
+		j = json_pack("[O]", v->json);
 		out->kind = GREMLIN_RESULT_VALUE;
 		break;
 	default:

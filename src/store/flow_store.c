@@ -922,6 +922,81 @@ json_t *flow_store_updates(struct flow_store *s, uint64_t uuid)
 	return out;
 }
 
+/* One metric of Metrics(): the six counters, always present (zeros too). */
+static json_t *metric_full(uint64_t abp, uint64_t abb, uint64_t bap, uint64_t bab, int64_t start,
+			   int64_t last)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)abp, "ABBytes",
+			 (json_int_t)abb, "BAPackets", (json_int_t)bap, "BABytes", (json_int_t)bab,
+			 "Start", (json_int_t)start, "Last", (json_int_t)last);
+}
+
+static json_int_t jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* A flow JSON's LastUpdateMetric when it counted packets, else its Metric. */
+static json_t *metric_of_json(const json_t *fj)
+{
+	const json_t *m = json_object_get(fj, "LastUpdateMetric");
+	if (!jint(m, "ABPackets") && !jint(m, "BAPackets"))
+		m = json_object_get(fj, "Metric");
+	return metric_full((uint64_t)jint(m, "ABPackets"), (uint64_t)jint(m, "ABBytes"),
+			   (uint64_t)jint(m, "BAPackets"), (uint64_t)jint(m, "BABytes"),
+			   jint(m, "Start"), jint(m, "Last"));
+}
+
+json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
+{
+	json_t *out = json_object();
+	if (!out)
+		return NULL;
+	size_t i;
+	json_t *fj;
+	pthread_mutex_lock(&s->lock);
+	json_array_foreach(flows, i, fj)
+	{
+		const char *us = json_string_value(json_object_get(fj, "UUID"));
+		uint64_t uuid;
+		if (!us || json_object_get(out, us))
+			continue;
+		const struct fs_flow *f = parse_uuid(us, &uuid) ? NULL : *find_slot(s, uuid);
+		json_t *l = json_array();
+		if (!l)
+			goto nomem;
+		if (!f) {
+			if (json_array_append_new(l, metric_of_json(fj)))
+				goto nomem_l;
+		} else if (f->nupd) {
+			for (unsigned k = 0; k < f->nupd; k++) {
+				const struct fs_upd *u = &f->upd[k];
+				if (json_array_append_new(l, metric_full(u->abp, u->abb, u->bap,
+									 u->bab, u->start, u->last)))
+					goto nomem_l;
+			}
+		} else if (f->lu.abp || f->lu.bap) {
+			if (json_array_append_new(l, metric_full(f->lu.abp, f->lu.abb, f->lu.bap,
+								 f->lu.bab, f->lu.start, f->lu.last)))
+				goto nomem_l;
+		} else if (json_array_append_new(l, metric_full(f->abp, f->abb, f->bap, f->bab,
+							      f->start_ms, f->last_ms))) {
+			goto nomem_l;
+		}
+		if (json_object_set_new(out, us, l))
+			goto nomem;
+		continue;
+	nomem_l:
+		json_decref(l);
+	nomem:
+		json_decref(out);
+		out = NULL;
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return out;
+}
+
 /* ---- Gremlin hooks ---------------------------------------------------------------- */
 
 static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
@@ -942,11 +1017,20 @@ static json_t *ops_raw(void *user, const json_t *flows, struct gremlin_error *er
 	return r;
 }
 
+static json_t *ops_metrics(void *user, const json_t *flows, struct gremlin_error *err)
+{
+	json_t *r = flow_store_metrics(user, flows);
+	if (!r)
+		snprintf(err->msg, sizeof(err->msg), "out of memory building the metrics");
+	return r;
+}
+
 void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 {
 	memset(ops, 0, sizeof(*ops));
 	ops->flows = ops_flows;
 	ops->raw_packets = ops_raw;
+	ops->metrics = ops_metrics;
 	ops->user = s;
 }
 

@@ -94,6 +94,13 @@ json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows);
  * a new JSON array, or NULL when the flow is unknown. */
 json_t *flow_store_updates(struct flow_store *s, uint64_t uuid);
 
+/* Metrics() of the flows given as a JSON array of flow objects (their "UUID"): a new
+ * object {"<UUID>": [{"ABPackets","ABBytes","BAPackets","BABytes","Start","Last"}, ...]}
+ * with each flow's update records oldest first; a flow without any gives its
+ * LastUpdateMetric when it counted packets, else its Metric (a UUID the store does not
+ * know: those of the given object). NULL on no memory. */
+json_t *flow_store_metrics(struct flow_store *s, const json_t *flows);
+
 void flow_store_stats(struct flow_store *s, struct flow_store_stats *out);
 /* {"Flows","Bytes","BytesPerFlow","Ingested","Dropped","DroppedMaxFlows","DroppedAge",
  *  "MaxFlows","MaxAge","RawPackets","RawBytes","RawDropped","RawMaxBytes"}; new reference. */

@@ -376,12 +376,226 @@ static void test_gremlin(void **state)
 	flow_store_free(s);
 }
 
+static void on_emit_all(void *user, const struct flow_table *t, const struct flow *f,
+			enum flow_event ev, int64_t s, int64_t l)
+{
+	struct ing *x = user;
+	(void)ev;
+	assert_int_equal(flow_store_ingest(x->s, t, f, s, l, NULL, x->now, NULL), 0);
+}
+
+static json_t *jrun(struct graph *g, const char *q, const struct gremlin_env *env)
+{
+	char *out = run(g, q, env);
+	if (out[0] == '!')
+		fail_msg("%s: %s", q, out + 1);
+	json_t *j = json_loads(out, JSON_DECODE_ANY, NULL);
+	assert_non_null(j);
+	free(out);
+	return j;
+}
+
+static json_int_t jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* Metrics(), Sum() and Aggregates() over the store's update records: a ping of 4
+ * exchanges 2.5 s apart through a table updating every second, every state stored. */
+static void test_metrics(void **state)
+{
+	struct flow_store *s = flow_store_new(NULL);
+	struct ing x = {s, (int64_t)time(NULL) * 1000};
+	struct flow_table_opts o = {.node_tid = "tid-1", .update_s = 1};
+	char err[256];
+	struct flow_table *t = flow_table_new(&o, on_emit_all, NULL, &x, err, sizeof(err));
+	assert_non_null(t);
+	struct frame fr;
+	uint32_t req = 0, rep = 0;
+	for (int i = 0; i < 4; i++) {
+		fr_ping4(&fr, mac1, mac2, ip1, ip2, 0, 7, (uint16_t)i);
+		req = fr.len;
+		flow_table_feed(t, 1, fr.b, fr.len, fr.len, MS(T0 + i * 2500));
+		fr_ping4(&fr, mac2, mac1, ip2, ip1, 1, 7, (uint16_t)i);
+		rep = fr.len;
+		flow_table_feed(t, 1, fr.b, fr.len, fr.len, MS(T0 + i * 2500 + 1));
+	}
+	flow_table_flush(t);
+	flow_table_free(t);
+
+	struct gremlin_flow_ops ops;
+	flow_store_gremlin_ops(s, &ops);
+	assert_non_null(ops.metrics);
+	struct gremlin_env env = {.now_ms = T0 + 200000, .flow_ops = &ops};
+	struct graph *g = graph_new(NULL);
+
+	json_t *flows = jrun(g, "G.Flows()", &env);
+	assert_int_equal(json_array_size(flows), 1);
+	const char *uuid = json_string_value(json_object_get(json_array_get(flows, 0), "UUID"));
+	json_t *m = jrun(g, "G.Flows().Metrics()", &env);
+	assert_int_equal(json_array_size(m), 1);
+	json_t *l = json_object_get(json_array_get(m, 0), uuid);
+	/* one record per exchange (each update window saw one), oldest first */
+	assert_int_equal(json_array_size(l), 4);
+	json_int_t abp = 0, bap = 0, abb = 0, prev = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(l, i, r)
+	{
+		assert_true(jint(r, "Start") > prev);
+		prev = jint(r, "Start");
+		abp += jint(r, "ABPackets");
+		bap += jint(r, "BAPackets");
+		abb += jint(r, "ABBytes");
+		assert_non_null(json_object_get(r, "BABytes"));
+		assert_non_null(json_object_get(r, "Last"));
+	}
+	assert_int_equal(abp, 4);
+	assert_int_equal(bap, 4);
+	assert_int_equal(abb, 4 * req);
+	assert_int_equal(jint(json_array_get(l, 0), "Start"), T0);
+	json_decref(m);
+
+	/* the records are the flow's update records */
+	uint64_t u = strtoull(uuid, NULL, 16);
+	json_t *upd = flow_store_updates(s, u);
+	assert_int_equal(json_array_size(upd), 4);
+	json_decref(upd);
+
+	json_t *sum = jrun(g, "G.Flows().Metrics().Sum()", &env);
+	assert_int_equal(jint(sum, "ABPackets"), 4);
+	assert_int_equal(jint(sum, "BAPackets"), 4);
+	assert_int_equal(jint(sum, "ABBytes"), 4 * req);
+	assert_int_equal(jint(sum, "BABytes"), 4 * rep);
+	assert_int_equal(jint(sum, "Start"), T0);
+	assert_int_equal(jint(sum, "Last"), T0 + 7501);
+	json_decref(sum);
+	char *out = run(g, "G.Flows().Metrics().Sum('BAPackets')", &env);
+	assert_string_equal(out, "4");
+	free(out);
+
+	/* 5 s slices from T0: exchanges 0, 1 in the first, 2, 3 in the second */
+	json_t *agg = jrun(g, "G.Flows().Metrics().Aggregates(5000)", &env);
+	json_t *al = json_object_get(json_array_get(agg, 0), "Aggregated");
+	assert_int_equal(json_array_size(al), 2);
+	assert_int_equal(jint(json_array_get(al, 0), "ABPackets"), 2);
+	assert_int_equal(jint(json_array_get(al, 0), "Start"), T0);
+	assert_int_equal(jint(json_array_get(al, 0), "Last"), T0 + 5000);
+	assert_int_equal(jint(json_array_get(al, 1), "BAPackets"), 2);
+	assert_int_equal(jint(json_array_get(al, 1), "Start"), T0 + 5000);
+	json_decref(agg);
+	/* the default 30 s: one slice with everything */
+	agg = jrun(g, "G.Flows().Metrics().Aggregates()", &env);
+	al = json_object_get(json_array_get(agg, 0), "Aggregated");
+	assert_int_equal(json_array_size(al), 1);
+	assert_int_equal(jint(json_array_get(al, 0), "ABPackets"), 4);
+	assert_int_equal(jint(json_array_get(al, 0), "BABytes"), 4 * rep);
+	json_decref(agg);
+	out = run(g, "G.Flows().Metrics().Aggregates().Sum('ABBytes')", &env);
+	assert_int_equal(strtoll(out, NULL, 10), 4 * req);
+	free(out);
+
+	/* a flow the store does not know: the Metric of the given object */
+	json_t *foreign = json_pack("[{s:s,s:{s:i,s:i,s:i,s:i}}]", "UUID", "123", "Metric",
+				    "ABPackets", 2, "ABBytes", 84, "Start", 5, "Last", 6);
+	json_t *fm = flow_store_metrics(s, foreign);
+	char *txt = json_dumps(fm, JSON_COMPACT);
+	assert_string_equal(txt, "{\"123\":[{\"ABPackets\":2,\"ABBytes\":84,\"BAPackets\":0,"
+				 "\"BABytes\":0,\"Start\":5,\"Last\":6}]}");
+	free(txt);
+	json_decref(fm);
+	json_decref(foreign);
+	json_decref(flows);
+	graph_free(g);
+	flow_store_free(s);
+}
+
+/* BPF() on RawPackets() of flows imported from a pcap; flow steps giving real graph
+ * nodes (CaptureNode by TID, In/Out by MAC or PeerIntfMAC). */
+static void test_bpf_and_nodes(void **state)
+{
+	struct flow_store *s = flow_store_new(NULL);
+	struct rest_pcap_opts o = {.raw_packet_limit = 2, .node_tid = "tid-x",
+				   .now_ms = (int64_t)time(NULL) * 1000};
+	struct rest_pcap_result r;
+	const char *p = write_pcap(0);
+	assert_int_equal(rest_pcap_ingest(s, p, &o, &r), 0);
+	unlink(p);
+	struct gremlin_flow_ops ops;
+	flow_store_gremlin_ops(s, &ops);
+	struct gremlin_env env = {.now_ms = T0 + 200000, .flow_ops = &ops};
+	struct graph *g = graph_new(NULL);
+	/* the capture node, the host of mac1 and a port whose peer has mac2 */
+	graph_node_add(g, "n-cap", json_pack("{s:s,s:s}", "Name", "cap", "TID", "tid-x"), "h",
+		       "o", T0);
+	graph_node_add(g, "n-1", json_pack("{s:s,s:s}", "Name", "eth-1", "MAC", "02:00:00:00:00:01"),
+		       "h", "o", T0);
+	graph_node_add(g, "n-2", json_pack("{s:s,s:s}", "Name", "port-2", "PeerIntfMAC",
+					   "02:00:00:00:00:02"),
+		       "h", "o", T0);
+	static const struct {
+		const char *q, *want;
+	} cases[] = {
+	    /* the ping kept its request (type 8) and its reply (type 0) */
+	    {"G.Flows().Has('Application','ICMPv4').RawPackets().BPF('icmp[icmptype] == 0')"
+	     ".Count()",
+	     "1"},
+	    {"G.Flows().RawPackets().BPF('icmp').Count()", "1"},
+	    {"G.Flows().RawPackets().BPF('tcp port 80').Count()", "1"},
+	    {"G.Flows().RawPackets().BPF('udp')", "[]"},
+	    {"G.Flows().RawPackets().BPF('ether src 02:00:00:00:00:02').Count()", "1"},
+	    {"G.Flows().RawPackets().BPF('ether src 02:00:00:00:00:01').Count()", "2"},
+	    {"G.Flows().Has('Application','ICMPv4').CaptureNode().Values('Name')", "[\"cap\"]"},
+	    {"G.Flows().Hops().Values('Name')", "[\"cap\"]"},
+	    {"G.Flows().Has('Application','ICMPv4').In().Values('Name')", "[\"eth-1\"]"},
+	    {"G.Flows().Has('Application','ICMPv4').Out().Values('Name')", "[\"port-2\"]"},
+	    {"G.Flows().Has('Application','ICMPv4').Both().Values('Name')",
+	     "[\"eth-1\",\"port-2\"]"},
+	    {"G.Flows().Both().Count()", "4"}, /* two flows, no dedup across them */
+	    {"G.Flows().Nodes().Values('Name')", "[\"cap\",\"eth-1\",\"port-2\"]"},
+	    {"G.V().Has('Name','cap').Flows().Has('Application','TCP').Out().Values('Name')",
+	     "[\"port-2\"]"}, /* the SYN went mac1 -> mac2 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = run(g, cases[i].q, &env);
+		if (!got || strcmp(got, cases[i].want) != 0)
+			fail_msg("%s\n  got:  %s\n  want: %s", cases[i].q, got, cases[i].want);
+		free(got);
+	}
+	/* the reply is the second packet kept, Index 2, same shape as RawPackets() */
+	json_t *j = jrun(g, "G.Flows().RawPackets().BPF('icmp[icmptype] == 0')", &env);
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_array_get(j, 0), k, v)
+	{
+		assert_int_equal(json_array_size(v), 1);
+		assert_int_equal(jint(json_array_get(v, 0), "Index"), 2);
+		assert_int_equal(jint(json_array_get(v, 0), "LinkType"), 1);
+	}
+	json_decref(j);
+	/* a filter that does not compile: the compiler's message and the step's position,
+	 * also when no packet is there to filter */
+	char *got = run(g, "G.Flows().RawPackets().BPF('icmp and')", &env);
+	assert_non_null(strstr(got, "invalid BPF filter 'icmp and'"));
+	assert_non_null(strstr(got, "at position 23"));
+	free(got);
+	got = run(g, "G.Flows().Has('Application','UDP').RawPackets().BPF('nosuchproto 3')", &env);
+	assert_non_null(strstr(got, "invalid BPF filter"));
+	free(got);
+	got = run(g, "G.Flows().RawPackets().BPF(3)", &env);
+	assert_string_equal(got, "!BPF takes one filter string at position 27");
+	free(got);
+	graph_free(g);
+	flow_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_filters),    cmocka_unit_test(test_window),
 	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_raw_budget),
 	    cmocka_unit_test(test_pcap_import), cmocka_unit_test(test_gremlin),
+	    cmocka_unit_test(test_metrics),    cmocka_unit_test(test_bpf_and_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,6 +398,116 @@ static void test_flows(void **state)
 	graph_free(g);
 }
 
+/* Metrics() hook of the mock: fixed records, to check Sum() and Aggregates(). */
+static json_t *mock_metrics_fn(void *user, const json_t *flows, struct gremlin_error *err)
+{
+	(void)user;
+	(void)flows;
+	(void)err;
+	return json_pack("{s:[{s:i,s:i,s:i,s:i},{s:i,s:i,s:i,s:i,s:i,s:i}],"
+			 "s:[{s:i,s:i,s:i,s:i}]}",
+			 "f1", "ABPackets", 10, "ABBytes", 1000, "Start", 1000, "Last", 2000,
+			 "ABPackets", 3, "ABBytes", 300, "BAPackets", 1, "BABytes", 50, "Start",
+			 1500, "Last", 2500, "f3", "ABPackets", 1, "ABBytes", 60, "Start", 2500,
+			 "Last", 2500);
+}
+
+/* Flow steps giving nodes (In/Out/Both by Link.A/B as MAC or PeerIntfMAC, Nodes,
+ * CaptureNode, Hops), Metrics() without and with a store hook, Sum() and Aggregates() on
+ * metrics, BPF() placement. */
+static void test_flow_steps(void **state)
+{
+	struct graph *g = golden_graph();
+	/* a port whose peer is veth-ns (PeerIntfMAC = veth-ns' MAC) */
+	assert_int_equal(graph_node_add(g, "peer-port",
+					json_pack("{s:s,s:s,s:s}", "Name", "peer-port", "Type",
+						  "ovsport", "PeerIntfMAC", "52:54:00:00:00:05"),
+					"h", "o", 1),
+			 0);
+	struct mock_flows m = {0};
+	struct gremlin_flow_ops ops = {.flows = mock_flows_fn, .user = &m};
+	struct gremlin_env env = {.now_ms = 1700000000000, .flow_ops = &ops};
+	static const struct {
+		const char *q, *want;
+	} cases[] = {
+	    {"G.Flows().Has('UUID', 'f1').In().Values('Name')", "[\"veth-host\"]"},
+	    {"G.Flows().Has('UUID', 'f1').Out().Values('Name')", "[\"veth-ns\",\"peer-port\"]"},
+	    {"G.Flows().Has('UUID', 'f1').Both().Values('Name')",
+	     "[\"veth-host\",\"veth-ns\",\"peer-port\"]"},
+	    {"G.Flows().Has('UUID', 'f1').Out('Type', 'ovsport').Values('Name')",
+	     "[\"peer-port\"]"},
+	    {"G.Flows().Has('UUID', 'f3').Both().Count()", "0"},
+	    {"G.Flows().Has('UUID', 'f1').Nodes().Values('Name')",
+	     "[\"eth0\",\"veth-host\",\"veth-ns\",\"peer-port\"]"},
+	    {"G.Flows().CaptureNode().Values('Name')", "[\"eth0\",\"br0\"]"},
+	    {"G.Flows().Has('UUID', 'f2').Node().Values('TID')", "[\"tid-br0\"]"},
+	    {"G.Flows().Hops().Count()", "2"},
+	    {"G.Flows().Has('UUID', 'f1').In().Out().Values('Name')", "[\"veth-ns\"]"}, /* then a node walk */
+	    /* Metrics() without a store hook: the flow's Metric */
+	    {"G.Flows().Has('UUID', 'f1').Metrics()",
+	     "[{\"f1\":[{\"ABPackets\":0,\"ABBytes\":100,\"BAPackets\":0,\"BABytes\":0,"
+	     "\"Start\":0,\"Last\":0}]}]"},
+	    {"G.Flows().Metrics().Sum('ABBytes')", "157"},
+	    {"G.Flows().Dedup().Metrics()",
+	     "[{\"f1\":[{\"ABPackets\":0,\"ABBytes\":100,\"BAPackets\":0,\"BABytes\":0,"
+	     "\"Start\":0,\"Last\":0}],\"f3\":[{\"ABPackets\":0,\"ABBytes\":7,"
+	     "\"BAPackets\":0,\"BABytes\":0,\"Start\":0,\"Last\":0}]}]"},
+	    {"G.Flows().Metrics().Count()", "!Count() does not apply to metrics at position 20"},
+	    {"G.V().Metrics().Aggregates()",
+	     "!Metrics() needs a flow store: not available in this build at position 6"},
+	    {"G.Flows().Aggregates()", "!Aggregates() does not apply to flows at position 10"},
+	    {"G.Flows().BPF('tcp')", "!BPF() applies to RawPackets() only at position 10"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = run(g, cases[i].q, &env);
+		if (!got || strcmp(got, cases[i].want) != 0)
+			fail_msg("%s\n  got:  %s\n  want: %s", cases[i].q, got, cases[i].want);
+		free(got);
+	}
+	/* with a Metrics() hook (a store): its records, summed and sliced */
+	ops.metrics = mock_metrics_fn;
+	static const struct {
+		const char *q, *want;
+	} mcases[] = {
+	    {"G.Flows().Metrics().Sum()",
+	     "{\"ABPackets\":14,\"ABBytes\":1360,\"BAPackets\":1,\"BABytes\":50,"
+	     "\"Start\":1000,\"Last\":2500}"},
+	    {"G.Flows().Metrics().Sum('BABytes')", "50"},
+	    /* one 30 s slice from the earliest Start */
+	    {"G.Flows().Metrics().Aggregates()",
+	     "[{\"Aggregated\":[{\"ABPackets\":14,\"ABBytes\":1360,\"BAPackets\":1,"
+	     "\"BABytes\":50,\"Start\":1000,\"Last\":31000}]}]"},
+	    /* 1 s slices: [1000,2000) gets the first record and half of the second (rounded
+	     * down), [2000,3000) the rest and the instant record of f3 */
+	    {"G.Flows().Metrics().Aggregates(1000)",
+	     "[{\"Aggregated\":[{\"ABPackets\":11,\"ABBytes\":1150,\"BAPackets\":0,"
+	     "\"BABytes\":25,\"Start\":1000,\"Last\":2000},{\"ABPackets\":3,"
+	     "\"ABBytes\":210,\"BAPackets\":1,\"BABytes\":25,\"Start\":2000,"
+	     "\"Last\":3000}]}]"},
+	    {"G.Flows().Metrics().Aggregates(1000).Sum('ABPackets')", "14"},
+	    {"G.Flows().Metrics().Aggregates(0)",
+	     "!Aggregates takes a positive slice length in ms at position 31"},
+	    {"G.Flows().Metrics().Aggregates(1)",
+	     "[{\"Aggregated\":[{\"ABPackets\":0,\"ABBytes\":1,\"BAPackets\":0,"
+	     "\"BABytes\":0,\"Start\":1000,\"Last\":1001}"},
+	    /* a time context sets the range: 1 ms slices over 1970 would be far too many */
+	    {"G.At(1700000000, 3600).Flows().Metrics().Aggregates(1)",
+	     "!Aggregates(1) would make 3600000 slices (at most 100000) at position 41"},
+	};
+	for (size_t i = 0; i < sizeof(mcases) / sizeof(mcases[0]); i++) {
+		char *got = run(g, mcases[i].q, &env);
+		/* a want ending in '}' is matched as a prefix */
+		size_t wl = strlen(mcases[i].want);
+		int prefix = mcases[i].want[wl - 1] == '}';
+		if (!got || (prefix ? strncmp(got, mcases[i].want, wl) : strcmp(got, mcases[i].want)))
+			fail_msg("%s\n  got:  %s\n  want: %s", mcases[i].q, got, mcases[i].want);
+		free(got);
+	}
+	json_decref(m.last_filters);
+	json_decref(m.last_nodes);
+	graph_free(g);
+}
+
 static void test_at_history(void **state)
 {
 	struct graph *g = graph_new(NULL);
@@ -543,6 +653,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_errors),  cmocka_unit_test(test_parse_ok),
 	    cmocka_unit_test(test_time_context),  cmocka_unit_test(test_direction),
 	    cmocka_unit_test(test_values_and_types), cmocka_unit_test(test_flows),
+	    cmocka_unit_test(test_flow_steps),
 	    cmocka_unit_test(test_at_history),    cmocka_unit_test(test_dot),
 	    cmocka_unit_test(test_golden),
 	};
