@@ -104,6 +104,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.flow_expire_s = o->flow_expire_s,
 		.max_flows = o->flow_max_entries,
 		.stats_update_ms = o->capture_stats_update_ms,
+		.capture_workers = o->capture_workers,
 	};
 	a->caps = capmgr_new(&co);
 	if (!a->caps) {

@@ -34,6 +34,7 @@ struct agent_opts {
 	uint32_t flow_max_entries;	 /* flow.max_entries; 0 = 500000 */
 	int64_t capture_stats_update_ms; /* agent.capture.stats_update; <= 0 = 1 s */
 	size_t flow_queue_max;		 /* flow messages waiting for an analyzer; 0 = 10000 */
+	uint32_t capture_workers;	 /* agent.capture.workers (afpacket fanout); 0 = 1 */
 };
 
 struct agent;
@@ -67,7 +68,8 @@ struct config;
  * agent.topology.netlink.metrics_update (seconds, fractions allowed),
  * agent.topology.netns.run_path, agent.metadata, http.ws.queue_size,
  * http.ws.ping_delay, ovs.ovsdb, flow.update, flow.expire, flow.max_entries,
- * agent.capture.stats_update (seconds, fractions allowed), agent.flow.queue_size
+ * agent.capture.stats_update (seconds, fractions allowed), agent.capture.workers
+ * (1..64), agent.flow.queue_size
  * and agent.topology.probes (the OVSDB probe
  * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/captures.h"
 #include "config/config.h"
 
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
@@ -74,6 +75,15 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 		return -EINVAL;
 	}
 	o->capture_stats_update_ms = (int64_t)(secs * 1000) ? (int64_t)(secs * 1000) : 1;
+	/* Threads per (capture, node) sharing a PACKET_FANOUT group (afpacket). */
+	int64_t cw = config_get_int(cfg, "agent.capture.workers", 1);
+	if (cw < 1 || cw > CAPMGR_MAX_WORKERS) {
+		snprintf(err, errlen, "agent.capture.workers must be 1..%d, not %lld",
+			 CAPMGR_MAX_WORKERS, (long long)cw);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->capture_workers = (uint32_t)cw;
 	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
 	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
 	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */

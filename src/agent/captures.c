@@ -1,11 +1,14 @@
 /* captures.c - OnDemand captures on the agent (see captures.h).
  *
- * Threads: requests arrive on the forwarder's loop thread; each capture runs
- * in its own worker thread, which alone touches its capture handle, flow
- * table and flow batch (no lock on the packet path). Workers take the graph
- * lock only to publish their `Captures` entry every stats_update. m->lock
- * guards the worker list; it is never held while taking the graph lock or
- * joining a worker. */
+ * Threads: requests arrive on the forwarder's loop thread; each (capture,
+ * node) runs in one or more lane threads (agent.capture.workers, afpacket
+ * only: the lanes' sockets share one PACKET_FANOUT hash group, so both
+ * directions of a conversation land in the same lane). A lane alone touches
+ * its capture handle, flow table and flow batch (no lock on the packet path)
+ * and publishes its counters in atomics; lane 0 sums them into the node's
+ * `Captures` entry and the capture's Stats message every stats_update (it
+ * takes the graph lock only for that). m->lock guards the worker list; it is
+ * never held while taking the graph lock or joining a worker. */
 #include "agent/captures.h"
 
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/flow_pb.h"
 #include "api/graph_msg.h"
@@ -24,6 +28,22 @@
 
 #define NS_PER_MS 1000000ull
 
+struct cap_worker;
+
+/* One capture socket, its flow table and batch, and the thread reading it. */
+struct cap_lane {
+	struct cap_worker *w;
+	int idx;
+	struct capture *cap;
+	struct flow_table *t;
+	struct flow_batch *batch;
+	pthread_t th;
+	int thread_started;
+	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
+	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped;
+};
+
+/* One (capture, node). */
 struct cap_worker {
 	struct cap_worker *next;
 	struct capmgr *m;
@@ -32,22 +52,48 @@ struct cap_worker {
 	uint32_t header_size;
 	enum flow_key_mode key_mode;
 	int extra_tcp;
-	struct capture *cap;
-	struct flow_table *t;
-	struct flow_batch *batch;
-	pthread_t th;
-	int thread_started;
+	int nlanes;
+	struct cap_lane *lanes;
+	int threads_started;
 	atomic_int stop;
+	atomic_int failing; /* the first lane to fail writes error, then sets failed */
 	atomic_int failed;  /* state error */
 	char error[512];
-	struct capture_stats cs; /* worker thread */
 };
 
 struct capmgr {
 	struct capmgr_opts o;
 	pthread_mutex_t lock;
 	struct cap_worker *list;
+	atomic_uint next_group; /* PACKET_FANOUT group ids of this process */
 };
+
+/* Sets the worker's error once (the first failing lane wins). */
+static void worker_fail(struct cap_worker *w, const char *msg)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&w->failing, &expected, 1)) {
+		snprintf(w->error, sizeof(w->error), "%s", msg);
+		atomic_store(&w->failed, 1);
+	}
+}
+
+struct lane_sums {
+	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped;
+};
+
+static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < w->nlanes; i++) {
+		const struct cap_lane *l = &w->lanes[i];
+		s->received += atomic_load(&l->received);
+		s->dropped_kernel += atomic_load(&l->dropped_kernel);
+		s->dropped_ifdrop += atomic_load(&l->dropped_ifdrop);
+		s->flow_count += atomic_load(&l->flow_count);
+		s->flow_dropped += atomic_load(&l->flow_dropped);
+	}
+}
 
 static int64_t now_ms(void)
 {
@@ -72,9 +118,13 @@ static json_t *entry_json(const struct cap_worker *w)
 		json_object_set_new(e, "BPFFilter", json_string(w->bpf));
 	if (w->failed)
 		json_object_set_new(e, "Error", json_string(w->error));
-	json_object_set_new(e, "PacketsReceived", json_integer((json_int_t)w->cs.received));
-	json_object_set_new(e, "PacketsDropped", json_integer((json_int_t)w->cs.dropped_kernel));
-	json_object_set_new(e, "PacketsIfDropped", json_integer((json_int_t)w->cs.dropped_ifdrop));
+	struct lane_sums s;
+	sum_lanes(w, &s);
+	json_object_set_new(e, "PacketsReceived", json_integer((json_int_t)s.received));
+	json_object_set_new(e, "PacketsDropped", json_integer((json_int_t)s.dropped_kernel));
+	json_object_set_new(e, "PacketsIfDropped", json_integer((json_int_t)s.dropped_ifdrop));
+	if (w->nlanes > 1)
+		json_object_set_new(e, "Workers", json_integer(w->nlanes));
 	return e;
 }
 
@@ -125,80 +175,106 @@ static void set_entry(struct capmgr *m, const char *node_id, const char *capture
 	graph_unlock(m->o.g);
 }
 
-/* ---- the worker ---------------------------------------------------------- */
+/* ---- the lanes ------------------------------------------------------------ */
 
 static void on_emit(void *user, const struct flow_table *t, const struct flow *f,
 		    enum flow_event ev, int64_t lu_start_ms, int64_t lu_last_ms)
 {
-	struct cap_worker *w = user;
-	flow_batch_add(w->batch, t, f, lu_start_ms, lu_last_ms);
+	struct cap_lane *l = user;
+	flow_batch_add(l->batch, t, f, lu_start_ms, lu_last_ms);
 }
 
-static void on_sink(void *user, uint8_t *buf, size_t len)
+static void push(struct cap_worker *w, uint8_t *buf, size_t len)
 {
-	struct cap_worker *w = user;
 	if (w->m->o.fs)
 		flow_sender_push(w->m->o.fs, buf, len); /* counts its drops */
 	else
 		free(buf);
 }
 
+static void on_sink(void *user, uint8_t *buf, size_t len)
+{
+	struct cap_lane *l = user;
+	push(l->w, buf, len);
+}
+
 static int on_raw_flows(void *user, const struct flow_table *t, const struct flow *const *flows,
 			int nflows, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 			uint64_t ts_ns)
 {
-	struct cap_worker *w = user;
-	return flow_batch_raw(w->batch, t, flows, nflows, data, caplen, wirelen, ts_ns);
+	struct cap_lane *l = user;
+	return flow_batch_raw(l->batch, t, flows, nflows, data, caplen, wirelen, ts_ns);
 }
 
 static void on_frame(void *user, const struct capture_frame *fr)
 {
-	struct cap_worker *w = user;
-	flow_table_feed(w->t, capture_linktype(w->cap), fr->data, fr->caplen, fr->wirelen,
+	struct cap_lane *l = user;
+	flow_table_feed(l->t, capture_linktype(l->cap), fr->data, fr->caplen, fr->wirelen,
 			fr->ts_ns);
 }
 
-static void publish_stats(struct cap_worker *w)
+/* The lane's counters into its atomics (lane thread, or after it ended). */
+static void lane_update(struct cap_lane *l)
 {
-	capture_stats(w->cap, &w->cs);
-	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
-	const struct flow_stats *st = flow_table_stats(w->t);
-	size_t len = 0;
-	uint8_t *buf = flow_pb_encode_stats(w->capture_id, st->flow_count, (int64_t)st->flow_dropped,
-					    (int64_t)w->cs.received,
-					    (int64_t)(w->cs.dropped_kernel + w->cs.dropped_ifdrop), 0,
-					    flow_sender_headroom(), &len);
-	if (buf)
-		on_sink(w, buf, len);
+	struct capture_stats cs;
+	if (capture_stats(l->cap, &cs) == 0) {
+		atomic_store(&l->received, cs.received);
+		atomic_store(&l->dropped_kernel, cs.dropped_kernel);
+		atomic_store(&l->dropped_ifdrop, cs.dropped_ifdrop);
+	}
+	const struct flow_stats *st = flow_table_stats(l->t);
+	atomic_store(&l->flow_count, (uint64_t)st->flow_count);
+	atomic_store(&l->flow_dropped, (uint64_t)st->flow_dropped);
 }
 
-static void *worker_main(void *arg)
+/* The capture's summed entry and Stats message (lane 0, or stop_worker). */
+static void publish_stats(struct cap_worker *w)
 {
-	struct cap_worker *w = arg;
+	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
+	struct lane_sums s;
+	sum_lanes(w, &s);
+	size_t len = 0;
+	uint8_t *buf = flow_pb_encode_stats(w->capture_id, (int64_t)s.flow_count,
+					    (int64_t)s.flow_dropped, (int64_t)s.received,
+					    (int64_t)(s.dropped_kernel + s.dropped_ifdrop), 0,
+					    flow_sender_headroom(), &len);
+	if (buf)
+		push(w, buf, len);
+}
+
+static void *lane_main(void *arg)
+{
+	struct cap_lane *l = arg;
+	struct cap_worker *w = l->w;
 	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
 	uint64_t next_stats = time_now_ns() + stats_ns;
 	while (!atomic_load(&w->stop)) {
-		int n = capture_dispatch(w->cap, 0, on_frame, w);
+		int n = capture_dispatch(l->cap, 0, on_frame, l);
 		uint64_t now = time_now_ns();
 		if (n < 0) {
-			w->failed = 1;
-			snprintf(w->error, sizeof(w->error), "%s", capture_error(w->cap));
-			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname,
-				 w->error);
+			char msg[512];
+			snprintf(msg, sizeof(msg), "%s", capture_error(l->cap));
+			worker_fail(w, msg);
+			log_warn("agent: capture %s on %s (worker %d) failed: %s", w->capture_id,
+				 w->ifname, l->idx, msg);
 			break;
 		}
 		if (n == 0)
-			flow_table_tick(w->t, now); /* idle: updates and expiry still run */
-		flow_batch_flush(w->batch);
+			flow_table_tick(l->t, now); /* idle: updates and expiry still run */
+		flow_batch_flush(l->batch);
 		if (now >= next_stats) {
-			publish_stats(w);
+			lane_update(l);
+			if (l->idx == 0)
+				publish_stats(w);
 			next_stats = now + stats_ns;
 		}
 	}
 	/* Stopped (or failed): every flow leaves now. */
-	flow_table_flush(w->t);
-	flow_batch_flush(w->batch);
-	publish_stats(w);
+	flow_table_flush(l->t);
+	flow_batch_flush(l->batch);
+	lane_update(l);
+	if (atomic_load(&w->failed) && !atomic_load(&w->stop))
+		publish_stats(w); /* state error at once; stop_worker publishes on a stop */
 	return NULL;
 }
 
@@ -206,9 +282,12 @@ static void worker_free(struct cap_worker *w)
 {
 	if (!w)
 		return;
-	flow_table_free(w->t);
-	flow_batch_free(w->batch);
-	capture_close(w->cap);
+	for (int i = 0; i < w->nlanes; i++) {
+		flow_table_free(w->lanes[i].t);
+		flow_batch_free(w->lanes[i].batch);
+		capture_close(w->lanes[i].cap);
+	}
+	free(w->lanes);
 	free(w->capture_id);
 	free(w->node_id);
 	free(w->type);
@@ -221,32 +300,33 @@ static void worker_free(struct cap_worker *w)
 	free(w);
 }
 
-/* Opens the capture and its table; on failure w->failed and w->error. */
-static void worker_open(struct cap_worker *w)
+/* Opens one lane's capture and table; 0, or -1 with err filled. */
+static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t errlen)
 {
+	struct cap_worker *w = l->w;
 	struct capmgr *m = w->m;
-	char err[512] = "";
 	struct capture_live_opts co = {
 		.netns = w->netns,
 		.ifname = w->ifname,
 		.snaplen = w->header_size ? w->header_size : 256,
+		.fanout_group = fanout_group,
 	};
-	w->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, sizeof(err))
-					  : capture_open_afpacket(&co, err, sizeof(err));
-	if (!w->cap)
-		goto fail;
-	if (w->bpf && *w->bpf && capture_set_filter(w->cap, w->bpf, err, sizeof(err)))
-		goto fail;
+	l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
+					  : capture_open_afpacket(&co, err, errlen);
+	if (!l->cap)
+		return -1;
+	if (w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
+		return -1;
 	struct flow_batch_opts bo = {
-		.linktype = (uint32_t)capture_linktype(w->cap),
+		.linktype = (uint32_t)capture_linktype(l->cap),
 		.pre = flow_sender_headroom(),
 		.sink = on_sink,
-		.user = w,
+		.user = l,
 	};
-	w->batch = flow_batch_new(&bo);
-	if (!w->batch) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
+	l->batch = flow_batch_new(&bo);
+	if (!l->batch) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	struct flow_table_opts to = {
 		.key_mode = w->key_mode,
@@ -259,16 +339,68 @@ static void worker_open(struct cap_worker *w)
 		.node_tid = w->node_tid,
 		.capture_id = w->capture_id,
 	};
-	w->t = flow_table_new(&to, on_emit, NULL, w, err, sizeof(err));
-	if (!w->t)
-		goto fail;
-	flow_table_set_raw_flows(w->t, on_raw_flows);
+	l->t = flow_table_new(&to, on_emit, NULL, l, err, errlen);
+	if (!l->t)
+		return -1;
+	flow_table_set_raw_flows(l->t, on_raw_flows);
+	return 0;
+}
+
+/* A PACKET_FANOUT group id for a new capture instance: unique within this
+ * process (a counter) and, through the random start, unlikely to meet
+ * another process's group in the same namespace; never 0 (= no fanout). */
+static int fanout_group(struct capmgr *m)
+{
+	unsigned id;
+	do
+		id = atomic_fetch_add(&m->next_group, 1) & 0xffff;
+	while (!id);
+	return (int)id;
+}
+
+/* Opens the lanes; on failure w->failed and w->error, every lane closed. */
+static void worker_open(struct cap_worker *w)
+{
+	struct capmgr *m = w->m;
+	char err[512] = "";
+	int n = m->o.capture_workers > 1 && !strcmp(w->type, "afpacket")
+			? (int)m->o.capture_workers
+			: 1;
+	w->lanes = calloc((size_t)n, sizeof(*w->lanes));
+	if (!w->lanes) {
+		worker_fail(w, "out of memory");
+		return;
+	}
+	w->nlanes = n;
+	int group = n > 1 ? fanout_group(m) : 0;
+	for (int i = 0; i < n; i++) {
+		w->lanes[i].w = w;
+		w->lanes[i].idx = i;
+		if (lane_open(&w->lanes[i], group, err, sizeof(err)))
+			goto fail;
+	}
 	return;
 fail:
-	w->failed = 1;
-	snprintf(w->error, sizeof(w->error), "%s", err[0] ? err : "cannot open the capture");
-	capture_close(w->cap);
-	w->cap = NULL;
+	worker_fail(w, err[0] ? err : "cannot open the capture");
+	for (int i = 0; i < n; i++) {
+		flow_table_free(w->lanes[i].t);
+		flow_batch_free(w->lanes[i].batch);
+		capture_close(w->lanes[i].cap);
+		w->lanes[i].t = NULL;
+		w->lanes[i].batch = NULL;
+		w->lanes[i].cap = NULL;
+	}
+}
+
+/* Stops and joins the lanes that run. */
+static void join_lanes(struct cap_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	for (int i = 0; i < w->nlanes; i++)
+		if (w->lanes[i].thread_started) {
+			pthread_join(w->lanes[i].th, NULL);
+			w->lanes[i].thread_started = 0;
+		}
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -344,8 +476,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 				break;
 			}
 		pthread_mutex_unlock(&m->lock);
-		if (dup->thread_started)
-			pthread_join(dup->th, NULL);
+		join_lanes(dup);
 		worker_free(dup);
 	}
 
@@ -399,14 +530,16 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	worker_open(w);
 	/* Shown at once (before the worker thread may touch its stats). */
 	set_entry(m, nid, cid, entry_json(w));
-	if (!w->failed) {
-		int rc = pthread_create(&w->th, NULL, worker_main, w);
+	for (int i = 0; !w->failed && i < w->nlanes; i++) {
+		int rc = pthread_create(&w->lanes[i].th, NULL, lane_main, &w->lanes[i]);
 		if (rc) {
-			w->failed = 1;
-			snprintf(w->error, sizeof(w->error), "cannot start a thread: %s", strerror(rc));
+			char why[128];
+			snprintf(why, sizeof(why), "cannot start a thread: %s", strerror(rc));
+			join_lanes(w); /* the lanes started so far */
+			worker_fail(w, why);
 			set_entry(m, nid, cid, entry_json(w));
 		} else {
-			w->thread_started = 1;
+			w->lanes[i].thread_started = 1;
 		}
 	}
 	int failed = w->failed;
@@ -418,17 +551,21 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		log_warn("agent: capture %s on %s: %s", cid, w->ifname, w->error);
 		return reply(msg, 500, "%s", w->error);
 	}
-	log_info("agent: capture %s started on %s%s%s (%s)", cid, w->ifname,
-		 w->netns ? " in " : "", w->netns ? w->netns : "", type);
+	log_info("agent: capture %s started on %s%s%s (%s, %d worker%s)", cid, w->ifname,
+		 w->netns ? " in " : "", w->netns ? w->netns : "", type, w->nlanes,
+		 w->nlanes > 1 ? "s" : "");
 	return reply(msg, 200, NULL);
 }
 
 /* Stops and frees a worker already unlinked from the list. */
 static void stop_worker(struct capmgr *m, struct cap_worker *w)
 {
-	atomic_store(&w->stop, 1);
-	if (w->thread_started)
-		pthread_join(w->th, NULL);
+	int ran = 0;
+	for (int i = 0; i < w->nlanes; i++)
+		ran |= w->lanes[i].thread_started;
+	join_lanes(w);
+	if (ran)
+		publish_stats(w); /* the final counters, every lane flushed */
 	set_entry(m, w->node_id, w->capture_id, NULL);
 	log_info("agent: capture %s stopped on %s", w->capture_id, w->ifname ? w->ifname : "?");
 	worker_free(w);
@@ -486,6 +623,12 @@ struct capmgr *capmgr_new(const struct capmgr_opts *o)
 	m->o = *o;
 	if (m->o.stats_update_ms <= 0)
 		m->o.stats_update_ms = 1000;
+	if (m->o.capture_workers < 1)
+		m->o.capture_workers = 1;
+	if (m->o.capture_workers > CAPMGR_MAX_WORKERS)
+		m->o.capture_workers = CAPMGR_MAX_WORKERS;
+	/* Random-ish start: groups of other processes in a namespace are not ours. */
+	atomic_init(&m->next_group, (unsigned)(time_now_ns() ^ ((uint64_t)getpid() << 16)));
 	pthread_mutex_init(&m->lock, NULL);
 	return m;
 }

@@ -1,7 +1,8 @@
 /* captures.h - the agent's captures: OnDemand Start/Stop requests from the
- * analyzer (docs/API.md, "Agent protocol"), one worker thread per (capture,
- * node) running a live capture (afpacket or pcap) inside the node's network
- * namespace into its own flow table, flows and Stats sent as protobuf through
+ * analyzer (docs/API.md, "Agent protocol"), one worker per (capture, node)
+ * running a live capture (afpacket or pcap) inside the node's network
+ * namespace into a flow table (afpacket: capture_workers threads sharing a
+ * PACKET_FANOUT group, a table each), flows and Stats sent as protobuf through
  * the flow sender, and the node's `Captures` metadata kept up to date. */
 #ifndef SKYDIVE_CAPTURES_H
 #define SKYDIVE_CAPTURES_H
@@ -19,7 +20,13 @@ struct capmgr_opts {
 	uint32_t flow_expire_s;   /* flow.expire; 0 = 600 */
 	uint32_t max_flows;       /* flow.max_entries; 0 = 500000 */
 	int64_t stats_update_ms;  /* agent.capture.stats_update; <= 0 = 1 s */
+	/* agent.capture.workers: lanes per (capture, node) for afpacket captures,
+	 * sharing one PACKET_FANOUT hash group, each with its own flow table;
+	 * 0/1 = one; at most CAPMGR_MAX_WORKERS. pcap captures always use one. */
+	uint32_t capture_workers;
 };
+
+#define CAPMGR_MAX_WORKERS 64
 
 struct capmgr;
 

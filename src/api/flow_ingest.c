@@ -5,15 +5,93 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flow.pb-c.h"
 
+/* Decoding allocator: protobuf-c's many small allocations per flow (strings, layers,
+ * metrics) come from a bump arena reset after each frame, so a frame costs no malloc
+ * and free per field. Blocks are kept between frames; one too large for the block size
+ * gets its own block, freed at the next reset. Used under the ingest lock. */
+#define ARENA_BLOCK (256u << 10)
+
+struct arena_block {
+	struct arena_block *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+struct arena {
+	struct arena_block *first; /* the kept blocks, in order */
+	struct arena_block *head;  /* the block being filled; the empty ones follow */
+	struct arena_block *big;   /* oversized blocks of this frame */
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	size = (size + 15) & ~(size_t)15;
+	if (size > ARENA_BLOCK / 4) {
+		struct arena_block *b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->size = b->used = size;
+		b->next = a->big;
+		a->big = b;
+		return b->data;
+	}
+	struct arena_block *b = a->head;
+	if (!b || b->size - b->used < size) {
+		/* the next kept block, if any, else a new one */
+		struct arena_block *n = b ? b->next : NULL;
+		if (n && n->used == 0) {
+			b = n;
+		} else {
+			n = malloc(sizeof(*n) + ARENA_BLOCK);
+			if (!n)
+				return NULL;
+			n->size = ARENA_BLOCK;
+			n->used = 0;
+			n->next = b ? b->next : NULL;
+			if (b)
+				b->next = n;
+			else
+				a->first = n;
+			b = n;
+		}
+		a->head = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += size;
+	return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p; /* everything goes at the reset */
+}
+
+static void arena_reset(struct arena *a)
+{
+	for (struct arena_block *b = a->first; b; b = b->next)
+		b->used = 0;
+	a->head = a->first;
+	while (a->big) {
+		struct arena_block *n = a->big->next;
+		free(a->big);
+		a->big = n;
+	}
+}
+
 struct flow_ingest {
 	pthread_mutex_t lock;
 	struct flow_store *s;
 	json_t *hosts; /* the status tree, counters updated in place */
+	struct arena arena; /* decoding, under lock */
+	ProtobufCAllocator alloc;
 };
 
 struct flow_ingest *flow_ingest_new(struct flow_store *s)
@@ -27,6 +105,9 @@ struct flow_ingest *flow_ingest_new(struct flow_store *s)
 	}
 	pthread_mutex_init(&fi->lock, NULL);
 	fi->s = s;
+	fi->alloc.alloc = arena_alloc;
+	fi->alloc.free = arena_free;
+	fi->alloc.allocator_data = &fi->arena;
 	return fi;
 }
 
@@ -35,6 +116,12 @@ void flow_ingest_free(struct flow_ingest *fi)
 	if (!fi)
 		return;
 	json_decref(fi->hosts);
+	arena_reset(&fi->arena);
+	for (struct arena_block *b = fi->arena.first; b;) {
+		struct arena_block *n = b->next;
+		free(b);
+		b = n;
+	}
 	pthread_mutex_destroy(&fi->lock);
 	free(fi);
 }
@@ -75,13 +162,13 @@ static json_t *host_stats(struct flow_ingest *fi, const char *host)
 int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *buf, size_t len,
                       int64_t now_ms, char *err, size_t errlen)
 {
-	Flow__Message *m = flow__message__unpack(NULL, len, buf);
 	pthread_mutex_lock(&fi->lock);
+	/* Decoded into the arena (reset below: nothing to free per field). */
+	Flow__Message *m = flow__message__unpack(&fi->alloc, len, buf);
 	json_t *h = host_stats(fi, host);
 	if (!h) {
+		arena_reset(&fi->arena);
 		pthread_mutex_unlock(&fi->lock);
-		if (m)
-			flow__message__free_unpacked(m, NULL);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -90,6 +177,7 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 	json_object_set_new(h, "LastMessage", json_integer(now_ms));
 	if (!m) {
 		add(h, "DecodeErrors", 1);
+		arena_reset(&fi->arena);
 		pthread_mutex_unlock(&fi->lock);
 		snprintf(err, errlen,
 		         "a %zu-byte binary frame is not a protobuf flow.Message (proto/flow.proto); "
@@ -98,30 +186,55 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 		return -EINVAL;
 	}
 	json_t *caps = child(h, "Captures");
+	/* Counted locally, added to the JSON tree once per frame (a frame's flows come
+	 * from one capture as a rule: its counter is looked up once per run). */
+	int64_t n_flows = 0, n_rejected = 0, n_errors = 0, n_raw = 0, n_raw_rejected = 0;
+	const char *cap_id = NULL;
+	int64_t cap_flows = 0;
 	for (size_t i = 0; i < m->n_flows; i++) {
 		const Flow__Flow *f = m->flows[i];
 		uint64_t uuid;
 		int rc = flow_store_ingest_pb(fi->s, f, now_ms, &uuid);
 		if (rc) {
-			add(h, "FlowsRejected", 1);
+			n_rejected++;
 			if (rc == -ENOMEM)
-				add(h, "Errors", 1);
+				n_errors++;
 			continue;
 		}
-		add(h, "Flows", 1);
-		json_t *c = f->captureid && *f->captureid ? child(caps, f->captureid) : NULL;
-		if (c)
-			add(c, "Flows", 1);
+		n_flows++;
+		if (f->captureid && *f->captureid) {
+			if (!cap_id || strcmp(cap_id, f->captureid)) {
+				json_t *c = cap_id ? child(caps, cap_id) : NULL;
+				if (c)
+					add(c, "Flows", cap_flows);
+				cap_id = f->captureid;
+				cap_flows = 0;
+			}
+			cap_flows++;
+		}
 		for (size_t k = 0; k < f->n_lastrawpackets; k++) {
 			const Flow__RawPacket *r = f->lastrawpackets[k];
 			if (r->data.len > UINT32_MAX ||
 			    flow_store_add_raw(fi->s, uuid, r->timestamp, r->linktype, r->data.data,
 			                       (uint32_t)r->data.len))
-				add(h, "RawPacketsRejected", 1);
+				n_raw_rejected++;
 			else
-				add(h, "RawPackets", 1);
+				n_raw++;
 		}
 	}
+	json_t *cc = cap_id ? child(caps, cap_id) : NULL;
+	if (cc)
+		add(cc, "Flows", cap_flows);
+	if (n_flows)
+		add(h, "Flows", n_flows);
+	if (n_rejected)
+		add(h, "FlowsRejected", n_rejected);
+	if (n_errors)
+		add(h, "Errors", n_errors);
+	if (n_raw)
+		add(h, "RawPackets", n_raw);
+	if (n_raw_rejected)
+		add(h, "RawPacketsRejected", n_raw_rejected);
 	const Flow__Stats *st = m->stats;
 	json_t *c = st && st->captureid && *st->captureid ? child(caps, st->captureid) : NULL;
 	if (c) {
@@ -132,8 +245,8 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 		json_object_set_new(c, "PacketsDropped", json_integer(st->packetsdropped));
 		json_object_set_new(c, "Updated", json_integer(now_ms));
 	}
+	arena_reset(&fi->arena);
 	pthread_mutex_unlock(&fi->lock);
-	flow__message__free_unpacked(m, NULL);
 	return 0;
 }
 

@@ -8,8 +8,9 @@
 #   one ping host1 -> host2
 #   skydive client query "G.At('-1s', 1000).Flows().Has('Application', 'ICMPv4').RawPackets()" --format pcap > icmp.pcap
 #   tcpdump -qns 0 -r icmp.pcap      -> 4 packets, 2 per capture point
-# with afpacket (default), with --type pcap, and in allinone mode (the
-# analyzer and host1's agent in one process); deleting the capture stops it
+# with afpacket (default), with --type pcap, in allinone mode (the
+# analyzer and host1's agent in one process), and with 2 afpacket workers per
+# capture (agent.capture.workers, PACKET_FANOUT); deleting the capture stops it
 # on both agents (their Captures metadata goes away).
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
@@ -156,6 +157,13 @@ run() {
 	else
 		ko "$name-captures-active" "$(q "$EACH" | jq -c "$CAPS" | head -c 300); $(logs "$name")"
 	fi
+	if [ "${SKYDIVE_AGENT_CAPTURE_WORKERS:-1}" != 1 ]; then
+		if [ "$(q "$EACH" | jq -r "$CAPS | map(select(.ID == \"$uuid\" and .Workers == $SKYDIVE_AGENT_CAPTURE_WORKERS)) | length == 2")" = true ]; then
+			ok "$name-workers ($SKYDIVE_AGENT_CAPTURE_WORKERS fanout workers per capture)"
+		else
+			ko "$name-workers" "$(q "$EACH" | jq -c "$CAPS" | head -c 300)"
+		fi
+	fi
 	ip netns exec "$H1" ping -c 1 -W 2 10.77.1.2 >/dev/null 2>&1 || ko "$name-ping" "no reply"
 	# The flows reach the analyzer at the next update (1 s) of each agent.
 	wait_jq 15 "G.At('-1s', 1000).Flows().Has('Application', 'ICMPv4')" \
@@ -189,6 +197,11 @@ run() {
 run afpacket distributed
 run pcap distributed --type pcap
 run allinone allinone
+# Both agents with 2 afpacket workers per capture (one PACKET_FANOUT group):
+# the echo and its reply hash to the same worker, so the same 4 packets.
+export SKYDIVE_AGENT_CAPTURE_WORKERS=2
+run fanout2 distributed
+unset SKYDIVE_AGENT_CAPTURE_WORKERS
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
