@@ -74,3 +74,30 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 	*out = v;
 	return 0;
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int parse_mac(const char *s, uint8_t out[6])
+{
+	uint8_t m[6];
+	if (!s)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[i * 3]), lo = hi < 0 ? -1 : hexval(s[i * 3 + 1]);
+		char sep = s[i * 3 + 2];
+		if (lo < 0 || sep != (i == 5 ? '\0' : ':'))
+			return -EINVAL;
+		m[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(out, m, 6);
+	return 0;
+}

@@ -12,6 +12,9 @@
 int fmt_hex_u64(char *buf, uint64_t v);
 /* "aa:bb:cc:dd:ee:ff" into buf[18]. */
 void fmt_mac(char *buf, const uint8_t mac[6]);
+/* Parses "aa:bb:cc:dd:ee:ff" (either case) into out; 0, or -EINVAL (out
+ * untouched) when s is not exactly that. */
+int parse_mac(const char *s, uint8_t out[6]);
 /* IPv4 dotted quad or RFC 5952 IPv6 into buf[46]; ver is 4 or 6. */
 void fmt_ip(char *buf, int ver, const uint8_t addr[16]);
 

@@ -456,14 +456,10 @@ out:
 }
 
 /* "aa:bb:cc:dd:ee:ff" into 6 bytes; all zero when it is not a MAC. */
-static void parse_mac(const char *str, uint8_t out[6])
+static void store_mac(const char *str, uint8_t out[6])
 {
-	unsigned v[6];
-	memset(out, 0, 6);
-	if (str && sscanf(str, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4],
-			  &v[5]) == 6)
-		for (int i = 0; i < 6; i++)
-			out[i] = (uint8_t)v[i];
+	if (parse_mac(str, out))
+		memset(out, 0, 6);
 }
 
 static uint64_t hex_or_zero(const char *str)
@@ -531,8 +527,8 @@ int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int6
 		   : (struct fs_upd){0};
 	f->has_link = pf->link != NULL;
 	f->link_id = pf->link ? (uint64_t)pf->link->id : 0;
-	parse_mac(pf->link ? pf->link->a : NULL, f->link_a);
-	parse_mac(pf->link ? pf->link->b : NULL, f->link_b);
+	store_mac(pf->link ? pf->link->a : NULL, f->link_a);
+	store_mac(pf->link ? pf->link->b : NULL, f->link_b);
 	f->ip_ver = 0;
 	f->net_id = 0;
 	memset(f->net_a, 0, 16);

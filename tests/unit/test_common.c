@@ -73,6 +73,14 @@ static void test_formatting(void **state)
 
 static void test_parse(void **state)
 {
+	uint8_t mac[6] = {0};
+	assert_int_equal(parse_mac("02:AB:00:10:ff:01", mac), 0);
+	assert_int_equal(mac[1], 0xab);
+	assert_int_equal(mac[5], 1);
+	assert_int_equal(parse_mac("02:ab:00:10:ff", mac), -EINVAL);
+	assert_int_equal(parse_mac("02:ab:00:10:ff:01:", mac), -EINVAL);
+	assert_int_equal(parse_mac("02-ab-00-10-ff-01", mac), -EINVAL);
+	assert_int_equal(parse_mac("0g:ab:00:10:ff:01", mac), -EINVAL);
 	int64_t v;
 	assert_int_equal(parse_i64("42", 0, 100, &v), 0);
 	assert_int_equal(v, 42);
