@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libxxhash-dev
 libjansson-dev libyaml-dev protobuf-c-compiler libprotobuf-c-dev libwebsockets-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev
 libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping
-bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev"
+bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -105,6 +105,9 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.max_flows = o->flow_max_entries,
 		.stats_update_ms = o->capture_stats_update_ms,
 		.capture_workers = o->capture_workers,
+		.pcapsocket_bind = o->pcapsocket_bind,
+		.pcapsocket_min_port = o->pcapsocket_min_port,
+		.pcapsocket_max_port = o->pcapsocket_max_port,
 	};
 	a->caps = capmgr_new(&co);
 	if (!a->caps) {

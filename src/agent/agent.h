@@ -35,6 +35,8 @@ struct agent_opts {
 	int64_t capture_stats_update_ms; /* agent.capture.stats_update; <= 0 = 1 s */
 	size_t flow_queue_max;		 /* flow messages waiting for an analyzer; 0 = 10000 */
 	uint32_t capture_workers;	 /* agent.capture.workers (afpacket fanout); 0 = 1 */
+	const char *pcapsocket_bind;	 /* agent.flow.pcapsocket.bind_address; NULL = 127.0.0.1 */
+	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* min_port/max_port; 0 = 8100/8132 */
 };
 
 struct agent;

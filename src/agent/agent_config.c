@@ -84,6 +84,18 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 		return -EINVAL;
 	}
 	o->capture_workers = (uint32_t)cw;
+	/* pcapsocket listener: agent.flow.pcapsocket.{bind_address,min_port,max_port} */
+	int64_t psmin = config_get_int(cfg, "agent.flow.pcapsocket.min_port", 8100);
+	int64_t psmax = config_get_int(cfg, "agent.flow.pcapsocket.max_port", 8132);
+	if (psmin < 1 || psmax > 65535 || psmin > psmax) {
+		snprintf(err, errlen, "agent.flow.pcapsocket: min_port..max_port must be a range in "
+				      "1..65535, not %lld..%lld", (long long)psmin, (long long)psmax);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->pcapsocket_min_port = (uint16_t)psmin;
+	o->pcapsocket_max_port = (uint16_t)psmax;
+	o->pcapsocket_bind = config_get_string(cfg, "agent.flow.pcapsocket.bind_address", "127.0.0.1");
 	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
 	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
 	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */

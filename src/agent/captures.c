@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "agent/flow_pb.h"
+#include "agent/pcapsocket.h"
+#include "agent/sflow_collector.h"
 #include "api/graph_msg.h"
 #include "capture/capture.h"
 #include "common/log.h"
@@ -50,6 +52,7 @@ struct cap_worker {
 	char *capture_id, *node_id, *type, *name, *desc, *bpf, *node_tid, *netns, *ifname;
 	int64_t raw_limit;
 	uint32_t header_size;
+	uint16_t port; /* sflow: the capture's Port, 0 = the first free one */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
 	int nlanes;
@@ -125,6 +128,10 @@ static json_t *entry_json(const struct cap_worker *w)
 	json_object_set_new(e, "PacketsIfDropped", json_integer((json_int_t)s.dropped_ifdrop));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
+	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap)
+		pcapsocket_entry(w->lanes[0].cap, e); /* PCAPSocket, Connections, StreamErrors */
+	if (!strcmp(w->type, "sflow") && w->nlanes && w->lanes[0].cap)
+		sflow_collector_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
 	return e;
 }
 
@@ -209,8 +216,9 @@ static int on_raw_flows(void *user, const struct flow_table *t, const struct flo
 static void on_frame(void *user, const struct capture_frame *fr)
 {
 	struct cap_lane *l = user;
-	flow_table_feed(l->t, capture_linktype(l->cap), fr->data, fr->caplen, fr->wirelen,
-			fr->ts_ns);
+	int lt = capture_linktype(l->cap); /* per frame: pcapsocket streams differ */
+	flow_batch_set_linktype(l->batch, (uint32_t)lt);
+	flow_table_feed(l->t, lt, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
 }
 
 /* The lane's counters into its atomics (lane thread, or after it ended). */
@@ -231,6 +239,8 @@ static void lane_update(struct cap_lane *l)
 static void publish_stats(struct cap_worker *w)
 {
 	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
+	if (!strcmp(w->type, "sflow") && w->nlanes && w->lanes[0].cap) /* counter samples */
+		sflow_collector_publish(w->lanes[0].cap, w->m->o.g, w->node_id, now_ms());
 	struct lane_sums s;
 	sum_lanes(w, &s);
 	size_t len = 0;
@@ -311,8 +321,23 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.snaplen = w->header_size ? w->header_size : 256,
 		.fanout_group = fanout_group,
 	};
-	l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
-					  : capture_open_afpacket(&co, err, errlen);
+	if (!strcmp(w->type, "pcapsocket")) {
+		/* A listener on the agent host (its own namespace, not the node's). */
+		struct pcapsocket_opts po = {
+			.bind_address = m->o.pcapsocket_bind,
+			.min_port = m->o.pcapsocket_min_port,
+			.max_port = m->o.pcapsocket_max_port,
+			.snaplen = co.snaplen,
+		};
+		l->cap = pcapsocket_open(&po, err, errlen);
+	} else if (!strcmp(w->type, "sflow")) {
+		/* A UDP collector on the agent host, like pcapsocket. */
+		struct sflow_collector_opts so = {.port = w->port, .snaplen = co.snaplen};
+		l->cap = sflow_collector_open(&so, err, errlen);
+	} else {
+		l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
+						  : capture_open_afpacket(&co, err, errlen);
+	}
 	if (!l->cap)
 		return -1;
 	if (w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
@@ -451,7 +476,8 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	const char *type = json_string_value(json_object_get(res, "Type"));
 	if (!type || !*type)
 		type = "afpacket";
-	if (strcmp(type, "afpacket") && strcmp(type, "pcap"))
+	if (strcmp(type, "afpacket") && strcmp(type, "pcap") && strcmp(type, "pcapsocket") &&
+	    strcmp(type, "sflow"))
 		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
 	enum flow_key_mode key_mode = FLOW_KEY_L2;
@@ -492,6 +518,8 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->bpf = dup_or_null(json_string_value(json_object_get(res, "BPFFilter")));
 	w->raw_limit = raw;
 	w->header_size = (uint32_t)hs;
+	json_int_t port = json_integer_value(json_object_get(res, "Port"));
+	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
 	w->key_mode = key_mode;
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
 

@@ -24,6 +24,9 @@ struct capmgr_opts {
 	 * sharing one PACKET_FANOUT hash group, each with its own flow table;
 	 * 0/1 = one; at most CAPMGR_MAX_WORKERS. pcap captures always use one. */
 	uint32_t capture_workers;
+	/* agent.flow.pcapsocket: listener address and port range (pcapsocket.h) */
+	const char *pcapsocket_bind; /* NULL = 127.0.0.1 */
+	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* 0 = 8100, 8132 */
 };
 
 #define CAPMGR_MAX_WORKERS 64

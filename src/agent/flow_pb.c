@@ -325,3 +325,8 @@ void flow_batch_get_stats(const struct flow_batch *b, struct flow_batch_stats *o
 {
 	*out = b->st;
 }
+
+void flow_batch_set_linktype(struct flow_batch *b, uint32_t linktype)
+{
+	b->o.linktype = linktype;
+}

@@ -76,6 +76,9 @@ void flow_batch_add(struct flow_batch *b, const struct flow_table *t, const stru
 		    int64_t lu_start_ms, int64_t lu_last_ms);
 /* Packs and sinks the pending flows, if any. */
 void flow_batch_flush(struct flow_batch *b);
+/* RawPacket.LinkType of the frames given from now on (a pcapsocket capture
+ * reads streams of different link types into one table). */
+void flow_batch_set_linktype(struct flow_batch *b, uint32_t linktype);
 size_t flow_batch_pending(const struct flow_batch *b);
 void flow_batch_get_stats(const struct flow_batch *b, struct flow_batch_stats *out);
 

@@ -49,6 +49,11 @@ struct capture *capture_open_pcap(const struct capture_live_opts *o, char *err, 
 /* Opens a pcap or pcapng file ("-" = standard input). NULL with a message in
  * err when it cannot be opened or is not a capture file. */
 struct capture *capture_open_file(const char *path, char *err, size_t errlen);
+/* The same on a descriptor (a pipe or a connected socket: a pcap or pcapng
+ * stream), owned by the handle from the call on (closed on failure too).
+ * Blocks until the stream's header has arrived; capture_dispatch blocks
+ * reading records. name is used in messages. */
+struct capture *capture_open_fd(int fd, const char *name, char *err, size_t errlen);
 
 /* Link type (LINKTYPE_*) of the frames. */
 int capture_linktype(const struct capture *c);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct capture_file {
 	struct capture base;
@@ -22,24 +23,22 @@ static const struct capture_ops file_ops;
 
 #define CAPTURE_FILE_BUF (1 << 16)
 
-struct capture *capture_open_file(const char *path, char *err, size_t errlen)
+/* Reads a capture from fp (owned from here on, closed on failure too);
+ * name is used in messages. */
+static struct capture *open_fp(FILE *fp, const char *name, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	struct capture_file *c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
+		if (fp != stdin)
+			fclose(fp);
 		return NULL;
 	}
-	/* Our own FILE with a large buffer: libpcap reads a savefile with two
-	 * small freads per record, and the default 4 KiB buffer turns that into
-	 * a read() syscall every few packets. */
-	FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!fp) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(c);
-		return NULL;
-	}
-	/* stdin outlives this handle: its buffer must too. */
+	/* Our own FILE buffer, large: libpcap reads a savefile with two small
+	 * freads per record, and the default 4 KiB buffer turns that into a
+	 * read() syscall every few packets. stdin outlives this handle: its
+	 * buffer must too. */
 	static char stdin_buf[CAPTURE_FILE_BUF];
 	char *iobuf = fp == stdin ? stdin_buf : (c->iobuf = malloc(CAPTURE_FILE_BUF));
 	if (iobuf)
@@ -48,7 +47,7 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 	if (!c->p) {
 		if (fp != stdin)
 			fclose(fp);
-		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "standard input", perr);
+		snprintf(err, errlen, "%s: %s", name, perr);
 		free(c->iobuf);
 		free(c);
 		return NULL;
@@ -62,6 +61,27 @@ struct capture *capture_open_file(const char *path, char *err, size_t errlen)
 	c->offset = c->is_pcapng ? (pos >= 0 ? (uint64_t)pos : 0) : 24;
 	c->offset_known = !c->is_pcapng || pos >= 0;
 	return &c->base;
+}
+
+struct capture *capture_open_file(const char *path, char *err, size_t errlen)
+{
+	FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	return open_fp(fp, strcmp(path, "-") ? path : "standard input", err, errlen);
+}
+
+struct capture *capture_open_fd(int fd, const char *name, char *err, size_t errlen)
+{
+	FILE *fp = fdopen(fd, "rb");
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return open_fp(fp, name, err, errlen);
 }
 
 static int file_set_filter(struct capture *base, const char *bpf, char *err, size_t errlen)
