@@ -108,6 +108,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.pcapsocket_bind = o->pcapsocket_bind,
 		.pcapsocket_min_port = o->pcapsocket_min_port,
 		.pcapsocket_max_port = o->pcapsocket_max_port,
+		.ovsdb = o->ovsdb,
 	};
 	a->caps = capmgr_new(&co);
 	if (!a->caps) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent/flow_pb.h"
+#include "agent/ovs_capture.h"
 #include "agent/pcapsocket.h"
 #include "agent/sflow_collector.h"
 #include "api/graph_msg.h"
@@ -53,6 +54,11 @@ struct cap_worker {
 	int64_t raw_limit;
 	uint32_t header_size;
 	uint16_t port; /* sflow: the capture's Port, 0 = the first free one */
+	/* ovssflow/ovsmirror (ovs_capture.h): the node's OVSDB UUID, the rows made,
+	 * the mirrored port's name (ifname is then the mirror's internal port) */
+	char *ovs_uuid, *target, *mirror_of;
+	uint32_t sampling, polling;
+	struct ovs_capture *ovs;
 	enum flow_key_mode key_mode;
 	int extra_tcp;
 	int nlanes;
@@ -103,6 +109,12 @@ static int64_t now_ms(void)
 	return (int64_t)(time_now_ns() / NS_PER_MS);
 }
 
+/* sflow, or ovssflow (the same collector, fed by OVS). */
+static int is_sflow(const struct cap_worker *w)
+{
+	return !strcmp(w->type, "sflow") || !strcmp(w->type, "ovssflow");
+}
+
 /* ---- metadata ------------------------------------------------------------ */
 
 static json_t *entry_json(const struct cap_worker *w)
@@ -130,8 +142,10 @@ static json_t *entry_json(const struct cap_worker *w)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap)
 		pcapsocket_entry(w->lanes[0].cap, e); /* PCAPSocket, Connections, StreamErrors */
-	if (!strcmp(w->type, "sflow") && w->nlanes && w->lanes[0].cap)
+	if (is_sflow(w) && w->nlanes && w->lanes[0].cap)
 		sflow_collector_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
+	if (w->mirror_of)
+		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
 	return e;
 }
 
@@ -239,7 +253,7 @@ static void lane_update(struct cap_lane *l)
 static void publish_stats(struct cap_worker *w)
 {
 	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
-	if (!strcmp(w->type, "sflow") && w->nlanes && w->lanes[0].cap) /* counter samples */
+	if (is_sflow(w) && w->nlanes && w->lanes[0].cap) /* counter samples */
 		sflow_collector_publish(w->lanes[0].cap, w->m->o.g, w->node_id, now_ms());
 	struct lane_sums s;
 	sum_lanes(w, &s);
@@ -292,6 +306,7 @@ static void worker_free(struct cap_worker *w)
 {
 	if (!w)
 		return;
+	ovs_capture_detach(w->ovs); /* OVSDB rows first, then the collector/capture */
 	for (int i = 0; i < w->nlanes; i++) {
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
@@ -307,6 +322,9 @@ static void worker_free(struct cap_worker *w)
 	free(w->node_tid);
 	free(w->netns);
 	free(w->ifname);
+	free(w->ovs_uuid);
+	free(w->target);
+	free(w->mirror_of);
 	free(w);
 }
 
@@ -330,7 +348,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 			.snaplen = co.snaplen,
 		};
 		l->cap = pcapsocket_open(&po, err, errlen);
-	} else if (!strcmp(w->type, "sflow")) {
+	} else if (is_sflow(w)) {
 		/* A UDP collector on the agent host, like pcapsocket. */
 		struct sflow_collector_opts so = {.port = w->port, .snaplen = co.snaplen};
 		l->cap = sflow_collector_open(&so, err, errlen);
@@ -428,6 +446,67 @@ static void join_lanes(struct cap_worker *w)
 		}
 }
 
+/* ---- OVS capture types (ovs_capture.h) ---------------------------------- */
+
+/* ovsmirror: the mirror and its internal port, which the lanes then capture
+ * (afpacket, in the agent's namespace). */
+static void ovs_before_open(struct cap_worker *w)
+{
+	if (strcmp(w->type, "ovsmirror"))
+		return;
+	if (w->m->o.ovsdb && !*w->m->o.ovsdb) {
+		worker_fail(w, "ovsmirror needs OVSDB (the ovsdb probe is off)");
+		return;
+	}
+	char err[512] = "";
+	struct ovs_mirror_opts mo = {
+		.ovsdb = w->m->o.ovsdb, .port_uuid = w->ovs_uuid, .probe_id = w->capture_id};
+	w->ovs = ovs_mirror_attach(&mo, err, sizeof(err));
+	char *ifname = w->ovs ? strdup(ovs_capture_ifname(w->ovs)) : NULL;
+	if (!ifname) {
+		worker_fail(w, err[0] ? err : "out of memory");
+		return;
+	}
+	w->mirror_of = w->ifname;
+	w->ifname = ifname;
+	free(w->netns);
+	w->netns = NULL;
+}
+
+/* ovssflow: the sFlow row pointing the bridge at the collector just opened. */
+static void ovs_after_open(struct cap_worker *w)
+{
+	if (strcmp(w->type, "ovssflow") || !w->nlanes || !w->lanes[0].cap)
+		return;
+	char err[512] = "";
+	if (w->m->o.ovsdb && !*w->m->o.ovsdb) {
+		snprintf(err, sizeof(err), "ovssflow needs OVSDB (the ovsdb probe is off)");
+	} else {
+		struct ovs_sflow_opts so = {
+			.ovsdb = w->m->o.ovsdb,
+			.bridge_uuid = w->ovs_uuid,
+			.probe_id = w->capture_id,
+			.collector = sflow_collector_address(w->lanes[0].cap),
+			.target = w->target,
+			.sampling = w->sampling,
+			.polling = w->polling,
+			.header = w->header_size,
+		};
+		w->ovs = ovs_sflow_attach(&so, err, sizeof(err));
+	}
+	if (w->ovs)
+		return;
+	worker_fail(w, err[0] ? err : "out of memory");
+	for (int i = 0; i < w->nlanes; i++) { /* frees the UDP port at once */
+		flow_table_free(w->lanes[i].t);
+		flow_batch_free(w->lanes[i].batch);
+		capture_close(w->lanes[i].cap);
+		w->lanes[i].t = NULL;
+		w->lanes[i].batch = NULL;
+		w->lanes[i].cap = NULL;
+	}
+}
+
 /* ---- requests ------------------------------------------------------------ */
 
 static json_t *reply(const json_t *msg, int status, const char *fmt, ...)
@@ -474,10 +553,11 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	if (!cid || !*cid)
 		return reply(msg, 400, "the capture has no UUID");
 	const char *type = json_string_value(json_object_get(res, "Type"));
-	if (!type || !*type)
-		type = "afpacket";
+	int type_given = type && *type;
+	if (!type_given)
+		type = "afpacket"; /* or the node type's default, below */
 	if (strcmp(type, "afpacket") && strcmp(type, "pcap") && strcmp(type, "pcapsocket") &&
-	    strcmp(type, "sflow"))
+	    strcmp(type, "sflow") && strcmp(type, "ovssflow") && strcmp(type, "ovsmirror"))
 		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
 	enum flow_key_mode key_mode = FLOW_KEY_L2;
@@ -522,6 +602,11 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
 	w->key_mode = key_mode;
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
+	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
+	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
+	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;
+	w->polling = pi > 0 && pi <= UINT32_MAX ? (uint32_t)pi : 0;
+	w->target = dup_or_null(json_string_value(json_object_get(res, "Target")));
 
 	/* The node: its interface name, TID and the namespace owning it. */
 	graph_lock(m->o.g);
@@ -530,6 +615,16 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	if (n) {
 		w->ifname = dup_or_null(json_string_value(json_object_get(n->e.metadata, "Name")));
 		w->node_tid = dup_or_null(json_string_value(json_object_get(n->e.metadata, "TID")));
+		w->ovs_uuid = dup_or_null(json_string_value(json_object_get(n->e.metadata, "UUID")));
+		const char *nt = json_string_value(json_object_get(n->e.metadata, "Type"));
+		const char *def = !nt ? NULL
+			: !strcmp(nt, "ovsbridge") ? "ovssflow"
+			: !strcmp(nt, "ovsport")   ? "ovsmirror"
+						   : NULL;
+		if (!type_given && def) {
+			free(w->type);
+			w->type = strdup(def);
+		}
 		size_t ne = 0;
 		const struct graph_edge *const *in = graph_view_in_edges(v, nid, &ne);
 		for (size_t i = 0; i < ne; i++) {
@@ -555,7 +650,11 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		return reply(msg, w->ifname ? 500 : 400, "node %s has no interface name", nid);
 	}
 
-	worker_open(w);
+	ovs_before_open(w);
+	if (!w->failed)
+		worker_open(w);
+	if (!w->failed)
+		ovs_after_open(w);
 	/* Shown at once (before the worker thread may touch its stats). */
 	set_entry(m, nid, cid, entry_json(w));
 	for (int i = 0; !w->failed && i < w->nlanes; i++) {
@@ -580,7 +679,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		return reply(msg, 500, "%s", w->error);
 	}
 	log_info("agent: capture %s started on %s%s%s (%s, %d worker%s)", cid, w->ifname,
-		 w->netns ? " in " : "", w->netns ? w->netns : "", type, w->nlanes,
+		 w->netns ? " in " : "", w->netns ? w->netns : "", w->type, w->nlanes,
 		 w->nlanes > 1 ? "s" : "");
 	return reply(msg, 200, NULL);
 }

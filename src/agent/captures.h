@@ -1,6 +1,7 @@
 /* captures.h - the agent's captures: OnDemand Start/Stop requests from the
  * analyzer (docs/API.md, "Agent protocol"), one worker per (capture, node)
- * running a live capture (afpacket or pcap) inside the node's network
+ * running a live capture (afpacket or pcap; pcapsocket, sflow; ovssflow and
+ * ovsmirror through ovs_capture.h) inside the node's network
  * namespace into a flow table (afpacket: capture_workers threads sharing a
  * PACKET_FANOUT group, a table each), flows and Stats sent as protobuf through
  * the flow sender, and the node's `Captures` metadata kept up to date. */
@@ -27,6 +28,9 @@ struct capmgr_opts {
 	/* agent.flow.pcapsocket: listener address and port range (pcapsocket.h) */
 	const char *pcapsocket_bind; /* NULL = 127.0.0.1 */
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* 0 = 8100, 8132 */
+	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default
+	 * socket, "" = off (those types then fail) */
+	const char *ovsdb;
 };
 
 #define CAPMGR_MAX_WORKERS 64
