@@ -7,13 +7,13 @@
 BUILD    ?= build
 CC       ?= cc
 PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto \
-            libprotobuf-c
+            libprotobuf-c libbpf
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
             -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto -lprotobuf-c) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto -lprotobuf-c -lbpf) -lpthread -lm
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif
@@ -22,12 +22,18 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/% %.bpf.c,$(wildcard src/*/*.c))
 CLI_SRC  := $(wildcard src/cli/*.c)
 PROTO    := $(wildcard proto/*.proto)
 GEN_SRC  := $(PROTO:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_HDR  := $(GEN_SRC:.c=.h)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:.c=.o)
+BPF_SRC  := $(wildcard src/ebpf/*.bpf.c)
+BPF_OBJ  := $(BPF_SRC:src/ebpf/%.bpf.c=$(BUILD)/gen/%.bpf.o)
+BPF_SKEL := $(BPF_OBJ:.bpf.o=.skel.h)
+BPFTOOL  ?= bpftool
+BPF_CLANG ?= clang
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -43,7 +49,7 @@ $(BUILD)/libskydive.a: $(LIB_OBJ)
 $(BUILD)/skydive: $(CLI_OBJ) $(BUILD)/libskydive.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c | $(GEN_HDR)
+$(BUILD)/%.o: %.c | $(GEN_HDR) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -53,6 +59,21 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	protoc-c --c_out=$(BUILD)/gen --proto_path=proto $<
 
 .SECONDARY: $(GEN_SRC) $(GEN_HDR)
+
+# eBPF (src/ebpf, libbpf-bootstrap layout): the kernel's BTF as vmlinux.h, the
+# CO-RE object built by clang for the bpf target, and the skeleton header that
+# embeds it (included by src/ebpf/ebpf_flow.c), all under $(BUILD)/gen.
+$(BUILD)/gen/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/%.bpf.o: src/ebpf/%.bpf.c src/ebpf/%.h $(BUILD)/gen/vmlinux.h
+	$(BPF_CLANG) -g -O2 -Wall -target bpf -I$(BUILD)/gen -Isrc -c -o $@ $<
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name skydive_$* > $@.tmp && mv $@.tmp $@
+
+.SECONDARY: $(BPF_OBJ) $(BPF_SKEL)
 
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<

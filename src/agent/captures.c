@@ -17,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent/ebpf_capture.h"
 #include "agent/flow_pb.h"
 #include "agent/ovs_capture.h"
 #include "agent/pcapsocket.h"
@@ -38,12 +40,14 @@ struct cap_lane {
 	struct cap_worker *w;
 	int idx;
 	struct capture *cap;
+	struct ebpf_capture *eb; /* ebpf: the kernel flow map instead of cap */
 	struct flow_table *t;
 	struct flow_batch *batch;
 	pthread_t th;
 	int thread_started;
 	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
-	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped;
+	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
+		kernel_flow_dropped;
 };
 
 /* One (capture, node). */
@@ -88,7 +92,8 @@ static void worker_fail(struct cap_worker *w, const char *msg)
 }
 
 struct lane_sums {
-	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped;
+	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
+		kernel_flow_dropped;
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -101,6 +106,7 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->dropped_ifdrop += atomic_load(&l->dropped_ifdrop);
 		s->flow_count += atomic_load(&l->flow_count);
 		s->flow_dropped += atomic_load(&l->flow_dropped);
+		s->kernel_flow_dropped += atomic_load(&l->kernel_flow_dropped);
 	}
 }
 
@@ -146,6 +152,11 @@ static json_t *entry_json(const struct cap_worker *w)
 		sflow_collector_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
 	if (w->mirror_of)
 		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
+	if (!strcmp(w->type, "ebpf")) { /* flows counted in the kernel: no packets */
+		json_object_set_new(e, "RawPackets", json_string("not supported"));
+		json_object_set_new(e, "KernelFlowDropped",
+				    json_integer((json_int_t)s.kernel_flow_dropped));
+	}
 	return e;
 }
 
@@ -239,7 +250,10 @@ static void on_frame(void *user, const struct capture_frame *fr)
 static void lane_update(struct cap_lane *l)
 {
 	struct capture_stats cs;
-	if (capture_stats(l->cap, &cs) == 0) {
+	if (l->eb) {
+		atomic_store(&l->received, ebpf_capture_packets(l->eb));
+		atomic_store(&l->kernel_flow_dropped, ebpf_capture_kernel_dropped(l->eb));
+	} else if (capture_stats(l->cap, &cs) == 0) {
 		atomic_store(&l->received, cs.received);
 		atomic_store(&l->dropped_kernel, cs.dropped_kernel);
 		atomic_store(&l->dropped_ifdrop, cs.dropped_ifdrop);
@@ -260,10 +274,49 @@ static void publish_stats(struct cap_worker *w)
 	size_t len = 0;
 	uint8_t *buf = flow_pb_encode_stats(w->capture_id, (int64_t)s.flow_count,
 					    (int64_t)s.flow_dropped, (int64_t)s.received,
-					    (int64_t)(s.dropped_kernel + s.dropped_ifdrop), 0,
+					    (int64_t)(s.dropped_kernel + s.dropped_ifdrop),
+					    (int64_t)s.kernel_flow_dropped,
 					    flow_sender_headroom(), &len);
 	if (buf)
 		push(w, buf, len);
+}
+
+/* ebpf: no packets to read; the kernel map is drained every poll period. */
+static void ebpf_lane_loop(struct cap_lane *l)
+{
+	struct cap_worker *w = l->w;
+	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
+	uint64_t next_stats = time_now_ns() + stats_ns;
+	uint64_t next_poll = time_now_ns() + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
+	while (!atomic_load(&w->stop)) {
+		uint64_t now = time_now_ns();
+		if (now >= next_poll) {
+			int n = ebpf_capture_poll(l->eb, l->t);
+			if (n < 0) {
+				char msg[128];
+				snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s",
+					 strerror(-n));
+				worker_fail(w, msg);
+				log_warn("agent: capture %s on %s failed: %s", w->capture_id,
+					 w->ifname, msg);
+				break;
+			}
+			now = time_now_ns();
+			next_poll = now + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
+		}
+		flow_table_tick(l->t, now); /* updates and expiry */
+		flow_batch_flush(l->batch);
+		if (now >= next_stats) {
+			lane_update(l);
+			publish_stats(w);
+			next_stats = now + stats_ns;
+		}
+		struct timespec nap = {0, 100 * 1000000L}; /* stop is seen within 100 ms */
+		nanosleep(&nap, NULL);
+	}
+	/* The packets counted since the last poll, before the flush below. */
+	if (!atomic_load(&w->failed))
+		ebpf_capture_poll(l->eb, l->t);
 }
 
 static void *lane_main(void *arg)
@@ -272,7 +325,9 @@ static void *lane_main(void *arg)
 	struct cap_worker *w = l->w;
 	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
 	uint64_t next_stats = time_now_ns() + stats_ns;
-	while (!atomic_load(&w->stop)) {
+	if (l->eb)
+		ebpf_lane_loop(l);
+	while (!l->eb && !atomic_load(&w->stop)) {
 		int n = capture_dispatch(l->cap, 0, on_frame, l);
 		uint64_t now = time_now_ns();
 		if (n < 0) {
@@ -311,6 +366,7 @@ static void worker_free(struct cap_worker *w)
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
 		capture_close(w->lanes[i].cap);
+		ebpf_capture_close(w->lanes[i].eb);
 	}
 	free(w->lanes);
 	free(w->capture_id);
@@ -352,16 +408,21 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		/* A UDP collector on the agent host, like pcapsocket. */
 		struct sflow_collector_opts so = {.port = w->port, .snaplen = co.snaplen};
 		l->cap = sflow_collector_open(&so, err, errlen);
+	} else if (!strcmp(w->type, "ebpf")) {
+		/* The program, in the node's namespace: flows, not frames. */
+		l->eb = ebpf_capture_open(w->netns, w->ifname, err, errlen);
+		if (!l->eb)
+			return -1;
 	} else {
 		l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
 						  : capture_open_afpacket(&co, err, errlen);
 	}
-	if (!l->cap)
+	if (!l->cap && !l->eb)
 		return -1;
-	if (w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
+	if (l->cap && w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
 		return -1;
 	struct flow_batch_opts bo = {
-		.linktype = (uint32_t)capture_linktype(l->cap),
+		.linktype = l->cap ? (uint32_t)capture_linktype(l->cap) : 1 /* Ethernet */,
 		.pre = flow_sender_headroom(),
 		.sink = on_sink,
 		.user = l,
@@ -429,9 +490,11 @@ fail:
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
 		capture_close(w->lanes[i].cap);
+		ebpf_capture_close(w->lanes[i].eb);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].cap = NULL;
+		w->lanes[i].eb = NULL;
 	}
 }
 
@@ -501,9 +564,11 @@ static void ovs_after_open(struct cap_worker *w)
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
 		capture_close(w->lanes[i].cap);
+		ebpf_capture_close(w->lanes[i].eb);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].cap = NULL;
+		w->lanes[i].eb = NULL;
 	}
 }
 
@@ -557,8 +622,12 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	if (!type_given)
 		type = "afpacket"; /* or the node type's default, below */
 	if (strcmp(type, "afpacket") && strcmp(type, "pcap") && strcmp(type, "pcapsocket") &&
-	    strcmp(type, "sflow") && strcmp(type, "ovssflow") && strcmp(type, "ovsmirror"))
+	    strcmp(type, "sflow") && strcmp(type, "ovssflow") && strcmp(type, "ovsmirror") &&
+	    strcmp(type, "ebpf"))
 		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
+	const char *bpf = json_string_value(json_object_get(res, "BPFFilter"));
+	if (!strcmp(type, "ebpf") && bpf && *bpf)
+		return reply(msg, 400, "capture type ebpf does not support a BPF filter");
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
 	enum flow_key_mode key_mode = FLOW_KEY_L2;
 	if (km && *km && flow_key_mode_parse(km, &key_mode))
@@ -596,7 +665,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->name = dup_or_null(json_string_value(json_object_get(res, "Name")));
 	w->desc = dup_or_null(json_string_value(json_object_get(res, "Description")));
 	w->bpf = dup_or_null(json_string_value(json_object_get(res, "BPFFilter")));
-	w->raw_limit = raw;
+	w->raw_limit = strcmp(type, "ebpf") ? raw : 0; /* ebpf: no raw packets */
 	w->header_size = (uint32_t)hs;
 	json_int_t port = json_integer_value(json_object_get(res, "Port"));
 	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;

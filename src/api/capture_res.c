@@ -244,6 +244,11 @@ static int def_validate(const struct capture_def *c, struct capture_res_error *e
 	if (c->type[0] && !in_list(capture_types, c->type))
 		return fail(err, -1, "unknown capture type '%.64s': expected one of %s", c->type,
 		            capture_types);
+	/* The in-kernel flow table sees every packet: it has no BPF filter (Skydive's
+	 * ebpf capture had none either). */
+	if (!strcmp(c->type, "ebpf") && c->bpf_filter[0])
+		return fail(err, -1, "capture type ebpf does not take a BPFFilter: remove it, or use "
+		                     "afpacket or pcap");
 	if (c->header_size != 0 && (c->header_size < 14 || c->header_size > 65535))
 		return fail(err, -1,
 		            "HeaderSize %d is out of range: expected 0 (default, 256 bytes) or "

@@ -457,9 +457,9 @@ static void test_ondemand_errors(void **state)
 	struct capmgr *m = capmgr_new(&o);
 	assert_non_null(m);
 	assert_int_equal(status(request(m, "Start", "nope", "{\"UUID\":\"c1\"}")), 404);
-	json_t *r = request(m, "Start", "n1", "{\"UUID\":\"c1\",\"Type\":\"ebpf\"}");
+	json_t *r = request(m, "Start", "n1", "{\"UUID\":\"c1\",\"Type\":\"dpdk\"}");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "Obj"), "Error")),
-			    "capture type ebpf is not supported by this agent yet");
+			    "capture type dpdk is not supported by this agent yet");
 	assert_int_equal(status(r), 400);
 	/* no such interface (or no permission): error state, never silent */
 	assert_int_equal(status(request(m, "Start", "n1", "{\"UUID\":\"c1\",\"BPFFilter\":\"icmp\"}")),

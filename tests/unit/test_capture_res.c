@@ -42,6 +42,9 @@ static const struct {
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"pcapx\"}",
      "unknown capture type 'pcapx': expected one of afpacket, pcap", -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"pcap,\"}", "unknown capture type", -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ebpf\",\"BPFFilter\":\"icmp\"}",
+     "capture type ebpf does not take a BPFFilter", -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ebpf\"}", NULL, -1},
     /* HeaderSize */
     {"{\"GremlinQuery\":\"G.V()\",\"HeaderSize\":0}", NULL, -1},
     {"{\"GremlinQuery\":\"G.V()\",\"HeaderSize\":14}", NULL, -1},
