@@ -108,6 +108,9 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.pcapsocket_bind = o->pcapsocket_bind,
 		.pcapsocket_min_port = o->pcapsocket_min_port,
 		.pcapsocket_max_port = o->pcapsocket_max_port,
+		.sflow_bind = o->sflow_bind,
+		.sflow_port_min = o->sflow_port_min,
+		.sflow_port_max = o->sflow_port_max,
 		.ovsdb = o->ovsdb,
 	};
 	a->caps = capmgr_new(&co);

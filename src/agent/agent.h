@@ -37,6 +37,8 @@ struct agent_opts {
 	uint32_t capture_workers;	 /* agent.capture.workers (afpacket fanout); 0 = 1 */
 	const char *pcapsocket_bind;	 /* agent.flow.pcapsocket.bind_address; NULL = 127.0.0.1 */
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* min_port/max_port; 0 = 8100/8132 */
+	const char *sflow_bind;		 /* agent.flow.sflow.bind_address; NULL = 127.0.0.1 */
+	uint16_t sflow_port_min, sflow_port_max; /* port_min/port_max; 0 = 6345/6355 */
 };
 
 struct agent;

@@ -96,6 +96,18 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->pcapsocket_min_port = (uint16_t)psmin;
 	o->pcapsocket_max_port = (uint16_t)psmax;
 	o->pcapsocket_bind = config_get_string(cfg, "agent.flow.pcapsocket.bind_address", "127.0.0.1");
+	/* sFlow collectors (sflow, ovssflow): agent.flow.sflow.{bind_address,port_min,port_max} */
+	int64_t sfmin = config_get_int(cfg, "agent.flow.sflow.port_min", 6345);
+	int64_t sfmax = config_get_int(cfg, "agent.flow.sflow.port_max", 6355);
+	if (sfmin < 1 || sfmax > 65535 || sfmin > sfmax) {
+		snprintf(err, errlen, "agent.flow.sflow: port_min..port_max must be a range in "
+				      "1..65535, not %lld..%lld", (long long)sfmin, (long long)sfmax);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->sflow_port_min = (uint16_t)sfmin;
+	o->sflow_port_max = (uint16_t)sfmax;
+	o->sflow_bind = config_get_string(cfg, "agent.flow.sflow.bind_address", "127.0.0.1");
 	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
 	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
 	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */

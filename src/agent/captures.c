@@ -406,7 +406,13 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		l->cap = pcapsocket_open(&po, err, errlen);
 	} else if (is_sflow(w)) {
 		/* A UDP collector on the agent host, like pcapsocket. */
-		struct sflow_collector_opts so = {.port = w->port, .snaplen = co.snaplen};
+		struct sflow_collector_opts so = {
+			.bind_address = m->o.sflow_bind,
+			.port = w->port,
+			.port_min = m->o.sflow_port_min,
+			.port_max = m->o.sflow_port_max,
+			.snaplen = co.snaplen,
+		};
 		l->cap = sflow_collector_open(&so, err, errlen);
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */

@@ -29,6 +29,9 @@ struct capmgr_opts {
 	/* agent.flow.pcapsocket: listener address and port range (pcapsocket.h) */
 	const char *pcapsocket_bind; /* NULL = 127.0.0.1 */
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* 0 = 8100, 8132 */
+	/* agent.flow.sflow: collector address and port range (sflow_collector.h) */
+	const char *sflow_bind; /* NULL = 127.0.0.1 */
+	uint16_t sflow_port_min, sflow_port_max; /* 0 = 6345, 6355 */
 	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default
 	 * socket, "" = off (those types then fail) */
 	const char *ovsdb;

@@ -91,6 +91,8 @@ done
 PORT=$(free_port tcp)
 API=127.0.0.1:$PORT
 # Flows reach the analyzer every second (flow.update), stats every second.
+# A collector without --port takes the first free port of agent.flow.sflow.port_min..port_max.
+SKYDIVE_AGENT_FLOW_SFLOW_PORT_MIN=6391 SKYDIVE_AGENT_FLOW_SFLOW_PORT_MAX=6399 \
 SKYDIVE_FLOW_UPDATE=1 "$SKYDIVE" allinone --listen "$API" --host-id "${P}host" \
 	>"$tmp/allinone.log" 2>&1 &
 aio=$!
@@ -169,6 +171,11 @@ vsctl add-br "$BR" -- set bridge "$BR" datapath_type=netdev \
 	-- add-port "$BR" "${P}v1" -- add-port "$BR" "${P}v2" ||
 	{ ko ovs-up "add-br failed: $(tail -c 300 "$tmp/ovs-vswitchd.log")"; finish; }
 if start_capture ovs; then
+	if [ "$sport" -ge 6391 ] && [ "$sport" -le 6399 ]; then
+		ok "ovs-port-range (port $sport from agent.flow.sflow.port_min..port_max)"
+	else
+		ko ovs-port-range "port $sport is not in 6391..6399"
+	fi
 	# OVS sends from a connected UDP socket: the collector listens already.
 	vsctl -- --id=@s create sflow agent=lo target="\"127.0.0.1:$sport\"" sampling=1 polling=1 \
 		header=128 -- set bridge "$BR" sflow=@s >/dev/null ||
