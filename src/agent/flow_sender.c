@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "agent/ws_link.h"
 #include "config/config.h"
 
 #define BACKOFF_MIN_MS 200
@@ -289,22 +290,14 @@ struct flow_sender *flow_sender_new(const struct flow_sender_opts *o, char *err,
 		struct fs_conn *c = &s->conns[i];
 		c->s = s;
 		c->backoff_ms = BACKOFF_MIN_MS;
-		if (config_split_addr(o->analyzers[i], c->host, sizeof(c->host), &c->port) < 0 ||
-		    !c->port) {
-			snprintf(err, errlen, "invalid analyzer address '%s' (want HOST:PORT)",
-				 o->analyzers[i]);
+		if (ws_link_addr(o->analyzers[i], c->host, sizeof(c->host), &c->port, c->addr,
+				 sizeof(c->addr), err, errlen)) {
 			flow_sender_free(s);
 			return NULL;
 		}
-		if (!c->host[0])
-			snprintf(c->host, sizeof(c->host), "127.0.0.1");
-		snprintf(c->addr, sizeof(c->addr), "%s", o->analyzers[i]);
 		s->n_conns++;
 	}
-	s->retry.secs_since_valid_ping = (uint16_t)s->ping_delay_s;
-	s->retry.secs_since_valid_hangup = (uint16_t)(s->ping_delay_s + 5 > s->ping_delay_s * 3
-							     ? s->ping_delay_s + 5
-							     : s->ping_delay_s * 3);
+	ws_link_retry_policy(&s->retry, s->ping_delay_s);
 	return s;
 oom:
 	snprintf(err, errlen, "agent: out of memory");

@@ -18,6 +18,7 @@
 #include "agent/agent.h"
 #include "agent/forwarder.h"
 #include "common/log.h"
+#include "agent/ws_link.h"
 #include "config/config.h"
 
 #define BACKOFF_MIN_MS 200
@@ -473,24 +474,14 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 		struct fwd_conn *c = &f->conns[i];
 		c->f = f;
 		c->backoff_ms = BACKOFF_MIN_MS;
-		if (config_split_addr(o->analyzers[i], c->host, sizeof(c->host), &c->port) < 0 ||
-		    !c->port) {
-			snprintf(err, errlen, "invalid analyzer address '%s' (want HOST:PORT)",
-				 o->analyzers[i]);
+		if (ws_link_addr(o->analyzers[i], c->host, sizeof(c->host), &c->port, c->addr,
+				 sizeof(c->addr), err, errlen)) {
 			forwarder_free(f);
 			return NULL;
 		}
-		if (!c->host[0])
-			snprintf(c->host, sizeof(c->host), "127.0.0.1");
-		snprintf(c->addr, sizeof(c->addr), "%s", o->analyzers[i]);
 		f->n_conns++;
 	}
-	/* Ping an idle link so a vanished analyzer is noticed; hang up when
-	 * nothing at all came back for a while. */
-	f->retry.secs_since_valid_ping = (uint16_t)f->ping_delay_s;
-	f->retry.secs_since_valid_hangup = (uint16_t)(f->ping_delay_s + 5 > f->ping_delay_s * 3
-							     ? f->ping_delay_s + 5
-							     : f->ping_delay_s * 3);
+	ws_link_retry_policy(&f->retry, f->ping_delay_s);
 	return f;
 oom:
 	snprintf(err, errlen, "agent: out of memory");
