@@ -178,9 +178,17 @@ static int afpacket_set_filter(struct capture *base, const char *bpf, char *err,
 				.filter = (struct sock_filter *)prog.bf_insns};
 	r = setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0 ? -errno : 0;
 	pcap_freecode(&prog);
-	if (r)
+	if (r) {
 		snprintf(err, errlen, "cannot attach BPF filter '%s': %s", bpf, strerror(-r));
-	return r;
+		return r;
+	}
+	/* The filter is in place: bind now, so the ring receives from the moment
+	 * the caller reports the capture active, not from its first read. */
+	if (!c->bound && do_bind(c)) {
+		snprintf(err, errlen, "%s", c->base.err);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int afpacket_dispatch(struct capture *base, int max, capture_cb cb, void *user)
