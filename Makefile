@@ -4,6 +4,7 @@
 #   make SANITIZE=address,undefined BUILD=build-asan test   same under ASan+UBSan
 #   make fuzz            libFuzzer targets (clang) in build/fuzz/
 #   make WERROR=1        warnings are errors (CI)
+#   make UI=0            without the embedded web UI (no node/npm needed)
 BUILD    ?= build
 CC       ?= cc
 PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto \
@@ -27,7 +28,7 @@ CLI_SRC  := $(wildcard src/cli/*.c)
 PROTO    := $(wildcard proto/*.proto)
 GEN_SRC  := $(PROTO:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_HDR  := $(GEN_SRC:.c=.h)
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:.c=.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_SRC:.c=.o) $(BUILD)/gen/ui_assets.o
 BPF_SRC  := $(wildcard src/ebpf/*.bpf.c)
 BPF_OBJ  := $(BPF_SRC:src/ebpf/%.bpf.c=$(BUILD)/gen/%.bpf.o)
 BPF_SKEL := $(BPF_OBJ:.bpf.o=.skel.h)
@@ -75,6 +76,43 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 
 .SECONDARY: $(BPF_OBJ) $(BPF_SKEL)
 
+# The web UI (ui/, npm packages pinned by ui/package-lock.json) is built once into
+# build/ui whatever $(BUILD) is (the ASan build shares it), then embedded in the
+# binary: scripts/gen_ui_assets.py writes $(BUILD)/gen/ui_assets.c, a table whose
+# bytes come in by .incbin (src/api/ui_assets.h). make UI=0: an empty table.
+UI       ?= 1
+UI_DIR   := build/ui
+UI_DEPS  := $(shell find ui/src -type f 2>/dev/null) ui/build.mjs ui/package-lock.json
+UI_LOCK  := $(if $(shell command -v flock 2>/dev/null),flock build/.ui.lock,)
+UI_MODE  := $(BUILD)/gen/ui.mode
+# Rewritten only when UI changes, so switching UI=0/1 regenerates the table.
+$(shell mkdir -p $(BUILD)/gen && { [ "$$(cat $(UI_MODE) 2>/dev/null)" = "$(UI)" ] || \
+    echo "$(UI)" > $(UI_MODE); })
+
+ifeq ($(UI),0)
+$(BUILD)/gen/ui_assets.c: scripts/gen_ui_assets.py $(UI_MODE)
+	python3 scripts/gen_ui_assets.py $@ $(BUILD)/gen/ui-data
+else
+$(BUILD)/gen/ui_assets.c: scripts/gen_ui_assets.py $(UI_MODE) $(UI_DIR)/.stamp
+	$(UI_LOCK) python3 scripts/gen_ui_assets.py $@ $(BUILD)/gen/ui-data $(UI_DIR)
+
+$(UI_DIR)/.stamp: $(UI_DEPS) ui/node_modules/.package-lock.json
+	@mkdir -p $(UI_DIR)
+	$(UI_LOCK) sh -c 'cd ui && UI_OUT=$(abspath $(UI_DIR)) node build.mjs'
+	touch $@
+
+# npm ci only when node_modules is missing or older than the lockfile.
+ui/node_modules/.package-lock.json: ui/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: run scripts/install-deps.sh, or" \
+	    "build without the web UI: make UI=0" >&2; exit 1; }
+	@mkdir -p build
+	$(UI_LOCK) sh -c 'cd ui && npm ci --no-audit --no-fund'
+	touch $@
+endif
+
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/api/ui_assets.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
@@ -92,7 +130,7 @@ fuzz-replay: $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz-replay/%)
 
 # libFuzzer builds: make fuzz, then build/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
-	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang SANITIZE=address,undefined \
+	$(MAKE) BUILD=$(BUILD)/fuzz-lib CC=clang SANITIZE=address,undefined UI=0 \
 	    OPT="-O1 -fsanitize=fuzzer-no-link" $(BUILD)/fuzz-lib/libskydive.a
 	@mkdir -p $(BUILD)/fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \

@@ -6,7 +6,18 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libxxhash-
 libjansson-dev libyaml-dev protobuf-c-compiler libprotobuf-c-dev libwebsockets-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev llvm
 libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping
-bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd"
+bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd
+chromium fonts-dejavu-core"
+# The web UI's build (make) needs node and npm: Debian's, unless a node is installed
+# already (e.g. a newer one from NodeSource, which bundles npm and which Debian's npm
+# package would conflict with). chromium + a font: the browser tests (headless).
+if ! command -v node >/dev/null 2>&1; then
+	PKGS="$PKGS nodejs npm"
+elif ! command -v npm >/dev/null 2>&1 &&
+	dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q . &&
+	! dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q nodesource; then
+	PKGS="$PKGS npm" # Debian's nodejs without its npm
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -19,11 +19,15 @@
 
 #include "api/analyzer.h"
 #include "api/capture_res.h"
+#include "api/cors.h"
 #include "api/dispatch.h"
 #include "api/flow_ingest.h"
 #include "api/graph_msg.h"
+#include "api/login.h"
 #include "api/rest.h"
 #include "api/rest_pcap.h"
+#include "api/ui_serve.h"
+#include "api/sub_filter.h"
 #include "common/log.h"
 #include "store/flow_store.h"
 
@@ -62,6 +66,12 @@ struct peer {
 	int subscribed;
 	int overflow;
 	int bad_logged; /* flow connection: a malformed frame was logged */
+	/* subscribers (docs/API.md, "Subscribers"); graph lock held to read or change */
+	struct sub_filter *filter; /* X-Gremlin-Filter / GremlinFilter; NULL: whole graph */
+	int filter_dirty;          /* the graph changed since the filter's set was made */
+	int filter_failed;         /* its re-evaluation failed (logged once) */
+	int partial;               /* x-update-policy=partial */
+	int64_t at_ms;             /* SyncRequest Time: in the past, no live events; 0 live */
 	char *rx;
 	size_t rx_len, rx_cap;
 	struct qent *qhead, *qtail;
@@ -76,6 +86,13 @@ struct pss {
 	char accept[128];
 	char ctype[128];  /* Content-Type (YAML bodies of /api/capture) */
 	char ttl[64];     /* X-Resource-TTL */
+	/* CORS (Origin, Access-Control-Request-*) and the web UI's conditional/gzip GETs */
+	char origin[256];
+	char acr_method[16];
+	char acr_headers[256];
+	int has_acr_method;
+	char inm[160];  /* If-None-Match */
+	char aenc[128]; /* Accept-Encoding */
 	char *body;
 	size_t body_len;
 	int body_too_big;
@@ -101,6 +118,7 @@ struct analyzer {
 	struct gremlin_flow_ops flow_ops;
 	int has_flow_ops;
 	struct rest_ctx rest;
+	struct cors *cors; /* http.cors.allowed_origins */
 
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
@@ -127,7 +145,13 @@ struct analyzer {
 	struct dispatch *dispatch;     /* OnDemand captures to agents; with captures */
 	struct flow_ingest *flows;     /* /ws/agent/flow; with captures and a flow store */
 	lws_sorted_usec_list_t dispatch_timer;
+	lws_sorted_usec_list_t sub_timer; /* filtered subscribers' re-evaluation */
+	int filter_dirty;                 /* some filtered subscriber has changes (graph lock) */
+	int64_t filter_last_ms;
 };
+
+/* Filtered subscribers are re-evaluated at most this often (then the difference is sent). */
+#define SUB_FILTER_PERIOD_MS 200
 
 /* ---- shared messages and queues (qlock held) --------------------------- */
 
@@ -192,39 +216,75 @@ static void peer_free(struct peer *p)
 		shmsg_unref(q->m);
 		free(q);
 	}
+	sub_filter_free(p->filter);
 	free(p->rx);
 	free(p);
 }
 
 /* ---- graph listener (any thread, graph lock held) ---------------------- */
 
+/* The message of one change: the element (NodeAdded ...), or for a partial subscriber's
+ * update {"ID","UpdatedAt","Revision","Ops"} (NodePartiallyUpdated); NULL when out of
+ * memory or, partial, when the history no longer holds the previous metadata. */
+static struct shmsg *change_msg(struct analyzer *a, enum graph_event ev,
+                                const struct graph_node *node, const struct graph_edge *edge,
+                                int partial)
+{
+	json_t *obj;
+	const char *type = graph_event_name(ev);
+	if (partial) {
+		const struct graph_elem *e = edge ? &edge->e : &node->e;
+		const json_t *old = graph_replaced_metadata(a->g, e);
+		json_t *ops = old ? sub_partial_ops(old, e->metadata) : NULL;
+		obj = ops ? sub_partial_obj(e, ops) : NULL;
+		type = edge ? "EdgePartiallyUpdated" : "NodePartiallyUpdated";
+	} else {
+		obj = edge ? graph_edge_to_json(edge) : graph_node_to_json(node);
+	}
+	return obj ? shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE, type, obj)) : NULL;
+}
+
 static void on_graph_change(void *user, enum graph_event ev, const struct graph_node *node,
                             const struct graph_edge *edge)
 {
 	struct analyzer *a = user;
-	int wake = 0;
+	const char *id = edge ? edge->e.id : node->e.id;
+	int updated = ev == GRAPH_NODE_UPDATED || ev == GRAPH_EDGE_UPDATED;
+	int deleted = ev == GRAPH_NODE_DELETED || ev == GRAPH_EDGE_DELETED;
+	struct shmsg *msgs[2] = {NULL, NULL}; /* full, partial: built once, shared */
+	int tried[2] = {0, 0}, wake = 0, oom = 0;
 	pthread_mutex_lock(&a->qlock);
-	struct peer *p;
-	for (p = a->peers; p; p = p->next)
-		if (p->subscribed && !p->overflow)
-			break;
-	if (p) {
-		json_t *obj = edge ? graph_edge_to_json(edge) : graph_node_to_json(node);
-		struct shmsg *m = obj ? shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE,
-		                                                      graph_event_name(ev), obj))
-		                      : NULL;
-		if (!m) {
-			log_error("api: out of memory notifying subscribers");
-		} else {
-			for (p = a->peers; p; p = p->next)
-				if (p->subscribed)
-					peer_enqueue(a, p, m, 0);
-			if (m->refs == 0)
-				free(m);
-			wake = 1;
+	for (struct peer *p = a->peers; p; p = p->next) {
+		if (!p->subscribed || p->overflow || p->at_ms)
+			continue;
+		if (p->filter) {
+			/* The filtered set may change: sub_tick re-evaluates it soon and
+			 * sends the difference; changes of elements already in it go now. */
+			p->filter_dirty = a->filter_dirty = 1;
+			if ((!updated && !deleted) || !sub_filter_has(p->filter, edge != NULL, id))
+				continue;
+			if (deleted)
+				sub_filter_forget(p->filter, edge != NULL, id);
+		}
+		for (int k = updated && p->partial; k >= 0; k--) {
+			if (!tried[k]) {
+				tried[k] = 1;
+				msgs[k] = change_msg(a, ev, node, edge, k);
+			}
+			if (msgs[k]) { /* no ops: the full update instead */
+				peer_enqueue(a, p, msgs[k], 0);
+				wake = 1;
+				break;
+			}
+			oom = oom || !k;
 		}
 	}
+	for (int k = 0; k < 2; k++)
+		if (msgs[k] && msgs[k]->refs == 0)
+			free(msgs[k]);
 	pthread_mutex_unlock(&a->qlock);
+	if (oom)
+		log_error("api: out of memory notifying subscribers");
 	if (wake)
 		lws_cancel_service(a->ctx); /* the loop asks for writability */
 }
@@ -312,9 +372,8 @@ static json_t *build_status(void *user)
 static void http_reset(struct pss *pss)
 {
 	free(pss->body);
-	free(pss->resp.body);
+	rest_response_free(&pss->resp);
 	pss->body = NULL;
-	pss->resp.body = NULL;
 	pss->body_len = 0;
 	pss->body_too_big = 0;
 	if (pss->pcap_fp) {
@@ -338,7 +397,20 @@ static const struct {
 
 static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 {
-	if (pss->body_too_big) {
+	struct cors_request creq = {.method = pss->method,
+	                            .origin = pss->origin[0] ? pss->origin : NULL,
+	                            .req_method = pss->has_acr_method ? pss->acr_method : NULL,
+	                            .req_headers = pss->acr_headers[0] ? pss->acr_headers : NULL};
+	struct ui_request ureq = {.method = pss->method,
+	                          .path = pss->path,
+	                          .accept_encoding = pss->aenc[0] ? pss->aenc : NULL,
+	                          .if_none_match = pss->inm[0] ? pss->inm : NULL};
+	int cors_rc = 0;
+	if (!strcmp(pss->method, "OPTIONS")) {
+		/* pre-flight, on every path, before routing (cors.h) */
+		memset(&pss->resp, 0, sizeof(pss->resp));
+		cors_rc = cors_apply(a->cors, &creq, &pss->resp);
+	} else if (pss->body_too_big) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
 		         MAX_BODY);
@@ -366,10 +438,24 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		                                  .body = pss->body,
 		                                  .body_len = pss->body_len};
 		capture_res_handle(a->captures, &req, &pss->resp);
-	} else {
+	} else if (!strcmp(pss->path, "/login")) {
+		struct login_request lreq = {
+		    .method = pss->method,
+		    .content_type = pss->ctype[0] ? pss->ctype : NULL,
+		    .origin = cors_origin_allowed(a->cors, creq.origin) ? creq.origin : NULL,
+		    .body = pss->body,
+		    .body_len = pss->body_len};
+		memset(&pss->resp, 0, sizeof(pss->resp));
+		login_handle(&lreq, &pss->resp);
+	} else if (!ui_serve(&ureq, &pss->resp)) {
 		rest_handle(&a->rest, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
 		            pss->body, pss->body_len, &pss->resp);
 	}
+	if (strcmp(pss->method, "OPTIONS"))
+		cors_rc = cors_apply(a->cors, &creq, &pss->resp);
+	if (cors_rc < 0)
+		log_error("api: out of memory adding the CORS headers of %s %s", pss->method,
+		          pss->path);
 	log_debug("api: %s %s -> %d", pss->method, pss->path, pss->resp.status);
 	pss->have_resp = 1;
 	lws_callback_on_writable(wsi);
@@ -381,15 +467,41 @@ static int http_write(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	if (!pss->have_resp)
 		return 0;
 	if (!pss->headers_sent) {
-		unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start,
-		                                  *end = hb + sizeof(hb) - 1;
-		int head = !strcmp(pss->method, "HEAD");
-		if (lws_add_http_common_headers(wsi, (unsigned)pss->resp.status,
-		                                pss->resp.content_type, pss->resp.len, &p, end) ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
+		/* room for the common headers and the extra ones (a Set-Cookie can be long) */
+		const char *xh = pss->resp.headers;
+		size_t cap = LWS_PRE + 1024 + (xh ? 2 * strlen(xh) : 0);
+		unsigned char *hb = malloc(cap);
+		if (!hb)
+			return -1;
+		unsigned char *start = hb + LWS_PRE, *p = start, *end = hb + cap - 1;
+		/* HEAD, 204 and 304 carry no body (Content-Length is the GET's) */
+		int nobody = !strcmp(pss->method, "HEAD") || pss->resp.status == 304 ||
+		             pss->resp.status == 204;
+		int bad = lws_add_http_common_headers(wsi, (unsigned)pss->resp.status,
+		                                      pss->resp.content_type, pss->resp.len, &p, end);
+		while (!bad && xh && *xh) {
+			const char *colon = strchr(xh, ':'), *eol = strstr(xh, "\r\n");
+			if (!colon || !eol || colon > eol)
+				break;
+			char name[128];
+			const char *v = colon + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(name, sizeof(name), "%.*s:", (int)(colon - xh), xh);
+			for (char *c = name; *c; c++) /* HTTP/2 (TLS + ALPN) wants lower case */
+				if (*c >= 'A' && *c <= 'Z')
+					*c = (char)(*c + 32);
+			bad = lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+			                                  (const unsigned char *)v, (int)(eol - v), &p,
+			                                  end);
+			xh = eol + 2;
+		}
+		bad = bad || lws_finalize_write_http_header(wsi, start, &p, end);
+		free(hb);
+		if (bad)
 			return -1;
 		pss->headers_sent = 1;
-		if (pss->resp.len == 0 || head) {
+		if (pss->resp.len == 0 || nobody) {
 			http_reset(pss);
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		}
@@ -399,6 +511,10 @@ static int http_write(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	size_t n = pss->resp.len - pss->sent;
 	if (n > HTTP_CHUNK)
 		n = HTTP_CHUNK;
+	/* HTTP/2 (a client's h2c upgrade; -1 is HTTP/1): one write of 64 KiB exceeds
+	 * the initial window (65535) and is refused; 16 KiB (the default frame) goes */
+	if (lws_get_peer_write_allowance(wsi) >= 0 && n > 16384)
+		n = 16384;
 	int last = pss->sent + n == pss->resp.len;
 	memcpy(a->scratch + LWS_PRE, pss->resp.body + pss->sent, n);
 	if (lws_write(wsi, a->scratch + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
@@ -452,6 +568,19 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 		pss->ctype[0] = 0;
 	if (lws_hdr_custom_copy(wsi, pss->ttl, sizeof(pss->ttl), "x-resource-ttl:", 15) < 0)
 		pss->ttl[0] = 0;
+	if (lws_hdr_copy(wsi, pss->origin, sizeof(pss->origin), WSI_TOKEN_ORIGIN) < 0)
+		pss->origin[0] = 0;
+	pss->has_acr_method = lws_hdr_custom_copy(wsi, pss->acr_method, sizeof(pss->acr_method),
+	                                          "access-control-request-method:", 30) >= 0;
+	if (!pss->has_acr_method)
+		pss->acr_method[0] = 0;
+	if (lws_hdr_copy(wsi, pss->acr_headers, sizeof(pss->acr_headers),
+	                 WSI_TOKEN_HTTP_AC_REQUEST_HEADERS) < 0)
+		pss->acr_headers[0] = 0;
+	if (lws_hdr_copy(wsi, pss->inm, sizeof(pss->inm), WSI_TOKEN_HTTP_IF_NONE_MATCH) < 0)
+		pss->inm[0] = 0;
+	if (lws_hdr_copy(wsi, pss->aenc, sizeof(pss->aenc), WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
+		pss->aenc[0] = 0;
 	/* A body follows only when Content-Length says so (lws has no body
 	 * callbacks for an empty one). */
 	char cl[24] = "";
@@ -506,7 +635,7 @@ static int ws_header(struct lws *wsi, const char *name, char *out, size_t len)
 		    lws_hdr_custom_copy(wsi, out, (int)len, hname, (int)strlen(hname)) > 0)
 			return 1;
 	}
-	char arg[80], buf[256];
+	char arg[80], buf[4096]; /* room for a Gremlin filter */
 	snprintf(arg, sizeof(arg), "%s=", lower);
 	const char *v = lws_get_urlarg_by_name(wsi, arg, buf, (int)sizeof(buf));
 	if (v && *v) {
@@ -552,8 +681,17 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 		         path, a->flows ? ", /ws/agent/flow" : "");
 		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, why);
 	}
-	if (!ws_header(wsi, "X-Host-ID", host, sizeof(host))) {
+	/* A browser cannot set headers: subscribers may go without X-Host-ID (named by
+	 * their address, as Skydive's graffiti/websocket/server.go falls back to). */
+	if (!ws_header(wsi, "X-Host-ID", host, sizeof(host)) && kind != PEER_SUBSCRIBER &&
+	    kind != PEER_PUBSUB) {
 		snprintf(why, sizeof(why), "%.200s needs the X-Host-ID header", path);
+		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
+	}
+	if ((kind == PEER_SUBSCRIBER || kind == PEER_PUBSUB) &&
+	    ws_header(wsi, "X-Update-Policy", proto, sizeof(proto)) && strcasecmp(proto, "full") &&
+	    strcasecmp(proto, "partial")) {
+		snprintf(why, sizeof(why), "invalid update policy '%.30s' (full or partial)", proto);
 		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
 	}
 	/* flow frames are protobuf whatever the header says */
@@ -566,6 +704,55 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 	return 0;
 }
 
+/* What a subscriber gets on connection and for each SyncRequest (Skydive's
+ * SubscriberEndpoint, graffiti/endpoints/subscriber_endpoint.go): filter NULL keeps the
+ * current filter, "" drops it, any other text replaces it; at_ms > 0 is the time to show
+ * (live events stop until a SyncRequest without Time). The SyncReply holds the graph, or
+ * the filter's subgraph, of that time; a filter that does not parse or evaluate gives a
+ * SyncReply with Status 400 and Obj {"Error","Position"}, and the state is kept. Graph
+ * lock held. NULL on out of memory. */
+static json_t *sub_sync_reply(struct analyzer *a, struct peer *p, const char *filter,
+                              int64_t at_ms)
+{
+	struct gremlin_error err = {0};
+	struct sub_filter *nf = NULL, *f = p->filter;
+	int64_t now = rest_now_ms();
+	if (filter && *filter && !(f = nf = sub_filter_new(filter, &err)))
+		goto bad;
+	if (filter && !*filter)
+		f = NULL;
+	struct graph_view *v = graph_view_at(a->g, at_ms > 0 ? at_ms : 0, NULL);
+	json_t *gj = NULL;
+	if (v)
+		gj = f ? sub_filter_graph(f, v, now, at_ms <= 0, &err) : graph_view_to_json(v);
+	graph_view_free(v);
+	if (!gj) {
+		if (!f || !v)
+			return NULL;
+		goto bad;
+	}
+	if (filter) {
+		if (p->filter && nf != p->filter)
+			log_info("api: subscriber %s: filter '%s' replaced", p->host_id,
+			         sub_filter_text(p->filter));
+		sub_filter_free(p->filter);
+		p->filter = nf;
+	}
+	p->at_ms = at_ms > 0 ? at_ms : 0;
+	p->filter_dirty = p->filter_failed = 0;
+	p->subscribed = 1;
+	return graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj);
+bad:
+	log_warn("api: subscriber %s: bad Gremlin filter '%s': %s", p->host_id,
+	         filter ? filter : sub_filter_text(f), err.msg);
+	sub_filter_free(nf);
+	json_t *m = graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply",
+	                          json_pack("{s:s, s:i}", "Error", err.msg, "Position", err.pos));
+	if (m)
+		json_object_set_new(m, "Status", json_integer(400));
+	return m;
+}
+
 static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 {
 	char path[256] = "", policy[32] = "";
@@ -576,14 +763,13 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	p->wsi = wsi;
 	p->kind = ws_kind(path);
 	p->connect_ms = rest_now_ms();
-	ws_header(wsi, "X-Host-ID", p->host_id, sizeof(p->host_id));
+	int have_host = ws_header(wsi, "X-Host-ID", p->host_id, sizeof(p->host_id));
 	if (!ws_header(wsi, "X-Client-Type", p->client_type, sizeof(p->client_type)))
 		snprintf(p->client_type, sizeof(p->client_type), "%s",
 		         p->kind == PEER_AGENT || p->kind == PEER_FLOW ? "agent" : "publisher");
 	for (char *c = p->client_type; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c + 32);
-	snprintf(p->origin, sizeof(p->origin), "%s.%s", p->client_type, p->host_id);
 	ws_header(wsi, "X-Persistence-Policy", policy, sizeof(policy));
 	/* Agents' elements go with the agent; publishers' only when asked. */
 	p->delete_on_disconnect =
@@ -595,30 +781,35 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		p->remote_port =
 		    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 		                                   : ((struct sockaddr_in *)&ss)->sin_port);
+	if (!have_host) /* a browser subscriber: its address, as Go's RemoteAddr */
+		snprintf(p->host_id, sizeof(p->host_id), strchr(p->remote, ':') ? "[%s]:%d" : "%s:%d",
+		         p->remote, p->remote_port);
+	snprintf(p->origin, sizeof(p->origin), "%s.%s", p->client_type, p->host_id);
 	pss->peer = p;
 
 	int subscribe = p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB;
-	char filter[8];
-	if (subscribe && ws_header(wsi, "X-Gremlin-Filter", filter, sizeof(filter)))
-		log_warn("api: subscriber %s: X-Gremlin-Filter is not supported yet; sending "
-		         "the whole graph",
-		         p->host_id);
 	if (subscribe) {
+		char upd[16] = "", *filter = malloc(4096);
+		if (!filter)
+			return -1;
+		ws_header(wsi, "X-Update-Policy", upd, sizeof(upd));
+		p->partial = !strcasecmp(upd, "partial");
+		int has_filter = ws_header(wsi, "X-Gremlin-Filter", filter, 4096);
 		/* SyncReply and registration under the graph lock: no change can
-		 * fall between the snapshot and the stream. */
+		 * fall between the snapshot and the stream. A bad filter is answered
+		 * with a 400 SyncReply; events wait for a SyncRequest that works. */
 		graph_lock(a->g);
-		struct graph_view *v = graph_view_at(a->g, 0, NULL);
-		json_t *gj = v ? graph_view_to_json(v) : NULL;
-		graph_view_free(v);
-		struct shmsg *m =
-		    gj ? shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj))
-		       : NULL;
+		struct shmsg *m = shmsg_from_json(sub_sync_reply(a, p, has_filter ? filter : NULL, 0));
+		free(filter);
 		pthread_mutex_lock(&a->qlock);
 		p->next = a->peers;
 		a->peers = p;
 		if (m) {
 			peer_enqueue(a, p, m, 1);
-			p->subscribed = 1;
+			if (m->refs == 0)
+				free(m);
+		} else {
+			p->subscribed = 0;
 		}
 		pthread_mutex_unlock(&a->qlock);
 		graph_unlock(a->g);
@@ -719,10 +910,20 @@ static void ws_message(struct analyzer *a, struct peer *p)
 		rc = graph_msg_apply(a->g, msg, &src, rest_now_ms(), err, sizeof(err));
 	}
 	if (rc == GRAPH_MSG_SYNC_REQUEST) {
-		struct graph_view *v = graph_view_at(a->g, 0, NULL);
-		json_t *gj = v ? graph_view_to_json(v) : NULL;
-		graph_view_free(v);
-		json_t *reply = gj ? graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj) : NULL;
+		json_t *reply = NULL;
+		if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB) {
+			/* Obj {"GremlinFilter": "..." | "" | absent, "Time": ms} (messages.go) */
+			const json_t *obj = json_object_get(msg, "Obj");
+			const json_t *tm = json_object_get(obj, "Time");
+			reply = sub_sync_reply(
+			    a, p, json_string_value(json_object_get(obj, "GremlinFilter")),
+			    json_is_number(tm) ? (int64_t)json_number_value(tm) : 0);
+		} else {
+			struct graph_view *v = graph_view_at(a->g, 0, NULL);
+			json_t *gj = v ? graph_view_to_json(v) : NULL;
+			graph_view_free(v);
+			reply = gj ? graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj) : NULL;
+		}
 		json_t *uuid = json_object_get(msg, "UUID");
 		if (reply && json_is_string(uuid))
 			json_object_set(reply, "UUID", uuid);
@@ -926,6 +1127,65 @@ static void dispatch_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(a->ctx, 0, sul, dispatch_tick, 100 * LWS_US_PER_MS);
 }
 
+struct sub_emit_ctx {
+	struct analyzer *a;
+	struct peer *p;
+	int sent;
+};
+
+/* sub_emit_fn: queues one message of a filtered subscriber's difference. */
+static void sub_emit(void *user, const char *type, json_t *obj)
+{
+	struct sub_emit_ctx *c = user;
+	struct shmsg *m = shmsg_from_json(graph_msg_new(GRAPH_MSG_NAMESPACE, type, obj));
+	if (!m) {
+		log_error("api: out of memory notifying subscriber %s", c->p->host_id);
+		return;
+	}
+	pthread_mutex_lock(&c->a->qlock);
+	peer_enqueue(c->a, c->p, m, 0);
+	if (m->refs == 0)
+		free(m);
+	pthread_mutex_unlock(&c->a->qlock);
+	c->sent = 1;
+}
+
+/* Re-evaluates the filters of subscribers whose graph changed (at most every
+ * SUB_FILTER_PERIOD_MS) and sends each the difference: however many changes came in
+ * between, a filter costs one evaluation. Runs on the loop, which alone changes the peer
+ * list, so the list is walked without qlock. */
+static void sub_tick(lws_sorted_usec_list_t *sul)
+{
+	struct analyzer *a = lws_container_of(sul, struct analyzer, sub_timer);
+	int64_t now = rest_now_ms();
+	graph_lock(a->g);
+	if (a->filter_dirty && now - a->filter_last_ms >= SUB_FILTER_PERIOD_MS) {
+		struct graph_view *v = graph_view_at(a->g, 0, NULL);
+		a->filter_dirty = !v;
+		a->filter_last_ms = now;
+		for (struct peer *p = a->peers; v && p; p = p->next) {
+			if (!p->filter || !p->filter_dirty || !p->subscribed || p->at_ms ||
+			    p->overflow)
+				continue;
+			struct sub_emit_ctx c = {.a = a, .p = p};
+			struct gremlin_error err;
+			p->filter_dirty = 0;
+			if (sub_filter_update(p->filter, v, now, sub_emit, &c, &err) &&
+			    !p->filter_failed) {
+				p->filter_failed = 1;
+				log_warn("api: subscriber %s: filter '%s' failed: %s (its elements "
+				         "are kept as they were)",
+				         p->host_id, sub_filter_text(p->filter), err.msg);
+			}
+			if (c.sent)
+				lws_callback_on_writable(p->wsi);
+		}
+		graph_view_free(v);
+	}
+	graph_unlock(a->g);
+	lws_sul_schedule(a->ctx, 0, sul, sub_tick, 50 * LWS_US_PER_MS);
+}
+
 /* capture_res_counts_fn: Count = nodes where the agent reports the capture active. */
 static json_t *capture_counts(void *user)
 {
@@ -1040,7 +1300,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	                            .status = build_status,
 	                            .user = a};
 	a->scratch = malloc(LWS_PRE + HTTP_CHUNK);
-	if (!a->scratch) {
+	a->cors = cors_new(cfg);
+	if (!a->scratch || !a->cors) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1089,6 +1350,10 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	if (tls) {
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = pkey;
+		/* HTTP/1.1 only: over h2 lws loses our custom request headers
+		 * (Access-Control-Request-Method, X-Resource-TTL) and bodies larger
+		 * than one write (the UI's app.js); browsers do fine with 1.1. */
+		info.alpn = "http/1.1";
 		const char *ca = config_get_string(cfg, "tls.ca_cert", NULL);
 		if (ca && *ca)
 			info.ssl_ca_filepath = ca;
@@ -1125,6 +1390,7 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		}
 		dispatch_tick(&a->dispatch_timer);
 	}
+	sub_tick(&a->sub_timer);
 	if (ip[0] && strchr(ip, ':'))
 		snprintf(a->address, sizeof(a->address), "[%s]:%d", ip, a->port);
 	else
@@ -1182,6 +1448,8 @@ void analyzer_stop(struct analyzer *a)
 		lws_sul_cancel(&a->capture_timer);
 	if (a->ctx && a->dispatch)
 		lws_sul_cancel(&a->dispatch_timer);
+	if (a->ctx && a->vh)
+		lws_sul_cancel(&a->sub_timer);
 	if (a->ctx)
 		lws_context_destroy(a->ctx); /* closes every connection: CLOSED frees peers */
 	dispatch_free(a->dispatch);
@@ -1196,6 +1464,7 @@ void analyzer_stop(struct analyzer *a)
 	pthread_mutex_unlock(&a->qlock);
 	pthread_mutex_destroy(&a->qlock);
 	free(a->scratch);
+	cors_free(a->cors);
 	free(a);
 }
 

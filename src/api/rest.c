@@ -25,6 +25,26 @@ int64_t rest_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int rest_add_header(struct rest_response *out, const char *name, const char *value)
+{
+	size_t old = out->headers ? strlen(out->headers) : 0;
+	size_t n = strlen(name) + strlen(value) + 5;
+	char *h = realloc(out->headers, old + n);
+	if (!h)
+		return -ENOMEM;
+	snprintf(h + old, n, "%s: %s\r\n", name, value);
+	out->headers = h;
+	return 0;
+}
+
+void rest_response_free(struct rest_response *out)
+{
+	if (!out->body_static)
+		free(out->body);
+	free(out->headers);
+	memset(out, 0, sizeof(*out));
+}
+
 /* Takes j (stolen) as the body. */
 static void reply_json(struct rest_response *out, int status, json_t *j)
 {

@@ -28,7 +28,14 @@ struct rest_response {
 	const char *content_type; /* static string */
 	char *body;               /* malloc'd, may be NULL when len is 0 */
 	size_t len;
+	int body_static;          /* body is embedded data (the web UI): never freed */
+	char *headers;            /* extra lines "Name: value\r\n", malloc'd, or NULL */
 };
+
+/* Appends the header "name: value" to out->headers. 0 or -ENOMEM. */
+int rest_add_header(struct rest_response *out, const char *name, const char *value);
+/* Frees body (unless body_static) and headers, and zeroes out. */
+void rest_response_free(struct rest_response *out);
 
 /* Answers one request. method "GET"/"POST"/...; path without the query
  * string; accept the Accept header or NULL; body may be NULL. Always fills

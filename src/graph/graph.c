@@ -676,6 +676,15 @@ static void history_push_replaced(struct graph *g, int is_edge, const struct gra
 	history_push(g, is_edge, &el, to);
 }
 
+const json_t *graph_replaced_metadata(const struct graph *g, const struct graph_elem *e)
+{
+	/* the revision just replaced is the newest history record */
+	const struct hrec *h = g->htail;
+	if (!h || h->el.e.revision != e->revision - 1 || strcmp(h->el.e.id, e->id))
+		return NULL;
+	return h->el.e.metadata;
+}
+
 static void note_time(struct graph *g, int64_t now_ms)
 {
 	if (!g->first_ms || now_ms < g->first_ms)

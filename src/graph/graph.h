@@ -72,6 +72,11 @@ void graph_unlock(struct graph *g);
 int graph_listener_add(struct graph *g, graph_listener_fn fn, void *user);
 void graph_listener_remove(struct graph *g, int id);
 
+/* In a listener, during a GRAPH_NODE_UPDATED / GRAPH_EDGE_UPDATED call for element e: the
+ * metadata e had before this change (borrowed, valid during the call), from the history;
+ * NULL when the history did not keep it (out of memory, or bounded to nothing). */
+const json_t *graph_replaced_metadata(const struct graph *g, const struct graph_elem *e);
+
 /* ---- mutations (lock held); now_ms is the time of the change ---------- */
 
 /* Adds a node; -EEXIST if the ID exists, -ENOMEM. */

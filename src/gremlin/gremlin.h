@@ -87,6 +87,18 @@ int gremlin_eval(const struct gremlin_query *q, const struct graph_view *v,
 		 const struct gremlin_env *env, struct gremlin_result *out,
 		 struct gremlin_error *err);
 
+/* Evaluates q against v and calls fn for each element of its result seen as a subgraph
+ * (what a subscriber's Gremlin filter selects): result nodes (deduplicated) and the edges
+ * of v between them; result edges with both their end nodes; every node and edge of a
+ * graph result (SubGraph(), G). fn gets a node or an edge (the other NULL), valid during
+ * the call; a non-zero return stops the walk and is returned. -EINVAL with *err filled
+ * when the result is values (Count(), Values() ...), as gremlin_eval's errors, -ENOMEM. */
+typedef int (*gremlin_elem_fn)(void *user, const struct graph_node *n,
+			       const struct graph_edge *e);
+int gremlin_eval_elements(const struct gremlin_query *q, const struct graph_view *v,
+			  const struct gremlin_env *env, gremlin_elem_fn fn, void *user,
+			  struct gremlin_error *err);
+
 /* Graphviz DOT text of a NODES/EDGES/GRAPH result (nodes labelled by Name,
  * edges by RelationType); malloc'd, NULL for other kinds. */
 char *gremlin_result_dot(const struct gremlin_result *r);

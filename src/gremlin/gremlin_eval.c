@@ -121,6 +121,34 @@ static void subject_values(const struct subject *s, const char *key, struct pvec
 	if (s->e) {
 		const struct graph_elem *e = s->e;
 		json_t *t = NULL;
+		if (key[0] == '@') {
+			/* Skydive's element keys (graffiti/graph/graph.go, GetField): never
+			 * metadata; @DeletedAt only on a deleted element */
+			const char *k = key + 1;
+			if (strcmp(k, "ID") == 0)
+				t = json_string(e->id);
+			else if (strcmp(k, "Host") == 0)
+				t = json_string(e->host);
+			else if (strcmp(k, "Origin") == 0)
+				t = json_string(e->origin);
+			else if (strcmp(k, "CreatedAt") == 0)
+				t = json_integer(e->created_at);
+			else if (strcmp(k, "UpdatedAt") == 0)
+				t = json_integer(e->updated_at);
+			else if (strcmp(k, "DeletedAt") == 0 && e->deleted_at)
+				t = json_integer(e->deleted_at);
+			else if (strcmp(k, "Revision") == 0)
+				t = json_integer(e->revision);
+			if (t) {
+				*tmp = t;
+				pvec_push(out, t);
+			}
+			return;
+		}
+		if (strncmp(key, "Metadata.", 9) == 0) { /* Skydive's MetadataPrefix */
+			walk(e->metadata, key + 9, out);
+			return;
+		}
 		if (strcmp(key, "ID") == 0)
 			t = json_string(e->id);
 		else if (strcmp(key, "Host") == 0)
@@ -875,6 +903,12 @@ static int step_keys(struct ctx *c, const struct step *s, struct val *v)
 	struct smap seen = {0};
 	struct pvec owned = {0};
 	size_t n = val_count(v);
+	/* elements also have Skydive's @ keys (graph.go, GetFieldKeys), listed first */
+	static const char *const elem_keys[] = {"@ID",        "@Host",      "@Origin",  "@CreatedAt",
+						"@UpdatedAt", "@DeletedAt", "@Revision"};
+	if (n && (v->type == V_NODES || v->type == V_EDGES))
+		for (size_t i = 0; i < sizeof(elem_keys) / sizeof(elem_keys[0]); i++)
+			json_array_append_new(out, json_string(elem_keys[i]));
 	for (size_t i = 0; i < n; i++) {
 		struct subject sub = item_subject(v, i);
 		const json_t *md = sub.e ? sub.e->metadata : sub.obj;
@@ -1944,33 +1978,129 @@ static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 	return 0;
 }
 
+static int run_steps(struct ctx *c, const struct gremlin_query *q, struct val *v)
+{
+	int64_t at_ms = 0, dur_ms = 0;
+	if (c->err) {
+		c->err->pos = 0;
+		c->err->msg[0] = 0;
+	}
+	gremlin_time_context(q, c->env ? c->env->now_ms : 0, &at_ms, &dur_ms);
+	int r = 0;
+	for (int i = 0; i < q->nsteps && !r; i++)
+		r = run_step(c, q, i, v, at_ms, dur_ms);
+	return r;
+}
+
+static void ctx_free(struct ctx *c)
+{
+	for (size_t i = 0; i < c->views.n; i++)
+		graph_view_free(c->views.v[i]);
+	pvec_free(&c->views);
+	for (int i = 0; i < c->nas; i++) {
+		free(c->as[i].name);
+		pvec_free(&c->as[i].nodes);
+	}
+	free(c->as);
+}
+
+/* The result as a subgraph, element by element (gremlin_eval_elements). */
+static int walk_elements(struct ctx *c, const struct gremlin_query *q, struct val *v,
+			 gremlin_elem_fn fn, void *user)
+{
+	int r = 0;
+	if (v->type == V_GRAPH) {
+		size_t nn = graph_view_node_count(v->view), ne = graph_view_edge_count(v->view);
+		for (size_t i = 0; i < nn && !r; i++)
+			r = fn(user, graph_view_node(v->view, i), NULL);
+		for (size_t i = 0; i < ne && !r; i++)
+			r = fn(user, NULL, graph_view_edge(v->view, i));
+		return r;
+	}
+	struct smap seen = {0}, eseen = {0};
+	if (v->type == V_EDGES) {
+		for (size_t i = 0; i < v->items.n && !r; i++) {
+			const struct graph_edge *e = v->items.v[i];
+			if (smap_get(&eseen, e->e.id))
+				continue;
+			if (smap_put(&eseen, e->e.id, (void *)e)) {
+				r = ENOMEM_AT(c, 0);
+				break;
+			}
+			const char *ends[2] = {e->parent, e->child};
+			for (int k = 0; k < 2 && !r; k++) {
+				const struct graph_node *n = graph_view_node_get(v->view, ends[k]);
+				if (!n || smap_get(&seen, n->e.id))
+					continue;
+				if (smap_put(&seen, n->e.id, (void *)n))
+					r = ENOMEM_AT(c, 0);
+				else
+					r = fn(user, n, NULL);
+			}
+			if (!r)
+				r = fn(user, NULL, e);
+		}
+	} else if (v->type == V_NODES || v->type == V_PATHS) {
+		struct pvec nodes = {0};
+		for (size_t i = 0; i < v->items.n && !r; i++) {
+			struct pvec one = {.v = &v->items.v[i], .n = 1};
+			const struct pvec *p = v->type == V_PATHS ? v->items.v[i] : &one;
+			for (size_t j = 0; j < p->n && !r; j++) {
+				const struct graph_node *n = p->v[j];
+				if (smap_get(&seen, n->e.id))
+					continue;
+				if (smap_put(&seen, n->e.id, (void *)n) || pvec_push(&nodes, (void *)n))
+					r = ENOMEM_AT(c, 0);
+				else
+					r = fn(user, n, NULL);
+			}
+		}
+		/* the edges between them: each edge is listed once, under its parent */
+		for (size_t i = 0; i < nodes.n && !r; i++) {
+			const struct graph_node *n = nodes.v[i];
+			size_t ne;
+			const struct graph_edge *const *out = graph_view_out_edges(v->view, n->e.id, &ne);
+			for (size_t j = 0; j < ne && !r; j++)
+				if (smap_get(&seen, out[j]->child))
+					r = fn(user, NULL, out[j]);
+		}
+		pvec_free(&nodes);
+	} else {
+		r = efail(c, q->nsteps ? q->steps[q->nsteps - 1].pos : 0, -EINVAL,
+			  "a Gremlin filter must give nodes, edges or a graph (SubGraph()), not %s",
+			  vtype_names[v->type]);
+	}
+	smap_free(&seen);
+	smap_free(&eseen);
+	return r;
+}
+
+int gremlin_eval_elements(const struct gremlin_query *q, const struct graph_view *view,
+			  const struct gremlin_env *env, gremlin_elem_fn fn, void *user,
+			  struct gremlin_error *err)
+{
+	struct ctx c = {.root = view, .env = env, .err = err};
+	struct val v = {.type = V_GRAPH, .view = view};
+	int r = run_steps(&c, q, &v);
+	if (!r)
+		r = walk_elements(&c, q, &v, fn, user);
+	val_clear(&v);
+	ctx_free(&c);
+	return r;
+}
+
 int gremlin_eval(const struct gremlin_query *q, const struct graph_view *view,
 		 const struct gremlin_env *env, struct gremlin_result *out,
 		 struct gremlin_error *err)
 {
 	struct ctx c = {.root = view, .env = env, .err = err};
 	struct val v = {.type = V_GRAPH, .view = view};
-	int64_t at_ms = 0, dur_ms = 0;
-	if (err) {
-		err->pos = 0;
-		err->msg[0] = 0;
-	}
 	out->kind = GREMLIN_RESULT_VALUE;
 	out->json = NULL;
-	gremlin_time_context(q, env ? env->now_ms : 0, &at_ms, &dur_ms);
-	int r = 0;
-	for (int i = 0; i < q->nsteps && !r; i++)
-		r = run_step(&c, q, i, &v, at_ms, dur_ms);
+	int r = run_steps(&c, q, &v);
 	if (!r)
 		r = to_result(&c, &v, out);
 	val_clear(&v);
-	for (size_t i = 0; i < c.views.n; i++)
-		graph_view_free(c.views.v[i]);
-	pvec_free(&c.views);
-	for (int i = 0; i < c.nas; i++) {
-		free(c.as[i].name);
-		pvec_free(&c.as[i].nodes);
-	}
-	free(c.as);
+	ctx_free(&c);
 	return r;
 }

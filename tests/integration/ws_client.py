@@ -5,6 +5,11 @@ messages, print every received text message as one line, answer pings.
 
   ws_client.py PORT PATH [--host-id H] [--client-type T] [--policy P]
                [--send FILE] [--count N] [--timeout S] [--hold S] [--no-read]
+               [--header 'Name: value' ...] [--input FIFO]
+
+--client-type '' sends no X-Client-Type (a browser); --header adds any handshake
+header; --input reads lines from a file or FIFO while running and sends each as a
+text message (so a test can talk to the server after seeing its answers).
 
 Exit status: 0 when --count messages arrived (or the hold time passed),
 3 if the handshake was refused, 4 on timeout, 5 if the server closed first.
@@ -34,18 +39,38 @@ def send_frame(sock, opcode, payload):
 
 
 class Reader:
-    def __init__(self, sock, initial=b""):
+    def __init__(self, sock, initial=b"", inp=None):
         self.sock = sock
         self.buf = initial
+        self.inp = inp  # fd of --input, or None
+        self.pending = b""
+
+    def input_ready(self):
+        try:
+            data = os.read(self.inp, 65536)
+        except BlockingIOError:
+            return
+        if not data:  # end of a plain file
+            self.inp = None
+        self.pending += data
+        while b"\n" in self.pending:
+            line, self.pending = self.pending.split(b"\n", 1)
+            if line.strip():
+                send_frame(self.sock, 1, line.strip())
 
     def need(self, n, deadline):
         while len(self.buf) < n:
             left = deadline - time.time()
             if left <= 0:
                 raise TimeoutError
-            r, _, _ = select.select([self.sock], [], [], left)
+            fds = [self.sock] + ([self.inp] if self.inp is not None else [])
+            r, _, _ = select.select(fds, [], [], left)
             if not r:
                 raise TimeoutError
+            if self.inp is not None and self.inp in r:
+                self.input_ready()
+            if self.sock not in r:
+                continue
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise ConnectionError("closed")
@@ -75,13 +100,24 @@ def main():
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--hold", type=float, default=0)
     ap.add_argument("--no-read", action="store_true", help="never read after the handshake")
+    ap.add_argument("--header", action="append", default=[])
+    ap.add_argument("--input")
     a = ap.parse_args()
+    inp = None
+    if a.input:
+        inp = os.open(a.input, os.O_RDONLY | os.O_NONBLOCK)
+        try:  # hold a writer open ourselves: a FIFO without writers reads as EOF forever
+            os.open(a.input, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            pass
 
     sock = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
     key = base64.b64encode(os.urandom(16)).decode()
     hdr = [f"GET {a.path} HTTP/1.1", f"Host: 127.0.0.1:{a.port}", "Upgrade: websocket",
-           "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
-           f"X-Client-Type: {a.client_type}"]
+           "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    if a.client_type:
+        hdr.append(f"X-Client-Type: {a.client_type}")
+    hdr += a.header
     if a.host_id:
         hdr.append(f"X-Host-ID: {a.host_id}")
     if a.policy:
@@ -110,7 +146,7 @@ def main():
     if a.no_read:
         time.sleep(a.hold or a.timeout)
         return 0
-    rd = Reader(sock, rest)
+    rd = Reader(sock, rest, inp)
     got = 0
     msg = b""
     end = time.time() + a.hold if a.hold else deadline

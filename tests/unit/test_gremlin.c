@@ -294,6 +294,10 @@ static void test_values_and_types(void **state)
 	expect(g, "G.V().Has('Name', Within('b', 'z')).Values('Name')", "[\"b\"]");
 	expect(g, "G.V().Has('Name', Without('b')).Values('Name')", "[\"a\"]");
 	expect(g, "G.V().Has('ID', 'b').Values('Name')", "[\"b\"]");
+	expect(g, "G.V().Has('@ID', 'b').Values('Name')", "[\"b\"]");
+	expect(g, "G.V().Has('@Name').Count()", "0"); /* @ keys are never metadata */
+	expect(g, "G.V().Has('Metadata.Name', 'a').Values('@ID')", "[\"a\"]");
+	expect(g, "G.V().Has('Name', 'a').Values('@Revision')", "[1]");
 	expect(g, "G.V().Has('Revision', 1).Count()", "2");
 	expect(g, "G.V().Has('CreatedAt', GT(1)).Values('Name')", "[\"b\"]");
 	expect(g, "G.V().Has('Name', Inside('a', 'c')).Values('Name')", "[\"b\"]");
@@ -301,9 +305,9 @@ static void test_values_and_types(void **state)
 	expect(g, "G.V().Values('Captures.ID')", "[\"c1\",\"c2\"]");
 	expect(g, "G.V().Sum('Captures.N')", "10");
 	expect(g, "G.V().Sum('Ratio')", "0.5");
-	expect(g, "G.V('b').Keys()", "[\"Name\",\"MTU\",\"Up\"]");
+	expect(g, "G.V('b').Keys()", "[\"@ID\",\"@Host\",\"@Origin\",\"@CreatedAt\",\"@UpdatedAt\",\"@DeletedAt\",\"@Revision\",\"Name\",\"MTU\",\"Up\"]");
 	expect(g, "G.V().Has('Name', 'a').Keys()",
-	       "[\"Name\",\"MTU\",\"Ratio\",\"Up\",\"IPV4\",\"Ovs.ExtID.foo\",\"Captures\"]");
+	       "[\"@ID\",\"@Host\",\"@Origin\",\"@CreatedAt\",\"@UpdatedAt\",\"@DeletedAt\",\"@Revision\",\"Name\",\"MTU\",\"Ratio\",\"Up\",\"IPV4\",\"Ovs.ExtID.foo\",\"Captures\"]");
 	expect(g, "G.V().Sort(DESC, 'Name').Values('Name')", "[\"b\",\"a\"]");
 	expect(g, "G.V().Sort('Name').Values('Name')", "[\"a\",\"b\"]");
 	expect(g, "G.V().Values('Name').Dedup().Count()", "2");

@@ -1,0 +1,224 @@
+/* login.c - POST /login with the noauth backend (see login.h). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "api/login.h"
+#include "common/log.h"
+
+#define CT_JSON "application/json; charset=UTF-8"
+
+/* Skydive's rbac/policy.csv, role admin (the noauth backend's default role). */
+static const char *const admin_policy[][2] = {
+    {"alert", "read"},
+    {"alert", "write"},
+    {"capture", "read"},
+    {"capture", "write"},
+    {"capture", "rawpackets"},
+    {"config", "read"},
+    {"injectpacket", "read"},
+    {"injectpacket", "write"},
+    {"pcap", "write"},
+    {"status", "read"},
+    {"topology", "read"},
+    {"workflow", "read"},
+    {"workflow", "write"},
+    {"websocket", "/ws/agent/topology"},
+    {"websocket", "/ws/agent/flow"},
+    {"websocket", "/ws/subscriber/flow"},
+    {"websocket", "/ws/publisher"},
+    {"websocket", "/ws/replication"},
+    {"websocket", "/ws/subscriber"},
+    {"websocket", "/ws/pubsub"},
+    {"node", "read"},
+    {"node", "write"},
+    {"noderule", "read"},
+    {"noderule", "write"},
+    {"edge", "read"},
+    {"edge", "write"},
+    {"edgerule", "read"},
+    {"edgerule", "write"},
+    {"workflow.call", "write"},
+};
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes [s, s+n) (+ is a space, %XX a byte) into buf (NULL: only checks);
+ * -1 malformed or too long, err says why (base: offset of s in the body). */
+static int form_decode(const char *s, size_t n, char *buf, size_t buflen, size_t base, char *err,
+                       size_t errlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen,
+				         "bad %%-escape at offset %zu of the form body", base + i);
+				return -1;
+			}
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (!buf)
+			continue;
+		if (o + 1 >= buflen) {
+			snprintf(err, errlen, "form field longer than %zu bytes", buflen - 1);
+			return -1;
+		}
+		buf[o++] = (char)c;
+	}
+	if (buf)
+		buf[o] = 0;
+	return 0;
+}
+
+int login_form_value(const char *body, size_t len, const char *name, char *buf, size_t buflen,
+                     char *err, size_t errlen)
+{
+	if (form_decode(body, len, NULL, 0, 0, err, errlen))
+		return -1;
+	size_t nlen = strlen(name);
+	char key[64];
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && body[j] != '&')
+			j++;
+		const char *eq = memchr(body + i, '=', j - i);
+		size_t klen = eq ? (size_t)(eq - (body + i)) : j - i;
+		/* the first occurrence wins, as Go's r.Form[name][0] */
+		if (klen && klen < sizeof(key) &&
+		    !form_decode(body + i, klen, key, sizeof(key), i, err, errlen) &&
+		    strlen(key) == nlen && !strcmp(key, name)) {
+			const char *v = eq ? eq + 1 : body + j;
+			return form_decode(v, (size_t)(body + j - v), buf, buflen,
+			                   (size_t)(v - body), err, errlen)
+			           ? -1
+			           : 1;
+		}
+		i = j + 1;
+	}
+	return 0;
+}
+
+static void reply_error(struct rest_response *out, int status, const char *msg)
+{
+	json_t *j = json_pack("{s:s}", "Error", msg);
+	out->status = status;
+	out->content_type = CT_JSON;
+	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	out->len = out->body ? strlen(out->body) : 0;
+	json_decref(j);
+}
+
+static char *base64(const char *s, size_t n)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*o = 0;
+	return out;
+}
+
+void login_handle(const struct login_request *req, struct rest_response *out)
+{
+	if (!req->method || strcmp(req->method, "POST")) {
+		/* Skydive: anything but POST is sent to the UI */
+		out->status = 302;
+		out->content_type = "text/plain; charset=UTF-8";
+		out->body = strdup("POST /login with username and password\n");
+		out->len = out->body ? strlen(out->body) : 0;
+		if (rest_add_header(out, "Location", "/"))
+			log_error("api: out of memory answering /login");
+		return;
+	}
+	const char *ct = req->content_type;
+	const char *form = "application/x-www-form-urlencoded";
+	if (req->body_len && (!ct || strncasecmp(ct, form, strlen(form)) ||
+	                      (ct[strlen(form)] && ct[strlen(form)] != ';' &&
+	                       !isspace((unsigned char)ct[strlen(form)])))) {
+		char msg[300];
+		snprintf(msg, sizeof(msg),
+		         "POST /login wants a form body (Content-Type: %s, "
+		         "username=...&password=...), not %.100s",
+		         form, ct && *ct ? ct : "a body without Content-Type");
+		reply_error(out, 400, msg);
+		return;
+	}
+	char user[256], pass[256], err[200] = "";
+	int u = login_form_value(req->body, req->body_len, "username", user, sizeof(user), err,
+	                         sizeof(err));
+	int p = u < 0 ? -1
+	              : login_form_value(req->body, req->body_len, "password", pass, sizeof(pass),
+	                                 err, sizeof(err));
+	if (u < 0 || p < 0) {
+		char msg[300];
+		snprintf(msg, sizeof(msg), "invalid /login form: %s", err);
+		reply_error(out, 400, msg);
+		return;
+	}
+	if (!u || !p) {
+		reply_error(out, 401,
+		            "No credentials provided (form fields username and password, "
+		            "Content-Type: application/x-www-form-urlencoded)");
+		return;
+	}
+
+	json_t *perms = json_array();
+	for (size_t i = 0; perms && i < sizeof(admin_policy) / sizeof(admin_policy[0]); i++)
+		json_array_append_new(perms,
+		                      json_pack("{s:s, s:s, s:b}", "Object", admin_policy[i][0],
+		                                "Action", admin_policy[i][1], "Allowed", 1));
+	char *pj = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
+	json_t *ans = perms ? json_pack("{s:s, s:O}", "Token", "", "Permissions", perms) : NULL;
+	json_decref(perms);
+	char *b64 = pj ? base64(pj, strlen(pj)) : NULL;
+	char *cookie = b64 ? malloc(strlen(b64) + 32) : NULL;
+	if (cookie)
+		sprintf(cookie, "permissions=%s; Path=/", b64);
+	out->body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+	json_decref(ans);
+	free(pj);
+	free(b64);
+	if (!out->body || !cookie || rest_add_header(out, "Set-Cookie", cookie) ||
+	    (req->origin && *req->origin &&
+	     (rest_add_header(out, "Access-Control-Allow-Origin", req->origin) ||
+	      rest_add_header(out, "Access-Control-Allow-Credentials", "true")))) {
+		free(cookie);
+		rest_response_free(out);
+		reply_error(out, 500, "out of memory answering /login");
+		return;
+	}
+	free(cookie);
+	out->status = 200;
+	out->content_type = CT_JSON;
+	out->len = strlen(out->body);
+	log_info("api: user %s authenticated with noauth backend with roles [admin]", user);
+}
