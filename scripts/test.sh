@@ -43,6 +43,19 @@ suite() {
 	fi
 }
 
+# ui_unit: the web UI's own unit tests (node --test over ui/test/), summarised.
+ui_unit() {
+	local out
+	out=$(cd ui && node --test test/ 2>&1)
+	local rc=$?
+	echo "$out"
+	local p f
+	p=$(echo "$out" | grep -E '^# pass [0-9]+' | grep -oE '[0-9]+' | tail -1)
+	f=$(echo "$out" | grep -E '^# fail [0-9]+' | grep -oE '[0-9]+' | tail -1)
+	echo "${p:-0} passed, ${f:-1} failed"
+	return $rc
+}
+
 # run_all BUILD_DIR TAG: every suite against one build
 run_all() {
 	local b=$1 tag=$2
@@ -62,6 +75,7 @@ run_all() {
 JOBS=$(nproc 2>/dev/null || echo 2)
 if make -j"$JOBS" WERROR=1 all unit fuzz-replay >"$LOG/build.log" 2>&1; then
 	echo "ok   build"
+	suite ui-unit ui_unit
 	run_all build ""
 else
 	echo "FAIL build - $LOG/build.log"; tail -20 "$LOG/build.log"

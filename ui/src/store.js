@@ -1,0 +1,48 @@
+// store.js - the UI's shared state: a plain object, replaced field by field with set(),
+// and a list of listeners told which keys changed. No framework state: the topology
+// view (not Preact) and the panels (Preact) both read it.
+//
+// Keys:
+//   view       'topology' | 'captures' | 'console' | 'status'   (main tab)
+//   selection  array of node IDs selected in the graph (search, click, capture prefill)
+//   time       null = live; else ms since epoch of the topology shown (time travel)
+//   window     flow window for time travel, seconds (used with time)
+//   filter     Gremlin filter applied by the server to the subscription ('' = none)
+//   panel      'node' | 'capture-form' | null   (right side panel)
+//   session    { token, permissions } after /login, or null (noauth)
+//   connected  WebSocket state: 'connecting' | 'open' | 'closed'
+//   filterError the analyzer's reason when it refused the filter (null when none)
+const state = {
+  view: 'topology',
+  selection: [],
+  time: null,
+  window: 60,
+  filter: '',
+  panel: null,
+  session: null,
+  connected: 'connecting',
+  filterError: null,
+};
+const listeners = new Set();
+
+export function get() {
+  return state;
+}
+
+// Merges patch into the state and calls every listener with the keys that changed.
+export function set(patch) {
+  const changed = [];
+  for (const [k, v] of Object.entries(patch)) {
+    if (state[k] !== v) {
+      state[k] = v;
+      changed.push(k);
+    }
+  }
+  if (changed.length) for (const fn of [...listeners]) fn(state, changed);
+}
+
+// fn(state, changedKeys); returns the function that unsubscribes.
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}

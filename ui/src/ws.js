@@ -1,0 +1,147 @@
+// ws.js - Subscriber: the /ws/subscriber connection that feeds the TopologyModel.
+// As Skydive's web UI does: x-client-type=webui (and x-auth-token when logged in) in the
+// URL, then a SyncRequest {GremlinFilter?, Time?} on open and whenever store.filter or
+// store.time change; the SyncReply resets the model, the changes that follow are applied
+// one by one. Reconnects with a backoff (0.5 s doubling to 10 s). store.connected is
+// 'connecting' | 'open' | 'closed'; a refused filter (Status 400) lands in
+// store.filterError (shown under the filter box) and the graph shown stays as it was.
+import * as store from './store.js';
+
+let seq = 0;
+const hostId = `webui-${Math.random().toString(36).slice(2, 10)}`;
+
+export function subscriberURL(loc, session) {
+  const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  // x-host-id: a browser cannot set the X-Host-ID header; the analyzer reads it here too.
+  let url = `${proto}//${loc.host}/ws/subscriber?x-client-type=webui&x-host-id=${hostId}`;
+  if (session && session.token) url += `&x-auth-token=${encodeURIComponent(session.token)}`;
+  return url;
+}
+
+// The SyncRequest envelope for the store's filter and time.
+export function syncRequest(state, uuid) {
+  const obj = {};
+  if (state.filter) obj.GremlinFilter = state.filter;
+  if (state.time != null) obj.Time = state.time;
+  return { Namespace: 'Graph', Type: 'SyncRequest', UUID: uuid, Obj: obj };
+}
+
+// The reason of an error reply, whatever its shape.
+export function replyError(msg) {
+  const o = msg.Obj;
+  if (typeof o === 'string') return o;
+  if (o && typeof o === 'object') return o.Error || o.error || o.Message || JSON.stringify(o);
+  return `error ${msg.Status}`;
+}
+
+export class Subscriber {
+  constructor(model) {
+    this.model = model;
+    this.ws = null;
+    this.backoff = 500;
+    this.timer = null;
+    this.closedByUs = false;
+    this.pending = null; // UUID of our last SyncRequest
+    this.synced = false;
+    this.stats = { messages: 0, syncs: 0, lastSyncMs: 0, errors: 0 };
+    this.unsub = store.subscribe((s, changed) => {
+      if (changed.includes('filter') || changed.includes('time')) this.sync();
+      if (changed.includes('session')) this.reconnect();
+    });
+  }
+
+  connect() {
+    this.closedByUs = false;
+    if (this.ws) return;
+    clearTimeout(this.timer);
+    store.set({ connected: 'connecting' });
+    let ws;
+    try {
+      ws = new WebSocket(subscriberURL(location, store.get().session));
+    } catch (e) {
+      this._retry();
+      return;
+    }
+    this.ws = ws;
+    this.first = true; // the next message is the first of this connection
+    ws.onopen = () => {
+      this.backoff = 500;
+      store.set({ connected: 'open' });
+      this.sync();
+    };
+    ws.onmessage = (ev) => this._onMessage(ev.data);
+    ws.onclose = () => {
+      if (this.ws === ws) this.ws = null;
+      this.synced = false;
+      store.set({ connected: 'closed' });
+      if (!this.closedByUs) this._retry();
+    };
+    ws.onerror = () => { /* onclose follows */ };
+  }
+
+  _retry() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), this.backoff);
+    this.backoff = Math.min(10000, this.backoff * 2);
+  }
+
+  reconnect() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) { ws.onclose = null; ws.close(); }
+    this.connect();
+  }
+
+  close() {
+    this.closedByUs = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+    this.unsub();
+  }
+
+  // Asks the analyzer for the graph again with the store's filter and time.
+  sync() {
+    if (!this.ws || this.ws.readyState !== 1) return;
+    const uuid = `sync-${++seq}`;
+    this.pending = uuid;
+    this.ws.send(JSON.stringify(syncRequest(store.get(), uuid)));
+  }
+
+  _onMessage(data) {
+    if (typeof data !== 'string') return;
+    const t0 = performance.now();
+    let msg;
+    try { msg = JSON.parse(data); } catch (_) { this.stats.errors++; return; }
+    this.stats.messages++;
+    this.handle(msg, t0);
+  }
+
+  handle(msg, t0 = performance.now()) {
+    const first = this.first;
+    this.first = false;
+    if (msg.Namespace && msg.Namespace !== 'Graph') return;
+    if (msg.Type === 'SyncReply') {
+      // The analyzer sends the whole graph on connection, before it reads our SyncRequest;
+      // the reply to that request follows (same UUID): building the model twice is waste.
+      if (first && this.pending && !msg.UUID) return;
+      if (msg.Status != null && msg.Status !== 200) {
+        // Our filter (or time) was refused: say so, keep what is drawn.
+        if (msg.UUID === this.pending || !msg.UUID) store.set({ filterError: replyError(msg) });
+        return;
+      }
+      if (msg.UUID && msg.UUID === this.pending) {
+        this.pending = null;
+        if (store.get().filterError) store.set({ filterError: null });
+      }
+      this.model.applyMessage(msg);
+      this.synced = true;
+      this.stats.syncs++;
+      this.stats.lastSyncMs = performance.now() - t0;
+      try { performance.mark('skydive-sync-applied'); } catch (_) { /* old browser */ }
+      return;
+    }
+    // A past topology (time travel) does not change: ignore the live stream meanwhile.
+    if (store.get().time != null || !this.synced) return;
+    this.model.applyMessage(msg);
+  }
+}
