@@ -71,6 +71,9 @@ struct cap_worker {
 	atomic_int stop;
 	atomic_int failing; /* the first lane to fail writes error, then sets failed */
 	atomic_int failed;  /* state error */
+	/* flow messages of this capture the agent's send queue refused (full or
+	 * stopping): shown as FlowMessagesDropped, so a loss is seen at the node */
+	atomic_uint_fast64_t send_dropped;
 	char error[512];
 };
 
@@ -144,6 +147,8 @@ static json_t *entry_json(const struct cap_worker *w)
 	json_object_set_new(e, "PacketsReceived", json_integer((json_int_t)s.received));
 	json_object_set_new(e, "PacketsDropped", json_integer((json_int_t)s.dropped_kernel));
 	json_object_set_new(e, "PacketsIfDropped", json_integer((json_int_t)s.dropped_ifdrop));
+	json_object_set_new(e, "FlowMessagesDropped",
+			    json_integer((json_int_t)atomic_load(&w->send_dropped)));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap)
@@ -218,10 +223,10 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 
 static void push(struct cap_worker *w, uint8_t *buf, size_t len)
 {
-	if (w->m->o.fs)
-		flow_sender_push(w->m->o.fs, buf, len); /* counts its drops */
-	else
+	if (!w->m->o.fs)
 		free(buf);
+	else if (flow_sender_push(w->m->o.fs, buf, len)) /* also counted agent-wide */
+		atomic_fetch_add(&w->send_dropped, 1);
 }
 
 static void on_sink(void *user, uint8_t *buf, size_t len)

@@ -22,7 +22,6 @@
 #include "config/config.h"
 #include "gremlin/gremlin.h"
 
-#define CT_JSON           "application/json; charset=UTF-8"
 #define CT_TEXT           "text/plain; charset=UTF-8"
 #define LINKTYPE_ETHERNET 1
 #define MAX_LISTENERS     8
@@ -1032,38 +1031,13 @@ void capture_res_unlisten(struct capture_res *r, int id)
 
 /* ---- REST -------------------------------------------------------------------- */
 
-static void reply_json(struct rest_response *out, int status, json_t *j)
-{
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	json_decref(j);
-	if (!out->body) {
-		out->status = 500;
-		out->content_type = CT_TEXT;
-		out->body = strdup("out of memory\n");
-	}
-	out->len = out->body ? strlen(out->body) : 0;
-}
-
-__attribute__((format(printf, 3, 4))) static void reply_error(struct rest_response *out, int status,
-                                                              const char *fmt, ...)
-{
-	char msg[768];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	reply_json(out, status, json_pack("{s:s}", "Error", msg));
-}
-
 static void reply_cerr(struct rest_response *out, int status, const struct capture_res_error *e)
 {
 	if (e->pos >= 0)
-		reply_json(out, status,
+		rest_reply_json(out, status,
 		           json_pack("{s:s, s:i}", "Error", e->msg, "Position", e->pos));
 	else
-		reply_json(out, status, json_pack("{s:s}", "Error", e->msg));
+		rest_reply_json(out, status, json_pack("{s:s}", "Error", e->msg));
 }
 
 /* The same capture apart from UUID, Name, Description (and TTL). */
@@ -1116,9 +1090,9 @@ static void api_list(struct capture_res *r, struct rest_response *out)
 	pthread_mutex_unlock(&r->lock);
 	json_decref(counts);
 	if (!m)
-		reply_error(out, 500, "out of memory listing the captures");
+		rest_reply_error(out, 500, "out of memory listing the captures");
 	else
-		reply_json(out, 200, m);
+		rest_reply_json(out, 200, m);
 }
 
 static void api_get(struct capture_res *r, const char *id, struct rest_response *out)
@@ -1131,11 +1105,11 @@ static void api_get(struct capture_res *r, const char *id, struct rest_response 
 	pthread_mutex_unlock(&r->lock);
 	json_decref(counts);
 	if (i < 0)
-		reply_error(out, 404, "Capture '%.100s' not found", id);
+		rest_reply_error(out, 404, "Capture '%.100s' not found", id);
 	else if (!c)
-		reply_error(out, 500, "out of memory");
+		rest_reply_error(out, 500, "out of memory");
 	else
-		reply_json(out, 200, c);
+		rest_reply_json(out, 200, c);
 }
 
 static void api_delete(struct capture_res *r, const char *id, struct rest_response *out)
@@ -1146,7 +1120,7 @@ static void api_delete(struct capture_res *r, const char *id, struct rest_respon
 	ssize_t i = find(r, id);
 	if (i < 0) {
 		pthread_mutex_unlock(&r->lock);
-		reply_error(out, 404, "Capture '%.100s' not found", id);
+		rest_reply_error(out, 404, "Capture '%.100s' not found", id);
 		return;
 	}
 	gone = r->items[i];
@@ -1158,7 +1132,7 @@ static void api_delete(struct capture_res *r, const char *id, struct rest_respon
 		r->items[i] = gone;
 		r->n++;
 		pthread_mutex_unlock(&r->lock);
-		reply_error(out, 500, "capture not deleted: %s", err);
+		rest_reply_error(out, 500, "capture not deleted: %s", err);
 		return;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -1179,7 +1153,7 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 	int64_t ttl = 0;
 	char err[512];
 	if (req->ttl && *req->ttl && (capture_res_parse_duration(req->ttl, &ttl) || ttl < 0)) {
-		reply_error(
+		rest_reply_error(
 		    out, 400,
 		    "invalid X-Resource-TTL '%.64s': expected a Go duration such as 30s, 5m "
 		    "or 1h30m (or a number of milliseconds)",
@@ -1202,7 +1176,7 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 		if (rc == -EINVAL)
 			reply_cerr(out, 400, &e);
 		else
-			reply_error(out, 500, "capture not created: %s", strerror(-rc));
+			rest_reply_error(out, 500, "capture not created: %s", strerror(-rc));
 		return;
 	}
 	c.expires_ms = ttl > 0 ? now + ttl : 0;
@@ -1215,7 +1189,7 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 		memcpy(dup, r->items[i].uuid, sizeof(dup));
 		pthread_mutex_unlock(&r->lock);
 		capture_def_clear(&c);
-		reply_error(out, 409,
+		rest_reply_error(out, 409,
 		            "Capture '%s' already has the same settings (only Name and Description "
 		            "differ): delete it first or change a setting",
 		            dup);
@@ -1235,9 +1209,9 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 	if (rc) {
 		json_decref(j);
 		if (rc == -EIO)
-			reply_error(out, 500, "capture not created: %s", err);
+			rest_reply_error(out, 500, "capture not created: %s", err);
 		else
-			reply_error(out, 500, "capture not created: out of memory");
+			rest_reply_error(out, 500, "capture not created: out of memory");
 		capture_def_clear(&c);
 		return;
 	}
@@ -1246,7 +1220,7 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 		notify(r, CAPTURE_RES_CREATED, &copy);
 		capture_def_clear(&copy);
 	}
-	reply_json(out, 201, j);
+	rest_reply_json(out, 201, j);
 }
 
 void capture_res_handle(struct capture_res *r, const struct capture_res_request *req,
@@ -1262,12 +1236,12 @@ void capture_res_handle(struct capture_res *r, const struct capture_res_request 
 			return api_list(r, out);
 		if (!strcmp(m, "POST"))
 			return api_create(r, req, now, out);
-		return reply_error(out, 405,
+		return rest_reply_error(out, 405,
 		                   "method %s not allowed on /api/capture (use GET or POST)", m);
 	}
 	const char *id = p + 1;
 	if (*p != '/' || strchr(id, '/'))
-		return reply_error(
+		return rest_reply_error(
 		    out, 404, "no such endpoint: %.200s (use /api/capture or /api/capture/<UUID>)",
 		    req->path);
 	if (!strcmp(m, "GET"))
@@ -1275,10 +1249,10 @@ void capture_res_handle(struct capture_res *r, const struct capture_res_request 
 	if (!strcmp(m, "DELETE"))
 		return api_delete(r, id, out);
 	if (!strcmp(m, "PATCH"))
-		return reply_error(
+		return rest_reply_error(
 		    out, 405,
 		    "PATCH of a capture is not supported yet: delete it and create it "
 		    "again (use GET or DELETE)");
-	reply_error(out, 405, "method %s not allowed on /api/capture/<UUID> (use GET or DELETE)",
+	rest_reply_error(out, 405, "method %s not allowed on /api/capture/<UUID> (use GET or DELETE)",
 	            m);
 }

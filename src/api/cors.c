@@ -10,7 +10,6 @@
 
 #include "api/cors.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
 
 struct cors {
 	char **origins;
@@ -123,12 +122,7 @@ static int add_origin(const struct cors *c, const char *origin, struct rest_resp
 
 static int preflight_error(struct rest_response *out, int status, const char *msg)
 {
-	out->status = status;
-	out->content_type = CT_JSON;
-	json_t *j = json_pack("{s:s}", "Error", msg);
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	out->len = out->body ? strlen(out->body) : 0;
+	rest_reply_error(out, status, "%s", msg);
 	return 1;
 }
 

@@ -115,16 +115,6 @@ int login_form_value(const char *body, size_t len, const char *name, char *buf, 
 	return 0;
 }
 
-static void reply_error(struct rest_response *out, int status, const char *msg)
-{
-	json_t *j = json_pack("{s:s}", "Error", msg);
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	out->len = out->body ? strlen(out->body) : 0;
-	json_decref(j);
-}
-
 static char *base64(const char *s, size_t n)
 {
 	static const char tab[] =
@@ -169,7 +159,7 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 		         "POST /login wants a form body (Content-Type: %s, "
 		         "username=...&password=...), not %.100s",
 		         form, ct && *ct ? ct : "a body without Content-Type");
-		reply_error(out, 400, msg);
+		rest_reply_error(out, 400, "%s", msg);
 		return;
 	}
 	char user[256], pass[256], err[200] = "";
@@ -181,13 +171,13 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	if (u < 0 || p < 0) {
 		char msg[300];
 		snprintf(msg, sizeof(msg), "invalid /login form: %s", err);
-		reply_error(out, 400, msg);
+		rest_reply_error(out, 400, "%s", msg);
 		return;
 	}
 	if (!u || !p) {
-		reply_error(out, 401,
-		            "No credentials provided (form fields username and password, "
-		            "Content-Type: application/x-www-form-urlencoded)");
+		rest_reply_error(out, 401,
+		                 "No credentials provided (form fields username and password, "
+		                 "Content-Type: application/x-www-form-urlencoded)");
 		return;
 	}
 
@@ -213,7 +203,7 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	      rest_add_header(out, "Access-Control-Allow-Credentials", "true")))) {
 		free(cookie);
 		rest_response_free(out);
-		reply_error(out, 500, "out of memory answering /login");
+		rest_reply_error(out, 500, "out of memory answering /login");
 		return;
 	}
 	free(cookie);

@@ -45,8 +45,7 @@ void rest_response_free(struct rest_response *out)
 	memset(out, 0, sizeof(*out));
 }
 
-/* Takes j (stolen) as the body. */
-static void reply_json(struct rest_response *out, int status, json_t *j)
+void rest_reply_json(struct rest_response *out, int status, json_t *j)
 {
 	out->status = status;
 	out->content_type = CT_JSON;
@@ -60,15 +59,14 @@ static void reply_json(struct rest_response *out, int status, json_t *j)
 	out->len = out->body ? strlen(out->body) : 0;
 }
 
-__attribute__((format(printf, 3, 4))) static void reply_error(struct rest_response *out, int status,
-                                                              const char *fmt, ...)
+void rest_reply_error(struct rest_response *out, int status, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[768];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_json(out, status, json_pack("{s:s}", "Error", msg));
+	rest_reply_json(out, status, json_pack("{s:s}", "Error", msg));
 }
 
 static void reply_empty(struct rest_response *out, int status)
@@ -81,7 +79,7 @@ static void reply_empty(struct rest_response *out, int status)
 
 static void api_version(const struct rest_ctx *c, struct rest_response *out)
 {
-	reply_json(out, 200,
+	rest_reply_json(out, 200,
 	           json_pack("{s:s, s:s, s:s}", "Version", SKYDIVE_VERSION, "Service",
 	                     c->service ? c->service : "analyzer", "Host",
 	                     c->host_id ? c->host_id : ""));
@@ -91,10 +89,10 @@ static void api_status(const struct rest_ctx *c, struct rest_response *out)
 {
 	json_t *s = c->status ? c->status(c->user) : json_object();
 	if (!s) {
-		reply_error(out, 500, "out of memory building the status");
+		rest_reply_error(out, 500, "out of memory building the status");
 		return;
 	}
-	reply_json(out, 200, s);
+	rest_reply_json(out, 200, s);
 }
 
 static void api_topology_get(const struct rest_ctx *c, struct rest_response *out)
@@ -105,10 +103,10 @@ static void api_topology_get(const struct rest_ctx *c, struct rest_response *out
 	graph_view_free(v);
 	graph_unlock(c->g);
 	if (!j) {
-		reply_error(out, 500, "out of memory serialising the topology");
+		rest_reply_error(out, 500, "out of memory serialising the topology");
 		return;
 	}
-	reply_json(out, 200, j);
+	rest_reply_json(out, 200, j);
 }
 
 static int blank(const char *s)
@@ -125,7 +123,7 @@ static void reply_pcap(struct rest_response *out, const json_t *result)
 	size_t skipped;
 	int rc = rest_pcap_from_raw(result, &out->body, &out->len, &skipped, err, sizeof(err));
 	if (rc) {
-		reply_error(out, rc == -EINVAL ? 406 : 500, "%s", err);
+		rest_reply_error(out, rc == -EINVAL ? 406 : 500, "%s", err);
 		return;
 	}
 	if (skipped)
@@ -151,7 +149,7 @@ static void api_pcap(const struct rest_ctx *c, const char *body, size_t len,
 			close(fd);
 		if (fd >= 0)
 			unlink(path);
-		reply_error(out, 500, "cannot save the pcap body in %s: %s (set TMPDIR to a "
+		rest_reply_error(out, 500, "cannot save the pcap body in %s: %s (set TMPDIR to a "
 		            "writable directory)", dir && *dir ? dir : "/tmp", strerror(errno));
 		return;
 	}
@@ -166,7 +164,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	json_error_t je;
 	json_t *req = json_loadb(body ? body : "", len, 0, &je);
 	if (!req) {
-		reply_error(out, 400,
+		rest_reply_error(out, 400,
 		            "invalid JSON body at line %d, column %d: %s (expected "
 		            "{\"GremlinQuery\": \"G.V()\"})",
 		            je.line, je.column, je.text);
@@ -175,7 +173,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	json_t *qj = json_object_get(req, "GremlinQuery");
 	if (!json_is_object(req) || (qj && !json_is_string(qj))) {
 		json_decref(req);
-		reply_error(out, 400, "the body must be {\"GremlinQuery\": \"<query>\"}");
+		rest_reply_error(out, 400, "the body must be {\"GremlinQuery\": \"<query>\"}");
 		return;
 	}
 	const char *text = json_string_value(qj);
@@ -188,7 +186,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	struct gremlin_query *q = gremlin_parse(text, &gerr);
 	json_decref(req);
 	if (!q) {
-		reply_json(out, 400,
+		rest_reply_json(out, 400,
 		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
 		return;
 	}
@@ -218,15 +216,15 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 		          "oldest state",
 		          (long long)at);
 	if (rc == -EINVAL) {
-		reply_json(out, 400,
+		rest_reply_json(out, 400,
 		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
 	} else if (rc < 0) {
-		reply_error(out, 500, "out of memory evaluating the query");
+		rest_reply_error(out, 500, "out of memory evaluating the query");
 	} else if (accept && strstr(accept, REST_CT_PCAP)) {
 		reply_pcap(out, res.json);
 	} else if (want_dot) {
 		if (!dot) {
-			reply_error(out, 406,
+			rest_reply_error(out, 406,
 			            "Graphviz output needs a query that returns nodes or edges");
 		} else {
 			out->status = 200;
@@ -236,7 +234,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 			dot = NULL;
 		}
 	} else {
-		reply_json(out, 200, res.json ? json_incref(res.json) : json_array());
+		rest_reply_json(out, 200, res.json ? json_incref(res.json) : json_array());
 	}
 	free(dot);
 	json_decref(res.json);
@@ -247,17 +245,17 @@ static void api_config(const struct rest_ctx *c, const char *key, struct rest_re
 {
 	char env[300];
 	if (!*key || config_env_name(key, env, sizeof(env))) {
-		reply_error(out, 400, "usage: GET /api/config/<dotted.key>");
+		rest_reply_error(out, 400, "usage: GET /api/config/<dotted.key>");
 		return;
 	}
 	const json_t *v = config_get_json(c->cfg, key);
 	const char *e = getenv(env);
 	if (e && (!v || !json_is_object(v))) {
-		reply_json(out, 200, json_string(e));
+		rest_reply_json(out, 200, json_string(e));
 	} else if (v) {
-		reply_json(out, 200, json_deep_copy(v));
+		rest_reply_json(out, 200, json_deep_copy(v));
 	} else {
-		reply_error(out, 404, "config key '%s' not set", key);
+		rest_reply_error(out, 404, "config key '%s' not set", key);
 	}
 }
 
@@ -295,9 +293,9 @@ void rest_handle(const struct rest_ctx *c, const char *method, const char *path,
 		allowed = "GET";
 	}
 	if (allowed)
-		reply_error(out, 405, "method %s not allowed on %s (use %s)", method ? method : "?",
+		rest_reply_error(out, 405, "method %s not allowed on %s (use %s)", method ? method : "?",
 		            path, allowed);
 	else
-		reply_error(out, 404,
+		rest_reply_error(out, 404,
 		            "no such endpoint: %s (try /api, /api/status or /api/topology)", path);
 }

@@ -32,6 +32,13 @@ struct rest_response {
 	char *headers;            /* extra lines "Name: value\r\n", malloc'd, or NULL */
 };
 
+/* Fills out with status and the JSON j (stolen; NULL or unserialisable = a
+ * 500 "out of memory" text answer). */
+void rest_reply_json(struct rest_response *out, int status, json_t *j);
+/* Fills out with status and {"Error": "<formatted message>"} (cut at 767 bytes). */
+__attribute__((format(printf, 3, 4))) void rest_reply_error(struct rest_response *out, int status,
+                                                            const char *fmt, ...);
+
 /* Appends the header "name: value" to out->headers. 0 or -ENOMEM. */
 int rest_add_header(struct rest_response *out, const char *name, const char *value);
 /* Frees body (unless body_static) and headers, and zeroes out. */

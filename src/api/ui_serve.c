@@ -11,7 +11,6 @@
 #include "api/ui_serve.h"
 #include "common/log.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
 
 const struct ui_asset *ui_asset_find(const char *path)
 {
@@ -19,16 +18,6 @@ const struct ui_asset *ui_asset_find(const char *path)
 		if (!strcmp(ui_assets[i].path, path))
 			return &ui_assets[i];
 	return NULL;
-}
-
-static void reply_error(struct rest_response *out, int status, const char *msg)
-{
-	json_t *j = json_pack("{s:s}", "Error", msg);
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	out->len = out->body ? strlen(out->body) : 0;
-	json_decref(j);
 }
 
 /* Accept-Encoding lists gzip (or *) with a non-zero q. */
@@ -110,7 +99,7 @@ static void serve_asset(const struct ui_request *req, const struct ui_asset *a,
 	}
 	if (err) {
 		rest_response_free(out);
-		reply_error(out, 500, "out of memory answering a web UI request");
+		rest_reply_error(out, 500, "out of memory answering a web UI request");
 	}
 }
 
@@ -138,14 +127,14 @@ int ui_serve(const struct ui_request *req, struct rest_response *out)
 	if (!get) {
 		snprintf(msg, sizeof(msg), "method %s not allowed on %.500s (use GET or HEAD)",
 		         req->method ? req->method : "?", path);
-		reply_error(out, 405, msg);
+		rest_reply_error(out, 405, "%s", msg);
 		return 1;
 	}
 	if (!ui_assets_count) {
 		snprintf(msg, sizeof(msg),
 		         "this binary was built without the web UI (make UI=0); rebuild with make "
 		         "(the REST API is under /api)");
-		reply_error(out, 404, msg);
+		rest_reply_error(out, 404, "%s", msg);
 		return 1;
 	}
 	if (!strcmp(path, "/ui")) {
@@ -155,7 +144,7 @@ int ui_serve(const struct ui_request *req, struct rest_response *out)
 		out->len = out->body ? strlen(out->body) : 0;
 		if (rest_add_header(out, "Location", "/ui/")) {
 			rest_response_free(out);
-			reply_error(out, 500, "out of memory answering a web UI request");
+			rest_reply_error(out, 500, "out of memory answering a web UI request");
 		}
 		return 1;
 	}
@@ -173,7 +162,7 @@ int ui_serve(const struct ui_request *req, struct rest_response *out)
 		}
 		if (!a) {
 			snprintf(msg, sizeof(msg), "no such file in the web UI: %.500s", path);
-			reply_error(out, 404, msg);
+			rest_reply_error(out, 404, "%s", msg);
 			return 1;
 		}
 	}

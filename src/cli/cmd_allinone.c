@@ -54,9 +54,11 @@ static void status_hook(void *user, json_t *status)
 	flow_store_status_hook(sc->fs, status);
 	agent_get_stats(sc->ag, &st);
 	json_object_set_new(status, "Agent",
-			    json_pack("{sI sI sI sI}", "Connected", (json_int_t)st.connected,
+			    json_pack("{sI sI sI sI sI sI}", "Connected", (json_int_t)st.connected,
 				      "Sent", (json_int_t)st.sent, "Dropped",
-				      (json_int_t)st.dropped, "Syncs", (json_int_t)st.syncs));
+				      (json_int_t)st.dropped, "Syncs", (json_int_t)st.syncs,
+				      "FlowMessagesSent", (json_int_t)st.flow_msgs_sent,
+				      "FlowMessagesDropped", (json_int_t)st.flow_msgs_dropped));
 }
 
 int cmd_allinone(int argc, char **argv)

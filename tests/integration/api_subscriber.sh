@@ -5,33 +5,9 @@
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 # Binds 127.0.0.1 only. SKYDIVE selects the binary (e.g. an ASan build).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
-PYTHON=${PYTHON:-/usr/bin/python3}
+. "$(dirname "$0")/lib/harness.sh"
 WS="$PYTHON $root/tests/integration/ws_client.py"
 DATA=$root/tests/integration/data
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-check() {
-	local name=$1 why=$2; shift 2
-	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
-}
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-# jtest EXPR < json: true when the Python expression over j holds.
-jtest() {
-	"$PYTHON" -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" 2>/dev/null
-}
 # mtest FILE FROM EXPR: the expression over L, the messages of FILE from line FROM (1-based)
 # on, and ids(type), the IDs of those messages of that type.
 mtest() {

@@ -6,31 +6,8 @@
 # Binds 127.0.0.1 only. SKYDIVE selects the binary (e.g. an ASan build); UI_DIR the
 # built UI it embeds (default build/ui).
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
+. "$(dirname "$0")/lib/harness.sh"
 UI_DIR=${UI_DIR:-$root/build/ui}
-PYTHON=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-check() {
-	local name=$1 why=$2; shift 2
-	if "$@"; then ok "$name"; else ko "$name" "$why"; fi
-}
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-jtest() {
-	"$PYTHON" -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" 2>/dev/null
-}
 # cj CODE WANT FILE EXPR: status CODE is WANT and the JSON in FILE satisfies EXPR.
 cj() { [ "$1" = "$2" ] && jtest "$4" <"$3"; }
 # cf CODE WANT FILE1 FILE2: status CODE is WANT and the files are equal.
