@@ -85,8 +85,12 @@ struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *e
 		free(c);
 		return NULL;
 	}
-	/* Socket and interface index both belong to the node's namespace. */
-	c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	/* Socket and interface index both belong to the node's namespace.
+	 * Protocol 0: the socket receives nothing until bind() names the
+	 * interface and ETH_P_ALL. Opened with ETH_P_ALL it would take every
+	 * interface's packets, unfiltered, until the filter and the bind are in
+	 * place (seen as other interfaces' TCP flows in an "icmp" capture). */
+	c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	int e = errno;
 	c->ifindex = (int)if_nametoindex(o->ifname);
 	int ie = errno;

@@ -169,6 +169,16 @@ run() {
 	wait_jq 15 "G.At('-1s', 1000).Flows().Has('Application', 'ICMPv4')" \
 		'[.[] | select(.RawPacketsCaptured == 2)] | length == 2' ||
 		ko "$name-flows" "$(q "G.Flows()" | head -c 300); $(logs "$name")"
+	# Only what the capture's interface and filter let through: no flow of the
+	# agents' own TCP links on the mgmt interfaces, nothing but ICMP.
+	local others
+	others=$(q "G.At('-1s', 1000).Flows().Has('CaptureID', '$uuid')" |
+		jq -c '[.[] | select(.Application != "ICMPv4") | {Application, Network}]' 2>/dev/null)
+	if [ "$others" = "[]" ]; then
+		ok "$name-only-filtered-packets (no other interface's or protocol's flows)"
+	else
+		ko "$name-only-filtered-packets" "$(echo "$others" | head -c 300)"
+	fi
 	client query "G.At('-1s', 1000).Flows().Has('Application', 'ICMPv4').RawPackets()" --format pcap \
 		>"$tmp/icmp.pcap" 2>"$tmp/query.err"
 	local n

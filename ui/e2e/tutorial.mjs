@@ -107,10 +107,18 @@ async function main() {
     const prefillRes = await gremlin(prefill);
     if (Array.isArray(prefillRes) && JSON.stringify(prefillRes.map((n) => n.ID).sort()) === JSON.stringify(ids)) ok('capture-form-prefilled (Gremlin of the selection)');
     else ko('capture-form-prefilled', `${prefill} -> ${JSON.stringify(prefillRes).slice(0, 200)}`);
+    // Sets a form field as typing would (one input event with the whole value), so a
+    // re-render between clearing and typing cannot mix old and new text.
     const setField = async (name, value) => {
       const sel = `${tid('capture-form')} [name="${name}"]`;
-      await page.$eval(sel, (e) => { e.value = ''; });
-      await page.type(sel, String(value));
+      await page.$eval(sel, (e, v) => {
+        const proto = e.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+        Object.getOwnPropertyDescriptor(proto, 'value').set.call(e, v);
+        e.dispatchEvent(new Event('input', { bubbles: true }));
+        e.dispatchEvent(new Event('change', { bubbles: true }));
+      }, String(value));
+      const got = await page.$eval(sel, (e) => e.value);
+      if (got !== String(value)) throw new Error(`form field ${name} holds '${got}', not '${value}'`);
     };
     await setField('BPFFilter', 'icmp and and');
     await page.click(tid('capture-submit'));

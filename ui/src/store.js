@@ -12,6 +12,7 @@
 //   session    { token, permissions } after /login, or null (noauth)
 //   connected  WebSocket state: 'connecting' | 'open' | 'closed'
 //   filterError the analyzer's reason when it refused the filter (null when none)
+//   filterErrorPosition  0-based position of that error in the filter (null when unknown)
 const state = {
   view: 'topology',
   selection: [],
@@ -22,6 +23,7 @@ const state = {
   session: null,
   connected: 'connecting',
   filterError: null,
+  filterErrorPosition: null,
 };
 const listeners = new Set();
 

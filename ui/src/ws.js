@@ -18,12 +18,20 @@ export function subscriberURL(loc, session) {
   return url;
 }
 
-// The SyncRequest envelope for the store's filter and time.
+// The SyncRequest envelope for the store's filter and time. GremlinFilter is always
+// sent: the analyzer keeps its current filter when the key is absent, "" removes it.
+// Time only when looking at the past (absent = live).
 export function syncRequest(state, uuid) {
-  const obj = {};
-  if (state.filter) obj.GremlinFilter = state.filter;
+  const obj = { GremlinFilter: state.filter ? String(state.filter) : '' };
   if (state.time != null) obj.Time = state.time;
   return { Namespace: 'Graph', Type: 'SyncRequest', UUID: uuid, Obj: obj };
+}
+
+// The 0-based position of the error in the filter, when the reply gives one.
+export function replyErrorPosition(msg) {
+  const o = msg.Obj;
+  const p = o && typeof o === 'object' ? o.Position : undefined;
+  return Number.isInteger(p) && p >= 0 ? p : null;
 }
 
 // The reason of an error reply, whatever its shape.
@@ -42,6 +50,9 @@ export class Subscriber {
     this.timer = null;
     this.closedByUs = false;
     this.pending = null; // UUID of our last SyncRequest
+    this.pendingFilter = ''; // the filter it carried
+    this.accepted = ''; // the last filter the analyzer accepted (kept after a refusal)
+    this.fallback = null; // UUID of a SyncRequest with the accepted filter after a refusal
     this.synced = false;
     this.stats = { messages: 0, syncs: 0, lastSyncMs: 0, errors: 0 };
     this.unsub = store.subscribe((s, changed) => {
@@ -100,11 +111,13 @@ export class Subscriber {
   }
 
   // Asks the analyzer for the graph again with the store's filter and time.
-  sync() {
-    if (!this.ws || this.ws.readyState !== 1) return;
+  sync(filter = store.get().filter) {
+    if (!this.ws || this.ws.readyState !== 1) return null;
     const uuid = `sync-${++seq}`;
     this.pending = uuid;
-    this.ws.send(JSON.stringify(syncRequest(store.get(), uuid)));
+    this.pendingFilter = filter || '';
+    this.ws.send(JSON.stringify(syncRequest({ ...store.get(), filter }, uuid)));
+    return uuid;
   }
 
   _onMessage(data) {
@@ -125,13 +138,20 @@ export class Subscriber {
       // the reply to that request follows (same UUID): building the model twice is waste.
       if (first && this.pending && !msg.UUID) return;
       if (msg.Status != null && msg.Status !== 200) {
-        // Our filter (or time) was refused: say so, keep what is drawn.
-        if (msg.UUID === this.pending || !msg.UUID) store.set({ filterError: replyError(msg) });
+        // Our filter (or time) was refused: say so, keep what is drawn (the analyzer keeps
+        // its previous filter). On a new connection there is no previous one: ask again
+        // with the filter last accepted, so the graph still comes.
+        if (msg.UUID === this.pending || !msg.UUID) {
+          store.set({ filterError: replyError(msg), filterErrorPosition: replyErrorPosition(msg) });
+          if (!this.synced && this.pendingFilter !== this.accepted) this.fallback = this.sync(this.accepted);
+        }
         return;
       }
       if (msg.UUID && msg.UUID === this.pending) {
         this.pending = null;
-        if (store.get().filterError) store.set({ filterError: null });
+        this.accepted = this.pendingFilter;
+        if (msg.UUID === this.fallback) this.fallback = null; // the refusal stays shown
+        else if (store.get().filterError) store.set({ filterError: null, filterErrorPosition: null });
       }
       this.model.applyMessage(msg);
       this.synced = true;

@@ -6,6 +6,12 @@
 // Interaction: wheel/drag zoom and pan (sigma), click selects (store.selection, panel
 // 'node'), double-click on a group (or the +/- button of the toolbar) expands or
 // collapses it, "Fit" frames what is drawn. Selection is drawn by the reducers only.
+// Framing (graph/framing.js): a new graph and "Fit" centre the graph with margins, a
+// small one at a bounded scale; a selection (search, selectNodes) frames the selected
+// nodes with their neighbours and group. The canvas follows its container's size
+// (ResizeObserver: the side panel opening) and keeps what it framed, or the selection,
+// in view. Every label is drawn when fewer than FEW_NODES nodes are; above, sigma's
+// density culling decides.
 //
 // Returned object (test hooks, see ui/README.md): selectNodes(ids), fit(), visibleNodeIds(),
 // expand(id), collapse(id), destroy(); also toggle(id), focus(ids), flush(), onFlush(fn),
@@ -15,65 +21,13 @@ import Sigma from 'sigma';
 import * as store from '../store.js';
 import { Groups } from '../model/groups.js';
 import { Layout } from '../model/layout.js';
+import { DIM, DIM_LABEL, nodeStyle, edgeStyle } from './style.js';
+import {
+  FIT_PAD, FIT_MAX_PX_PER_UNIT, FOCUS_MIN_SPAN, FEW_NODES,
+  extentOf, framedPerUnit, framedBBox, cameraFor, focusSet, inViewport, sameCamera, toFramed,
+} from './framing.js';
 
-export const TYPE_COLORS = {
-  host: '#1f5f99', netns: '#7b4fa8', veth: '#2e9d5b', device: '#3d6a9e', physical: '#3d6a9e',
-  bridge: '#d98c1a', ovsbridge: '#b5651d', ovsport: '#e0a458', internal: '#7f8c8d',
-  tun: '#16a085', tap: '#16a085', vxlan: '#13a3b3', gre: '#13a3b3', geneve: '#13a3b3',
-  bond: '#6c5ce7', vlan: '#00a8cc', macvlan: '#4aa3df', loopback: '#9aa3b2',
-};
-const DEFAULT_NODE = '#8a94a6';
-export const EDGE_COLORS = {
-  ownership: '#d5d9e0', layer2: '#5b8def', mixed: '#8893a6', patch: '#d98c1a',
-  tunnel: '#16a085', layer3: '#9b59b6',
-};
-const DEFAULT_EDGE = '#a3abba';
-const DIM = '#e4e7ec';
-
-// Color c mixed with m by t (0..1), both '#rrggbb'.
-function mix(c, m, t) {
-  const p = (h, i) => parseInt(h.slice(1 + 2 * i, 3 + 2 * i), 16);
-  let out = '#';
-  for (let i = 0; i < 3; i++) out += Math.round(p(c, i) * (1 - t) + p(m, i) * t).toString(16).padStart(2, '0');
-  return out;
-}
-
-export function nodeStyle(v) {
-  const md = (v.node && v.node.Metadata) || {};
-  const type = md.Type || '';
-  let color = TYPE_COLORS[type] || DEFAULT_NODE;
-  const down = md.State === 'DOWN';
-  if (down) color = mix(color, '#e9b7b3', 0.7);
-  const name = md.Name != null ? String(md.Name) : String(v.id);
-  let size, label;
-  if (v.collapsed) {
-    size = 5 + 1.25 * Math.log2(1 + v.count);
-    label = `⊕ ${name} (${v.count})`;
-  } else if (v.group) {
-    size = type === 'host' ? 7 : 6;
-    label = `⊖ ${name}`;
-  } else {
-    size = type === 'host' ? 7 : 3.5;
-    label = name;
-  }
-  return {
-    label, size, color, down, ntype: type,
-    forceLabel: type === 'host',
-    zIndex: v.collapsed ? 2 : v.group ? 1 : 0,
-    group: v.group, collapsed: v.collapsed,
-  };
-}
-
-export function edgeStyle(ve, relType) {
-  const n = ve.members.size;
-  const color = EDGE_COLORS[relType] || DEFAULT_EDGE;
-  return {
-    color,
-    size: ve.own ? 0.7 : Math.min(5, 0.8 + 0.7 * Math.log2(n)),
-    label: n > 1 ? `×${n}` : undefined,
-    rel: relType, count: n,
-  };
-}
+export { TYPE_COLORS, EDGE_COLORS, nodeStyle, edgeStyle } from './style.js';
 
 let current = null; // the mounted view (TopBar asks it to focus search results)
 
@@ -88,20 +42,24 @@ export function mountTopology(el, model) {
   let graph = new Graph({ type: 'mixed', multi: false, allowSelfLoops: false });
   let selected = new Set();
   let neighbors = new Set();
+  let drawnSel = 0; // selected nodes drawn: none (all deleted) dims nothing
   let raf = 0;
   let frozen = false; // custom bbox set: the framing does not follow graph changes
+  let few = true; // fewer than FEW_NODES drawn: every label is shown
+  let lastFrame = null; // {ids|null, state}: the last framing, redone on a resize if kept
   let firstPending = false;
   const flushListeners = new Set();
   const stats = { flushes: 0, lastFlushMs: 0, maxFlushMs: 0, lastFlushAt: 0, nodesDrawn: 0, edgesDrawn: 0 };
 
   const nodeReducer = (id, data) => {
-    if (!selected.size) return data;
+    if (!drawnSel) return few ? { ...data, forceLabel: true } : data;
     if (selected.has(id)) return { ...data, highlighted: true, size: data.size * 1.35, zIndex: 3, forceLabel: true };
-    if (neighbors.has(id)) return selected.size <= 5 ? { ...data, forceLabel: true } : data;
+    if (neighbors.has(id)) return selected.size <= 5 || few ? { ...data, forceLabel: true } : data;
+    if (few) return { ...data, color: DIM, labelColor: DIM_LABEL, forceLabel: true, zIndex: 0 };
     return { ...data, color: DIM, label: data.collapsed ? data.label : null, zIndex: 0 };
   };
   const edgeReducer = (id, data) => {
-    if (!selected.size) return data;
+    if (!drawnSel) return data;
     const [s, t] = graph.extremities(id);
     if (selected.has(s) || selected.has(t)) return { ...data, size: data.size + 1, zIndex: 1 };
     return { ...data, color: '#eef0f3', label: null };
@@ -113,7 +71,7 @@ export function mountTopology(el, model) {
     zIndex: true,
     labelFont: 'system-ui, sans-serif',
     labelSize: 12,
-    labelColor: { color: '#1d2330' },
+    labelColor: { attribute: 'labelColor', color: '#1d2330' },
     edgeLabelSize: 10,
     edgeLabelColor: { color: '#9aa3b2' },
     labelRenderedSizeThreshold: 7,
@@ -121,23 +79,52 @@ export function mountTopology(el, model) {
     stagePadding: 60,
     minCameraRatio: 0.005,
     // Sizes in pixels: nodes shrink when zooming out, grow only a little zooming in.
-    zoomToSizeRatioFunction: (r) => (r >= 1 ? r : Math.pow(r, 0.25)),
+    // (not below the ratio a small graph's fit takes: its nodes stay visible)
+    zoomToSizeRatioFunction: (r) => (r >= 1.6 ? r / 1.6 : r >= 1 ? 1 : Math.pow(r, 0.25)),
     maxCameraRatio: 20,
     doubleClickZoomingDuration: 200,
     allowInvalidContainer: true,
   });
 
-  // The side panel opening or closing resizes the canvas: sigma must know.
+  // The side panel opening or closing resizes the canvas: sigma must know, and what was
+  // framed (or the selection) must stay in view.
   let ro = null;
+  let resizeTimer = 0;
+  let lastClickAt = -1e9;
+  let size = { w: el.offsetWidth, h: el.offsetHeight };
   if (typeof ResizeObserver !== 'undefined') {
-    // Debounced past the double-click delay: the click that opens the panel must leave
-    // the node under the mouse for the second click.
-    let t = 0;
     ro = new ResizeObserver(() => {
-      clearTimeout(t);
-      t = setTimeout(() => { renderer.resize(); renderer.refresh({ skipIndexation: true }); }, 350);
+      clearTimeout(resizeTimer);
+      // Not within a double-click of a click: the click that opens the panel must leave
+      // the node under the mouse for the second click.
+      const wait = Math.max(16, lastClickAt + 400 - performance.now());
+      resizeTimer = setTimeout(onResize, wait);
     });
     ro.observe(el);
+  }
+
+  // Still going to (or resting at) what was framed last: the user has not moved it.
+  function cameraKept() {
+    return !!lastFrame && (performance.now() < lastFrame.until || sameCamera(renderer.getCamera().getState(), lastFrame.state));
+  }
+
+  function onResize() {
+    const w = el.offsetWidth, h = el.offsetHeight;
+    if (w === size.w && h === size.h) return;
+    size = { w, h };
+    const kept = cameraKept();
+    renderer.resize();
+    renderer.refresh({ skipIndexation: true });
+    if (!w || !h) return;
+    if (kept) { frame(lastFrame.ids, 200); return; }
+    // The user moved the camera since: only bring the selection back if it left the view.
+    const sel = [...selected].filter((id) => graph.hasNode(id));
+    if (!sel.length) return;
+    const out = sel.some((id) => {
+      const d = renderer.getNodeDisplayData(id);
+      return !d || !inViewport(renderer.framedGraphToViewport(d), w, h, 20);
+    });
+    if (out) frame(focusIds(sel), 200);
   }
 
   const schedule = () => {
@@ -169,10 +156,14 @@ export function mountTopology(el, model) {
     renderer.setCustomBBox(null);
     frozen = false;
     if (g.order && view.firstView == null) firstPending = true; // setGraph may render at once
-    renderer.setGraph(g);
+    few = g.order < FEW_NODES;
+    renderer.setGraph(g); // processes the graph: its extent is known
+    if (g.order) { freeze(); fitCamera(0); }
   }
 
+  // Applies the changes; returns the IDs of the nodes it added to the drawn graph.
   function apply(d) {
+    const added = [];
     const need = [];
     for (const id of d.nodes) if (groups.isVisible(id) && !layout.has(id)) need.push(id);
     if (need.length) layout.place(need);
@@ -181,7 +172,7 @@ export function mountTopology(el, model) {
       if (v) {
         const a = nodeAttrs(v);
         if (graph.hasNode(id)) graph.replaceNodeAttributes(id, a);
-        else graph.addNode(id, a);
+        else { graph.addNode(id, a); added.push(id); }
       } else if (graph.hasNode(id)) {
         graph.dropNode(id);
       }
@@ -197,6 +188,7 @@ export function mountTopology(el, model) {
         graph.dropEdge(key);
       }
     }
+    return added;
   }
 
   function flush() {
@@ -204,10 +196,27 @@ export function mountTopology(el, model) {
     const t0 = performance.now();
     const d = groups.takeDirty();
     if (!d.reset && !d.nodes.size && !d.edges.size) return;
+    let added = [];
     if (d.reset) rebuild();
-    else apply(d);
+    else added = apply(d);
     if (!frozen && graph.order) freeze();
     updateNeighbors();
+    if (!d.reset && (graph.order < FEW_NODES) !== few) {
+      few = !few;
+      renderer.refresh({ skipIndexation: true }); // the reducer's labels change for all
+    }
+    // A small graph still showing its fit follows what is added out of view (a big one
+    // never moves by itself).
+    if (added.length && few && lastFrame && !lastFrame.ids && cameraKept()) {
+      // (positions from the layout and the frozen box: no synchronous sigma refresh)
+      const bbox = renderer.getCustomBBox() || renderer.getBBox();
+      const { width: W, height: H } = renderer.getDimensions();
+      const out = added.some((id) => {
+        const a = graph.getNodeAttributes(id);
+        return !inViewport(renderer.framedGraphToViewport(toFramed(bbox, a)), W, H, 30);
+      });
+      if (out) frame(null, 300);
+    }
     const dt = performance.now() - t0;
     stats.flushes++;
     stats.lastFlushMs = dt;
@@ -234,7 +243,11 @@ export function mountTopology(el, model) {
 
   function updateNeighbors() {
     neighbors = new Set();
-    for (const id of selected) if (graph.hasNode(id)) graph.forEachNeighbor(id, (n) => neighbors.add(n));
+    const before = drawnSel;
+    drawnSel = 0;
+    for (const id of selected) if (graph.hasNode(id)) { drawnSel++; graph.forEachNeighbor(id, (n) => neighbors.add(n)); }
+    // The last selected node deleted (or back): every node's dimming changes.
+    if (!before !== !drawnSel) renderer.refresh({ skipIndexation: true });
   }
 
   // Selection -> reducers (and reveal what is hidden in a collapsed group).
@@ -257,6 +270,7 @@ export function mountTopology(el, model) {
   // double-click (the panel appearing would take the second click away from the node).
   let panelTimer = 0;
   renderer.on('clickNode', ({ node }) => {
+    lastClickAt = performance.now();
     clearTimeout(panelTimer);
     if (groups.hasChildren(node)) {
       store.set({ selection: [node] });
@@ -273,6 +287,7 @@ export function mountTopology(el, model) {
     }
   });
   renderer.on('clickStage', () => {
+    lastClickAt = performance.now();
     if (store.get().selection.length) store.set({ selection: [] });
   });
   renderer.on('enterNode', () => { el.style.cursor = 'pointer'; });
@@ -284,45 +299,100 @@ export function mountTopology(el, model) {
   // A user's toggle: an expanded group is framed with what it shows (nothing moves).
   function toggleAndFrame(id) {
     toggle(id);
-    if (!groups.isCollapsed(id)) frame([id, ...groups.childrenOf(id).filter((c) => graph.hasNode(c))]);
+    if (!groups.isCollapsed(id)) frame(focusIds([id, ...groups.childrenOf(id).filter((c) => graph.hasNode(c))]));
+  }
+
+  // Viewport pixels per framed unit at camera ratio 1 (sigma's matrix for this size).
+  function pxPerFramed() {
+    const st = { cameraState: { x: 0.5, y: 0.5, ratio: 1, angle: 0 } };
+    const o = renderer.framedGraphToViewport({ x: 0.5, y: 0.5 }, st);
+    const a = renderer.framedGraphToViewport({ x: 1.5, y: 0.5 }, st);
+    const b = renderer.framedGraphToViewport({ x: 0.5, y: 1.5 }, st);
+    return { kx: Math.hypot(a.x - o.x, a.y - o.y) || 1, ky: Math.hypot(b.x - o.x, b.y - o.y) || 1 };
+  }
+
+  function moveCamera(target, duration) {
+    const cam = renderer.getCamera();
+    const state = { ...target, angle: 0 };
+    if (duration > 0) cam.animate(state, { duration });
+    else cam.setState(state);
+    return state;
+  }
+  const framed = (ids, state, duration) => ({ ids, state, until: performance.now() + duration + 50 });
+
+  function cameraOpts(extra) {
+    const { width: W, height: H } = renderer.getDimensions();
+    return {
+      W, H, ...pxPerFramed(), pad: FIT_PAD,
+      minRatio: renderer.getSetting('minCameraRatio'), maxRatio: renderer.getSetting('maxCameraRatio'),
+      ...extra,
+    };
+  }
+
+  // The whole graph (ext: its framed extent, else the bounding box's), centred with
+  // margins; a small graph at a bounded scale.
+  function fitCamera(duration, ext) {
+    const bbox = renderer.getCustomBBox() || renderer.getBBox();
+    const f = framedPerUnit(bbox);
+    const target = cameraFor(ext || framedBBox(bbox), cameraOpts({ maxPx: FIT_MAX_PX_PER_UNIT / f }));
+    lastFrame = framed(null, moveCamera(target, duration), duration);
   }
 
   // Frames the given drawn nodes (all when none).
   function frame(ids, duration = 300) {
-    const cam = renderer.getCamera();
-    if (ids && ids.length) renderer.refresh(); // display data of nodes just added
-    const pts = [];
-    for (const id of ids || []) {
-      const d = renderer.getNodeDisplayData(id);
-      if (d) pts.push(d);
-    }
-    if (!ids || !pts.length) {
+    if (!ids || !ids.length) {
+      if (!graph.order) {
+        lastFrame = null;
+        renderer.getCamera().animate({ x: 0.5, y: 0.5, ratio: 1, angle: 0 }, { duration });
+        return;
+      }
+      // Within the framing kept since the sync (nothing jumps, the camera glides) unless
+      // the graph outgrew it a lot: then frame afresh.
+      renderer.refresh();
+      const pts = [];
+      graph.forEachNode((id) => pts.push(renderer.getNodeDisplayData(id)));
+      const ext = extentOf(pts);
+      const bb = renderer.getCustomBBox();
+      const degenerate = !bb || (bb.x[1] - bb.x[0] <= 0 && bb.y[1] - bb.y[0] <= 0);
+      if (ext && !degenerate && ext.x2 - ext.x1 <= 3 && ext.y2 - ext.y1 <= 3) { fitCamera(duration, ext); return; }
       renderer.setCustomBBox(null);
       renderer.refresh();
       freeze();
-      cam.animate({ x: 0.5, y: 0.5, ratio: 1, angle: 0 }, { duration });
+      fitCamera(duration);
       return;
     }
-    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-    for (const p of pts) { x1 = Math.min(x1, p.x); y1 = Math.min(y1, p.y); x2 = Math.max(x2, p.x); y2 = Math.max(y2, p.y); }
-    const ext = Math.max(x2 - x1, y2 - y1);
-    const ratio = pts.length === 1 ? Math.min(cam.getState().ratio, 0.12) : Math.min(1.2, Math.max(0.01, ext * 1.5));
-    cam.animate({ x: (x1 + x2) / 2, y: (y1 + y2) / 2, ratio }, { duration });
+    // Nodes just added have no (normalised) display data until sigma processes them.
+    renderer.refresh();
+    const ext = extentOf(ids.map((id) => renderer.getNodeDisplayData(id)));
+    if (!ext) { frame(null, duration); return; }
+    const f = framedPerUnit(renderer.getCustomBBox() || renderer.getBBox());
+    const target = cameraFor(ext, cameraOpts({ minSpan: FOCUS_MIN_SPAN * f }));
+    lastFrame = framed([...ids], moveCamera(target, duration), duration);
+  }
+
+  // The drawn nodes framing a selection: it, its neighbours, its group.
+  function focusIds(ids) {
+    return focusSet(ids.filter((id) => graph.hasNode(id)), {
+      has: (id) => graph.hasNode(id),
+      neighbors: (id) => graph.neighbors(id),
+      parent: (id) => { const p = groups.parent.get(id); return p == null ? p : groups.repOf(p); },
+      children: (id) => groups.childrenOf(id),
+    });
   }
 
   function focus(ids) {
     const nodes = (ids || []).filter((id) => model.nodes.has(id));
     if (!nodes.length) return;
     setSelected(nodes);
-    frame(nodes);
+    frame(focusIds(nodes));
   }
 
   // ---- toolbar over the canvas: fit, expand/collapse the selected group, all ----
   const toolbar = makeToolbar(el, {
     fit: () => frame(null),
     toggleSel: () => { const g = selectedGroup(); if (g) toggleAndFrame(g); },
-    collapseAll: () => { groups.setAll(false); flush(); toolbar.update(); },
-    expandHosts: () => { groups.setAll(true, 'host'); flush(); toolbar.update(); },
+    collapseAll: () => { groups.setAll(false); flush(); toolbar.update(); frame(null); },
+    expandHosts: () => { groups.setAll(true, 'host'); flush(); toolbar.update(); frame(null); },
   });
   function selectedGroup() {
     for (const id of selected) if (groups.hasChildren(id) && groups.isVisible(id)) return id;
@@ -342,7 +412,8 @@ export function mountTopology(el, model) {
     selectNodes(ids) {
       store.set({ selection: [...(ids || [])], ...(ids && ids.length ? { panel: 'node' } : {}) });
       setSelected(ids);
-      frame((ids || []).filter((id) => graph.hasNode(id)));
+      const drawn = (ids || []).filter((id) => graph.hasNode(id));
+      if (drawn.length) frame(focusIds(drawn));
     },
     focus, frame,
     fit() { flush(); frame(null, 0); },
@@ -352,6 +423,7 @@ export function mountTopology(el, model) {
     destroy() {
       if (raf) cancelAnimationFrame(raf);
       clearTimeout(panelTimer);
+      clearTimeout(resizeTimer);
       unsubGroups(); unsubStore(); groups.destroy();
       if (ro) ro.disconnect();
       toolbar.destroy();

@@ -26,6 +26,15 @@ export const FLOW_COLUMNS = [
   { key: 'Last', label: 'Last', get: (f) => f.Last || metric(f).Last || 0, num: true, fmt: 'time' },
 ];
 const byKey = Object.fromEntries(FLOW_COLUMNS.map((c) => [c.key, c]));
+// Sort keys of the compact columns (not filter columns): an endpoint (IP, else MAC) and
+// the totals of both directions.
+const ends = (f, s) => (f.Network && f.Network[s]) || (f.Link && f.Link[s]) || '';
+Object.assign(byKey, {
+  A: { key: 'A', get: (f) => ends(f, 'A') },
+  B: { key: 'B', get: (f) => ends(f, 'B') },
+  Packets: { key: 'Packets', num: true, get: (f) => (metric(f).ABPackets || 0) + (metric(f).BAPackets || 0) },
+  Bytes: { key: 'Bytes', num: true, get: (f) => (metric(f).ABBytes || 0) + (metric(f).BABytes || 0) },
+});
 
 export function flowValue(flow, key) {
   const c = byKey[key];
@@ -166,4 +175,49 @@ export function flowsPcapQuery(nodeId, uuids, time, window) {
 export function pcapErrorText(err) {
   if (err && err.status === 406) return 'no raw packets kept: set a raw packet limit on the capture';
   return (err && err.message) || String(err);
+}
+
+// One side of a flow, compact: "10.0.0.1:80" ("[fe80::1]:80" for IPv6; no port when the
+// flow has no transport layer) as the main line, its MAC below; a flow without a network
+// layer (ARP...) shows its MAC as the main line.
+export function endpointText(f, side) {
+  const ip = f.Network && f.Network[side];
+  const port = f.Transport ? f.Transport[side] : undefined;
+  const mac = (f.Link && f.Link[side]) || '';
+  if (!ip) return { main: mac, sub: '' };
+  const host = String(ip).includes(':') && port !== undefined && port !== '' ? `[${ip}]` : ip;
+  return { main: port !== undefined && port !== '' ? `${host}:${port}` : host, sub: mac };
+}
+
+// The compact layout of the flow table (the default): few columns, two lines each, so
+// the key facts fit a side panel. sort: the key sortFlows orders by.
+export const COMPACT_COLUMNS = [
+  { id: 'Application', label: 'App', sort: 'Application' },
+  { id: 'A', label: 'A', sub: 'IP:port, MAC', sort: 'A' },
+  { id: 'B', label: 'B', sub: 'IP:port, MAC', sort: 'B' },
+  { id: 'Packets', label: 'Pkts', sub: 'A→B, B→A', sort: 'Packets', num: true, title: 'packets A→B over B→A (sorts by their sum)' },
+  { id: 'Bytes', label: 'Bytes', sub: 'A→B, B→A', sort: 'Bytes', num: true, title: 'bytes A→B over B→A (sorts by their sum)' },
+  { id: 'RTT', label: 'RTT', sort: 'RTT', num: true },
+  { id: 'Last', label: 'Last', sub: 'first', sort: 'Last', num: true, title: 'last packet seen, over the first' },
+];
+
+// A compact cell: {main, sub, title?} (sub: the second line, '' for none).
+export function compactCell(f, id, now) {
+  const m = metric(f);
+  switch (id) {
+    case 'Application': {
+      const t = f.Transport && f.Transport.Protocol;
+      const icmp = f.ICMP && f.ICMP.Type;
+      return { main: f.Application || (f.Link && f.Link.Protocol) || '', sub: icmp || (t && t !== f.Application ? t : '') };
+    }
+    case 'A': case 'B': return endpointText(f, id);
+    case 'Packets': return { main: formatCount(m.ABPackets || 0), sub: formatCount(m.BAPackets || 0), title: 'A→B over B→A' };
+    case 'Bytes': return { main: formatBytes(m.ABBytes || 0), sub: formatBytes(m.BABytes || 0), title: 'A→B over B→A' };
+    case 'RTT': return { main: formatCell(f, 'RTT', now), sub: '' };
+    case 'Last': {
+      const sec = (k) => formatCell(f, k, now).replace(/\.\d{3}$/, '');
+      return { main: sec('Last'), sub: sec('Start'), title: `first ${formatCell(f, 'Start', now)}, last ${formatCell(f, 'Last', now)}` };
+    }
+    default: return { main: '', sub: '' };
+  }
 }

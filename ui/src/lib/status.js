@@ -10,6 +10,7 @@ const STATUS_COUNTERS = [
   ['WebSocket.SlowClientsDisconnected', 'Slow subscribers disconnected', 'a subscriber\'s send queue (http.ws.queue_size) overflowed', 'loss'],
   ['WebSocket.InvalidMessages', 'Invalid WebSocket messages', 'graph messages from agents/publishers that could not be applied', 'loss'],
   ['Agent.Dropped', 'Agent topology messages dropped', 'the local agent\'s queue to the analyzer was full', 'loss'],
+  ['Agent.FlowMessagesDropped', 'Agent flow messages dropped', 'the local agent\'s flow send queue to the analyzer was full', 'loss'],
   ['Flows.DroppedMaxFlows', 'Flow store eviction (full)', 'oldest flows dropped: analyzer.flow.max_flows reached', 'loss'],
   ['Flows.DroppedAge', 'Flow store eviction (age)', 'flows older than analyzer.flow.max_age dropped', 'info'],
   ['Flows.RawDropped', 'Raw packets refused (store)', 'raw packet bytes over analyzer.flow.raw_max_bytes', 'loss'],
@@ -32,6 +33,7 @@ const FLOWSTATS_CAPTURE_COUNTERS = [
 const NODE_CAPTURE_COUNTERS = [
   ['PacketsDropped', 'Ring/kernel drops', 'packets dropped by the capture socket (ring full)', 'loss'],
   ['PacketsIfDropped', 'Interface drops (capture)', 'packets the interface dropped while captured', 'loss'],
+  ['FlowMessagesDropped', 'Flow messages dropped (agent send queue)', 'flow messages the agent could not send to the analyzer in time', 'loss'],
   ['KernelFlowDropped', 'Kernel flow map full (ebpf)', '', 'loss'],
   ['StreamErrors', 'pcapsocket stream errors', 'streams closed: not pcap, truncated or corrupt', 'loss'],
 ];

@@ -115,7 +115,7 @@ export class Groups {
   reveal(id) {
     const anc = this.ancestors(id).reverse();
     let changed = false;
-    for (const a of anc) if (this.isCollapsed(a)) { this.override.set(a, true); changed = true; }
+    for (const a of anc) if (this.isCollapsed(a)) { this.override.set(a, true); this.dirtyNodes.add(a); changed = true; }
     if (changed) { this._recomputeSubtree(anc[0]); this._changed(); }
     return changed;
   }

@@ -60,12 +60,17 @@ function data(id) {
   return [list.map((s) => s.t), list.map((s) => s.rxb), list.map((s) => s.txb), list.map((s) => s.rxp), list.map((s) => s.txp)];
 }
 
+// The agent sends interface counters every agent.topology.netlink.metrics_update seconds
+// (30 by default): the chart needs two updates, so until then a one-line note stands in
+// for it (the totals table below is shown at once).
 export function CounterChart({ node, revision }) {
   const el = useRef(null);
   const plot = useRef(null);
   const id = node && node.ID;
+  const n = (samples.get(id) || []).filter((s) => !s.seed).length;
+  const ready = n >= 2;
   useEffect(() => {
-    if (!el.current) return undefined;
+    if (!ready || !el.current) return undefined;
     const width = Math.max(200, el.current.clientWidth || 340);
     const bytesFmt = (u, vals) => vals.map((v) => (v == null ? '' : `${formatBytes(v)}/s`));
     const pktFmt = (u, vals) => vals.map((v) => (v == null ? '' : `${v < 10 ? +v.toFixed(1) : formatCount(Math.round(v))}/s`));
@@ -87,14 +92,28 @@ export function CounterChart({ node, revision }) {
         { scale: 'P', side: 1, values: pktFmt, size: 50, font: '10px system-ui', stroke: '#6b7385', grid: { show: false } },
       ],
     }, data(id), el.current);
-    return () => { plot.current && plot.current.destroy(); plot.current = null; };
-  }, [id]);
-  useEffect(() => { if (plot.current) plot.current.setData(data(id)); }, [id, revision]);
-  const n = (samples.get(id) || []).filter((s) => !s.seed).length;
+    // follow the panel's width (it can be resized)
+    let ro = null;
+    if (typeof ResizeObserver !== 'undefined') {
+      let last = width;
+      ro = new ResizeObserver(() => {
+        const w = Math.max(200, (el.current && el.current.clientWidth) || 0);
+        if (plot.current && w && Math.abs(w - last) > 4) { last = w; plot.current.setSize({ width: w, height: 150 }); }
+      });
+      ro.observe(el.current);
+    }
+    return () => { if (ro) ro.disconnect(); if (plot.current) plot.current.destroy(); plot.current = null; };
+  }, [id, ready]);
+  useEffect(() => { if (plot.current) plot.current.setData(data(id)); }, [id, revision, n]);
   return (
-    <div class="chart-wrap" data-testid="node-chart" data-samples={n}>
-      <div ref={el} class="chart" style={{ opacity: n < 2 ? 0.35 : 1 }} />
-      {n < 2 && <div class="chart-empty">waiting for counter updates (every agent.topology.netlink.metrics_update seconds)…</div>}
+    <div class={`chart-wrap ${ready ? '' : 'empty'}`} data-testid="node-chart" data-samples={n}>
+      {ready ? <div ref={el} class="chart" />
+        : (
+          <div class="chart-empty" title="the agent sends interface counters every agent.topology.netlink.metrics_update seconds (agent configuration; 30 by default)">
+            Rate chart: {n ? 'one counter update so far, waiting for the next' : 'waiting for counter updates'}
+            {' '}(the agent sends them every <span class="mono">agent.topology.netlink.metrics_update</span> s, 30 by default)
+          </div>
+        )}
     </div>
   );
 }

@@ -1,11 +1,18 @@
 // FlowTable.jsx - a node's flows (G.V(id).Flows(), or G.At(t, w)... when time
 // travelling), refreshed every 2 s while shown; sortable, filterable; each row's raw
-// packets (and all the table's) downloadable as .pcap.
+// packets (and all the table's) downloadable as .pcap. Compact layout by default (two
+// lines a cell: endpoints as IP:port over MAC, both directions' counters), or every
+// column; the download and App columns stay in view when the table scrolls sideways.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as api from '../api.js';
-import { FLOW_COLUMNS, filterFlows, sortFlows, formatCell, nodeFlowsQuery, flowsPcapQuery, pcapErrorText } from '../lib/flows.js';
+import {
+  FLOW_COLUMNS, COMPACT_COLUMNS, compactCell, filterFlows, sortFlows, formatCell, nodeFlowsQuery, flowsPcapQuery, pcapErrorText,
+} from '../lib/flows.js';
 
 const REFRESH_MS = 2000;
+const LAYOUT_KEY = 'skydive.flowLayout';
+const readLayout = () => { try { return localStorage.getItem(LAYOUT_KEY) === 'full' ? 'full' : 'compact'; } catch (_) { return 'compact'; } };
+const FULL = FLOW_COLUMNS.map((c) => ({ id: c.key, label: c.label, sort: c.key, num: c.num }));
 
 export function DownloadIcon() {
   return (
@@ -38,6 +45,9 @@ export function FlowTable({ node, time, window: win }) {
   const [dlInfo, setDlInfo] = useState(null);
   const [sort, setSort] = useState({ key: 'Last', dir: 'desc' });
   const [filter, setFilter] = useState('');
+  const [layout, setLayoutState] = useState(readLayout);
+  const setLayout = (l) => { setLayoutState(l); try { localStorage.setItem(LAYOUT_KEY, l); } catch (_) { /* private mode */ } };
+  const cols = layout === 'full' ? FULL : COMPACT_COLUMNS;
   const id = node.ID;
   const query = nodeFlowsQuery(id, time, win);
 
@@ -72,31 +82,41 @@ export function FlowTable({ node, time, window: win }) {
   const rawAll = shown.some((f) => rawOf(f) === undefined) ? undefined : shown.reduce((a, f) => a + rawOf(f), 0);
   const name = (node.Metadata && node.Metadata.Name) || id;
 
-  const clickSort = (key) => setSort((s) => (s.key === key ? { key, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: FLOW_COLUMNS.find((c) => c.key === key).num ? 'desc' : 'asc' }));
+  const clickSort = (c) => setSort((s) => (s.key === c.sort ? { key: c.sort, dir: s.dir === 'asc' ? 'desc' : 'asc' } : { key: c.sort, dir: c.num ? 'desc' : 'asc' }));
+  const cell = (f, c) => {
+    if (layout === 'full') return formatCell(f, c.id, now);
+    const v = compactCell(f, c.id, now);
+    return <span title={v.title}>{v.main}{v.sub ? <span class="sub">{v.sub}</span> : null}</span>;
+  };
 
   return (
-    <div class="flow-section">
+    <div class="flow-section" data-testid="flow-section">
       <div class="flow-tools">
         <input class="flow-filter" type="search" placeholder="filter: icmp, 10.0.0.1, port=80, -arp" value={filter}
           onInput={(e) => setFilter(e.currentTarget.value)} data-testid="flow-filter" />
-        <span class="muted">{flows == null ? 'loading…' : `${shown.length}${shown.length !== flows.length ? ` of ${flows.length}` : ''} flow${flows.length === 1 ? '' : 's'}`}</span>
+        <span class="seg" title="table layout">
+          <button class={`small ${layout === 'compact' ? 'on' : ''}`} onClick={() => setLayout('compact')} data-testid="flow-layout-compact">compact</button>
+          <button class={`small ${layout === 'full' ? 'on' : ''}`} onClick={() => setLayout('full')} data-testid="flow-layout-full">all columns</button>
+        </span>
+        <span class="muted nowrap">{flows == null ? 'loading…' : `${shown.length}${shown.length !== flows.length ? ` of ${flows.length}` : ''} flow${flows.length === 1 ? '' : 's'}`}</span>
       </div>
       {error && <div class="inline-error" data-testid="flow-error">{error}</div>}
       {dlError && <div class="inline-error" data-testid="flow-download-error">{dlError}</div>}
       {dlInfo && <div class="inline-info">{dlInfo}</div>}
       <div class="flow-scroll">
-        <table class="flow-table" data-testid="flow-table" data-count={shown.length}>
+        <table class={`flow-table ${layout}`} data-testid="flow-table" data-count={shown.length} data-layout={layout}>
           <thead>
             <tr>
-              <th class="icon-col">
+              <th class="icon-col stick0">
                 <button class="icon-btn" title="download the raw packets of every flow shown as .pcap" data-testid="flow-download-all"
                   disabled={!shown.length} onClick={() => download(shown.map((f) => f.UUID), `flows-${name}.pcap`, rawAll)}>
                   <DownloadIcon />
                 </button>
               </th>
-              {FLOW_COLUMNS.map((c) => (
-                <th key={c.key} class={`${c.num ? 'num' : ''} sortable ${sort.key === c.key ? 'sorted' : ''}`} onClick={() => clickSort(c.key)} data-col={c.key}>
-                  {c.label}{sort.key === c.key ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+              {cols.map((c, i) => (
+                <th key={c.id} class={`${c.num ? 'num' : ''} sortable ${sort.key === c.sort ? 'sorted' : ''} ${i === 0 ? 'stick1' : ''}`}
+                  onClick={() => clickSort(c)} data-col={c.id} title={c.title || `sort by ${c.label}`}>
+                  {c.label}{sort.key === c.sort ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}{c.sub ? <span class="sub">{c.sub}</span> : null}
                 </th>
               ))}
             </tr>
@@ -104,18 +124,18 @@ export function FlowTable({ node, time, window: win }) {
           <tbody>
             {shown.map((f) => (
               <tr key={f.UUID} data-testid="flow-row" data-uuid={f.UUID} title={`${f.LayersPath || ''}  UUID ${f.UUID}${rawOf(f) !== undefined ? `  raw packets kept: ${rawOf(f)}` : ''}`}>
-                <td class="icon-col">
+                <td class="icon-col stick0">
                   <button title={rawOf(f) === 0 ? 'no raw packets kept for this flow' : 'download this flow\'s raw packets as .pcap'}
                     data-testid="flow-download" class={`icon-btn ${rawOf(f) === 0 ? 'dim' : ''}`}
                     onClick={() => download([f.UUID], `${f.UUID}.pcap`, rawOf(f))}>
                     <DownloadIcon />
                   </button>
                 </td>
-                {FLOW_COLUMNS.map((c) => <td key={c.key} class={c.num ? 'num' : ''}>{formatCell(f, c.key, now)}</td>)}
+                {cols.map((c, i) => <td key={c.id} class={`${c.num ? 'num' : ''} ${i === 0 ? 'stick1' : ''}`} data-col={c.id}>{cell(f, c)}</td>)}
               </tr>
             ))}
             {flows && !shown.length && (
-              <tr class="empty-row"><td colSpan={FLOW_COLUMNS.length + 1}>{flows.length ? 'no flow matches the filter' : 'no flow on this node yet (start a capture)'}</td></tr>
+              <tr class="empty-row"><td colSpan={cols.length + 1}>{flows.length ? 'no flow matches the filter' : 'no flow on this node yet (start a capture)'}</td></tr>
             )}
           </tbody>
         </table>

@@ -9,8 +9,13 @@ import { MetadataTree } from './MetadataTree.jsx';
 import { CounterChart, startCollecting, feedSample } from './Chart.jsx';
 import { FlowTable } from './FlowTable.jsx';
 import { CaptureForm } from './CaptureForm.jsx';
-import { formatBytes, formatCount, quote } from '../lib/flows.js';
+import { usePolling } from './FlowTable.jsx';
+import { formatBytes, formatCount, quote, timeContext } from '../lib/flows.js';
 import { timeLabel } from '../lib/timeTravel.js';
+import {
+  WIDTH_KEY, CREATED_NOTICE_MS, clampPanelWidth, defaultPanelWidth, storedPanelWidth, nodeSummary,
+  pendingCaptures, flowCountQuery,
+} from '../lib/sidePanel.js';
 
 const COUNTERS = ['RxPackets', 'TxPackets', 'RxBytes', 'TxBytes', 'RxDropped', 'TxDropped', 'RxErrors', 'TxErrors',
   'RxMissedErrors', 'RxFifoErrors', 'TxFifoErrors', 'Multicast', 'Collisions'];
@@ -78,6 +83,7 @@ function Counters({ node }) {
   const extra = Object.keys(m).filter((k) => !COUNTERS.includes(k) && k !== 'Start' && k !== 'Last' && typeof m[k] === 'number');
   const all = [...keys, ...extra];
   const fmt = (k, v) => (/Bytes/.test(k) ? formatBytes(v) : formatCount(v));
+  if (!all.length) return <div class="muted" data-testid="node-counters">no counter reported yet</div>;
   return (
     <table class="counters" data-testid="node-counters">
       <thead><tr><th>Counter</th><th class="num">Total</th><th class="num">Rate</th></tr></thead>
@@ -95,18 +101,32 @@ function Counters({ node }) {
   );
 }
 
-function NodeCaptures({ node, pending }) {
+// The analyzer's dispatch state of the captures (GET /api/status Captures, names from
+// GET /api/capture), polled while a node panel is shown live; refreshed at once when a
+// capture was just created (kick).
+function useDispatch(enabled, kick) {
+  const [d, setD] = useState({ status: null, captures: null });
+  usePolling(async () => {
+    if (!enabled) { setD((x) => (x.status || x.captures ? { status: null, captures: null } : x)); return; }
+    try {
+      const [status, captures] = await Promise.all([api.get('/api/status'), api.get('/api/capture')]);
+      setD({ status, captures });
+    } catch (_) { /* keep the last answer */ }
+  }, [enabled, kick], 3000);
+  return d;
+}
+
+function NodeCaptures({ node, pending = [] }) {
   const caps = (node.Metadata && Array.isArray(node.Metadata.Captures) ? node.Metadata.Captures : []);
-  const waiting = pending && !caps.some((c) => c.ID === pending.UUID) ? pending : null;
   return (
-    <div data-testid="node-captures" data-count={caps.length}>
-      {!caps.length && !waiting && <div class="muted">no capture on this node</div>}
-      {waiting && (
-        <div class="cap-card pending">
-          <div><b>{waiting.Name || waiting.UUID.slice(0, 8)}</b> <span class="badge">starting</span></div>
-          <div class="muted">created; waiting for the agent to start it</div>
+    <div data-testid="node-captures" data-count={caps.length} data-pending={pending.length}>
+      {!caps.length && !pending.length && <div class="muted">no capture on this node</div>}
+      {pending.map((p) => (
+        <div class={`cap-card pending ${p.error ? 'error' : ''}`} key={p.UUID} data-capture={p.UUID} data-dispatch={p.state}>
+          <div><b>{p.Name || p.UUID.slice(0, 8)}</b> <span class={`badge ${p.error ? 'bad' : ''}`}>{p.state}</span></div>
+          <div class={p.error ? 'bad-text' : 'muted'}>{p.text}</div>
         </div>
-      )}
+      ))}
       {caps.map((c) => (
         <div class={`cap-card ${c.State === 'error' ? 'error' : ''}`} key={c.ID} data-capture={c.ID}>
           <div>
@@ -119,6 +139,7 @@ function NodeCaptures({ node, pending }) {
             <span class={c.PacketsDropped ? 'lossy' : ''}>dropped <b>{formatCount(c.PacketsDropped || 0)}</b></span>
             <span class={c.PacketsIfDropped ? 'lossy' : ''}>if dropped <b>{formatCount(c.PacketsIfDropped || 0)}</b></span>
             {'KernelFlowDropped' in c && <span class={c.KernelFlowDropped ? 'lossy' : ''}>kernel flow dropped <b>{c.KernelFlowDropped}</b></span>}
+            {'FlowMessagesDropped' in c && <span class={c.FlowMessagesDropped ? 'lossy' : ''}>flow messages dropped <b>{formatCount(c.FlowMessagesDropped || 0)}</b></span>}
             {'StreamErrors' in c && <span class={c.StreamErrors ? 'lossy' : ''}>stream errors <b>{c.StreamErrors}</b></span>}
             {c.PCAPSocket && <span>socket <b class="mono">{c.PCAPSocket}</b></span>}
             {c.SFlowSocket && <span>sFlow <b class="mono">{c.SFlowSocket}</b></span>}
@@ -137,8 +158,10 @@ function CaptureButton({ label = 'Capture' }) {
   );
 }
 
-function NodePanel({ node, rev, time, win, pending, showCaptureButton = true }) {
+function NodePanel({ node, rev, time, win, created, showCaptureButton = true }) {
   const md = node.Metadata || {};
+  const disp = useDispatch(time == null, created && created.UUID);
+  const pending = time == null ? pendingCaptures(node, disp.status, disp.captures) : [];
   return (
     <div class="node-panel" data-testid="node-panel" data-node-id={node.ID}>
       <div class="np-header">
@@ -175,18 +198,86 @@ function NodePanel({ node, rev, time, win, pending, showCaptureButton = true }) 
   );
 }
 
-function Resizer({ target }) {
+const readWidth = () => { try { return localStorage.getItem(WIDTH_KEY); } catch (_) { return null; } };
+const saveWidth = (w) => { try { if (w == null) localStorage.removeItem(WIDTH_KEY); else localStorage.setItem(WIDTH_KEY, String(w)); } catch (_) { /* private mode */ } };
+
+// Drag the panel's left edge to resize it (the width is remembered); double-click: default.
+function Resizer({ target, onResize }) {
   const down = (e) => {
+    if (e.button !== 0) return;
     e.preventDefault();
     const el = target.current;
     const startX = e.clientX;
     const startW = el.getBoundingClientRect().width;
-    const move = (ev) => { el.style.width = `${Math.min(window.innerWidth - 200, Math.max(320, startW + startX - ev.clientX))}px`; };
-    const up = () => { window.removeEventListener('mousemove', move); window.removeEventListener('mouseup', up); };
+    let w = startW;
+    document.body.classList.add('resizing');
+    const move = (ev) => {
+      w = clampPanelWidth(startW + startX - ev.clientX, window.innerWidth);
+      el.style.width = `${w}px`;
+    };
+    const up = () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      document.body.classList.remove('resizing');
+      if (w !== startW) { saveWidth(w); onResize(w); }
+    };
     window.addEventListener('mousemove', move);
     window.addEventListener('mouseup', up);
   };
-  return <div class="side-resizer" onMouseDown={down} title="drag to resize" />;
+  const reset = () => { saveWidth(null); onResize(defaultPanelWidth(window.innerWidth)); };
+  return <div class="side-resizer" onMouseDown={down} onDblClick={reset} data-testid="side-resizer" title="drag to resize; double-click: default width" />;
+}
+
+// Flow counts of some nodes (one Gremlin Count per node, every 5 s): {id: n}.
+const MAX_COUNTED = 20;
+function useFlowCounts(ids, time, win) {
+  const [counts, setCounts] = useState({});
+  const list = ids.slice(0, MAX_COUNTED);
+  usePolling(async () => {
+    const tc = timeContext(time, win);
+    const res = await Promise.all(list.map((id) => api.gremlin(flowCountQuery(tc, id)).then(
+      (r) => (typeof r === 'number' ? r : Array.isArray(r) && typeof r[0] === 'number' ? r[0] : null), () => null)));
+    setCounts(Object.fromEntries(list.map((id, i) => [id, res[i]])));
+  }, [list.join('\n'), time, win], 5000);
+  return counts;
+}
+
+function SelectionList({ ids, nodes, focus, setFocus, time, win }) {
+  const counts = useFlowCounts(ids, time, win);
+  return (
+    <ul class="sel-list" data-testid="selection-list">
+      {ids.map((id, i) => {
+        const n = nodes[i];
+        const sm = nodeSummary(n, id);
+        const c = counts[id];
+        return (
+          <li key={id} class={id === focus ? 'focused' : ''} onClick={() => setFocus(id === focus ? null : id)} data-node-id={id}
+            title={id === focus ? 'click to hide its details' : 'click for its details'}>
+            <div class="sel-line">
+              <span class={`jt-caret ${id === focus ? 'open' : ''}`}>▸</span>
+              <span class="np-name-s">{sm.name}</span>
+              <span class="badge type">{sm.type || '?'}</span>
+              <StateBadge state={sm.state} />
+              {sm.host && <span class="muted">on {sm.host}</span>}
+              {!n && <span class="bad-text">not found</span>}
+              {sm.captures.length > 0 && (
+                <span class={`badge ${sm.captures.some((c) => c.State === 'error') ? 'bad' : 'ok'}`} title={sm.captures.map((c) => `${c.Name || c.ID}: ${c.State}`).join('\n')}>
+                  {sm.captures.length === 1 ? `capture ${sm.captures[0].State || ''}` : `${sm.captures.length} captures`}
+                </span>
+              )}
+              <span class="sel-flows" data-testid="selection-flows" data-count={c == null ? '' : c}>
+                {c == null ? '' : `${c} flow${c === 1 ? '' : 's'}`}
+              </span>
+            </div>
+            {(sm.ips.length > 0 || sm.mac) && (
+              <div class="sel-sub mono muted">{[...sm.ips, sm.mac].filter(Boolean).join(' · ')}</div>
+            )}
+          </li>
+        );
+      })}
+      {ids.length > MAX_COUNTED && <li class="muted sel-more">flows counted for the first {MAX_COUNTED} nodes</li>}
+    </ul>
+  );
 }
 
 export function SidePanel({ model }) {
@@ -195,9 +286,27 @@ export function SidePanel({ model }) {
   const { nodes, rev } = useNodes(model, ids);
   const [focus, setFocus] = useState(null);
   const [created, setCreated] = useState(null);
+  const [width, setWidth] = useState(() => storedPanelWidth(readWidth(), window.innerWidth));
+  const [winW, setWinW] = useState(window.innerWidth);
   const ref = useRef(null);
+  const selKey = ids.join('\n');
+  const prevSel = useRef(selKey);
   useEffect(() => { startCollecting(model); }, []);
-  useEffect(() => { if (focus && !ids.includes(focus)) setFocus(null); }, [ids.join('\n')]);
+  useEffect(() => {
+    const on = () => setWinW(window.innerWidth);
+    window.addEventListener('resize', on);
+    return () => window.removeEventListener('resize', on);
+  }, []);
+  useEffect(() => {
+    if (focus && !ids.includes(focus)) setFocus(null);
+    // the "created" notice concerns the selection it was made from
+    if (prevSel.current !== selKey) { prevSel.current = selKey; setCreated(null); }
+  }, [selKey]);
+  useEffect(() => {
+    if (!created) return undefined;
+    const t = setTimeout(() => setCreated(null), CREATED_NOTICE_MS);
+    return () => clearTimeout(t);
+  }, [created]);
 
   const close = () => store.set({ panel: null });
   let body;
@@ -211,40 +320,29 @@ export function SidePanel({ model }) {
   } else if (!ids.length) {
     body = <div class="muted pad">Select a node in the topology (click, or the search box).</div>;
   } else if (ids.length === 1) {
-    body = nodes[0] ? <NodePanel node={nodes[0]} rev={rev} time={s.time} win={s.window} pending={created} />
+    body = nodes[0] ? <NodePanel node={nodes[0]} rev={rev} time={s.time} win={s.window} created={created} />
       : <div class="muted pad" data-testid="node-missing">node {ids[0]} not found{s.time != null ? ' at this time' : ''}</div>;
   } else {
     const fn = focus && nodes.find((n) => n && n.ID === focus);
     body = (
       <div class="multi">
         <div class="np-header">
-          <div class="np-title"><span class="np-name">{ids.length} nodes selected</span></div>
-          <div class="np-actions"><CaptureButton label={`Capture on ${ids.length} nodes`} /></div>
+          <div class="np-title"><CaptureButton label={`Capture on ${ids.length} nodes`} /><span class="np-name">{ids.length} nodes selected</span></div>
+          <div class="np-sub muted">click a node for its counters, captures, flows and metadata</div>
         </div>
-        <ul class="sel-list" data-testid="selection-list">
-          {ids.map((id, i) => {
-            const n = nodes[i];
-            const md = (n && n.Metadata) || {};
-            return (
-              <li key={id} class={id === focus ? 'focused' : ''} onClick={() => setFocus(id === focus ? null : id)} data-node-id={id}>
-                <span class="np-name-s">{md.Name || id}</span> <span class="badge type">{md.Type || '?'}</span> <StateBadge state={md.State} />
-                <span class="muted"> {n && n.Host}</span>
-              </li>
-            );
-          })}
-        </ul>
-        {fn && <NodePanel node={fn} rev={rev} time={s.time} win={s.window} pending={created} showCaptureButton={false} />}
+        <SelectionList ids={ids} nodes={nodes} focus={focus} setFocus={setFocus} time={s.time} win={s.window} />
+        {fn && <NodePanel node={fn} rev={rev} time={s.time} win={s.window} created={created} showCaptureButton={false} />}
       </div>
     );
   }
   return (
-    <aside class="side-panel" ref={ref} data-testid="side-panel">
-      <Resizer target={ref} />
+    <aside class="side-panel" ref={ref} data-testid="side-panel" style={{ width: `${clampPanelWidth(width, winW)}px` }}>
+      <Resizer target={ref} onResize={setWidth} />
       <button class="side-close icon-btn" title="close" onClick={close} data-testid="side-close">✕</button>
       {created && s.panel !== 'capture-form' && (
         <div class="inline-info created" data-testid="capture-created">
-          Capture <b>{created.Name || created.UUID}</b> created. <a href="#" onClick={(e) => { e.preventDefault(); store.set({ view: 'captures' }); }}>See the capture list</a>
-          <button class="icon-btn" onClick={() => setCreated(null)}>✕</button>
+          <span>Capture <b>{created.Name || created.UUID}</b> created. <a href="#" onClick={(e) => { e.preventDefault(); store.set({ view: 'captures' }); }}>See the capture list</a></span>
+          <button class="icon-btn" title="hide" onClick={() => setCreated(null)}>✕</button>
         </div>
       )}
       <div class="side-scroll">{body}</div>

@@ -5,12 +5,15 @@
 //    insensitive), or a MAC / IP containing it; failing that, a Name containing it.
 //    Matches become store.selection (panel 'node'), their groups expand, the view zooms.
 //  - filter (Enter): store.filter, sent by the subscriber as GremlinFilter; empty clears.
-//    The analyzer's refusal (store.filterError) shows under the box.
+//    The analyzer's refusal (store.filterError, filterErrorPosition) shows under the box,
+//    with the filter's text marked at the position; the graph drawn stays the last one
+//    the analyzer accepted.
 import { useEffect, useState } from 'preact/hooks';
 import * as store from '../store.js';
 import * as api from '../api.js';
 import { focusNodes } from '../graph/view.js';
 import { TimeTravel } from './TimeTravel.jsx';
+import { errorExcerpt } from '../lib/filterError.js';
 
 const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['console', 'Console'], ['status', 'Status']];
 
@@ -110,20 +113,33 @@ function Search({ model }) {
 }
 
 function Filter() {
-  const s = useStoreKeys(['filter', 'filterError']);
+  const s = useStoreKeys(['filter', 'filterError', 'filterErrorPosition']);
   const [text, setText] = useState(s.filter || '');
   useEffect(() => { setText(s.filter || ''); }, [s.filter]);
   const apply = () => {
     const f = text.trim();
-    store.set({ filter: f, filterError: null });
+    // The same text again: nothing to ask (a refusal stays shown).
+    if (f === store.get().filter) return;
+    store.set({ filter: f, filterError: null, filterErrorPosition: null });
   };
+  const ex = s.filterError ? errorExcerpt(s.filter, s.filterErrorPosition) : null;
   return (
     <div class="tb-field tb-filter">
       <input type="text" data-testid="filter" placeholder="Filter (Gremlin, by the server): G.V().Has('Type','veth')"
         class={s.filterError ? 'has-error' : s.filter ? 'is-active' : ''}
         value={text} onInput={(e) => setText(e.currentTarget.value)}
         onKeyDown={(e) => { if (e.key === 'Enter') apply(); }} />
-      {s.filterError && <div class="tb-note tb-error" data-testid="filter-error">{s.filterError}</div>}
+      {s.filterError && (
+        <div class="tb-note tb-error" data-testid="filter-error" data-position={s.filterErrorPosition ?? ''}
+          title="refused by the analyzer: the graph shown is still the last filter it accepted">
+          {s.filterError}
+          {ex && (
+            <div data-testid="filter-error-at" style={{ fontFamily: 'ui-monospace, monospace', whiteSpace: 'pre', marginTop: '2px' }}>
+              {ex[0]}<span style={{ background: 'rgba(255,255,255,.9)', color: '#a0261e', borderRadius: '2px', fontWeight: 'bold' }}>{ex[1]}</span>{ex[2]}
+            </div>
+          )}
+        </div>
+      )}
       {!s.filterError && s.filter && <div class="tb-note">filtered by the analyzer</div>}
     </div>
   );
