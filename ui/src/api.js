@@ -25,6 +25,9 @@ export function errorPosition(msg) {
 }
 
 async function fail(res) {
+  // Authentication required, or the session's token expired or was revoked: back to
+  // the login page (the store listener shows it).
+  if (res.status === 401) store.set({ session: null, authRequired: true });
   let text = await res.text();
   let msg = text;
   let pos = null;

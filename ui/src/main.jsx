@@ -13,6 +13,8 @@ import { SidePanel } from './panels/SidePanel.jsx';
 import { CapturesPage } from './panels/CapturesPage.jsx';
 import { ConsolePage } from './panels/ConsolePage.jsx';
 import { StatusPage } from './panels/StatusPage.jsx';
+import { LoginPage } from './panels/Login.jsx';
+import { loadSession } from './lib/sessionStore.js';
 import './style.css';
 
 const model = new TopologyModel();
@@ -34,7 +36,8 @@ function TopologyCanvas() {
 }
 
 function App() {
-  const s = useStore(['view', 'panel']);
+  const s = useStore(['view', 'panel', 'authRequired', 'session']);
+  if (s.authRequired) return <LoginPage />;
   return (
     <div class="app">
       <TopBar model={model} />
@@ -51,5 +54,28 @@ function App() {
   );
 }
 
+// Authentication: a session kept by this tab, else ask the analyzer whether it needs
+// one (GET /api answers 401 then). The subscription starts once signed in or when
+// no authentication is configured, and stops while the login page is shown.
+store.set({ session: loadSession() });
 render(<App />, document.getElementById('app'));
-subscriber.connect();
+let connected = false;
+function connectWhenAllowed() {
+  const s = store.get();
+  if (!connected && !s.authRequired) {
+    connected = true;
+    subscriber.connect();
+  } else if (connected && s.authRequired) {
+    connected = false;
+    subscriber.pause();
+  }
+}
+store.subscribe((_, changed) => {
+  if (changed.includes('authRequired') || changed.includes('session')) connectWhenAllowed();
+});
+fetch('/api', { headers: store.get().session && store.get().session.token ? { Authorization: `Bearer ${store.get().session.token}` } : {} })
+  .then((res) => {
+    if (res.status === 401) store.set({ session: null, authRequired: true });
+    connectWhenAllowed();
+  })
+  .catch(() => connectWhenAllowed());

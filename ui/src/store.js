@@ -9,7 +9,8 @@
 //   window     flow window for time travel, seconds (used with time)
 //   filter     Gremlin filter applied by the server to the subscription ('' = none)
 //   panel      'node' | 'capture-form' | null   (right side panel)
-//   session    { token, permissions } after /login, or null (noauth)
+//   session    { user, token, permissions: Map } after /login, or null (noauth)
+//   authRequired true when the analyzer answered 401: the login page is shown
 //   connected  WebSocket state: 'connecting' | 'open' | 'closed'
 //   filterError the analyzer's reason when it refused the filter (null when none)
 //   filterErrorPosition  0-based position of that error in the filter (null when unknown)
@@ -21,6 +22,7 @@ const state = {
   filter: '',
   panel: null,
   session: null,
+  authRequired: false,
   connected: 'connecting',
   filterError: null,
   filterErrorPosition: null,

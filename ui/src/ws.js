@@ -57,7 +57,8 @@ export class Subscriber {
     this.stats = { messages: 0, syncs: 0, lastSyncMs: 0, errors: 0 };
     this.unsub = store.subscribe((s, changed) => {
       if (changed.includes('filter') || changed.includes('time')) this.sync();
-      if (changed.includes('session')) this.reconnect();
+      // a new token: reconnect with it (when signed out, main.jsx pauses us instead)
+      if (changed.includes('session') && this.ws && !s.authRequired) this.reconnect();
     });
   }
 
@@ -101,6 +102,17 @@ export class Subscriber {
     this.ws = null;
     if (ws) { ws.onclose = null; ws.close(); }
     this.connect();
+  }
+
+  // Stops the connection and its retries, keeping the store subscription, so connect()
+  // may start again (signed out, then in).
+  pause() {
+    this.closedByUs = true;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) { ws.onclose = null; ws.close(); }
+    store.set({ connected: 'closed' });
   }
 
   close() {

@@ -5,6 +5,8 @@ import * as api from '../api.js';
 import { usePolling } from './FlowTable.jsx';
 import { dispatchSummary } from '../lib/status.js';
 import { agoText } from '../lib/timeTravel.js';
+import * as store from '../store.js';
+import { can } from '../lib/session.js';
 
 const EXPIRY_KEY = 'skydive.captureExpiry';
 
@@ -28,6 +30,7 @@ function inText(ms) {
 }
 
 export function CaptureList({ highlight, compact }) {
+  const mayWrite = can(store.get().session, 'capture', 'write');
   const [caps, setCaps] = useState(null);
   const [status, setStatus] = useState(null);
   const [error, setError] = useState(null);
@@ -84,7 +87,7 @@ export function CaptureList({ highlight, compact }) {
                   {d && d.ignored ? <span class="muted"> ({d.ignored} ignored)</span> : null}
                 </td>
                 <td>{exp ? (exp > Date.now() ? `in ${inText(exp - Date.now())}` : 'expired') : <span class="muted">never</span>}</td>
-                <td><button class="icon-btn danger" title="delete this capture" data-testid="capture-delete" onClick={() => remove(c.UUID)}>✕</button></td>
+                <td>{mayWrite && <button class="icon-btn danger" title="delete this capture" data-testid="capture-delete" onClick={() => remove(c.UUID)}>✕</button>}</td>
               </tr>
             );
           })}

@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import * as store from '../store.js';
 import { CaptureList } from './CaptureList.jsx';
 import { CaptureForm } from './CaptureForm.jsx';
+import { can } from '../lib/session.js';
 
 export function CapturesPage({ model }) {
   const [form, setForm] = useState(false);
@@ -12,7 +13,7 @@ export function CapturesPage({ model }) {
     <div class="tab-page captures-page" data-testid="captures-page">
       <div class="page-head">
         <h2>Captures</h2>
-        <button class="primary" data-testid="capture-new" onClick={() => { setForm(!form); setCreated(null); }}>{form ? 'Close the form' : '+ New capture'}</button>
+        {can(store.get().session, 'capture', 'write') && <button class="primary" data-testid="capture-new" onClick={() => { setForm(!form); setCreated(null); }}>{form ? 'Close the form' : '+ New capture'}</button>}
         {created && <span class="inline-info" data-testid="capture-created">Capture <b>{created.Name || created.UUID}</b> created</span>}
       </div>
       {form && (

@@ -8,6 +8,7 @@ import { JsonTree } from './MetadataTree.jsx';
 import { Caret } from './CaptureForm.jsx';
 import { resultKind, tableColumns, isRawPacketsQuery, pushHistory, parseHistory } from '../lib/console.js';
 import { pcapErrorText } from '../lib/flows.js';
+import { can } from '../lib/session.js';
 
 const HISTORY_KEY = 'skydive.consoleHistory';
 const EXAMPLES = [
@@ -105,7 +106,7 @@ export function ConsolePage() {
             <button class="primary" data-testid="console-run" disabled={busy} onClick={() => run()}>{busy ? 'Running…' : 'Run'}</button>
             <span class="muted">Ctrl+Enter</span>
             {result && <span class="muted">{Array.isArray(result.value) ? `${result.value.length} result${result.value.length === 1 ? '' : 's'}` : 'result'} in {result.ms} ms</span>}
-            {isRawPacketsQuery(query) && (
+            {isRawPacketsQuery(query) && can(store.get().session, 'capture', 'rawpackets') && (
               <button data-testid="console-pcap" onClick={download} title="the raw packets as a .pcap file (Wireshark, tcpdump -r)">⤓ Download PCAP</button>
             )}
             {result && tabular && (

@@ -5,6 +5,8 @@
 // column; the download and App columns stay in view when the table scrolls sideways.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import * as api from '../api.js';
+import * as store from '../store.js';
+import { can } from '../lib/session.js';
 import {
   FLOW_COLUMNS, COMPACT_COLUMNS, compactCell, filterFlows, sortFlows, formatCell, nodeFlowsQuery, flowsPcapQuery, pcapErrorText,
 } from '../lib/flows.js';
@@ -39,6 +41,7 @@ function usePolling(fn, deps, ms = REFRESH_MS) {
 export { usePolling };
 
 export function FlowTable({ node, time, window: win }) {
+  const mayRaw = can(store.get().session, 'capture', 'rawpackets');
   const [flows, setFlows] = useState(null);
   const [error, setError] = useState(null);
   const [dlError, setDlError] = useState(null);
@@ -104,14 +107,15 @@ export function FlowTable({ node, time, window: win }) {
       {dlError && <div class="inline-error" data-testid="flow-download-error">{dlError}</div>}
       {dlInfo && <div class="inline-info">{dlInfo}</div>}
       <div class="flow-scroll">
+        {/* raw packets need the capture "rawpackets" permission: no icons without it */}
         <table class={`flow-table ${layout}`} data-testid="flow-table" data-count={shown.length} data-layout={layout}>
           <thead>
             <tr>
               <th class="icon-col stick0">
-                <button class="icon-btn" title="download the raw packets of every flow shown as .pcap" data-testid="flow-download-all"
+                {mayRaw && <button class="icon-btn" title="download the raw packets of every flow shown as .pcap" data-testid="flow-download-all"
                   disabled={!shown.length} onClick={() => download(shown.map((f) => f.UUID), `flows-${name}.pcap`, rawAll)}>
                   <DownloadIcon />
-                </button>
+                </button>}
               </th>
               {cols.map((c, i) => (
                 <th key={c.id} class={`${c.num ? 'num' : ''} sortable ${sort.key === c.sort ? 'sorted' : ''} ${i === 0 ? 'stick1' : ''}`}
@@ -125,11 +129,11 @@ export function FlowTable({ node, time, window: win }) {
             {shown.map((f) => (
               <tr key={f.UUID} data-testid="flow-row" data-uuid={f.UUID} title={`${f.LayersPath || ''}  UUID ${f.UUID}${rawOf(f) !== undefined ? `  raw packets kept: ${rawOf(f)}` : ''}`}>
                 <td class="icon-col stick0">
-                  <button title={rawOf(f) === 0 ? 'no raw packets kept for this flow' : 'download this flow\'s raw packets as .pcap'}
+                  {mayRaw && <button title={rawOf(f) === 0 ? 'no raw packets kept for this flow' : 'download this flow\'s raw packets as .pcap'}
                     data-testid="flow-download" class={`icon-btn ${rawOf(f) === 0 ? 'dim' : ''}`}
                     onClick={() => download([f.UUID], `${f.UUID}.pcap`, rawOf(f))}>
                     <DownloadIcon />
-                  </button>
+                  </button>}
                 </td>
                 {cols.map((c, i) => <td key={c.id} class={`${c.num ? 'num' : ''} ${i === 0 ? 'stick1' : ''}`} data-col={c.id}>{cell(f, c)}</td>)}
               </tr>

@@ -12,6 +12,7 @@ import { CaptureForm } from './CaptureForm.jsx';
 import { usePolling } from './FlowTable.jsx';
 import { formatBytes, formatCount, quote, timeContext } from '../lib/flows.js';
 import { timeLabel } from '../lib/timeTravel.js';
+import { can } from '../lib/session.js';
 import {
   WIDTH_KEY, CREATED_NOTICE_MS, clampPanelWidth, defaultPanelWidth, storedPanelWidth, nodeSummary,
   pendingCaptures, flowCountQuery,
@@ -152,6 +153,7 @@ function NodeCaptures({ node, pending = [] }) {
 }
 
 function CaptureButton({ label = 'Capture' }) {
+  if (!can(store.get().session, 'capture', 'write')) return null; // the session may not create captures
   return (
     <button class="primary small" data-testid="capture-button" title="create a capture on the selected nodes"
       onClick={() => store.set({ panel: 'capture-form' })}>● {label}</button>

@@ -14,6 +14,7 @@ import * as api from '../api.js';
 import { focusNodes } from '../graph/view.js';
 import { TimeTravel } from './TimeTravel.jsx';
 import { errorExcerpt } from '../lib/filterError.js';
+import { SessionBadge } from './Login.jsx';
 
 const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['console', 'Console'], ['status', 'Status']];
 
@@ -161,6 +162,7 @@ export function TopBar({ model }) {
       <Filter />
       <div class="tb-time"><TimeTravel /></div>
       <ConnState state={s.connected} />
+      <SessionBadge />
     </div>
   );
 }
