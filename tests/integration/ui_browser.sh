@@ -63,15 +63,36 @@ done
 PORT=8082
 export SKYDIVE_FLOW_UPDATE=1 # agents report flows every second
 mkdir -p "$tmp/data"
-ip netns exec "$H1" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" allinone \
+command -v htpasswd >/dev/null || { ko setup "htpasswd missing (apache2-utils)"; finish; }
+ADMIN_PW=admin-$$-pw VIEWER_PW=viewer-$$-pw AGENT_PW=agent-$$-pw
+htpasswd -B -c -b "$tmp/htpasswd" admin "$ADMIN_PW" 2>/dev/null
+htpasswd -B -b "$tmp/htpasswd" watcher "$VIEWER_PW" 2>/dev/null
+htpasswd -B -b "$tmp/htpasswd" agent "$AGENT_PW" 2>/dev/null
+cat >"$tmp/skydive.yml" <<YML
+auth:
+  users:
+    type: basic
+    file: $tmp/htpasswd
+analyzer:
+  allow_plain_http: true   # inside the test's namespaces
+  auth:
+    api: {backend: users}
+rbac:
+  policy: ["g, watcher, viewer"]
+agent:
+  auth:
+    cluster: {username: agent, password: "$AGENT_PW"}
+YML
+chmod 600 "$tmp/skydive.yml"
+ip netns exec "$H1" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" allinone -c "$tmp/skydive.yml" \
 	--listen "0.0.0.0:$PORT" --host-id host1 --netns-run-path '' >"$tmp/allinone.log" 2>&1 &
 pids+=($!)
-ip netns exec "$H2" "$SKYDIVE" agent --host-id host2 --analyzer "10.78.2.1:$PORT" \
+ip netns exec "$H2" "$SKYDIVE" agent -c "$tmp/skydive.yml" --host-id host2 --analyzer "10.78.2.1:$PORT" \
 	--listen none --netns-run-path '' >"$tmp/agent2.log" 2>&1 &
 pids+=($!)
 
 q() {
-	ip netns exec "$H1" curl -s -m 5 -XPOST "http://127.0.0.1:$PORT/api/topology" \
+	ip netns exec "$H1" curl -s -m 5 -u "admin:$ADMIN_PW" -XPOST "http://127.0.0.1:$PORT/api/topology" \
 		-d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
 }
 up=0
@@ -86,6 +107,7 @@ fi
 
 # The browser and its driver run inside host1, next to the analyzer.
 ip netns exec "$H1" env URL="http://127.0.0.1:$PORT" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" \
+	ADMIN_USER=admin ADMIN_PW="$ADMIN_PW" VIEWER_USER=watcher VIEWER_PW="$VIEWER_PW" \
 	PING_CMD="ip netns exec $H1 ping -c 1 -W 2 10.78.1.2" \
 	VETH_NAME=uitestveth \
 	VETH_ADD="ip -n $H1 link add uitestveth type veth peer name uitestpeer" \

@@ -28,7 +28,14 @@ const ok = (n) => { console.log(`ok ${n}`); pass++; };
 const ko = (n, why) => { console.log(`FAIL ${n}: ${String(why).slice(0, 400)}`); fail++; };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function api(path, body, headers = {}) {
+// The script's own API calls sign in as the admin (basic credentials) when the
+// analyzer has authentication on.
+const ADMIN = process.env.ADMIN_USER ? { user: process.env.ADMIN_USER, pw: process.env.ADMIN_PW } : null;
+const VIEWER = process.env.VIEWER_USER ? { user: process.env.VIEWER_USER, pw: process.env.VIEWER_PW } : null;
+const basic = (c) => ({ Authorization: `Basic ${Buffer.from(`${c.user}:${c.pw}`).toString('base64')}` });
+
+async function api(path, body, headers = {}, cred = ADMIN) {
+  if (cred) headers = { ...basic(cred), ...headers };
   const res = await fetch(URL_ + path, body === undefined ? { headers } : {
     method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
@@ -80,6 +87,30 @@ async function main() {
     const resp = await page.goto(URL_ + '/', { waitUntil: 'load' });
     if (resp && resp.status() === 200 && (resp.headers()['content-type'] || '').includes('text/html')) ok('ui-served-at-root');
     else ko('ui-served-at-root', `status ${resp && resp.status()}`);
+    // Sets an input as typing would (one input event with the whole value), so the
+    // page's state follows it.
+    const setInput = (sel, v) => page.$eval(sel, (e, val) => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(e, val);
+      e.dispatchEvent(new Event('input', { bubbles: true }));
+    }, v);
+    // With authentication on, the login page comes first; a wrong password is refused.
+    const signIn = async (who, pw) => {
+      await page.waitForSelector(tid('login-form'), { timeout: 8000 });
+      await setInput(tid('login-username'), who);
+      await setInput(tid('login-password'), pw);
+      await page.click(tid('login-submit'));
+    };
+    if (ADMIN) {
+      const unauth = await api('/api/topology', { GremlinQuery: 'G.V().Count()' }, {}, null);
+      if (unauth.status === 401) ok('api-needs-credentials (401)'); else ko('api-needs-credentials', `${unauth.status} ${unauth.text.slice(0, 200)}`);
+      await signIn(ADMIN.user, 'not-the-password');
+      const err = await until(() => page.$eval(tid('login-error'), (e) => e.textContent), 8000);
+      await shot(page, 'login-refused');
+      if (err) ok('login-wrong-password-refused'); else ko('login-wrong-password-refused', 'no error shown');
+      await signIn(ADMIN.user, ADMIN.pw);
+      const user = await until(() => page.$eval(tid('session-user'), (e) => e.textContent), 8000);
+      if (user && user.includes(ADMIN.user)) ok('login-admin'); else ko('login-admin', user);
+    }
     const expectEth0 = await gremlin("G.V().Has('Name', 'eth0')");
     const ids = (expectEth0 || []).map((n) => n.ID).sort();
     if (ids.length === 2) ok('api-two-eth0'); else ko('api-two-eth0', JSON.stringify(expectEth0).slice(0, 200));
@@ -246,6 +277,27 @@ async function main() {
       const deleted = await until(async () => !((await api('/api/capture')).json || {})[cap.UUID], 8000);
       await shot(page, 'capture-deleted');
       if (deleted) ok('capture-deleted-from-list'); else ko('capture-deleted-from-list', 'still listed by the API');
+    }
+    // 8. A viewer (policy "g, watcher, viewer") sees the topology and flows but no
+    // capture or packet controls, and the analyzer refuses those requests (403).
+    if (VIEWER) {
+      await page.click(tid('logout'));
+      await signIn(VIEWER.user, VIEWER.pw);
+      const vuser = await until(() => page.$eval(tid('session-user'), (e) => e.textContent), 8000);
+      await page.click(tid('tab-topology'));
+      const synced2 = await until(() => page.evaluate((want) => want.every((id) => window.__skydive.model.nodes.has(id)), ids));
+      await page.evaluate((id) => { window.__skydive.view.selectNodes([id]); window.__skydive.store.set({ selection: [id], panel: 'node' }); }, ids[0]);
+      const table = await until(() => page.$(tid('flow-table')), 8000);
+      await sleep(500);
+      const capBtn = await page.$(tid('capture-button'));
+      const dlBtn = await page.$(tid('flow-download'));
+      await shot(page, 'viewer-node-panel');
+      if (vuser && vuser.includes(VIEWER.user) && synced2 && table && !capBtn && !dlBtn) ok('viewer-sees-topology-without-capture-or-packet-controls');
+      else ko('viewer-sees-topology-without-capture-or-packet-controls', `user ${vuser} synced ${!!synced2} table ${!!table} capture ${!!capBtn} download ${!!dlBtn}`);
+      const vcap = await api('/api/capture', { GremlinQuery: "G.V().Has('Name', 'eth0')" }, {}, VIEWER);
+      const vraw = await api('/api/topology', { GremlinQuery: "G.Flows().RawPackets()" }, {}, VIEWER);
+      if (vcap.status === 403 && vraw.status === 403) ok('viewer-capture-and-rawpackets-403');
+      else ko('viewer-capture-and-rawpackets-403', `capture ${vcap.status}, RawPackets ${vraw.status} ${vraw.text.slice(0, 150)}`);
     }
     if (errors.length === 0) ok('no-page-errors'); else ko('no-page-errors', errors.join(' | '));
   } finally {

@@ -28,6 +28,7 @@ const state = {
   filterErrorPosition: null,
 };
 const listeners = new Set();
+let changes = 0; // how many set() calls changed something: lets a late subscriber catch up
 
 export function get() {
   return state;
@@ -42,7 +43,15 @@ export function set(patch) {
       changed.push(k);
     }
   }
-  if (changed.length) for (const fn of [...listeners]) fn(state, changed);
+  if (changed.length) {
+    changes++;
+    for (const fn of [...listeners]) fn(state, changed);
+  }
+}
+
+// A number that grows with every change (compare two readings to see if anything changed).
+export function version() {
+  return changes;
 }
 
 // fn(state, changedKeys); returns the function that unsubscribes.

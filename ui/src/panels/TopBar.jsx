@@ -15,20 +15,9 @@ import { focusNodes } from '../graph/view.js';
 import { TimeTravel } from './TimeTravel.jsx';
 import { errorExcerpt } from '../lib/filterError.js';
 import { SessionBadge } from './Login.jsx';
+import { useStore } from '../lib/useStore.js';
 
 const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['console', 'Console'], ['status', 'Status']];
-
-function useStoreKeys(keys) {
-  const [, force] = useState(0);
-  useEffect(() => {
-    const un = store.subscribe((_, changed) => {
-      if (changed.some((k) => keys.includes(k))) force((n) => n + 1);
-    });
-    force((n) => n + 1); // what changed before the effect ran
-    return un;
-  }, []);
-  return store.get();
-}
 
 const lower = (v) => (v == null ? '' : String(v).toLowerCase());
 const list = (v) => (Array.isArray(v) ? v : v == null ? [] : [v]);
@@ -114,7 +103,7 @@ function Search({ model }) {
 }
 
 function Filter() {
-  const s = useStoreKeys(['filter', 'filterError', 'filterErrorPosition']);
+  const s = useStore(['filter', 'filterError', 'filterErrorPosition']);
   const [text, setText] = useState(s.filter || '');
   useEffect(() => { setText(s.filter || ''); }, [s.filter]);
   const apply = () => {
@@ -147,7 +136,7 @@ function Filter() {
 }
 
 export function TopBar({ model }) {
-  const s = useStoreKeys(['view', 'connected']);
+  const s = useStore(['view', 'connected']);
   return (
     <div class="topbar">
       <div class="brand"><img src="favicon.svg" alt="" />Skydive</div>
