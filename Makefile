@@ -7,14 +7,14 @@
 #   make UI=0            without the embedded web UI (no node/npm needed)
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libcrypto \
+PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libssl libcrypto libcrypt \
             libprotobuf-c libbpf
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
             -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lcrypto -lprotobuf-c -lbpf) -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lssl -lcrypto -lcrypt -lprotobuf-c -lbpf) -lcap -lpthread -lm
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif
@@ -127,6 +127,10 @@ $(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(BUILD)/libskydive.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libskydive.a $(LDLIBS)
 fuzz-replay: $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz-replay/%)
+# Seed makers that use the program's own encoders (fuzz/README.md).
+$(BUILD)/fuzz-seed/%: fuzz/%.c $(BUILD)/libskydive.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libskydive.a $(LDLIBS)
 
 # libFuzzer builds: make fuzz, then build/fuzz/fuzz_decode fuzz/corpus/decode
 fuzz:
@@ -134,7 +138,8 @@ fuzz:
 	    OPT="-O1 -fsanitize=fuzzer-no-link" $(BUILD)/fuzz-lib/libskydive.a
 	@mkdir -p $(BUILD)/fuzz
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	    clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	    clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Isrc -I$(BUILD)/fuzz-lib/gen \
+	      -fsanitize=fuzzer,address,undefined \
 	      -o $(BUILD)/fuzz/$$n $$f $(BUILD)/fuzz-lib/libskydive.a $(LDLIBS) || exit 1; done
 
 test: all unit fuzz-replay

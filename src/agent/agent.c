@@ -93,6 +93,8 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.n_analyzers = o->n_analyzers,
 		.queue_max = o->flow_queue_max,
 		.ping_delay_s = o->ping_delay_s,
+		.tls = &o->tls,
+		.authorization = o->cluster_auth[0] ? o->cluster_auth : NULL,
 	};
 	a->fs = flow_sender_new(&so, err, errlen);
 	if (!a->fs)
@@ -127,6 +129,8 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.ping_delay_s = o->ping_delay_s,
 		.on_request = on_request,
 		.request_user = a,
+		.tls = &o->tls,
+		.authorization = o->cluster_auth[0] ? o->cluster_auth : NULL,
 	};
 	a->fwd = forwarder_new(&fo, err, errlen);
 	if (!a->fwd)

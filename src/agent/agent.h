@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tls.h"
 #include "graph/graph.h"
 
 struct agent_opts {
@@ -39,6 +40,10 @@ struct agent_opts {
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* min_port/max_port; 0 = 8100/8132 */
 	const char *sflow_bind;		 /* agent.flow.sflow.bind_address; NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* port_min/port_max; 0 = 6345/6355 */
+	struct tls_client_conf tls;	 /* links to the analyzers: wss when tls.on */
+	/* Authorization header value of both analyzer links ("Basic <base64>", from
+	 * agent.auth.cluster.username/password, Skydive's keys); "" = none */
+	char cluster_auth[700];
 };
 
 struct agent;
@@ -74,6 +79,7 @@ struct config;
  * http.ws.ping_delay, ovs.ovsdb, flow.update, flow.expire, flow.max_entries,
  * agent.capture.stats_update (seconds, fractions allowed), agent.capture.workers
  * (1..64), agent.flow.queue_size
+ * tls.ca_cert/client_cert/client_key (files checked, see common/tls.h)
  * and agent.topology.probes (the OVSDB probe
  * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */

@@ -9,6 +9,8 @@
 #include "agent/captures.h"
 #include "config/config.h"
 
+#include <openssl/evp.h>
+
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -32,6 +34,32 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 			ac->addrs[o->n_analyzers++] = s;
 	}
 	o->analyzers = ac->addrs;
+	/* tls.ca_cert / client_cert / client_key: checked now, so a wrong file stops the
+	 * agent with its name instead of failing every handshake later. */
+	if (tls_client_conf_load(&o->tls, cfg, err, errlen)) {
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+
+	/* cluster credentials (Skydive's agent.auth.cluster.*), sent as Basic auth on the
+	 * analyzer WebSockets; checked by the analyzer's cluster backend (auth.h) */
+	const char *cu = config_get_string(cfg, "agent.auth.cluster.username", NULL);
+	const char *cp = config_get_string(cfg, "agent.auth.cluster.password", "");
+	if (cu && *cu) {
+		char cred[512];
+		int cn = snprintf(cred, sizeof(cred), "%s:%s", cu, cp);
+		if (cn < 0 || (size_t)cn >= sizeof(cred) || strchr(cu, ':')) {
+			snprintf(err, errlen, "agent.auth.cluster.username/password: %s",
+				 strchr(cu, ':') ? "the user name may not hold ':'"
+						 : "longer than 511 bytes together");
+			agent_config_free(ac);
+			return -EINVAL;
+		}
+		memcpy(o->cluster_auth, "Basic ", 6);
+		EVP_EncodeBlock((unsigned char *)o->cluster_auth + 6, (const unsigned char *)cred,
+				cn);
+		explicit_bzero(cred, sizeof(cred));
+	}
 
 	const char *mu = config_get_string(cfg, "agent.topology.netlink.metrics_update", "30");
 	char *end;

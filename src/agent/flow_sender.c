@@ -39,11 +39,13 @@ struct fs_conn {
 	lws_sorted_usec_list_t sul; /* reconnect timer */
 	int64_t backoff_ms;
 	int warned;
+	char tls_reason[800]; /* why the analyzer's certificate was refused */
 	int established; /* s->lock */
 };
 
 struct flow_sender {
 	char *host_id;
+	char *authorization; /* cluster credentials of the handshake, or NULL */
 	size_t queue_max;
 	int ping_delay_s;
 	struct fs_conn *conns;
@@ -57,6 +59,7 @@ struct flow_sender {
 	int thread_started;
 	atomic_int stopping;
 	lws_retry_bo_t retry;
+	struct tls_client_conf tls;
 };
 
 size_t flow_sender_headroom(void)
@@ -140,6 +143,8 @@ static void do_connect(lws_sorted_usec_list_t *sul)
 	ci.local_protocol_name = "skydive-agent-flow";
 	ci.opaque_user_data = c;
 	ci.retry_and_idle_policy = &s->retry;
+	ws_link_tls_connect(&s->tls, &ci);
+	c->tls_reason[0] = 0;
 	c->state = CONN_CONNECTING;
 	struct lws *wsi = lws_client_connect_via_info(&ci);
 	if (c->state != CONN_CONNECTING)
@@ -201,6 +206,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			break;
 		unsigned char **p = in, *end = *p + len;
 		static const char type[] = "agent", proto[] = "protobuf";
+		if (s->authorization &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"Authorization:",
+						(const unsigned char *)s->authorization,
+						(int)strlen(s->authorization), p, end))
+			return -1;
 		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"X-Host-ID:",
 						(const unsigned char *)s->host_id,
 						(int)strlen(s->host_id), p, end) ||
@@ -232,12 +242,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		break; /* nothing expected from the analyzer on this channel */
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* Returning 0 here would accept whatever OpenSSL refused. */
+		return ws_link_tls_verify(user, len, c ? c->tls_reason : (char[1]){0},
+					  c ? sizeof(c->tls_reason) : 1);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!c || c->state == CONN_IDLE)
 			break;
-		if (!c->warned)
+		if (!c->warned) {
+			char why[1200];
 			log_warn("agent: cannot connect the flow channel to analyzer %s: %s; retrying",
-				 c->addr, in ? (const char *)in : "error");
+				 c->addr,
+				 ws_link_tls_failure(&s->tls, in, c->tls_reason, why, sizeof(why)));
+		}
 		c->warned = 1;
 		schedule_reconnect(c);
 		break;
@@ -282,7 +299,11 @@ struct flow_sender *flow_sender_new(const struct flow_sender_opts *o, char *err,
 	pthread_mutex_init(&s->lock, NULL);
 	s->queue_max = o->queue_max ? o->queue_max : 10000;
 	s->ping_delay_s = o->ping_delay_s > 0 ? o->ping_delay_s : 2;
+	if (o->tls)
+		s->tls = *o->tls;
 	s->host_id = strdup(o->host_id ? o->host_id : "");
+	if (o->authorization && !(s->authorization = strdup(o->authorization)))
+		goto oom;
 	s->conns = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*s->conns));
 	if (!s->host_id || !s->conns)
 		goto oom;
@@ -328,6 +349,7 @@ int flow_sender_start(struct flow_sender *s, char *err, size_t errlen)
 	info.user = s;
 	info.gid = -1;
 	info.uid = -1;
+	ws_link_tls_context(&s->tls, &info);
 	s->ctx = lws_create_context(&info);
 	if (!s->ctx) {
 		snprintf(err, errlen, "agent: cannot create the flow WebSocket client context");
@@ -388,6 +410,9 @@ void flow_sender_free(struct flow_sender *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->conns);
 	free(s->host_id);
+	if (s->authorization)
+		explicit_bzero(s->authorization, strlen(s->authorization));
+	free(s->authorization);
 	free(s);
 }
 

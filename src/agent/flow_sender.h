@@ -19,6 +19,8 @@ struct flow_sender_opts {
 	size_t n_analyzers;
 	size_t queue_max;             /* messages; 0 = 10000 */
 	int ping_delay_s;             /* 0 = 2 */
+	const struct tls_client_conf *tls; /* wss when tls->on; NULL = plain (copied) */
+	const char *authorization;	   /* Authorization header of the handshake; NULL none (copied) */
 };
 
 struct flow_sender_stats {

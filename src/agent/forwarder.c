@@ -43,6 +43,7 @@ struct fwd_conn {
 	lws_sorted_usec_list_t sul; /* reconnect timer */
 	int64_t backoff_ms;
 	int warned;		   /* a failure was logged since the last success */
+	char tls_reason[800];	   /* why the analyzer's certificate was refused */
 	/* f->lock */
 	int established, need_sync;
 	struct fwd_msg *head, *tail;
@@ -58,6 +59,7 @@ struct fwd_conn {
 struct forwarder {
 	struct graph *g;
 	char *host_id;
+	char *authorization; /* cluster credentials of the handshake, or NULL */
 	size_t queue_max;
 	int ping_delay_s;
 	forwarder_request_fn on_request;
@@ -71,6 +73,7 @@ struct forwarder {
 	int thread_started;
 	atomic_int stopping;
 	lws_retry_bo_t retry;
+	struct tls_client_conf tls;
 };
 
 /* ---- queue (f->lock held) ---------------------------------------------- */
@@ -209,6 +212,8 @@ static void do_connect(lws_sorted_usec_list_t *sul)
 	ci.local_protocol_name = "skydive-agent";
 	ci.opaque_user_data = c;
 	ci.retry_and_idle_policy = &f->retry;
+	ws_link_tls_connect(&f->tls, &ci);
+	c->tls_reason[0] = 0;
 	c->state = CONN_CONNECTING;
 	struct lws *wsi = lws_client_connect_via_info(&ci);
 	/* A failure may already have been reported through the callback
@@ -366,6 +371,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			break;
 		unsigned char **p = in, *end = *p + len;
 		static const char type[] = "agent", proto[] = "json";
+		if (f->authorization &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"Authorization:",
+						(const unsigned char *)f->authorization,
+						(int)strlen(f->authorization), p, end))
+			return -1;
 		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"X-Host-ID:",
 						(const unsigned char *)f->host_id,
 						(int)strlen(f->host_id), p, end) ||
@@ -400,12 +410,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (c)
 			on_receive(c, wsi, in, len);
 		break;
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* Returning 0 here would accept whatever OpenSSL refused. */
+		return ws_link_tls_verify(user, len, c ? c->tls_reason : (char[1]){0},
+					  c ? sizeof(c->tls_reason) : 1);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!c || c->state == CONN_IDLE)
 			break;
-		if (!c->warned)
+		if (!c->warned) {
+			char why[1200];
 			log_warn("agent: cannot connect to analyzer %s: %s; retrying", c->addr,
-				 in ? (const char *)in : "error");
+				 ws_link_tls_failure(&f->tls, in, c->tls_reason, why, sizeof(why)));
+		}
 		c->warned = 1;
 		schedule_reconnect(c);
 		break;
@@ -466,7 +482,11 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 	f->ping_delay_s = o->ping_delay_s > 0 ? o->ping_delay_s : 2;
 	f->on_request = o->on_request;
 	f->request_user = o->request_user;
+	if (o->tls)
+		f->tls = *o->tls;
 	f->host_id = strdup(o->host_id);
+	if (o->authorization && !(f->authorization = strdup(o->authorization)))
+		goto oom;
 	f->conns = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*f->conns));
 	if (!f->host_id || !f->conns)
 		goto oom;
@@ -513,6 +533,7 @@ int forwarder_start(struct forwarder *f, char *err, size_t errlen)
 	info.user = f;
 	info.gid = -1;
 	info.uid = -1;
+	ws_link_tls_context(&f->tls, &info);
 	f->ctx = lws_create_context(&info);
 	if (!f->ctx) {
 		snprintf(err, errlen, "agent: cannot create the WebSocket client context");
@@ -576,6 +597,9 @@ void forwarder_free(struct forwarder *f)
 	pthread_mutex_destroy(&f->lock);
 	free(f->conns);
 	free(f->host_id);
+	if (f->authorization)
+		explicit_bzero(f->authorization, strlen(f->authorization));
+	free(f->authorization);
 	free(f);
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tls.h"
 #include "graph/graph.h"
 
 #include <jansson.h>
@@ -26,6 +27,8 @@ struct forwarder_opts {
 	int ping_delay_s;		/* 0 = 2 */
 	forwarder_request_fn on_request; /* may be NULL: requests ignored */
 	void *request_user;
+	const struct tls_client_conf *tls; /* wss when tls->on; NULL = plain (copied) */
+	const char *authorization;	/* Authorization header of the handshake; NULL none (copied) */
 };
 
 /* NULL with err filled (bad address, OOM). Registers nothing yet. */

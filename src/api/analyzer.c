@@ -28,12 +28,15 @@
 #include "api/rest_pcap.h"
 #include "api/ui_serve.h"
 #include "api/sub_filter.h"
+#include "api/tls_server.h"
+#include "auth/auth.h"
 #include "common/log.h"
 #include "store/flow_store.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
 #define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
 #define HTTP_CHUNK (64u << 10)
+#define TOKEN_COOKIE_MAX 128 /* an authtoken value: 64 hex digits, longer ones refused */
 
 enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB, PEER_FLOW };
 
@@ -101,11 +104,21 @@ struct pss {
 	char pcap_path[64];
 	char pcap_args[64];
 	char node_tid[128];
+	int pcap_too_big;              /* over analyzer.pcap.max_bytes: read and dropped */
+	unsigned long long pcap_bytes; /* written so far (a body may come without a length) */
+	char host[256];                /* Host: the same-origin check of cross-site requests */
 	int have_resp, headers_sent;
 	struct rest_response resp;
 	size_t sent;
 	/* WebSocket */
 	struct peer *peer;
+	/* authentication (auth.h): the credentials' headers and the verdict, made when
+	 * the headers are in, so a refused request's body is never kept or written */
+	char authz[1024];  /* Authorization */
+	char xtoken[160];  /* X-Auth-Token, or the x-auth-token URL argument */
+	char cookie[160];  /* "authtoken=<value>" of the Cookie header, or "" */
+	char peer_addr[64];
+	struct auth_verdict av;
 };
 
 struct analyzer {
@@ -119,6 +132,12 @@ struct analyzer {
 	int has_flow_ops;
 	struct rest_ctx rest;
 	struct cors *cors; /* http.cors.allowed_origins */
+	/* Limits (docs/API.md "Limits") and what they refused, in /api/status WebSocket */
+	unsigned long long pcap_max; /* analyzer.pcap.max_bytes */
+	size_t ws_max_per_addr;      /* http.ws.max_connections_per_address */
+	uint64_t refused_origin, refused_duplicate, refused_per_addr;
+	struct auth *auth; /* <service>.auth.*, auth.<backend>.*, rbac.* (auth.h) */
+	int tls;           /* HTTPS: the authtoken cookie is Secure */
 
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
@@ -339,9 +358,14 @@ static json_t *build_status(void *user)
 		if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB)
 			status_add(subs, a, p);
 	}
-	json_t *ws = json_pack("{s:I, s:I, s:I}", "QueueSize", (json_int_t)a->queue_max,
-	                       "SlowClientsDisconnected", (json_int_t)a->slow_dropped,
-	                       "InvalidMessages", (json_int_t)a->bad_messages);
+	json_t *ws = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "QueueSize",
+	                       (json_int_t)a->queue_max, "SlowClientsDisconnected",
+	                       (json_int_t)a->slow_dropped, "InvalidMessages",
+	                       (json_int_t)a->bad_messages, "MaxConnectionsPerAddress",
+	                       (json_int_t)a->ws_max_per_addr, "RefusedCrossOrigin",
+	                       (json_int_t)a->refused_origin, "RefusedDuplicateHostID",
+	                       (json_int_t)a->refused_duplicate, "RefusedPerAddress",
+	                       (json_int_t)a->refused_per_addr);
 	pthread_mutex_unlock(&a->qlock);
 
 	json_t *s = json_pack(
@@ -362,6 +386,8 @@ static json_t *build_status(void *user)
 	}
 	if (s && a->flows)
 		flow_ingest_status_hook(a->flows, s);
+	if (s && a->auth)
+		json_object_set_new(s, "Auth", auth_status_json(a->auth, rest_now_ms()));
 	if (s && a->status_fn)
 		a->status_fn(a->status_user, s);
 	return s;
@@ -375,7 +401,8 @@ static void http_reset(struct pss *pss)
 	rest_response_free(&pss->resp);
 	pss->body = NULL;
 	pss->body_len = 0;
-	pss->body_too_big = 0;
+	pss->body_too_big = pss->pcap_too_big = 0;
+	pss->pcap_bytes = 0;
 	if (pss->pcap_fp) {
 		fclose(pss->pcap_fp);
 		unlink(pss->pcap_path);
@@ -395,6 +422,60 @@ static const struct {
     {WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
+static void pss_creds(const struct pss *pss, struct auth_creds *c)
+{
+	*c = (struct auth_creds){.authorization = pss->authz[0] ? pss->authz : NULL,
+	                         .x_auth_token = pss->xtoken[0] ? pss->xtoken : NULL,
+	                         .cookie = pss->cookie[0] ? pss->cookie : NULL,
+	                         .peer = pss->peer_addr};
+}
+
+/* The 401/403/429 of a refused request: {"Error"} with the reason (auth.h). */
+static void auth_reply(const struct pss *pss, struct rest_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	rest_reply_error(out, pss->av.status, "%s", pss->av.msg);
+	char ra[24];
+	snprintf(ra, sizeof(ra), "%lld", (long long)pss->av.retry_after_s);
+	/* Bearer, not Basic: a browser shows no password dialog; the UI has /login */
+	if ((pss->av.status == 401 &&
+	     rest_add_header(out, "WWW-Authenticate", "Bearer realm=\"Skydive Authentication\"")) ||
+	    (pss->av.status == 429 && rest_add_header(out, "Retry-After", ra)))
+		log_error("api: out of memory adding the headers of a %d", pss->av.status);
+}
+
+/* gremlin_env.allowed of one request (RawPackets(), BPF()): its caller's permissions */
+struct req_perm {
+	const struct auth *auth;
+	const struct auth_identity *id;
+};
+
+static int req_allowed(void *user, const char *object, const char *action)
+{
+	const struct req_perm *r = user;
+	return auth_allowed(r->auth, r->id, object, action);
+}
+
+/* From a browser (an Origin header), JSON (or, for captures, YAML) bodies must say so: a
+ * cross-site form or text/plain POST cannot, a second guard beside the Origin check
+ * (issue 9). The web UI sends application/json. Clients without an Origin (curl -d,
+ * scripts, skydive client) are not browsers a page could drive, and Skydive accepted
+ * their bodies whatever the type: they still may. */
+static int body_type_refused(const struct pss *pss)
+{
+	int capture = !strncmp(pss->path, "/api/capture", 12);
+	if (!pss->body_len || !pss->origin[0] || (!capture && strcmp(pss->path, "/api/topology")))
+		return 0;
+	const char *ct = pss->ctype;
+	while (*ct == ' ')
+		ct++;
+	if (!strncasecmp(ct, "application/json", 16) && (!ct[16] || ct[16] == ';' || ct[16] == ' '))
+		return 0;
+	return !capture || (strncasecmp(ct, "application/yaml", 16) &&
+	                    strncasecmp(ct, "application/x-yaml", 18) &&
+	                    strncasecmp(ct, "text/yaml", 9) && strncasecmp(ct, "text/x-yaml", 11));
+}
+
 static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 {
 	struct cors_request creq = {.method = pss->method,
@@ -410,6 +491,38 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		/* pre-flight, on every path, before routing (cors.h) */
 		memset(&pss->resp, 0, sizeof(pss->resp));
 		cors_rc = cors_apply(a->cors, &creq, &pss->resp);
+	} else if (pss->av.status) {
+		auth_reply(pss, &pss->resp);
+	} else if (strcmp(pss->method, "GET") && strcmp(pss->method, "HEAD") &&
+	           !cors_request_allowed(a->cors, creq.origin, pss->host)) {
+		/* A browser sends a form or text/plain POST to any site without a pre-flight:
+		 * state changes from another origin are refused (issue 9). */
+		char msg[600];
+		pthread_mutex_lock(&a->qlock);
+		a->refused_origin++;
+		pthread_mutex_unlock(&a->qlock);
+		log_warn("api: %s %s from Origin %s refused (Host %s; not in "
+		         "http.cors.allowed_origins)",
+		         pss->method, pss->path, pss->origin, pss->host);
+		snprintf(msg, sizeof(msg),
+		         "cross-origin %s from Origin %.200s refused: only the same origin or one "
+		         "listed in http.cors.allowed_origins may change state",
+		         pss->method, pss->origin);
+		rest_reply_error(&pss->resp, 403, "%s", msg);
+	} else if (pss->pcap_too_big) {
+		char msg[200];
+		snprintf(msg, sizeof(msg),
+		         "pcap body larger than %llu bytes (analyzer.pcap.max_bytes); nothing was "
+		         "imported",
+		         a->pcap_max);
+		rest_reply_error(&pss->resp, 413, "%s", msg);
+	} else if (body_type_refused(pss)) {
+		char msg[400];
+		snprintf(msg, sizeof(msg),
+		         "Content-Type '%.100s' refused for %s %.200s: send application/json%s",
+		         pss->ctype[0] ? pss->ctype : "(none)", pss->method, pss->path,
+		         strncmp(pss->path, "/api/capture", 12) ? "" : " or application/yaml");
+		rest_reply_error(&pss->resp, 415, "%s", msg);
 	} else if (pss->body_too_big) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
@@ -444,11 +557,23 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		    .content_type = pss->ctype[0] ? pss->ctype : NULL,
 		    .origin = cors_origin_allowed(a->cors, creq.origin) ? creq.origin : NULL,
 		    .body = pss->body,
-		    .body_len = pss->body_len};
+		    .body_len = pss->body_len,
+		    .auth = a->auth,
+		    .peer = pss->peer_addr,
+		    .secure = a->tls};
 		memset(&pss->resp, 0, sizeof(pss->resp));
 		login_handle(&lreq, &pss->resp);
+	} else if (!strcmp(pss->path, "/logout")) {
+		struct auth_creds ac;
+		pss_creds(pss, &ac);
+		memset(&pss->resp, 0, sizeof(pss->resp));
+		logout_handle(a->auth, pss->method, &ac, a->tls, &pss->resp);
 	} else if (!ui_serve(&ureq, &pss->resp)) {
-		rest_handle(&a->rest, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
+		struct rest_ctx rc = a->rest;
+		struct req_perm rp = {.auth = a->auth, .id = &pss->av.id};
+		rc.allowed = req_allowed;
+		rc.allowed_user = &rp;
+		rest_handle(&rc, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
 		            pss->body, pss->body_len, &pss->resp);
 	}
 	if (strcmp(pss->method, "OPTIONS"))
@@ -550,6 +675,39 @@ static void pcap_begin(struct lws *wsi, struct pss *pss)
 		pss->node_tid[0] = 0;
 }
 
+/* Only the authtoken of the Cookie header, as "authtoken=<value>": the whole header also
+ * holds the permissions cookie /login sets (some KB), which a small buffer would lose. */
+static void auth_cookie_copy(struct lws *wsi, char *out, size_t outlen)
+{
+	char *all = malloc(8192), v[TOKEN_COOKIE_MAX];
+	out[0] = 0;
+	if (all && lws_hdr_copy(wsi, all, 8192, WSI_TOKEN_HTTP_COOKIE) > 0 &&
+	    auth_cookie_value(all, AUTH_COOKIE, v, sizeof(v)))
+		snprintf(out, outlen, "%s=%s", AUTH_COOKIE, v);
+	free(all);
+}
+
+/* The credentials of a request (auth.h) and the verdict on it, in pss->av. */
+static void http_auth(struct analyzer *a, struct lws *wsi, struct pss *pss)
+{
+	if (lws_hdr_copy(wsi, pss->authz, sizeof(pss->authz), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+		pss->authz[0] = 0;
+	auth_cookie_copy(wsi, pss->cookie, sizeof(pss->cookie));
+	if (lws_hdr_custom_copy(wsi, pss->xtoken, sizeof(pss->xtoken), "x-auth-token:", 13) < 0)
+		pss->xtoken[0] = 0;
+	char arg[200];
+	const char *v = pss->xtoken[0] ? NULL
+	                               : lws_get_urlarg_by_name(wsi, "x-auth-token=", arg,
+	                                                        (int)sizeof(arg));
+	if (v) /* browsers cannot set a WebSocket's headers: the URL carries the token */
+		snprintf(pss->xtoken, sizeof(pss->xtoken), "%s", v);
+	lws_get_peer_simple(wsi, pss->peer_addr, sizeof(pss->peer_addr));
+	struct auth_creds c;
+	pss_creds(pss, &c);
+	auth_check_http(a->auth, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL, &c,
+	                rest_now_ms(), &pss->av);
+}
+
 static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	http_reset(pss);
@@ -570,6 +728,8 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 		pss->ttl[0] = 0;
 	if (lws_hdr_copy(wsi, pss->origin, sizeof(pss->origin), WSI_TOKEN_ORIGIN) < 0)
 		pss->origin[0] = 0;
+	if (lws_hdr_copy(wsi, pss->host, sizeof(pss->host), WSI_TOKEN_HOST) < 0)
+		pss->host[0] = 0;
 	pss->has_acr_method = lws_hdr_custom_copy(wsi, pss->acr_method, sizeof(pss->acr_method),
 	                                          "access-control-request-method:", 30) >= 0;
 	if (!pss->has_acr_method)
@@ -581,15 +741,20 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 		pss->inm[0] = 0;
 	if (lws_hdr_copy(wsi, pss->aenc, sizeof(pss->aenc), WSI_TOKEN_HTTP_ACCEPT_ENCODING) < 0)
 		pss->aenc[0] = 0;
+	http_auth(a, wsi, pss);
 	/* A body follows only when Content-Length says so (lws has no body
 	 * callbacks for an empty one). */
 	char cl[24] = "";
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atoll(cl) > 0 &&
 	    (!strcmp(pss->method, "POST") || !strcmp(pss->method, "PUT") ||
 	     !strcmp(pss->method, "PATCH"))) {
-		if (!strcmp(pss->method, "POST") && !strcmp(pss->path, "/api/pcap"))
+		/* a refused request's body is read and dropped, never written to a file */
+		/* over analyzer.pcap.max_bytes: no file either, the body is dropped, then 413 */
+		if (!strcmp(pss->method, "POST") && !strcmp(pss->path, "/api/pcap") &&
+		    !pss->av.status &&
+		    !(pss->pcap_too_big = (unsigned long long)atoll(cl) > a->pcap_max))
 			pcap_begin(wsi, pss);
-		if ((unsigned long long)atoll(cl) > MAX_BODY && !pss->pcap_fp)
+		if ((unsigned long long)atoll(cl) > MAX_BODY && !pss->pcap_fp && !pss->pcap_too_big)
 			pss->body_too_big = 1;
 		return 0;
 	}
@@ -597,8 +762,18 @@ static int http_begin(struct analyzer *a, struct lws *wsi, struct pss *pss, cons
 	return 0;
 }
 
-static int http_body(struct pss *pss, const void *in, size_t len)
+static int http_body(struct analyzer *a, struct pss *pss, const void *in, size_t len)
 {
+	if (pss->av.status || pss->pcap_too_big)
+		return 0;
+	if (pss->pcap_fp && (pss->pcap_bytes += len) > a->pcap_max) {
+		/* more than its Content-Length said: stop writing, remove the file now */
+		fclose(pss->pcap_fp);
+		unlink(pss->pcap_path);
+		pss->pcap_fp = NULL;
+		pss->pcap_too_big = 1;
+		return 0;
+	}
 	if (pss->pcap_fp)
 		return fwrite(in, 1, len, pss->pcap_fp) == len ? 0 : -1;
 	if (pss->body_too_big || pss->body_len + len > MAX_BODY) {
@@ -669,10 +844,77 @@ static int ws_refuse(struct lws *wsi, unsigned status, const char *why)
 	return 1;
 }
 
+/* The limits of a handshake (issue 9), before the 101: a browser page of another origin
+ * (WebSockets have no pre-flight: any page could inject topology), more connections from
+ * one address than http.ws.max_connections_per_address, and a second agent connection
+ * with the host ID of a connected agent, which would take its place and, leaving,
+ * delete its topology (409: the real agent keeps its link; one that lost its link
+ * reconnects once the analyzer has dropped the dead one, within the ping timeout). */
+static int ws_admit(struct analyzer *a, struct lws *wsi, enum peer_kind kind, const char *host,
+                    const char *addr)
+{
+	char origin[256] = "", hosthdr[256] = "", why[600];
+	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) < 0)
+		origin[0] = 0;
+	if (lws_hdr_copy(wsi, hosthdr, sizeof(hosthdr), WSI_TOKEN_HOST) < 0)
+		hosthdr[0] = 0;
+	size_t same_addr = 0;
+	int dup = 0, bad_origin = !cors_request_allowed(a->cors, origin, hosthdr);
+	pthread_mutex_lock(&a->qlock);
+	for (struct peer *p = a->peers; p; p = p->next) {
+		same_addr += !strcmp(p->remote, addr);
+		dup = dup || (kind == PEER_AGENT && p->kind == PEER_AGENT && !strcmp(p->host_id, host));
+	}
+	if (bad_origin)
+		a->refused_origin++;
+	else if (same_addr >= a->ws_max_per_addr)
+		a->refused_per_addr++;
+	else if (dup)
+		a->refused_duplicate++;
+	pthread_mutex_unlock(&a->qlock);
+	if (bad_origin) {
+		snprintf(why, sizeof(why),
+		         "WebSocket from Origin %.200s refused: only the same origin (Host %.100s) "
+		         "or one listed in http.cors.allowed_origins",
+		         origin, hosthdr);
+		return ws_refuse(wsi, HTTP_STATUS_FORBIDDEN, why);
+	}
+	if (same_addr >= a->ws_max_per_addr) {
+		snprintf(why, sizeof(why),
+		         "%zu WebSocket connections from %.64s already (at most %zu: "
+		         "http.ws.max_connections_per_address)",
+		         same_addr, addr, a->ws_max_per_addr);
+		return ws_refuse(wsi, 429, why);
+	}
+	if (dup) {
+		snprintf(why, sizeof(why),
+		         "an agent with host ID %.128s is already connected; a second connection "
+		         "with its host ID is refused (give each agent its own host_id)",
+		         host);
+		return ws_refuse(wsi, HTTP_STATUS_CONFLICT, why);
+	}
+	return 0;
+}
+
 static int ws_filter(struct analyzer *a, struct lws *wsi)
 {
 	char path[256] = "", host[128], proto[32], why[512];
 	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+	/* Credentials first, before the 101 (and before saying which paths exist):
+	 * /ws/agent/... with the cluster backend, the rest with the API one (auth.h). */
+	char authz[1024] = "", xtok[160] = "", cookie[160] = "", peer[64] = "";
+	if (lws_hdr_copy(wsi, authz, sizeof(authz), WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+		authz[0] = 0;
+	auth_cookie_copy(wsi, cookie, sizeof(cookie));
+	ws_header(wsi, "X-Auth-Token", xtok, sizeof(xtok));
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	struct auth_creds ac = {.authorization = authz[0] ? authz : NULL,
+	                        .x_auth_token = xtok[0] ? xtok : NULL,
+	                        .cookie = cookie[0] ? cookie : NULL,
+	                        .peer = peer};
+	struct auth_verdict av;
+	if (auth_check_ws(a->auth, path, &ac, rest_now_ms(), &av))
+		return ws_refuse(wsi, (unsigned)av.status, av.msg);
 	enum peer_kind kind = ws_kind(path);
 	if (!kind || (kind == PEER_FLOW && !a->flows)) {
 		snprintf(why, sizeof(why),
@@ -701,7 +943,7 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 		         proto);
 		return ws_refuse(wsi, HTTP_STATUS_BAD_REQUEST, why);
 	}
-	return 0;
+	return ws_admit(a, wsi, kind, host, peer);
 }
 
 /* What a subscriber gets on connection and for each SyncRequest (Skydive's
@@ -837,17 +1079,26 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
 	if (!p)
 		return;
 	pss->peer = NULL;
+	int shared = 0; /* another connection of this Origin still feeds its elements */
 	pthread_mutex_lock(&a->qlock);
 	for (struct peer **pp = &a->peers; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
 			break;
 		}
+	for (struct peer *o = a->peers; o; o = o->next)
+		shared = shared || (o->kind != PEER_SUBSCRIBER && o->kind != PEER_FLOW &&
+		                    !strcmp(o->origin, p->origin));
 	pthread_mutex_unlock(&a->qlock);
 	if (p->kind == PEER_AGENT && a->dispatch)
 		dispatch_agent_down(a->dispatch, p->host_id);
-	if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER && p->kind != PEER_FLOW &&
-	    !atomic_load(&a->stopping)) {
+	if (shared && p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER) {
+		/* a stale connection's close must not remove what the live one sent */
+		log_info("api: %s %s disconnected; its elements are kept: another connection of "
+		         "origin %s is connected",
+		         p->client_type, p->host_id, p->origin);
+	} else if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER &&
+	           p->kind != PEER_FLOW && !atomic_load(&a->stopping)) {
 		graph_lock(a->g);
 		int n = graph_delete_by_host(a->g, p->origin, 1, rest_now_ms());
 		graph_unlock(a->g);
@@ -1027,6 +1278,24 @@ static int ws_writable(struct analyzer *a, struct lws *wsi, struct peer *p)
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
+	/* Before anything reads wsi (NULL here); lws accepts the certificate on 0,
+	 * even one OpenSSL refused. */
+	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
+		return tls_server_verify_client(user, in, len);
+	if (reason == LWS_CALLBACK_SSL_INFO) {
+		char ip[64] = "", peer[80] = "";
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if (wsi) {
+			lws_get_peer_simple(wsi, ip, sizeof(ip));
+			int port = getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl)
+			               ? 0
+			               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+			snprintf(peer, sizeof(peer), "%s:%d", ip, port);
+		}
+		tls_server_alert(peer, in);
+		return 0;
+	}
 	struct analyzer *a = lws_context_user(lws_get_context(wsi));
 	struct pss *pss = user;
 
@@ -1034,7 +1303,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP:
 		return http_begin(a, wsi, pss, in);
 	case LWS_CALLBACK_HTTP_BODY:
-		return http_body(pss, in, len);
+		return http_body(a, pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		http_respond(a, wsi, pss);
 		return 0;
@@ -1273,6 +1542,10 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		return NULL;
 	}
 	int tls = cert && *cert;
+	/* Files loaded and matched now, plain HTTP only on loopback (tls_server.h). */
+	if (tls_server_check(cfg, o->service ? o->service : "analyzer", listen, ip, tls, err,
+	                     errlen))
+		return NULL;
 
 	struct analyzer *a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -1288,6 +1561,10 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	         config_get_string(cfg, "host_id", "localhost"));
 	int64_t qmax = config_get_int(cfg, "http.ws.queue_size", 10000);
 	a->queue_max = qmax > 0 ? (size_t)qmax : 10000;
+	int64_t pmax = config_get_int(cfg, "analyzer.pcap.max_bytes", 256ll << 20);
+	a->pcap_max = pmax > 0 ? (unsigned long long)pmax : 256ull << 20;
+	int64_t wmax = config_get_int(cfg, "http.ws.max_connections_per_address", 256);
+	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
 	if (o->flow_ops) {
 		a->flow_ops = *o->flow_ops;
 		a->has_flow_ops = 1;
@@ -1305,6 +1582,11 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	/* Before the port is bound: beyond loopback without a backend is refused here. */
+	a->tls = tls;
+	a->auth = auth_new(cfg, a->service, auth_addr_is_loopback(ip), listen, err, errlen);
+	if (!a->auth)
+		goto fail;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
 	a->protocols[0] = (struct lws_protocols){.name = "skydive",
@@ -1357,6 +1639,7 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		const char *ca = config_get_string(cfg, "tls.ca_cert", NULL);
 		if (ca && *ca)
 			info.ssl_ca_filepath = ca;
+		info.ssl_info_event_mask = SSL_CB_ALERT; /* refused clients, logged */
 	}
 	a->vh = lws_create_vhost(a->ctx, &info);
 	if (!a->vh) {
@@ -1387,6 +1670,12 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		if (!a->dispatch || (fs && !(a->flows = flow_ingest_new(fs)))) {
 			snprintf(err, errlen, "out of memory creating the capture dispatch");
 			goto fail;
+		}
+		if (a->flows) {
+			int64_t mh = config_get_int(cfg, "analyzer.flow.stats_max_hosts", 0);
+			int64_t mc = config_get_int(cfg, "analyzer.flow.stats_max_captures", 0);
+			flow_ingest_set_limits(a->flows, mh > 0 ? (size_t)mh : 0,
+			                       mc > 0 ? (size_t)mc : 0);
 		}
 		dispatch_tick(&a->dispatch_timer);
 	}
@@ -1465,6 +1754,7 @@ void analyzer_stop(struct analyzer *a)
 	pthread_mutex_destroy(&a->qlock);
 	free(a->scratch);
 	cors_free(a->cors);
+	auth_free(a->auth);
 	free(a);
 }
 

@@ -10,7 +10,9 @@
  * Config keys read: analyzer.listen (host:port; port 0 picks a free one),
  * host_id, http.ws.queue_size, http.ws.ping_delay, tls.server_cert,
  * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.data_dir
- * (where captures are kept: captures.json). */
+ * (where captures are kept: captures.json), and the authentication keys of
+ * src/auth/auth.h (<service>.auth.*, auth.<backend>.*, rbac.*): every request is
+ * authenticated and authorized before it is routed (docs/API.md "Authentication"). */
 #ifndef SKYDIVE_ANALYZER_H
 #define SKYDIVE_ANALYZER_H
 

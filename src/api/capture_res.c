@@ -26,6 +26,9 @@
 #define LINKTYPE_ETHERNET 1
 #define MAX_LISTENERS     8
 #define YAML_MAX_DEPTH    32
+/* Nodes a YAML body may expand to: aliases let 700 bytes name billions of nodes
+ * ("billion laughs"), so the conversion counts what it makes (docs/API.md "Limits"). */
+#define YAML_MAX_NODES    100000
 
 static const char capture_types[] =
     "afpacket, pcap, pcapsocket, sflow, ovssflow, ovsmirror, ovsnetflow, ebpf, dpdk";
@@ -37,6 +40,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct capture_res_error *
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	rest_utf8_fix(err->msg); /* it may quote the body's bytes, cut anywhere */
 	err->pos = pos;
 	return -EINVAL;
 }
@@ -596,17 +600,23 @@ static json_t *yaml_scalar(const yaml_node_t *n)
 	return json_stringn(s, len);
 }
 
-static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth)
+/* *left: nodes still allowed; set to (size_t)-1 when the budget ran out. */
+static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth, size_t *left)
 {
 	if (!n || depth > YAML_MAX_DEPTH)
 		return NULL;
+	if (*left == 0 || *left == (size_t)-1) {
+		*left = (size_t)-1;
+		return NULL;
+	}
+	(*left)--;
 	if (n->type == YAML_SCALAR_NODE)
 		return yaml_scalar(n);
 	if (n->type == YAML_SEQUENCE_NODE) {
 		json_t *a = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     a && it < n->data.sequence.items.top; it++) {
-			json_t *v = yaml_node(doc, yaml_document_get_node(doc, *it), depth + 1);
+			json_t *v = yaml_node(doc, yaml_document_get_node(doc, *it), depth + 1, left);
 			if (!v || json_array_append_new(a, v)) {
 				json_decref(a);
 				return NULL;
@@ -622,7 +632,7 @@ static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth)
 			if (!k || k->type != YAML_SCALAR_NODE)
 				continue;
 			json_t *v =
-			    yaml_node(doc, yaml_document_get_node(doc, p->value), depth + 1);
+			    yaml_node(doc, yaml_document_get_node(doc, p->value), depth + 1, left);
 			if (!v || json_object_setn_new(o, (const char *)k->data.scalar.value,
 			                               k->data.scalar.length, v)) {
 				json_decref(o);
@@ -677,9 +687,13 @@ static json_t *parse_body(const char *ct, const char *body, size_t len,
 		return NULL;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	j = root ? yaml_node(&doc, root, 0) : json_object();
-	if (!j)
-		fail(err, -1, "the YAML body is nested too deeply (or out of memory)");
+	size_t left = YAML_MAX_NODES;
+	j = root ? yaml_node(&doc, root, 0, &left) : json_object();
+	if (!j && left == (size_t)-1)
+		fail(err, -1, "YAML body expands beyond %d nodes (aliases)", YAML_MAX_NODES);
+	else if (!j)
+		fail(err, -1, "the YAML body is nested deeper than %d levels (or out of memory)",
+		     YAML_MAX_DEPTH);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&p);
 	return j;
@@ -715,6 +729,9 @@ static void notify(struct capture_res *r, enum capture_res_event ev, const struc
 			ls[i].fn(ls[i].user, ev, c);
 }
 
+/* Missing parents are made 0755, the data directory itself 0700: captures name
+ * hosts, interfaces and filters, nothing other users need (issue 9). An existing
+ * directory keeps the mode its administrator gave it. */
 static int mkdir_p(const char *dir)
 {
 	char buf[4096];
@@ -724,7 +741,7 @@ static int mkdir_p(const char *dir)
 		if (*p == '/' || !*p) {
 			char c = *p;
 			*p = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
+			if (mkdir(buf, c ? 0755 : 0700) && errno != EEXIST)
 				return -errno;
 			*p = c;
 			if (!c)
@@ -756,14 +773,21 @@ static int save(struct capture_res *r, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory saving the captures");
 		return -ENOMEM;
 	}
+	/* An unpredictable name made with O_EXCL (mkstemp: mode 0600, never through a
+	 * symbolic link someone planted), in the same directory so the rename is atomic. */
 	char tmp[4200];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", r->file);
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", r->file);
 	int fd = -1;
 	const char *what = "create";
 	if ((rc = mkdir_p(r->dir)))
 		what = "create the directory of";
-	else if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+	else if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0 || fchmod(fd, 0600))
 		rc = -errno;
+	if (rc && fd >= 0) {
+		close(fd);
+		unlink(tmp);
+		fd = -1;
+	}
 	if (!rc) {
 		size_t len = strlen(text), off = 0;
 		what = "write";

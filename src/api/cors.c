@@ -39,8 +39,10 @@ static int in_list(const char *s, const char *const *list, size_t n)
 struct cors *cors_new(const struct config *cfg)
 {
 	struct cors *c = calloc(1, sizeof(*c));
-	json_t *l =
-	    cfg ? config_get_list(cfg, "http.cors.allowed_origins", "*") : json_pack("[s]", "*");
+	/* Default: no other origin (same-origin only). Skydive answered "*", which let any
+	 * web page a user opened drive the API (issue 9); its published UIs served from
+	 * elsewhere need their origin listed (docs/API.md "Web UI, CORS, login"). */
+	json_t *l = cfg ? config_get_list(cfg, "http.cors.allowed_origins", "") : json_array();
 	if (!c || !l)
 		goto oom;
 	size_t n = json_array_size(l);
@@ -85,6 +87,34 @@ int cors_origin_allowed(const struct cors *c, const char *origin)
 		if (!strcmp(c->origins[i], origin))
 			return 1;
 	return 0;
+}
+
+/* "host[:port]" of an Origin, default port made explicit when the Host has one. */
+static int origin_matches_host(const char *origin, const char *host)
+{
+	const char *sep = strstr(origin, "://");
+	if (!sep || !host || !*host)
+		return 0;
+	const char *oh = sep + 3;
+	size_t ol = strcspn(oh, "/");
+	if (strlen(host) == ol && !strncasecmp(oh, host, ol))
+		return 1;
+	/* http://h vs Host h:80, https://h vs h:443 */
+	const char *def = !strncasecmp(origin, "https://", 8) ? "443" : "80";
+	const char *colon = strrchr(host, ':');
+	return colon && !memchr(oh, ']', ol) && !memchr(oh, ':', ol) &&
+	       (size_t)(colon - host) == ol && !strncasecmp(oh, host, ol) && !strcmp(colon + 1, def);
+}
+
+int cors_request_allowed(const struct cors *c, const char *origin, const char *host)
+{
+	if (!origin || !*origin)
+		return 1; /* not sent by a browser on a same-origin GET, nor by our clients */
+	/* Browsers send scheme://host[:port] or "null"; anything else comes from a
+	 * program that could send any header anyway (agents send their address). */
+	if (strcmp(origin, "null") && !strstr(origin, "://"))
+		return 1;
+	return origin_matches_host(origin, host) || cors_origin_allowed(c, origin);
 }
 
 /* Go's http.CanonicalHeaderKey for a plain token: "x-auth-token" -> "X-Auth-Token". */

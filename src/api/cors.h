@@ -18,7 +18,7 @@
  * than one origin is configured) and go on to their route.
  *
  * Origins: config http.cors.allowed_origins (a list; SKYDIVE_HTTP_CORS_ALLOWED_ORIGINS
- * space separated), default "*" (Skydive had no setting). */
+ * space separated), default none: same origin only (Skydive: always "*"). */
 #ifndef SKYDIVE_CORS_H
 #define SKYDIVE_CORS_H
 
@@ -40,6 +40,12 @@ void cors_free(struct cors *c); /* NULL is fine */
 
 /* 1 when origin (non-empty) may read the answers. */
 int cors_origin_allowed(const struct cors *c, const char *origin);
+
+/* 1 when a state-changing request or a WebSocket handshake with this Origin header may
+ * go on: no Origin, an Origin that is not a browser's (no "scheme://"), the same origin
+ * as the Host header (host:port equal), or an allowed origin. 0: refuse it (403), since
+ * a browser sends simple POSTs and WebSocket handshakes cross-site without asking. */
+int cors_request_allowed(const struct cors *c, const char *origin, const char *host);
 
 /* Applies CORS to one request. Returns 1 when it is an OPTIONS request
  * answered here (out filled: status, headers, maybe a JSON error body),

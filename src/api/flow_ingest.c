@@ -90,6 +90,11 @@ struct flow_ingest {
 	pthread_mutex_t lock;
 	struct flow_store *s;
 	json_t *hosts; /* the status tree, counters updated in place */
+	/* Bounds of that tree: any client of /ws/agent/flow names its host and captures,
+	 * so entries are evicted (least recently heard host, oldest capture) and counted
+	 * instead of kept for every ID ever seen (issue 9). */
+	size_t max_hosts, max_captures;
+	uint64_t hosts_evicted, captures_evicted;
 	struct arena arena; /* decoding, under lock */
 	ProtobufCAllocator alloc;
 };
@@ -105,6 +110,8 @@ struct flow_ingest *flow_ingest_new(struct flow_store *s)
 	}
 	pthread_mutex_init(&fi->lock, NULL);
 	fi->s = s;
+	fi->max_hosts = FLOW_INGEST_MAX_HOSTS;
+	fi->max_captures = FLOW_INGEST_MAX_CAPTURES;
 	fi->alloc.alloc = arena_alloc;
 	fi->alloc.free = arena_free;
 	fi->alloc.allocator_data = &fi->arena;
@@ -135,6 +142,33 @@ static void add(json_t *o, const char *k, int64_t n)
 		json_object_set_new(o, k, json_integer(n));
 }
 
+void flow_ingest_set_limits(struct flow_ingest *fi, size_t max_hosts, size_t max_captures)
+{
+	pthread_mutex_lock(&fi->lock);
+	fi->max_hosts = max_hosts ? max_hosts : FLOW_INGEST_MAX_HOSTS;
+	fi->max_captures = max_captures ? max_captures : FLOW_INGEST_MAX_CAPTURES;
+	pthread_mutex_unlock(&fi->lock);
+}
+
+/* A capture's counters, made if needed; at the bound the oldest capture entry of the
+ * host goes first (jansson keeps insertion order). Lock held. */
+static json_t *cap_child(struct flow_ingest *fi, json_t *caps, const char *k)
+{
+	json_t *c = json_object_get(caps, k);
+	if (c)
+		return c;
+	while (json_object_size(caps) >= fi->max_captures) {
+		void *it = json_object_iter(caps);
+		if (!it)
+			break;
+		json_object_del(caps, json_object_iter_key(it));
+		fi->captures_evicted++;
+	}
+	if ((c = json_object()) && json_object_set_new(caps, k, c))
+		c = NULL;
+	return c;
+}
+
 static json_t *child(json_t *o, const char *k)
 {
 	json_t *c = json_object_get(o, k);
@@ -143,12 +177,31 @@ static json_t *child(json_t *o, const char *k)
 	return c;
 }
 
-/* The host's counters (lock held); NULL on out of memory. */
+/* The host's counters (lock held); NULL on out of memory. At the bound the host
+ * heard from least recently (smallest LastMessage) is evicted: a scan, but only when
+ * a new host arrives at a full table. */
 static json_t *host_stats(struct flow_ingest *fi, const char *host)
 {
 	json_t *h = json_object_get(fi->hosts, host);
 	if (h)
 		return h;
+	while (json_object_size(fi->hosts) >= fi->max_hosts) {
+		const char *k, *oldest = NULL;
+		json_t *v;
+		json_int_t best = 0;
+		json_object_foreach(fi->hosts, k, v)
+		{
+			json_int_t t = json_integer_value(json_object_get(v, "LastMessage"));
+			if (!oldest || t < best) {
+				oldest = k;
+				best = t;
+			}
+		}
+		if (!oldest)
+			break;
+		json_object_del(fi->hosts, oldest);
+		fi->hosts_evicted++;
+	}
 	h = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{}}", "Messages",
 	              (json_int_t)0, "Bytes", (json_int_t)0, "DecodeErrors", (json_int_t)0,
 	              "Errors", (json_int_t)0, "Flows", (json_int_t)0, "FlowsRejected",
@@ -197,6 +250,8 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 		int rc = flow_store_ingest_pb(fi->s, f, now_ms, &uuid);
 		if (rc) {
 			n_rejected++;
+			/* its raw packets go with it: counted too, not silently lost */
+			n_raw_rejected += (int64_t)f->n_lastrawpackets;
 			if (rc == -ENOMEM)
 				n_errors++;
 			continue;
@@ -204,7 +259,7 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 		n_flows++;
 		if (f->captureid && *f->captureid) {
 			if (!cap_id || strcmp(cap_id, f->captureid)) {
-				json_t *c = cap_id ? child(caps, cap_id) : NULL;
+				json_t *c = cap_id ? cap_child(fi, caps, cap_id) : NULL;
 				if (c)
 					add(c, "Flows", cap_flows);
 				cap_id = f->captureid;
@@ -222,7 +277,7 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 				n_raw++;
 		}
 	}
-	json_t *cc = cap_id ? child(caps, cap_id) : NULL;
+	json_t *cc = cap_id ? cap_child(fi, caps, cap_id) : NULL;
 	if (cc)
 		add(cc, "Flows", cap_flows);
 	if (n_flows)
@@ -236,7 +291,8 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 	if (n_raw_rejected)
 		add(h, "RawPacketsRejected", n_raw_rejected);
 	const Flow__Stats *st = m->stats;
-	json_t *c = st && st->captureid && *st->captureid ? child(caps, st->captureid) : NULL;
+	json_t *c = st && st->captureid && *st->captureid ? cap_child(fi, caps, st->captureid)
+	                                                 : NULL;
 	if (c) {
 		json_object_set_new(c, "FlowCount", json_integer(st->flowcount));
 		json_object_set_new(c, "FlowDropped", json_integer(st->flowdropped));
@@ -260,7 +316,16 @@ json_t *flow_ingest_status_json(struct flow_ingest *fi)
 
 void flow_ingest_status_hook(void *user, json_t *status)
 {
-	json_t *j = flow_ingest_status_json(user);
+	struct flow_ingest *fi = user;
+	json_t *j = flow_ingest_status_json(fi);
 	if (j)
 		json_object_set_new(status, "FlowStats", j);
+	pthread_mutex_lock(&fi->lock);
+	json_t *ev = json_pack("{s:I, s:I, s:I, s:I}", "MaxHosts", (json_int_t)fi->max_hosts,
+	                       "HostsEvicted", (json_int_t)fi->hosts_evicted, "MaxCaptures",
+	                       (json_int_t)fi->max_captures, "CapturesEvicted",
+	                       (json_int_t)fi->captures_evicted);
+	pthread_mutex_unlock(&fi->lock);
+	if (ev)
+		json_object_set_new(status, "FlowStatsLimits", ev);
 }

@@ -17,6 +17,13 @@
 
 struct flow_ingest;
 
+/* Bounds of the per-agent counters (docs/API.md "Limits"): hosts kept (the one heard from
+ * least recently is evicted for a new one) and capture entries per host (the oldest
+ * goes); evictions are counted in /api/status "FlowStatsLimits". 0 = the default. */
+#define FLOW_INGEST_MAX_HOSTS    1024
+#define FLOW_INGEST_MAX_CAPTURES 256
+void flow_ingest_set_limits(struct flow_ingest *fi, size_t max_hosts, size_t max_captures);
+
 /* s is borrowed and must outlive the ingest. NULL on out of memory. */
 struct flow_ingest *flow_ingest_new(struct flow_store *s);
 void flow_ingest_free(struct flow_ingest *fi); /* NULL is fine */

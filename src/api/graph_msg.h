@@ -12,6 +12,8 @@
 #include "graph/graph.h"
 
 #define GRAPH_MSG_NAMESPACE "Graph"
+/* Ops of one NodePartiallyUpdated / EdgePartiallyUpdated (docs/API.md "Limits") */
+#define GRAPH_MSG_MAX_OPS 10000u
 
 /* Who sent a message: its elements get this Host (when force_host, or when
  * the element has none) and this Origin; a Sync replaces every element of

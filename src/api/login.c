@@ -1,4 +1,4 @@
-/* login.c - POST /login with the noauth backend (see login.h). */
+/* login.c - POST /login and POST /logout over the auth backends (see login.h). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,42 +8,10 @@
 #include <jansson.h>
 
 #include "api/login.h"
+#include "auth/rbac.h"
 #include "common/log.h"
 
 #define CT_JSON "application/json; charset=UTF-8"
-
-/* Skydive's rbac/policy.csv, role admin (the noauth backend's default role). */
-static const char *const admin_policy[][2] = {
-    {"alert", "read"},
-    {"alert", "write"},
-    {"capture", "read"},
-    {"capture", "write"},
-    {"capture", "rawpackets"},
-    {"config", "read"},
-    {"injectpacket", "read"},
-    {"injectpacket", "write"},
-    {"pcap", "write"},
-    {"status", "read"},
-    {"topology", "read"},
-    {"workflow", "read"},
-    {"workflow", "write"},
-    {"websocket", "/ws/agent/topology"},
-    {"websocket", "/ws/agent/flow"},
-    {"websocket", "/ws/subscriber/flow"},
-    {"websocket", "/ws/publisher"},
-    {"websocket", "/ws/replication"},
-    {"websocket", "/ws/subscriber"},
-    {"websocket", "/ws/pubsub"},
-    {"node", "read"},
-    {"node", "write"},
-    {"noderule", "read"},
-    {"noderule", "write"},
-    {"edge", "read"},
-    {"edge", "write"},
-    {"edgerule", "read"},
-    {"edgerule", "write"},
-    {"workflow.call", "write"},
-};
 
 static int hexval(int c)
 {
@@ -181,23 +149,52 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 		return;
 	}
 
-	json_t *perms = json_array();
-	for (size_t i = 0; perms && i < sizeof(admin_policy) / sizeof(admin_policy[0]); i++)
-		json_array_append_new(perms,
-		                      json_pack("{s:s, s:s, s:b}", "Object", admin_policy[i][0],
-		                                "Action", admin_policy[i][1], "Allowed", 1));
+	struct auth_verdict v;
+	char token[80] = "";
+	if (req->auth) {
+		auth_login(req->auth, user, pass, req->peer, rest_now_ms(), &v, token, sizeof(token));
+	} else { /* no auth state (unit tests): noauth, admin */
+		memset(&v, 0, sizeof(v));
+		snprintf(v.id.user, sizeof(v.id.user), "%.127s", user);
+		snprintf(v.id.role, sizeof(v.id.role), "admin");
+		v.id.noauth = 1;
+	}
+	explicit_bzero(pass, sizeof(pass));
+	if (v.status) {
+		rest_reply_error(out, v.status, "%s", v.msg);
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)v.retry_after_s);
+		if (v.status == 429 && rest_add_header(out, "Retry-After", ra))
+			log_error("api: out of memory answering /login");
+		return;
+	}
+	json_t *perms;
+	if (req->auth) {
+		perms = auth_permissions(req->auth, &v.id);
+	} else {
+		struct rbac *r = rbac_new_default();
+		const char *roles[1] = {"admin"};
+		perms = r ? rbac_permissions_json(r, user, roles, 1) : NULL;
+		rbac_free(r);
+	}
 	char *pj = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
-	json_t *ans = perms ? json_pack("{s:s, s:O}", "Token", "", "Permissions", perms) : NULL;
+	json_t *ans = perms ? json_pack("{s:s, s:O}", "Token", token, "Permissions", perms) : NULL;
 	json_decref(perms);
 	char *b64 = pj ? base64(pj, strlen(pj)) : NULL;
 	char *cookie = b64 ? malloc(strlen(b64) + 32) : NULL;
 	if (cookie)
 		sprintf(cookie, "permissions=%s; Path=/", b64);
+	char tcookie[200];
+	/* HttpOnly: page scripts never see it (the answer's Token is for API clients);
+	 * SameSite=Strict: another site's page cannot make the browser send it */
+	snprintf(tcookie, sizeof(tcookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	         AUTH_COOKIE, token, req->secure ? "; Secure" : "");
 	out->body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
 	json_decref(ans);
 	free(pj);
 	free(b64);
-	if (!out->body || !cookie || rest_add_header(out, "Set-Cookie", cookie) ||
+	if (!out->body || !cookie || (token[0] && rest_add_header(out, "Set-Cookie", tcookie)) ||
+	    rest_add_header(out, "Set-Cookie", cookie) ||
 	    (req->origin && *req->origin &&
 	     (rest_add_header(out, "Access-Control-Allow-Origin", req->origin) ||
 	      rest_add_header(out, "Access-Control-Allow-Credentials", "true")))) {
@@ -210,5 +207,32 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	out->status = 200;
 	out->content_type = CT_JSON;
 	out->len = strlen(out->body);
-	log_info("api: user %s authenticated with noauth backend with roles [admin]", user);
+	if (!req->auth || v.id.noauth)
+		log_info("api: user %.100s logged in with the noauth backend (admin)", v.id.user);
+}
+
+void logout_handle(struct auth *auth, const char *method, const struct auth_creds *c,
+                   int secure, struct rest_response *out)
+{
+	if (!method || strcmp(method, "POST")) {
+		rest_reply_error(out, 405, "method %s not allowed on /logout (use POST)",
+		                 method ? method : "?");
+		return;
+	}
+	int rc = auth ? auth_logout(auth, c) : -1;
+	if (rc < 0) {
+		rest_reply_error(out, 400,
+		                 "no token to revoke: send the Token of POST /login as Authorization: "
+		                 "Bearer, X-Auth-Token or the %s cookie",
+		                 AUTH_COOKIE);
+		return;
+	}
+	rest_reply_json(out, 200, json_pack("{s:b}", "Revoked", rc));
+	char clear[120];
+	snprintf(clear, sizeof(clear), "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+	         AUTH_COOKIE, secure ? "; Secure" : "");
+	if (rest_add_header(out, "Set-Cookie", clear))
+		log_error("api: out of memory answering /logout");
+	if (rc)
+		log_info("auth: token revoked by POST /logout from %s", c->peer ? c->peer : "?");
 }

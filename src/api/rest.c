@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,6 +60,34 @@ void rest_reply_json(struct rest_response *out, int status, json_t *j)
 	out->len = out->body ? strlen(out->body) : 0;
 }
 
+void rest_utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned c = *p, n, min;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, min = 0x10000;
+		else
+			n = 0, min = 0;
+		unsigned cp = c & (0x3f >> n), i;
+		for (i = 1; n && i <= n && (p[i] & 0xc0) == 0x80; i++)
+			cp = cp << 6 | (p[i] & 0x3f);
+		if (n && i == n + 1 && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
+			p += n + 1;
+			continue;
+		}
+		*p++ = '?'; /* this byte only: the next one is looked at afresh */
+	}
+}
+
 void rest_reply_error(struct rest_response *out, int status, const char *fmt, ...)
 {
 	char msg[768];
@@ -66,6 +95,7 @@ void rest_reply_error(struct rest_response *out, int status, const char *fmt, ..
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	rest_utf8_fix(msg);
 	rest_reply_json(out, status, json_pack("{s:s}", "Error", msg));
 }
 
@@ -132,6 +162,16 @@ static void reply_pcap(struct rest_response *out, const json_t *result)
 	out->content_type = REST_CT_PCAP;
 }
 
+void rest_gremlin_bounds(const struct config *cfg, struct gremlin_env *env)
+{
+	int64_t n = cfg ? config_get_int(cfg, "analyzer.gremlin.max_results", 0) : 0;
+	env->max_results = n > 0 ? (size_t)n : 0;
+	n = cfg ? config_get_int(cfg, "analyzer.gremlin.max_items", 0) : 0;
+	env->max_items = n > 0 ? (size_t)n : 0;
+	n = cfg ? config_get_int(cfg, "analyzer.gremlin.timeout", 0) : 0;
+	env->timeout_ms = n > 0 ? n * 1000 : 0;
+}
+
 /* POST /api/pcap with the body in memory (the server streams large bodies to a file
  * itself and calls rest_pcap_handle). */
 static void api_pcap(const struct rest_ctx *c, const char *body, size_t len,
@@ -194,6 +234,9 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	int64_t now = rest_now_ms(), at = 0, duration = 0;
 	int timed = gremlin_time_context(q, now, &at, &duration);
 	struct gremlin_env env = {.now_ms = now, .flow_ops = c->flow_ops};
+	rest_gremlin_bounds(c->cfg, &env);
+	env.allowed = c->allowed;
+	env.allowed_user = c->allowed_user;
 	struct gremlin_result res = {0};
 	char *dot = NULL;
 	int truncated = 0, rc;
@@ -215,8 +258,12 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 		log_debug("api: query at %lld is older than the kept history; answered from the "
 		          "oldest state",
 		          (long long)at);
-	if (rc == -EINVAL) {
+	if (rc == -EINVAL || rc == -E2BIG) { /* E2BIG: a bound of rest_gremlin_bounds */
 		rest_reply_json(out, 400,
+		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
+	} else if (rc == -EACCES) {
+		/* env.allowed refused a step (RawPackets() without capture/rawpackets) */
+		rest_reply_json(out, 403,
 		           json_pack("{s:s, s:i}", "Error", gerr.msg, "Position", gerr.pos));
 	} else if (rc < 0) {
 		rest_reply_error(out, 500, "out of memory evaluating the query");
@@ -240,6 +287,29 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	json_decref(res.json);
 }
 
+/* Keys whose values are secrets: cluster passwords, inline users (auth.h). */
+static int secret_key(const char *k)
+{
+	size_t n = strlen(k);
+	return (n >= 8 && !strcasecmp(k + n - 8, "password")) ||
+	       (n >= 5 && !strcasecmp(k + n - 5, "users"));
+}
+
+/* Replaces the values of secret keys in an object tree (a copy) by "********". */
+static void redact(json_t *j, int depth)
+{
+	const char *k;
+	json_t *v;
+	if (depth > 64)
+		return;
+	json_object_foreach(j, k, v) {
+		if (secret_key(k))
+			json_object_set_new(j, k, json_string("********"));
+		else if (json_is_object(v))
+			redact(v, depth + 1);
+	}
+}
+
 /* GET /api/config/<key>: the effective value (flags, environment, files). */
 static void api_config(const struct rest_ctx *c, const char *key, struct rest_response *out)
 {
@@ -248,12 +318,19 @@ static void api_config(const struct rest_ctx *c, const char *key, struct rest_re
 		rest_reply_error(out, 400, "usage: GET /api/config/<dotted.key>");
 		return;
 	}
+	/* secrets stay secret, even for who may read the configuration */
+	if (secret_key(key)) {
+		rest_reply_error(out, 403, "config key '%s' holds secrets and is not served", key);
+		return;
+	}
 	const json_t *v = config_get_json(c->cfg, key);
 	const char *e = getenv(env);
 	if (e && (!v || !json_is_object(v))) {
 		rest_reply_json(out, 200, json_string(e));
 	} else if (v) {
-		rest_reply_json(out, 200, json_deep_copy(v));
+		json_t *copy = json_deep_copy(v);
+		redact(copy, 0);
+		rest_reply_json(out, 200, copy);
 	} else {
 		rest_reply_error(out, 404, "config key '%s' not set", key);
 	}

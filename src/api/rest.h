@@ -21,7 +21,16 @@ struct rest_ctx {
 	/* Builds the GET /api/status object (new reference, NULL on OOM). */
 	json_t *(*status)(void *user);
 	void *user;
+	/* The caller's permission check for Gremlin steps that expose packets (gremlin_env
+	 * .allowed; the server sets it per request from the authenticated identity). NULL:
+	 * every step allowed. */
+	int (*allowed)(void *user, const char *object, const char *action);
+	void *allowed_user;
 };
+
+/* The Gremlin bounds of env from analyzer.gremlin.max_results, .max_items and .timeout
+ * (seconds); unset keys leave 0, the evaluator's defaults (docs/API.md "Limits"). */
+void rest_gremlin_bounds(const struct config *cfg, struct gremlin_env *env);
 
 struct rest_response {
 	int status;               /* HTTP status */
@@ -35,7 +44,11 @@ struct rest_response {
 /* Fills out with status and the JSON j (stolen; NULL or unserialisable = a
  * 500 "out of memory" text answer). */
 void rest_reply_json(struct rest_response *out, int status, json_t *j);
-/* Fills out with status and {"Error": "<formatted message>"} (cut at 767 bytes). */
+/* Makes s valid UTF-8 in place: each byte of an invalid or cut sequence becomes '?'
+ * (error texts quote request bytes, and jansson refuses a string that is not UTF-8). */
+void rest_utf8_fix(char *s);
+/* Fills out with status and {"Error": "<formatted message>"} (cut at 767 bytes; invalid
+ * UTF-8, e.g. quoted from the request, replaced by rest_utf8_fix). */
 __attribute__((format(printf, 3, 4))) void rest_reply_error(struct rest_response *out, int status,
                                                             const char *fmt, ...);
 

@@ -238,6 +238,11 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 		return -EINVAL;
 	}
 	im.linktype = capture_linktype(cap);
+	if (!decode_linktype_supported(im.linktype, err, sizeof(err))) {
+		capture_close(cap); /* else the import "succeeds" with 0 flows */
+		snprintf(r->err, sizeof(r->err), "the capture's %.400s", err);
+		return -EINVAL;
+	}
 	struct flow_table_opts to = {.raw_packet_limit = o->raw_packet_limit,
 				     .node_tid = o->node_tid};
 	im.t = flow_table_new(&to, on_emit, on_raw, &im, err, sizeof(err));

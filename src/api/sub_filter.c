@@ -209,6 +209,11 @@ json_t *sub_partial_ops(const json_t *old_md, const json_t *new_md)
 		json_t *o = json_object_get(old_md, k);
 		if (o && json_equal(o, v))
 			continue;
+		/* an op's Key is a dotted path: a top-level "a.b" would land in {"a":{"b"}} */
+		if (strchr(k, '.')) {
+			json_decref(ops);
+			return NULL;
+		}
 		if (json_array_append_new(ops, json_pack("{s:i, s:s, s:O}", "Type", 1, "Key", k,
 		                                         "Value", v))) {
 			json_decref(ops);
@@ -219,7 +224,8 @@ json_t *sub_partial_ops(const json_t *old_md, const json_t *new_md)
 	{
 		if (json_object_get(new_md, k))
 			continue;
-		if (json_array_append_new(ops, json_pack("{s:i, s:s}", "Type", 2, "Key", k))) {
+		if (strchr(k, '.') ||
+		    json_array_append_new(ops, json_pack("{s:i, s:s}", "Type", 2, "Key", k))) {
 			json_decref(ops);
 			return NULL;
 		}

@@ -44,7 +44,9 @@ int sub_filter_update(struct sub_filter *f, const struct graph_view *live, int64
 /* Skydive's PartiallyUpdatedOp list turning old_md into new_md, top-level keys, in
  * new_md's order then the removed ones: [{"Type":1,"Key":k,"Value":v} (set),
  * {"Type":2,"Key":k} (delete)] (graffiti/graph/graph.go PartiallyUpdatedAddOpType = 1,
- * PartiallyUpdatedDelOpType = 2). New reference, NULL on out of memory. */
+ * PartiallyUpdatedDelOpType = 2). New reference; NULL on out of memory, or when a changed
+ * or removed key holds a '.', which no op can name (a Key is a dotted path): the caller
+ * then sends the element whole. */
 json_t *sub_partial_ops(const json_t *old_md, const json_t *new_md);
 
 /* The Obj of a NodePartiallyUpdated / EdgePartiallyUpdated message (messages.go,

@@ -72,6 +72,12 @@ int capture_fd(const struct capture *c);
 const char *capture_error(const struct capture *c);
 void capture_close(struct capture *c); /* NULL is fine */
 
+/* Bounds of a BPF filter's text (docs/API.md "Limits"): compiling costs about the cube
+ * of its terms. capture_bpf_bounded: 0, or -E2BIG with the reason; every compile below
+ * checks it first. */
+#define CAPTURE_BPF_MAX_LEN   4096
+#define CAPTURE_BPF_MAX_TERMS 64
+int capture_bpf_bounded(const char *bpf, char *err, size_t errlen);
 /* Checks that a BPF filter compiles for a link type (API validation). */
 int capture_bpf_check(int linktype, const char *bpf, char *err, size_t errlen);
 /* Compiles a filter into prog (pcap_freecode it); 0 or -EINVAL with the

@@ -11,6 +11,7 @@
 #include "api/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/privs.h"
 #include "config/config.h"
 
 
@@ -203,6 +204,11 @@ int cmd_agent(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread starts, so every thread has only the kept set. */
+	if (privs_drop_agent(cfg, err, sizeof(err))) {
+		fprintf(stderr, "skydive agent: %s\n", err);
+		goto out;
+	}
 
 	a = agent_new(&ac.opts, err, sizeof(err));
 	if (!a) {

@@ -11,6 +11,7 @@
 #include "api/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/privs.h"
 #include "config/config.h"
 #include "store/flow_store.h"
 #include "graph/graph.h"
@@ -94,6 +95,11 @@ int cmd_allinone(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread starts, so every thread has only the kept set. */
+	if (privs_drop_agent(cfg, err, sizeof(err))) {
+		fprintf(stderr, "skydive allinone: %s\n", err);
+		goto out;
+	}
 
 	g = graph_new(&(struct graph_opts){0});
 	if (!g) {
@@ -133,6 +139,19 @@ int cmd_allinone(int argc, char **argv)
 	if (config_set(cfg, "analyzers", json_pack("[s]", local))) {
 		fprintf(stderr, "skydive allinone: out of memory\n");
 		goto out;
+	}
+	/* The in-process agent logs in with analyzer.auth.cluster.username/password, as
+	 * Skydive's allinone (cmd/allinone/allinone.go), unless agent.auth.cluster is set. */
+	static const char *const cred_keys[][2] = {
+		{"agent.auth.cluster.username", "analyzer.auth.cluster.username"},
+		{"agent.auth.cluster.password", "analyzer.auth.cluster.password"}};
+	const char *own = config_get_string(cfg, cred_keys[0][0], NULL);
+	for (size_t k = 0; k < 2 && !(own && *own); k++) {
+		const char *v = config_get_string(cfg, cred_keys[k][1], NULL);
+		if (v && config_set_string(cfg, cred_keys[k][0], v)) {
+			fprintf(stderr, "skydive allinone: out of memory\n");
+			goto out;
+		}
 	}
 	if (agent_config_load(&ac, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "skydive allinone: %s\n", err);

@@ -9,6 +9,7 @@
 #include "api/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/privs.h"
 #include "config/config.h"
 #include "graph/graph.h"
 #include "store/flow_store.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 	        "      --listen ADDR:PORT address to serve on (analyzer.listen, default\n"
 	        "                         127.0.0.1:8082)\n"
 	        "      --host-id ID       this analyzer's host ID (host_id, default the hostname)\n"
+	        "      --allow-root       run even as root (analyzer.allow_root); refused otherwise\n"
 	        "  -h, --help             this help\n\n"
 	        "Every configuration key can be set in the environment: SKYDIVE_ followed by the\n"
 	        "key upper-cased with '.' as '_', e.g. SKYDIVE_ANALYZER_LISTEN=127.0.0.1:9000.\n"
@@ -39,6 +41,7 @@ int cmd_analyzer(int argc, char **argv)
 	    {"conf", required_argument, NULL, 'c'},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"host-id", required_argument, NULL, 'H'},
+	    {"allow-root", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -51,7 +54,7 @@ int cmd_analyzer(int argc, char **argv)
 	struct flow_store *fs = NULL;
 	struct gremlin_flow_ops fops;
 	struct flow_store_opts fso;
-	int rc = 1, c;
+	int rc = 1, c, allow_root = 0;
 	char err[1024];
 
 	if (!files) {
@@ -69,6 +72,9 @@ int cmd_analyzer(int argc, char **argv)
 			break;
 		case 'H':
 			host_id = optarg;
+			break;
+		case 'R':
+			allow_root = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -97,6 +103,10 @@ int cmd_analyzer(int argc, char **argv)
 	if ((listen && config_set_string(cfg, "analyzer.listen", listen)) ||
 	    (host_id && config_set_string(cfg, "host_id", host_id))) {
 		fprintf(stderr, "skydive analyzer: out of memory\n");
+		goto out;
+	}
+	if (privs_refuse_root(cfg, allow_root, err, sizeof(err))) {
+		fprintf(stderr, "skydive analyzer: %s\n", err);
 		goto out;
 	}
 	const char *level = config_get_string(cfg, "logging.level", "INFO");

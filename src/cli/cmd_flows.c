@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "common/buf.h"
 #include "common/util.h"
+#include "decode/decode.h"
 #include "flow/flow_json.h"
 #include "flow/flow_table.h"
 
@@ -558,6 +559,13 @@ int cmd_flows(int argc, char **argv)
 	struct capture *cap = capture_open_file(path, err, sizeof(err));
 	if (!cap) {
 		fprintf(stderr, "skydive flows: %s\n", err);
+		return 1;
+	}
+	/* A file of a link type we do not decode would give "[]" and exit 0, as if it
+	 * held no traffic: say so instead (issue 9). */
+	if (!decode_linktype_supported(capture_linktype(cap), err, sizeof(err))) {
+		fprintf(stderr, "skydive flows: %s: %s\n", path, err);
+		capture_close(cap);
 		return 1;
 	}
 	if (bpf && *bpf && capture_set_filter(cap, bpf, err, sizeof(err))) {

@@ -24,6 +24,9 @@ struct config {
 };
 
 #define MAX_DEPTH 64
+/* Nodes a file may expand to through aliases (a "billion laughs" file is a few
+ * hundred bytes): the same bound as capture bodies (docs/API.md "Limits"). */
+#define MAX_NODES 100000
 
 /* Walks "a.b.c" down nested objects; borrowed result or NULL. */
 static json_t *path_get(json_t *root, const char *key)
@@ -128,10 +131,16 @@ static json_t *scalar_to_json(const yaml_node_t *n)
 	return json_stringn(s, len);
 }
 
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
+/* *left: nodes still allowed; (size_t)-1 once the budget ran out. */
+static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, size_t *left)
 {
 	if (!n || depth > MAX_DEPTH)
 		return NULL;
+	if (*left == 0 || *left == (size_t)-1) {
+		*left = (size_t)-1;
+		return NULL;
+	}
+	(*left)--;
 	switch (n->type) {
 	case YAML_SCALAR_NODE:
 		return scalar_to_json(n);
@@ -139,7 +148,7 @@ static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 		json_t *a = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     a && it < n->data.sequence.items.top; it++) {
-			json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1);
+			json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1, left);
 			if (!v || json_array_append_new(a, v)) {
 				json_decref(a);
 				return NULL;
@@ -155,7 +164,7 @@ static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth)
 			if (!k || k->type != YAML_SCALAR_NODE)
 				continue; /* complex keys have no dotted name */
 			json_t *v =
-			    yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1);
+			    yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, left);
 			if (!v || json_object_setn_new(o, (const char *)k->data.scalar.value,
 			                               k->data.scalar.length, v)) {
 				json_decref(o);
@@ -200,9 +209,13 @@ static json_t *load_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%zu:%zu: the top level must be a mapping of keys", path,
 		         root->start_mark.line + 1, root->start_mark.column + 1);
 	} else {
-		out = yaml_to_json(&doc, root, 0);
-		if (!out)
-			snprintf(err, errlen, "%s: nested too deep or out of memory", path);
+		size_t left = MAX_NODES;
+		out = yaml_to_json(&doc, root, 0, &left);
+		if (!out && left == (size_t)-1)
+			snprintf(err, errlen, "%s: expands beyond %d nodes (aliases)", path, MAX_NODES);
+		else if (!out)
+			snprintf(err, errlen, "%s: nested deeper than %d levels or out of memory", path,
+			         MAX_DEPTH);
 	}
 	yaml_document_delete(&doc);
 out:
@@ -214,7 +227,10 @@ out:
 /* ---- defaults ---------------------------------------------------------- */
 
 /* Skydive 0.28's defaults (config/config.go), as YAML so they read like the
- * configuration file they stand for. host_id is added from the hostname. */
+ * configuration file they stand for. host_id is added from the hostname.
+ * Not Skydive's analyzer.auth.{api,cluster}.backend: noauth: an unset backend must
+ * stay visible as unset, so a non-loopback listener without one is refused
+ * (src/auth/auth.h). */
 static const char default_yaml[] =
     "analyzers: [127.0.0.1:8082]\n"
     "agent:\n"
@@ -236,7 +252,6 @@ static const char default_yaml[] =
     "  listen: 127.0.0.1:8082\n"
     "  flow: {backend: memory, max_buffer_size: 100000}\n"
     "  topology: {backend: memory, probes: []}\n"
-    "  auth: {api: {backend: noauth}, cluster: {backend: noauth}}\n"
     "flow:\n"
     "  expire: 600\n"
     "  update: 60\n"
@@ -266,7 +281,8 @@ static json_t *defaults_tree(void)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)default_yaml,
 	                             sizeof(default_yaml) - 1);
 	if (yaml_parser_load(&parser, &doc)) {
-		out = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0);
+		size_t left = MAX_NODES;
+		out = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0, &left);
 		yaml_document_delete(&doc);
 	} else {
 		log_error("config: built-in defaults do not parse: %s", parser.problem);

@@ -1,5 +1,7 @@
 /* decode.c - entry point: link type selection, the layer dispatch loop,
  * segment bookkeeping, and the layer / ICMP type / error names. */
+#include <stdio.h>
+
 #include "decode_int.h"
 
 static const char *const layer_names[LAYER__COUNT] = {
@@ -242,6 +244,29 @@ static void run(struct dctx *c, unsigned next, uint32_t off)
 			return;
 		}
 	}
+}
+
+int decode_linktype_supported(int linktype, char *buf, size_t len)
+{
+	switch (linktype) {
+	case DECODE_LINKTYPE_ETHERNET:
+	case DECODE_LINKTYPE_LINUX_SLL:
+	case DECODE_LINKTYPE_LINUX_SLL2:
+	case DECODE_LINKTYPE_NULL:
+	case DECODE_LINKTYPE_LOOP:
+	case DECODE_LINKTYPE_RAW:
+	case 12:
+	case 14:
+	case DECODE_LINKTYPE_IPV4:
+	case DECODE_LINKTYPE_IPV6:
+		return 1;
+	}
+	if (buf && len)
+		snprintf(buf, len,
+		         "link type %d is not decoded (supported: EN10MB 1, LINUX_SLL 113, "
+		         "LINUX_SLL2 276, NULL 0, LOOP 108, RAW 101/12/14, IPV4 228, IPV6 229)",
+		         linktype);
+	return 0;
 }
 
 int decode_packet(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,

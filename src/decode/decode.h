@@ -9,6 +9,7 @@
 #ifndef SKYDIVE_DECODE_H
 #define SKYDIVE_DECODE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Layer ids, in the order of their names in layer_name(). The names are
@@ -189,6 +190,10 @@ struct decode_result {
  * and where decoding stopped early. Never reads outside data[0..caplen). */
 int decode_packet(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		  struct decode_result *out);
+
+/* 1 when decode_packet reads frames of this link type; else 0 and, with buf, the
+ * sentence that says so ("link type 147 (USER0) is not decoded; supported: ..."). */
+int decode_linktype_supported(int linktype, char *buf, size_t len);
 
 /* Human-readable text for an enum decode_err. */
 const char *decode_strerror(unsigned err);

@@ -65,7 +65,24 @@ struct gremlin_flow_ops {
 struct gremlin_env {
 	int64_t now_ms;                         /* "now" for relative times */
 	const struct gremlin_flow_ops *flow_ops; /* may be NULL */
+	/* Bounds (docs/API.md "Limits"), so one query cannot take the process down;
+	 * 0 = the GREMLIN_DEFAULT_* below. Exceeding one fails the query (-E2BIG) with
+	 * the step's position and what to do ("add Limit()"). */
+	size_t max_results;   /* elements of the answer (paths: their nodes; flows) */
+	size_t max_items;     /* elements between two steps (As/Select chains double) */
+	int64_t timeout_ms;   /* wall time of one evaluation, checked in the step loops */
+	/* Permission check of steps that expose more than the topology (RawPackets() and
+	 * BPF() give packet bytes: object "capture", action "rawpackets", rbac.h's names);
+	 * non-zero when allowed. Asked for every such step of the query before anything is
+	 * evaluated, so a refusal does not depend on the data (-EACCES). NULL: every step
+	 * allowed. */
+	int (*allowed)(void *user, const char *object, const char *action);
+	void *allowed_user;
 };
+
+#define GREMLIN_DEFAULT_MAX_RESULTS 100000
+#define GREMLIN_DEFAULT_MAX_ITEMS   1000000
+#define GREMLIN_DEFAULT_TIMEOUT_MS  10000
 
 enum gremlin_result_kind {
 	GREMLIN_RESULT_NODES, /* JSON array of Node objects */
@@ -82,7 +99,9 @@ struct gremlin_result {
 
 /* Evaluates q against view v (lock the graph while the view is in use).
  * Returns 0, or -EINVAL with *err filled (a step applied to the wrong kind
- * of value, a bad predicate argument ...), or -ENOMEM. */
+ * of value, a bad predicate argument ...), -EACCES with *err filled when env->allowed
+ * refuses a step ("RawPackets() needs the capture rawpackets permission at position
+ * 10"), or -ENOMEM. */
 int gremlin_eval(const struct gremlin_query *q, const struct graph_view *v,
 		 const struct gremlin_env *env, struct gremlin_result *out,
 		 struct gremlin_error *err);
@@ -92,7 +111,8 @@ int gremlin_eval(const struct gremlin_query *q, const struct graph_view *v,
  * of v between them; result edges with both their end nodes; every node and edge of a
  * graph result (SubGraph(), G). fn gets a node or an edge (the other NULL), valid during
  * the call; a non-zero return stops the walk and is returned. -EINVAL with *err filled
- * when the result is values (Count(), Values() ...), as gremlin_eval's errors, -ENOMEM. */
+ * when the result is values (Count(), Values() ...), as gremlin_eval's errors (-EACCES
+ * included), -ENOMEM. */
 typedef int (*gremlin_elem_fn)(void *user, const struct graph_node *n,
 			       const struct graph_edge *e);
 int gremlin_eval_elements(const struct gremlin_query *q, const struct graph_view *v,

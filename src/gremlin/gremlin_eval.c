@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <pcap/pcap.h>
 
@@ -41,6 +42,10 @@ struct ctx {
 	struct named *as;
 	int nas;
 	int failed;
+	/* bounds (gremlin_env; docs/API.md "Limits") */
+	size_t max_items, max_results;
+	int64_t timeout_ms, deadline_ns; /* CLOCK_MONOTONIC */
+	unsigned ticks;
 };
 
 static int efail(struct ctx *c, int pos, int code, const char *fmt, ...)
@@ -59,6 +64,48 @@ static int efail(struct ctx *c, int pos, int code, const char *fmt, ...)
 }
 
 #define ENOMEM_AT(c, pos) efail(c, pos, -ENOMEM, "out of memory")
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void ctx_bounds(struct ctx *c, const struct gremlin_env *env)
+{
+	c->max_items = env && env->max_items ? env->max_items : GREMLIN_DEFAULT_MAX_ITEMS;
+	c->max_results = env && env->max_results ? env->max_results : GREMLIN_DEFAULT_MAX_RESULTS;
+	c->timeout_ms = env && env->timeout_ms > 0 ? env->timeout_ms : GREMLIN_DEFAULT_TIMEOUT_MS;
+	c->deadline_ns = mono_ns() + c->timeout_ms * 1000000;
+}
+
+static int timed_out(struct ctx *c, int pos)
+{
+	return efail(c, pos, -E2BIG,
+		     "query stopped after %lld ms (analyzer.gremlin.timeout); narrow it with "
+		     "Has() or Limit()",
+		     (long long)c->timeout_ms);
+}
+
+/* Called in the loops whose cost a query chooses (walks, BFS, named sets): the clock is
+ * read every 4096 calls, so a query that runs past its time fails instead of holding
+ * the loop (and the graph lock) for minutes. Non-zero: the query failed. */
+static int tick(struct ctx *c, int pos)
+{
+	if ((++c->ticks & 4095) || mono_ns() < c->deadline_ns)
+		return 0;
+	return timed_out(c, pos);
+}
+
+/* A step's output grew past max_items (elements between two steps). */
+static int too_many(struct ctx *c, int pos, const char *step, size_t n)
+{
+	return efail(c, pos, -E2BIG,
+		     "%s() gives more than %zu elements (%zu; analyzer.gremlin.max_items); "
+		     "narrow the query with Has(), Dedup() or Limit()",
+		     step, c->max_items, n);
+}
 
 static void val_clear(struct val *v)
 {
@@ -393,6 +440,26 @@ static size_t val_count(const struct val *v)
 	return v->items.n;
 }
 
+/* What a value costs in answer elements: paths count their nodes, metrics their flows;
+ * a graph (G, SubGraph()) is bounded by the graph itself and counts 0. */
+static size_t val_elements(const struct val *v)
+{
+	size_t n = 0;
+	switch (v->type) {
+	case V_GRAPH:
+	case V_SCALAR:
+		return 0;
+	case V_PATHS:
+		for (size_t i = 0; i < v->items.n; i++)
+			n += ((const struct pvec *)v->items.v[i])->n;
+		return n;
+	case V_METRICS:
+		return json_object_size(v->json);
+	default:
+		return val_count(v);
+	}
+}
+
 /* ---- steps ------------------------------------------------------------------------ */
 
 static int need(struct ctx *c, const struct step *s, const struct val *v, unsigned mask)
@@ -529,10 +596,13 @@ static int step_walk(struct ctx *c, const struct step *s, struct val *v)
 						continue;
 					p = o;
 				}
-				if (pvec_push(&out, (void *)p)) {
+				int r = out.n >= c->max_items
+					    ? too_many(c, s->pos, gremlin_step_name(s->kind), out.n + 1)
+					    : tick(c, s->pos);
+				if (r || pvec_push(&out, (void *)p)) {
 					pvec_free(&out);
 					pvec_free(&scratch);
-					return ENOMEM_AT(c, s->pos);
+					return r ? r : ENOMEM_AT(c, s->pos);
 				}
 			}
 		}
@@ -971,6 +1041,7 @@ static int step_shortest(struct ctx *c, const struct step *s, struct val *v)
 	const struct filter *ef = s->nargs > 1 ? s->args[1].flt : NULL;
 	struct pvec paths = {0}, scratch = {0}, queue = {0}, prevs = {0};
 	struct smap started = {0};
+	size_t path_nodes = 0;
 	int r = 0;
 	for (size_t i = 0; i < v->items.n && !r; i++) {
 		const struct graph_node *start = v->items.v[i];
@@ -992,6 +1063,8 @@ static int step_shortest(struct ctx *c, const struct step *s, struct val *v)
 		ssize_t found = -1;
 		for (size_t qi = 0; qi < queue.n && found < 0 && !r; qi++) {
 			const struct graph_node *n = queue.v[qi];
+			if ((r = tick(c, s->pos)))
+				break;
 			if (node_match(target, n, &scratch)) {
 				found = (ssize_t)qi;
 				break;
@@ -1027,8 +1100,13 @@ static int step_shortest(struct ctx *c, const struct step *s, struct val *v)
 			r = ENOMEM_AT(c, s->pos);
 			break;
 		}
-		/* walk back from the target, then reverse: start first */
+		/* walk back from the target, then reverse: start first. Paths are counted
+		 * by their nodes: from every node of a long chain they add up quadratically */
 		for (size_t k = (size_t)found;; k = (uintptr_t)prevs.v[k]) {
+			if ((path_nodes++ >= c->max_items &&
+			     (r = too_many(c, s->pos, "ShortestPathTo", path_nodes))) ||
+			    (r = tick(c, s->pos)))
+				break;
 			if (pvec_push(path, queue.v[k])) {
 				r = ENOMEM_AT(c, s->pos);
 				break;
@@ -1133,6 +1211,10 @@ static int step_select(struct ctx *c, const struct step *s, struct val *v)
 			return efail(c, s->args[a].pos, -EINVAL,
 				     "'%s' was not named by an As() step before", s->args[a].s);
 		}
+		if (out.n + slot->nodes.n > c->max_items) {
+			pvec_free(&out);
+			return too_many(c, s->pos, "Select", out.n + slot->nodes.n);
+		}
 		for (size_t i = 0; i < slot->nodes.n; i++)
 			if (pvec_push(&out, slot->nodes.v[i])) {
 				pvec_free(&out);
@@ -1187,7 +1269,9 @@ static int step_family(struct ctx *c, const struct step *s, struct val *v)
 				const struct graph_edge *const *l =
 				    dir == 0 ? graph_view_out_edges(v->view, n->e.id, &ne)
 					     : graph_view_in_edges(v->view, n->e.id, &ne);
-				for (size_t j = 0; j < ne; j++) {
+				for (size_t j = 0; j < ne && !r; j++) {
+					if ((r = tick(c, s->pos)))
+						break;
 					if (!edge_match(ef, l[j], &scratch))
 						continue;
 					const struct graph_node *o = graph_view_node_get(
@@ -1987,8 +2071,24 @@ static int run_steps(struct ctx *c, const struct gremlin_query *q, struct val *v
 	}
 	gremlin_time_context(q, c->env ? c->env->now_ms : 0, &at_ms, &dur_ms);
 	int r = 0;
-	for (int i = 0; i < q->nsteps && !r; i++)
+	/* permissions first: a refused query is refused whatever the graph and flows hold
+	 * (an empty Flows() would otherwise let RawPackets() through unnoticed) */
+	for (int i = 0; i < q->nsteps && !r && c->env && c->env->allowed; i++) {
+		const struct step *s = &q->steps[i];
+		if ((s->kind == S_RAWPACKETS || s->kind == S_BPF) &&
+		    !c->env->allowed(c->env->allowed_user, "capture", "rawpackets"))
+			r = efail(c, s->pos, -EACCES, "%s() needs the capture rawpackets permission",
+				  gremlin_step_name(s->kind));
+	}
+	for (int i = 0; i < q->nsteps && !r; i++) {
 		r = run_step(c, q, i, v, at_ms, dur_ms);
+		/* bounded between steps too: As()/Select() chains double per step */
+		size_t n = r ? 0 : val_elements(v);
+		if (n > c->max_items)
+			r = too_many(c, q->steps[i].pos, gremlin_step_name(q->steps[i].kind), n);
+		else if (!r && mono_ns() >= c->deadline_ns)
+			r = timed_out(c, q->steps[i].pos);
+	}
 	return r;
 }
 
@@ -2081,6 +2181,7 @@ int gremlin_eval_elements(const struct gremlin_query *q, const struct graph_view
 {
 	struct ctx c = {.root = view, .env = env, .err = err};
 	struct val v = {.type = V_GRAPH, .view = view};
+	ctx_bounds(&c, env);
 	int r = run_steps(&c, q, &v);
 	if (!r)
 		r = walk_elements(&c, q, &v, fn, user);
@@ -2097,7 +2198,15 @@ int gremlin_eval(const struct gremlin_query *q, const struct graph_view *view,
 	struct val v = {.type = V_GRAPH, .view = view};
 	out->kind = GREMLIN_RESULT_VALUE;
 	out->json = NULL;
+	ctx_bounds(&c, env);
 	int r = run_steps(&c, q, &v);
+	size_t n = r ? 0 : val_elements(&v);
+	if (n > c.max_results)
+		/* checked before the JSON is made: 500k flows were a 347 MB answer */
+		r = efail(&c, q->nsteps ? q->steps[q->nsteps - 1].pos : 0, -E2BIG,
+			  "query result exceeds %zu elements (%zu; analyzer.gremlin.max_results); "
+			  "add Limit()",
+			  c.max_results, n);
 	if (!r)
 		r = to_result(&c, &v, out);
 	val_clear(&v);

@@ -602,7 +602,10 @@ int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint3
 	struct fs_flow *f = *find_slot(s, uuid);
 	if (!f) {
 		rc = -ENOENT;
-	} else if (s->st.raw_bytes + len > s->o.raw_max_bytes) {
+	} else if (s->st.raw_bytes + len > s->o.raw_max_bytes ||
+		   (s->st.raw_packets + 1) * sizeof(struct fs_raw) > s->o.raw_max_bytes) {
+		/* the records count too: empty packets cost no data bytes, but a flood of
+		 * them held a 32-byte record each with no bound (fuzz_flow_pb) */
 		rc = -ENOSPC;
 	} else {
 		struct fs_raw *r = malloc(sizeof(*r) + len);
@@ -614,7 +617,8 @@ int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint3
 			r->index = ++f->nraw;
 			r->linktype = linktype;
 			r->len = len;
-			memcpy(r->data, data, len);
+			if (len) /* an empty protobuf bytes field has no data pointer */
+				memcpy(r->data, data, len);
 			if (f->raw_tail)
 				f->raw_tail->next = r;
 			else

@@ -74,7 +74,9 @@ int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int6
 			 uint64_t *uuid_out);
 
 /* Appends a raw packet to flow uuid (Index = its position, from 1). Returns 0, -ENOENT
- * (no such flow) or -ENOSPC (budget full); both counted in raw_dropped. */
+ * (no such flow) or -ENOSPC (budget full: the packets' bytes, or their records, at most
+ * raw_max_bytes / 32 of them, so empty packets are bounded too); both counted in
+ * raw_dropped. */
 int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint32_t linktype,
 		       const uint8_t *data, uint32_t len);
 

@@ -98,19 +98,19 @@ check query-values "$(cat "$tmp/o")" jtest 'sorted(j)==["ns1","ns2"]' <"$tmp/o"
 q "G.V().Has('Type', 'netns').Out().Has('Name', 'eth0').Count()" >"$tmp/o"
 check query-chain "$(cat "$tmp/o")" jtest 'j==2' <"$tmp/o"
 
-curl -s -H 'Accept: text/vnd.graphviz' -d "{\"GremlinQuery\": \"G.V().Has('Name', 'br0').Out()\"}" \
+curl -s -H 'Content-Type: application/json' -H 'Accept: text/vnd.graphviz' -d "{\"GremlinQuery\": \"G.V().Has('Name', 'br0').Out()\"}" \
 	-D "$tmp/h" "$URL/api/topology" >"$tmp/o"
 check query-dot "$(head -c 200 "$tmp/o")" grep -q 'digraph' "$tmp/o"
 check query-dot-type "content type: $(grep -i content-type "$tmp/h")" grep -qi 'content-type: text/vnd.graphviz' "$tmp/h"
 
 # ---- errors -----------------------------------------------------------------
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Name'\"}" "$URL/api/topology")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Name'\"}" "$URL/api/topology")
 check query-syntax-400 "status $code: $(cat "$tmp/o")" test "$code" = 400
 check query-syntax-position "$(cat "$tmp/o")" jtest 'isinstance(j["Position"], int) and j["Position"]>=9 and j["Error"]' <"$tmp/o"
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": ' "$URL/api/topology")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": ' "$URL/api/topology")
 check bad-json-400 "status $code: $(cat "$tmp/o")" test "$code" = 400
 check bad-json-position "$(cat "$tmp/o")" jtest '"line 1" in j["Error"] and "column" in j["Error"]' <"$tmp/o"
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": ""}' "$URL/api/topology")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": ""}' "$URL/api/topology")
 check empty-query-204 "status $code" test "$code" = 204
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' "$URL/api/nosuchthing")
 check unknown-path-404 "status $code" test "$code" = 404
@@ -288,7 +288,7 @@ for _ in $(seq 1 50); do
 	sleep 0.1
 done
 check slow-subscriber-dropped "$(head -c 400 "$tmp/o")" test $dropped = 1
-q() { curl -s -d "$(printf '{"GremlinQuery": "%s"}' "$1")" "http://127.0.0.1:$P4/api/topology"; }
+q() { curl -s -H 'Content-Type: application/json' -d "$(printf '{"GremlinQuery": "%s"}' "$1")" "http://127.0.0.1:$P4/api/topology"; }
 q "G.V().Count()" >"$tmp/o"
 check slow-subscriber-graph "$(cat "$tmp/o")" jtest 'j==3000' <"$tmp/o"
 stop "$apid"

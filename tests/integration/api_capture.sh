@@ -139,9 +139,9 @@ check client-get-404 "exit $rc: $(cat "$tmp/e")" eval '[ $rc = 1 ] && grep -q "n
 
 # ---- 409 and 400s -------------------------------------------------------------
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' \
-	-d "{\"GremlinQuery\": \"G.V().Has('Type', 'veth')\", \"Type\": \"afpacket\", \"Name\": \"again\", \"Description\": \"d\"}" "$URL")
+	-H 'Content-Type: application/json' -d "{\"GremlinQuery\": \"G.V().Has('Type', 'veth')\", \"Type\": \"afpacket\", \"Name\": \"again\", \"Description\": \"d\"}" "$URL")
 check duplicate-409 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 409 ] && grep -q "$ID3" "$tmp/o"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Name'\"}" "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Name'\"}" "$URL")
 check bad-gremlin-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && jtest "isinstance(j[\"Position\"], int) and \"position\" in j[\"Error\"]" <"$tmp/o"'
 C create --gremlin "G.V().Has('Name'" >"$tmp/o" 2>"$tmp/e"
 rc=$?
@@ -149,24 +149,24 @@ check client-bad-gremlin "exit $rc: $(cat "$tmp/e")" eval '[ $rc = 1 ] && grep -
 C create --gremlin "G.V()" --bpf "tcp port" >"$tmp/o" 2>"$tmp/e"
 rc=$?
 check client-bad-bpf "exit $rc: $(cat "$tmp/e")" eval '[ $rc = 1 ] && grep -q "BPFFilter" "$tmp/e" && grep -qi "syntax error\|parse" "$tmp/e"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "Type": "rawsock"}' "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "Type": "rawsock"}' "$URL")
 check unknown-type-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "unknown capture type '"'"'rawsock'"'"': expected one of afpacket" "$tmp/o"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "HeaderSize": 10}' "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "HeaderSize": 10}' "$URL")
 check header-size-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "HeaderSize 10 is out of range" "$tmp/o"'
 C create --gremlin "G.V()" --header-size 13 >"$tmp/o" 2>"$tmp/e"
 check client-header-size "$(cat "$tmp/e")" grep -q "HeaderSize 13" "$tmp/e"
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Type', 'veth')\", \"Type\": \"ovsmirror\"}" "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Type', 'veth')\", \"Type\": \"ovsmirror\"}" "$URL")
 check type-not-allowed-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "capture type ovsmirror not allowed on node type veth (allowed: afpacket" "$tmp/o"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Type', 'ovsport')\", \"Type\": \"ovsmirror\"}" "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d "{\"GremlinQuery\": \"G.V().Has('Type', 'ovsport')\", \"Type\": \"ovsmirror\"}" "$URL")
 check type-future-nodes-201 "status $code: $(cat "$tmp/o")" test "$code" = 201
 ID5=$(jget 'j["UUID"]' <"$tmp/o")
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "Bogus": 1}' "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -d '{"GremlinQuery": "G.V()", "Bogus": 1}' "$URL")
 check unknown-field-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "Bogus" "$tmp/o"'
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' -H 'Content-Type: application/yaml' --data-binary $'GremlinQuery: [\n' "$URL")
 check bad-yaml-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "invalid YAML body at line" "$tmp/o"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -H 'X-Resource-TTL: soon' -d '{"GremlinQuery": "G.V()"}' "$URL")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -H 'X-Resource-TTL: soon' -d '{"GremlinQuery": "G.V()"}' "$URL")
 check bad-ttl-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "X-Resource-TTL" "$tmp/o"'
-code=$(curl -s -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[]' "$URL/$ID1")
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[]' "$URL/$ID1")
 check patch-405 "status $code: $(cat "$tmp/o")" test "$code" = 405
 
 # ---- TTL ---------------------------------------------------------------------------
@@ -174,7 +174,7 @@ C create --gremlin "G.V().Has('Name', 'vetha')" --ttl 2s >"$tmp/o" 2>"$tmp/e"
 check ttl-create "$(cat "$tmp/e")" jtest 'len(j["UUID"])==36' <"$tmp/o"
 IDT=$(jget 'j["UUID"]' <"$tmp/o")
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Resource-TTL: 1m' \
-	-d "{\"GremlinQuery\": \"G.V().Has('Name', 'vethb')\", \"Type\": \"pcap\"}" "$URL")
+	-H 'Content-Type: application/json' -d "{\"GremlinQuery\": \"G.V().Has('Name', 'vethb')\", \"Type\": \"pcap\"}" "$URL")
 check ttl-header-201 "status $code" test "$code" = 201
 code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/$IDT")
 check ttl-present "status $code" test "$code" = 200

@@ -95,7 +95,7 @@ query "G.Flows().Has('Application','ICMPv4').RawPackets()" >"$tmp/o"
 check rawpackets-json "$(head -c 300 "$tmp/o")" \
 	jtest 'len(j)>=1 and all(len(v)<=2 and v[0]["Index"]==1 and v[0]["LinkType"]==1 and v[0]["Data"] for e in j for v in e.values())' <"$tmp/o"
 code=$(curl -s -o "$tmp/raw.pcap" -w '%{http_code}' -XPOST "$URL/api/topology" \
-	-H 'Accept: application/vnd.tcpdump.pcap' \
+	-H 'Accept: application/vnd.tcpdump.pcap' -H 'Content-Type: application/json' \
 	--data "{\"GremlinQuery\":\"G.Flows().Has('Application','ICMPv4').RawPackets()\"}")
 if command -v tcpdump >/dev/null; then
 	tcpdump -nn -r "$tmp/raw.pcap" 2>/dev/null >"$tmp/td"
@@ -109,7 +109,7 @@ fi
 rc=$?
 check client-format-pcap "rc $rc: $(cat "$tmp/e")" cmp -s "$tmp/cli.pcap" "$tmp/raw.pcap"
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' -XPOST "$URL/api/topology" \
-	-H 'Accept: application/vnd.tcpdump.pcap' --data '{"GremlinQuery":"G.Flows().Count()"}')
+	-H 'Accept: application/vnd.tcpdump.pcap' -H 'Content-Type: application/json' --data '{"GremlinQuery":"G.Flows().Count()"}')
 check pcap-406 "code $code: $(cat "$tmp/o")" test "$code" = 406
 
 # ---- Metrics(), Sum(), Aggregates() -----------------------------------------------------
@@ -137,7 +137,7 @@ query "G.Flows().Has('Application','ICMPv4').Metrics().Aggregates(1)" >"$tmp/o"
 check aggregates-1ms "$(head -c 300 "$tmp/o")" jtest \
 	"sum(m['ABBytes'] for m in j[0]['Aggregated'])==$want_ab and all(m['Last']-m['Start']==1 for m in j[0]['Aggregated'])" <"$tmp/o"
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' -XPOST "$URL/api/topology" \
-	--data "{\"GremlinQuery\":\"G.Flows().Metrics().Aggregates(0)\"}")
+	-H 'Content-Type: application/json' --data "{\"GremlinQuery\":\"G.Flows().Metrics().Aggregates(0)\"}")
 check aggregates-400 "code $code: $(cat "$tmp/o")" jtest "$code==400 and 'Position' in j" <"$tmp/o"
 
 # ---- BPF() on raw packets ---------------------------------------------------------------
@@ -154,11 +154,11 @@ sys.exit(0 if ok else 1)' "$tmp/all" "$tmp/o"
 query "G.Flows().RawPackets().BPF('udp port 1')" >"$tmp/o"
 check bpf-none "$(head -c 300 "$tmp/o")" jtest 'j==[]' <"$tmp/o"
 code=$(curl -s -o "$tmp/o" -w '%{http_code}' -XPOST "$URL/api/topology" \
-	--data "{\"GremlinQuery\":\"G.Flows().RawPackets().BPF('icmp and')\"}")
+	-H 'Content-Type: application/json' --data "{\"GremlinQuery\":\"G.Flows().RawPackets().BPF('icmp and')\"}")
 check bpf-400 "code $code: $(cat "$tmp/o")" jtest \
 	"$code==400 and 'invalid BPF filter' in j['Error'] and j['Position']==23" <"$tmp/o"
 code=$(curl -s -o "$tmp/bpf.pcap" -w '%{http_code}' -XPOST "$URL/api/topology" \
-	-H 'Accept: application/vnd.tcpdump.pcap' \
+	-H 'Accept: application/vnd.tcpdump.pcap' -H 'Content-Type: application/json' \
 	--data "{\"GremlinQuery\":\"G.Flows().Has('Application','ICMPv4').RawPackets().BPF('icmp[icmptype] == 0')\"}")
 if command -v tcpdump >/dev/null; then
 	tcpdump -nn -r "$tmp/bpf.pcap" 2>/dev/null >"$tmp/td"

@@ -30,7 +30,9 @@ fi
 
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
-SKYDIVE_ANALYZER_DATA_DIR=$tmp/data "$SKYDIVE" analyzer --listen "127.0.0.1:$PORT" \
+# Skydive's "*" (our default is same-origin only: see "default origins" below)
+SKYDIVE_HTTP_CORS_ALLOWED_ORIGINS='*' \
+	SKYDIVE_ANALYZER_DATA_DIR=$tmp/data "$SKYDIVE" analyzer --listen "127.0.0.1:$PORT" \
 	2>"$tmp/analyzer.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
@@ -227,12 +229,35 @@ req o3 -X OPTIONS -H 'Origin: http://evil.example' -H 'Access-Control-Request-Me
 	"$URL/api/capture"
 check origins-preflight-other "$code '$(hdr o3 access-control-allow-methods)'" \
 	test "$code" = 200 -a -z "$(hdr o3 access-control-allow-methods)"
+# a state-changing request from an origin not listed is refused (issue 9)
 req o4 -H 'Origin: http://evil.example' -d 'username=a&password=b' "$URL/login"
-check origins-login-other "Allow-Origin '$(hdr o4 access-control-allow-origin)'" \
-	test "$code" = 200 -a -z "$(hdr o4 access-control-allow-origin)"
+check origins-login-other "$code Allow-Origin '$(hdr o4 access-control-allow-origin)'" \
+	test "$code" = 403 -a -z "$(hdr o4 access-control-allow-origin)"
+req o5 -H 'Origin: http://a.example' -d 'username=a&password=b' "$URL/login"
+check origins-login-listed "$code" test "$code" = 200
 
+# ---- default origins: none (same origin only) ----------------------------------------
 kill "${pids[1]}" 2>/dev/null
 wait "${pids[1]}" 2>/dev/null
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+SKYDIVE_ANALYZER_DATA_DIR=$tmp/data "$SKYDIVE" analyzer --listen "127.0.0.1:$PORT" \
+	2>"$tmp/analyzer3.log" &
+pids+=($!)
+for _ in $(seq 1 100); do
+	curl -sf "$URL/api" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+req d1 -H 'Origin: http://ui.example:8080' "$URL/api"
+check default-origins-none "$code Allow-Origin '$(hdr d1 access-control-allow-origin)'" \
+	test "$code" = 200 -a -z "$(hdr d1 access-control-allow-origin)"
+req d2 -H 'Origin: http://ui.example:8080' -d 'username=a&password=b' "$URL/login"
+check default-origins-login-403 "$code" test "$code" = 403
+req d3 -H "Origin: $URL" -d 'username=a&password=b' "$URL/login"
+check default-same-origin-login "$code" test "$code" = 200
+
+kill "${pids[2]}" 2>/dev/null
+wait "${pids[2]}" 2>/dev/null
 if grep -E 'runtime error|Sanitizer|ERROR' "$tmp"/analyzer*.log >/dev/null; then
 	ko sanitizer "$(grep -E 'runtime error|Sanitizer|ERROR' "$tmp"/analyzer*.log | head -3)"
 fi

@@ -84,7 +84,7 @@ export SKYDIVE_FLOW_UPDATE=1
 CEXEC="" # where the client runs
 q() {
 	$CEXEC curl -s -m 5 -XPOST "http://127.0.0.1:$PORT/api/topology" \
-		-d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
+		-H 'Content-Type: application/json' -d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
 }
 # wait_jq TIMEOUT_S QUERY FILTER: polls until the jq filter is true.
 wait_jq() {
@@ -102,7 +102,7 @@ start_stack() { # NAME MODE (distributed | allinone); logs in $tmp/NAME-*.log
 	set -- "$1"
 	mkdir -p "$data"
 	if [ "$mode" = allinone ]; then
-		ip netns exec "$H1" env SKYDIVE_ANALYZER_DATA_DIR="$data" "$SKYDIVE" allinone \
+		ip netns exec "$H1" env SKYDIVE_ANALYZER_DATA_DIR="$data" SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth "$SKYDIVE" allinone \
 			--listen "0.0.0.0:$PORT" --host-id host1 --netns-run-path '' \
 			>"$tmp/$1-analyzer.log" 2>&1 &
 		pids+=($!)
@@ -111,7 +111,7 @@ start_stack() { # NAME MODE (distributed | allinone); logs in $tmp/NAME-*.log
 		pids+=($!)
 		CEXEC="ip netns exec $H1"
 	else
-		ip netns exec "$AN" env SKYDIVE_ANALYZER_DATA_DIR="$data" "$SKYDIVE" analyzer \
+		ip netns exec "$AN" env SKYDIVE_ANALYZER_DATA_DIR="$data" SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth "$SKYDIVE" analyzer \
 			--listen "0.0.0.0:$PORT" --host-id analyzer >"$tmp/$1-analyzer.log" 2>&1 &
 		pids+=($!)
 		ip netns exec "$H1" "$SKYDIVE" agent --host-id host1 --analyzer "10.77.2.1:$PORT" \

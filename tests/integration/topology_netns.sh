@@ -49,7 +49,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 QEXEC=""
 q() {
 	$QEXEC curl -s -m 5 -XPOST "http://$API/api/topology" \
-		-d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
+		-H 'Content-Type: application/json' -d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
 }
 # wait_for TIMEOUT_S QUERY JQ_FILTER [ARGS...]: polls until the filter holds;
 # waited_ms says how long it took.
@@ -204,6 +204,9 @@ for ns in "${P}an" "${P}ag"; do ip -n "$ns" link set lo up; done
 ip -n "${P}an" link set "${P}x" up
 ip -n "${P}ag" link set "${P}y" up
 API2=10.232.0.1:8082
+# beyond loopback (inside the test's namespaces): no authentication and plain HTTP,
+# both said explicitly
+export SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true
 # The agent starts first: it must keep retrying until the analyzer is there.
 ip netns exec "${P}ag" "$SKYDIVE" agent --host-id "${P}hostX" --analyzer "$API2" \
 	--netns-run-path '' --metrics-update 1 >"$tmp/agent.log" 2>&1 &
@@ -226,7 +229,7 @@ else
 	ko agent-host-node "$(q "G.V().Has('Type','host')" | head -c 300)"
 fi
 if ip netns exec "${P}ag" curl -s -m 5 -XPOST http://127.0.0.1:8081/api/topology \
-	-d '{"GremlinQuery":"G.V().Has('"'"'Name'"'"','"'"''"${P}y"''"'"').Count()"}' | jq -e '. == 1 or . == [1]' >/dev/null; then
+	-H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V().Has('"'"'Name'"'"','"'"''"${P}y"''"'"').Count()"}' | jq -e '. == 1 or . == [1]' >/dev/null; then
 	ok agent-local-api
 else
 	ko agent-local-api "the agent's own /api/topology does not list ${P}y"

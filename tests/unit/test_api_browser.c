@@ -24,7 +24,12 @@ static int has(const struct rest_response *r, const char *line)
 static void test_cors(void **state)
 {
 	(void)state;
-	struct cors *c = cors_new(NULL);
+	/* Skydive's "*", configured (the default is none: test_cors_default) */
+	struct config *star = config_new();
+	assert_non_null(star);
+	assert_int_equal(config_set(star, "http.cors.allowed_origins", json_pack("[s]", "*")), 0);
+	struct cors *c = cors_new(star);
+	config_free(star);
 	assert_non_null(c);
 	struct rest_response r = {0};
 
@@ -145,9 +150,16 @@ static void test_login(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "Token")), "");
 	json_t *p = json_object_get(j, "Permissions");
 	assert_true(json_array_size(p) > 20);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "Object")),
-	                    "alert");
-	assert_true(json_is_true(json_object_get(json_array_get(p, 0), "Allowed")));
+	/* noauth: admin, every permission of the built-in policy (src/auth/rbac.h) */
+	size_t i;
+	json_t *e;
+	json_array_foreach(p, i, e) assert_true(json_is_true(json_object_get(e, "Allowed")));
+	json_t *cw = json_pack("{s:s, s:s, s:b}", "Object", "capture", "Action", "write",
+	                       "Allowed", 1);
+	int found = 0;
+	json_array_foreach(p, i, e) found = found || json_equal(e, cw);
+	json_decref(cw);
+	assert_true(found);
 	json_decref(j);
 	assert_true(has(&r, "Set-Cookie: permissions="));
 	assert_true(has(&r, "; Path=/\r\n"));
@@ -261,10 +273,50 @@ static void test_ui_routes(void **state)
 	rest_response_free(&r);
 }
 
+/* Default origins: none; state changes only from the same origin (issue 9). */
+static void test_cors_default(void **state)
+{
+	(void)state;
+	struct cors *c = cors_new(NULL);
+	assert_non_null(c);
+	assert_false(cors_origin_allowed(c, "http://a"));
+	struct rest_response r = {0};
+	struct cors_request q = {.method = "GET", .origin = "http://a"};
+	assert_int_equal(cors_apply(c, &q, &r), 0);
+	assert_null(r.headers);
+	rest_response_free(&r);
+	/* no Origin, a program's Origin (agents send their address), same origin */
+	assert_true(cors_request_allowed(c, NULL, "127.0.0.1:8082"));
+	assert_true(cors_request_allowed(c, "127.0.0.1", "127.0.0.1:8082"));
+	assert_true(cors_request_allowed(c, "http://127.0.0.1:8082", "127.0.0.1:8082"));
+	assert_true(cors_request_allowed(c, "HTTP://Host.Example", "host.example:80"));
+	assert_true(cors_request_allowed(c, "https://h.example", "h.example:443"));
+	assert_true(cors_request_allowed(c, "http://[::1]:8082", "[::1]:8082"));
+	/* another port, host, scheme default, "null", no Host */
+	assert_false(cors_request_allowed(c, "http://127.0.0.1:9000", "127.0.0.1:8082"));
+	assert_false(cors_request_allowed(c, "http://evil.example", "127.0.0.1:8082"));
+	assert_false(cors_request_allowed(c, "https://h.example", "h.example:80"));
+	assert_false(cors_request_allowed(c, "null", "127.0.0.1:8082"));
+	assert_false(cors_request_allowed(c, "http://127.0.0.1:8082", NULL));
+	assert_false(cors_request_allowed(c, "http://127.0.0.1:8082.evil", "127.0.0.1:8082"));
+	cors_free(c);
+
+	struct config *cfg = config_new();
+	assert_non_null(cfg);
+	assert_int_equal(config_set(cfg, "http.cors.allowed_origins", json_pack("[s]", "http://ui")),
+	                 0);
+	c = cors_new(cfg);
+	config_free(cfg);
+	assert_true(cors_request_allowed(c, "http://ui", "127.0.0.1:8082"));
+	assert_false(cors_request_allowed(c, "http://ui2", "127.0.0.1:8082"));
+	cors_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cors),
+	    cmocka_unit_test(test_cors_default),
 	    cmocka_unit_test(test_login_form),
 	    cmocka_unit_test(test_login),
 	    cmocka_unit_test(test_ui_routes),

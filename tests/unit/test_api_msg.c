@@ -163,6 +163,55 @@ static void test_apply_elements(void **state)
 	graph_free(g);
 }
 
+/* Partial updates: one revision however many ops, and at most GRAPH_MSG_MAX_OPS (a
+ * 200,000-op message was quadratic: issue 9). */
+static void test_partial_ops_bounded(void **state)
+{
+	(void)state;
+	struct graph *g = graph_new(NULL);
+	assert_non_null(g);
+	char err[256];
+	assert_int_equal(apply(g, &pub,
+	                       "{\"Namespace\":\"Graph\",\"Type\":\"NodeAdded\",\"Obj\":{"
+	                       "\"ID\":\"n1\",\"Metadata\":{\"Name\":\"a\",\"Old\":1}}}",
+	                       err),
+	                 0);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t nops = pass ? GRAPH_MSG_MAX_OPS + 1 : 3000;
+		json_t *ops = json_array();
+		for (size_t i = 0; i < nops; i++) {
+			char k[32];
+			snprintf(k, sizeof(k), "Sub.K%zu", i);
+			json_array_append_new(ops, json_pack("{s:i, s:s, s:I}", "Type", 1, "Key", k,
+			                                     "Value", (json_int_t)i));
+		}
+		json_array_append_new(ops, json_pack("{s:i, s:s}", "Type", 2, "Key", "Old"));
+		json_t *m = json_pack("{s:s, s:s, s:{s:s, s:o}}", "Namespace", "Graph", "Type",
+		                      "NodePartiallyUpdated", "Obj", "ID", "n1", "Ops", ops);
+		char *text = json_dumps(m, JSON_COMPACT);
+		json_decref(m);
+		int rc = apply(g, &pub, text, err);
+		free(text);
+		json_t *n = node_json(g, "n1");
+		assert_non_null(n);
+		json_t *md = json_object_get(n, "Metadata");
+		if (!pass) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(json_integer_value(json_object_get(n, "Revision")), 2);
+			assert_int_equal(
+			    json_integer_value(json_object_get(json_object_get(md, "Sub"), "K2999")),
+			    2999);
+			assert_null(json_object_get(md, "Old"));
+		} else {
+			assert_true(rc < 0);
+			assert_non_null(strstr(err, "operations refused (at most 10000"));
+			assert_int_equal(json_integer_value(json_object_get(n, "Revision")), 2);
+		}
+		json_decref(n);
+	}
+	graph_free(g);
+}
+
 static void test_sync_replaces_origin(void **state)
 {
 	struct graph *g = graph_new(&(struct graph_opts){0});
@@ -330,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_apply_elements),
 	    cmocka_unit_test(test_sync_replaces_origin),
+	    cmocka_unit_test(test_partial_ops_bounded),
 	    cmocka_unit_test(test_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -365,6 +365,58 @@ static void test_rest(void **state)
 	    400);
 	assert_non_null(strstr(json_string_value(json_object_get(j, "Error")), "X-Resource-TTL"));
 	json_decref(j);
+	/* request bytes that are not UTF-8, quoted in the error, gave a 500 "out of memory"
+	 * (jansson refuses the string): now a 400 with '?' (fuzz_capture_body,
+	 * regress-ttl-not-utf8); also a character cut by %.64s */
+	assert_int_equal(call(r, "POST", "/api/capture", NULL, "30000\xf8\xff\xff\xff",
+	                      "{\"GremlinQuery\":\"G.V()\"}", now, &j),
+	                 400);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "Error")), "'30000?\?\?\?'"));
+	json_decref(j);
+	{
+		char ttl[80];
+		memset(ttl, 'x', 63);
+		strcpy(ttl + 63, "\xc3\xa9");
+		assert_int_equal(call(r, "POST", "/api/capture", NULL, ttl,
+		                      "{\"GremlinQuery\":\"G.V()\"}", now, &j),
+		                 400);
+		assert_non_null(json_string_value(json_object_get(j, "Error")));
+		json_decref(j);
+	}
+	{
+		char t[] = "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 bad \xc0\xaf \xed\xa0\x80 \xe2\x82";
+		rest_utf8_fix(t);
+		assert_string_equal(t, "ok \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 bad ?? ??? ??");
+	}
+	/* a "billion laughs" body: 10^9 nodes named in a few hundred bytes (issue 9) */
+	{
+		char bomb[2048];
+		size_t o = (size_t)snprintf(bomb, sizeof(bomb), "a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+		for (char n = 'b'; n <= 'i'; n++)
+			o += (size_t)snprintf(bomb + o, sizeof(bomb) - o,
+			                      "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", n, n,
+			                      n - 1, n - 1, n - 1, n - 1, n - 1, n - 1, n - 1, n - 1,
+			                      n - 1, n - 1);
+		snprintf(bomb + o, sizeof(bomb) - o, "GremlinQuery: G.V()\n");
+		assert_int_equal(call(r, "POST", "/api/capture", "application/yaml", NULL, bomb, now, &j),
+		                 400);
+		assert_non_null(strstr(json_string_value(json_object_get(j, "Error")),
+		                       "YAML body expands beyond 100000 nodes (aliases)"));
+		json_decref(j);
+	}
+	/* BPF filters whose compile time would block the loop: refused before libpcap */
+	{
+		char body[8192];
+		size_t o = (size_t)snprintf(body, sizeof(body),
+		                            "{\"GremlinQuery\":\"G.V()\",\"BPFFilter\":\"port 1");
+		for (int i = 2; i <= 65; i++)
+			o += (size_t)snprintf(body + o, sizeof(body) - o, " or port %d", i);
+		snprintf(body + o, sizeof(body) - o, "\"}");
+		assert_int_equal(call(r, "POST", "/api/capture", NULL, NULL, body, now, &j), 400);
+		assert_non_null(strstr(json_string_value(json_object_get(j, "Error")),
+		                       "BPF filter of 65 terms refused (at most 64"));
+		json_decref(j);
+	}
 
 	assert_int_equal(capture_res_count(r), 2);
 	char path[100];

@@ -245,6 +245,13 @@ static void test_ingest_icmp_v6_and_bad_flows(void **state)
 	f.icmp = &icmp;
 	f.nodetid = "n2";
 	nouuid.layerspath = "Ethernet";
+	/* the raw packets of a refused flow are counted as refused (fuzz_flow_pb) */
+	Flow__RawPacket rp = FLOW__RAW_PACKET__INIT;
+	uint8_t pkt[14] = {0};
+	rp.data = (ProtobufCBinaryData){sizeof(pkt), pkt};
+	Flow__RawPacket *rps[] = {&rp, &rp};
+	nouuid.n_lastrawpackets = 2;
+	nouuid.lastrawpackets = rps;
 	Flow__Flow *fl[] = {&f, &nouuid};
 	Flow__Message msg = FLOW__MESSAGE__INIT;
 	msg.n_flows = 2;
@@ -273,6 +280,9 @@ static void test_ingest_icmp_v6_and_bad_flows(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "a2"),
 	                                                    "FlowsRejected")),
 	                 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "a2"),
+	                                                    "RawPacketsRejected")),
+	                 2);
 	json_decref(st);
 	flow_ingest_free(fi);
 	flow_store_free(s);
@@ -306,12 +316,57 @@ static void test_malformed_frame(void **state)
 	flow_store_free(s);
 }
 
+/* FlowStats is bounded (issue 9): the host heard from least recently and a host's oldest
+ * capture entry are evicted, and counted. Stats-only messages name the captures. */
+static void test_stats_bounded(void **state)
+{
+	(void)state;
+	struct flow_store *s = flow_store_new(NULL);
+	struct flow_ingest *fi = flow_ingest_new(s);
+	flow_ingest_set_limits(fi, 2, 2);
+	char err[256] = "";
+	const char *hosts[] = {"h1", "h2", "h1", "h3"}; /* h2 is then the least recent */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(flow_ingest_frame(fi, hosts[i], NULL, 0, T0 + i, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "cap%d", i);
+		Flow__Stats st = FLOW__STATS__INIT;
+		st.captureid = id;
+		Flow__Message m = FLOW__MESSAGE__INIT;
+		m.stats = &st;
+		size_t len;
+		uint8_t *b = pack(&m, &len);
+		assert_int_equal(flow_ingest_frame(fi, "h3", b, len, T0 + 10 + i, err, sizeof(err)), 0);
+		free(b);
+	}
+	json_t *st = flow_ingest_status_json(fi);
+	assert_int_equal(json_object_size(st), 2);
+	assert_non_null(json_object_get(st, "h1"));
+	assert_null(json_object_get(st, "h2"));
+	json_t *caps = json_object_get(json_object_get(st, "h3"), "Captures");
+	assert_int_equal(json_object_size(caps), 2);
+	assert_null(json_object_get(caps, "cap0"));
+	assert_non_null(json_object_get(caps, "cap2"));
+	json_decref(st);
+	json_t *status = json_object();
+	flow_ingest_status_hook(fi, status);
+	json_t *lim = json_object_get(status, "FlowStatsLimits");
+	assert_int_equal(json_integer_value(json_object_get(lim, "HostsEvicted")), 1);
+	assert_int_equal(json_integer_value(json_object_get(lim, "CapturesEvicted")), 1);
+	assert_int_equal(json_integer_value(json_object_get(lim, "MaxHosts")), 2);
+	json_decref(status);
+	flow_ingest_free(fi);
+	flow_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ingest_tcp_flow),
 	    cmocka_unit_test(test_ingest_icmp_v6_and_bad_flows),
 	    cmocka_unit_test(test_malformed_frame),
+	    cmocka_unit_test(test_stats_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,6 +255,14 @@ static void test_raw_budget(void **state)
 	free(txt);
 	json_decref(raw);
 	json_decref(flows);
+	/* empty packets take no data bytes but a record each: bounded by count too
+	 * (100 / 32 bytes: 3 records; fuzz_flow_pb) */
+	assert_int_equal(flow_store_add_raw(s, uuid, T0 + 3, 1, NULL, 0), 0); /* UBSan: memcpy */
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(flow_store_add_raw(s, uuid, T0 + 4, 1, d, 0), -ENOSPC);
+	flow_store_stats(s, &st);
+	assert_int_equal(st.raw_packets, 3);
+	assert_int_equal(st.raw_dropped, 1002);
 	flow_store_free(s);
 }
 

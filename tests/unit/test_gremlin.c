@@ -600,6 +600,59 @@ static void test_dot(void **state)
 
 /* ---- golden ----------------------------------------------------------------------- */
 
+/* Bounds (issue 9): each ends in -E2BIG with a message saying what to do, before the
+ * answer is built; a query under them gives its result. Set low so the test is cheap. */
+static void test_bounds(void **state)
+{
+	(void)state;
+	struct graph *g = graph_new(NULL);
+	assert_non_null(g);
+	graph_lock(g);
+	for (int i = 0; i < 200; i++) {
+		char id[16], pid[16], eid[16];
+		snprintf(id, sizeof(id), "c%d", i);
+		assert_int_equal(graph_node_add(g, id, json_pack("{s:s, s:s}", "Name", id, "Type",
+		                                                "device"),
+		                                "h", "o", 1),
+		                 0);
+		if (i) {
+			snprintf(pid, sizeof(pid), "c%d", i - 1);
+			snprintf(eid, sizeof(eid), "e%d", i);
+			assert_int_equal(graph_edge_add(g, eid, pid, id,
+			                                json_pack("{s:s}", "RelationType", "layer2"),
+			                                "h", "o", 1),
+			                 0);
+		}
+	}
+	graph_unlock(g);
+	struct gremlin_env env = {.max_results = 100, .max_items = 1000};
+	char *r = run(g, "G.V()", &env);
+	assert_non_null(strstr(r, "query result exceeds 100 elements (200; "
+	                          "analyzer.gremlin.max_results); add Limit()"));
+	free(r);
+	r = run(g, "G.V().Limit(100).Count()", &env);
+	assert_string_equal(r, "100");
+	free(r);
+	/* doubling: 200, 400, 800, 1600 > 1000 at the third Select */
+	r = run(g, "G.V().As('a').Select('a','a').As('b').Select('b','b').As('c').Select('c','c')",
+	        &env);
+	assert_non_null(strstr(r, "Select() gives more than 1000 elements"));
+	free(r);
+	/* paths from every node of a chain: 200*201/2 nodes in all */
+	r = run(g, "G.V().ShortestPathTo(Metadata('Name','c199'))", &env);
+	assert_non_null(strstr(r, "ShortestPathTo() gives more than 1000 elements"));
+	free(r);
+	r = run(g, "G.V().Has('Name','c190').ShortestPathTo(Metadata('Name','c199')).Count()",
+	        &env);
+	assert_string_equal(r, "1");
+	free(r);
+	/* Out() of a hub grows within the step: bounded there too */
+	r = run(g, "G.V().Both().Both().Both().Both().Both().Both().Both().Both()", &env);
+	assert_non_null(strstr(r, "gives more than 1000 elements"));
+	free(r);
+	graph_free(g);
+}
+
 static void test_golden(void **state)
 {
 	char path[512];
@@ -660,6 +713,7 @@ int main(void)
 	    cmocka_unit_test(test_flow_steps),
 	    cmocka_unit_test(test_at_history),    cmocka_unit_test(test_dot),
 	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,12 +153,36 @@ static void test_partial_ops(void **state)
 	json_decref(new);
 }
 
+/* A top-level key holding a '.' cannot be an op's Key (a dotted path: {"a":{"b"}} on the
+ * receiver), so there are no ops and the analyzer sends the element whole (found by
+ * fuzz/fuzz_graph_msg.c: corpus seed-dotted). Unchanged dotted keys are fine. */
+static void test_partial_ops_dotted_key(void **state)
+{
+	json_t *old = json_pack("{s:i, s:i, s:i}", "a.b", 1, "c", 1, "k.v", 5);
+	json_t *set = json_pack("{s:i, s:i, s:i}", "a.b", 2, "c", 1, "k.v", 5);
+	json_t *del = json_pack("{s:i, s:i}", "c", 1, "k.v", 5);
+	json_t *other = json_pack("{s:i, s:i, s:i}", "a.b", 1, "c", 2, "k.v", 5);
+	assert_null(sub_partial_ops(old, set));
+	assert_null(sub_partial_ops(old, del));
+	json_t *ops = sub_partial_ops(old, other);
+	assert_non_null(ops);
+	char *s = json_dumps(ops, JSON_COMPACT);
+	assert_string_equal(s, "[{\"Type\":1,\"Key\":\"c\",\"Value\":2}]");
+	free(s);
+	json_decref(ops);
+	json_decref(old);
+	json_decref(set);
+	json_decref(del);
+	json_decref(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_filter_graph_and_diff),
 	    cmocka_unit_test(test_edges_and_subgraph),
 	    cmocka_unit_test(test_partial_ops),
+	    cmocka_unit_test(test_partial_ops_dotted_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
