@@ -780,6 +780,8 @@ static int http_body(struct analyzer *a, struct pss *pss, const void *in, size_t
 		pss->body_too_big = 1;
 		return 0;
 	}
+	if (!len) /* lws may call with no bytes (and in == NULL) */
+		return 0;
 	char *nb = realloc(pss->body, pss->body_len + len + 1);
 	if (!nb)
 		return -1;
@@ -1305,7 +1307,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(a, pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		http_respond(a, wsi, pss);
+		/* A POST with "Content-Length: 0" was answered in http_begin already, and lws
+		 * still reports an (empty) body: answering twice would drop the first answer. */
+		if (!pss->have_resp)
+			http_respond(a, wsi, pss);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_write(a, wsi, pss);

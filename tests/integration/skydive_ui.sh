@@ -40,6 +40,8 @@ last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$tmp/drive.out" | tail -1)
 p=$(echo "$last" | grep -oE '^[0-9]+'); f=$(echo "$last" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
 pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
 [ -z "$last" ] && ko driver "no summary from skydive-ui.mjs"
+stop_all
+[ -z "$bad_exit" ] && ok "clean-exit (analyzer)" || ko clean-exit "exit status$bad_exit"
 grep -qE 'Sanitizer|runtime error' "$tmp/analyzer.log" && ko sanitizer "$(grep -m3 -E 'Sanitizer|runtime error' "$tmp/analyzer.log")"
 [ "$fail" != 0 ] && { echo "--- analyzer log"; tail -15 "$tmp/analyzer.log"; echo "screenshots: $SHOTS"; }
 finish

@@ -7,24 +7,11 @@
 # Screenshots of every step: build/ui-test/<binary>/ (kept; removed before each run).
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
-case $SKYDIVE in /*) ;; *) SKYDIVE=$root/$SKYDIVE ;; esac
+. "$(dirname "$0")/lib/harness.sh"
 P=skui$$
-tmp=$(mktemp -d)
 SHOTS=$root/build/ui-test/$(basename "$(dirname "$SKYDIVE")")
-pids=()
-pass=0 fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-finish() { echo "$pass passed, $fail failed"; exit $((fail > 0)); }
 cleanup() {
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+	stop_all
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -119,6 +106,9 @@ last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$tmp/tutorial.out" | tail -1)
 p=$(echo "$last" | grep -oE '^[0-9]+'); f=$(echo "$last" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
 pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0}))
 [ "$rc" != 0 ] && [ "${f:-0}" = 0 ] && ko tutorial "driver exited $rc"
+# Stop the daemons now, so what a sanitizer reports at exit (leaks) is in their logs.
+stop_all
+[ -z "$bad_exit" ] && ok "clean-exit (allinone and agent)" || ko clean-exit "exit status$bad_exit"
 if grep -qE 'Sanitizer|runtime error' "$tmp/allinone.log" "$tmp/agent2.log"; then
 	ko sanitizer "$(grep -h -m3 -E 'Sanitizer|runtime error' "$tmp/allinone.log" "$tmp/agent2.log")"
 fi

@@ -283,7 +283,8 @@ async function main() {
     if (VIEWER) {
       await page.click(tid('logout'));
       await signIn(VIEWER.user, VIEWER.pw);
-      const vuser = await until(() => page.$eval(tid('session-user'), (e) => e.textContent), 8000);
+      const vuser = await until(() => page.$eval(tid('session-user'), (e) => e.textContent), 15000);
+      if (!vuser) throw new Error(`viewer sign-in did not finish: ${await page.$eval(tid('login-error'), (e) => e.textContent).catch(() => 'no error shown')}`);
       await page.click(tid('tab-topology'));
       const synced2 = await until(() => page.evaluate((want) => want.every((id) => window.__skydive.model.nodes.has(id)), ids));
       await page.evaluate((id) => { window.__skydive.view.selectNodes([id]); window.__skydive.store.set({ selection: [id], panel: 'node' }); }, ids[0]);

@@ -40,3 +40,17 @@ wait_api() {
 	done
 	return 1
 }
+# stop_all: SIGTERM to every pid, SIGKILL after 10 s; bad_exit lists "pid:status" of
+# those that did not exit 0 (empty when all did). What a sanitizer reports at exit is
+# in their logs afterwards.
+stop_all() {
+	bad_exit=""
+	local pid
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null || bad_exit="$bad_exit $pid:$?"
+	done
+	pids=()
+}
