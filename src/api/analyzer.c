@@ -136,6 +136,14 @@ struct analyzer {
 	unsigned long long pcap_max; /* analyzer.pcap.max_bytes */
 	size_t ws_max_per_addr;      /* http.ws.max_connections_per_address */
 	uint64_t refused_origin, refused_duplicate, refused_per_addr;
+	/* Every accepted TCP connection (HTTP, WebSocket, before its first byte), at most
+	 * http.max_connections; those beyond it are closed at accept and counted. Only the
+	 * service thread changes them; /api/status reads them there too. */
+	size_t conn_max, conn_current;
+	uint64_t conn_refused, conn_refused_logged;
+	int conn_accepting;  /* FILTER_NETWORK_CONNECTION admitted one: its WSI_CREATE is next */
+	int64_t conn_log_ms; /* the last "refused" log line (one per 10 s at most) */
+	int header_timeout, keepalive_timeout; /* http.header_timeout, http.keepalive_timeout */
 	struct auth *auth; /* <service>.auth.*, auth.<backend>.*, rbac.* (auth.h) */
 	int tls;           /* HTTPS: the authtoken cookie is Secure */
 
@@ -368,16 +376,21 @@ static json_t *build_status(void *user)
 	                       (json_int_t)a->refused_per_addr);
 	pthread_mutex_unlock(&a->qlock);
 
+	json_t *conns =
+	    json_pack("{s:I, s:I, s:I, s:i, s:i}", "Current", (json_int_t)a->conn_current, "Max",
+	              (json_int_t)a->conn_max, "Refused", (json_int_t)a->conn_refused,
+	              "HeaderTimeout", a->header_timeout, "KeepAliveTimeout", a->keepalive_timeout);
+
 	json_t *s = json_pack(
 	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o}",
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
 	    "Agents", agents, "Peers", "Incomers", "Outgoers", "Publishers", pubs, "Subscribers",
 	    subs, "Alerts", "IsMaster", 1, "Captures", "IsMaster", 1, "Probes", "Topology", "Nodes",
 	    (json_int_t)gs.nodes, "Edges", (json_int_t)gs.edges, "HistoryRevisions",
 	    (json_int_t)gs.history_revisions, "HistoryBytes", (json_int_t)gs.history_bytes,
 	    "HistoryOldest", (json_int_t)gs.history_oldest_ms, "HistoryMaxAge",
 	    (json_int_t)gs.history_max_age_ms, "HistoryMaxBytes", (json_int_t)gs.history_max_bytes,
-	    "WebSocket", ws);
+	    "WebSocket", ws, "Connections", conns);
 	if (s && a->dispatch) {
 		json_t *d = dispatch_status_json(a->dispatch);
 		if (d)
@@ -1275,6 +1288,40 @@ static int ws_writable(struct analyzer *a, struct lws *wsi, struct peer *p)
 	return 0;
 }
 
+/* ---- the total connection bound (http.max_connections) ----------------- */
+
+/* A new TCP connection, accepted but not yet a wsi: beyond http.max_connections it is
+ * closed at once (after a plain 503 when not TLS), counted in /api/status
+ * "Connections" "Refused" and logged at most once per 10 s. Idle and slow ones are closed
+ * by lws's timeouts (http.header_timeout, http.keepalive_timeout). */
+static int conn_filter(struct analyzer *a, int fd)
+{
+	if (a->conn_current < a->conn_max) {
+		a->conn_accepting = 1; /* lws creates its wsi next (LWS_CALLBACK_WSI_CREATE) */
+		return 0;
+	}
+	a->conn_refused++;
+	if (!a->tls) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+		                           "Content-Type: text/plain\r\n"
+		                           "Content-Length: 45\r\n"
+		                           "Connection: close\r\n\r\n"
+		                           "too many connections (http.max_connections)\r\n";
+		if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+			log_debug("api: the 503 to a refused connection was not sent");
+	}
+	int64_t now = rest_now_ms();
+	if (!a->conn_log_ms || now - a->conn_log_ms >= 10000) {
+		log_warn("api: %llu connection(s) refused: %zu open already (at most %zu: "
+		         "http.max_connections); %llu refused in all",
+		         (unsigned long long)(a->conn_refused - a->conn_refused_logged),
+		         a->conn_current, a->conn_max, (unsigned long long)a->conn_refused);
+		a->conn_log_ms = now;
+		a->conn_refused_logged = a->conn_refused;
+	}
+	return 1;
+}
+
 /* ---- the one protocol: HTTP and WebSocket by path ---------------------- */
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -1302,6 +1349,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	struct pss *pss = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return conn_filter(a, (int)(lws_intptr_t)in);
+	case LWS_CALLBACK_WSI_CREATE:
+		/* The wsi of the connection conn_filter admitted (lws adopts it right after):
+		 * marked (opaque_parent_data: adopt overwrites opaque_user_data), so that
+		 * only those counted are uncounted when they go. */
+		if (a->conn_accepting) {
+			a->conn_accepting = 0;
+			a->conn_current++;
+			lws_set_opaque_parent_data(wsi, &a->conn_current);
+		}
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (lws_get_opaque_parent_data(wsi) == &a->conn_current) {
+			lws_set_opaque_parent_data(wsi, NULL);
+			a->conn_current--;
+		}
+		break;
 	case LWS_CALLBACK_HTTP:
 		return http_begin(a, wsi, pss, in);
 	case LWS_CALLBACK_HTTP_BODY:
@@ -1570,6 +1635,12 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->pcap_max = pmax > 0 ? (unsigned long long)pmax : 256ull << 20;
 	int64_t wmax = config_get_int(cfg, "http.ws.max_connections_per_address", 256);
 	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
+	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
+	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
+	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
+	int64_t kt = config_get_int(cfg, "http.keepalive_timeout", 5);
+	a->header_timeout = ht >= 1 && ht <= 3600 ? (int)ht : 10;
+	a->keepalive_timeout = kt >= 1 && kt <= 3600 ? (int)kt : 5;
 	if (o->flow_ops) {
 		a->flow_ops = *o->flow_ops;
 		a->has_flow_ops = 1;
@@ -1634,6 +1705,11 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	info.vhost_name = "skydive";
 	info.retry_and_idle_policy = &a->retry;
 	info.timeout_secs = 30;
+	/* A new connection holds its header table from accept: its request headers must
+	 * all arrive within http.header_timeout (slowloris), and an idle keep-alive
+	 * connection goes after http.keepalive_timeout (both lws's defaults, 10 and 5 s). */
+	info.timeout_secs_ah_idle = (unsigned)a->header_timeout;
+	info.keepalive_timeout = a->keepalive_timeout;
 	if (tls) {
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = pkey;
