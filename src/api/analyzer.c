@@ -852,11 +852,46 @@ static enum peer_kind ws_kind(const char *path)
 
 /* Refuses a handshake before the 101 answer with an HTTP error that says
  * why; returns non-zero to refuse. */
-static int ws_refuse(struct lws *wsi, unsigned status, const char *why)
+/* The answer is JSON {"Error": why} as every REST error (and Retry-After when
+ * retry_after_s > 0), written before the 101 in one piece; lws's own error page
+ * (HTML) only when that does not fit. */
+static int ws_refuse_after(struct lws *wsi, unsigned status, const char *why,
+                           int64_t retry_after_s)
 {
 	log_warn("api: WebSocket handshake refused: %s", why);
-	lws_return_http_status(wsi, status, why);
+	json_t *j = json_pack("{s:s}", "Error", why);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
+	                                   *end = buf + sizeof(buf) - 1;
+	size_t blen = body ? strlen(body) : 0;
+	char ra[24];
+	snprintf(ra, sizeof(ra), "%lld", (long long)retry_after_s);
+	int bad = !body ||
+	          lws_add_http_common_headers(wsi, status, "application/json; charset=UTF-8",
+	                                      blen, &p, end) ||
+	          (retry_after_s > 0 &&
+	           lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+	                                       (const unsigned char *)ra, (int)strlen(ra), &p,
+	                                       end)) ||
+	          lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+	                                      (const unsigned char *)"close", 5, &p, end) ||
+	          lws_finalize_http_header(wsi, &p, end) || (size_t)(end - p) < blen;
+	if (!bad) {
+		memcpy(p, body, blen);
+		p += blen;
+		bad = lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) !=
+		      (int)(p - start);
+	}
+	if (bad)
+		lws_return_http_status(wsi, status, why);
+	free(body);
 	return 1;
+}
+
+static int ws_refuse(struct lws *wsi, unsigned status, const char *why)
+{
+	return ws_refuse_after(wsi, status, why, 0);
 }
 
 /* The limits of a handshake (issue 9), before the 101: a browser page of another origin
@@ -929,7 +964,8 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 	                        .peer = peer};
 	struct auth_verdict av;
 	if (auth_check_ws(a->auth, path, &ac, rest_now_ms(), &av))
-		return ws_refuse(wsi, (unsigned)av.status, av.msg);
+		return ws_refuse_after(wsi, (unsigned)av.status, av.msg,
+		                       av.status == 429 ? av.retry_after_s : 0);
 	enum peer_kind kind = ws_kind(path);
 	if (!kind || (kind == PEER_FLOW && !a->flows)) {
 		snprintf(why, sizeof(why),

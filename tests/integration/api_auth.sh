@@ -88,7 +88,8 @@ check 401-www-authenticate "'$(hdr noauth-post www-authenticate)'" \
 	test -n "$(hdr noauth-post www-authenticate)"
 for p in /ws/agent/topology /ws/agent/flow /ws/publisher /ws/subscriber /ws/pubsub; do
 	ws wsnoauth "$p"
-	check "401-ws$p" "handshake without credentials: $code" test "$code" = 401
+	check "401-ws$p" "handshake without credentials: $code $(head -c 150 "$tmp/wsnoauth.b")" \
+		cj "$code" 401 "$tmp/wsnoauth.b" '"authentication required" in j["Error"]'
 done
 # public: the login form and pre-flights
 req login-get "$URL/login"
@@ -211,6 +212,12 @@ check throttle-retry-after "Retry-After '$(hdr thr2 retry-after)'" test "$(hdr t
 req st3 -H "Authorization: Bearer $TOK" "$URL/api/status" # revoked: 401, not counted as a password failure
 req login2 --data-urlencode 'username=admin' --data-urlencode 'password=adm1n pass' "$URL/login"
 check throttle-login-429 "$code" test "$code" = 429
+# the same on a WebSocket handshake: JSON reason and Retry-After before the 101
+code=$(X curl -s -o "$tmp/wsthr.b" -D "$tmp/wsthr.h" -w '%{http_code}' --max-time 2 --http1.1 \
+	-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+	-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -u 'operator1:op3r' "$URL/ws/subscriber")
+check throttle-ws-429 "$code $(head -c 150 "$tmp/wsthr.b") Retry-After '$(hdr wsthr retry-after)'" \
+	sh -c "[ '$code' = 429 ] && [ '$(hdr wsthr retry-after)' -ge 1 ] && grep -q 'too many failed' '$tmp/wsthr.b'"
 
 # ---- beyond loopback: refused without a backend, explicit noauth warns --------------
 ip netns exec "$NS" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data2" "$SKYDIVE" analyzer --listen "0.0.0.0:18083" 2>"$tmp/open.log" &
