@@ -24,17 +24,10 @@
 #include "api/capture_res.h"
 #include "common/log.h"
 #include "graph/graph.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_capture_body: check failed: %s (line %d)\n", #x,     \
-			        __LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define FZ_MAX_INPUT 2048
 

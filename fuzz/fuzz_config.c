@@ -24,17 +24,10 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "store/flow_store.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", #x,           \
-			        __LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define FZ_MAX_INPUT 65536
 

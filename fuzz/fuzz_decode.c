@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,11 +24,6 @@ static const int linktypes[10] = {
     14,                         /* 9: DLT_RAW (OpenBSD) */
 };
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -22,17 +22,10 @@
 #include "api/flow_ingest.h"
 #include "flow.pb-c.h"
 #include "store/flow_store.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_flow_pb: check failed: %s (line %d)\n", #x,          \
-			        __LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define FZ_MAX_INPUT  (256u << 10)
 #define MAX_FLOWS  16          /* small, so eviction runs */

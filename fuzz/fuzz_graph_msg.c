@@ -25,17 +25,10 @@
 #include "api/sub_filter.h"
 #include "common/log.h"
 #include "graph/graph.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x)) {                                                                        \
-			fprintf(stderr, "fuzz_graph_msg: check failed: %s (line %d)\n", #x,        \
-			        __LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /* Bounds that keep one input's cost small; the API's own limits (message size, ops per
  * message) are larger and are the limits helper's business (docs/API.md "Limits"). */

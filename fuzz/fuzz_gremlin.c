@@ -8,14 +8,10 @@
 
 #include "graph/graph.h"
 #include "gremlin/gremlin.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static json_t *fake_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			  int64_t duration_ms, struct gremlin_error *err)

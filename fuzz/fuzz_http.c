@@ -14,14 +14,10 @@
 #include "api/login.h"
 #include "api/ui_serve.h"
 #include "config/config.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 #define NFIELDS 9
 

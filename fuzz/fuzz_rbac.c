@@ -8,14 +8,10 @@
 #include <string.h>
 
 #include "auth/rbac.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 /* the names the seed corpus uses */
 static const char *const users[] = {"u", "a", "b", "alice", "admin", "operator", "viewer", "guest"};

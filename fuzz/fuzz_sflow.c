@@ -7,14 +7,10 @@
 
 #include "decode/decode.h"
 #include "decode/sflow.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 struct ctx {
 	const uint8_t *buf;
