@@ -7,14 +7,14 @@
 #   make UI=0            without the embedded web UI (no node/npm needed)
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libpcap libxxhash jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libssl libcrypto libcrypt \
+PKGS     := libpcap libxxhash libzstd jansson yaml-0.1 libwebsockets libnl-route-3.0 libnl-3.0 libcurl libssl libcrypto libcrypt \
             libprotobuf-c libbpf
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter -Wvla -fno-strict-aliasing -D_GNU_SOURCE \
             -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lssl -lcrypto -lcrypt -lprotobuf-c -lbpf) -lcap -lpthread -lm
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcap -lxxhash -lzstd -ljansson -lyaml -lwebsockets -lnl-route-3 -lnl-3 -lcurl -lssl -lcrypto -lcrypt -lprotobuf-c -lbpf) -lcap -lpthread -lm
 ifneq ($(WERROR),)
 CFLAGS   += -Werror
 endif

@@ -8,7 +8,7 @@ libbpf-dev bpftool libelf-dev zlib1g-dev llvm
 libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping
 bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd
 libcrypt-dev apache2-utils
-libcap-dev libcap2-bin util-linux openssl
+libcap-dev libcap2-bin util-linux openssl libzstd-dev
 chromium fonts-dejavu-core"
 # The web UI's build (make) needs node and npm: Debian's, unless a node is installed
 # already (e.g. a newer one from NodeSource, which bundles npm and which Debian's npm
