@@ -1884,3 +1884,34 @@ void graph_history_expire(struct graph *g, int64_t now_ms)
 {
 	history_prune(g, now_ms);
 }
+
+int graph_history_restore(struct graph *g, const json_t *obj, int64_t to_ms)
+{
+	const char *id = json_string_value(json_object_get(obj, "ID"));
+	json_t *md = json_object_get(obj, "Metadata");
+	json_t *upd = json_object_get(obj, "UpdatedAt");
+	const char *parent = json_string_value(json_object_get(obj, "Parent"));
+	const char *child = json_string_value(json_object_get(obj, "Child"));
+	int is_edge = parent != NULL;
+	if (!id || !json_is_object(md) || !json_is_integer(upd) || json_integer_value(upd) > to_ms ||
+	    (is_edge && !child))
+		return -EINVAL;
+	struct graph_edge el = {0};
+	el.e.metadata = json_incref(md);
+	el.e.created_at = json_integer_value(json_object_get(obj, "CreatedAt"));
+	el.e.updated_at = json_integer_value(upd);
+	el.e.deleted_at = json_integer_value(json_object_get(obj, "DeletedAt"));
+	el.e.revision = json_integer_value(json_object_get(obj, "Revision"));
+	const char *host = json_string_value(json_object_get(obj, "Host"));
+	const char *origin = json_string_value(json_object_get(obj, "Origin"));
+	if (elem_init(&el.e, id, el.e.metadata, host, origin) ||
+	    (is_edge && (!(el.parent = strdup(parent)) || !(el.child = strdup(child))))) {
+		elem_free_fields(&el.e);
+		free(el.parent);
+		free(el.child);
+		return -ENOMEM;
+	}
+	note_time(g, el.e.updated_at);
+	history_push(g, is_edge, &el, to_ms);
+	return 0;
+}

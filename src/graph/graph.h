@@ -173,6 +173,14 @@ struct graph_stats {
 	size_t history_max_bytes;
 };
 void graph_stats(struct graph *g, struct graph_stats *out);
+
+/* ---- restoring history (graph_log) -------------------------------------- */
+
+/* Adds a past revision to the history, valid in [UpdatedAt, to_ms): obj is an element
+ * as graph_node_to_json / graph_edge_to_json write it (edge when it has "Parent"),
+ * borrowed. The live graph is not touched. Lock held. 0, -EINVAL (not an element, or
+ * to_ms before its UpdatedAt), -ENOMEM. */
+int graph_history_restore(struct graph *g, const json_t *obj, int64_t to_ms);
 /* Drops history older than the age bound at now_ms (mutations also do it). */
 void graph_history_expire(struct graph *g, int64_t now_ms);
 

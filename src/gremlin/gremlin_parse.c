@@ -1017,6 +1017,8 @@ int gremlin_parse_duration(const char *s, int64_t *ms)
 			unit = 60000, c++;
 		else if (*c == 'h')
 			unit = 3600000, c++;
+		else if (*c == 'd') /* beyond Go's units: G.At('-2d') for a history of days */
+			unit = 86400000, c++;
 		else
 			return -EINVAL;
 		total += v * unit;

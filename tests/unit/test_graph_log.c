@@ -1,0 +1,439 @@
+/* test_graph_log.c - the topology history on disk: what one graph recorded, another graph
+ * opening the same directory answers for every past time (after a clean stop and after a
+ * crash); a torn tail is cut, a damaged record skipped and the rest kept; retention removes
+ * the oldest files by bytes and by age. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "graph/graph.h"
+#include "graph/graph_log.h"
+
+#define T0   INT64_C(1700000000000)
+#define DAY  INT64_C(86400000)
+#define OPTS {.history_max_age_ms = 10 * DAY}
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/test_graph_log.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	char *dir = malloc(strlen(d) + 16);
+	sprintf(dir, "%s/topology", d);
+	return dir;
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static struct graph_log *open_log(struct graph *g, const char *dir, size_t max_bytes,
+				  int64_t now)
+{
+	char err[256] = "";
+	struct graph_log_opts o = {.dir = dir, .max_age_ms = 10 * DAY, .max_bytes = max_bytes};
+	struct graph_log *l = graph_log_open(g, &o, now, err, sizeof(err));
+	if (!l)
+		fail_msg("graph_log_open: %s", err);
+	return l;
+}
+
+/* The history recorded: a host with two interfaces, a link, an update, a deletion and a
+ * re-creation of one ID, from T0 to T0 + 6 s. */
+static void record_changes(struct graph *g)
+{
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, "h", json_pack("{s:s,s:s}", "Name", "host", "Type", "host"),
+					"host-1", "o", T0),
+			 0);
+	assert_int_equal(graph_node_add(g, "a",
+					json_pack("{s:s,s:s,s:[s]}", "Name", "eth0", "Type", "device",
+						  "IPV4", "10.0.0.1/24"),
+					"host-1", "o", T0 + 1000),
+			 0);
+	assert_int_equal(graph_node_add(g, "b", json_pack("{s:s}", "Name", "eth1"), "host-1", "o",
+					T0 + 1000),
+			 0);
+	assert_int_equal(graph_edge_add(g, "e", "h", "a", json_pack("{s:s}", "RelationType", "ownership"),
+					"host-1", "o", T0 + 2000),
+			 0);
+	assert_int_equal(graph_node_set_key(g, "a", "MTU", json_integer(9000), T0 + 3000), 0);
+	assert_int_equal(graph_node_delete(g, "a", T0 + 4000), 0);
+	assert_int_equal(graph_node_add(g, "a", json_pack("{s:s}", "Name", "reborn"), "host-1", "o",
+					T0 + 5000),
+			 0);
+	assert_int_equal(graph_node_set_key(g, "b", "State", json_string("UP"), T0 + 6000), 0);
+	graph_unlock(g);
+}
+
+static const char *name_at(struct graph *g, const char *id, int64_t t)
+{
+	static char buf[64];
+	struct graph_view *v = graph_view_at(g, t, NULL);
+	const struct graph_node *n = graph_view_node_get(v, id);
+	snprintf(buf, sizeof(buf), "%s",
+		 n ? json_string_value(json_object_get(n->e.metadata, "Name")) : "-");
+	graph_view_free(v);
+	return buf;
+}
+
+/* What the restored graph answers, for times while the first one ran (it stopped at end). */
+static void check_restored(struct graph *g, int64_t end)
+{
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	assert_int_equal(graph_view_node_count(v), 0); /* the live graph is what agents send */
+	graph_view_free(v);
+	assert_string_equal(name_at(g, "a", T0 + 500), "-");
+	assert_string_equal(name_at(g, "h", T0 + 500), "host");
+	assert_string_equal(name_at(g, "a", T0 + 1000), "eth0");
+	assert_string_equal(name_at(g, "a", T0 + 4500), "-");
+	assert_string_equal(name_at(g, "a", T0 + 5000), "reborn");
+	assert_string_equal(name_at(g, "a", end - 1), "reborn");
+	v = graph_view_at(g, T0 + 3500, NULL);
+	const struct graph_node *a = graph_view_node_get(v, "a");
+	assert_non_null(a);
+	assert_int_equal(json_integer_value(json_object_get(a->e.metadata, "MTU")), 9000);
+	assert_int_equal(a->e.revision, 2);
+	assert_int_equal(a->e.created_at, T0 + 1000);
+	assert_string_equal(a->e.host, "host-1");
+	size_t n;
+	graph_view_nodes_by(v, "IPV4", "10.0.0.1", &n);
+	assert_int_equal(n, 1);
+	graph_view_out_edges(v, "h", &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(graph_view_edge_get(v, "e")->child, "a");
+	graph_view_free(v);
+	v = graph_view_at(g, T0 + 6500, NULL);
+	assert_int_equal(graph_view_node_count(v), 3);
+	assert_int_equal(graph_view_edge_count(v), 0); /* e went with a at T0 + 4 s */
+	assert_string_equal(
+	    json_string_value(json_object_get(graph_view_node_get(v, "b")->e.metadata, "State")), "UP");
+	graph_view_free(v);
+	/* after the first graph stopped: nothing */
+	assert_string_equal(name_at(g, "h", end + 1), "-");
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	struct graph_log *l = open_log(g, dir, 0, T0 - 1000);
+	record_changes(g);
+	int64_t end = T0 + 10000;
+	graph_log_close(l, end);
+	graph_free(g);
+
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 + 20000);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	/* Start, 8 changes (the deletion of a took e with it: 9), Stop */
+	assert_int_equal(st.replayed, 11);
+	assert_int_equal(st.skipped, 0);
+	assert_int_equal(st.cut_bytes, 0);
+	check_restored(g, end);
+	/* and a third run sees the first's history again, through the second's files */
+	graph_log_close(l, T0 + 30000);
+	graph_free(g);
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 + 40000);
+	check_restored(g, end);
+	graph_log_close(l, T0 + 40000);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* The newest file of dir (the one written last). */
+static void newest_file(const char *dir, char *path, size_t len)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	char best[256] = "";
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "topology-", 9) && strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	closedir(d);
+	assert_true(best[0]);
+	snprintf(path, len, "%s/%s", dir, best);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+/* A crash: the files as they are after the last sync, with no Stop record. Revisions still
+ * open end at the restart. */
+static void record_then_crash(struct graph **g, const char *dir)
+{
+	struct graph_log *l = open_log(*g, dir, 0, T0 - 1000);
+	record_changes(*g);
+	assert_int_equal(graph_log_flush(l), 0);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s.crash'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	graph_log_close(l, T0 + 10000);
+	graph_free(*g);
+	rm_rf(dir);
+	snprintf(cmd, sizeof(cmd), "mv '%s.crash' '%s'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+	*g = graph_new(&(struct graph_opts)OPTS);
+}
+
+static void test_crash_torn_tail(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	record_then_crash(&g, dir);
+	/* a torn write: a record header announcing 200 bytes and 30 of them */
+	char path[512];
+	newest_file(dir, path, sizeof(path));
+	off_t good = file_size(path);
+	FILE *f = fopen(path, "ab");
+	unsigned char torn[42] = {0x53, 0x54, 0x52, 0x31, 0, 0, 0, 200, 1, 2, 3, 4, '{', '"'};
+	assert_int_equal(fwrite(torn, 1, sizeof(torn), f), sizeof(torn));
+	fclose(f);
+	struct graph_log *l = open_log(g, dir, 0, T0 + 20000);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	assert_int_equal(st.cut_bytes, sizeof(torn));
+	assert_int_equal(st.replayed, 10); /* Start and 9 changes: no Stop */
+	assert_int_equal(st.skipped, 0);
+	assert_int_equal(file_size(path), good);
+	/* no Stop: what was alive stays until the restart */
+	assert_string_equal(name_at(g, "a", T0 + 19999), "reborn");
+	assert_string_equal(name_at(g, "a", T0 + 20000), "-");
+	assert_string_equal(name_at(g, "a", T0 + 3500), "eth0");
+	graph_log_close(l, T0 + 30000);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Offset of the i-th record (0 = first) of a file. */
+static long record_offset(const unsigned char *buf, size_t size, int i)
+{
+	size_t p = 8;
+	while (i-- > 0) {
+		assert_true(p + 12 <= size);
+		uint32_t len = (uint32_t)buf[p + 4] << 24 | (uint32_t)buf[p + 5] << 16 |
+			       (uint32_t)buf[p + 6] << 8 | buf[p + 7];
+		p += 12 + len;
+	}
+	return (long)p;
+}
+
+static void test_damaged_record_skipped(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	record_then_crash(&g, dir);
+	char path[512];
+	newest_file(dir, path, sizeof(path));
+	size_t size = (size_t)file_size(path);
+	unsigned char *buf = malloc(size);
+	FILE *f = fopen(path, "r+b");
+	assert_int_equal(fread(buf, 1, size, f), size);
+	/* record 5 is the MTU update of a (Start, h, a, b, e, MTU ...): one byte of its JSON */
+	long off = record_offset(buf, size, 5);
+	assert_memory_equal(buf + off + 12, "{", 1);
+	fseek(f, off + 30, SEEK_SET);
+	fputc(buf[off + 30] ^ 0x20, f);
+	fclose(f);
+	free(buf);
+	struct graph_log *l = open_log(g, dir, 0, T0 + 20000);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(st.replayed, 9);
+	assert_int_equal(st.cut_bytes, 0);
+	assert_int_equal((size_t)file_size(path), size); /* nothing cut */
+	/* the update record is lost, but a's deletion carries that revision (UpdatedAt T0 + 3 s,
+	 * revision 2): before it the first one, after it the second, and the rest is there */
+	struct graph_view *v = graph_view_at(g, T0 + 2999, NULL);
+	const struct graph_node *a = graph_view_node_get(v, "a");
+	assert_non_null(a);
+	assert_null(json_object_get(a->e.metadata, "MTU"));
+	assert_int_equal(a->e.revision, 1);
+	graph_view_free(v);
+	v = graph_view_at(g, T0 + 3500, NULL);
+	a = graph_view_node_get(v, "a");
+	assert_non_null(a);
+	assert_int_equal(json_integer_value(json_object_get(a->e.metadata, "MTU")), 9000);
+	assert_int_equal(a->e.revision, 2);
+	graph_view_free(v);
+	assert_string_equal(name_at(g, "a", T0 + 4500), "-");
+	assert_string_equal(name_at(g, "a", T0 + 5500), "reborn");
+	graph_log_close(l, T0 + 30000);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
+static size_t count_files(const char *dir, char *oldest, size_t len)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	size_t n = 0;
+	if (oldest)
+		oldest[0] = 0;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "topology-", 9)) {
+			n++;
+			if (oldest && (!oldest[0] || strcmp(de->d_name, oldest) < 0))
+				snprintf(oldest, len, "%s", de->d_name);
+		}
+	closedir(d);
+	return n;
+}
+
+static size_t dir_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+	char path[600];
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "topology-", 9)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			n += (size_t)file_size(path);
+		}
+	closedir(d);
+	return n;
+}
+
+static void test_retention_bytes(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	const size_t max = 512 * 1024; /* files of 64 KiB */
+	struct graph_log *l = open_log(g, dir, max, T0);
+	char pad[1024];
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	graph_lock(g);
+	graph_node_add(g, "n", json_pack("{s:i}", "I", 0), "h", "o", T0);
+	graph_unlock(g);
+	/* ~2 MiB of updates, synced in batches of 64 */
+	for (int i = 1; i <= 2000; i++) {
+		graph_lock(g);
+		graph_node_set_metadata(g, "n", json_pack("{s:i,s:s}", "I", i, "Pad", pad), T0 + i);
+		graph_unlock(g);
+		if (i % 64 == 0)
+			assert_int_equal(graph_log_flush(l), 0);
+	}
+	assert_int_equal(graph_log_flush(l), 0);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	assert_true(st.removed_files > 0);
+	assert_int_equal(st.dropped, 0);
+	/* the bound, give or take the file being written and one batch */
+	assert_true(dir_bytes(dir) <= max + 64 * 1024 + 64 * 1100);
+	assert_int_equal(st.bytes, dir_bytes(dir));
+	char oldest[256];
+	size_t files = count_files(dir, oldest, sizeof(oldest));
+	assert_int_equal(files, st.files);
+	/* oldest first: what is left is the newest run of files */
+	unsigned long long first = strtoull(oldest + 9, NULL, 10);
+	assert_int_equal(first, st.removed_files + 1);
+	graph_log_close(l, T0 + 5000);
+	graph_free(g);
+	/* the restart replays what is left: the newest revisions */
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, max, T0 + 6000);
+	struct graph_view *v = graph_view_at(g, T0 + 2000, NULL);
+	const struct graph_node *n = graph_view_node_get(v, "n");
+	assert_non_null(n);
+	assert_int_equal(json_integer_value(json_object_get(n->e.metadata, "I")), 2000);
+	graph_view_free(v);
+	graph_log_close(l, T0 + 7000);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_retention_age(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	struct graph_log *l = open_log(g, dir, 0, T0 - 1000);
+	record_changes(g);
+	graph_log_close(l, T0 + 10000);
+	graph_free(g);
+	assert_int_equal(count_files(dir, NULL, 0), 1);
+	/* 11 days later, beyond the 10-day bound: the file goes, and its history */
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 + 11 * DAY);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	assert_int_equal(st.removed_files, 1);
+	assert_int_equal(count_files(dir, NULL, 0), 1); /* the new one */
+	assert_string_equal(name_at(g, "h", T0 + 500), "-");
+	graph_log_close(l, T0 + 11 * DAY);
+	graph_free(g);
+	/* 9 days later it would have stayed */
+	rm_rf(dir);
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 - 1000);
+	record_changes(g);
+	graph_log_close(l, T0 + 10000);
+	graph_free(g);
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 + 9 * DAY);
+	graph_log_stats(l, &st);
+	assert_int_equal(st.removed_files, 0);
+	assert_string_equal(name_at(g, "h", T0 + 500), "host");
+	graph_log_close(l, T0 + 9 * DAY);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A directory that cannot be made is an error with its path, not a crash. */
+static void test_bad_dir(void **state)
+{
+	(void)state;
+	struct graph *g = graph_new(NULL);
+	char err[256] = "";
+	struct graph_log_opts o = {.dir = "/proc/no/such/topology"};
+	assert_null(graph_log_open(g, &o, T0, err, sizeof(err)));
+	assert_non_null(strstr(err, "/proc/no/such/topology"));
+	graph_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_crash_torn_tail),
+	    cmocka_unit_test(test_damaged_record_skipped),
+	    cmocka_unit_test(test_retention_bytes),
+	    cmocka_unit_test(test_retention_age),
+	    cmocka_unit_test(test_bad_dir),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
