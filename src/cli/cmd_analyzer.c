@@ -10,8 +10,10 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"
+#include "common/util.h"
 #include "config/config.h"
 #include "graph/graph.h"
+#include "graph/graph_log.h"
 #include "store/flow_store.h"
 
 
@@ -50,6 +52,7 @@ int cmd_analyzer(int argc, char **argv)
 	const char *listen = NULL, *host_id = NULL;
 	struct config *cfg = NULL;
 	struct graph *g = NULL;
+	struct graph_log *hl = NULL;
 	struct analyzer *a = NULL;
 	struct flow_store *fs = NULL;
 	struct gremlin_flow_ops fops;
@@ -114,11 +117,23 @@ int cmd_analyzer(int argc, char **argv)
 	if (log_level_parse(level, &ll) == 0)
 		log_set_level(ll);
 
-	g = graph_new(&(struct graph_opts){0});
+	/* The topology history: bounds for memory and disk, the log in <data_dir>/topology
+	 * replayed before any agent connects (an unwritable directory only costs the log). */
+	struct graph_opts go;
+	struct graph_log_opts lo;
+	char hdir[4096];
+	if (graph_log_config(cfg, &go, &lo, hdir, sizeof(hdir), err, sizeof(err))) {
+		fprintf(stderr, "skydive analyzer: %s\n", err);
+		goto out;
+	}
+	g = graph_new(&go);
 	if (!g) {
 		fprintf(stderr, "skydive analyzer: out of memory\n");
 		goto out;
 	}
+	if (lo.dir && !(hl = graph_log_open(g, &lo, (int64_t)(time_now_ns() / 1000000), err,
+					     sizeof(err))))
+		log_warn("topology history not kept on disk: %s", err);
 
 	/* Block the stop signals before any thread starts, so every thread
 	 * inherits the mask and sigwait() below is the only receiver. */
@@ -157,6 +172,7 @@ int cmd_analyzer(int argc, char **argv)
 out:
 	analyzer_stop(a);
 	flow_store_free(fs);
+	graph_log_close(hl, (int64_t)(time_now_ns() / 1000000));
 	graph_free(g);
 	config_free(cfg);
 	free(files);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ struct graph_log {
 	int th_started;
 
 	pthread_mutex_t io; /* files and the counters below */
+	int lock_fd;        /* <dir>/lock, flock'ed: one analyzer per directory */
 	int fd;
 	struct seg *segs;
 	size_t nsegs;
@@ -598,6 +600,8 @@ static void log_free(struct graph_log *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->lock_fd >= 0)
+		close(l->lock_fd); /* and the lock goes with it */
 	pthread_mutex_destroy(&l->mu);
 	pthread_mutex_destroy(&l->io);
 	pthread_cond_destroy(&l->cv);
@@ -617,7 +621,7 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 		return NULL;
 	}
 	l->g = g;
-	l->fd = -1;
+	l->fd = l->lock_fd = -1;
 	l->listener = -1;
 	l->o = *o;
 	if (l->o.max_age_ms <= 0)
@@ -635,6 +639,18 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 	pthread_cond_init(&l->cv, NULL);
 	if (mkdir(l->dir, 0700) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", l->dir, strerror(errno));
+		goto fail;
+	}
+	char lockpath[4096];
+	snprintf(lockpath, sizeof(lockpath), "%s/lock", l->dir);
+	l->lock_fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (l->lock_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", lockpath, strerror(errno));
+		goto fail;
+	}
+	if (flock(l->lock_fd, LOCK_EX | LOCK_NB)) {
+		snprintf(err, errlen, "%s is in use by another analyzer (%s)", l->dir,
+			 strerror(errno));
 		goto fail;
 	}
 	int r = list_files(l);

@@ -20,6 +20,8 @@
  * record is older than max_age_ms. A failed write (disk full) drops that batch, counted,
  * and the log goes on with the next one.
  *
+ * One analyzer per directory: <dir>/lock is flock'ed while the log is open.
+ *
  * Threads: graph_log_open / graph_log_close take the graph lock themselves; the listener
  * runs under it; the writer thread never takes it. */
 #ifndef SKYDIVE_GRAPH_LOG_H
@@ -62,7 +64,7 @@ int graph_log_config(const struct config *cfg, struct graph_opts *go, struct gra
 /* Creates o->dir (0700) if needed, recovers and replays its files into g's history
  * (revisions still open at the end of the log end at now_ms), writes a Start record and
  * starts recording g's changes. NULL with a message in err (the directory cannot be made
- * or read, out of memory). */
+ * or read, another analyzer holds it, out of memory). */
 struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o, int64_t now_ms,
 				 char *err, size_t errlen);
 /* Stops recording, writes what is buffered and a Stop record at now_ms, syncs, frees.

@@ -413,7 +413,8 @@ static void test_retention_age(void **state)
 	free(dir);
 }
 
-/* A directory that cannot be made is an error with its path, not a crash. */
+/* A directory that cannot be made, or one another log holds, is an error with its path,
+ * not a crash. */
 static void test_bad_dir(void **state)
 {
 	(void)state;
@@ -422,7 +423,20 @@ static void test_bad_dir(void **state)
 	struct graph_log_opts o = {.dir = "/proc/no/such/topology"};
 	assert_null(graph_log_open(g, &o, T0, err, sizeof(err)));
 	assert_non_null(strstr(err, "/proc/no/such/topology"));
+	char *dir = tmpdir();
+	struct graph_log *l = open_log(g, dir, 0, T0);
+	struct graph *g2 = graph_new(NULL);
+	o.dir = dir;
+	assert_null(graph_log_open(g2, &o, T0, err, sizeof(err)));
+	assert_non_null(strstr(err, "in use by another analyzer"));
+	graph_log_close(l, T0);
+	/* once closed, it is free again */
+	l = open_log(g2, dir, 0, T0);
+	graph_log_close(l, T0);
+	graph_free(g2);
 	graph_free(g);
+	rm_rf(dir);
+	free(dir);
 }
 
 int main(void)
