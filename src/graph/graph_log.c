@@ -637,6 +637,17 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_mutex_init(&l->io, NULL);
 	pthread_cond_init(&l->cv, NULL);
+	/* the data directory too, 0700 as for the captures (docs/API.md) */
+	char *slash = strrchr(l->dir, '/');
+	if (slash && slash != l->dir) {
+		*slash = 0;
+		if (mkdir(l->dir, 0700) && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", l->dir, strerror(errno));
+			*slash = '/';
+			goto fail;
+		}
+		*slash = '/';
+	}
 	if (mkdir(l->dir, 0700) && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", l->dir, strerror(errno));
 		goto fail;
