@@ -1440,7 +1440,8 @@ static int vcands_finish(const struct graph_view *v, struct vcands *cs, int edge
 			cs->c[k++] = cs->c[i];
 	}
 	cs->n = k;
-	qsort(cs->c, cs->n, sizeof(*cs->c), vcand_cmp);
+	if (cs->n)
+		qsort(cs->c, cs->n, sizeof(*cs->c), vcand_cmp);
 	for (size_t i = 0; i < cs->n; i++)
 		if (pvec_push(out, (void *)cs->c[i].el))
 			return -ENOMEM;

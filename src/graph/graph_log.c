@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,7 +589,8 @@ static int list_files(struct graph_log *l)
 		l->segs[l->nsegs++] = (struct seg){seq, 0, 0};
 	}
 	closedir(d);
-	qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
+	if (l->nsegs)
+		qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
 	return r;
 }
 
@@ -692,7 +694,14 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 	graph_lock(g);
 	l->listener = graph_listener_add(g, on_change, l);
 	graph_unlock(g);
-	if (l->listener < 0 || pthread_create(&l->th, NULL, writer, l)) {
+	/* The writer takes no signal: a daemon's sigwait() must stay the only receiver, also
+	 * when the log opens before the daemon blocked its signals. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int tr = l->listener < 0 ? -1 : pthread_create(&l->th, NULL, writer, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (tr) {
 		snprintf(err, errlen, "out of memory starting the history writer");
 		goto fail;
 	}
