@@ -47,14 +47,17 @@ static int allinone_flag(int opt, const char *arg, void *user)
 struct status_ctx {
 	struct agent *ag;
 	struct flow_store *fs;
+	struct graph_log *hl;
 };
 
-/* Adds the in-process agent's counters and the flow store's to GET /api/status. */
+/* Adds the in-process agent's counters, the flow store's and the topology history's to
+ * GET /api/status. */
 static void status_hook(void *user, json_t *status)
 {
 	struct status_ctx *sc = user;
 	struct agent_stats st;
 	flow_store_status_hook(sc->fs, status);
+	json_object_set_new(status, "TopologyHistory", graph_log_status(sc->hl));
 	agent_get_stats(sc->ag, &st);
 	json_object_set_new(status, "Agent",
 			    json_pack("{sI sI sI sI sI sI}", "Connected", (json_int_t)st.connected,
@@ -177,7 +180,7 @@ int cmd_allinone(int argc, char **argv)
 		fprintf(stderr, "skydive allinone: %s\n", err);
 		goto out;
 	}
-	sc = (struct status_ctx){.ag = ag, .fs = fs};
+	sc = (struct status_ctx){.ag = ag, .fs = fs, .hl = hl};
 	analyzer_set_status_hook(an, status_hook, &sc);
 	if (analyzer_start(an)) {
 		fprintf(stderr, "skydive allinone: cannot start the server thread\n");

@@ -16,6 +16,18 @@
 #include "graph/graph_log.h"
 #include "store/flow_store.h"
 
+struct status_ctx {
+	struct flow_store *fs;
+	struct graph_log *hl;
+};
+
+/* The flow store's and the topology history's counters in GET /api/status. */
+static void status_hook(void *user, json_t *status)
+{
+	struct status_ctx *sc = user;
+	flow_store_status_hook(sc->fs, status);
+	json_object_set_new(status, "TopologyHistory", graph_log_status(sc->hl));
+}
 
 static void usage(FILE *out)
 {
@@ -158,7 +170,8 @@ int cmd_analyzer(int argc, char **argv)
 		fprintf(stderr, "skydive analyzer: %s\n", err);
 		goto out;
 	}
-	analyzer_set_status_hook(a, flow_store_status_hook, fs);
+	struct status_ctx sc = {.fs = fs, .hl = hl}; /* lives until analyzer_stop below */
+	analyzer_set_status_hook(a, status_hook, &sc);
 	if (analyzer_start(a)) {
 		fprintf(stderr, "skydive analyzer: cannot start the server thread\n");
 		goto out;

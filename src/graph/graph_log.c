@@ -746,3 +746,17 @@ void graph_log_stats(struct graph_log *l, struct graph_log_stats *out)
 	out->bytes = total_bytes(l);
 	pthread_mutex_unlock(&l->io);
 }
+
+json_t *graph_log_status(struct graph_log *l)
+{
+	if (!l)
+		return json_pack("{s:b}", "Persisted", 0);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	return json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Persisted", 1, "Dir",
+			 l->dir, "Files", (json_int_t)st.files, "Bytes", (json_int_t)st.bytes,
+			 "Replayed", (json_int_t)st.replayed, "Skipped", (json_int_t)st.skipped,
+			 "CutBytes", (json_int_t)st.cut_bytes, "Written", (json_int_t)st.written,
+			 "Dropped", (json_int_t)st.dropped, "WriteErrors",
+			 (json_int_t)st.write_errors, "RemovedFiles", (json_int_t)st.removed_files);
+}

@@ -74,5 +74,9 @@ void graph_log_close(struct graph_log *l, int64_t now_ms);
  * -errno of the failed write. */
 int graph_log_flush(struct graph_log *l);
 void graph_log_stats(struct graph_log *l, struct graph_log_stats *out);
+/* The stats for /api/status: {"Persisted": true, "Dir", "Files", "Bytes", "Replayed",
+ * "Skipped", "CutBytes", "Written", "Dropped", "WriteErrors", "RemovedFiles"}, or
+ * {"Persisted": false} for a NULL log. A new reference; NULL on out of memory. */
+json_t *graph_log_status(struct graph_log *l);
 
 #endif
