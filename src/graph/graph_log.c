@@ -30,6 +30,7 @@
 #define REC_HDR        12
 #define REC_MAX        (16u << 20) /* no element is that large: a bigger length is damage */
 #define PENDING_MAX    (64u << 20) /* beyond this the disk is not keeping up: drop, counted */
+#define PENDING_WAKE   (4u << 20)  /* a burst (an agent's sync) is written before the second */
 
 struct seg {
 	uint64_t seq;
@@ -178,6 +179,8 @@ static void append(struct graph_log *l, json_t *rec, int64_t time_ms)
 		l->pend_recs++;
 		if (time_ms > l->pend_last_ms)
 			l->pend_last_ms = time_ms;
+		if (l->pend_n >= PENDING_WAKE && l->pend_n - REC_HDR - n < PENDING_WAKE)
+			pthread_cond_signal(&l->cv);
 	}
 	pthread_mutex_unlock(&l->mu);
 	free(text);
