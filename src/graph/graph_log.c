@@ -60,7 +60,7 @@ struct graph_log {
 	struct seg *segs;
 	size_t nsegs;
 	int64_t last_err_log;
-	int64_t newest_ms; /* the newest record's Time: "now" for the age bound */
+	int64_t newest_ms;         /* the newest record's Time: "now" for the age bound */
 	struct graph_log_stats st; /* dropped under mu, the rest under io */
 };
 
@@ -88,7 +88,7 @@ static void sync_dir(const char *dir)
 /* ---- configuration ------------------------------------------------------------------ */
 
 int graph_log_config(const struct config *cfg, struct graph_opts *go, struct graph_log_opts *lo,
-		     char *dirbuf, size_t dirlen, char *err, size_t errlen)
+                     char *dirbuf, size_t dirlen, char *err, size_t errlen)
 {
 	memset(go, 0, sizeof(*go));
 	memset(lo, 0, sizeof(*lo));
@@ -98,10 +98,11 @@ int graph_log_config(const struct config *cfg, struct graph_opts *go, struct gra
 		if (parse_i64(age, 1, INT64_MAX / 1000, &sec) == 0)
 			ms = sec * 1000;
 		else if (gremlin_parse_duration(age, &ms) || ms <= 0) {
-			snprintf(err, errlen,
-				 "analyzer.topology.history.max_age '%s' invalid: give a duration like "
-				 "2d, 12h or 30m, or a number of seconds",
-				 age);
+			snprintf(
+			    err, errlen,
+			    "analyzer.topology.history.max_age '%s' invalid: give a duration like "
+			    "2d, 12h or 30m, or a number of seconds",
+			    age);
 			return -EINVAL;
 		}
 		go->history_max_age_ms = ms;
@@ -109,9 +110,9 @@ int graph_log_config(const struct config *cfg, struct graph_opts *go, struct gra
 	int64_t mb = config_get_int(cfg, "analyzer.topology.history.max_bytes", 0);
 	if (mb < 0) {
 		snprintf(err, errlen,
-			 "analyzer.topology.history.max_bytes %lld invalid: give bytes > 0 (0 = "
-			 "the default, 64 MiB)",
-			 (long long)mb);
+		         "analyzer.topology.history.max_bytes %lld invalid: give bytes > 0 (0 = "
+		         "the default, 64 MiB)",
+		         (long long)mb);
 		return -EINVAL;
 	}
 	go->history_max_bytes = (size_t)mb;
@@ -194,16 +195,16 @@ static void append_mark(struct graph_log *l, const char *op, int64_t time_ms)
 }
 
 static void on_change(void *user, enum graph_event ev, const struct graph_node *node,
-		      const struct graph_edge *edge)
+                      const struct graph_edge *edge)
 {
 	struct graph_log *l = user;
 	const struct graph_elem *e = node ? &node->e : &edge->e;
-	int64_t t = ev == GRAPH_NODE_DELETED || ev == GRAPH_EDGE_DELETED ? e->deleted_at
-									 : e->updated_at;
+	int64_t t =
+	    ev == GRAPH_NODE_DELETED || ev == GRAPH_EDGE_DELETED ? e->deleted_at : e->updated_at;
 	json_t *obj = node ? graph_node_to_json(node) : graph_edge_to_json(edge);
 	json_t *rec = obj ? json_pack("{s:s,s:I,s:o}", "Op", graph_event_name(ev), "Time",
-				      (json_int_t)t, "Obj", obj)
-			  : NULL;
+	                              (json_int_t)t, "Obj", obj)
+	                  : NULL;
 	append(l, rec, t);
 	json_decref(rec);
 }
@@ -316,8 +317,8 @@ static int write_pending(struct graph_log *l)
 		if (now - l->last_err_log >= 10000) {
 			l->last_err_log = now;
 			log_warn("topology history: writing to %s failed: %s; %" PRIu64
-				 " records dropped so far",
-				 l->dir, strerror(-r), dropped);
+			         " records dropped so far",
+			         l->dir, strerror(-r), dropped);
 		}
 		return r;
 	}
@@ -331,7 +332,7 @@ static int write_pending(struct graph_log *l)
 		int rr = seg_new(l);
 		if (rr)
 			log_warn("topology history: cannot start a new file in %s: %s", l->dir,
-				 strerror(-rr));
+			         strerror(-rr));
 	}
 	retention(l, l->newest_ms);
 	return 0;
@@ -432,7 +433,8 @@ static int replay_record(struct replay *rp, const json_t *rec, int64_t *time_ms)
 		if (!deleted)
 			rev_end(rp, prev->obj, t);
 		else if (pr < r)
-			rev_end(rp, prev->obj, json_integer_value(json_object_get(obj, "UpdatedAt")));
+			rev_end(rp, prev->obj,
+			        json_integer_value(json_object_get(obj, "UpdatedAt")));
 		json_decref(prev->obj);
 		free(prev->key);
 		free(prev);
@@ -511,7 +513,7 @@ static int recover_file(struct graph_log *l, struct replay *rp, struct seg *s)
 			s->size = 0;
 		} else {
 			log_warn("topology history: %s: not a topology log (bad header), ignored",
-				 path);
+			         path);
 			s->size = size;
 		}
 		free(buf);
@@ -526,15 +528,16 @@ static int recover_file(struct graph_log *l, struct replay *rp, struct seg *s)
 			while (q < size && !rec_ok(buf, size, q, &qlen))
 				q++;
 			if (q < size) {
-				log_warn("topology history: %s: damaged record at offset %zu skipped "
-					 "(%zu bytes)",
-					 path, p, q - p);
+				log_warn(
+				    "topology history: %s: damaged record at offset %zu skipped "
+				    "(%zu bytes)",
+				    path, p, q - p);
 				l->st.skipped++;
 				p = q;
 				continue;
 			}
 			log_warn("topology history: %s: torn tail at offset %zu cut (%zu bytes)",
-				 path, p, size - p);
+			         path, p, size - p);
 			if (ftruncate(fd, (off_t)p) == 0)
 				(void)fdatasync(fd);
 			l->st.cut_bytes += size - p;
@@ -546,8 +549,8 @@ static int recover_file(struct graph_log *l, struct replay *rp, struct seg *s)
 		int64_t t = 0;
 		if (!rec || replay_record(rp, rec, &t)) {
 			log_warn("topology history: %s: record at offset %zu is not a change "
-				 "(%s), skipped",
-				 path, p, rec ? "unknown Op or element" : jerr.text);
+			         "(%s), skipped",
+			         path, p, rec ? "unknown Op or element" : jerr.text);
 			l->st.skipped++;
 		} else {
 			l->st.replayed++;
@@ -617,7 +620,7 @@ static void log_free(struct graph_log *l)
 }
 
 struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o, int64_t now_ms,
-				 char *err, size_t errlen)
+                                 char *err, size_t errlen)
 {
 	struct graph_log *l = calloc(1, sizeof(*l));
 	if (!l || !o->dir || !(l->dir = strdup(o->dir))) {
@@ -666,7 +669,7 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 	}
 	if (flock(l->lock_fd, LOCK_EX | LOCK_NB)) {
 		snprintf(err, errlen, "%s is in use by another analyzer (%s)", l->dir,
-			 strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	int r = list_files(l);
@@ -683,10 +686,10 @@ struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o
 	graph_unlock(g);
 	if (l->nsegs || l->st.replayed)
 		log_info("topology history: %" PRIu64 " records from %zu files in %s, %" PRIu64
-			 " revisions restored (%" PRIu64 " damaged records skipped, %" PRIu64
-			 " torn bytes cut)",
-			 l->st.replayed, l->nsegs, l->dir, rp.restored, l->st.skipped,
-			 l->st.cut_bytes);
+		         " revisions restored (%" PRIu64 " damaged records skipped, %" PRIu64
+		         " torn bytes cut)",
+		         l->st.replayed, l->nsegs, l->dir, rp.restored, l->st.skipped,
+		         l->st.cut_bytes);
 	if ((r = seg_new(l))) {
 		snprintf(err, errlen, "cannot create a file in %s: %s", l->dir, strerror(-r));
 		goto fail;
@@ -757,9 +760,9 @@ json_t *graph_log_status(struct graph_log *l)
 	struct graph_log_stats st;
 	graph_log_stats(l, &st);
 	return json_pack("{s:b,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Persisted", 1, "Dir",
-			 l->dir, "Files", (json_int_t)st.files, "Bytes", (json_int_t)st.bytes,
-			 "Replayed", (json_int_t)st.replayed, "Skipped", (json_int_t)st.skipped,
-			 "CutBytes", (json_int_t)st.cut_bytes, "Written", (json_int_t)st.written,
-			 "Dropped", (json_int_t)st.dropped, "WriteErrors",
-			 (json_int_t)st.write_errors, "RemovedFiles", (json_int_t)st.removed_files);
+	                 l->dir, "Files", (json_int_t)st.files, "Bytes", (json_int_t)st.bytes,
+	                 "Replayed", (json_int_t)st.replayed, "Skipped", (json_int_t)st.skipped,
+	                 "CutBytes", (json_int_t)st.cut_bytes, "Written", (json_int_t)st.written,
+	                 "Dropped", (json_int_t)st.dropped, "WriteErrors",
+	                 (json_int_t)st.write_errors, "RemovedFiles", (json_int_t)st.removed_files);
 }

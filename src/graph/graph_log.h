@@ -59,14 +59,14 @@ struct graph_log_stats {
  * directory (<data_dir>/topology; lo->dir NULL when persist is false). lo->dir points into
  * dirbuf. 0, or -EINVAL with a message in err. */
 int graph_log_config(const struct config *cfg, struct graph_opts *go, struct graph_log_opts *lo,
-		     char *dirbuf, size_t dirlen, char *err, size_t errlen);
+                     char *dirbuf, size_t dirlen, char *err, size_t errlen);
 
 /* Creates o->dir (0700) if needed, recovers and replays its files into g's history
  * (revisions still open at the end of the log end at now_ms), writes a Start record and
  * starts recording g's changes. NULL with a message in err (the directory cannot be made
  * or read, another analyzer holds it, out of memory). */
 struct graph_log *graph_log_open(struct graph *g, const struct graph_log_opts *o, int64_t now_ms,
-				 char *err, size_t errlen);
+                                 char *err, size_t errlen);
 /* Stops recording, writes what is buffered and a Stop record at now_ms, syncs, frees.
  * NULL is fine. */
 void graph_log_close(struct graph_log *l, int64_t now_ms);

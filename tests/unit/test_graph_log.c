@@ -20,9 +20,12 @@
 #include "graph/graph.h"
 #include "graph/graph_log.h"
 
-#define T0   INT64_C(1700000000000)
-#define DAY  INT64_C(86400000)
-#define OPTS {.history_max_age_ms = 10 * DAY}
+#define T0  INT64_C(1700000000000)
+#define DAY INT64_C(86400000)
+#define OPTS                                                                                       \
+	{                                                                                          \
+		.history_max_age_ms = 10 * DAY                                                     \
+	}
 
 static char *tmpdir(void)
 {
@@ -41,8 +44,7 @@ static void rm_rf(const char *dir)
 	assert_int_equal(system(cmd), 0);
 }
 
-static struct graph_log *open_log(struct graph *g, const char *dir, size_t max_bytes,
-				  int64_t now)
+static struct graph_log *open_log(struct graph *g, const char *dir, size_t max_bytes, int64_t now)
 {
 	char err[256] = "";
 	struct graph_log_opts o = {.dir = dir, .max_age_ms = 10 * DAY, .max_bytes = max_bytes};
@@ -57,25 +59,27 @@ static struct graph_log *open_log(struct graph *g, const char *dir, size_t max_b
 static void record_changes(struct graph *g)
 {
 	graph_lock(g);
-	assert_int_equal(graph_node_add(g, "h", json_pack("{s:s,s:s}", "Name", "host", "Type", "host"),
-					"host-1", "o", T0),
-			 0);
+	assert_int_equal(graph_node_add(g, "h",
+	                                json_pack("{s:s,s:s}", "Name", "host", "Type", "host"),
+	                                "host-1", "o", T0),
+	                 0);
 	assert_int_equal(graph_node_add(g, "a",
-					json_pack("{s:s,s:s,s:[s]}", "Name", "eth0", "Type", "device",
-						  "IPV4", "10.0.0.1/24"),
-					"host-1", "o", T0 + 1000),
-			 0);
-	assert_int_equal(graph_node_add(g, "b", json_pack("{s:s}", "Name", "eth1"), "host-1", "o",
-					T0 + 1000),
-			 0);
-	assert_int_equal(graph_edge_add(g, "e", "h", "a", json_pack("{s:s}", "RelationType", "ownership"),
-					"host-1", "o", T0 + 2000),
-			 0);
+	                                json_pack("{s:s,s:s,s:[s]}", "Name", "eth0", "Type",
+	                                          "device", "IPV4", "10.0.0.1/24"),
+	                                "host-1", "o", T0 + 1000),
+	                 0);
+	assert_int_equal(
+	    graph_node_add(g, "b", json_pack("{s:s}", "Name", "eth1"), "host-1", "o", T0 + 1000),
+	    0);
+	assert_int_equal(graph_edge_add(g, "e", "h", "a",
+	                                json_pack("{s:s}", "RelationType", "ownership"), "host-1",
+	                                "o", T0 + 2000),
+	                 0);
 	assert_int_equal(graph_node_set_key(g, "a", "MTU", json_integer(9000), T0 + 3000), 0);
 	assert_int_equal(graph_node_delete(g, "a", T0 + 4000), 0);
-	assert_int_equal(graph_node_add(g, "a", json_pack("{s:s}", "Name", "reborn"), "host-1", "o",
-					T0 + 5000),
-			 0);
+	assert_int_equal(
+	    graph_node_add(g, "a", json_pack("{s:s}", "Name", "reborn"), "host-1", "o", T0 + 5000),
+	    0);
 	assert_int_equal(graph_node_set_key(g, "b", "State", json_string("UP"), T0 + 6000), 0);
 	graph_unlock(g);
 }
@@ -86,7 +90,7 @@ static const char *name_at(struct graph *g, const char *id, int64_t t)
 	struct graph_view *v = graph_view_at(g, t, NULL);
 	const struct graph_node *n = graph_view_node_get(v, id);
 	snprintf(buf, sizeof(buf), "%s",
-		 n ? json_string_value(json_object_get(n->e.metadata, "Name")) : "-");
+	         n ? json_string_value(json_object_get(n->e.metadata, "Name")) : "-");
 	graph_view_free(v);
 	return buf;
 }
@@ -121,7 +125,8 @@ static void check_restored(struct graph *g, int64_t end)
 	assert_int_equal(graph_view_node_count(v), 3);
 	assert_int_equal(graph_view_edge_count(v), 0); /* e went with a at T0 + 4 s */
 	assert_string_equal(
-	    json_string_value(json_object_get(graph_view_node_get(v, "b")->e.metadata, "State")), "UP");
+	    json_string_value(json_object_get(graph_view_node_get(v, "b")->e.metadata, "State")),
+	    "UP");
 	graph_view_free(v);
 	/* after the first graph stopped: nothing */
 	assert_string_equal(name_at(g, "h", end + 1), "-");
@@ -237,7 +242,7 @@ static long record_offset(const unsigned char *buf, size_t size, int i)
 	while (i-- > 0) {
 		assert_true(p + 12 <= size);
 		uint32_t len = (uint32_t)buf[p + 4] << 24 | (uint32_t)buf[p + 5] << 16 |
-			       (uint32_t)buf[p + 6] << 8 | buf[p + 7];
+		               (uint32_t)buf[p + 6] << 8 | buf[p + 7];
 		p += 12 + len;
 	}
 	return (long)p;

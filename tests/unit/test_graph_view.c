@@ -30,10 +30,11 @@ static unsigned rnd(unsigned *seed, unsigned n)
 
 static json_t *random_md(unsigned *seed)
 {
-	json_t *md = json_pack("{s:s,s:s}", "Name", names[rnd(seed, 4)], "Type", types[rnd(seed, 3)]);
+	json_t *md =
+	    json_pack("{s:s,s:s}", "Name", names[rnd(seed, 4)], "Type", types[rnd(seed, 3)]);
 	if (rnd(seed, 2))
 		json_object_set_new(md, "IPV4",
-				    json_pack("[s,s]", ips[rnd(seed, 3)], ips[rnd(seed, 3)]));
+		                    json_pack("[s,s]", ips[rnd(seed, 3)], ips[rnd(seed, 3)]));
 	if (rnd(seed, 2))
 		json_object_set_new(md, "MAC", json_string(rnd(seed, 2) ? "aa:bb" : "cc:dd"));
 	if (rnd(seed, 2))
@@ -57,7 +58,8 @@ static int64_t random_history(struct graph *g, unsigned seed, int steps)
 		unsigned op = rnd(&seed, 10);
 		node_id(id, sizeof(id), rnd(&seed, NNODES));
 		if (op < 3) {
-			graph_node_add(g, id, random_md(&seed), rnd(&seed, 2) ? "h1" : "h2", "o", now);
+			graph_node_add(g, id, random_md(&seed), rnd(&seed, 2) ? "h1" : "h2", "o",
+			               now);
 		} else if (op < 5) {
 			graph_node_set_metadata(g, id, random_md(&seed), now);
 		} else if (op == 5) {
@@ -71,18 +73,19 @@ static int64_t random_history(struct graph *g, unsigned seed, int steps)
 			snprintf(c, sizeof(c), "e%u", rnd(&seed, NEDGES));
 			node_id(p, sizeof(p), rnd(&seed, NNODES));
 			graph_edge_add(g, c, p, id,
-				       json_pack("{s:s}", "RelationType",
-						 rnd(&seed, 2) ? "ownership" : "layer2"),
-				       "h1", "o", now);
+			               json_pack("{s:s}", "RelationType",
+			                         rnd(&seed, 2) ? "ownership" : "layer2"),
+			               "h1", "o", now);
 		} else {
 			snprintf(c, sizeof(c), "e%u", rnd(&seed, NEDGES));
 			if (rnd(&seed, 2))
 				graph_edge_delete(g, c, now);
 			else
 				graph_edge_set_metadata(g, c,
-							json_pack("{s:s,s:i}", "RelationType",
-								  "layer2", "W", (int)rnd(&seed, 3)),
-							now);
+				                        json_pack("{s:s,s:i}", "RelationType",
+				                                  "layer2", "W",
+				                                  (int)rnd(&seed, 3)),
+				                        now);
 		}
 	}
 	return now;
@@ -114,7 +117,7 @@ static void same_edge(const struct graph_edge *a, const struct graph_edge *b)
 }
 
 static void same_nodes(const struct graph_node *const *a, size_t na,
-		       const struct graph_node *const *b, size_t nb)
+                       const struct graph_node *const *b, size_t nb)
 {
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++)
@@ -122,7 +125,7 @@ static void same_nodes(const struct graph_node *const *a, size_t na,
 }
 
 static void same_edges(const struct graph_edge *const *a, size_t na,
-		       const struct graph_edge *const *b, size_t nb)
+                       const struct graph_edge *const *b, size_t nb)
 {
 	assert_int_equal(na, nb);
 	for (size_t i = 0; i < na; i++)
@@ -172,7 +175,8 @@ static void compare_at(struct graph *g, int64_t t)
 	char id[16];
 	for (unsigned i = 0; i < NNODES; i++) {
 		node_id(id, sizeof(id), i);
-		const struct graph_node *a = graph_view_node_get(lz, id), *b = graph_view_node_get(cp, id);
+		const struct graph_node *a = graph_view_node_get(lz, id),
+		                        *b = graph_view_node_get(cp, id);
 		same_elem(a ? &a->e : NULL, b ? &b->e : NULL);
 		size_t na, nb;
 		const struct graph_edge *const *ea = graph_view_out_edges(lz, id, &na);
@@ -188,9 +192,9 @@ static void compare_at(struct graph *g, int64_t t)
 	}
 	struct {
 		const char *k, *v;
-	} by[] = {{"Name", "eth0"}, {"Name", "br0"},      {"Type", "veth"},
-		  {"IPV4", "10.0.0.2"}, {"IPV4", "10.0.1.1/16"}, {"MAC", "cc:dd"},
-		  {"State", "DOWN"}, {"TID", "none"}};
+	} by[] = {{"Name", "eth0"},     {"Name", "br0"},         {"Type", "veth"},
+	          {"IPV4", "10.0.0.2"}, {"IPV4", "10.0.1.1/16"}, {"MAC", "cc:dd"},
+	          {"State", "DOWN"},    {"TID", "none"}};
 	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
 		size_t na, nb;
 		const struct graph_node *const *a = graph_view_nodes_by(lz, by[i].k, by[i].v, &na);
@@ -209,7 +213,8 @@ static void compare_at(struct graph *g, int64_t t)
 	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
 		char *a = query(queries[i], lz), *b = query(queries[i], cp);
 		if (strcmp(a, b))
-			fail_msg("at %lld, %s:\n lazy %s\n copy %s", (long long)t, queries[i], a, b);
+			fail_msg("at %lld, %s:\n lazy %s\n copy %s", (long long)t, queries[i], a,
+			         b);
 		free(a);
 		free(b);
 	}
@@ -249,7 +254,8 @@ static void test_lazy_borrows(void **state)
 {
 	(void)state;
 	struct graph *g = graph_new(NULL);
-	assert_int_equal(graph_node_add(g, "a", json_pack("{s:s}", "Name", "x"), "h", "o", 1000), 0);
+	assert_int_equal(graph_node_add(g, "a", json_pack("{s:s}", "Name", "x"), "h", "o", 1000),
+	                 0);
 	assert_int_equal(graph_node_set_key(g, "a", "Name", json_string("y"), 2000), 0);
 	struct graph_view *live = graph_view_at(g, 0, NULL);
 	struct graph_view *past = graph_view_at(g, 3000, NULL);
