@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "graph/graph.h"
 #include "graph/graph_log.h"
 
@@ -444,6 +445,44 @@ static void test_bad_dir(void **state)
 	free(dir);
 }
 
+/* The configuration keys: durations with days, seconds, the data directory, persist. */
+static void test_config(void **state)
+{
+	(void)state;
+	struct config *cfg = config_new();
+	struct graph_opts go;
+	struct graph_log_opts lo;
+	char dir[256], err[256];
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)), 0);
+	assert_int_equal(go.history_max_age_ms, 0); /* the graph's default, 1 h */
+	assert_string_equal(lo.dir, "/var/lib/skydive/topology");
+	config_set_string(cfg, "analyzer.topology.history.max_age", "2d");
+	config_set(cfg, "analyzer.topology.history.max_bytes", json_integer(1 << 20));
+	config_set_string(cfg, "analyzer.data_dir", "/srv/sky");
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)), 0);
+	assert_int_equal(go.history_max_age_ms, 2 * DAY);
+	assert_int_equal(lo.max_age_ms, 2 * DAY);
+	assert_int_equal(go.history_max_bytes, 1 << 20);
+	assert_int_equal(lo.max_bytes, 1 << 20);
+	assert_string_equal(lo.dir, "/srv/sky/topology");
+	config_set_string(cfg, "analyzer.topology.history.max_age", "90");
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)), 0);
+	assert_int_equal(go.history_max_age_ms, 90000);
+	config_set(cfg, "analyzer.topology.history.persist", json_false());
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)), 0);
+	assert_null(lo.dir);
+	config_set_string(cfg, "analyzer.topology.history.max_age", "two days");
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "analyzer.topology.history.max_age 'two days' invalid"));
+	config_set_string(cfg, "analyzer.topology.history.max_age", "1h");
+	config_set(cfg, "analyzer.topology.history.max_bytes", json_integer(-5));
+	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "max_bytes -5 invalid"));
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +492,7 @@ int main(void)
 	    cmocka_unit_test(test_retention_bytes),
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_bad_dir),
+	    cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
