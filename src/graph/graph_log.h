@@ -11,6 +11,11 @@
  * graph_edge_to_json write it (after the change), or "Start" / "Stop" (the analyzer started /
  * stopped at Time: revisions still open end there).
  *
+ * Plain records, not zstd blocks: topology changes come one at a time (a few hundred bytes
+ * each, a few thousand per second at most) and must reach the disk within the second, so
+ * compressed blocks would either be tiny or hold back data; a plain record is checked and
+ * recovered on its own, and the bytes are bounded by retention anyway.
+ *
  * Durability: records are appended from a graph listener into a memory buffer and written
  * and fdatasync'ed by the log's own thread at most fsync_ms later (default 1 s: at most
  * that much acknowledged history is lost to a crash). Recovery at open: a record whose
