@@ -1898,7 +1898,9 @@ int graph_history_restore(struct graph *g, const json_t *obj, int64_t to_ms)
 	    (is_edge && !child))
 		return -EINVAL;
 	struct graph_edge el = {0};
-	el.e.metadata = json_incref(md);
+	/* edges' {"RelationType": ...} shared as live ones are (md_intern wants its own copy) */
+	json_t *own = is_edge && json_object_size(md) <= 2 ? json_deep_copy(md) : NULL;
+	el.e.metadata = own ? md_intern(g, own) : json_incref(md);
 	el.e.created_at = json_integer_value(json_object_get(obj, "CreatedAt"));
 	el.e.updated_at = json_integer_value(upd);
 	el.e.deleted_at = json_integer_value(json_object_get(obj, "DeletedAt"));
