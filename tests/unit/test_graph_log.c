@@ -445,6 +445,159 @@ static void test_bad_dir(void **state)
 	free(dir);
 }
 
+/* ---- random histories: what the restored history answers, the recording graph answered */
+
+static unsigned rnd(unsigned *seed, unsigned n)
+{
+	return (unsigned)rand_r(seed) % n;
+}
+
+static json_t *random_md(unsigned *seed)
+{
+	static const char *names[] = {"eth0", "eth1", "lo"};
+	json_t *md = json_pack("{s:s}", "Name", names[rnd(seed, 3)]);
+	if (rnd(seed, 2))
+		json_object_set_new(md, "IPV4",
+		                    json_pack("[s]", rnd(seed, 2) ? "10.0.0.1/24" : "10.0.0.2/24"));
+	if (rnd(seed, 2))
+		json_object_set_new(md, "MTU", json_integer(rnd(seed, 3) * 1500));
+	return md;
+}
+
+/* Changes at non-decreasing times from T0 (several in one ms too); the last time. */
+static int64_t random_changes(struct graph *g, unsigned seed, int steps)
+{
+	int64_t now = T0;
+	char id[16], p[16], e[16];
+	graph_lock(g);
+	for (int i = 0; i < steps; i++) {
+		now += rnd(&seed, 3);
+		snprintf(id, sizeof(id), "n%u", rnd(&seed, 8));
+		snprintf(p, sizeof(p), "n%u", rnd(&seed, 8));
+		snprintf(e, sizeof(e), "e%u", rnd(&seed, 12));
+		switch (rnd(&seed, 8)) {
+		case 0:
+		case 1:
+			graph_node_add(g, id, random_md(&seed), rnd(&seed, 2) ? "h1" : "h2", "o",
+			               now);
+			break;
+		case 2:
+			graph_node_set_metadata(g, id, random_md(&seed), now);
+			break;
+		case 3:
+			if (rnd(&seed, 3))
+				graph_node_delete(g, id, now);
+			else
+				graph_delete_by_host(g, "h2", 0, now);
+			break;
+		case 4:
+		case 5:
+			graph_edge_add(g, e, p, id, json_pack("{s:s}", "RelationType", "layer2"),
+			               "h1", "o", now);
+			break;
+		case 6:
+			graph_edge_set_metadata(g, e,
+			                        json_pack("{s:s,s:i}", "RelationType", "layer2",
+			                                  "W", (int)rnd(&seed, 3)),
+			                        now);
+			break;
+		default:
+			graph_edge_delete(g, e, now);
+		}
+	}
+	graph_unlock(g);
+	return now;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	const struct graph_elem *x = *(const struct graph_elem *const *)a;
+	const struct graph_elem *y = *(const struct graph_elem *const *)b;
+	return strcmp(x->id, y->id);
+}
+
+/* Elements of two views the same, as sets of revisions. */
+static void same_set(const struct graph_elem **a, size_t na, const struct graph_elem **b, size_t nb,
+                     int64_t t)
+{
+	if (na != nb)
+		fail_msg("at %lld: %zu elements restored, %zu recorded", (long long)t, na, nb);
+	qsort(a, na, sizeof(*a), id_cmp);
+	qsort(b, nb, sizeof(*b), id_cmp);
+	for (size_t i = 0; i < na; i++) {
+		assert_string_equal(a[i]->id, b[i]->id);
+		assert_int_equal(a[i]->revision, b[i]->revision);
+		assert_int_equal(a[i]->created_at, b[i]->created_at);
+		assert_int_equal(a[i]->updated_at, b[i]->updated_at);
+		assert_int_equal(a[i]->deleted_at, b[i]->deleted_at);
+		assert_string_equal(a[i]->host, b[i]->host);
+		assert_true(json_equal(a[i]->metadata, b[i]->metadata));
+	}
+}
+
+static void compare_views(struct graph *restored, struct graph *recorded, int64_t t)
+{
+	struct graph_view *a = graph_view_at(restored, t, NULL);
+	struct graph_view *b = graph_view_at(recorded, t, NULL);
+	const struct graph_elem *ea[64], *eb[64];
+	size_t na = graph_view_node_count(a), nb = graph_view_node_count(b);
+	assert_true(na < 64 && nb < 64);
+	for (size_t i = 0; i < na; i++)
+		ea[i] = &graph_view_node(a, i)->e;
+	for (size_t i = 0; i < nb; i++)
+		eb[i] = &graph_view_node(b, i)->e;
+	same_set(ea, na, eb, nb, t);
+	na = graph_view_edge_count(a);
+	nb = graph_view_edge_count(b);
+	assert_true(na < 64 && nb < 64);
+	for (size_t i = 0; i < na; i++)
+		ea[i] = &graph_view_edge(a, i)->e;
+	for (size_t i = 0; i < nb; i++)
+		eb[i] = &graph_view_edge(b, i)->e;
+	same_set(ea, na, eb, nb, t);
+	char id[16];
+	for (unsigned i = 0; i < 8; i++) {
+		snprintf(id, sizeof(id), "n%u", i);
+		const struct graph_edge *const *la = graph_view_out_edges(a, id, &na);
+		const struct graph_edge *const *lb = graph_view_out_edges(b, id, &nb);
+		for (size_t k = 0; k < na; k++)
+			ea[k] = &la[k]->e;
+		for (size_t k = 0; k < nb; k++)
+			eb[k] = &lb[k]->e;
+		same_set(ea, na, eb, nb, t);
+	}
+	const struct graph_node *const *la = graph_view_nodes_by(a, "IPV4", "10.0.0.1", &na);
+	for (size_t k = 0; k < na; k++)
+		ea[k] = &la[k]->e;
+	const struct graph_node *const *lb = graph_view_nodes_by(b, "IPV4", "10.0.0.1", &nb);
+	for (size_t k = 0; k < nb; k++)
+		eb[k] = &lb[k]->e;
+	same_set(ea, na, eb, nb, t);
+	graph_view_free(a);
+	graph_view_free(b);
+}
+
+static void test_random_replay(void **state)
+{
+	(void)state;
+	for (unsigned seed = 1; seed <= 12; seed++) {
+		char *dir = tmpdir();
+		struct graph *rec = graph_new(&(struct graph_opts)OPTS);
+		struct graph_log *l = open_log(rec, dir, 0, T0 - 1000);
+		int64_t end = random_changes(rec, seed, 300);
+		graph_log_close(l, end + 1);
+		struct graph *res = graph_new(&(struct graph_opts)OPTS);
+		l = open_log(res, dir, 0, end + 10);
+		for (int64_t t = T0 - 5; t <= end; t++)
+			compare_views(res, rec, t);
+		graph_log_close(l, end + 20);
+		graph_free(res);
+		graph_free(rec);
+		rm_rf(dir);
+		free(dir);
+	}
+}
+
 /* The configuration keys: durations with days, seconds, the data directory, persist. */
 static void test_config(void **state)
 {
@@ -473,12 +626,12 @@ static void test_config(void **state)
 	assert_null(lo.dir);
 	config_set_string(cfg, "analyzer.topology.history.max_age", "two days");
 	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_non_null(strstr(err, "analyzer.topology.history.max_age 'two days' invalid"));
 	config_set_string(cfg, "analyzer.topology.history.max_age", "1h");
 	config_set(cfg, "analyzer.topology.history.max_bytes", json_integer(-5));
 	assert_int_equal(graph_log_config(cfg, &go, &lo, dir, sizeof(dir), err, sizeof(err)),
-			 -EINVAL);
+	                 -EINVAL);
 	assert_non_null(strstr(err, "max_bytes -5 invalid"));
 	config_free(cfg);
 }
@@ -493,6 +646,7 @@ int main(void)
 	    cmocka_unit_test(test_retention_age),
 	    cmocka_unit_test(test_bad_dir),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_random_replay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
