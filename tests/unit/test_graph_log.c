@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -445,6 +447,59 @@ static void test_bad_dir(void **state)
 	free(dir);
 }
 
+/* A write the file system refuses (disk full; here the file size limit): the batch is
+ * dropped and counted, the file keeps no part of it, and the log goes on once there is
+ * room again. */
+static void test_write_failure(void **state)
+{
+	(void)state;
+	char *dir = tmpdir();
+	struct graph *g = graph_new(&(struct graph_opts)OPTS);
+	struct graph_log *l = open_log(g, dir, 0, T0);
+	assert_int_equal(graph_log_flush(l), 0); /* the Start record */
+	char path[512];
+	newest_file(dir, path, sizeof(path));
+	off_t before = file_size(path);
+	struct rlimit old, small = {.rlim_cur = (rlim_t)before + 100, .rlim_max = RLIM_INFINITY};
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	graph_lock(g);
+	for (int i = 0; i < 5; i++) {
+		char id[8];
+		snprintf(id, sizeof(id), "x%d", i);
+		graph_node_add(g, id, json_pack("{s:s}", "Name", "lost"), "h", "o", T0 + i);
+	}
+	graph_unlock(g);
+	int r = graph_log_flush(l);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	assert_int_equal(r, -EFBIG);
+	struct graph_log_stats st;
+	graph_log_stats(l, &st);
+	assert_int_equal(st.write_errors, 1);
+	assert_int_equal(st.dropped, 5);
+	assert_int_equal(file_size(path), before);
+	/* room again: the next batch is written */
+	graph_lock(g);
+	graph_node_add(g, "kept", json_pack("{s:s}", "Name", "kept"), "h", "o", T0 + 10);
+	graph_unlock(g);
+	assert_int_equal(graph_log_flush(l), 0);
+	graph_log_close(l, T0 + 20);
+	graph_free(g);
+	g = graph_new(&(struct graph_opts)OPTS);
+	l = open_log(g, dir, 0, T0 + 30);
+	graph_log_stats(l, &st);
+	assert_int_equal(st.replayed, 3); /* Start, kept, Stop */
+	assert_int_equal(st.skipped + st.cut_bytes, 0);
+	assert_string_equal(name_at(g, "kept", T0 + 15), "kept");
+	assert_string_equal(name_at(g, "x0", T0 + 15), "-");
+	graph_log_close(l, T0 + 40);
+	graph_free(g);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* ---- random histories: what the restored history answers, the recording graph answered */
 
 static unsigned rnd(unsigned *seed, unsigned n)
@@ -647,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_dir),
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_random_replay),
+	    cmocka_unit_test(test_write_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
