@@ -466,7 +466,7 @@ static void test_write_failure(void **state)
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
 	graph_lock(g);
 	for (int i = 0; i < 5; i++) {
-		char id[8];
+		char id[16];
 		snprintf(id, sizeof(id), "x%d", i);
 		graph_node_add(g, id, json_pack("{s:s}", "Name", "lost"), "h", "o", T0 + i);
 	}
