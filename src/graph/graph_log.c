@@ -60,7 +60,8 @@ struct graph_log {
 	struct seg *segs;
 	size_t nsegs;
 	int64_t last_err_log;
-	int64_t newest_ms;         /* the newest record's Time: "now" for the age bound */
+	int64_t newest_ms; /* the newest record's Time: "now" for the age bound */
+	int dir_dirty;     /* files made or removed: the directory is synced with the next batch */
 	struct graph_log_stats st; /* dropped under mu, the rest under io */
 };
 
@@ -224,13 +225,14 @@ static int seg_new(struct graph_log *l)
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, LOG_HEADER, LOG_HEADER_LEN) != LOG_HEADER_LEN || fdatasync(fd)) {
+	/* synced with the first batch (write_pending): no disk wait at start */
+	if (write(fd, LOG_HEADER, LOG_HEADER_LEN) != LOG_HEADER_LEN) {
 		int r = errno ? -errno : -EIO;
 		close(fd);
 		unlink(path);
 		return r;
 	}
-	sync_dir(l->dir);
+	l->dir_dirty = 1;
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = fd;
@@ -270,7 +272,7 @@ static void retention(struct graph_log *l, int64_t now_ms)
 	if (gone) {
 		memmove(l->segs, l->segs + gone, (l->nsegs - gone) * sizeof(*l->segs));
 		l->nsegs -= gone;
-		sync_dir(l->dir);
+		l->dir_dirty = 1;
 	}
 	l->st.files = l->nsegs;
 	l->st.bytes = total_bytes(l);
@@ -304,6 +306,11 @@ static int write_pending(struct graph_log *l)
 	}
 	if (!r && fdatasync(l->fd))
 		r = -errno;
+	if (!r && l->dir_dirty) {
+		/* files made or removed since the last batch: their names too */
+		sync_dir(l->dir);
+		l->dir_dirty = 0;
+	}
 	free(buf);
 	if (r) {
 		/* a partial batch would read back as a damaged record: take it off */
