@@ -13,6 +13,7 @@
 #include "capture/pcap_out.h"
 #include "common/util.h"
 #include "decode/decode.h"
+#include "flow/flow_loop.h"
 
 #define CT_JSON "application/json; charset=UTF-8"
 
@@ -211,12 +212,6 @@ static void attach_raw(struct import *im, struct rest_pcap_result *r)
 	}
 }
 
-static void on_frame(void *user, const struct capture_frame *fr)
-{
-	struct import *im = user;
-	flow_table_feed(im->t, im->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
-}
-
 int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_pcap_opts *o,
 		     struct rest_pcap_result *r)
 {
@@ -251,15 +246,12 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 		snprintf(r->err, sizeof(r->err), "%s", err);
 		return -EINVAL;
 	}
-	int n;
-	while ((n = capture_dispatch(cap, 0, on_frame, &im)) > 0)
-		;
-	if (n < 0) {
+	struct flow_loop_opts lo = {0}; /* the file to its end, packet time; flushed */
+	if (flow_loop_run(cap, im.t, &lo)) {
 		r->corrupt = 1;
 		snprintf(r->err, sizeof(r->err), "corrupt capture stream: %.400s (the flows before "
 			 "it are stored)", capture_error(cap));
 	}
-	flow_table_flush(im.t);
 	const struct flow_stats *fs = flow_table_stats(im.t);
 	r->packets = fs->packets;
 	r->flows = im.flows;

@@ -237,6 +237,7 @@ static int afpacket_dispatch(struct capture *base, int max, capture_cb cb, void 
 			.caplen = caplen < c->snaplen ? caplen : c->snaplen,
 			.wirelen = wirelen,
 			.ts_ns = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec,
+			.linktype = c->base.linktype,
 		};
 		c->base.received++;
 		cb(user, &f);

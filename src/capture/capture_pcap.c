@@ -89,6 +89,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		.caplen = h->caplen,
 		.wirelen = h->len > h->caplen ? h->len : h->caplen,
 		.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		.linktype = c->base.linktype,
 	};
 	c->base.received++;
 	c->cb(c->user, &f);

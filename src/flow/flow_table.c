@@ -81,6 +81,7 @@ struct flow_table {
 	uint64_t now_ns;         /* latest time seen */
 	uint32_t header_size;
 	uint64_t raw_window_bytes; /* raw bytes accepted since the last update pass */
+	int linktype;              /* of the frame fed last with raw packets on */
 
 	struct pending pipe[PIPE_SIZE];
 	uint32_t pipe_head, pipe_tail;
@@ -383,6 +384,11 @@ const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
 	drain(t);
 	return &t->st;
+}
+
+int flow_table_linktype(const struct flow_table *t)
+{
+	return t->linktype;
 }
 
 const struct flow_table_opts *flow_table_opts(const struct flow_table *t)
@@ -917,6 +923,7 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);
+		t->linktype = linktype; /* for the raw callback (flow_table_linktype) */
 		process(t, &r, n, 0, 0, data, caplen, wirelen, ts_ns);
 		return;
 	}

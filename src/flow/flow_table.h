@@ -123,6 +123,8 @@ const struct flow_stats *flow_table_stats(struct flow_table *t);
  * (stats, foreach, tick and flush do it themselves). */
 void flow_table_sync(struct flow_table *t);
 const struct flow_table_opts *flow_table_opts(const struct flow_table *t);
+/* Link type of the frame a raw packet callback is given (valid during it). */
+int flow_table_linktype(const struct flow_table *t);
 /* "Ethernet/IPv4/TCP" for f->path_id; owned by the table. */
 const char *flow_table_path(const struct flow_table *t, const struct flow *f);
 /* Application name for f->app_id; owned by the table or static. */
