@@ -130,6 +130,11 @@ int capture_sflow_counters(struct capture *c, struct capture_sflow_if *out, int 
 /* Link type (LINKTYPE_*) of the frames: the source's first (or, during a
  * callback, current) one; each frame carries its own in capture_frame. */
 int capture_linktype(const struct capture *c);
+/* 1 when the source's times may be finer than a microsecond (afpacket, a
+ * nanosecond pcap, a stream or file whose resolution is not known before it
+ * is read), 0 when they are microseconds: what a pcap writer of its frames
+ * needs to keep them (pcap_out_open_ts). */
+int capture_tstamp_nano(const struct capture *c);
 /* Compiles and installs a BPF filter for the source's link type; 0, or
  * -EINVAL with the compiler's message in err. */
 int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen);

@@ -96,6 +96,7 @@ struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *e
 	int ie = errno;
 	if (c->fd >= 0)
 		c->base.linktype = linktype_of(c->fd, o->ifname);
+	c->base.nano = 1; /* TPACKET_V3 times are ns */
 	netns_leave(saved);
 	if (c->fd < 0) {
 		snprintf(err, errlen, "AF_PACKET socket: %s%s", strerror(e),

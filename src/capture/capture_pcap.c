@@ -67,6 +67,7 @@ struct capture *capture_open_pcap(const struct capture_live_opts *o, char *err, 
 	netns_leave(saved);
 	c->base.ops = &pcap_ops;
 	c->base.linktype = pcap_datalink(c->p);
+	c->base.nano = pcap_get_tstamp_precision(c->p) == PCAP_TSTAMP_PRECISION_NANO;
 	return &c->base;
 fail:
 	netns_leave(saved);

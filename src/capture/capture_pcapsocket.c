@@ -403,6 +403,7 @@ struct capture *capture_open_pcapsocket(const struct capture_pcapsocket_opts *o,
 	}
 	ps->base.ops = &ps_ops;
 	ps->base.linktype = 1; /* until the first frame */
+	ps->base.nano = 1;      /* streams of either resolution */
 	ps->snaplen = o->snaplen ? o->snaplen : 256;
 	ps->max_conns = o->max_conns > 0 ? o->max_conns : 16;
 	uint32_t n = PS_QUEUE_BYTES / ps->snaplen;

@@ -199,6 +199,7 @@ struct capture *capture_open_sflow(const struct capture_sflow_opts *o, char *err
 	}
 	c->base.ops = &sflow_ops;
 	c->base.linktype = DECODE_LINKTYPE_ETHERNET;
+	c->base.nano = 1; /* stamped with the ns clock on arrival */
 	c->snaplen = o->snaplen ? o->snaplen : 256;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 100;
 	pthread_mutex_init(&c->lock, NULL);

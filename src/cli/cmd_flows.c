@@ -266,7 +266,8 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 		}
 	}
 	r->linktype = capture_linktype(w[0].cap);
-	if (l->want_pcap && !(r->pcap = pcap_out_open(out, r->linktype, err, sizeof(err)))) {
+	if (l->want_pcap && !(r->pcap = pcap_out_open_ts(out, r->linktype, capture_tstamp_nano(w[0].cap),
+							  err, sizeof(err)))) {
 		fprintf(stderr, "skydive flows: %s\n", err);
 		goto out;
 	}
@@ -581,7 +582,10 @@ int cmd_flows(int argc, char **argv)
 	r.json = !want_pcap;
 	r.progress = progress && isatty(2);
 	buf_init(&r.out, out);
-	if (want_pcap && !(r.pcap = pcap_out_open(out, r.linktype, err, sizeof(err)))) {
+	/* The source's resolution: a microsecond file gives a microsecond pcap,
+	 * nanosecond times stay nanoseconds. */
+	if (want_pcap && !(r.pcap = pcap_out_open_ts(out, r.linktype, capture_tstamp_nano(cap), err,
+						     sizeof(err)))) {
 		fprintf(stderr, "skydive flows: %s\n", err);
 		goto out;
 	}
