@@ -20,11 +20,14 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "api/rest_pcap.h"
 #include "capture/capture.h"
 #include "common/buf.h"
 #include "flow/flow_json.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
+#include "gremlin/gremlin.h"
+#include "store/flow_store.h"
 
 static char tmp_dir[64], pcap_dir[256];
 
@@ -277,11 +280,65 @@ static void test_corrupt_file_still_flushes(void **state)
 	capture_close(c);
 }
 
+/* POST /api/pcap runs the same loop: a VXLAN frame kept by the outer and the
+ * inner flow (raw packet limit 1) is given to each of them, the same bytes,
+ * and the flows are the golden case's (UUIDs and RawPacketsCaptured from
+ * tests/golden/expected/vxlan_raw1_tid.json). */
+static void test_pcap_import_keeps_tunnel_frames(void **state)
+{
+	if (!pcap_dir[0])
+		skip();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/vxlan.pcap", pcap_dir);
+	struct flow_store *st = flow_store_new(NULL);
+	assert_non_null(st);
+	struct rest_pcap_opts o = {.raw_packet_limit = 1, .node_tid = "node-1",
+				   .now_ms = 1700000000000 + 10000};
+	struct rest_pcap_result r;
+	assert_int_equal(rest_pcap_ingest(st, path, &o, &r), 0);
+	json_error_t je;
+	json_t *exp = json_load_file("tests/golden/expected/vxlan_raw1_tid.json", 0, &je);
+	assert_non_null(exp);
+	assert_int_equal(r.flows, json_array_size(exp));
+	json_t *flows = flow_store_query(st, NULL, 0, 0, &(struct gremlin_error){0});
+	json_t *raw = flow_store_raw_packets(st, flows);
+	assert_non_null(raw);
+	size_t i, j;
+	json_t *e, *it;
+	const char *data = NULL;
+	int with_raw = 0;
+	json_array_foreach(exp, i, e)
+	{
+		const char *uuid = json_string_value(json_object_get(e, "UUID"));
+		json_int_t n = json_integer_value(json_object_get(e, "RawPacketsCaptured"));
+		json_t *pk = NULL;
+		json_array_foreach(raw, j, it)
+			if (json_object_get(it, uuid))
+				pk = json_object_get(it, uuid);
+		assert_int_equal(pk ? (json_int_t)json_array_size(pk) : 0, n);
+		if (!n)
+			continue;
+		with_raw++;
+		const char *d = json_string_value(json_object_get(json_array_get(pk, 0), "Data"));
+		assert_non_null(d);
+		if (data)
+			assert_string_equal(d, data); /* the outer and inner flow: one frame */
+		data = d;
+	}
+	assert_int_equal(with_raw, 2);
+	assert_int_equal(r.raw_kept, 2);
+	json_decref(raw);
+	json_decref(flows);
+	json_decref(exp);
+	flow_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_cases_through_the_loop),
 		cmocka_unit_test(test_corrupt_file_still_flushes),
+		cmocka_unit_test(test_pcap_import_keeps_tunnel_frames),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
