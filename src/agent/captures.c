@@ -284,44 +284,6 @@ static void publish_stats(struct cap_worker *w)
 		push(w, buf, len);
 }
 
-/* ebpf: no packets to read; the kernel map is drained every poll period. */
-static void ebpf_lane_loop(struct cap_lane *l)
-{
-	struct cap_worker *w = l->w;
-	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
-	uint64_t next_stats = time_now_ns() + stats_ns;
-	uint64_t next_poll = time_now_ns() + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
-	while (!atomic_load(&w->stop)) {
-		uint64_t now = time_now_ns();
-		if (now >= next_poll) {
-			int n = ebpf_capture_poll(l->eb, l->t);
-			if (n < 0) {
-				char msg[128];
-				snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s",
-					 strerror(-n));
-				worker_fail(w, msg);
-				log_warn("agent: capture %s on %s failed: %s", w->capture_id,
-					 w->ifname, msg);
-				break;
-			}
-			now = time_now_ns();
-			next_poll = now + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
-		}
-		flow_table_tick(l->t, now); /* updates and expiry */
-		flow_batch_flush(l->batch);
-		if (now >= next_stats) {
-			lane_update(l);
-			publish_stats(w);
-			next_stats = now + stats_ns;
-		}
-		struct timespec nap = {0, 100 * 1000000L}; /* stop is seen within 100 ms */
-		nanosleep(&nap, NULL);
-	}
-	/* The packets counted since the last poll, before the flush below. */
-	if (!atomic_load(&w->failed))
-		ebpf_capture_poll(l->eb, l->t);
-}
-
 /* After each batch of the shared loop (flow_loop.h): ship the flows the
  * batch reported, publish the counters every stats_update. */
 struct lane_run {
@@ -343,25 +305,34 @@ static int lane_after_batch(void *user, int n, uint64_t now)
 	return atomic_load(&l->w->stop);
 }
 
+static int ebpf_poll(void *src, struct flow_table *t)
+{
+	return ebpf_capture_poll(src, t);
+}
+
 static void *lane_main(void *arg)
 {
 	struct cap_lane *l = arg;
 	struct cap_worker *w = l->w;
 	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
-	if (l->eb) {
-		ebpf_lane_loop(l);
-		flow_table_flush(l->t); /* stopped (or failed): every flow leaves now */
-	} else {
-		struct lane_run r = {l, stats_ns, time_now_ns() + stats_ns};
-		struct flow_loop_opts lo = {.live = 1, .after_batch = lane_after_batch, .user = &r};
-		/* Until stopped or failed; every flow leaves at the end. */
-		if (flow_loop_run(l->cap, l->t, &lo)) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "%s", capture_error(l->cap));
+	struct lane_run r = {l, stats_ns, time_now_ns() + stats_ns};
+	struct flow_loop_opts lo = {.live = 1, .after_batch = lane_after_batch, .user = &r};
+	/* Until stopped or failed; every flow leaves at the end. */
+	if (l->eb) { /* flows counted in the kernel: records, polled */
+		struct flow_loop_records src = {ebpf_poll, l->eb, EBPF_CAPTURE_POLL_MS};
+		int rc = flow_loop_run_records(&src, l->t, &lo);
+		if (rc) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s", strerror(-rc));
 			worker_fail(w, msg);
-			log_warn("agent: capture %s on %s (worker %d) failed: %s", w->capture_id,
-				 w->ifname, l->idx, msg);
+			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
 		}
+	} else if (flow_loop_run(l->cap, l->t, &lo)) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", capture_error(l->cap));
+		worker_fail(w, msg);
+		log_warn("agent: capture %s on %s (worker %d) failed: %s", w->capture_id, w->ifname,
+			 l->idx, msg);
 	}
 	flow_batch_flush(l->batch);
 	lane_update(l);

@@ -5,7 +5,9 @@
  * borrowed frames, each goes to flow_table_feed with its own link type (raw
  * packet receivers read it with flow_table_linktype), and the table's
  * periodic work (the LastUpdateMetric window, expiry) runs on packet time, or,
- * while a live source is idle, on the wall clock.
+ * while a live source is idle, on the wall clock. Sources of ready-made flow
+ * records (the ebpf capture's kernel map) run the same loop through
+ * flow_loop_run_records: polled, not dispatched, and fed as records.
  *
  * Ownership: the loop borrows the capture and the table and allocates
  * nothing; a frame is valid only while it is fed. It lives in src/flow, not
@@ -38,5 +40,22 @@ struct flow_loop_opts {
  * callback; also on a failure, so the flows read before it are kept).
  * Returns 0, or -EIO with the source's message in capture_error(c). */
 int flow_loop_run(struct capture *c, struct flow_table *t, const struct flow_loop_opts *o);
+
+/* A source of flow records: poll feeds t what it counted since its previous
+ * call (flow_table_feed_record) and returns how many records, or -errno. */
+struct flow_loop_records {
+	int (*poll)(void *src, struct flow_table *t);
+	void *src;
+	uint32_t period_ms; /* between polls; 0 = 1000 */
+};
+
+/* The live loop of a record source: polls every period, runs the table's
+ * updates and expiry on the wall clock, calls o->after_batch (n = the
+ * records of a poll, 0 between polls) every 100 ms until it says stop (o->live
+ * and o->batch are not used). Then polls once more (what was counted until
+ * the stop; its error, if any, is moot) and flushes t. Returns 0, or the
+ * -errno of a failed poll (t is flushed then too). */
+int flow_loop_run_records(const struct flow_loop_records *r, struct flow_table *t,
+			  const struct flow_loop_opts *o);
 
 #endif

@@ -23,6 +23,7 @@
 #include "api/rest_pcap.h"
 #include "capture/capture.h"
 #include "common/buf.h"
+#include "common/util.h"
 #include "flow/flow_json.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
@@ -333,12 +334,97 @@ static void test_pcap_import_keeps_tunnel_frames(void **state)
 	flow_store_free(st);
 }
 
+/* A record source (the ebpf capture) through the same loop: polled until
+ * after_batch says stop, polled once more, flushed; a failed poll ends the
+ * loop with its error, the flows flushed. */
+struct rec_src {
+	int polls, fail_at, batches, stop_after;
+	uint64_t last_n;
+};
+
+static int rec_poll(void *user, struct flow_table *t)
+{
+	struct rec_src *r = user;
+	if (++r->polls == r->fail_at)
+		return -EIO;
+	struct flow_record rec;
+	memset(&rec, 0, sizeof(rec));
+	rec.h.mac_src[5] = 1;
+	rec.h.mac_dst[5] = 2;
+	rec.h.ip_ver = 4;
+	rec.h.ip_src[0] = 10;
+	rec.h.ip_dst[0] = 11;
+	rec.h.proto = 17;
+	rec.h.sport = 1000;
+	rec.h.dport = 2000;
+	rec.ab_packets = 1;
+	rec.ab_bytes = 100;
+	rec.first_ns = rec.last_ns = time_now_ns();
+	assert_int_equal(flow_table_feed_record(t, &rec), 0);
+	return 1;
+}
+
+static int rec_after(void *user, int n, uint64_t now)
+{
+	struct rec_src *r = user;
+	assert_true(n == 0 || n == 1);
+	return ++r->batches >= r->stop_after;
+}
+
+struct rec_seen {
+	int n;
+	uint64_t packets;
+};
+
+static void rec_emit(void *user, const struct flow_table *t, const struct flow *f,
+		     enum flow_event ev, int64_t s, int64_t l)
+{
+	struct rec_seen *x = user;
+	if (ev == FLOW_EV_EXPIRE) {
+		x->n++;
+		x->packets = f->ab_packets + f->ba_packets;
+	}
+}
+
+static void test_record_source(void **state)
+{
+	char err[256];
+	struct flow_table_opts o = {0};
+	struct rec_seen x = {0};
+	struct flow_table *t = flow_table_new(&o, rec_emit, NULL, &x, err, sizeof(err));
+	assert_non_null(t);
+	struct rec_src r = {.stop_after = 3};
+	struct flow_loop_records src = {rec_poll, &r, 1};
+	struct flow_loop_opts lo = {.after_batch = rec_after, .user = &r};
+	assert_int_equal(flow_loop_run_records(&src, t, &lo), 0);
+	assert_int_equal(r.batches, 3);
+	/* the 2nd and 3rd rounds come after a nap longer than the period, and
+	 * one poll follows the stop */
+	assert_true(r.polls >= 3);
+	assert_int_equal(x.n, 1); /* flushed */
+	assert_int_equal(x.packets, (uint64_t)r.polls);
+	flow_table_free(t);
+
+	struct rec_seen y = {0};
+	t = flow_table_new(&o, rec_emit, NULL, &y, err, sizeof(err));
+	assert_non_null(t);
+	struct rec_src f = {.stop_after = 1000, .fail_at = 2};
+	src.src = &f;
+	lo.user = &f;
+	assert_int_equal(flow_loop_run_records(&src, t, &lo), -EIO);
+	assert_int_equal(f.polls, 2); /* no poll after a failure */
+	assert_int_equal(y.n, 1);
+	assert_int_equal(y.packets, 1);
+	flow_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_cases_through_the_loop),
 		cmocka_unit_test(test_corrupt_file_still_flushes),
 		cmocka_unit_test(test_pcap_import_keeps_tunnel_frames),
+		cmocka_unit_test(test_record_source),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
