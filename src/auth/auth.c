@@ -462,18 +462,32 @@ static int authenticate(struct auth *a, const struct backend *b, int cluster,
 	return rc;
 }
 
+/* "roles operator, viewer" (or "role viewer", "no role") of id, for a 403 and the login
+ * log line: the policy's g lines followed, so the reader sees why (rbac_roles_text). */
+static void roles_phrase(const struct auth *a, const struct auth_identity *id, char *buf,
+                         size_t len)
+{
+	const char *roles[1] = {id->role};
+	char list[180], safe[180];
+	int n = rbac_roles_text(a->rbac, id->user, roles, id->role[0] ? 1 : 0, list, sizeof(list));
+	printable(safe, sizeof(safe), list);
+	if (n < 0)
+		snprintf(buf, len, "roles unknown: out of memory");
+	else if (n == 0)
+		snprintf(buf, len, "no role");
+	else
+		snprintf(buf, len, "%s %s", n == 1 ? "role" : "roles", safe);
+}
+
 static int authorize(struct auth *a, int n, const char *objects[2], const char *actions[2],
                      const char *peer, struct auth_verdict *v)
 {
 	for (int i = 0; i < n; i++) {
 		if (auth_allowed(a, &v->id, objects[i], actions[i]))
 			continue;
-		char u[80], roles[64];
+		char u[80], roles[200];
 		printable(u, sizeof(u), v->id.user);
-		if (v->id.role[0])
-			snprintf(roles, sizeof(roles), "roles %s", v->id.role);
-		else
-			snprintf(roles, sizeof(roles), "roles of the policy");
+		roles_phrase(a, &v->id, roles, sizeof(roles));
 		v->status = 403;
 		if (!strcmp(objects[i], "websocket"))
 			snprintf(v->msg, sizeof(v->msg), "user %s (%s) may not open %s", u, roles,
@@ -560,8 +574,10 @@ int auth_login(struct auth *a, const char *user, const char *password, const cha
 	}
 	memcpy(token, t, sizeof(t));
 	atomic_fetch_add(&a->logins, 1);
+	char roles[200];
+	roles_phrase(a, &v->id, roles, sizeof(roles));
 	log_info("auth: user %s logged in from %s (backend %s, %s)", u, peer ? peer : "?",
-	         a->api.name, v->id.role[0] ? v->id.role : "roles of the policy");
+	         a->api.name, roles);
 	return 0;
 }
 

@@ -145,7 +145,7 @@ check login-wrong "$code $(cat "$tmp/login-wrong.b")" cj "$code" 401 "$tmp/login
 CAP='{"GremlinQuery":"G.V().Has(\"Name\",\"lo\")"}'
 req viewer-cap -u 'viewer1:v1ew' -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"
 check viewer-capture-403 "$code $(cat "$tmp/viewer-cap.b")" cj "$code" 403 "$tmp/viewer-cap.b" \
-	'j["Error"].startswith("user viewer1 ") and "may not write capture" in j["Error"]'
+	'j["Error"]=="user viewer1 (role viewer) may not write capture"'
 req viewer-read -u 'viewer1:v1ew' "$URL/api/capture"
 check viewer-capture-list "$code" test "$code" = 200
 req op-cap -u 'operator1:op3r' -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"

@@ -218,13 +218,14 @@ static struct config *basic_config(void)
 	assert_int_equal(config_set_string(cfg, "auth.users1.type", "basic"), 0);
 	assert_int_equal(
 	    config_set(cfg, "auth.users1.users",
-	               json_pack("{s:s, s:s}", "alice",
+	               json_pack("{s:s, s:s, s:s}", "alice",
 	                         "$2y$05$XgJ43hN29cEqawn7Daj1EOS0Kv38zhejuqsXgZOLm0mhBZ8gRIhza",
-	                         "viewer1", "v1ew")),
+	                         "viewer1", "v1ew", "dave", "d4ve")),
 	    0);
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.backend", "users1"), 0);
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.throttle.failures", "1"), 0);
-	assert_int_equal(config_set(cfg, "rbac.policy", json_pack("[s]", "g, viewer1, viewer")),
+	assert_int_equal(config_set(cfg, "rbac.policy", json_pack("[s, s, s]", "g, viewer1, viewer",
+	                                                  "g, dave, auditors", "g, auditors, viewer")),
 	                 0);
 	return cfg;
 }
@@ -283,10 +284,14 @@ static void test_auth_checks(void **state)
 	assert_int_equal(auth_check_http(a, "GET", "/api/topology", NULL, &viewer, 0, &v), 0);
 	assert_string_equal(v.id.role, "");
 	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &viewer, 0, &v), 403);
-	assert_string_equal(v.msg, "user viewer1 (roles of the policy) may not write capture");
+	assert_string_equal(v.msg, "user viewer1 (role viewer) may not write capture");
 	assert_int_equal(auth_check_ws(a, "/ws/agent/topology", &viewer, 0, &v), 403);
-	assert_string_equal(v.msg, "user viewer1 (roles of the policy) may not open "
+	assert_string_equal(v.msg, "user viewer1 (role viewer) may not open "
 	                           "/ws/agent/topology");
+	/* base64("dave:d4ve"): viewer through the auditors role, both named */
+	struct auth_creds dave = {.authorization = "Basic ZGF2ZTpkNHZl", .peer = "10.0.0.2"};
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &dave, 0, &v), 403);
+	assert_string_equal(v.msg, "user dave (roles auditors, viewer) may not write capture");
 	assert_int_equal(auth_check_ws(a, "/ws/subscriber", &viewer, 0, &v), 0);
 	assert_int_equal(auth_allowed(a, &v.id, "capture", "rawpackets"), 0);
 	/* wrong password, then (1 free failure) blocked: 429 even for the right one */
@@ -326,7 +331,7 @@ static void test_auth_checks(void **state)
 	assert_int_equal(auth_logout(a, &none), -1);
 	assert_int_equal(auth_check_http(a, "GET", "/api", NULL, &tb, 2, &v), 401);
 	json_t *st = auth_status_json(a, 2);
-	assert_int_equal(json_integer_value(json_object_get(st, "Forbidden")), 2);
+	assert_int_equal(json_integer_value(json_object_get(st, "Forbidden")), 3);
 	assert_int_equal(json_integer_value(json_object_get(st, "Throttled")), 1);
 	assert_int_equal(json_integer_value(json_object_get(st, "Logins")), 2);
 	assert_int_equal(json_integer_value(json_object_get(st, "LoginFailures")), 1);
