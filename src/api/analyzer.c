@@ -34,7 +34,8 @@
 #include "store/flow_store.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
-#define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
+#define MAX_MSG    (256u << 20) /* one WebSocket message (a whole agent graph): the default
+                                   * of http.ws.max_message_size */
 #define HTTP_CHUNK (64u << 10)
 #define TOKEN_COOKIE_MAX 128 /* an authtoken value: 64 hex digits, longer ones refused */
 
@@ -135,6 +136,7 @@ struct analyzer {
 	/* Limits (docs/API.md "Limits") and what they refused, in /api/status WebSocket */
 	unsigned long long pcap_max; /* analyzer.pcap.max_bytes */
 	size_t ws_max_per_addr;      /* http.ws.max_connections_per_address */
+	size_t ws_max_msg;           /* http.ws.max_message_size */
 	uint64_t refused_origin, refused_duplicate, refused_per_addr;
 	/* Every accepted TCP connection (HTTP, WebSocket, before its first byte), at most
 	 * http.max_connections; those beyond it are closed at accept and counted. Only the
@@ -1259,9 +1261,13 @@ static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const
 		         p->host_id);
 		return 0;
 	}
-	if (p->rx_len + len > MAX_MSG) {
-		log_warn("api: message from %s larger than %u bytes; closing", p->host_id, MAX_MSG);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+	if (p->rx_len + len > a->ws_max_msg) {
+		log_warn("api: message from %s larger than %zu bytes (http.ws.max_message_size); "
+		         "closing with 1009",
+		         p->host_id, a->ws_max_msg);
+		static const char why[] = "message too big (http.ws.max_message_size)";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+		                 sizeof(why) - 1);
 		return -1;
 	}
 	if (p->rx_len + len > p->rx_cap) {
@@ -1671,6 +1677,14 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->pcap_max = pmax > 0 ? (unsigned long long)pmax : 256ull << 20;
 	int64_t wmax = config_get_int(cfg, "http.ws.max_connections_per_address", 256);
 	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
+	int64_t mmax = config_get_int(cfg, "http.ws.max_message_size", MAX_MSG);
+	if (mmax < 1024 || mmax > (1ll << 32)) {
+		log_warn("api: http.ws.max_message_size %lld out of range (1024..4294967296); "
+		         "%u used",
+		         (long long)mmax, MAX_MSG);
+		mmax = MAX_MSG;
+	}
+	a->ws_max_msg = (size_t)mmax;
 	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
 	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
 	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
