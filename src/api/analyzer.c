@@ -1713,6 +1713,12 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->auth = auth_new(cfg, a->service, auth_addr_is_loopback(ip), listen, err, errlen);
 	if (!a->auth)
 		goto fail;
+	/* /login tokens survive a restart, beside the captures (auth.h) */
+	if (!strcmp(a->service, "analyzer") &&
+	    auth_persist_tokens(a->auth,
+	                        config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                        rest_now_ms(), err, errlen))
+		goto fail;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
 	a->protocols[0] = (struct lws_protocols){.name = "skydive",

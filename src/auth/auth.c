@@ -1,5 +1,6 @@
 /* auth.c - authentication backends and the per-request checks (see auth.h). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "auth/rbac.h"
 #include "auth/token.h"
 #include "common/log.h"
+#include "common/util.h"
 
 struct backend {
 	char name[64];
@@ -183,6 +185,49 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 fail:
 	auth_free(a);
 	return NULL;
+}
+
+/* token_keep_fn: a loaded token stays while its backend has its user. */
+static int token_user_exists(void *user, const struct token_info *who)
+{
+	const struct auth *a = user;
+	const struct backend *bs[2] = {&a->api, &a->cluster};
+	for (int i = 0; i < 2; i++)
+		if (bs[i]->basic && !strcmp(bs[i]->name, who->backend))
+			return htpasswd_has(bs[i]->pw, who->user);
+	return 0;
+}
+
+int auth_persist_tokens(struct auth *a, const char *data_dir, int64_t now_ms, char *err,
+                        size_t errlen)
+{
+	if (!a->api.basic)
+		return 0;
+	char path[4200];
+	int rc = data_dir && *data_dir ? util_mkdir_p(data_dir) : -EINVAL;
+	if (rc) {
+		log_warn("auth: cannot make the data directory '%s' (%s): login tokens will not "
+		         "survive a restart (set analyzer.data_dir)",
+		         data_dir ? data_dir : "", strerror(-rc));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/tokens.json", data_dir);
+	size_t loaded, dropped;
+	char e[600];
+	rc = token_store_attach(a->tokens, path, now_ms, token_user_exists, a, &loaded, &dropped,
+	                        e, sizeof(e));
+	if (rc == -EPERM) {
+		snprintf(err, errlen, "login tokens: %s", e);
+		return rc;
+	}
+	if (rc) {
+		log_warn("auth: login tokens will not survive a restart: %s", e);
+		return 0;
+	}
+	log_info("auth: %zu login tokens kept from %s (%zu dropped: expired, or their user or "
+	         "backend is gone)",
+	         loaded, path, dropped);
+	return 0;
 }
 
 void auth_free(struct auth *a)
@@ -603,7 +648,7 @@ json_t *auth_status_json(struct auth *a, int64_t now_ms)
 	token_store_stats(a->tokens, now_ms, &ts);
 	throttle_stats(a->thr, &th);
 	return json_pack(
-	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, "
+	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I}}",
 	    "APIBackend", a->api.name, "APIBackendType", auth_api_type(a), "ClusterBackend",
 	    a->cluster.name, "Unauthenticated", (json_int_t)atomic_load(&a->unauthenticated),
@@ -613,7 +658,8 @@ json_t *auth_status_json(struct auth *a, int64_t now_ms)
 	    (json_int_t)atomic_load(&a->logins), "LoginFailures",
 	    (json_int_t)atomic_load(&a->login_failures), "Tokens", "Live", (json_int_t)ts.live,
 	    "Issued", (json_int_t)ts.issued, "Expired", (json_int_t)ts.expired, "Revoked",
-	    (json_int_t)ts.revoked, "Evicted", (json_int_t)ts.evicted, "ThrottledAddresses",
+	    (json_int_t)ts.revoked, "Evicted", (json_int_t)ts.evicted, "FileSaves",
+	    (json_int_t)ts.saves, "FileSaveErrors", (json_int_t)ts.save_errors, "ThrottledAddresses",
 	    "Tracked", (json_int_t)th.tracked, "Refused", (json_int_t)th.refused, "Evicted",
 	    (json_int_t)th.evicted);
 }

@@ -5,7 +5,8 @@
 # x-auth-token; revoked -> 401; failed logins throttled (429, Retry-After); a viewer
 # creating a capture -> 403; an operator's RawPackets() and PCAP -> 403; an agent with
 # wrong cluster credentials refused and logged, with right ones connected; the client's
-# --username/--password; a non-loopback listener without a backend refuses to start.
+# --username/--password; a non-loopback listener without a backend refuses to start;
+# tokens survive a restart of the analyzer, revoked ones stay revoked.
 # Everything runs in a network namespace this test creates (its own loopback).
 # Needs root (ip netns), curl, htpasswd (apache2-utils), openssl.
 . "$(dirname "$0")/lib/harness.sh"
@@ -49,13 +50,18 @@ rbac:
 EOF
 PORT=18082
 URL=http://127.0.0.1:$PORT
-ip netns exec "$NS" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" analyzer -c "$tmp/skydive.yml" \
-	--listen "127.0.0.1:$PORT" --host-id analyzer 2>"$tmp/analyzer.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-	[ "$(X curl -s -o /dev/null -w '%{http_code}' "$URL/api")" = 401 ] && break
-	sleep 0.1
-done
+# start_analyzer LOG: the analyzer of this test (its pid in $APID), waiting for its 401
+start_analyzer() {
+	ip netns exec "$NS" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" analyzer -c "$tmp/skydive.yml" \
+		--listen "127.0.0.1:$PORT" --host-id analyzer 2>"$1" &
+	APID=$!
+	pids+=($APID)
+	for _ in $(seq 1 100); do
+		[ "$(X curl -s -o /dev/null -w '%{http_code}' "$URL/api")" = 401 ] && break
+		sleep 0.1
+	done
+}
+start_analyzer "$tmp/analyzer.log"
 
 # req NAME [curl args]: body in $tmp/NAME.b, headers in $tmp/NAME.h, status in $code.
 req() {
@@ -203,6 +209,39 @@ X "$SKYDIVE" client topology import --file "$tmp/g.json" --analyzer "127.0.0.1:$
 	--username admin --password 'adm1n pass' >/dev/null 2>"$tmp/import.err"
 req imp "${ADMIN[@]}" -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V().Has(\"Name\",\"imported\")"}' "$URL/api/topology"
 check client-ws-import "$code $(head -c 200 "$tmp/import.err")" cj "$code" 200 "$tmp/imp.b" 'len(j)==1'
+
+# ---- tokens survive a restart; revoked ones stay revoked ------------------------------
+tok_of() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["Token"])' "$1" 2>/dev/null; }
+req vlogin --data-urlencode 'username=viewer1' --data-urlencode 'password=v1ew' "$URL/login"
+VTOK=$(tok_of "$tmp/vlogin.b")
+req olog --data-urlencode 'username=operator1' --data-urlencode 'password=op3r' "$URL/login"
+OTOK=$(tok_of "$tmp/olog.b")
+req ologout -X POST -H "Authorization: Bearer $OTOK" "$URL/logout"
+check restart-logins "viewer '$VTOK' operator '$OTOK' logout $code" \
+	test ${#VTOK} = 64 -a ${#OTOK} = 64 -a "$code" = 200
+TF=$tmp/data/tokens.json
+check token-file-0600 "$(stat -c '%a %F' "$TF" 2>&1)" test "$(stat -c '%a %F' "$TF" 2>&1)" = "600 regular file"
+check token-file-no-token-text "a token's text is in $TF" \
+	sh -c "! grep -q -e '$VTOK' -e '$OTOK' '$TF' && grep -q \"\$(printf %s '$VTOK' | sha256sum | cut -c1-64)\" '$TF'"
+kill "$APID"; wait "$APID" 2>/dev/null
+start_analyzer "$tmp/analyzer2.log"
+check restart-tokens-loaded "$(grep 'login tokens kept' "$tmp/analyzer2.log")" \
+	grep -q 'auth: 1 login tokens kept from .*tokens.json' "$tmp/analyzer2.log"
+req vafter -H "Authorization: Bearer $VTOK" "$URL/api/topology"
+check restart-token-works "viewer's token after a restart: $code $(head -c 100 "$tmp/vafter.b")" test "$code" = 200
+req vcap -H "Authorization: Bearer $VTOK" -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"
+check restart-token-same-user "$code $(cat "$tmp/vcap.b")" cj "$code" 403 "$tmp/vcap.b" \
+	'j["Error"]=="user viewer1 (role viewer) may not write capture"'
+req oafter -H "Authorization: Bearer $OTOK" "$URL/api"
+check restart-revoked-stays "operator's revoked token after a restart: $code" cj "$code" 401 "$tmp/oafter.b" '"revoked" in j["Error"]'
+req vlogout -X POST -H "Authorization: Bearer $VTOK" "$URL/logout"
+kill "$APID"; wait "$APID" 2>/dev/null
+start_analyzer "$tmp/analyzer3.log"
+req vafter2 -H "Authorization: Bearer $VTOK" "$URL/api"
+check restart-logout-stays "logout ($(jtest 'j["Revoked"] is True' <"$tmp/vlogout.b" && echo revoked)), restart: $code" \
+	cj "$code" 401 "$tmp/vafter2.b" '"revoked" in j["Error"]'
+req adm3 "${ADMIN[@]}" "$URL/api"
+check restart-alive "$code" test "$code" = 200
 
 # ---- throttle: 3 free failures, then 429 with Retry-After, also for right passwords --
 for i in 1 2 3 4; do req thr -u "operator1:bad$i" "$URL/api"; done

@@ -1,6 +1,7 @@
 /* test_auth.c - src/auth: htpasswd files (hashes made by Debian's tools, checked in
  * below with the command that made them), tokens with an injected clock, the failed-
  * login throttle, credential parsing and the request checks of auth.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "auth/auth.h"
 #include "auth/htpasswd.h"
@@ -141,6 +145,143 @@ static void test_tokens(void **state)
 	assert_int_equal(st.issued, 6);
 	assert_int_equal(st.revoked, 1);
 	token_store_free(ts);
+}
+
+static int keep_not_carol(void *user, const struct token_info *who)
+{
+	(void)user;
+	return strcmp(who->user, "carol") != 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+/* tokens.json: digests only, revocations kept, expired and refused users dropped, and
+ * files that may not be trusted refused. */
+static void test_token_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_auth_tokens.XXXXXX", path[128], link[128], bad[160], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store *ts = token_store_new(1000, 4);
+	size_t loaded = 9, dropped = 9;
+	assert_int_equal(token_store_attach(ts, path, 10000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	assert_int_equal(access(path, F_OK), -1); /* nothing issued, nothing written */
+	struct token_info alice = {.user = "alice", .role = "", .backend = "b1"},
+	                  bob = {.user = "bob", .role = "viewer", .backend = "b1"},
+	                  carol = {.user = "carol", .role = "admin", .backend = "b2"}, got;
+	char t1[TOKEN_TEXT_LEN + 1], t2[TOKEN_TEXT_LEN + 1], t3[TOKEN_TEXT_LEN + 1];
+	assert_int_equal(token_issue(ts, &alice, 10000, t1), 0);
+	assert_int_equal(token_issue(ts, &bob, 10100, t2), 0);
+	assert_int_equal(token_issue(ts, &carol, 10200, t3), 0);
+	assert_int_equal(token_revoke(ts, t2), 1);
+	struct token_stats st;
+	token_store_stats(ts, 10200, &st);
+	assert_int_equal(st.saves, 4);
+	assert_int_equal(st.save_errors, 0);
+	token_store_free(ts);
+	/* 0600, and the digest of a token is there, never its text */
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	const char *text = slurp(path);
+	assert_null(strstr(text, t1));
+	assert_null(strstr(text, t3));
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	SHA256((const unsigned char *)t1, TOKEN_TEXT_LEN, d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	assert_non_null(strstr(text, hex));
+	/* a restart: alice's token works with what it stood for, bob's revoked one does not,
+	 * carol is refused by keep() */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 10500, keep_not_carol, NULL, &loaded,
+	                                    &dropped, err, sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(dropped, 1);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(token_check(ts, t1, 10500, &got), 1);
+	assert_string_equal(got.user, "alice");
+	assert_string_equal(got.backend, "b1");
+	assert_string_equal(got.role, "");
+	assert_int_equal(token_check(ts, t2, 10500, NULL), 0);
+	assert_int_equal(token_check(ts, t3, 10500, NULL), 0);
+	token_store_free(ts);
+	/* the drop was saved: carol's digest is gone from the file */
+	SHA256((const unsigned char *)t3, TOKEN_TEXT_LEN, d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	assert_null(strstr(slurp(path), hex));
+	/* later than alice's expiry (11000): nothing comes back */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 11000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(token_check(ts, t1, 11000, NULL), 0);
+	token_store_free(ts);
+	/* writable by others: refused, whoever wrote it could add a token */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	token_store_free(ts);
+	FILE *f = fopen(path, "w");
+	fputs("{\"Version\":1,\"Tokens\":[]}\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0666), 0);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, "writable by group or others"));
+	/* unattached after a refusal: issuing writes nothing */
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	token_store_stats(ts, 20000, &st);
+	assert_int_equal(st.saves, 0);
+	token_store_free(ts);
+	/* a symbolic link: refused (O_NOFOLLOW) */
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(link, sizeof(link), "%s/link.json", dir);
+	assert_int_equal(symlink(path, link), 0);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, link, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, "symbolic link"));
+	token_store_free(ts);
+	/* not a token file: kept as .corrupt, the store starts empty and attached */
+	f = fopen(path, "w");
+	fputs("{\"Version\":1,\"Tokens\":[{\"SHA256\":\"zz\"}]}", f);
+	fclose(f);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	snprintf(bad, sizeof(bad), "%s.corrupt", path);
+	assert_int_equal(access(bad, F_OK), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	token_store_free(ts);
+	unlink(path);
+	unlink(link);
+	unlink(bad);
+	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
 }
 
 static void test_throttle(void **state)
@@ -347,6 +488,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_htpasswd_hashes), cmocka_unit_test(test_htpasswd_refused),
 	    cmocka_unit_test(test_htpasswd_map),    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_token_file),
 	    cmocka_unit_test(test_throttle),        cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_auth_new),        cmocka_unit_test(test_auth_checks),
 	};
