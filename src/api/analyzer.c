@@ -119,6 +119,7 @@ struct pss {
 	char xtoken[160];  /* X-Auth-Token, or the x-auth-token URL argument */
 	char cookie[160];  /* "authtoken=<value>" of the Cookie header, or "" */
 	char peer_addr[64];
+	char cert_user[128]; /* the verified client certificate's name (tls_server.h) */
 	struct auth_verdict av;
 };
 
@@ -442,7 +443,8 @@ static void pss_creds(const struct pss *pss, struct auth_creds *c)
 	*c = (struct auth_creds){.authorization = pss->authz[0] ? pss->authz : NULL,
 	                         .x_auth_token = pss->xtoken[0] ? pss->xtoken : NULL,
 	                         .cookie = pss->cookie[0] ? pss->cookie : NULL,
-	                         .peer = pss->peer_addr};
+	                         .peer = pss->peer_addr,
+	                         .cert_user = pss->cert_user[0] ? pss->cert_user : NULL};
 }
 
 /* The 401/403/429 of a refused request: {"Error"} with the reason (auth.h). */
@@ -717,6 +719,7 @@ static void http_auth(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	if (v) /* browsers cannot set a WebSocket's headers: the URL carries the token */
 		snprintf(pss->xtoken, sizeof(pss->xtoken), "%s", v);
 	lws_get_peer_simple(wsi, pss->peer_addr, sizeof(pss->peer_addr));
+	tls_server_peer_user(lws_get_ssl(wsi), pss->cert_user, sizeof(pss->cert_user));
 	struct auth_creds c;
 	pss_creds(pss, &c);
 	auth_check_http(a->auth, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL, &c,
@@ -960,10 +963,13 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 	auth_cookie_copy(wsi, cookie, sizeof(cookie));
 	ws_header(wsi, "X-Auth-Token", xtok, sizeof(xtok));
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	char cert_user[128];
+	tls_server_peer_user(lws_get_ssl(wsi), cert_user, sizeof(cert_user));
 	struct auth_creds ac = {.authorization = authz[0] ? authz : NULL,
 	                        .x_auth_token = xtok[0] ? xtok : NULL,
 	                        .cookie = cookie[0] ? cookie : NULL,
-	                        .peer = peer};
+	                        .peer = peer,
+	                        .cert_user = cert_user[0] ? cert_user : NULL};
 	struct auth_verdict av;
 	if (auth_check_ws(a->auth, path, &ac, rest_now_ms(), &av))
 		return ws_refuse_after(wsi, (unsigned)av.status, av.msg,
@@ -1739,8 +1745,7 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		if (config_get_bool(cfg, "tls.require_client_cert", 0))
-			info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+		info.options |= tls_server_client_cert_options(cfg, a->service);
 	}
 	info.user = a;
 	info.protocols = a->protocols;

@@ -27,6 +27,7 @@ struct auth {
 	struct rbac *rbac;
 	struct token_store *tokens;
 	struct throttle *thr;
+	int cert_identity; /* SERVICE.auth.api.tls_client_identity */
 	atomic_uint_fast64_t unauthenticated, forbidden, throttled, logins, login_failures,
 	    password_failures;
 };
@@ -149,6 +150,11 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 		/* the same backend: share its user table (cluster.pw is not freed) */
 		a->cluster = a->api;
 	}
+	snprintf(key, sizeof(key), "%s.auth.api.tls_client_identity", service);
+	a->cert_identity = config_get_bool(cfg, key, 0);
+	if (a->cert_identity && !a->api.basic && !a->cluster.basic)
+		log_warn("auth: %s is set but every backend is noauth: certificates name no one",
+		         key);
 	a->rbac = rbac_from_config(cfg, err, errlen);
 	if (!a->rbac)
 		goto fail;
@@ -465,6 +471,17 @@ static int authenticate(struct auth *a, const struct backend *b, int cluster,
 	struct token_info who;
 	switch (cr.kind) {
 	case CRED_NONE:
+		if (a->cert_identity && c->cert_user && *c->cert_user) {
+			/* the CA vouched for the name: roles from the policy's g lines only,
+			 * so a certificate nobody gave a role to may do nothing */
+			memset(&v->id, 0, sizeof(v->id));
+			snprintf(v->id.user, sizeof(v->id.user), "%.127s", c->cert_user);
+			snprintf(v->id.backend, sizeof(v->id.backend), "tls-client-certificate");
+			char u[80];
+			printable(u, sizeof(u), c->cert_user);
+			log_debug("auth: %s from %s as %s (client certificate)", what, peer, u);
+			break;
+		}
 		deny(v, 401,
 		     "authentication required: send Authorization: Basic (user:password) or Bearer "
 		     "<the Token of POST /login>, the %s cookie or the x-auth-token URL argument%s",

@@ -19,6 +19,11 @@
  *                                 the analyzer keeps them in <analyzer.data_dir>/tokens.json
  *   SERVICE.auth.throttle.failures / .delay / .max_delay   failed password checks per
  *                                 address before backoff (5), first block (1 s), cap (300 s)
+ *   SERVICE.auth.api.tls_client_identity  (default false) a verified TLS client
+ *                                 certificate is a user: its commonName (else its first
+ *                                 email/DNS subjectAltName), with the roles of the
+ *                                 policy's g lines only (no default role), on every path,
+ *                                 cluster ones included; credentials sent with it win
  *   rbac.policy_file, rbac.policy the policy (rbac.h)
  * No api backend configured: noauth when the server listens on loopback only; any
  * other address makes auth_new fail, naming the keys, unless noauth is set explicitly
@@ -46,7 +51,8 @@ struct auth;
 struct auth_identity {
 	char user[128];
 	char role[32];    /* the default role it got ("" when the policy names the user) */
-	char backend[64]; /* the backend that checked it */
+	char backend[64]; /* the backend that checked it ("tls-client-certificate" for a
+	                   * certificate identity) */
 	int noauth;       /* no authentication configured: every request allowed */
 };
 
@@ -56,6 +62,8 @@ struct auth_creds {
 	const char *x_auth_token;  /* X-Auth-Token header, else the x-auth-token URL arg */
 	const char *cookie;        /* Cookie header */
 	const char *peer;          /* the client's address, for logs and the throttle */
+	const char *cert_user;     /* the user its verified TLS client certificate names
+	                            * (tls_server_peer_user), NULL none */
 };
 
 /* The answer: status 0 go on, else 401/403/429 with msg (JSON {"Error": msg}) and,

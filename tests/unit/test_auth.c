@@ -483,6 +483,47 @@ static void test_auth_checks(void **state)
 	config_free(cfg);
 }
 
+/* analyzer.auth.api.tls_client_identity: the certificate's name with its g-line roles
+ * only; credentials sent beside it win; off, a certificate names no one. */
+static void test_cert_identity(void **state)
+{
+	(void)state;
+	char err[600];
+	struct config *cfg = basic_config();
+	assert_int_equal(config_set(cfg, "rbac.policy",
+	                            json_pack("[s, s]", "g, viewer1, viewer", "g, carol, operator")),
+	                 0);
+	struct auth *off = auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err));
+	assert_non_null(off);
+	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.tls_client_identity", "true"),
+	                 0);
+	struct auth *a = auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err));
+	assert_non_null(a);
+	struct auth_verdict v;
+	struct auth_creds carol = {.peer = "10.0.0.1", .cert_user = "carol"};
+	assert_int_equal(auth_check_http(off, "GET", "/api/topology", NULL, &carol, 0, &v), 401);
+	assert_int_equal(auth_check_http(a, "GET", "/api/topology", NULL, &carol, 0, &v), 0);
+	assert_string_equal(v.id.user, "carol");
+	assert_string_equal(v.id.role, "");
+	assert_string_equal(v.id.backend, "tls-client-certificate");
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &carol, 0, &v), 0);
+	assert_int_equal(auth_allowed(a, &v.id, "capture", "rawpackets"), 0);
+	assert_int_equal(auth_check_ws(a, "/ws/agent/topology", &carol, 0, &v), 403);
+	assert_string_equal(v.msg, "user carol (role operator) may not open /ws/agent/topology");
+	/* no g line: no default role (the backend's admin is for password users) */
+	struct auth_creds zed = {.peer = "10.0.0.1", .cert_user = "zed"};
+	assert_int_equal(auth_check_http(a, "GET", "/api/status", NULL, &zed, 0, &v), 403);
+	assert_string_equal(v.msg, "user zed (no role) may not read status");
+	/* a password beside the certificate: the password's user */
+	struct auth_creds both = {.authorization = "Basic dmlld2VyMTp2MWV3", .peer = "10.0.0.2",
+	                          .cert_user = "carol"};
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &both, 0, &v), 403);
+	assert_string_equal(v.id.user, "viewer1");
+	auth_free(a);
+	auth_free(off);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_token_file),
 	    cmocka_unit_test(test_throttle),        cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_auth_new),        cmocka_unit_test(test_auth_checks),
+	    cmocka_unit_test(test_cert_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
