@@ -65,8 +65,14 @@ static int load_backend(const struct config *cfg, const char *name, const char *
 	if (!strcmp(type, "noauth"))
 		return 0;
 	if (strcmp(type, "basic")) {
-		snprintf(err, errlen, "%s: unsupported type '%.40s' (basic or noauth%s)", key, type,
-		         !strcmp(type, "keystone") ? "; keystone is not implemented" : "");
+		/* keystone: Skydive's OpenStack backend. Refused, not ignored, so nobody runs
+		 * believing a keystone server checks the users (docs/SECURITY.md) */
+		snprintf(err, errlen, "%s: unsupported type '%.40s' (basic or noauth)%s", key, type,
+		         !strcmp(type, "keystone")
+		             ? ": keystone is not implemented (no keystone server to test against); "
+		               "use basic with an htpasswd file, or TLS client certificates "
+		               "(analyzer.auth.api.tls_client_identity)"
+		             : "");
 		return -1;
 	}
 	b->basic = 1;

@@ -396,6 +396,7 @@ static void test_auth_new(void **state)
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.backend", "k"), 0);
 	assert_null(auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err)));
 	assert_non_null(strstr(err, "keystone is not implemented"));
+	assert_non_null(strstr(err, "auth.k.type: unsupported type 'keystone'"));
 	assert_int_equal(config_set_string(cfg, "auth.k.type", "basic"), 0);
 	assert_null(auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err)));
 	assert_non_null(strstr(err, "needs auth.k.file"));
