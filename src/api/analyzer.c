@@ -34,7 +34,8 @@
 #include "store/flow_store.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
-#define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
+#define MAX_MSG    (256u << 20) /* one WebSocket message (a whole agent graph): the default
+                                   * of http.ws.max_message_size */
 #define HTTP_CHUNK (64u << 10)
 #define TOKEN_COOKIE_MAX 128 /* an authtoken value: 64 hex digits, longer ones refused */
 
@@ -118,6 +119,7 @@ struct pss {
 	char xtoken[160];  /* X-Auth-Token, or the x-auth-token URL argument */
 	char cookie[160];  /* "authtoken=<value>" of the Cookie header, or "" */
 	char peer_addr[64];
+	char cert_user[128]; /* the verified client certificate's name (tls_server.h) */
 	struct auth_verdict av;
 };
 
@@ -135,6 +137,7 @@ struct analyzer {
 	/* Limits (docs/API.md "Limits") and what they refused, in /api/status WebSocket */
 	unsigned long long pcap_max; /* analyzer.pcap.max_bytes */
 	size_t ws_max_per_addr;      /* http.ws.max_connections_per_address */
+	size_t ws_max_msg;           /* http.ws.max_message_size */
 	uint64_t refused_origin, refused_duplicate, refused_per_addr;
 	/* Every accepted TCP connection (HTTP, WebSocket, before its first byte), at most
 	 * http.max_connections; those beyond it are closed at accept and counted. Only the
@@ -440,7 +443,8 @@ static void pss_creds(const struct pss *pss, struct auth_creds *c)
 	*c = (struct auth_creds){.authorization = pss->authz[0] ? pss->authz : NULL,
 	                         .x_auth_token = pss->xtoken[0] ? pss->xtoken : NULL,
 	                         .cookie = pss->cookie[0] ? pss->cookie : NULL,
-	                         .peer = pss->peer_addr};
+	                         .peer = pss->peer_addr,
+	                         .cert_user = pss->cert_user[0] ? pss->cert_user : NULL};
 }
 
 /* The 401/403/429 of a refused request: {"Error"} with the reason (auth.h). */
@@ -715,6 +719,7 @@ static void http_auth(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	if (v) /* browsers cannot set a WebSocket's headers: the URL carries the token */
 		snprintf(pss->xtoken, sizeof(pss->xtoken), "%s", v);
 	lws_get_peer_simple(wsi, pss->peer_addr, sizeof(pss->peer_addr));
+	tls_server_peer_user(lws_get_ssl(wsi), pss->cert_user, sizeof(pss->cert_user));
 	struct auth_creds c;
 	pss_creds(pss, &c);
 	auth_check_http(a->auth, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL, &c,
@@ -958,10 +963,13 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 	auth_cookie_copy(wsi, cookie, sizeof(cookie));
 	ws_header(wsi, "X-Auth-Token", xtok, sizeof(xtok));
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	char cert_user[128];
+	tls_server_peer_user(lws_get_ssl(wsi), cert_user, sizeof(cert_user));
 	struct auth_creds ac = {.authorization = authz[0] ? authz : NULL,
 	                        .x_auth_token = xtok[0] ? xtok : NULL,
 	                        .cookie = cookie[0] ? cookie : NULL,
-	                        .peer = peer};
+	                        .peer = peer,
+	                        .cert_user = cert_user[0] ? cert_user : NULL};
 	struct auth_verdict av;
 	if (auth_check_ws(a->auth, path, &ac, rest_now_ms(), &av))
 		return ws_refuse_after(wsi, (unsigned)av.status, av.msg,
@@ -1259,9 +1267,13 @@ static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const
 		         p->host_id);
 		return 0;
 	}
-	if (p->rx_len + len > MAX_MSG) {
-		log_warn("api: message from %s larger than %u bytes; closing", p->host_id, MAX_MSG);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+	if (p->rx_len + len > a->ws_max_msg) {
+		log_warn("api: message from %s larger than %zu bytes (http.ws.max_message_size); "
+		         "closing with 1009",
+		         p->host_id, a->ws_max_msg);
+		static const char why[] = "message too big (http.ws.max_message_size)";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+		                 sizeof(why) - 1);
 		return -1;
 	}
 	if (p->rx_len + len > p->rx_cap) {
@@ -1671,6 +1683,14 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->pcap_max = pmax > 0 ? (unsigned long long)pmax : 256ull << 20;
 	int64_t wmax = config_get_int(cfg, "http.ws.max_connections_per_address", 256);
 	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
+	int64_t mmax = config_get_int(cfg, "http.ws.max_message_size", MAX_MSG);
+	if (mmax < 1024 || mmax > (1ll << 32)) {
+		log_warn("api: http.ws.max_message_size %lld out of range (1024..4294967296); "
+		         "%u used",
+		         (long long)mmax, MAX_MSG);
+		mmax = MAX_MSG;
+	}
+	a->ws_max_msg = (size_t)mmax;
 	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
 	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
 	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
@@ -1699,6 +1719,12 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->auth = auth_new(cfg, a->service, auth_addr_is_loopback(ip), listen, err, errlen);
 	if (!a->auth)
 		goto fail;
+	/* /login tokens survive a restart, beside the captures (auth.h) */
+	if (!strcmp(a->service, "analyzer") &&
+	    auth_persist_tokens(a->auth,
+	                        config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                        rest_now_ms(), err, errlen))
+		goto fail;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
 	a->protocols[0] = (struct lws_protocols){.name = "skydive",
@@ -1719,8 +1745,7 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		if (config_get_bool(cfg, "tls.require_client_cert", 0))
-			info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+		info.options |= tls_server_client_cert_options(cfg, a->service);
 	}
 	info.user = a;
 	info.protocols = a->protocols;
