@@ -7,9 +7,8 @@
 
 #include "agent/agent.h"
 #include "agent/captures.h"
+#include "common/base64.h"
 #include "config/config.h"
-
-#include <openssl/evp.h>
 
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
@@ -56,8 +55,7 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 			return -EINVAL;
 		}
 		memcpy(o->cluster_auth, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)o->cluster_auth + 6, (const unsigned char *)cred,
-				cn);
+		base64_encode(o->cluster_auth + 6, cred, (size_t)cn);
 		explicit_bzero(cred, sizeof(cred));
 	}
 

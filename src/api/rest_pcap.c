@@ -11,6 +11,7 @@
 
 #include "capture/capture.h"
 #include "capture/pcap_out.h"
+#include "common/base64.h"
 #include "common/util.h"
 #include "decode/decode.h"
 
@@ -363,37 +364,6 @@ static int pkt_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int b64_val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Decodes into out (room for strlen(in) * 3 / 4 bytes); returns the length or -1. */
-static long b64_decode(const char *in, uint8_t *out)
-{
-	long n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (; *in && *in != '='; in++) {
-		int v = b64_val((unsigned char)*in);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n;
-}
-
 int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
 		       size_t errlen)
 {
@@ -450,13 +420,14 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			(*skipped)++;
 			continue;
 		}
-		uint8_t *nb = realloc(buf, strlen(p[i].b64) * 3 / 4 + 3);
+		size_t tl = strlen(p[i].b64);
+		uint8_t *nb = realloc(buf, BASE64_DECODED_MAX(tl));
 		if (!nb) {
 			rc = -ENOMEM;
 			break;
 		}
 		buf = nb;
-		long n = b64_decode(p[i].b64, buf);
+		long n = base64_decode(buf, BASE64_DECODED_MAX(tl), p[i].b64, tl, 0);
 		if (n < 0) {
 			(*skipped)++;
 			continue;

@@ -10,6 +10,7 @@
 #include "auth/htpasswd.h"
 #include "auth/rbac.h"
 #include "auth/token.h"
+#include "common/base64.h"
 #include "common/log.h"
 
 struct backend {
@@ -218,17 +219,6 @@ int auth_path_is_public(const char *method, const char *path)
 
 /* ---- credentials ----------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 int auth_parse_basic(const char *authorization, char *user, size_t userlen, char *pass,
                      size_t passlen)
 {
@@ -238,20 +228,12 @@ int auth_parse_basic(const char *authorization, char *user, size_t userlen, char
 	while (*s == ' ')
 		s++;
 	char buf[1024];
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (; *s && *s != '=' && *s != ' '; s++) {
-		int v = b64val((unsigned char)*s);
-		if (v < 0 || o + 1 >= sizeof(buf))
-			return -1;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)(acc >> bits & 0xff);
-		}
+	long n = base64_decode((uint8_t *)buf, sizeof(buf) - 1, s, strcspn(s, " "), 0);
+	if (n < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
 	}
+	size_t o = (size_t)n;
 	buf[o] = 0;
 	char *colon = memchr(buf, ':', o);
 	if (!colon || memchr(buf, 0, o) || (size_t)(colon - buf) >= userlen ||

@@ -11,6 +11,7 @@
 #include <pcap/pcap.h>
 
 #include "capture/capture.h"
+#include "common/base64.h"
 #include "gremlin/gremlin_int.h"
 #include "graph/graph_int.h"
 
@@ -1668,48 +1669,6 @@ static int step_aggregates(struct ctx *c, const struct step *s, struct val *v, i
 
 /* ---- BPF() on raw packets ------------------------------------------------------------ */
 
-static int b64_val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+' || ch == '-')
-		return 62;
-	if (ch == '/' || ch == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes base64 text (padding optional) into a new buffer; NULL if not base64. */
-static uint8_t *b64_decode(const char *in, size_t inlen, size_t *outlen)
-{
-	uint8_t *out = malloc(inlen / 4 * 3 + 3), *p = out;
-	uint32_t acc = 0;
-	int bits = 0;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < inlen; i++) {
-		if (in[i] == '=')
-			break;
-		int d = b64_val((unsigned char)in[i]);
-		if (d < 0) {
-			free(out);
-			return NULL;
-		}
-		acc = acc << 6 | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			*p++ = (uint8_t)(acc >> bits);
-		}
-	}
-	*outlen = (size_t)(p - out);
-	return out;
-}
-
 #define BPF_MAX_LINKTYPES 8
 
 struct bpf_set {
@@ -1771,13 +1730,18 @@ static int step_bpf(struct ctx *c, const struct step *s, struct val *v)
 			{
 				json_t *d = json_object_get(pk, "Data");
 				json_t *lt = json_object_get(pk, "LinkType");
-				size_t len;
 				if (!json_is_string(d))
 					continue;
-				uint8_t *data = b64_decode(json_string_value(d),
-							   json_string_length(d), &len);
-				if (!data)
+				size_t dl = json_string_length(d);
+				uint8_t *data = malloc(BASE64_DECODED_MAX(dl));
+				long len = data ? base64_decode(data, BASE64_DECODED_MAX(dl),
+								json_string_value(d), dl,
+								BASE64_URLSAFE)
+						: -1;
+				if (len < 0) {
+					free(data);
 					continue;
+				}
 				const struct bpf_program *prog =
 				    bpf_for(c, s, &b, lt ? (int)json_integer_value(lt) : 1, &r);
 				if (!prog) {

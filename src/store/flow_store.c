@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/base64.h"
 #include "common/util.h"
 #include "flow.pb-c.h"
 #include "decode/decode.h"
@@ -832,22 +833,12 @@ json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t 
 	return out;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_t *b64_json(const uint8_t *d, size_t n)
 {
-	size_t ol = (n + 2) / 3 * 4;
-	char *o = malloc(ol + 1), *p = o;
+	size_t ol;
+	char *o = base64_encode_alloc(d, n, &ol);
 	if (!o)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
-			     (i + 2 < n ? d[i + 2] : 0);
-		*p++ = b64[v >> 18 & 63];
-		*p++ = b64[v >> 12 & 63];
-		*p++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		*p++ = i + 2 < n ? b64[v & 63] : '=';
-	}
 	json_t *j = json_stringn(o, ol);
 	free(o);
 	return j;
