@@ -1673,8 +1673,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
 	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
 	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
-	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
-	int64_t kt = config_get_int(cfg, "http.keepalive_timeout", 5);
+	int64_t ht = config_get_duration(cfg, "http.header_timeout", 10000) / 1000;
+	int64_t kt = config_get_duration(cfg, "http.keepalive_timeout", 5000) / 1000;
 	a->header_timeout = ht >= 1 && ht <= 3600 ? (int)ht : 10;
 	a->keepalive_timeout = kt >= 1 && kt <= 3600 ? (int)kt : 5;
 	if (o->flow_ops) {
@@ -1705,8 +1705,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	                                         .callback = callback,
 	                                         .per_session_data_size = sizeof(struct pss),
 	                                         .rx_buffer_size = 0};
-	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
-	int64_t pong = config_get_int(cfg, "http.ws.pong_timeout", 5);
+	int64_t ping = config_get_duration(cfg, "http.ws.ping_delay", 2000) / 1000;
+	int64_t pong = config_get_duration(cfg, "http.ws.pong_timeout", 5000) / 1000;
 	if (ping < 1 || ping > 3600)
 		ping = 2;
 	if (pong < 1 || pong > 3600)

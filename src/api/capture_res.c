@@ -18,6 +18,7 @@
 
 #include "api/capture_res.h"
 #include "capture/capture.h"
+#include "common/duration.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "gremlin/gremlin.h"
@@ -499,51 +500,19 @@ int capture_res_parse_duration(const char *s, int64_t *ms)
 		s++;
 	if (!*s)
 		return -EINVAL;
-	char *end;
 	if (isdigit((unsigned char)*s) && strspn(s, "0123456789") == strlen(s)) {
 		errno = 0;
+		char *end;
 		unsigned long long v = strtoull(s, &end, 10);
 		if (errno || v > INT64_MAX)
 			return -EINVAL;
 		*ms = (int64_t)v; /* Skydive's client: a number of milliseconds */
 		return 0;
 	}
-	if (*s == '+')
-		s++;
-	if (!strcmp(s, "0")) {
-		*ms = 0;
-		return 0;
-	}
-	double total_ns = 0;
-	while (*s) {
-		if (!isdigit((unsigned char)*s) && *s != '.')
-			return -EINVAL;
-		errno = 0;
-		double v = strtod(s, &end);
-		if (end == s || errno)
-			return -EINVAL;
-		s = end;
-		static const struct {
-			const char *u;
-			double ns;
-		} units[] = {{"ns", 1},   {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-		             {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},        {"h", 3600e9}};
-		size_t best = 0, blen = 0;
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t l = strlen(units[i].u);
-			if (!strncmp(s, units[i].u, l) && l > blen) {
-				best = i;
-				blen = l;
-			}
-		}
-		if (!blen)
-			return -EINVAL; /* Go wants a unit after every number */
-		total_ns += v * units[best].ns;
-		s += blen;
-	}
-	if (!isfinite(total_ns) || total_ns / 1e6 > (double)INT64_MAX / 2)
-		return -EINVAL;
-	*ms = (int64_t)ceil(total_ns / 1e6);
+	int64_t ns;
+	if (*s == '-' || duration_parse(s, &ns))
+		return -EINVAL; /* a TTL in the past is no TTL */
+	*ms = ns / 1000000 + (ns % 1000000 != 0); /* rounded up: 1ns still ends later */
 	return 0;
 }
 

@@ -153,15 +153,15 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 		goto fail;
 	char k[96];
 	snprintf(k, sizeof(k), "%s.auth.token_ttl", service);
-	int64_t ttl = config_get_int(cfg, k, 86400);
+	int64_t ttl = config_get_duration(cfg, k, 86400 * 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.max_tokens", service);
 	int64_t maxt = config_get_int(cfg, k, 10000);
 	snprintf(k, sizeof(k), "%s.auth.throttle.failures", service);
 	int64_t fails = config_get_int(cfg, k, 5);
 	snprintf(k, sizeof(k), "%s.auth.throttle.delay", service);
-	int64_t delay = config_get_int(cfg, k, 1);
+	int64_t delay = config_get_duration(cfg, k, 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.throttle.max_delay", service);
-	int64_t maxd = config_get_int(cfg, k, 300);
+	int64_t maxd = config_get_duration(cfg, k, 300 * 1000) / 1000;
 	if (ttl <= 0 || maxt <= 0 || maxt > 1000000 || fails < 0 || fails > 1000 || delay <= 0 ||
 	    maxd <= 0 || delay > 86400 || maxd > 86400) {
 		snprintf(err, errlen,

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/duration.h"
 #include "common/log.h"
 #include "config/config.h"
 
@@ -452,6 +454,58 @@ int64_t config_get_int(const struct config *cfg, const char *key, int64_t def)
 		return out;
 	log_warn("config: %s='%s' is not an integer, using %lld", key, text, (long long)def);
 	return def;
+}
+
+/* ms from ns or s*1000, truncated, but a nonzero value under 1 ms is 1 ms: several
+ * keys read 0 as "off" or "the default", which a tiny positive value never meant. */
+static int64_t trunc_ms(double ms)
+{
+	if (ms > 0 && ms < 1)
+		return 1;
+	if (ms < 0 && ms > -1)
+		return -1;
+	return (int64_t)ms;
+}
+
+int config_parse_duration(const char *text, int64_t *ms)
+{
+	if (!text)
+		return -EINVAL;
+	int64_t sec;
+	if (parse_int_text(text, &sec) == 0) { /* as config_get_int reads it */
+		if (sec > INT64_MAX / 1000 || sec < INT64_MIN / 1000)
+			return -ERANGE;
+		*ms = sec * 1000;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	double d = strtod(text, &end);
+	if (end != text && !*end) {
+		if (errno || !isfinite(d) || fabs(d) >= 9.2e15)
+			return -ERANGE;
+		*ms = trunc_ms(d * 1000);
+		return 0;
+	}
+	int64_t ns;
+	int r = duration_parse(text, &ns);
+	if (r)
+		return r;
+	*ms = ns % 1000000 && ns / 1000000 == 0 ? (ns > 0 ? 1 : -1) : ns / 1000000;
+	return 0;
+}
+
+int64_t config_get_duration(const struct config *cfg, const char *key, int64_t def_ms)
+{
+	const char *text = config_get_string(cfg, key, NULL);
+	int64_t ms;
+	if (!text)
+		return def_ms;
+	if (config_parse_duration(text, &ms) == 0)
+		return ms;
+	log_warn("config: %s='%s' is not a duration (seconds, or Go's 1h30m, 500ms), using %lld ms",
+		 key, text, (long long)def_ms);
+	return def_ms;
 }
 
 static int parse_bool_text(const char *s, int def)

@@ -265,10 +265,8 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 	o->max_flows = (size_t)mf;
 	const char *age = config_get_string(cfg, "analyzer.flow.max_age", NULL);
 	if (age && *age) {
-		int64_t ms, sec;
-		if (parse_i64(age, 0, INT64_MAX / 1000, &sec) == 0)
-			ms = sec * 1000;
-		else if (gremlin_parse_duration(age, &ms) || ms <= 0) {
+		int64_t ms;
+		if (config_parse_duration(age, &ms) || ms < 0) {
 			snprintf(err, errlen,
 				 "analyzer.flow.max_age '%s' invalid: give a duration like 1h, 30m or "
 				 "a number of seconds",
@@ -276,9 +274,6 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 			return -EINVAL;
 		}
 		o->max_age_ms = ms ? ms : -1;
-	} else {
-		int64_t sec = config_get_int(cfg, "analyzer.flow.max_age", 0);
-		o->max_age_ms = sec > 0 ? sec * 1000 : 0;
 	}
 	int64_t rb = config_get_int(cfg, "analyzer.flow.raw_max_bytes", FLOW_STORE_RAW_BYTES);
 	if (rb < 0) {

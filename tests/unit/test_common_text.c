@@ -1,5 +1,6 @@
 /* test_common_text.c - unit tests of src/common's text codecs: base64 (vectors
- * from RFC 4648 section 10). */
+ * from RFC 4648 section 10), Go durations (values as Go's time.ParseDuration
+ * gives them) and the configuration's duration getter. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <cmocka.h>
 
 #include "common/base64.h"
+#include "common/duration.h"
+#include "config/config.h"
 
 static const char *const rfc4648[][2] = {
 	{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
@@ -70,11 +73,115 @@ static void test_base64_decode(void **state)
 	assert_int_equal(base64_decode(out, 6, "Zm9vYmFy", 8, 0), 6);
 }
 
+static void test_duration_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t ns;
+	} ok[] = {
+	    {"0", 0},
+	    {"-0", 0},
+	    {"+0", 0},
+	    {"5s", 5000000000},
+	    {"+5s", 5000000000},
+	    {"-5s", -5000000000},
+	    {"1478s", 1478000000000},
+	    {"5.6s", 5600000000},
+	    {"5.s", 5000000000},
+	    {".5s", 500000000},
+	    {"1.004s", 1004000000},
+	    {"100.00100s", 100001000000},
+	    {"10ns", 10},
+	    {"11us", 11000},
+	    {"12\xc2\xb5s", 12000},
+	    {"12\xce\xbcs", 12000},
+	    {"13ms", 13000000},
+	    {"15m", 900000000000},
+	    {"16h", 57600000000000},
+	    {"3h30m", 12600000000000},
+	    {"10.5s4m", 250500000000},
+	    {"-2m3.4s", -123400000000},
+	    {"1h2m3s4ms5us6ns", 3723004005006},
+	    {"39h9m14.425s", 140954425000000},
+	    {"0.3333333333333333333h", 1200000000000},
+	    {"0.100000000000000000000h", 360000000000},
+	    {"0.830103483285477580700h", 2988372539827},
+	    {"9223372036854775807ns", INT64_MAX},
+	    {"9223372036854775.807us", INT64_MAX},
+	    {"-9223372036854775808ns", INT64_MIN},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int64_t ns = 42;
+		assert_int_equal(duration_parse(ok[i].s, &ns), 0);
+		if (ns != ok[i].ns)
+			fail_msg("%s: %lld, not %lld", ok[i].s, (long long)ns, (long long)ok[i].ns);
+	}
+	static const char *const bad[] = {"",   "3",  "-",  "s",     ".",   "-.",  ".s",
+					  "+.s", "1d", "1e3s", "0x10s", "1 s", " 1s", "1h2",
+					  "1sx", "1.2.3s", "\x85\x85"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t ns = 42;
+		if (duration_parse(bad[i], &ns) != -EINVAL)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(ns, 42);
+	}
+	int64_t ns;
+	assert_int_equal(duration_parse(NULL, &ns), -EINVAL);
+	assert_int_equal(duration_parse("9223372036854775808ns", &ns), -ERANGE);
+	assert_int_equal(duration_parse("9223372036854775.808us", &ns), -ERANGE);
+	assert_int_equal(duration_parse("-9223372036854775809ns", &ns), -ERANGE);
+	assert_int_equal(duration_parse("3000000h", &ns), -ERANGE);
+	assert_int_equal(duration_parse("9223372036854775807ns1ns", &ns), -ERANGE);
+	assert_int_equal(duration_parse("9223372036854775808ns9223372036854775808ns", &ns), -ERANGE);
+}
+
+static void test_config_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t ms;
+	} ok[] = {
+	    {"30", 30000},  {"0", 0},     {"-5", -5000},    {"0.5", 500},   {"1.5555", 1555},
+	    {"0.0001", 1},  {"1h", 3600000}, {"500ms", 500}, {"1500us", 1}, {"1us", 1},
+	    {"2m30s", 150000}, {"-1ns", -1},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int64_t ms = 42;
+		assert_int_equal(config_parse_duration(ok[i].s, &ms), 0);
+		if (ms != ok[i].ms)
+			fail_msg("%s: %lld, not %lld", ok[i].s, (long long)ms, (long long)ok[i].ms);
+	}
+	int64_t ms = 42;
+	assert_int_equal(config_parse_duration("soon", &ms), -EINVAL);
+	assert_int_equal(config_parse_duration("", &ms), -EINVAL);
+	assert_int_equal(config_parse_duration(NULL, &ms), -EINVAL);
+	assert_int_equal(config_parse_duration("1e400", &ms), -ERANGE);
+	assert_int_equal(config_parse_duration("99999999999999999", &ms), -ERANGE);
+	assert_int_equal(ms, 42);
+
+	struct config *cfg = config_new();
+	assert_non_null(cfg);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 7000);
+	assert_int_equal(config_set_string(cfg, "test.house.wait", "2m"), 0);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 120000);
+	assert_int_equal(config_set(cfg, "test.house.wait", json_integer(12)), 0);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 12000);
+	assert_int_equal(config_set(cfg, "test.house.wait", json_real(0.25)), 0);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 250);
+	assert_int_equal(config_set_string(cfg, "test.house.wait", "later"), 0);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 7000);
+	assert_int_equal(config_set(cfg, "test.house.wait", json_true()), 0);
+	assert_int_equal(config_get_duration(cfg, "test.house.wait", 7000), 7000);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base64_encode),
 		cmocka_unit_test(test_base64_decode),
+		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_config_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
