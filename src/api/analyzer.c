@@ -537,20 +537,10 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		         strncmp(pss->path, "/api/capture", 12) ? "" : " or application/yaml");
 		rest_reply_error(&pss->resp, 415, "%s", msg);
 	} else if (pss->body_too_big) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
-		         MAX_BODY);
-		pss->resp.status = 413;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(msg);
-		pss->resp.len = pss->resp.body ? strlen(msg) : 0;
+		rest_reply_error(&pss->resp, 413, "request body larger than %u bytes", MAX_BODY);
 	} else if (!strncmp(pss->path, "/ws/", 4)) {
-		const char *m = "{\"Error\":\"this is a WebSocket endpoint: connect with a "
-		                "WebSocket client (Upgrade: websocket)\"}";
-		pss->resp.status = 400;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(m);
-		pss->resp.len = pss->resp.body ? strlen(m) : 0;
+		rest_reply_error(&pss->resp, 400, "this is a WebSocket endpoint: connect with a "
+		                                  "WebSocket client (Upgrade: websocket)");
 	} else if (pss->pcap_fp) {
 		fflush(pss->pcap_fp);
 		rest_pcap_handle(&a->rest, pss->pcap_path, pss->pcap_args,

@@ -12,8 +12,6 @@
 #include "common/base64.h"
 #include "common/log.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
-
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -168,11 +166,10 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	 * SameSite=Strict: another site's page cannot make the browser send it */
 	snprintf(tcookie, sizeof(tcookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 	         AUTH_COOKIE, token, req->secure ? "; Secure" : "");
-	out->body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-	json_decref(ans);
 	free(pj);
 	free(b64);
-	if (!out->body || !cookie || (token[0] && rest_add_header(out, "Set-Cookie", tcookie)) ||
+	rest_reply_json(out, 200, ans); /* a 500 when ans is NULL, refused below */
+	if (out->status != 200 || !cookie || (token[0] && rest_add_header(out, "Set-Cookie", tcookie)) ||
 	    rest_add_header(out, "Set-Cookie", cookie) ||
 	    (req->origin && *req->origin &&
 	     (rest_add_header(out, "Access-Control-Allow-Origin", req->origin) ||
@@ -183,9 +180,6 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 		return;
 	}
 	free(cookie);
-	out->status = 200;
-	out->content_type = CT_JSON;
-	out->len = strlen(out->body);
 	if (!req->auth || v.id.noauth)
 		log_info("api: user %.100s logged in with the noauth backend (admin)", v.id.user);
 }

@@ -15,7 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
+#define CT_JSON REST_CT_JSON
 #define CT_DOT  "text/vnd.graphviz"
 #define CT_TEXT "text/plain; charset=UTF-8"
 

@@ -15,7 +15,6 @@
 #include "common/util.h"
 #include "decode/decode.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
 
 /* ---- raw packets of an import ------------------------------------------------------ *
  * The table hands a kept frame to the raw callback once, without saying which flows
@@ -283,19 +282,6 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 	return rc;
 }
 
-static void reply(struct rest_response *out, int status, json_t *j)
-{
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!out->body) {
-		out->status = 500;
-		out->body = strdup("{\"Error\":\"out of memory\"}");
-	}
-	out->len = out->body ? strlen(out->body) : 0;
-}
-
 /* rawpacketlimit=N from a query string; 0 when absent, -1 on a bad value. */
 static int query_limit(const char *q, int64_t *out)
 {
@@ -320,16 +306,14 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	memset(out, 0, sizeof(*out));
 	struct flow_store *s = flow_store_from_ops(c->flow_ops);
 	if (!s) {
-		reply(out, 503,
-		      json_pack("{s:s}", "Error",
-				"this server keeps no flows (POST /api/pcap goes to an analyzer)"));
+		rest_reply_error(out, 503,
+				 "this server keeps no flows (POST /api/pcap goes to an analyzer)");
 		return;
 	}
 	struct rest_pcap_opts o = {.node_tid = node_tid};
 	if (query_limit(query, &o.raw_packet_limit)) {
-		reply(out, 400,
-		      json_pack("{s:s}", "Error",
-				"rawpacketlimit must be -1 (every packet), 0 (none) or N > 0"));
+		rest_reply_error(out, 400,
+				 "rawpacketlimit must be -1 (every packet), 0 (none) or N > 0");
 		return;
 	}
 	struct rest_pcap_result r;
@@ -341,10 +325,10 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	if (rc || r.corrupt) {
 		if (j)
 			json_object_set_new(j, "Error", json_string(r.err));
-		reply(out, rc == -ENOMEM ? 500 : 400, j);
+		rest_reply_json(out, rc == -ENOMEM ? 500 : 400, j);
 		return;
 	}
-	reply(out, 202, j);
+	rest_reply_json(out, 202, j);
 }
 
 /* ---- RawPackets() -> pcap ---------------------------------------------------------- */
