@@ -13,7 +13,8 @@
 #include "capture/capture.h"
 #include "common/base64.h"
 #include "gremlin/gremlin_int.h"
-#include "graph/graph_int.h"
+#include "common/pvec.h"
+#include "common/smap.h"
 
 /* V_METRICS: a JSON object {"<flow UUID>": [FlowMetric, ...]} (Metrics(), Aggregates()). */
 enum vtype { V_GRAPH, V_NODES, V_EDGES, V_PATHS, V_FLOWS, V_VALUES, V_SCALAR, V_METRICS };
