@@ -389,7 +389,8 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			}
 		}
 	}
-	qsort(p, np, sizeof(*p), pkt_cmp);
+	if (np) /* p is NULL without packets: qsort's base may not be */
+		qsort(p, np, sizeof(*p), pkt_cmp);
 	FILE *fp = open_memstream(out, len);
 	if (!fp) {
 		rc = -ENOMEM;
