@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_dotted.h"
 #include "graph/graph_int.h"
 
 /* ---- elements -------------------------------------------------------------- */
@@ -631,46 +632,6 @@ int graph_node_set_metadata(struct graph *g, const char *id, json_t *metadata, i
 	return node_replace_md(g, n, metadata, now_ms);
 }
 
-/* Sets or deletes key (a dotted path) in a copy of md; NULL on out of memory. */
-static json_t *md_with_key(const json_t *md, const char *key, json_t *value)
-{
-	json_t *copy = json_deep_copy(md);
-	if (!copy)
-		return NULL;
-	json_t *o = copy;
-	const char *p = key;
-	const char *dot;
-	char part[256];
-	while ((dot = strchr(p, '.')) != NULL) {
-		size_t len = (size_t)(dot - p);
-		if (len >= sizeof(part))
-			len = sizeof(part) - 1;
-		memcpy(part, p, len);
-		part[len] = 0;
-		json_t *sub = json_object_get(o, part);
-		if (!json_is_object(sub)) {
-			if (!value)
-				return copy; /* nothing to delete */
-			sub = json_object();
-			if (!sub || json_object_set_new(o, part, sub)) {
-				json_decref(copy);
-				return NULL;
-			}
-		}
-		o = sub;
-		p = dot + 1;
-	}
-	if (value) {
-		if (json_object_set(o, p, value)) {
-			json_decref(copy);
-			return NULL;
-		}
-	} else {
-		json_object_del(o, p);
-	}
-	return copy;
-}
-
 int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t *value,
 		       int64_t now_ms)
 {
@@ -679,10 +640,16 @@ int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t 
 		json_decref(value);
 		return -ENOENT;
 	}
-	json_t *md = md_with_key(n->pub.e.metadata, key, value);
-	json_decref(value);
-	if (!md)
+	/* a new revision: the live metadata is copied, the value stolen */
+	json_t *md = json_deep_copy(n->pub.e.metadata);
+	if (!md) {
+		json_decref(value);
 		return -ENOMEM;
+	}
+	if (json_dotted_set(md, key, value)) {
+		json_decref(md);
+		return -ENOMEM;
+	}
 	return node_replace_md(g, n, md, now_ms);
 }
 

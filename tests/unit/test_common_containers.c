@@ -1,4 +1,5 @@
-/* test_common_containers.c - unit tests of src/common's pointer vector and string map. */
+/* test_common_containers.c - unit tests of src/common's pointer vector, string map and
+ * dotted JSON keys. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "common/json_dotted.h"
 #include "common/pvec.h"
 #include "common/smap.h"
 
@@ -60,11 +62,44 @@ static void test_smap(void **state)
 	assert_null(smap_get(&m, "k1"));
 }
 
+static void test_json_dotted(void **state)
+{
+	json_t *o = json_pack("{s:i, s:{s:s}}", "MTU", 1500, "Ovs", "Name", "br0");
+	assert_non_null(o);
+	/* a new path makes its objects; an existing one keeps its siblings */
+	assert_int_equal(json_dotted_set(o, "Ovs.ExtID.foo", json_string("bar")), 0);
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(o, "Ovs"), "ExtID"), "foo")),
+			    "bar");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "Ovs"), "Name")),
+			    "br0");
+	/* a scalar on the way is replaced by an object */
+	assert_int_equal(json_dotted_set(o, "MTU.x", json_integer(1)), 0);
+	assert_true(json_is_object(json_object_get(o, "MTU")));
+	/* the value is stolen, not copied */
+	json_t *v = json_string("shared");
+	json_incref(v);
+	assert_int_equal(json_dotted_set(o, "Name", v), 0);
+	assert_ptr_equal(json_object_get(o, "Name"), v);
+	assert_int_equal(v->refcount, 2);
+	json_decref(v);
+	/* deletes; a missing path changes nothing */
+	assert_int_equal(json_dotted_set(o, "Ovs.ExtID.foo", NULL), 0);
+	assert_int_equal(json_object_size(json_object_get(json_object_get(o, "Ovs"), "ExtID")), 0);
+	json_t *before = json_deep_copy(o);
+	assert_int_equal(json_dotted_set(o, "Nope.x", NULL), 0);
+	assert_true(json_equal(o, before));
+	assert_null(json_object_get(o, "Nope"));
+	json_decref(before);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pvec),
 		cmocka_unit_test(test_smap),
+		cmocka_unit_test(test_json_dotted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
