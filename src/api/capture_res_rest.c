@@ -13,6 +13,7 @@
 #include "api/capture_res_int.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/yaml_json.h"
 
 #define CT_TEXT        "text/plain; charset=UTF-8"
 #define YAML_MAX_DEPTH 32
@@ -78,70 +79,9 @@ int capture_uuid_valid(const char *s)
 	return 1;
 }
 
-/* A plain (unquoted) YAML scalar gets its YAML 1.1 type, as Go's yaml.v2. */
-static json_t *yaml_scalar(const yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_stringn(s, len);
-	if (len == 0 || !strcmp(s, "~") || !strcasecmp(s, "null"))
-		return json_null();
-	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))
-		return json_true();
-	if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))
-		return json_false();
-	char *end;
-	errno = 0;
-	long long ll = strtoll(s, &end, 10);
-	if (*end == 0 && errno == 0 && (isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+'))
-		return json_integer(ll);
-	return json_stringn(s, len);
-}
-
-/* *left: nodes still allowed; set to (size_t)-1 when the budget ran out. */
-static json_t *yaml_node(yaml_document_t *doc, yaml_node_t *n, int depth, size_t *left)
-{
-	if (!n || depth > YAML_MAX_DEPTH)
-		return NULL;
-	if (*left == 0 || *left == (size_t)-1) {
-		*left = (size_t)-1;
-		return NULL;
-	}
-	(*left)--;
-	if (n->type == YAML_SCALAR_NODE)
-		return yaml_scalar(n);
-	if (n->type == YAML_SEQUENCE_NODE) {
-		json_t *a = json_array();
-		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		     a && it < n->data.sequence.items.top; it++) {
-			json_t *v = yaml_node(doc, yaml_document_get_node(doc, *it), depth + 1, left);
-			if (!v || json_array_append_new(a, v)) {
-				json_decref(a);
-				return NULL;
-			}
-		}
-		return a;
-	}
-	if (n->type == YAML_MAPPING_NODE) {
-		json_t *o = json_object();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		     o && p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(doc, p->key);
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue;
-			json_t *v =
-			    yaml_node(doc, yaml_document_get_node(doc, p->value), depth + 1, left);
-			if (!v || json_object_setn_new(o, (const char *)k->data.scalar.value,
-			                               k->data.scalar.length, v)) {
-				json_decref(o);
-				return NULL;
-			}
-		}
-		return o;
-	}
-	return json_null();
-}
+/* Plain YAML scalars typed as Go's yaml.v2 (decimal integers; 1.5 stays a string). */
+static const struct yaml_json_limits yaml_limits = {.max_depth = YAML_MAX_DEPTH,
+                                                    .max_nodes = YAML_MAX_NODES};
 
 static int is_yaml(const char *ct)
 {
@@ -186,9 +126,9 @@ static json_t *parse_body(const char *ct, const char *body, size_t len,
 		return NULL;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	size_t left = YAML_MAX_NODES;
-	j = root ? yaml_node(&doc, root, 0, &left) : json_object();
-	if (!j && left == (size_t)-1)
+	int over = 0;
+	j = root ? yaml_json(&doc, root, &yaml_limits, &over) : json_object();
+	if (!j && over)
 		fail(err, -1, "YAML body expands beyond %d nodes (aliases)", YAML_MAX_NODES);
 	else if (!j)
 		fail(err, -1, "the YAML body is nested deeper than %d levels (or out of memory)",

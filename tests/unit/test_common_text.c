@@ -1,6 +1,7 @@
 /* test_common_text.c - unit tests of src/common's text codecs: base64 (vectors
  * from RFC 4648 section 10), Go durations (values as Go's time.ParseDuration
- * gives them) and the configuration's duration getter. */
+ * gives them), the configuration's duration getter and YAML to JSON (YAML 1.1 plain
+ * scalar types, as Go's yaml.v2). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 
 #include "common/base64.h"
 #include "common/duration.h"
+#include "common/yaml_json.h"
 #include "config/config.h"
 
 static const char *const rfc4648[][2] = {
@@ -175,6 +177,52 @@ static void test_config_duration(void **state)
 	config_free(cfg);
 }
 
+static json_t *yaml_text(const char *text, const struct yaml_json_limits *l, int *over)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	json_t *j = NULL;
+	assert_true(yaml_parser_initialize(&p));
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	assert_true(yaml_parser_load(&p, &doc));
+	j = yaml_json(&doc, yaml_document_get_root_node(&doc), l, over);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return j;
+}
+
+static void test_yaml_json(void **state)
+{
+	const char *text = "{a: 0x1f, b: 017, c: 1.5, d: '12', e: yes, f: Off, g: ~, h: -3, "
+			   "i: [1, x], j: {k: null}, l: }";
+	struct yaml_json_limits cfg = {.max_depth = 8, .max_nodes = 100,
+				       .flags = YAML_JSON_REALS | YAML_JSON_INT_PREFIX};
+	struct yaml_json_limits body = {.max_depth = 8, .max_nodes = 100};
+	int over = -1;
+	json_t *j = yaml_text(text, &cfg, &over);
+	assert_non_null(j);
+	assert_int_equal(over, 0);
+	char *s = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(s, "{\"a\":31,\"b\":15,\"c\":1.5,\"d\":\"12\",\"e\":true,\"f\":false,"
+			       "\"g\":null,\"h\":-3,\"i\":[1,\"x\"],\"j\":{\"k\":null},\"l\":null}");
+	free(s);
+	json_decref(j);
+	j = yaml_text(text, &body, NULL);
+	s = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(s, "{\"a\":\"0x1f\",\"b\":17,\"c\":\"1.5\",\"d\":\"12\",\"e\":true,"
+			       "\"f\":false,\"g\":null,\"h\":-3,\"i\":[1,\"x\"],\"j\":{\"k\":null},"
+			       "\"l\":null}");
+	free(s);
+	json_decref(j);
+	/* bounds: depth, and nodes counted through aliases */
+	struct yaml_json_limits shallow = {.max_depth = 1, .max_nodes = 100};
+	assert_null(yaml_text("{a: {b: {c: 1}}}", &shallow, &over));
+	assert_int_equal(over, 0);
+	struct yaml_json_limits few = {.max_depth = 8, .max_nodes = 5};
+	assert_null(yaml_text("a: &x [1, 2, 3]\nb: *x\n", &few, &over));
+	assert_int_equal(over, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_base64_decode),
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_config_duration),
+		cmocka_unit_test(test_yaml_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
