@@ -134,33 +134,13 @@ static int report_http_error(const struct client_response *r, const char *query)
 
 static int print_json(const struct client_response *r, int tab)
 {
-	char err[256];
-	char *s = client_json_pretty(r->body, r->len, tab, err, sizeof(err));
-	if (!s) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	fputs(s, stdout);
-	free(s);
-	return 0;
+	return client_cli_print_json(r, tab);
 }
 
 static int request(struct args *a, const char *method, const char *path, const char *accept,
                    const char *body, struct client_response *r)
 {
-	char err[1024];
-	if (client_request(&a->o, method, path, accept, body, r, err, sizeof(err))) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	if (r->status == 401 || r->status == 403) {
-		fprintf(stderr,
-		        "skydive client: the analyzer refused the credentials (%ld); set "
-		        "--username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD\n",
-		        r->status);
-		return 1;
-	}
-	return 0;
+	return client_cli_request(&a->o, method, path, accept, body, NULL, r);
 }
 
 /* ---- commands ---------------------------------------------------------- */

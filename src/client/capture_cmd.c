@@ -148,33 +148,13 @@ static int report(const struct client_response *r, const char *query)
 
 static int print_pretty(const struct client_response *r)
 {
-	char err[256];
-	char *s = client_json_pretty(r->body, r->len, 0, err, sizeof(err));
-	if (!s) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	fputs(s, stdout);
-	free(s);
-	return 0;
+	return client_cli_print_json(r, 0);
 }
 
 static int request(const struct client_opts *o, const char *method, const char *path,
                    const char *body, const char *const *hdrs, struct client_response *r)
 {
-	char err[1024];
-	if (client_request_headers(o, method, path, NULL, body, hdrs, r, err, sizeof(err))) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	if (r->status == 401 || r->status == 403) {
-		fprintf(stderr,
-		        "skydive client: the analyzer refused the credentials (%ld); set "
-		        "--username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD\n",
-		        r->status);
-		return 1;
-	}
-	return 0;
+	return client_cli_request(o, method, path, NULL, body, hdrs, r);
 }
 
 static int run_create(const struct client_opts *o, struct create_flags *f)

@@ -2,6 +2,7 @@
 #include "client/client_args.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,4 +107,36 @@ const char *client_command_word(int argc, char **argv)
 			}
 	}
 	return NULL;
+}
+
+int client_cli_request(const struct client_opts *o, const char *method, const char *path,
+                       const char *accept, const char *body, const char *const *headers,
+                       struct client_response *r)
+{
+	char err[1024];
+	if (client_request_headers(o, method, path, accept, body, headers, r, err, sizeof(err))) {
+		fprintf(stderr, "skydive client: %s\n", err);
+		return 1;
+	}
+	if (r->status == 401 || r->status == 403) {
+		fprintf(stderr,
+		        "skydive client: the analyzer refused the credentials (%ld); set "
+		        "--username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD\n",
+		        r->status);
+		return 1;
+	}
+	return 0;
+}
+
+int client_cli_print_json(const struct client_response *r, int tab)
+{
+	char err[256];
+	char *s = client_json_pretty(r->body, r->len, tab, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "skydive client: %s\n", err);
+		return 1;
+	}
+	fputs(s, stdout);
+	free(s);
+	return 0;
 }

@@ -1,6 +1,8 @@
-/* client_args.h - the options every `skydive client` command takes, parsed and resolved
- * once for cmd_client.c (query, topology, status), capture_cmd.c and client_pcap.c:
- * --analyzer, --username, --password, --cacert, --cert, --key, --insecure, -c/--conf. */
+/* client_args.h - what every `skydive client` command shares (cmd_client.c: query,
+ * topology, status; capture_cmd.c; client_pcap.c): the common options --analyzer,
+ * --username, --password, --cacert, --cert, --key, --insecure, -c/--conf, parsed and
+ * resolved once; finding the command word; a request and a JSON answer reported the
+ * way the commands report them (on stderr, "skydive client: ..."). */
 #ifndef SKYDIVE_CLIENT_ARGS_H
 #define SKYDIVE_CLIENT_ARGS_H
 
@@ -61,5 +63,13 @@ void client_args_free(struct client_args *a); /* a zeroed or failed one too */
  * the values of those that take one (every client command's) are skipped, "--" ends
  * them. NULL when there is no word. */
 const char *client_command_word(int argc, char **argv);
+
+/* client_request_headers, then: 0 when an answer came that the command reads; 1 after
+ * printing why not ("skydive client: <err>", or a 401/403 with the credentials hint). */
+int client_cli_request(const struct client_opts *o, const char *method, const char *path,
+                       const char *accept, const char *body, const char *const *headers,
+                       struct client_response *r);
+/* Prints r's JSON body re-indented (tab or two spaces); 0, or 1 after saying why not. */
+int client_cli_print_json(const struct client_response *r, int tab);
 
 #endif
