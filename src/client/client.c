@@ -15,7 +15,7 @@ static int use_tls(const struct client_opts *o)
 	       (o->key && *o->key);
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+size_t client_curl_body(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct client_response *r = user;
 	size_t n = size * nmemb;
@@ -72,7 +72,7 @@ int client_request_headers(const struct client_opts *o, const char *method, cons
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, client_curl_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);

@@ -43,20 +43,6 @@ static void usage(FILE *out)
 		"                            every client command\n");
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct client_response *r = user;
-	size_t n = size * nmemb;
-	char *nb = realloc(r->body, r->len + n + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + r->len, data, n);
-	r->body = nb;
-	r->len += n;
-	r->body[r->len] = 0;
-	return n;
-}
-
 int client_pcap_main(int argc, char **argv)
 {
 	struct client_args ca;
@@ -132,7 +118,7 @@ int client_pcap_main(int argc, char **argv)
 	if (size >= 0)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, size);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, client_curl_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
