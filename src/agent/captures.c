@@ -210,10 +210,11 @@ static void set_entry(struct capmgr *m, const char *node_id, const char *capture
 		changed = 1;
 	}
 	graph_view_free(v);
+	/* arr is the graph's once given to graph_node_set_key: nothing reads it after */
+	size_t narr = json_array_size(arr);
 	if (changed)
-		graph_node_set_key(m->o.g, node_id, "Captures", json_array_size(arr) ? arr : NULL,
-				   now_ms());
-	if (!changed || !json_array_size(arr))
+		graph_node_set_key(m->o.g, node_id, "Captures", narr ? arr : NULL, now_ms());
+	if (!changed || !narr)
 		json_decref(arr);
 	graph_unlock(m->o.g);
 }

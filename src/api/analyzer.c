@@ -541,20 +541,10 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		         strncmp(pss->path, "/api/capture", 12) ? "" : " or application/yaml");
 		rest_reply_error(&pss->resp, 415, "%s", msg);
 	} else if (pss->body_too_big) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
-		         MAX_BODY);
-		pss->resp.status = 413;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(msg);
-		pss->resp.len = pss->resp.body ? strlen(msg) : 0;
+		rest_reply_error(&pss->resp, 413, "request body larger than %u bytes", MAX_BODY);
 	} else if (!strncmp(pss->path, "/ws/", 4)) {
-		const char *m = "{\"Error\":\"this is a WebSocket endpoint: connect with a "
-		                "WebSocket client (Upgrade: websocket)\"}";
-		pss->resp.status = 400;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(m);
-		pss->resp.len = pss->resp.body ? strlen(m) : 0;
+		rest_reply_error(&pss->resp, 400, "this is a WebSocket endpoint: connect with a "
+		                                  "WebSocket client (Upgrade: websocket)");
 	} else if (pss->pcap_fp) {
 		fflush(pss->pcap_fp);
 		rest_pcap_handle(&a->rest, pss->pcap_path, pss->pcap_args,
@@ -1693,8 +1683,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->ws_max_msg = (size_t)mmax;
 	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
 	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
-	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
-	int64_t kt = config_get_int(cfg, "http.keepalive_timeout", 5);
+	int64_t ht = config_get_duration(cfg, "http.header_timeout", 10000) / 1000;
+	int64_t kt = config_get_duration(cfg, "http.keepalive_timeout", 5000) / 1000;
 	a->header_timeout = ht >= 1 && ht <= 3600 ? (int)ht : 10;
 	a->keepalive_timeout = kt >= 1 && kt <= 3600 ? (int)kt : 5;
 	if (o->flow_ops) {
@@ -1731,8 +1721,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	                                         .callback = callback,
 	                                         .per_session_data_size = sizeof(struct pss),
 	                                         .rx_buffer_size = 0};
-	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
-	int64_t pong = config_get_int(cfg, "http.ws.pong_timeout", 5);
+	int64_t ping = config_get_duration(cfg, "http.ws.ping_delay", 2000) / 1000;
+	int64_t pong = config_get_duration(cfg, "http.ws.pong_timeout", 5000) / 1000;
 	if (ping < 1 || ping > 3600)
 		ping = 2;
 	if (pong < 1 || pong > 3600)

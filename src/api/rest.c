@@ -15,7 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
+#define CT_JSON REST_CT_JSON
 #define CT_DOT  "text/vnd.graphviz"
 #define CT_TEXT "text/plain; charset=UTF-8"
 
@@ -168,8 +168,8 @@ void rest_gremlin_bounds(const struct config *cfg, struct gremlin_env *env)
 	env->max_results = n > 0 ? (size_t)n : 0;
 	n = cfg ? config_get_int(cfg, "analyzer.gremlin.max_items", 0) : 0;
 	env->max_items = n > 0 ? (size_t)n : 0;
-	n = cfg ? config_get_int(cfg, "analyzer.gremlin.timeout", 0) : 0;
-	env->timeout_ms = n > 0 ? n * 1000 : 0;
+	n = cfg ? config_get_duration(cfg, "analyzer.gremlin.timeout", 0) : 0;
+	env->timeout_ms = n > 0 ? n : 0;
 }
 
 /* POST /api/pcap with the body in memory (the server streams large bodies to a file

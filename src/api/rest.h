@@ -41,8 +41,12 @@ struct rest_response {
 	char *headers;            /* extra lines "Name: value\r\n", malloc'd, or NULL */
 };
 
+/* The Content-Type of every JSON answer. */
+#define REST_CT_JSON "application/json; charset=UTF-8"
+
 /* Fills out with status and the JSON j (stolen; NULL or unserialisable = a
- * 500 "out of memory" text answer). */
+ * 500 "out of memory" text answer). The one JSON answer helper of the HTTP
+ * server: REST, /login, /api/pcap, captures and the server's own refusals. */
 void rest_reply_json(struct rest_response *out, int status, json_t *j);
 /* Makes s valid UTF-8 in place: each byte of an invalid or cut sequence becomes '?'
  * (error texts quote request bytes, and jansson refuses a string that is not UTF-8). */

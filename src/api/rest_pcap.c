@@ -10,11 +10,11 @@
 
 #include "capture/capture.h"
 #include "capture/pcap_out.h"
+#include "common/base64.h"
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_loop.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
 
 /* ---- raw packets of an import ------------------------------------------------------ *
  * The table hands each kept frame once, with the flows that keep it (the outer and
@@ -226,19 +226,6 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 	return rc;
 }
 
-static void reply(struct rest_response *out, int status, json_t *j)
-{
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!out->body) {
-		out->status = 500;
-		out->body = strdup("{\"Error\":\"out of memory\"}");
-	}
-	out->len = out->body ? strlen(out->body) : 0;
-}
-
 /* rawpacketlimit=N from a query string; 0 when absent, -1 on a bad value. */
 static int query_limit(const char *q, int64_t *out)
 {
@@ -263,16 +250,14 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	memset(out, 0, sizeof(*out));
 	struct flow_store *s = flow_store_from_ops(c->flow_ops);
 	if (!s) {
-		reply(out, 503,
-		      json_pack("{s:s}", "Error",
-				"this server keeps no flows (POST /api/pcap goes to an analyzer)"));
+		rest_reply_error(out, 503,
+				 "this server keeps no flows (POST /api/pcap goes to an analyzer)");
 		return;
 	}
 	struct rest_pcap_opts o = {.node_tid = node_tid};
 	if (query_limit(query, &o.raw_packet_limit)) {
-		reply(out, 400,
-		      json_pack("{s:s}", "Error",
-				"rawpacketlimit must be -1 (every packet), 0 (none) or N > 0"));
+		rest_reply_error(out, 400,
+				 "rawpacketlimit must be -1 (every packet), 0 (none) or N > 0");
 		return;
 	}
 	struct rest_pcap_result r;
@@ -284,10 +269,10 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	if (rc || r.corrupt) {
 		if (j)
 			json_object_set_new(j, "Error", json_string(r.err));
-		reply(out, rc == -ENOMEM ? 500 : 400, j);
+		rest_reply_json(out, rc == -ENOMEM ? 500 : 400, j);
 		return;
 	}
-	reply(out, 202, j);
+	rest_reply_json(out, 202, j);
 }
 
 /* ---- RawPackets() -> pcap ---------------------------------------------------------- */
@@ -305,37 +290,6 @@ static int pkt_cmp(const void *a, const void *b)
 	if (x->ts_ms != y->ts_ms)
 		return x->ts_ms < y->ts_ms ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static int b64_val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Decodes into out (room for strlen(in) * 3 / 4 bytes); returns the length or -1. */
-static long b64_decode(const char *in, uint8_t *out)
-{
-	long n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (; *in && *in != '='; in++) {
-		int v = b64_val((unsigned char)*in);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n;
 }
 
 int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
@@ -379,7 +333,8 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			}
 		}
 	}
-	qsort(p, np, sizeof(*p), pkt_cmp);
+	if (np) /* p is NULL without packets: qsort's base may not be */
+		qsort(p, np, sizeof(*p), pkt_cmp);
 	FILE *fp = open_memstream(out, len);
 	if (!fp) {
 		rc = -ENOMEM;
@@ -394,13 +349,14 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			(*skipped)++;
 			continue;
 		}
-		uint8_t *nb = realloc(buf, strlen(p[i].b64) * 3 / 4 + 3);
+		size_t tl = strlen(p[i].b64);
+		uint8_t *nb = realloc(buf, BASE64_DECODED_MAX(tl));
 		if (!nb) {
 			rc = -ENOMEM;
 			break;
 		}
 		buf = nb;
-		long n = b64_decode(p[i].b64, buf);
+		long n = base64_decode(buf, BASE64_DECODED_MAX(tl), p[i].b64, tl, 0);
 		if (n < 0) {
 			(*skipped)++;
 			continue;

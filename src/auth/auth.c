@@ -11,6 +11,7 @@
 #include "auth/htpasswd.h"
 #include "auth/rbac.h"
 #include "auth/token.h"
+#include "common/base64.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -166,15 +167,15 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 		goto fail;
 	char k[96];
 	snprintf(k, sizeof(k), "%s.auth.token_ttl", service);
-	int64_t ttl = config_get_int(cfg, k, 86400);
+	int64_t ttl = config_get_duration(cfg, k, 86400 * 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.max_tokens", service);
 	int64_t maxt = config_get_int(cfg, k, 10000);
 	snprintf(k, sizeof(k), "%s.auth.throttle.failures", service);
 	int64_t fails = config_get_int(cfg, k, 5);
 	snprintf(k, sizeof(k), "%s.auth.throttle.delay", service);
-	int64_t delay = config_get_int(cfg, k, 1);
+	int64_t delay = config_get_duration(cfg, k, 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.throttle.max_delay", service);
-	int64_t maxd = config_get_int(cfg, k, 300);
+	int64_t maxd = config_get_duration(cfg, k, 300 * 1000) / 1000;
 	if (ttl <= 0 || maxt <= 0 || maxt > 1000000 || fails < 0 || fails > 1000 || delay <= 0 ||
 	    maxd <= 0 || delay > 86400 || maxd > 86400) {
 		snprintf(err, errlen,
@@ -275,17 +276,6 @@ int auth_path_is_public(const char *method, const char *path)
 
 /* ---- credentials ----------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 int auth_parse_basic(const char *authorization, char *user, size_t userlen, char *pass,
                      size_t passlen)
 {
@@ -295,20 +285,12 @@ int auth_parse_basic(const char *authorization, char *user, size_t userlen, char
 	while (*s == ' ')
 		s++;
 	char buf[1024];
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (; *s && *s != '=' && *s != ' '; s++) {
-		int v = b64val((unsigned char)*s);
-		if (v < 0 || o + 1 >= sizeof(buf))
-			return -1;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)(acc >> bits & 0xff);
-		}
+	long n = base64_decode((uint8_t *)buf, sizeof(buf) - 1, s, strcspn(s, " "), 0);
+	if (n < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
 	}
+	size_t o = (size_t)n;
 	buf[o] = 0;
 	char *colon = memchr(buf, ':', o);
 	if (!colon || memchr(buf, 0, o) || (size_t)(colon - buf) >= userlen ||

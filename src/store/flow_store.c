@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/base64.h"
 #include "common/util.h"
 #include "flow.pb-c.h"
 #include "decode/decode.h"
@@ -264,10 +265,8 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 	o->max_flows = (size_t)mf;
 	const char *age = config_get_string(cfg, "analyzer.flow.max_age", NULL);
 	if (age && *age) {
-		int64_t ms, sec;
-		if (parse_i64(age, 0, INT64_MAX / 1000, &sec) == 0)
-			ms = sec * 1000;
-		else if (gremlin_parse_duration(age, &ms) || ms <= 0) {
+		int64_t ms;
+		if (config_parse_duration(age, &ms) || ms < 0) {
 			snprintf(err, errlen,
 				 "analyzer.flow.max_age '%s' invalid: give a duration like 1h, 30m or "
 				 "a number of seconds",
@@ -275,9 +274,6 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 			return -EINVAL;
 		}
 		o->max_age_ms = ms ? ms : -1;
-	} else {
-		int64_t sec = config_get_int(cfg, "analyzer.flow.max_age", 0);
-		o->max_age_ms = sec > 0 ? sec * 1000 : 0;
 	}
 	int64_t rb = config_get_int(cfg, "analyzer.flow.raw_max_bytes", FLOW_STORE_RAW_BYTES);
 	if (rb < 0) {
@@ -832,22 +828,12 @@ json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t 
 	return out;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static json_t *b64_json(const uint8_t *d, size_t n)
 {
-	size_t ol = (n + 2) / 3 * 4;
-	char *o = malloc(ol + 1), *p = o;
+	size_t ol;
+	char *o = base64_encode_alloc(d, n, &ol);
 	if (!o)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
-			     (i + 2 < n ? d[i + 2] : 0);
-		*p++ = b64[v >> 18 & 63];
-		*p++ = b64[v >> 12 & 63];
-		*p++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		*p++ = i + 2 < n ? b64[v & 63] : '=';
-	}
 	json_t *j = json_stringn(o, ol);
 	free(o);
 	return j;
