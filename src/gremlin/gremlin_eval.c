@@ -1327,7 +1327,7 @@ static json_t *arg_to_json(const struct arg *a)
 }
 
 static int step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-		      int64_t dur_ms)
+		      int64_t dur_ms, const struct step *next, int nnext)
 {
 	const struct gremlin_flow_ops *ops = c->env ? c->env->flow_ops : NULL;
 	if (!ops || !ops->flows)
@@ -1336,6 +1336,14 @@ static int step_flows(struct ctx *c, const struct step *s, struct val *v, int64_
 	json_t *filters = json_array(), *nodes = NULL;
 	for (int i = 0; filters && i < s->nargs; i++)
 		json_array_append_new(filters, arg_to_json(&s->args[i]));
+	/* Flows().Has(k, v)...: the Has pairs go to the store too, so it can skip what
+	 * cannot match before building it; the Has steps still run after. */
+	if (s->nargs % 2 == 0)
+		for (int k = 0; filters && k < nnext && next[k].kind == S_HAS &&
+				next[k].nargs % 2 == 0;
+		     k++)
+			for (int i = 0; i < next[k].nargs; i++)
+				json_array_append_new(filters, arg_to_json(&next[k].args[i]));
 	if (v->type == V_NODES) {
 		/* Flows name their capture node by TID (NodeTID); a node without
 		 * a TID is matched by its ID. */
@@ -1957,7 +1965,7 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 	case S_FLOWS:
 		if ((r = need(c, s, v, M(V_GRAPH) | M(V_NODES))))
 			return r;
-		return step_flows(c, s, v, at_ms, dur_ms);
+		return step_flows(c, s, v, at_ms, dur_ms, q->steps + si + 1, q->nsteps - si - 1);
 	case S_CAPTURENODE:
 	case S_NODE:
 	case S_HOPS:

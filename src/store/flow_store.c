@@ -348,6 +348,16 @@ static int parse_age(const char *v, int64_t *ms)
 		*ms = sec * 1000;
 		return 0;
 	}
+	size_t n = strlen(v);
+	if (n > 1 && v[n - 1] == 'd') { /* days, beyond Go's units */
+		char num[32];
+		snprintf(num, sizeof(num), "%.*s", (int)(n - 1), v);
+		int64_t days;
+		if (parse_i64(num, 1, INT64_MAX / 86400000, &days))
+			return -1;
+		*ms = days * 86400000;
+		return 0;
+	}
 	return gremlin_parse_duration(v, ms) || *ms <= 0 ? -1 : 0;
 }
 
