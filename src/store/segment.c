@@ -711,9 +711,11 @@ static int write_block(struct seglog *l, uint16_t kind, uint32_t count, const ui
 	return 0;
 }
 
-/* Writes the active flow block. Lock held. */
+/* Writes the active flow block, into the segment of its records' ingest time (not the
+ * time of the flush). Lock held. */
 static int seal_flows(struct seglog *l, int64_t now_ms)
 {
+	(void)now_ms;
 	if (!l->naf)
 		return 0;
 	size_t need = frec_flows_bound(&l->dict, l->naf);
@@ -733,7 +735,7 @@ static int seal_flows(struct seglog *l, int64_t now_ms)
 		}
 		rc = write_block(l, SEG_KIND_FLOWS, (uint32_t)l->naf, l->pbuf, len, l->keys, nk,
 				 tmin, tmax, l->a_min_ingest[SEG_KIND_FLOWS],
-				 l->a_max_ingest[SEG_KIND_FLOWS], now_ms);
+				 l->a_max_ingest[SEG_KIND_FLOWS], l->a_max_ingest[SEG_KIND_FLOWS]);
 	}
 	if (rc)
 		l->st.dropped_flows += l->naf;
@@ -744,6 +746,7 @@ static int seal_flows(struct seglog *l, int64_t now_ms)
 
 static int seal_raw(struct seglog *l, int64_t now_ms)
 {
+	(void)now_ms;
 	if (!l->nar)
 		return 0;
 	size_t hl = l->nar * sizeof(struct raw_rec);
@@ -764,7 +767,7 @@ static int seal_raw(struct seglog *l, int64_t now_ms)
 		}
 		rc = write_block(l, SEG_KIND_RAW, (uint32_t)l->nar, l->pbuf, hl + l->ardlen,
 				 l->keys, l->nar, tmin, tmax, l->a_min_ingest[SEG_KIND_RAW],
-				 l->a_max_ingest[SEG_KIND_RAW], now_ms);
+				 l->a_max_ingest[SEG_KIND_RAW], l->a_max_ingest[SEG_KIND_RAW]);
 	}
 	if (rc)
 		l->st.dropped_raw += l->nar;
