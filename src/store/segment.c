@@ -525,7 +525,8 @@ struct seglog *seglog_open(const struct seglog_opts *o, char *err, size_t errlen
 		}
 	}
 	closedir(d);
-	qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
+	if (l->nsegs)
+		qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
 	uint64_t recs = 0, bytes = 0;
 	for (size_t i = 0; i < l->nsegs; i++) {
 		recs += l->segs[i]->flow_records;
