@@ -65,12 +65,6 @@ static int bloom_has(const uint8_t *b, uint32_t len, uint64_t key)
 	return 1;
 }
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* ---- block reading (shared by recovery, scans and the fuzzer) ------------------------ */
 
 struct src {
@@ -307,8 +301,11 @@ struct seglog {
 	/* scratch of the writer */
 	uint8_t *pbuf, *wbuf;
 	size_t pcap, wcap;
-	uint64_t *keys;
-	size_t keycap;
+	uint64_t *keys, *kset;
+	size_t keycap, ksetcap;
+	const char *last_str[FREC_NSTR]; /* the dictionary's copy of the last string of each */
+	int last_id[FREC_NSTR];          /* kind, so a run of records from one capture skips
+					  * the hashing */
 	ZSTD_CCtx *cctx;
 	struct seglog_stats st; /* counters; the sums are made by seglog_stats */
 	int64_t last_err_log;
@@ -639,17 +636,48 @@ static size_t flow_keys(const struct flow_rec *r, const struct frec_dict *d, uin
 	return seg_flow_keys(r, str, k);
 }
 
+/* Removes repeated keys in place (a node, an application, a server address come back
+ * in most records): a hash set in the writer's scratch, O(n) where a sort cost more
+ * than the rest of the block's work. Returns the keys kept. Lock held. */
+static size_t uniq_keys(struct seglog *l, uint64_t *keys, size_t n)
+{
+	size_t ns = 64;
+	while (ns < n * 2)
+		ns *= 2;
+	if (grow_buf(&l->kset, &l->ksetcap, ns, sizeof(uint64_t))) {
+		/* no room for the set: keep them all (a larger summary, still right) */
+		return n;
+	}
+	uint64_t *set = l->kset;
+	memset(set, 0, ns * sizeof(*set));
+	size_t u = 0;
+	int zero = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = keys[i];
+		if (!k) { /* 0 marks an empty slot */
+			if (!zero)
+				keys[u++] = k;
+			zero = 1;
+			continue;
+		}
+		size_t h = (size_t)(k * 0x9e3779b97f4a7c15ull >> 20) & (ns - 1);
+		while (set[h] && set[h] != k)
+			h = (h + 1) & (ns - 1);
+		if (set[h])
+			continue;
+		set[h] = k;
+		keys[u++] = k;
+	}
+	return u;
+}
+
 /* Writes the payload p (raw_len bytes) as one block of kind with the keys' summary.
  * Lock held. 0 or -errno (counted). */
 static int write_block(struct seglog *l, uint16_t kind, uint32_t count, const uint8_t *p,
 		       size_t raw_len, uint64_t *keys, size_t nkeys, int64_t tmin, int64_t tmax,
 		       int64_t imin, int64_t imax, int64_t now_ms)
 {
-	qsort(keys, nkeys, sizeof(*keys), u64_cmp);
-	size_t u = 0;
-	for (size_t i = 0; i < nkeys; i++)
-		if (!u || keys[u - 1] != keys[i])
-			keys[u++] = keys[i];
+	size_t u = uniq_keys(l, keys, nkeys);
 	uint32_t bloom_len = 64;
 	while ((uint64_t)bloom_len * 8 < u * 10 && bloom_len < SEG_MAX_BLOOM)
 		bloom_len *= 2;
@@ -742,6 +770,7 @@ static int seal_flows(struct seglog *l, int64_t now_ms)
 		l->st.dropped_flows += l->naf;
 	l->naf = 0;
 	frec_dict_reset(&l->dict);
+	memset(l->last_str, 0, sizeof(l->last_str));
 	return rc;
 }
 
@@ -797,7 +826,20 @@ int seglog_append_flow(struct seglog *l, const struct flow_rec *r,
 		}
 		int id[FREC_NSTR], full = 0;
 		for (int k = 0; k < FREC_NSTR && !full; k++) {
-			id[k] = frec_dict_add(&l->dict, strs ? strs[k] : NULL);
+			const char *str = strs ? strs[k] : NULL;
+			if (!str || !*str) {
+				id[k] = 0;
+				continue;
+			}
+			if (l->last_str[k] && !strcmp(l->last_str[k], str)) {
+				id[k] = l->last_id[k];
+				continue;
+			}
+			id[k] = frec_dict_add(&l->dict, str);
+			if (id[k] > 0) {
+				l->last_str[k] = frec_dict_get(&l->dict, (uint32_t)id[k]);
+				l->last_id[k] = id[k];
+			}
 			if (id[k] == -ENOSPC)
 				full = 1;
 			else if (id[k] < 0)
@@ -985,6 +1027,7 @@ void seglog_close(struct seglog *l)
 	free(l->pbuf);
 	free(l->wbuf);
 	free(l->keys);
+	free(l->kset);
 	ZSTD_freeCCtx(l->cctx);
 	free(l->dir);
 	pthread_cond_destroy(&l->cv);
