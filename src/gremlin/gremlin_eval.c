@@ -1792,8 +1792,13 @@ static int step_bpf(struct ctx *c, const struct step *s, struct val *v)
 					free(data);
 					break;
 				}
-				struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len,
-							.len = (bpf_u_int32)len};
+				/* the length on the wire when the store kept it (a frame cut
+				 * to the header size): what `greater`/`less` test */
+				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
+				struct pcap_pkthdr h = {
+				    .caplen = (bpf_u_int32)len,
+				    .len = wl > (json_int_t)len && wl <= UINT32_MAX ? (bpf_u_int32)wl
+										    : (bpf_u_int32)len};
 				if (pcap_offline_filter(prog, &h, data) &&
 				    json_array_append(keep, pk))
 					r = ENOMEM_AT(c, s->pos);
