@@ -1195,6 +1195,8 @@ static int cand_flows(void *user, const struct flow_rec *r, size_t n, const stru
 {
 	struct cand *c = user;
 	for (size_t i = 0; i < n; i++) {
+		if (c->q->p.ingest_from && r[i].ingest < c->q->p.ingest_from)
+			continue;
 		const char *str[FREC_NSTR];
 		for (int k = 0; k < FREC_NSTR; k++)
 			str[k] = frec_dict_get(d, r[i].str[k]);
@@ -1221,6 +1223,14 @@ static json_t *query(struct flow_store *s, const json_t *filters, const json_t *
 {
 	struct qpred q;
 	qpred_build(&q, filters, nodes, at_ms, duration_ms);
+	/* Without At(), what memory would hold (received within analyzer.flow.max_age),
+	 * as before the log: the log gives it back after a restart. With At(), the log's
+	 * whole history. */
+	if (!at_ms && s->o.max_age_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		q.p.ingest_from = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - s->o.max_age_ms;
+	}
 	/* a query's dictionary has 16-bit ids like a block's: an answer with more than
 	 * 65535 distinct strings fails (out of memory) */
 	struct cand disk = {.q = &q, .nodes = nodes}, mem = {.q = &q, .nodes = nodes};

@@ -9,7 +9,8 @@
  * by the pushed-down Flows(k, v) filters and node IDs before anything is decompressed,
  * then the active block) and memory, and answers the newest state of each UUID whose
  * [Start, Last] overlaps the window: what memory has wins, so after a restart, or once
- * memory dropped a flow, the log serves it. Queries hold the store's mutex only to
+ * memory dropped a flow, the log serves it. Without a window (no G.At), the log gives
+ * only what was received within analyzer.flow.max_age, what memory would hold. Queries hold the store's mutex only to
  * look at memory, never while reading the disk.
  *
  * A flow is kept as a compact record (addresses as bytes, strings interned), about

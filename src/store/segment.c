@@ -1052,6 +1052,8 @@ static int blk_wanted(const struct seg_block *b, const struct seg_pred *p, seg_f
 	if (b->h.kind == SEG_KIND_FLOWS && p->to &&
 	    (b->h.min_time > p->to || b->h.max_time < p->from))
 		return 0;
+	if (p->ingest_from && b->h.max_ingest < p->ingest_from)
+		return 0;
 	for (size_t g = 0; g < p->ngroups; g++) {
 		int any = 0;
 		for (size_t i = 0; i < p->g[g].n && !any; i++)

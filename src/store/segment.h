@@ -137,6 +137,7 @@ size_t seg_flow_keys(const struct flow_rec *r, const char *const str[FREC_NSTR],
 #define SEG_PRED_GROUPS 8
 struct seg_pred {
 	int64_t from, to; /* flows whose [Start, Last] overlaps [from, to]; to 0 = any */
+	int64_t ingest_from; /* records received at or after it (ms); 0 = any */
 	struct {
 		const uint64_t *keys; /* a block matches when one of them may be in it */
 		size_t n;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -549,6 +550,35 @@ static void test_store_restart(void **state)
 	rm_tmp();
 }
 
+/* Without At(): what was received within analyzer.flow.max_age, from disk too; with
+ * At(): everything the log holds. */
+static void test_store_no_window_is_max_age(void **state)
+{
+	(void)state;
+	mk_tmp();
+	struct flow_store_opts o = {.max_flows = 1000,
+				    .max_age_ms = 3600000,
+				    .fsync_ms = FLOW_STORE_FSYNC_NEVER,
+				    .no_thread = 1};
+	snprintf(o.storage_dir, sizeof(o.storage_dir), "%s/flows", tmpdir);
+	struct flow_store *s = flow_store_new(&o);
+	int64_t now = (int64_t)time(NULL) * 1000;
+	for (int i = 0; i < 10; i++) /* received 2 h ago */
+		assert_int_equal(ingest_pb(s, i, "node-a", now - 7200000), 0);
+	for (int i = 10; i < 15; i++)
+		assert_int_equal(ingest_pb(s, i, "node-a", now), 0);
+	flow_store_free(s);
+	s = flow_store_new(&o);
+	json_t *r = flows_sorted(s, NULL, 0, 0);
+	assert_int_equal(json_array_size(r), 5);
+	json_decref(r);
+	r = flows_sorted(s, NULL, T0 + 3600000, 7200000);
+	assert_int_equal(json_array_size(r), 15);
+	json_decref(r);
+	flow_store_free(s);
+	rm_tmp();
+}
+
 static void test_store_strings_bounded(void **state)
 {
 	(void)state;
@@ -576,6 +606,7 @@ int main(void)
 	    cmocka_unit_test(test_retention_oldest_first),
 	    cmocka_unit_test(test_log_dict_bounded),
 	    cmocka_unit_test(test_store_restart),
+	    cmocka_unit_test(test_store_no_window_is_max_age),
 	    cmocka_unit_test(test_store_strings_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
