@@ -70,7 +70,6 @@ struct flow_store {
 	struct flow_store_stats st;
 	struct seglog *log; /* NULL: memory only */
 	char log_err[256];  /* why there is no log when one was asked for */
-	uint64_t log_dropped_flows, log_dropped_raw;
 };
 
 static int parse_uuid(const char *s, uint64_t *out);
@@ -573,8 +572,8 @@ static int store_rec(struct flow_store *s, const struct flow_rec *r,
 	upd_push(s, f);
 	s->st.ingested++;
 	rc = 0;
-	if (s->log && seglog_append_flow(s->log, &f->r, str, now_ms))
-		s->log_dropped_flows++; /* the log counts it too, by cause */
+	if (s->log) /* a failure is counted by the log (Storage.DroppedFlows) */
+		seglog_append_flow(s->log, &f->r, str, now_ms);
 	while (s->n > s->o.max_flows && s->head != f) {
 		flow_drop(s, s->head);
 		s->st.dropped_max_flows++;
@@ -761,13 +760,9 @@ int flow_store_add_raw_ns(struct flow_store *s, uint64_t uuid, int64_t ts_ns, ui
 				    .linktype = linktype,
 				    .caplen = caplen,
 				    .wirelen = wirelen};
-		if (seglog_append_raw(s->log, &h, data, f->r.ingest)) {
-			rc = -ENOSPC;
-			s->log_dropped_raw++;
-		} else {
-			s->st.raw_packets++;
-			s->st.raw_bytes += caplen;
-		}
+		/* counted by the log (Storage.RawPackets), not as memory held */
+		if (seglog_append_raw(s->log, &h, data, f->r.ingest))
+			rc = -ENOSPC; /* counted by the log: Storage.DroppedRaw */
 		pthread_mutex_unlock(&s->lock);
 		return rc;
 	} else if (s->st.raw_bytes + caplen > s->o.raw_max_bytes ||

@@ -818,7 +818,7 @@ int seglog_append_flow(struct seglog *l, const struct flow_rec *r,
 		       const char *const strs[FREC_NSTR], int64_t now_ms)
 {
 	pthread_mutex_lock(&l->lock);
-	int rc = 0;
+	int rc = 0, taken = 0;
 	for (int pass = 0; pass < 2; pass++) {
 		if (grow_buf(&l->af, &l->afcap, l->naf + 1, sizeof(*l->af))) {
 			rc = -ENOMEM;
@@ -863,10 +863,13 @@ int seglog_append_flow(struct seglog *l, const struct flow_rec *r,
 		*d = *r;
 		for (int k = 0; k < FREC_NSTR; k++)
 			d->str[k] = (uint16_t)id[k];
+		taken = 1; /* from here a failure is the block's, counted by seal_flows */
 		if (l->naf >= l->o.block_records)
 			rc = seal_flows(l, now_ms);
 		break;
 	}
+	if (rc && !taken)
+		l->st.dropped_flows++;
 	if (rc && rc != -EIO && rc != -ENOSPC && rc != -ENOMEM)
 		rc = -EIO;
 	pthread_mutex_unlock(&l->lock);
