@@ -49,16 +49,25 @@ static int on_block(void *user, const struct seg_block_hdr *h, const uint8_t *pa
 		}
 	} else {
 		const struct raw_rec *hdr;
-		const uint8_t *d;
-		int rc = frec_decode_raw(payload, h->raw_len, h->count, &hdr, &d);
+		const uint8_t **pkt = malloc(h->count * sizeof(*pkt));
+		CHECK(pkt);
+		int rc = frec_decode_raw(payload, h->raw_len, h->count, &hdr, pkt);
 		CHECK(rc == 0 || rc == -EINVAL);
 		if (rc == 0) {
-			uint64_t total = 0;
-			for (uint32_t i = 0; i < h->count; i++)
-				total += hdr[i].caplen;
-			CHECK(d + total == payload + h->raw_len);
+			/* every packet inside the payload, the data of non-refs back to back */
+			const uint8_t *d = payload + (size_t)h->count * sizeof(struct raw_rec);
+			for (uint32_t i = 0; i < h->count; i++) {
+				CHECK(pkt[i] >= payload + (size_t)h->count * sizeof(struct raw_rec));
+				CHECK(pkt[i] + hdr[i].caplen <= payload + h->raw_len);
+				if (!hdr[i].ref) {
+					CHECK(pkt[i] == d);
+					d += hdr[i].caplen;
+				}
+			}
+			CHECK(d == payload + h->raw_len);
 			w->records += h->count;
 		}
+		free(pkt);
 	}
 	return 0;
 }
@@ -71,10 +80,10 @@ static int on_flows(void *user, const struct flow_rec *r, size_t n, const struct
 	return 0;
 }
 
-static int on_raw(void *user, const struct raw_rec *h, const uint8_t *data, size_t n)
+static int on_raw(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
 {
 	(void)h;
-	(void)data;
+	(void)pkt;
 	*(uint64_t *)user += n;
 	return 0;
 }

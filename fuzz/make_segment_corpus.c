@@ -50,6 +50,10 @@ static void write_log(const char *out, int nflows, int nraw, uint32_t per_block,
 		struct raw_rec h = {.uuid = 0x100, .ts_ns = 1700000000000000000 + i, .index = (uint32_t)i + 1,
 				    .linktype = 1, .caplen = (uint32_t)(i % 41), .wirelen = 60};
 		seglog_append_raw(l, &h, pkt, 1000);
+		if (i % 3 == 0) { /* the same frame kept by a second flow: stored as a ref */
+			h.uuid = 0x200;
+			seglog_append_raw(l, &h, pkt, 1000);
+		}
 	}
 	seglog_close(l);
 	char src[128], cmd[512];

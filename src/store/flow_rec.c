@@ -260,20 +260,29 @@ void frec_flows_free(struct frec_flows *f)
 /* ---- raw packets -------------------------------------------------------------------- */
 
 int frec_decode_raw(const uint8_t *p, size_t len, size_t n, const struct raw_rec **hdr,
-		    const uint8_t **data)
+		    const uint8_t **pkt)
 {
 	if (n > len / sizeof(struct raw_rec))
 		return -EINVAL;
 	const struct raw_rec *h = (const struct raw_rec *)p;
-	size_t total = 0;
+	const uint8_t *data = p + n * sizeof(struct raw_rec);
+	size_t left = len - n * sizeof(struct raw_rec);
 	for (size_t i = 0; i < n; i++) {
-		total += h[i].caplen;
-		if (total > len)
+		if (h[i].ref) {
+			size_t j = h[i].ref - 1;
+			if (j >= i || h[j].ref || h[j].caplen != h[i].caplen)
+				return -EINVAL;
+			pkt[i] = pkt[j];
+			continue;
+		}
+		if (h[i].caplen > left)
 			return -EINVAL;
+		pkt[i] = data;
+		data += h[i].caplen;
+		left -= h[i].caplen;
 	}
-	if (n * sizeof(struct raw_rec) + total != len)
+	if (left)
 		return -EINVAL;
 	*hdr = h;
-	*data = p + n * sizeof(struct raw_rec);
 	return 0;
 }

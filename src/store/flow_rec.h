@@ -41,12 +41,15 @@ struct flow_rec {
 };
 _Static_assert(sizeof(struct flow_rec) == 288, "flow_rec has implicit padding");
 
-/* A raw packet: caplen bytes follow in the block; wirelen is the frame's length on the
- * wire; ts_ns nanoseconds since the epoch; index its position in the flow, from 1. */
+/* A raw packet: wirelen is the frame's length on the wire; ts_ns nanoseconds since the
+ * epoch; index its position in the flow, from 1. Its caplen bytes follow in the block's
+ * data, unless ref is k > 0: then it is the same frame as record k - 1 of the block (a
+ * frame kept by a tunnel's outer and inner flows is stored once). */
 struct raw_rec {
 	uint64_t uuid;
 	int64_t ts_ns;
 	uint32_t index, linktype, caplen, wirelen;
+	uint32_t ref, pad;
 };
 
 /* ---- dictionary ---------------------------------------------------------------------
@@ -95,10 +98,12 @@ struct frec_flows {
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out);
 void frec_flows_free(struct frec_flows *f);
 
-/* A raw payload: n headers then the data; frec_decode_raw checks that the caplens add
- * up to the data's length (-EINVAL otherwise) and points *hdr and *data into p
- * (hdr is aligned when p is). */
+/* A raw payload: n headers then the data of those that are not refs; frec_decode_raw
+ * checks that the caplens add up to the data's length and that every ref names an
+ * earlier record that is not a ref, with the same caplen (-EINVAL otherwise), points
+ * *hdr into p (aligned when p is) and fills pkt[i] (n entries, the caller's) with
+ * record i's bytes. */
 int frec_decode_raw(const uint8_t *p, size_t len, size_t n, const struct raw_rec **hdr,
-		    const uint8_t **data);
+		    const uint8_t **pkt);
 
 #endif

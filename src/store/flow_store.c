@@ -1346,16 +1346,16 @@ struct rawq {
 	size_t n;
 };
 
-static int rawq_fn(void *user, const struct raw_rec *h, const uint8_t *data, size_t n)
+static int rawq_fn(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
 {
 	struct rawq *q = user;
-	for (size_t i = 0; i < n; i++, data += h[i - 1].caplen) {
+	for (size_t i = 0; i < n; i++) {
 		if (!bsearch(&h[i].uuid, q->uuids, q->n, sizeof(*q->uuids), u64_cmp_fs))
 			continue;
 		char hex[17];
 		fmt_hex_u64(hex, h[i].uuid);
 		json_t *l = json_object_get(q->by_uuid, hex);
-		json_t *o = raw_json(h[i].ts_ns, h[i].index, h[i].linktype, data, h[i].caplen,
+		json_t *o = raw_json(h[i].ts_ns, h[i].index, h[i].linktype, pkt[i], h[i].caplen,
 				     h[i].wirelen);
 		if (!l || !o || json_array_append_new(l, o))
 			return -ENOMEM;

@@ -297,6 +297,10 @@ struct seglog {
 	size_t nar, arcap;
 	uint8_t *ard;
 	size_t ardlen, ardcap;
+	uint32_t *aroff;   /* where each active raw record's bytes are in ard */
+	size_t aroffcap;
+	uint32_t *arset;   /* frames of the active block by hash: index + 1, 0 = empty */
+	size_t arsetn;     /* slots (a power of two, twice the records a block takes) */
 	int64_t a_min_ingest[3], a_max_ingest[3]; /* by kind */
 	/* scratch of the writer */
 	uint8_t *pbuf, *wbuf;
@@ -803,6 +807,8 @@ static int seal_raw(struct seglog *l, int64_t now_ms)
 		l->st.dropped_raw += l->nar;
 	l->nar = 0;
 	l->ardlen = 0;
+	if (l->arset)
+		memset(l->arset, 0, l->arsetn * sizeof(*l->arset));
 	return rc;
 }
 
@@ -876,28 +882,67 @@ int seglog_append_flow(struct seglog *l, const struct flow_rec *r,
 	return rc;
 }
 
+/* The record of the active block holding the same frame as (h, data), or -1. With
+ * *slot the place to remember this one when it is new. Lock held. */
+static ssize_t raw_find(struct seglog *l, const struct raw_rec *h, const uint8_t *data,
+			size_t *slot)
+{
+	uint64_t k = XXH3_64bits_withSeed(data, h->caplen, (uint64_t)h->ts_ns);
+	size_t m = l->arsetn - 1, i = (size_t)k & m;
+	for (; l->arset[i]; i = (i + 1) & m) {
+		const struct raw_rec *o = &l->ar[l->arset[i] - 1];
+		if (o->ts_ns == h->ts_ns && o->caplen == h->caplen && o->wirelen == h->wirelen &&
+		    o->linktype == h->linktype &&
+		    (!h->caplen || !memcmp(l->ard + l->aroff[l->arset[i] - 1], data, h->caplen)))
+			return (ssize_t)l->arset[i] - 1;
+	}
+	*slot = i;
+	return -1;
+}
+
 int seglog_append_raw(struct seglog *l, const struct raw_rec *h, const uint8_t *data,
 		      int64_t now_ms)
 {
 	pthread_mutex_lock(&l->lock);
 	int rc = 0;
+	size_t max = l->o.block_records * 4u;
+	if (!l->arset) {
+		size_t n = 64;
+		while (n < max * 2)
+			n *= 2;
+		if ((l->arset = calloc(n, sizeof(*l->arset))))
+			l->arsetn = n;
+	}
 	if (l->ardlen + h->caplen > l->o.block_raw_bytes && l->nar)
 		rc = seal_raw(l, now_ms);
 	if (h->caplen > l->o.block_raw_bytes) {
 		l->st.dropped_raw++;
 		rc = -ENOSPC;
-	} else if (grow_buf(&l->ar, &l->arcap, l->nar + 1, sizeof(*l->ar)) ||
+	} else if (!l->arset || grow_buf(&l->ar, &l->arcap, l->nar + 1, sizeof(*l->ar)) ||
+		   grow_buf(&l->aroff, &l->aroffcap, l->nar + 1, sizeof(*l->aroff)) ||
 		   grow_buf(&l->ard, &l->ardcap, l->ardlen + h->caplen, 1)) {
 		l->st.dropped_raw++;
 		rc = -ENOMEM;
 	} else {
 		rc = 0;
+		size_t slot = 0;
+		ssize_t same = raw_find(l, h, data, &slot);
 		note_ingest(l, SEG_KIND_RAW, l->nar, now_ms);
-		l->ar[l->nar++] = *h;
-		if (h->caplen)
-			memcpy(l->ard + l->ardlen, data, h->caplen);
-		l->ardlen += h->caplen;
-		if (l->nar >= l->o.block_records * 4u)
+		struct raw_rec *d = &l->ar[l->nar];
+		*d = *h;
+		d->pad = 0;
+		if (same >= 0) {
+			d->ref = (uint32_t)same + 1; /* the frame once, however many flows keep it */
+		} else {
+			d->ref = 0;
+			l->aroff[l->nar] = (uint32_t)l->ardlen;
+			if (h->caplen)
+				memcpy(l->ard + l->ardlen, data, h->caplen);
+			l->ardlen += h->caplen;
+			l->arset[slot] = (uint32_t)l->nar + 1;
+		}
+		l->nar++;
+		if (l->nar >= max)
 			rc = seal_raw(l, now_ms);
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -1027,6 +1072,8 @@ void seglog_close(struct seglog *l)
 	frec_dict_free(&l->dict);
 	free(l->ar);
 	free(l->ard);
+	free(l->aroff);
+	free(l->arset);
 	free(l->pbuf);
 	free(l->wbuf);
 	free(l->keys);
@@ -1108,13 +1155,16 @@ static int scan_block(const struct snap_blk *sb, seg_flows_fn ff, seg_raw_fn rf,
 		}
 	} else {
 		const struct raw_rec *hdr;
-		const uint8_t *data;
-		if (frec_decode_raw(p, r, h->count, &hdr, &data)) {
+		const uint8_t **pkt = malloc(h->count * sizeof(*pkt));
+		if (!pkt) {
+			rc = -ENOMEM;
+		} else if (frec_decode_raw(p, r, h->count, &hdr, pkt)) {
 			st->errors++;
 		} else {
 			st->records += h->count;
-			rc = rf(user, hdr, data, h->count);
+			rc = rf(user, hdr, pkt, h->count);
 		}
+		free(pkt);
 	}
 	free(p);
 	return rc;
@@ -1187,8 +1237,23 @@ int seglog_scan(struct seglog *l, const struct seg_pred *p, seg_flows_fn ff, seg
 		rc = ff(user, af, naf, &dict);
 	}
 	if (!rc && nar) {
-		st->records += nar;
-		rc = rf(user, ar, ard, nar);
+		const uint8_t **pkt = malloc(nar * sizeof(*pkt));
+		if (!pkt) {
+			rc = -ENOMEM;
+		} else {
+			const uint8_t *d = ard;
+			for (size_t i = 0; i < nar; i++) {
+				if (ar[i].ref) {
+					pkt[i] = pkt[ar[i].ref - 1];
+				} else {
+					pkt[i] = d;
+					d += ar[i].caplen;
+				}
+			}
+			st->records += nar;
+			rc = rf(user, ar, pkt, nar);
+			free(pkt);
+		}
 	}
 
 	pthread_mutex_lock(&l->lock);

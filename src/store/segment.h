@@ -104,7 +104,9 @@ void seglog_close(struct seglog *l);
  * when a block could not be written (counted: the records are dropped). */
 int seglog_append_flow(struct seglog *l, const struct flow_rec *r,
 		       const char *const strs[FREC_NSTR], int64_t now_ms);
-/* Appends a raw packet (h->caplen bytes of data). Same returns. */
+/* Appends a raw packet (h->caplen bytes of data; h->ref ignored). A frame equal to one
+ * of the active block (same time, length and bytes: the outer and inner flows of a
+ * tunnel keep the same frame) is stored as a reference to it. Same returns. */
 int seglog_append_raw(struct seglog *l, const struct raw_rec *h, const uint8_t *data,
 		      int64_t now_ms);
 /* End of a write batch: with SEG_FSYNC_ALWAYS writes the active blocks and syncs;
@@ -153,8 +155,8 @@ struct seg_scan_stats {
  * strings of r->str. Non-zero stops the scan and is returned by seglog_scan. */
 typedef int (*seg_flows_fn)(void *user, const struct flow_rec *r, size_t n,
 			    const struct frec_dict *d);
-typedef int (*seg_raw_fn)(void *user, const struct raw_rec *h, const uint8_t *data,
-			  size_t n);
+typedef int (*seg_raw_fn)(void *user, const struct raw_rec *h, const uint8_t *const *pkt,
+			  size_t n); /* pkt[i]: record i's h[i].caplen bytes */
 
 /* Scans the blocks that may match p (NULL = all) with ff over flow blocks and rf over
  * raw blocks (either may be NULL: that kind is skipped). A block that fails its

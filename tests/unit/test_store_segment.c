@@ -142,11 +142,11 @@ static int count_flows(void *user, const struct flow_rec *r, size_t n, const str
 	return 0;
 }
 
-static int count_raw(void *user, const struct raw_rec *h, const uint8_t *data, size_t n)
+static int count_raw(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
 {
 	struct count *c = user;
 	(void)h;
-	(void)data;
+	(void)pkt;
 	c->raw += n;
 	return 0;
 }
@@ -404,6 +404,71 @@ static void test_log_dict_bounded(void **state)
 	rm_tmp();
 }
 
+/* A frame kept by two flows (a tunnel's outer and inner) is stored once. */
+struct rawcheck {
+	size_t n;
+	const struct raw_rec *h;
+	uint8_t data[3][64];
+	uint64_t uuid[3];
+};
+
+static int raw_keep(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
+{
+	struct rawcheck *c = user;
+	for (size_t i = 0; i < n && c->n < 3; i++, c->n++) {
+		memcpy(c->data[c->n], pkt[i], h[i].caplen);
+		c->uuid[c->n] = h[i].uuid;
+	}
+	return 0;
+}
+
+static int block_len(void *user, const struct seg_block_hdr *h, const uint8_t *payload)
+{
+	(void)payload;
+	if (h->kind == SEG_KIND_RAW)
+		*(uint32_t *)user = h->raw_len;
+	return 0;
+}
+
+static void test_raw_shared_frame(void **state)
+{
+	(void)state;
+	mk_tmp();
+	struct seglog *l = open_log(10, 0, 0, 0);
+	uint8_t f1[64], f2[64];
+	memset(f1, 0x11, sizeof(f1));
+	memset(f2, 0x22, sizeof(f2));
+	struct raw_rec h = {.uuid = 0xa, .ts_ns = T0 * 1000000, .index = 1, .linktype = 1,
+			    .caplen = 64, .wirelen = 100};
+	assert_int_equal(seglog_append_raw(l, &h, f1, T0), 0);
+	h.uuid = 0xb; /* the inner flow, the same frame */
+	assert_int_equal(seglog_append_raw(l, &h, f1, T0), 0);
+	h.ts_ns += 1; /* another frame of the outer flow */
+	h.uuid = 0xa;
+	h.index = 2;
+	assert_int_equal(seglog_append_raw(l, &h, f2, T0), 0);
+	seglog_close(l);
+	char path[300];
+	seg_path(path, sizeof(path));
+	int fd = open(path, O_RDONLY);
+	uint32_t raw_len = 0;
+	uint64_t corrupt;
+	int64_t torn;
+	assert_int_equal(seg_read_file(fd, block_len, &raw_len, &corrupt, &torn), 1);
+	close(fd);
+	assert_int_equal(raw_len, 3 * sizeof(struct raw_rec) + 2 * 64); /* f1 once */
+	l = open_log(10, 0, 0, 0);
+	struct rawcheck c = {0};
+	assert_int_equal(seglog_scan(l, NULL, NULL, raw_keep, &c, NULL), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.uuid[1], 0xb);
+	assert_memory_equal(c.data[0], f1, 64);
+	assert_memory_equal(c.data[1], f1, 64);
+	assert_memory_equal(c.data[2], f2, 64);
+	seglog_close(l);
+	rm_tmp();
+}
+
 /* A scan holds no lock while it reads: its callback appends, writes a block and evicts
  * the very segment being read (a non-recursive mutex would deadlock here otherwise), and
  * the rest of the snapshot still reads. */
@@ -649,6 +714,7 @@ int main(void)
 	    cmocka_unit_test(test_retention_oldest_first),
 	    cmocka_unit_test(test_log_dict_bounded),
 	    cmocka_unit_test(test_scan_while_writing),
+	    cmocka_unit_test(test_raw_shared_frame),
 	    cmocka_unit_test(test_store_restart),
 	    cmocka_unit_test(test_store_no_window_is_max_age),
 	    cmocka_unit_test(test_store_strings_bounded),
