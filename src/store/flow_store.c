@@ -1,5 +1,7 @@
-/* flow_store.c - in-memory flow store of the analyzer: compact flow records by UUID in
- * ingest order, update records, raw packets, bounds with drop counters, Gremlin hooks. */
+/* flow_store.c - the analyzer's flow store: typed flow records by UUID in memory in
+ * ingest order (update records, raw packets without a log, bounds with drop counters,
+ * reference-counted strings), the segment log beside it (segment.h), queries merging
+ * both with pushed-down predicates, Gremlin hooks. */
 #include "store/flow_store.h"
 
 #include <errno.h>
@@ -366,7 +368,12 @@ static int storage_opts(const struct config *cfg, struct flow_store_opts *o, cha
 	if (!config_get_bool(cfg, "analyzer.storage.enabled", 1))
 		return 0;
 	const char *dd = config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive");
-	snprintf(o->storage_dir, sizeof(o->storage_dir), "%s/flows", dd && *dd ? dd : ".");
+	if (snprintf(o->storage_dir, sizeof(o->storage_dir), "%s/flows", dd && *dd ? dd : ".") >=
+	    (int)sizeof(o->storage_dir)) {
+		snprintf(err, errlen, "analyzer.data_dir is too long (%zu bytes, at most %zu)",
+			 strlen(dd), sizeof(o->storage_dir) - 7);
+		return -EINVAL;
+	}
 	const char *v = config_get_string(cfg, "analyzer.storage.segment_duration", "10m");
 	if (!v || parse_age(v, &o->segment_ms)) {
 		snprintf(err, errlen,
