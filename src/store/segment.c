@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,10 +262,12 @@ int seg_read_file(int fd, int (*fn)(void *user, const struct seg_block_hdr *h,
 
 /* ---- the log ------------------------------------------------------------------------ */
 
+/* A block's place and header. Its summary stays on disk: a scan maps the file and
+ * tests the few bits a key needs there (page cache, not the heap), so memory per block
+ * is this struct whatever the summaries weigh (~7 bytes a flow state on disk). */
 struct seg_block {
 	uint64_t off;
 	struct seg_block_hdr h;
-	uint8_t *bloom; /* h.bloom_len bytes, owned by the segment */
 };
 
 struct seg_file {
@@ -321,8 +324,6 @@ static void seg_unref(struct seg_file *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
-	for (uint32_t i = 0; i < f->nb; i++)
-		free(f->b[i].bloom);
 	free(f->b);
 	free(f->path);
 	free(f);
@@ -336,8 +337,7 @@ static int64_t wall_ms(void)
 }
 
 /* Lock held (or at open). */
-static int seg_add_block(struct seg_file *f, uint64_t off, const struct seg_block_hdr *h,
-			 const uint8_t *bloom)
+static int seg_add_block(struct seg_file *f, uint64_t off, const struct seg_block_hdr *h)
 {
 	if (f->nb == f->cap) {
 		uint32_t nc = f->cap ? f->cap * 2 : 16;
@@ -347,13 +347,7 @@ static int seg_add_block(struct seg_file *f, uint64_t off, const struct seg_bloc
 		f->b = nb;
 		f->cap = nc;
 	}
-	uint8_t *bl = NULL;
-	if (h->bloom_len) {
-		if (!(bl = malloc(h->bloom_len)))
-			return -ENOMEM;
-		memcpy(bl, bloom, h->bloom_len);
-	}
-	f->b[f->nb++] = (struct seg_block){.off = off, .h = *h, .bloom = bl};
+	f->b[f->nb++] = (struct seg_block){.off = off, .h = *h};
 	if (h->kind == SEG_KIND_FLOWS) {
 		f->flow_records += h->count;
 		if (!f->min_time || h->min_time < f->min_time)
@@ -374,7 +368,8 @@ static int open_cb(void *user, uint64_t off, const struct seg_block_hdr *h,
 		   const uint8_t *rest)
 {
 	struct open_ctx *c = user;
-	return seg_add_block(c->f, off, h, rest);
+	(void)rest;
+	return seg_add_block(c->f, off, h);
 }
 
 static struct seg_file *seg_new(const char *path, int64_t first_ms, int fd)
@@ -734,7 +729,7 @@ static int write_block(struct seglog *l, uint16_t kind, uint32_t count, const ui
 		note_error(l, f->path, err, count);
 		return -err;
 	}
-	if (seg_add_block(f, f->size, &h, bloom)) {
+	if (seg_add_block(f, f->size, &h)) {
 		/* written but not indexed: served after the next restart */
 		f->size += total;
 		return -ENOMEM;
@@ -1104,10 +1099,20 @@ static int blk_wanted(const struct seg_block *b, const struct seg_pred *p, seg_f
 		return 0;
 	if (p->ingest_from && b->h.max_ingest < p->ingest_from)
 		return 0;
+	return 1;
+}
+
+/* The summary test of a block whose file is mapped at map (NULL: cannot tell, so it
+ * may match). */
+static int blk_keys_match(const struct seg_block *b, const uint8_t *map, const struct seg_pred *p)
+{
+	if (!p || !map)
+		return 1;
+	const uint8_t *bloom = map + b->off + sizeof(struct seg_block_hdr);
 	for (size_t g = 0; g < p->ngroups; g++) {
 		int any = 0;
 		for (size_t i = 0; i < p->g[g].n && !any; i++)
-			any = bloom_has(b->bloom, b->h.bloom_len, p->g[g].keys[i]);
+			any = bloom_has(bloom, b->h.bloom_len, p->g[g].keys[i]);
 		if (!any)
 			return 0;
 	}
@@ -1229,9 +1234,28 @@ int seglog_scan(struct seglog *l, const struct seg_pred *p, seg_flows_fn ff, seg
 	}
 	pthread_mutex_unlock(&l->lock);
 
-	/* the reads, without the lock */
-	for (size_t i = 0; i < nsb && !rc; i++)
-		rc = scan_block(&sb[i], ff, rf, user, st);
+	/* the reads, without the lock: per segment, its file mapped for the summaries */
+	for (size_t i = 0; i < nsb && !rc;) {
+		size_t e = i;
+		uint64_t maplen = 0;
+		while (e < nsb && sb[e].f == sb[i].f) {
+			uint64_t end = sb[e].b.off + sizeof(struct seg_block_hdr) + sb[e].b.h.bloom_len;
+			if (end > maplen)
+				maplen = end;
+			e++;
+		}
+		uint8_t *map = NULL;
+		if (p && p->ngroups) {
+			void *m = mmap(NULL, (size_t)maplen, PROT_READ, MAP_SHARED, sb[i].f->fd, 0);
+			map = m == MAP_FAILED ? NULL : m;
+		}
+		for (; i < e && !rc; i++)
+			if (blk_keys_match(&sb[i].b, map, p))
+				rc = scan_block(&sb[i], ff, rf, user, st);
+		if (map)
+			munmap(map, (size_t)maplen);
+		i = e;
+	}
 	if (!rc && naf) {
 		st->records += naf;
 		rc = ff(user, af, naf, &dict);

@@ -10,9 +10,10 @@
  * The header says its magic, version, kind (flow states or raw packets), record count,
  * time range, lengths and an XXH64 over header (checksum field 0), summary and payload.
  * The summary is a bloom filter of the block's keys (UUID, TrackingID, L3TrackingID,
- * NodeTID, Application, both addresses, both ports; raw blocks: UUID), kept in memory
- * per block, so a query skips blocks before reading or decompressing them. The payload
- * is flow_rec.h's encoding.
+ * NodeTID, Application, both addresses, both ports; raw blocks: UUID): a query maps the
+ * file and tests a key's few bits there (left in the page cache, not kept on the heap),
+ * so it skips blocks before reading or decompressing them; the heap holds only each
+ * block's header and offset. The payload is flow_rec.h's encoding.
  *
  * Durability: records go to an in-memory active block (one per kind); a block is
  * written when full, or by the log's flusher thread every fsync interval (then
