@@ -1499,11 +1499,98 @@ static json_t *metric_of_json(const json_t *fj)
 			   jint(m, "Start"), jint(m, "Last"));
 }
 
+/* Metrics() of flows memory no longer has: the LastUpdateMetric of each of their states
+ * in the log, oldest first, the same window sent twice counted once, the last
+ * max_updates kept ({"<UUID>": [metric, ...]}). */
+struct metq {
+	json_t *by_uuid;
+	uint64_t *uuids; /* sorted */
+	size_t n;
+	unsigned max;
+};
+
+static int metq_fn(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
+{
+	(void)d;
+	struct metq *q = user;
+	for (size_t i = 0; i < n; i++) {
+		if ((!r[i].lu_abp && !r[i].lu_bap) ||
+		    !bsearch(&r[i].uuid, q->uuids, q->n, sizeof(*q->uuids), u64_cmp_fs))
+			continue;
+		char hex[17];
+		fmt_hex_u64(hex, r[i].uuid);
+		json_t *l = json_object_get(q->by_uuid, hex);
+		json_t *m = metric_full(r[i].lu_abp, r[i].lu_abb, r[i].lu_bap, r[i].lu_bab,
+					r[i].lu_start, r[i].lu_last);
+		if (!l || !m) {
+			json_decref(m);
+			return -ENOMEM;
+		}
+		size_t k = json_array_size(l);
+		json_t *prev = k ? json_array_get(l, k - 1) : NULL;
+		if (prev && json_integer_value(json_object_get(prev, "Start")) == r[i].lu_start) {
+			json_array_set_new(l, k - 1, m);
+			continue;
+		}
+		if (k >= q->max)
+			json_array_remove(l, 0);
+		if (json_array_append_new(l, m))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_t *metrics_from_log(struct flow_store *s, const json_t *flows)
+{
+	struct metq q = {.by_uuid = json_object(), .max = s->o.max_updates};
+	size_t i, nf = json_array_size(flows);
+	json_t *fj;
+	uint64_t *keys = NULL;
+	if (!q.by_uuid || !(q.uuids = malloc((nf + 1) * sizeof(*q.uuids))) ||
+	    !(keys = malloc((nf + 1) * sizeof(*keys))))
+		goto fail;
+	json_array_foreach(flows, i, fj)
+	{
+		const char *us = json_string_value(json_object_get(fj, "UUID"));
+		uint64_t uuid;
+		char hex[17];
+		if (parse_uuid(us, &uuid))
+			continue;
+		fmt_hex_u64(hex, uuid);
+		if (json_object_get(q.by_uuid, hex))
+			continue;
+		if (json_object_set_new(q.by_uuid, hex, json_array()))
+			goto fail;
+		keys[q.n] = seg_key_u64(SEG_TAG_UUID, uuid);
+		q.uuids[q.n++] = uuid;
+	}
+	qsort(q.uuids, q.n, sizeof(*q.uuids), u64_cmp_fs);
+	struct seg_pred p = {.ngroups = 1};
+	p.g[0].keys = keys;
+	p.g[0].n = q.n;
+	if (q.n && seglog_scan(s->log, &p, metq_fn, NULL, &q, NULL))
+		goto fail;
+	free(q.uuids);
+	free(keys);
+	return q.by_uuid;
+fail:
+	json_decref(q.by_uuid);
+	free(q.uuids);
+	free(keys);
+	return NULL;
+}
+
 json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 {
 	json_t *out = json_object();
 	if (!out)
 		return NULL;
+	/* read before taking the lock: the log's scan never runs under it */
+	json_t *disk = NULL;
+	if (s->log && !(disk = metrics_from_log(s, flows))) {
+		json_decref(out);
+		return NULL;
+	}
 	size_t i;
 	json_t *fj;
 	pthread_mutex_lock(&s->lock);
@@ -1513,11 +1600,26 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 		uint64_t uuid;
 		if (!us || json_object_get(out, us))
 			continue;
-		const struct fs_flow *f = parse_uuid(us, &uuid) ? NULL : *find_slot(s, uuid);
+		int known = !parse_uuid(us, &uuid);
+		const struct fs_flow *f = known ? *find_slot(s, uuid) : NULL;
 		json_t *l = json_array();
 		if (!l)
 			goto nomem;
-		if (!f) {
+		char hex[17];
+		json_t *dl = NULL;
+		if (!f && disk && known) {
+			fmt_hex_u64(hex, uuid);
+			dl = json_object_get(disk, hex);
+		}
+		if (!f && json_array_size(dl)) {
+			size_t k;
+			json_t *m;
+			json_array_foreach(dl, k, m)
+			{
+				if (json_array_append(l, m))
+					goto nomem_l;
+			}
+		} else if (!f) {
 			if (json_array_append_new(l, metric_of_json(fj)))
 				goto nomem_l;
 		} else if (f->nupd) {
@@ -1547,6 +1649,7 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
+	json_decref(disk);
 	return out;
 }
 

@@ -514,12 +514,14 @@ static void test_scan_while_writing(void **state)
 
 /* ---- the flow store on disk ------------------------------------------------------------- */
 
+static int64_t lu_start; /* when set, the states carry a LastUpdateMetric from there */
+
 static int ingest_pb(struct flow_store *s, int i, const char *node, int64_t now)
 {
 	Flow__Flow f;
 	Flow__FlowLayer net;
 	Flow__TransportLayer tr;
-	Flow__FlowMetric m;
+	Flow__FlowMetric m, lu;
 	flow__flow__init(&f);
 	flow__flow_layer__init(&net);
 	flow__transport_layer__init(&tr);
@@ -546,6 +548,14 @@ static int ingest_pb(struct flow_store *s, int i, const char *node, int64_t now)
 	m.start = T0 + i;
 	m.last = T0 + i + 10;
 	f.metric = &m;
+	flow__flow_metric__init(&lu);
+	if (lu_start) {
+		lu.abpackets = 1;
+		lu.abbytes = 100;
+		lu.start = lu_start;
+		lu.last = lu_start + 10;
+		f.lastupdatemetric = &lu;
+	}
 	f.start = m.start;
 	f.last = m.last;
 	return flow_store_ingest_pb(s, &f, now, NULL);
@@ -687,6 +697,36 @@ static void test_store_no_window_is_max_age(void **state)
 	rm_tmp();
 }
 
+/* Metrics() of a flow only the log has (after a restart): its update records. */
+static void test_store_metrics_from_log(void **state)
+{
+	(void)state;
+	mk_tmp();
+	struct flow_store *s = open_store(100);
+	lu_start = T0;
+	assert_int_equal(ingest_pb(s, 3, "node-a", T0), 0);
+	lu_start = T0 + 10;
+	assert_int_equal(ingest_pb(s, 3, "node-a", T0), 0);
+	assert_int_equal(ingest_pb(s, 3, "node-a", T0), 0); /* the same window again */
+	lu_start = 0;
+	json_t *flows = flows_sorted(s, NULL, 0, 0);
+	json_t *before = flow_store_metrics(s, flows);
+	flow_store_free(s);
+	s = open_store(100);
+	json_t *after = flow_store_metrics(s, flows);
+	json_t *l = json_object_get(after, "5003");
+	assert_int_equal(json_array_size(l), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(l, 0), "Start")), T0);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(l, 1), "Start")),
+			 T0 + 10);
+	assert_true(json_equal(before, after));
+	json_decref(before);
+	json_decref(after);
+	json_decref(flows);
+	flow_store_free(s);
+	rm_tmp();
+}
+
 static void test_store_strings_bounded(void **state)
 {
 	(void)state;
@@ -717,6 +757,7 @@ int main(void)
 	    cmocka_unit_test(test_raw_shared_frame),
 	    cmocka_unit_test(test_store_restart),
 	    cmocka_unit_test(test_store_no_window_is_max_age),
+	    cmocka_unit_test(test_store_metrics_from_log),
 	    cmocka_unit_test(test_store_strings_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
