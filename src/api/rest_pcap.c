@@ -152,9 +152,9 @@ static void attach_raw(struct import *im, struct rest_pcap_result *r)
 				    im->refs[k].start_ns == p->start_ns && got < p->n;
 		     k++) {
 			const struct imp_frame *fr = &im->frames[im->refs[k].frame];
-			if (flow_store_add_raw(im->s, p->uuid, (int64_t)(fr->ts_ns / 1000000),
-					       (uint32_t)im->linktype, im->data + fr->off,
-					       fr->len) == 0)
+			if (flow_store_add_raw_ns(im->s, p->uuid, (int64_t)fr->ts_ns,
+						  (uint32_t)im->linktype, im->data + fr->off,
+						  fr->len, fr->wirelen) == 0)
 				r->raw_kept++;
 			else
 				r->raw_dropped++;
@@ -219,6 +219,7 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 	}
 	flow_table_free(im.t);
 	capture_close(cap);
+	flow_store_commit(s); /* one import, one write batch */
 	free(im.data);
 	free(im.frames);
 	free(im.refs);
@@ -278,8 +279,8 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 /* ---- RawPackets() -> pcap ---------------------------------------------------------- */
 
 struct out_pkt {
-	int64_t ts_ms;
-	uint32_t linktype;
+	int64_t ts_ns;
+	uint32_t linktype, wirelen; /* wirelen 0: the data's length */
 	const char *b64;
 	size_t order;
 };
@@ -287,8 +288,8 @@ struct out_pkt {
 static int pkt_cmp(const void *a, const void *b)
 {
 	const struct out_pkt *x = a, *y = b;
-	if (x->ts_ms != y->ts_ms)
-		return x->ts_ms < y->ts_ms ? -1 : 1;
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -325,10 +326,14 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 					snprintf(err, errlen, "out of memory");
 					goto out;
 				}
+				/* TimestampNs and WireLen when the store has them (ours) */
+				json_t *tns = json_object_get(pk, "TimestampNs");
+				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
 				p[np] = (struct out_pkt){
-				    json_integer_value(ts),
-				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")), d,
-				    np};
+				    json_is_integer(tns) ? json_integer_value(tns)
+							 : json_integer_value(ts) * 1000000,
+				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")),
+				    wl > 0 && wl <= UINT32_MAX ? (uint32_t)wl : 0, d, np};
 				np++;
 			}
 		}
@@ -361,8 +366,8 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			(*skipped)++;
 			continue;
 		}
-		if (pcap_out_write(po, buf, (uint32_t)n, (uint32_t)n,
-				   (uint64_t)p[i].ts_ms * 1000000ull))
+		uint32_t wl = p[i].wirelen > (uint32_t)n ? p[i].wirelen : (uint32_t)n;
+		if (pcap_out_write(po, buf, (uint32_t)n, wl, (uint64_t)p[i].ts_ns))
 			rc = -ENOMEM;
 	}
 	free(buf);

@@ -469,7 +469,7 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 	case S_FLOWS:
 		if ((r = need(c, s, v, M(V_GRAPH) | M(V_NODES))))
 			return r;
-		return ge_step_flows(c, s, v, at_ms, dur_ms);
+		return ge_step_flows(c, s, v, at_ms, dur_ms, q->steps + si + 1, q->nsteps - si - 1);
 	case S_CAPTURENODE:
 	case S_NODE:
 	case S_HOPS:

@@ -164,7 +164,7 @@ int ge_step_family(struct ctx *c, const struct step *s, struct val *v);
 /* ---- gremlin_steps_flow.c ----------------------------------------------------- */
 
 int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-                  int64_t dur_ms);
+		  int64_t dur_ms, const struct step *next, int nnext);
 int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v);

@@ -46,7 +46,8 @@ static json_t *arg_to_json(const struct arg *a)
 	return NULL;
 }
 
-int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms, int64_t dur_ms)
+int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms, int64_t dur_ms,
+		  const struct step *next, int nnext)
 {
 	const struct gremlin_flow_ops *ops = c->env ? c->env->flow_ops : NULL;
 	if (!ops || !ops->flows)
@@ -55,6 +56,14 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 	json_t *filters = json_array(), *nodes = NULL;
 	for (int i = 0; filters && i < s->nargs; i++)
 		json_array_append_new(filters, arg_to_json(&s->args[i]));
+	/* Flows().Has(k, v)...: the Has pairs go to the store too, so it can skip what
+	 * cannot match before building it; the Has steps still run after. */
+	if (s->nargs % 2 == 0)
+		for (int k = 0; filters && k < nnext && next[k].kind == S_HAS &&
+				next[k].nargs % 2 == 0;
+		     k++)
+			for (int i = 0; i < next[k].nargs; i++)
+				json_array_append_new(filters, arg_to_json(&next[k].args[i]));
 	if (v->type == V_NODES) {
 		/* Flows name their capture node by TID (NodeTID); a node without
 		 * a TID is matched by its ID. */
@@ -466,8 +475,13 @@ int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v)
 					free(data);
 					break;
 				}
-				struct pcap_pkthdr h = {.caplen = (bpf_u_int32)len,
-							.len = (bpf_u_int32)len};
+				/* the length on the wire when the store kept it (a frame cut
+				 * to the header size): what `greater`/`less` test */
+				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
+				struct pcap_pkthdr h = {
+				    .caplen = (bpf_u_int32)len,
+				    .len = wl > (json_int_t)len && wl <= UINT32_MAX ? (bpf_u_int32)wl
+										    : (bpf_u_int32)len};
 				if (pcap_offline_filter(prog, &h, data) &&
 				    json_array_append(keep, pk))
 					r = ENOMEM_AT(c, s->pos);
