@@ -1,0 +1,353 @@
+/* graph_writer.c - the graph-writer thread: a bounded FIFO of message texts from the
+ * loop, parsed here and applied in batches under the graph's writer lock. */
+#include "api/graph_writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+/* Messages applied per hold of the writer lock: readers get in between batches. */
+#define BATCH_MAX 256
+
+struct gw_job {
+	struct gw_job *next;
+	uint64_t peer;
+	int bounce, force_host, del;
+	char *text; /* the message, or NULL for a deletion */
+	size_t len;
+	json_t *msg; /* parsed, on the writer thread */
+	char *host, *origin;
+};
+
+struct graph_writer {
+	struct graph *g;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t mu; /* queue, items, counters */
+	pthread_cond_t cv;
+	struct gw_job *qhead, *qtail;
+	size_t queued, queued_bytes, max_msgs, max_bytes;
+	struct graph_writer_item *ihead, *itail;
+	uint64_t applied, invalid, overflows, batches;
+	int stopping;
+	/* held while the writer waits for its lock: long readers queue behind it */
+	pthread_mutex_t gate;
+	char bounce_ns[32];
+	graph_writer_wake_fn wake;
+	void *user;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void job_free(struct gw_job *j)
+{
+	if (!j)
+		return;
+	free(j->text);
+	json_decref(j->msg);
+	free(j->host);
+	free(j->origin);
+	free(j);
+}
+
+void graph_writer_item_free(struct graph_writer_item *it)
+{
+	if (!it)
+		return;
+	json_decref(it->msg);
+	free(it);
+}
+
+/* Hands a parsed message back to the loop (writer thread; mu not held). */
+static int item_push(struct graph_writer *w, struct gw_job *j, int sync_request)
+{
+	struct graph_writer_item *it = calloc(1, sizeof(*it));
+	if (!it) {
+		log_error("api: out of memory answering a message of %s", j->host);
+		return 0;
+	}
+	it->peer = j->peer;
+	it->sync_request = sync_request;
+	it->msg = j->msg;
+	j->msg = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->itail)
+		w->itail->next = it;
+	else
+		w->ihead = it;
+	w->itail = it;
+	pthread_mutex_unlock(&w->mu);
+	return 1;
+}
+
+static void count_invalid(struct graph_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->invalid++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Outside the lock: parse, and take out what the loop answers. 1 when j is to apply. */
+static int prepare(struct graph_writer *w, struct gw_job *j, int *wake)
+{
+	char err[512];
+	if (j->del)
+		return 1;
+	j->msg = graph_msg_parse(j->text, j->len, err, sizeof(err));
+	free(j->text);
+	j->text = NULL;
+	if (!j->msg) {
+		count_invalid(w);
+		log_warn("api: bad message from %s: %s", j->host, err);
+		return 0;
+	}
+	const char *ns = json_string_value(json_object_get(j->msg, "Namespace"));
+	if (j->bounce && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns)) {
+		*wake |= item_push(w, j, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* Under the writer lock. */
+static void apply(struct graph_writer *w, struct gw_job *j, int *wake)
+{
+	char err[512] = "";
+	if (j->del) {
+		int n = graph_delete_by_host(w->g, j->origin, 1, now_ms());
+		log_info("api: %s disconnected; %d of its elements removed", j->host, n);
+		return;
+	}
+	struct graph_msg_source src = {.host = j->host, .origin = j->origin,
+	                               .force_host = j->force_host};
+	int rc = graph_msg_apply(w->g, j->msg, &src, now_ms(), err, sizeof(err));
+	if (rc == GRAPH_MSG_SYNC_REQUEST) {
+		*wake |= item_push(w, j, 1);
+	} else if (rc < 0) {
+		count_invalid(w);
+		log_warn("api: %s message from %s not applied: %s",
+		         json_string_value(json_object_get(j->msg, "Type")), j->host, err);
+	} else {
+		pthread_mutex_lock(&w->mu);
+		w->applied++;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct graph_writer *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->qhead && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->mu);
+			break;
+		}
+		/* up to BATCH_MAX jobs off the queue */
+		struct gw_job *batch = w->qhead, *last = batch;
+		size_t n = 1, bytes = batch->len;
+		while (last->next && n < BATCH_MAX) {
+			last = last->next;
+			bytes += last->len;
+			n++;
+		}
+		w->qhead = last->next;
+		if (!w->qhead)
+			w->qtail = NULL;
+		last->next = NULL;
+		w->queued -= n;
+		w->queued_bytes -= bytes;
+		w->batches++;
+		pthread_mutex_unlock(&w->mu);
+
+		int wake = 0;
+		struct gw_job *ready = NULL, **tail = &ready;
+		for (struct gw_job *j = batch, *nx; j; j = nx) {
+			nx = j->next;
+			j->next = NULL;
+			if (prepare(w, j, &wake)) {
+				*tail = j;
+				tail = &j->next;
+			} else {
+				job_free(j);
+			}
+		}
+		if (ready) {
+			pthread_mutex_lock(&w->gate);
+			graph_lock(w->g);
+			pthread_mutex_unlock(&w->gate);
+			for (struct gw_job *j = ready; j; j = j->next)
+				apply(w, j, &wake);
+			graph_unlock(w->g);
+		}
+		for (struct gw_job *j = ready, *nx; j; j = nx) {
+			nx = j->next;
+			job_free(j);
+		}
+		if (wake && w->wake)
+			w->wake(w->user);
+	}
+	return NULL;
+}
+
+struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
+                                      const char *bounce_ns, graph_writer_wake_fn wake,
+                                      void *user, char *err, size_t errlen)
+{
+	struct graph_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(err, errlen, "out of memory creating the graph writer");
+		return NULL;
+	}
+	w->g = g;
+	w->max_msgs = max_msgs ? max_msgs : 1;
+	w->max_bytes = max_bytes;
+	snprintf(w->bounce_ns, sizeof(w->bounce_ns), "%s", bounce_ns ? bounce_ns : "");
+	w->wake = wake;
+	w->user = user;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->gate, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	int rc = pthread_create(&w->thread, NULL, writer_main, w);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the graph writer thread: %s", strerror(rc));
+		graph_writer_free(w);
+		return NULL;
+	}
+	w->started = 1;
+	return w;
+}
+
+static struct gw_job *job_new(uint64_t peer, const char *host, const char *origin)
+{
+	struct gw_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->peer = peer;
+	j->host = strdup(host ? host : "");
+	j->origin = strdup(origin ? origin : "");
+	if (!j->host || !j->origin) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* mu held */
+static void enqueue(struct graph_writer *w, struct gw_job *j)
+{
+	if (w->qtail)
+		w->qtail->next = j;
+	else
+		w->qhead = j;
+	w->qtail = j;
+	w->queued++;
+	w->queued_bytes += j->len;
+	pthread_cond_signal(&w->cv);
+}
+
+int graph_writer_submit(struct graph_writer *w, uint64_t peer, const struct graph_msg_source *src,
+                        int bounce, char *text, size_t len)
+{
+	pthread_mutex_lock(&w->mu);
+	int full = w->queued && (w->queued >= w->max_msgs || w->queued_bytes + len > w->max_bytes);
+	if (full)
+		w->overflows++;
+	pthread_mutex_unlock(&w->mu);
+	if (full) {
+		free(text);
+		return -ENOBUFS;
+	}
+	struct gw_job *j = job_new(peer, src->host, src->origin);
+	if (!j) {
+		free(text);
+		return -ENOMEM;
+	}
+	j->bounce = bounce;
+	j->force_host = src->force_host;
+	j->text = text;
+	j->len = len;
+	pthread_mutex_lock(&w->mu);
+	enqueue(w, j);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const char *who)
+{
+	struct gw_job *j = job_new(0, who, origin);
+	if (!j)
+		return -ENOMEM;
+	j->del = 1;
+	pthread_mutex_lock(&w->mu);
+	enqueue(w, j);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+struct graph_writer_item *graph_writer_take(struct graph_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	struct graph_writer_item *it = w->ihead;
+	w->ihead = w->itail = NULL;
+	pthread_mutex_unlock(&w->mu);
+	return it;
+}
+
+void graph_writer_rdlock(struct graph_writer *w)
+{
+	pthread_mutex_lock(&w->gate);
+	graph_rdlock(w->g);
+	pthread_mutex_unlock(&w->gate);
+}
+
+void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = (struct graph_writer_stats){.queue_max = w->max_msgs,
+	                                   .queue_bytes_max = w->max_bytes,
+	                                   .queued = w->queued,
+	                                   .queued_bytes = w->queued_bytes,
+	                                   .applied = w->applied,
+	                                   .invalid = w->invalid,
+	                                   .overflows = w->overflows,
+	                                   .batches = w->batches};
+	pthread_mutex_unlock(&w->mu);
+}
+
+void graph_writer_free(struct graph_writer *w)
+{
+	if (!w)
+		return;
+	if (w->started) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = 1;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+	}
+	for (struct gw_job *j = w->qhead, *nx; j; j = nx) {
+		nx = j->next;
+		job_free(j);
+	}
+	for (struct graph_writer_item *it = w->ihead, *nx; it; it = nx) {
+		nx = it->next;
+		graph_writer_item_free(it);
+	}
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->gate);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
