@@ -195,6 +195,7 @@ struct analyzer {
 struct http_job {
 	struct workers_job w; /* first */
 	struct analyzer *a;
+	atomic_int gone; /* the client went before a worker took it: not evaluated */
 	struct pss *pss;
 	struct lws *wsi;
 	char method[8], path[512], accept[128];
@@ -462,6 +463,7 @@ static json_t *build_status(void *user)
 static void http_reset(struct pss *pss)
 {
 	if (pss->job) { /* its client went (or asked again): the answer will be dropped */
+		atomic_store(&pss->job->gone, 1);
 		pss->job->pss = NULL;
 		pss->job = NULL;
 	}
@@ -592,6 +594,8 @@ static void http_job_run(struct workers_job *wj)
 	rc.allowed_user = &rp;
 	rc.rdlock = worker_rdlock;
 	rc.rdlock_user = a;
+	if (atomic_load(&j->gone))
+		return; /* nobody to answer: spare the work */
 	if (j->pcap_fp) {
 		fflush(j->pcap_fp);
 		rest_pcap_handle(&rc, j->pcap_path, j->pcap_args,
@@ -778,10 +782,12 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		struct req_perm rp = {.auth = a->auth, .id = &pss->av.id};
 		rc.allowed = req_allowed;
 		rc.allowed_user = &rp;
-		if (rest_is_query(pss->method, pss->path) && http_offload(a, wsi, pss))
-			return; /* answered by http_job_done() */
-		rest_handle(&rc, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
-		            pss->body, pss->body_len, &pss->resp);
+		if (!rest_is_query(pss->method, pss->path))
+			rest_handle(&rc, pss->method, pss->path,
+			            pss->accept[0] ? pss->accept : NULL, pss->body, pss->body_len,
+			            &pss->resp);
+		else if (http_offload(a, wsi, pss))
+			return; /* answered by http_jobs_done() */
 	}
 	if (cors_rc < 0)
 		log_error("api: out of memory adding the CORS headers of %s %s", pss->method,
@@ -1821,8 +1827,12 @@ static int offloop_new(struct analyzer *a, struct config *cfg, char *err, size_t
 	a->pool = workers_new((int)nw, (size_t)nq, wake_loop, a, err, errlen);
 	if (!a->pool)
 		return -1;
-	a->writer = graph_writer_new(a->g, (size_t)gq, (size_t)gb, DISPATCH_NAMESPACE, wake_loop, a,
-	                             err, errlen);
+	struct gremlin_env bounds = {0};
+	rest_gremlin_bounds(cfg, &bounds);
+	a->writer = graph_writer_new(a->g, (size_t)gq, (size_t)gb,
+	                             bounds.timeout_ms ? bounds.timeout_ms
+	                                               : GREMLIN_DEFAULT_TIMEOUT_MS,
+	                             DISPATCH_NAMESPACE, wake_loop, a, err, errlen);
 	return a->writer ? 0 : -1;
 }
 

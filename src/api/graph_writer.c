@@ -31,12 +31,14 @@ struct graph_writer {
 	pthread_mutex_t mu; /* queue, items, counters */
 	pthread_cond_t cv;
 	struct gw_job *qhead, *qtail;
-	size_t queued, queued_bytes, max_msgs, max_bytes;
+	size_t queued, queued_bytes, max_msgs, max_bytes; /* queued: also the batch applied */
 	struct graph_writer_item *ihead, *itail;
 	uint64_t applied, invalid, overflows, batches;
 	int stopping;
-	/* held while the writer waits for its lock: long readers queue behind it */
+	/* held while the writer, after gate_after_ms, still waits for its lock: long readers
+	 * (graph_writer_rdlock) queue behind it then */
 	pthread_mutex_t gate;
+	int64_t gate_after_ms;
 	char bounce_ns[32];
 	graph_writer_wake_fn wake;
 	void *user;
@@ -167,8 +169,6 @@ static void *writer_main(void *arg)
 		if (!w->qhead)
 			w->qtail = NULL;
 		last->next = NULL;
-		w->queued -= n;
-		w->queued_bytes -= bytes;
 		w->batches++;
 		pthread_mutex_unlock(&w->mu);
 
@@ -185,13 +185,22 @@ static void *writer_main(void *arg)
 			}
 		}
 		if (ready) {
-			pthread_mutex_lock(&w->gate);
-			graph_lock(w->g);
-			pthread_mutex_unlock(&w->gate);
+			/* Queries overlap freely at first (a light one is not held behind a
+			 * long one because a message waits); a writer kept out longer than
+			 * gate_after_ms closes the gate to new queries until it gets in. */
+			if (graph_lock_timed(w->g, w->gate_after_ms)) {
+				pthread_mutex_lock(&w->gate);
+				graph_lock(w->g);
+				pthread_mutex_unlock(&w->gate);
+			}
 			for (struct gw_job *j = ready; j; j = j->next)
 				apply(w, j, &wake);
 			graph_unlock(w->g);
 		}
+		pthread_mutex_lock(&w->mu);
+		w->queued -= n;
+		w->queued_bytes -= bytes;
+		pthread_mutex_unlock(&w->mu);
 		for (struct gw_job *j = ready, *nx; j; j = nx) {
 			nx = j->next;
 			job_free(j);
@@ -203,8 +212,9 @@ static void *writer_main(void *arg)
 }
 
 struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
-                                      const char *bounce_ns, graph_writer_wake_fn wake,
-                                      void *user, char *err, size_t errlen)
+                                      int64_t gate_after_ms, const char *bounce_ns,
+                                      graph_writer_wake_fn wake, void *user, char *err,
+                                      size_t errlen)
 {
 	struct graph_writer *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -214,6 +224,7 @@ struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t m
 	w->g = g;
 	w->max_msgs = max_msgs ? max_msgs : 1;
 	w->max_bytes = max_bytes;
+	w->gate_after_ms = gate_after_ms > 0 ? gate_after_ms : 1;
 	snprintf(w->bounce_ns, sizeof(w->bounce_ns), "%s", bounce_ns ? bounce_ns : "");
 	w->wake = wake;
 	w->user = user;

@@ -14,9 +14,13 @@
  * applied so far: every earlier message of the same sender is in it), and from agents the
  * messages of the namespace named at creation (capture dispatch replies).
  *
- * Fairness: readers are preferred by the graph lock (graph.c), so short reads on the loop
- * never wait behind a query; long readers (query workers) take graph_writer_rdlock(),
- * which waits while the writer waits, so a stream of queries cannot starve ingest. */
+ * Fairness: readers are preferred by the graph lock (graph.c), so reads on the loop never
+ * wait behind a query, and the writer waits while a query holds the reader side: messages
+ * queue meanwhile and are applied as soon as it ends. Query workers take
+ * graph_writer_rdlock(): once the writer has waited gate_after_ms (the analyzer gives
+ * analyzer.gremlin.timeout, the longest a query evaluates), new queries wait for it, so
+ * overlapping queries cannot starve ingest, and one long query does not hold up light ones
+ * merely because a message is waiting. */
 #ifndef SKYDIVE_GRAPH_WRITER_H
 #define SKYDIVE_GRAPH_WRITER_H
 
@@ -36,8 +40,9 @@ typedef void (*graph_writer_wake_fn)(void *user);
 /* g is borrowed. bounce_ns: messages of this Namespace from senders queued with
  * bounce set come back to the loop (NULL: none). NULL with err filled. */
 struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
-                                      const char *bounce_ns, graph_writer_wake_fn wake,
-                                      void *user, char *err, size_t errlen);
+                                      int64_t gate_after_ms, const char *bounce_ns,
+                                      graph_writer_wake_fn wake, void *user, char *err,
+                                      size_t errlen);
 
 /* Queues one message text of sender peer (an id the loop knows it by); text is stolen
  * (freed by the writer, also on error). src's strings are copied. 0, or -ENOBUFS when the
@@ -63,6 +68,7 @@ void graph_writer_item_free(struct graph_writer_item *it); /* one item; NULL is 
 void graph_writer_rdlock(struct graph_writer *w);
 
 struct graph_writer_stats {
+	/* queued: waiting, or in the batch being applied */
 	size_t queue_max, queue_bytes_max, queued, queued_bytes;
 	uint64_t applied, invalid, overflows, batches;
 };

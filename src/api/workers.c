@@ -97,7 +97,9 @@ int workers_submit(struct workers *w, struct workers_job *job)
 	pthread_mutex_lock(&w->mu);
 	if (w->stopping) {
 		rc = -ESHUTDOWN;
-	} else if (w->queued >= w->queue_max) {
+	} else if (w->queued + w->running >= w->queue_max + (size_t)w->nthreads) {
+		/* counted with those running: a job an idle worker is about to take does not
+		 * fill the queue */
 		w->refused++;
 		rc = -EBUSY;
 	} else {

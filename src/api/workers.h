@@ -24,13 +24,14 @@ struct workers_job {
 /* Called on a worker after each job it put on the done list (e.g. lws_cancel_service). */
 typedef void (*workers_done_fn)(void *user);
 
-/* nthreads >= 1 threads, at most queue_max jobs waiting (not counting those running).
+/* nthreads >= 1 threads, at most queue_max jobs waiting for a busy worker (a job is
+ * refused when queue_max + nthreads are queued or running).
  * NULL with err filled ("cannot start query worker 2: Resource temporarily
  * unavailable"). */
 struct workers *workers_new(int nthreads, size_t queue_max, workers_done_fn done, void *user,
                             char *err, size_t errlen);
 
-/* Queues job. 0; -EBUSY when queue_max jobs wait already (counted in refused); -ESHUTDOWN
+/* Queues job. 0; -EBUSY when the queue is full (counted in refused); -ESHUTDOWN
  * after workers_stop(). On error the job stays the caller's. */
 int workers_submit(struct workers *w, struct workers_job *job);
 

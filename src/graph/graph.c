@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph/graph_int.h"
 
@@ -558,6 +559,19 @@ void graph_free(struct graph *g)
 void graph_lock(struct graph *g)
 {
 	pthread_rwlock_wrlock(&g->mu);
+}
+
+int graph_lock_timed(struct graph *g, int64_t timeout_ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	return -pthread_rwlock_clockwrlock(&g->mu, CLOCK_MONOTONIC, &ts);
 }
 
 void graph_rdlock(struct graph *g)
