@@ -427,11 +427,11 @@ static json_t *build_status(void *user)
 	    (json_int_t)a->jobs_abandoned);
 	/* Graph messages waiting for the writer; Overflows: refused (the sender resynced) */
 	json_t *writer = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "QueueMax", (json_int_t)ws_.queue_max,
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "QueueMax", (json_int_t)ws_.queue_max,
 	    "QueueBytesMax", (json_int_t)ws_.queue_bytes_max, "Queued", (json_int_t)ws_.queued,
 	    "QueuedBytes", (json_int_t)ws_.queued_bytes, "Applied", (json_int_t)ws_.applied,
 	    "Batches", (json_int_t)ws_.batches, "Overflows", (json_int_t)ws_.overflows,
-	    "Resyncs", (json_int_t)a->writer_resyncs);
+	    "Resyncs", (json_int_t)a->writer_resyncs, "QueriesHeld", ws_.gate_closed);
 
 	json_t *s = json_pack(
 	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "

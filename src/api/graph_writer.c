@@ -14,10 +14,13 @@
 /* Messages applied per hold of the writer lock: readers get in between batches. */
 #define BATCH_MAX 256
 
+enum { DROP, APPLY, BOUNCE };
+
 struct gw_job {
 	struct gw_job *next;
 	uint64_t peer;
 	int bounce, force_host, del;
+	int what; /* DROP, APPLY or BOUNCE */
 	char *text; /* the message, or NULL for a deletion */
 	size_t len;
 	json_t *msg; /* parsed, on the writer thread */
@@ -39,6 +42,7 @@ struct graph_writer {
 	 * (graph_writer_rdlock) queue behind it then */
 	pthread_mutex_t gate;
 	int64_t gate_after_ms;
+	int gate_closed; /* under mu: the writer holds the gate (in /api/status) */
 	char bounce_ns[32];
 	graph_writer_wake_fn wake;
 	void *user;
@@ -99,26 +103,22 @@ static void count_invalid(struct graph_writer *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Outside the lock: parse, and take out what the loop answers. 1 when j is to apply. */
-static int prepare(struct graph_writer *w, struct gw_job *j, int *wake)
+/* Outside the lock: parse, and tell what the loop answers (BOUNCE). */
+static int prepare(struct graph_writer *w, struct gw_job *j)
 {
 	char err[512];
 	if (j->del)
-		return 1;
+		return APPLY;
 	j->msg = graph_msg_parse(j->text, j->len, err, sizeof(err));
 	free(j->text);
 	j->text = NULL;
 	if (!j->msg) {
 		count_invalid(w);
 		log_warn("api: bad message from %s: %s", j->host, err);
-		return 0;
+		return DROP;
 	}
 	const char *ns = json_string_value(json_object_get(j->msg, "Namespace"));
-	if (j->bounce && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns)) {
-		*wake |= item_push(w, j, 0);
-		return 0;
-	}
-	return 1;
+	return j->bounce && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns) ? BOUNCE : APPLY;
 }
 
 /* Under the writer lock. */
@@ -172,36 +172,45 @@ static void *writer_main(void *arg)
 		w->batches++;
 		pthread_mutex_unlock(&w->mu);
 
-		int wake = 0;
-		struct gw_job *ready = NULL, **tail = &ready;
-		for (struct gw_job *j = batch, *nx; j; j = nx) {
-			nx = j->next;
-			j->next = NULL;
-			if (prepare(w, j, &wake)) {
-				*tail = j;
-				tail = &j->next;
-			} else {
-				job_free(j);
+		int wake = 0, locked = 0;
+		for (struct gw_job *j = batch; j; j = j->next) /* parsed outside the lock */
+			j->what = prepare(w, j);
+		for (struct gw_job *j = batch; j; j = j->next) {
+			int what = j->what;
+			if (what == BOUNCE) {
+				/* in order with the sender's other messages */
+				wake |= item_push(w, j, 0);
+				continue;
 			}
+			if (what != APPLY)
+				continue;
+			if (!locked) {
+				/* Queries overlap freely at first (a light one is not held
+				 * behind a long one because a message waits); a writer kept out
+				 * longer than gate_after_ms closes the gate to new queries until
+				 * it gets in. */
+				if (graph_lock_timed(w->g, w->gate_after_ms)) {
+					pthread_mutex_lock(&w->gate);
+					pthread_mutex_lock(&w->mu);
+					w->gate_closed = 1;
+					pthread_mutex_unlock(&w->mu);
+					graph_lock(w->g);
+					pthread_mutex_lock(&w->mu);
+					w->gate_closed = 0;
+					pthread_mutex_unlock(&w->mu);
+					pthread_mutex_unlock(&w->gate);
+				}
+				locked = 1;
+			}
+			apply(w, j, &wake);
 		}
-		if (ready) {
-			/* Queries overlap freely at first (a light one is not held behind a
-			 * long one because a message waits); a writer kept out longer than
-			 * gate_after_ms closes the gate to new queries until it gets in. */
-			if (graph_lock_timed(w->g, w->gate_after_ms)) {
-				pthread_mutex_lock(&w->gate);
-				graph_lock(w->g);
-				pthread_mutex_unlock(&w->gate);
-			}
-			for (struct gw_job *j = ready; j; j = j->next)
-				apply(w, j, &wake);
+		if (locked)
 			graph_unlock(w->g);
-		}
 		pthread_mutex_lock(&w->mu);
 		w->queued -= n;
 		w->queued_bytes -= bytes;
 		pthread_mutex_unlock(&w->mu);
-		for (struct gw_job *j = ready, *nx; j; j = nx) {
+		for (struct gw_job *j = batch, *nx; j; j = nx) {
 			nx = j->next;
 			job_free(j);
 		}
@@ -334,7 +343,8 @@ void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out)
 	                                   .applied = w->applied,
 	                                   .invalid = w->invalid,
 	                                   .overflows = w->overflows,
-	                                   .batches = w->batches};
+	                                   .batches = w->batches,
+	                                   .gate_closed = w->gate_closed};
 	pthread_mutex_unlock(&w->mu);
 }
 

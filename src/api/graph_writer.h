@@ -71,6 +71,7 @@ struct graph_writer_stats {
 	/* queued: waiting, or in the batch being applied */
 	size_t queue_max, queue_bytes_max, queued, queued_bytes;
 	uint64_t applied, invalid, overflows, batches;
+	int gate_closed; /* the writer waited past gate_after_ms: new queries wait for it */
 };
 void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out);
 
