@@ -78,6 +78,8 @@ struct peer {
 	int filter_failed;         /* its re-evaluation failed (logged once) */
 	int partial;               /* x-update-policy=partial */
 	int64_t at_ms;             /* SyncRequest Time: in the past, no live events; 0 live */
+	char *first_filter;        /* X-Gremlin-Filter until the first SyncReply (malloc'd) */
+	int has_first_filter, awaiting_first; /* the first SyncReply waits for the writer */
 	char *rx;
 	size_t rx_len, rx_cap;
 	struct qent *qhead, *qtail;
@@ -202,6 +204,7 @@ struct http_job {
 	char *body;
 	size_t body_len;
 	struct auth_identity id;
+	uint64_t seq; /* the graph writer's when the request came: the query sees up to it */
 	FILE *pcap_fp; /* POST /api/pcap streamed to a file: now the job's */
 	char pcap_path[64], pcap_args[64], node_tid[128];
 	struct rest_response resp; /* the worker's answer */
@@ -274,6 +277,7 @@ static void peer_free(struct peer *p)
 		free(q);
 	}
 	sub_filter_free(p->filter);
+	free(p->first_filter);
 	free(p->rx);
 	free(p);
 }
@@ -427,11 +431,12 @@ static json_t *build_status(void *user)
 	    (json_int_t)a->jobs_abandoned);
 	/* Graph messages waiting for the writer; Overflows: refused (the sender resynced) */
 	json_t *writer = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "QueueMax", (json_int_t)ws_.queue_max,
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "QueueMax", (json_int_t)ws_.queue_max,
 	    "QueueBytesMax", (json_int_t)ws_.queue_bytes_max, "Queued", (json_int_t)ws_.queued,
 	    "QueuedBytes", (json_int_t)ws_.queued_bytes, "Applied", (json_int_t)ws_.applied,
 	    "Batches", (json_int_t)ws_.batches, "Overflows", (json_int_t)ws_.overflows,
-	    "Resyncs", (json_int_t)a->writer_resyncs, "QueriesHeld", ws_.gate_closed);
+	    "Resyncs", (json_int_t)a->writer_resyncs, "QueriesWaiting",
+	    (json_int_t)ws_.waiting_readers);
 
 	json_t *s = json_pack(
 	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
@@ -576,11 +581,12 @@ static void http_job_free(struct http_job *j)
 	free(j);
 }
 
-/* The gated reader side of the graph (graph_writer.h) for a worker's query. */
+/* The graph's reader side for a worker's query, once every graph message received
+ * before the request is applied (graph_writer.h). */
 static void worker_rdlock(void *user)
 {
-	struct analyzer *a = user;
-	graph_writer_rdlock(a->writer);
+	struct http_job *j = user;
+	graph_writer_rdlock(j->a->writer, j->seq);
 }
 
 /* On a worker: the request, as the loop would have answered it. */
@@ -593,7 +599,7 @@ static void http_job_run(struct workers_job *wj)
 	rc.allowed = req_allowed;
 	rc.allowed_user = &rp;
 	rc.rdlock = worker_rdlock;
-	rc.rdlock_user = a;
+	rc.rdlock_user = j;
 	if (atomic_load(&j->gone))
 		return; /* nobody to answer: spare the work */
 	if (j->pcap_fp) {
@@ -621,6 +627,7 @@ static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	snprintf(j->path, sizeof(j->path), "%s", pss->path);
 	snprintf(j->accept, sizeof(j->accept), "%s", pss->accept);
 	j->id = pss->av.id;
+	j->seq = graph_writer_seq(a->writer);
 	j->body = pss->body;
 	j->body_len = pss->body_len;
 	pss->body = NULL;
@@ -1284,31 +1291,20 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 			return -1;
 		ws_header(wsi, "X-Update-Policy", upd, sizeof(upd));
 		p->partial = !strcasecmp(upd, "partial");
-		int has_filter = ws_header(wsi, "X-Gremlin-Filter", filter, 4096);
-		/* SyncReply and registration under the graph lock (its reader side: the
-		 * writer, whose listener feeds the stream, is held off): no change can
-		 * fall between the snapshot and the stream. A bad filter is answered
-		 * with a 400 SyncReply; events wait for a SyncRequest that works. */
-		graph_rdlock(a->g);
-		struct shmsg *m = shmsg_from_json(sub_sync_reply(a, p, has_filter ? filter : NULL, 0));
-		free(filter);
+		p->has_first_filter = ws_header(wsi, "X-Gremlin-Filter", filter, 4096);
+		p->first_filter = filter;
+		/* Listed but not subscribed: the listener skips it until its SyncReply, made
+		 * once the writer applied every message received before this connection
+		 * (sub_first_reply). */
 		pthread_mutex_lock(&a->qlock);
 		p->next = a->peers;
 		a->peers = p;
-		if (m) {
-			peer_enqueue(a, p, m, 1);
-			if (m->refs == 0)
-				free(m);
-		} else {
-			p->subscribed = 0;
-		}
 		pthread_mutex_unlock(&a->qlock);
-		graph_unlock(a->g);
-		if (!m) {
+		p->awaiting_first = 1;
+		if (graph_writer_barrier(a->writer, p->id)) {
 			log_error("api: out of memory building the SyncReply for %s", p->host_id);
 			return -1;
 		}
-		lws_callback_on_writable(wsi);
 	} else {
 		pthread_mutex_lock(&a->qlock);
 		p->next = a->peers;
@@ -1408,6 +1404,36 @@ static void sync_request(struct analyzer *a, struct peer *p, const json_t *msg)
 	lws_callback_on_writable(p->wsi);
 }
 
+/* A new subscriber's first SyncReply (its X-Gremlin-Filter), and its registration, under
+ * the graph's reader side: the writer, whose listener feeds the stream, is held off, so no
+ * change falls between the snapshot and the stream. A bad filter is answered with a 400
+ * SyncReply; events wait for a SyncRequest that works. */
+static void sub_first_reply(struct analyzer *a, struct peer *p)
+{
+	if (!p->awaiting_first)
+		return;
+	p->awaiting_first = 0;
+	graph_rdlock(a->g);
+	struct shmsg *m = shmsg_from_json(
+	    sub_sync_reply(a, p, p->has_first_filter ? p->first_filter : NULL, 0));
+	pthread_mutex_lock(&a->qlock);
+	if (m) {
+		peer_enqueue(a, p, m, 1);
+		if (m->refs == 0)
+			free(m);
+	} else {
+		p->subscribed = 0;
+		p->overflow = 1; /* closed when writable */
+	}
+	pthread_mutex_unlock(&a->qlock);
+	graph_unlock(a->g);
+	free(p->first_filter);
+	p->first_filter = NULL;
+	if (!m)
+		log_error("api: out of memory building the SyncReply for %s", p->host_id);
+	lws_callback_on_writable(p->wsi);
+}
+
 /* On the loop, woken by the graph writer: the SyncRequests it met (answered now, after
  * every earlier message of their sender was applied) and the agents' capture dispatch
  * replies. Senders that went meanwhile are skipped. */
@@ -1419,7 +1445,9 @@ static void writer_items(struct analyzer *a)
 		struct peer *p = a->peers; /* only the loop changes the list */
 		while (p && p->id != it->peer)
 			p = p->next;
-		if (p && it->sync_request)
+		if (p && it->sync_request && !it->msg)
+			sub_first_reply(a, p);
+		else if (p && it->sync_request)
 			sync_request(a, p, it->msg);
 		else if (p && p->kind == PEER_AGENT && a->dispatch)
 			dispatch_reply(a->dispatch, p->host_id, it->msg);
@@ -1432,7 +1460,6 @@ static void writer_items(struct analyzer *a)
  * writer's queue is full (the sender reconnects and resyncs). */
 static int ws_message(struct analyzer *a, struct peer *p)
 {
-	char err[512];
 	if (p->kind == PEER_FLOW) {
 		flow_message(a, p);
 		return 0;
@@ -1447,7 +1474,9 @@ static int ws_message(struct analyzer *a, struct peer *p)
 		p->rx = NULL;
 		p->rx_len = p->rx_cap = 0;
 		int rc = graph_writer_submit(a->writer, p->id, &src,
-		                             p->kind == PEER_AGENT && a->dispatch, text, len);
+		                             p->kind == PEER_AGENT && a->dispatch ? GRAPH_WRITER_BOUNCE
+		                                                                  : 0,
+		                             text, len);
 		if (rc == -ENOBUFS) {
 			static const char why[] = "analyzer graph queue full: reconnect and resync";
 			a->writer_resyncs++;
@@ -1464,19 +1493,23 @@ static int ws_message(struct analyzer *a, struct peer *p)
 			          p->host_id);
 		return 0;
 	}
-	/* Subscribers only read; a SyncRequest asks for the graph again. */
-	json_t *msg = graph_msg_parse(p->rx, p->rx_len, err, sizeof(err));
-	if (!msg) {
-		pthread_mutex_lock(&a->qlock);
-		a->bad_messages++;
-		pthread_mutex_unlock(&a->qlock);
-		log_warn("api: bad message from %s %s: %s", p->client_type, p->host_id, err);
-		return 0;
+	/* Subscribers only read; a SyncRequest asks for the graph again: it also goes
+	 * through the writer, so that it is answered after the messages received before it,
+	 * and parsed there. */
+	struct graph_msg_source src = {.host = p->host_id, .origin = p->origin};
+	char *text = p->rx;
+	size_t len = p->rx_len;
+	p->rx = NULL;
+	p->rx_len = p->rx_cap = 0;
+	int rc = graph_writer_submit(a->writer, p->id, &src, GRAPH_WRITER_READONLY, text, len);
+	if (rc == -ENOBUFS) {
+		log_warn("api: subscriber %s: SyncRequest dropped: the graph writer's queue is full "
+		         "(analyzer.graph_queue)",
+		         p->host_id);
+	} else if (rc) {
+		log_error("api: out of memory queueing a message of %s %s", p->client_type,
+		          p->host_id);
 	}
-	const char *t = json_string_value(json_object_get(msg, "Type"));
-	if (t && !strcmp(t, "SyncRequest"))
-		sync_request(a, p, msg);
-	json_decref(msg);
 	return 0;
 }
 
@@ -1827,12 +1860,8 @@ static int offloop_new(struct analyzer *a, struct config *cfg, char *err, size_t
 	a->pool = workers_new((int)nw, (size_t)nq, wake_loop, a, err, errlen);
 	if (!a->pool)
 		return -1;
-	struct gremlin_env bounds = {0};
-	rest_gremlin_bounds(cfg, &bounds);
-	a->writer = graph_writer_new(a->g, (size_t)gq, (size_t)gb,
-	                             bounds.timeout_ms ? bounds.timeout_ms
-	                                               : GREMLIN_DEFAULT_TIMEOUT_MS,
-	                             DISPATCH_NAMESPACE, wake_loop, a, err, errlen);
+	a->writer = graph_writer_new(a->g, (size_t)gq, (size_t)gb, DISPATCH_NAMESPACE, wake_loop,
+	                             a, err, errlen);
 	return a->writer ? 0 : -1;
 }
 

@@ -14,13 +14,14 @@
 /* Messages applied per hold of the writer lock: readers get in between batches. */
 #define BATCH_MAX 256
 
-enum { DROP, APPLY, BOUNCE };
+enum { DROP, APPLY, BOUNCE, BOUNCE_SYNC };
 
 struct gw_job {
 	struct gw_job *next;
 	uint64_t peer;
-	int bounce, force_host, del;
+	int flags, force_host, del, barrier;
 	int what; /* DROP, APPLY or BOUNCE */
+	uint64_t seq;
 	char *text; /* the message, or NULL for a deletion */
 	size_t len;
 	json_t *msg; /* parsed, on the writer thread */
@@ -38,11 +39,11 @@ struct graph_writer {
 	struct graph_writer_item *ihead, *itail;
 	uint64_t applied, invalid, overflows, batches;
 	int stopping;
-	/* held while the writer, after gate_after_ms, still waits for its lock: long readers
-	 * (graph_writer_rdlock) queue behind it then */
-	pthread_mutex_t gate;
-	int64_t gate_after_ms;
-	int gate_closed; /* under mu: the writer holds the gate (in /api/status) */
+	/* every job queued gets the next seq; applied_seq: all jobs up to it are done.
+	 * Readers wait on applied_cv for the seq they must see (graph_writer_rdlock). */
+	uint64_t seq, applied_seq;
+	pthread_cond_t applied_cv;
+	int waiting_readers;
 	char bounce_ns[32];
 	graph_writer_wake_fn wake;
 	void *user;
@@ -109,6 +110,8 @@ static int prepare(struct graph_writer *w, struct gw_job *j)
 	char err[512];
 	if (j->del)
 		return APPLY;
+	if (j->barrier)
+		return BOUNCE_SYNC;
 	j->msg = graph_msg_parse(j->text, j->len, err, sizeof(err));
 	free(j->text);
 	j->text = NULL;
@@ -118,7 +121,13 @@ static int prepare(struct graph_writer *w, struct gw_job *j)
 		return DROP;
 	}
 	const char *ns = json_string_value(json_object_get(j->msg, "Namespace"));
-	return j->bounce && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns) ? BOUNCE : APPLY;
+	if (j->flags & GRAPH_WRITER_READONLY) {
+		const char *t = json_string_value(json_object_get(j->msg, "Type"));
+		return t && !strcmp(t, "SyncRequest") ? BOUNCE_SYNC : DROP;
+	}
+	return (j->flags & GRAPH_WRITER_BOUNCE) && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns)
+	           ? BOUNCE
+	           : APPLY;
 }
 
 /* Under the writer lock. */
@@ -177,29 +186,17 @@ static void *writer_main(void *arg)
 			j->what = prepare(w, j);
 		for (struct gw_job *j = batch; j; j = j->next) {
 			int what = j->what;
-			if (what == BOUNCE) {
+			if (what == BOUNCE || what == BOUNCE_SYNC) {
 				/* in order with the sender's other messages */
-				wake |= item_push(w, j, 0);
+				wake |= item_push(w, j, what == BOUNCE_SYNC);
 				continue;
 			}
 			if (what != APPLY)
 				continue;
 			if (!locked) {
-				/* Queries overlap freely at first (a light one is not held
-				 * behind a long one because a message waits); a writer kept out
-				 * longer than gate_after_ms closes the gate to new queries until
-				 * it gets in. */
-				if (graph_lock_timed(w->g, w->gate_after_ms)) {
-					pthread_mutex_lock(&w->gate);
-					pthread_mutex_lock(&w->mu);
-					w->gate_closed = 1;
-					pthread_mutex_unlock(&w->mu);
-					graph_lock(w->g);
-					pthread_mutex_lock(&w->mu);
-					w->gate_closed = 0;
-					pthread_mutex_unlock(&w->mu);
-					pthread_mutex_unlock(&w->gate);
-				}
+				/* behind the queries running now, not behind later ones: those
+				 * wait for this batch (graph_writer_rdlock) */
+				graph_lock(w->g);
 				locked = 1;
 			}
 			apply(w, j, &wake);
@@ -209,6 +206,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		w->queued -= n;
 		w->queued_bytes -= bytes;
+		w->applied_seq = last->seq;
+		pthread_cond_broadcast(&w->applied_cv);
 		pthread_mutex_unlock(&w->mu);
 		for (struct gw_job *j = batch, *nx; j; j = nx) {
 			nx = j->next;
@@ -221,9 +220,8 @@ static void *writer_main(void *arg)
 }
 
 struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
-                                      int64_t gate_after_ms, const char *bounce_ns,
-                                      graph_writer_wake_fn wake, void *user, char *err,
-                                      size_t errlen)
+                                      const char *bounce_ns, graph_writer_wake_fn wake,
+                                      void *user, char *err, size_t errlen)
 {
 	struct graph_writer *w = calloc(1, sizeof(*w));
 	if (!w) {
@@ -233,12 +231,11 @@ struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t m
 	w->g = g;
 	w->max_msgs = max_msgs ? max_msgs : 1;
 	w->max_bytes = max_bytes;
-	w->gate_after_ms = gate_after_ms > 0 ? gate_after_ms : 1;
 	snprintf(w->bounce_ns, sizeof(w->bounce_ns), "%s", bounce_ns ? bounce_ns : "");
 	w->wake = wake;
 	w->user = user;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_mutex_init(&w->gate, NULL);
+	pthread_cond_init(&w->applied_cv, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	int rc = pthread_create(&w->thread, NULL, writer_main, w);
 	if (rc) {
@@ -273,13 +270,14 @@ static void enqueue(struct graph_writer *w, struct gw_job *j)
 	else
 		w->qhead = j;
 	w->qtail = j;
+	j->seq = ++w->seq;
 	w->queued++;
 	w->queued_bytes += j->len;
 	pthread_cond_signal(&w->cv);
 }
 
 int graph_writer_submit(struct graph_writer *w, uint64_t peer, const struct graph_msg_source *src,
-                        int bounce, char *text, size_t len)
+                        int flags, char *text, size_t len)
 {
 	pthread_mutex_lock(&w->mu);
 	int full = w->queued && (w->queued >= w->max_msgs || w->queued_bytes + len > w->max_bytes);
@@ -295,7 +293,7 @@ int graph_writer_submit(struct graph_writer *w, uint64_t peer, const struct grap
 		free(text);
 		return -ENOMEM;
 	}
-	j->bounce = bounce;
+	j->flags = flags;
 	j->force_host = src->force_host;
 	j->text = text;
 	j->len = len;
@@ -317,6 +315,18 @@ int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const
 	return 0;
 }
 
+int graph_writer_barrier(struct graph_writer *w, uint64_t peer)
+{
+	struct gw_job *j = job_new(peer, NULL, NULL);
+	if (!j)
+		return -ENOMEM;
+	j->barrier = 1;
+	pthread_mutex_lock(&w->mu);
+	enqueue(w, j);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
 struct graph_writer_item *graph_writer_take(struct graph_writer *w)
 {
 	pthread_mutex_lock(&w->mu);
@@ -326,11 +336,23 @@ struct graph_writer_item *graph_writer_take(struct graph_writer *w)
 	return it;
 }
 
-void graph_writer_rdlock(struct graph_writer *w)
+uint64_t graph_writer_seq(struct graph_writer *w)
 {
-	pthread_mutex_lock(&w->gate);
+	pthread_mutex_lock(&w->mu);
+	uint64_t s = w->seq;
+	pthread_mutex_unlock(&w->mu);
+	return s;
+}
+
+void graph_writer_rdlock(struct graph_writer *w, uint64_t seq)
+{
+	pthread_mutex_lock(&w->mu);
+	w->waiting_readers++;
+	while (w->applied_seq < seq && !w->stopping)
+		pthread_cond_wait(&w->applied_cv, &w->mu);
+	w->waiting_readers--;
+	pthread_mutex_unlock(&w->mu);
 	graph_rdlock(w->g);
-	pthread_mutex_unlock(&w->gate);
 }
 
 void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out)
@@ -344,7 +366,7 @@ void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out)
 	                                   .invalid = w->invalid,
 	                                   .overflows = w->overflows,
 	                                   .batches = w->batches,
-	                                   .gate_closed = w->gate_closed};
+	                                   .waiting_readers = w->waiting_readers};
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -356,6 +378,7 @@ void graph_writer_free(struct graph_writer *w)
 		pthread_mutex_lock(&w->mu);
 		w->stopping = 1;
 		pthread_cond_broadcast(&w->cv);
+		pthread_cond_broadcast(&w->applied_cv);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
 	}
@@ -368,7 +391,7 @@ void graph_writer_free(struct graph_writer *w)
 		graph_writer_item_free(it);
 	}
 	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->gate);
+	pthread_cond_destroy(&w->applied_cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -10,17 +10,17 @@
  * with a full Sync, as the agent's forwarder does on its own overflow).
  *
  * Messages are parsed on this thread too. Those the loop must answer come back on a list
- * (graph_writer_take): a SyncRequest without a graph (the loop replies with the graph as
- * applied so far: every earlier message of the same sender is in it), and from agents the
+ * (graph_writer_take), in their sender's order: a SyncRequest without a graph (the loop
+ * replies with the graph as applied so far: every earlier message is in it), a barrier
+ * (graph_writer_barrier: a new subscriber's first SyncReply), and from agents the
  * messages of the namespace named at creation (capture dispatch replies).
  *
- * Fairness: readers are preferred by the graph lock (graph.c), so reads on the loop never
- * wait behind a query, and the writer waits while a query holds the reader side: messages
- * queue meanwhile and are applied as soon as it ends. Query workers take
- * graph_writer_rdlock(): once the writer has waited gate_after_ms (the analyzer gives
- * analyzer.gremlin.timeout, the longest a query evaluates), new queries wait for it, so
- * overlapping queries cannot starve ingest, and one long query does not hold up light ones
- * merely because a message is waiting. */
+ * Order: every job queued gets a sequence number. A query takes the graph's reader side
+ * through graph_writer_rdlock(seq) with the number current when its request arrived
+ * (graph_writer_seq), so it sees every message the loop received before it, and no later
+ * query can keep the writer out: the writer waits only for queries that arrived before
+ * its messages. The graph lock prefers readers (graph.c), so reads on the loop itself
+ * (status, subscribers) never wait behind a query, only behind one batch of the writer. */
 #ifndef SKYDIVE_GRAPH_WRITER_H
 #define SKYDIVE_GRAPH_WRITER_H
 
@@ -38,17 +38,23 @@ struct graph_writer;
 typedef void (*graph_writer_wake_fn)(void *user);
 
 /* g is borrowed. bounce_ns: messages of this Namespace from senders queued with
- * bounce set come back to the loop (NULL: none). NULL with err filled. */
+ * GRAPH_WRITER_BOUNCE come back to the loop (NULL: none). NULL with err filled. */
 struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
-                                      int64_t gate_after_ms, const char *bounce_ns,
-                                      graph_writer_wake_fn wake, void *user, char *err,
-                                      size_t errlen);
+                                      const char *bounce_ns, graph_writer_wake_fn wake,
+                                      void *user, char *err, size_t errlen);
+
+#define GRAPH_WRITER_BOUNCE   1 /* the sender's bounce_ns messages come back (agents) */
+#define GRAPH_WRITER_READONLY 2 /* the sender only reads (subscribers): nothing is applied,
+                                 * its SyncRequests come back */
 
 /* Queues one message text of sender peer (an id the loop knows it by); text is stolen
  * (freed by the writer, also on error). src's strings are copied. 0, or -ENOBUFS when the
  * queue is full (counted in Overflows), -ENOMEM. */
 int graph_writer_submit(struct graph_writer *w, uint64_t peer, const struct graph_msg_source *src,
-                        int bounce, char *text, size_t len);
+                        int flags, char *text, size_t len);
+/* Queues a marker that comes back (sync_request set, msg NULL) once everything queued
+ * before it is applied; never refused for the bound. 0 or -ENOMEM. */
+int graph_writer_barrier(struct graph_writer *w, uint64_t peer);
 /* Queues the removal of every element of origin (graph_delete_by_host, by Origin), after
  * the messages already queued; never refused for the bound. 0 or -ENOMEM. */
 int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const char *who);
@@ -57,21 +63,25 @@ int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const
 struct graph_writer_item {
 	struct graph_writer_item *next;
 	uint64_t peer;
-	int sync_request; /* 1: a SyncRequest to answer; 0: a bounce_ns message */
+	int sync_request; /* 1: a SyncRequest to answer (msg NULL: a barrier); 0: a bounce_ns
+	                   * message */
 	json_t *msg;
 };
 /* The list, oldest first, now the caller's (free each with graph_writer_item_free). */
 struct graph_writer_item *graph_writer_take(struct graph_writer *w);
 void graph_writer_item_free(struct graph_writer_item *it); /* one item; NULL is fine */
 
-/* The reader side for long readers (see above); release with graph_unlock(). */
-void graph_writer_rdlock(struct graph_writer *w);
+/* The number of the last job queued (the loop's, when a request arrives). */
+uint64_t graph_writer_seq(struct graph_writer *w);
+/* Waits until every job up to seq is applied (or the writer stops), then takes the graph's
+ * reader side; release with graph_unlock(). */
+void graph_writer_rdlock(struct graph_writer *w, uint64_t seq);
 
 struct graph_writer_stats {
 	/* queued: waiting, or in the batch being applied */
 	size_t queue_max, queue_bytes_max, queued, queued_bytes;
 	uint64_t applied, invalid, overflows, batches;
-	int gate_closed; /* the writer waited past gate_after_ms: new queries wait for it */
+	int waiting_readers; /* queries waiting for messages to be applied */
 };
 void graph_writer_stats(struct graph_writer *w, struct graph_writer_stats *out);
 

@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "graph/graph_int.h"
 
@@ -513,7 +512,8 @@ struct graph *graph_new(const struct graph_opts *o)
 	}
 	/* Readers first (glibc's default, said explicitly): a reader that arrives while a
 	 * writer waits behind a long query still gets in, so short reads never queue behind
-	 * a query; writers that must not starve hold their own gate (analyzer.h). */
+	 * a query (the analyzer orders its queries after the messages before them itself:
+	 * api/graph_writer.h). */
 	pthread_rwlockattr_t ra;
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_READER_NP);
@@ -559,19 +559,6 @@ void graph_free(struct graph *g)
 void graph_lock(struct graph *g)
 {
 	pthread_rwlock_wrlock(&g->mu);
-}
-
-int graph_lock_timed(struct graph *g, int64_t timeout_ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	return -pthread_rwlock_clockwrlock(&g->mu, CLOCK_MONOTONIC, &ts);
 }
 
 void graph_rdlock(struct graph *g)

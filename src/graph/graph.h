@@ -70,8 +70,6 @@ struct graph *graph_new(const struct graph_opts *o);
 void graph_free(struct graph *g); /* NULL is fine */
 void graph_lock(struct graph *g);   /* exclusive: mutations */
 void graph_rdlock(struct graph *g); /* shared: reading only (views, graph_stats) */
-/* graph_lock() waiting at most timeout_ms: 0, or -ETIMEDOUT (the lock not taken). */
-int graph_lock_timed(struct graph *g, int64_t timeout_ms);
 void graph_unlock(struct graph *g); /* releases either */
 
 /* Returns an id for graph_listener_remove, or -ENOMEM. */

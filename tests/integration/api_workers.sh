@@ -1,7 +1,8 @@
 #!/bin/bash
 # api_workers.sh - queries off the event loop (issue 10, docs/API.md "Limits"): while a
 # heavy Gremlin query runs on a worker, /api/status and a light query answer (the light
-# answer arrives first), topology updates are taken in and applied once the query lets go;
+# answer arrives first), topology updates are taken in and applied once the query lets go,
+# and a query sent after them sees them;
 # beyond the query queue a 503 with a reason and Retry-After; a client that leaves
 # mid-query has its answer dropped and counted, and the analyzer lives. Order and counters
 # are asserted, never timings. Binds 127.0.0.1 only. Also meant for the ASan build:
@@ -84,6 +85,13 @@ check updates_taken_in "publisher: $(head -c 300 "$tmp/e")" test $? = 0
 status >"$tmp/st2"
 check updates_queued_during_heavy "$(head -c 400 "$tmp/st2")" \
 	jtest "j['Queries']['Running'] == 1 and j['GraphWriter']['Queued'] >= 1" <"$tmp/st2"
+# a query that comes after the updates sees them: it waits for the writer, which waits
+# for the heavy query (the loop goes on meanwhile)
+(curl -s -X POST -H 'Content-Type: application/json' -d "$(body "G.V().Has('Name','during').Count()")" \
+	"http://$A/api/topology" >"$tmp/ryw.out") &
+RYW=$!
+check ryw_waits "the query after the updates did not wait for them" \
+	until_status "j['GraphWriter']['QueriesWaiting'] == 1 and j['Queries']['Running'] == 2"
 check light_before_heavy "order: $(tr '\n' ' ' <"$tmp/order")" \
 	sh -c "head -1 '$tmp/order' | grep -qx light"
 wait_heavy() { for _ in $(seq 1 300); do grep -qx "$1" "$tmp/order" && return 0; sleep 0.1; done; return 1; }
@@ -92,6 +100,8 @@ check heavy_bounded "$(cat "$tmp/heavy1.code" 2>/dev/null) $(head -c 300 "$tmp/h
 	sh -c "test \"\$(cat '$tmp/heavy1.code')\" = 400 && grep -q 'analyzer.gremlin.timeout' '$tmp/heavy1.out'"
 check heavy_after_light "order: $(tr '\n' ' ' <"$tmp/order")" \
 	sh -c "test \"\$(tr '\n' ' ' <'$tmp/order')\" = 'light heavy1 '"
+wait $RYW
+check ryw_sees_updates "$(head -c 200 "$tmp/ryw.out")" jtest "j == 2" <"$tmp/ryw.out"
 # once the query let go, the updates are applied
 check updates_applied "the updates were not applied" \
 	until_status "j['Topology']['Nodes'] == 20002 and j['GraphWriter']['Queued'] == 0"

@@ -1,7 +1,8 @@
 /* test_workers.c - unit tests of the analyzer's off-loop threads: the query worker pool
  * (workers.c: every job back once, the bounded queue, canceled jobs at stop) and the graph
  * writer (graph_writer.c: messages applied in order, SyncRequests and dispatch replies
- * handed back, the queue bound while a reader holds the graph, the gate). Waits poll;
+ * handed back in order, barriers, the queue bound while a reader holds the graph, a
+ * query ordered after the messages before it but not after later ones). Waits poll;
  * nothing asserts a duration. */
 #include <errno.h>
 #include <pthread.h>
@@ -192,7 +193,7 @@ static void test_writer_applies_in_order(void **state)
 	char err[128];
 	struct graph *g = graph_new(NULL);
 	struct graph_writer *w =
-	    graph_writer_new(g, 100, 1 << 20, 1000, "OnDemand", on_done, NULL, err, sizeof(err));
+	    graph_writer_new(g, 100, 1 << 20, "OnDemand", on_done, NULL, err, sizeof(err));
 	assert_non_null(w);
 	assert_int_equal(submit(w, 7, 0,
 	                        "{\"Namespace\":\"Graph\",\"Type\":\"NodeAdded\",\"Obj\":"
@@ -204,8 +205,19 @@ static void test_writer_applies_in_order(void **state)
 	                 0);
 	assert_int_equal(submit(w, 7, 0, "not json"), 0);
 	assert_int_equal(submit(w, 7, 0, "{\"Namespace\":\"Graph\",\"Type\":\"SyncRequest\"}"), 0);
-	assert_int_equal(submit(w, 8, 1, "{\"Namespace\":\"OnDemand\",\"Type\":\"CaptureStartReply\"}"),
+	assert_int_equal(submit(w, 8, GRAPH_WRITER_BOUNCE,
+	                        "{\"Namespace\":\"OnDemand\",\"Type\":\"CaptureStartReply\"}"),
 	                 0);
+	/* a read-only sender (a subscriber): its NodeAdded is not applied, its SyncRequest
+	 * comes back; then a barrier */
+	assert_int_equal(submit(w, 10, GRAPH_WRITER_READONLY,
+	                        "{\"Namespace\":\"Graph\",\"Type\":\"NodeAdded\",\"Obj\":"
+	                        "{\"ID\":\"ro\"}}"),
+	                 0);
+	assert_int_equal(submit(w, 10, GRAPH_WRITER_READONLY,
+	                        "{\"Namespace\":\"Graph\",\"Type\":\"SyncRequest\"}"),
+	                 0);
+	assert_int_equal(graph_writer_barrier(w, 11), 0);
 	/* the same namespace from a sender without bounce: ignored by the graph */
 	assert_int_equal(submit(w, 9, 0, "{\"Namespace\":\"OnDemand\",\"Type\":\"X\"}"), 0);
 	assert_int_equal(graph_writer_delete_origin(w, "cli.nobody", "cli nobody"), 0);
@@ -230,7 +242,19 @@ static void test_writer_applies_in_order(void **state)
 	assert_int_equal(it->next->sync_request, 0);
 	assert_string_equal(json_string_value(json_object_get(it->next->msg, "Type")),
 	                    "CaptureStartReply");
-	assert_null(it->next->next);
+	struct graph_writer_item *ro = it->next->next, *bar = ro ? ro->next : NULL;
+	assert_non_null(ro);
+	assert_int_equal(ro->peer, 10);
+	assert_int_equal(ro->sync_request, 1);
+	assert_non_null(ro->msg);
+	assert_non_null(bar);
+	assert_int_equal(bar->peer, 11);
+	assert_int_equal(bar->sync_request, 1);
+	assert_null(bar->msg);
+	assert_null(bar->next);
+	assert_int_equal(nodes(g), 1); /* "ro" was not applied */
+	graph_writer_item_free(bar);
+	graph_writer_item_free(ro);
 	graph_writer_item_free(it->next);
 	graph_writer_item_free(it);
 	graph_writer_free(w);
@@ -240,6 +264,7 @@ static void test_writer_applies_in_order(void **state)
 struct gated {
 	struct graph *g;
 	struct graph_writer *w;
+	uint64_t seq;
 	size_t seen;
 };
 
@@ -247,7 +272,7 @@ static void *gated_reader(void *arg)
 {
 	struct gated *x = arg;
 	struct graph_stats gs;
-	graph_writer_rdlock(x->w);
+	graph_writer_rdlock(x->w, x->seq);
 	graph_stats(x->g, &gs);
 	graph_unlock(x->g);
 	x->seen = gs.nodes;
@@ -259,9 +284,7 @@ static void test_writer_bound_behind_reader(void **state)
 	(void)state;
 	char err[128];
 	struct graph *g = graph_new(NULL);
-	/* the gate closes after 50 ms of waiting */
-	struct graph_writer *w =
-	    graph_writer_new(g, 3, 1 << 20, 50, NULL, NULL, NULL, err, sizeof(err));
+	struct graph_writer *w = graph_writer_new(g, 3, 1 << 20, NULL, NULL, NULL, err, sizeof(err));
 	assert_non_null(w);
 	graph_rdlock(g); /* a long query */
 	char msg[160];
@@ -283,25 +306,33 @@ static void test_writer_bound_behind_reader(void **state)
 	graph_unlock(g);
 	wait_drained(w);
 	assert_int_equal(nodes(g), 3);
-	/* once the writer has waited past the gate, a gated reader waits for it */
+	/* a long query holds the reader side; a message comes after it */
 	graph_rdlock(g);
+	uint64_t before = graph_writer_seq(w);
 	assert_int_equal(submit(w, 1, 0,
 	                        "{\"Namespace\":\"Graph\",\"Type\":\"NodeAdded\",\"Obj\":"
 	                        "{\"ID\":\"late\"}}"),
 	                 0);
+	/* a query that came before the message reads now, without it */
+	struct gated early = {.g = g, .w = w, .seq = before};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, gated_reader, &early), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(early.seen, 3);
+	/* a query that came after it waits for it, however long the first query runs */
+	struct gated late = {.g = g, .w = w, .seq = graph_writer_seq(w)};
+	assert_int_equal(pthread_create(&t, NULL, gated_reader, &late), 0);
 	for (int i = 0; i < 10000; i++) {
 		graph_writer_stats(w, &st);
-		if (st.gate_closed)
+		if (st.waiting_readers == 1)
 			break;
 		usleep(1000);
 	}
-	assert_int_equal(st.gate_closed, 1);
-	struct gated ga = {.g = g, .w = w};
-	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, gated_reader, &ga), 0);
-	graph_unlock(g); /* the long query ends: the writer first, then the gated reader */
+	assert_int_equal(st.waiting_readers, 1);
+	assert_int_equal(nodes(g), 3);
+	graph_unlock(g); /* the long query ends: the writer, then the late query */
 	pthread_join(t, NULL);
-	assert_int_equal(ga.seen, 4);
+	assert_int_equal(late.seen, 4);
 	graph_writer_free(w);
 	graph_free(g);
 }
