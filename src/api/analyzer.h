@@ -7,11 +7,13 @@
  *   writes every answer; it runs what is cheap or bounded: routing, auth, /api/status,
  *   captures, the web UI, flow frames (flow_ingest -> flow store, under the store's own
  *   lock), subscribers' SyncReplies and filter re-evaluation (sub_tick), the capture
- *   dispatch; all of these take only the graph's reader side (graph_rdlock).
+ *   dispatch; all of these take only the graph's reader side (graph_rdlock), which a
+ *   running query does not hold off.
  * - query workers (workers.h, analyzer.query_workers): GET/POST /api/topology and POST
  *   /api/pcap (rest_is_query). The loop hands each a copy of the request (struct
- *   http_job); the worker evaluates and serialises under the gated reader side
- *   (graph_writer_rdlock) and wakes the loop (lws_cancel_service ->
+ *   http_job); the worker evaluates and serialises under the reader side, taken once the
+ *   graph messages received before the request are applied (graph_writer_rdlock), and
+ *   wakes the loop (lws_cancel_service ->
  *   LWS_CALLBACK_EVENT_WAIT_CANCELLED), which moves the answer to its connection and
  *   writes it as any other (64 KiB chunks). The loop alone links a job and its pss: a
  *   connection that closes unlinks its job (http_reset), whose answer is then dropped and
@@ -19,9 +21,10 @@
  * - the graph writer (graph_writer.h): agents' and publishers' messages and the removal
  *   of a departed sender's elements, queued (bounded) by the loop, parsed and applied
  *   under graph_lock (the writer side); the graph listener (subscribers' queues, dispatch)
- *   runs there, with qlock for the peer list. SyncRequests and capture dispatch replies
- *   come back to the loop (peers named by id: one that went is skipped).
- * Locks: the graph's rwlock (readers first; the writer's gate, graph_writer.h), qlock
+ *   runs there, with qlock for the peer list. SyncRequests, a new subscriber's first
+ *   SyncReply (a barrier) and capture dispatch replies come back to the loop once what
+ *   came before them is applied (peers named by id: one that went is skipped).
+ * Locks: the graph's rwlock (readers first; queries ordered by graph_writer.h), qlock
  * (the peer list and the subscriber queues: the loop changes the list, the listener
  * walks it), the pool's and the writer's own queue mutexes. Subscriber filter state is
  * changed on the loop under the reader side or by the listener under the writer side.

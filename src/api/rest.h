@@ -27,8 +27,8 @@ struct rest_ctx {
 	int (*allowed)(void *user, const char *object, const char *action);
 	void *allowed_user;
 	/* Takes the graph's reader side for a query (released with graph_unlock); NULL:
-	 * graph_rdlock(g). The analyzer's workers pass the graph writer's gated one
-	 * (graph_writer.h) so that queries cannot starve ingest. */
+	 * graph_rdlock(g). The analyzer's workers pass one that first waits for the graph
+	 * messages received before the request (graph_writer.h). */
 	void (*rdlock)(void *user);
 	void *rdlock_user;
 };
