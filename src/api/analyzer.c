@@ -80,6 +80,8 @@ struct peer {
 	int64_t at_ms;             /* SyncRequest Time: in the past, no live events; 0 live */
 	char *first_filter;        /* X-Gremlin-Filter until the first SyncReply (malloc'd) */
 	int has_first_filter, awaiting_first; /* the first SyncReply waits for the writer */
+	int in_sub_job; /* its filter is being re-evaluated on a worker (sub_tick): the loop
+	                 * leaves the filter alone and defers its SyncRequests and its free */
 	char *rx;
 	size_t rx_len, rx_cap;
 	struct qent *qhead, *qtail;
@@ -189,13 +191,23 @@ struct analyzer {
 	uint64_t next_peer_id;
 	uint64_t jobs_abandoned;      /* answers whose client went while they ran */
 	uint64_t writer_resyncs;      /* senders closed because the writer's queue was full */
+	int sub_running;              /* a filter re-evaluation job is out (sub_tick) */
+	struct peer *zombies;         /* peers closed meanwhile: freed when it comes back */
+	struct graph_writer_item *deferred; /* their SyncRequests, answered then */
+};
+
+/* What the loop gets back from a worker; finish runs on the loop (NULL a: the analyzer is
+ * stopping, only free). */
+struct ajob {
+	struct workers_job w; /* first */
+	void (*finish)(struct analyzer *a, struct ajob *j);
 };
 
 /* A request handed to a query worker: what it needs, copied or stolen from the pss, so
  * the worker never reads the connection's memory; pss and wsi are the loop's only (pss
  * NULL once the client went: the answer is then dropped and counted). */
 struct http_job {
-	struct workers_job w; /* first */
+	struct ajob j; /* first */
 	struct analyzer *a;
 	atomic_int gone; /* the client went before a worker took it: not evaluated */
 	struct pss *pss;
@@ -592,7 +604,7 @@ static void worker_rdlock(void *user)
 /* On a worker: the request, as the loop would have answered it. */
 static void http_job_run(struct workers_job *wj)
 {
-	struct http_job *j = (struct http_job *)wj;
+	struct http_job *j = (struct http_job *)(void *)wj;
 	struct analyzer *a = j->a;
 	struct rest_ctx rc = a->rest;
 	struct req_perm rp = {.auth = a->auth, .id = &j->id};
@@ -612,6 +624,8 @@ static void http_job_run(struct workers_job *wj)
 	}
 }
 
+static void http_job_finish(struct analyzer *a, struct ajob *aj);
+
 /* Hands the request to a query worker: 1 when it went (the answer comes later), 0 when
  * pss->resp was filled instead (503: the queue is full; 500: out of memory). */
 static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
@@ -621,7 +635,8 @@ static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		rest_reply_error(&pss->resp, 500, "out of memory queueing the query");
 		return 0;
 	}
-	j->w.run = http_job_run;
+	j->j.w.run = http_job_run;
+	j->j.finish = http_job_finish;
 	j->a = a;
 	snprintf(j->method, sizeof(j->method), "%s", pss->method);
 	snprintf(j->path, sizeof(j->path), "%s", pss->path);
@@ -639,7 +654,7 @@ static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		memcpy(j->pcap_args, pss->pcap_args, sizeof(j->pcap_args));
 		memcpy(j->node_tid, pss->node_tid, sizeof(j->node_tid));
 	}
-	int rc = workers_submit(a->pool, &j->w);
+	int rc = workers_submit(a->pool, &j->j.w);
 	if (rc) {
 		struct workers_stats st;
 		workers_stats(a->pool, &st);
@@ -663,33 +678,44 @@ static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	return 1;
 }
 
-/* On the loop, woken by a worker: the answers that came back go to their connections;
- * those whose client went are dropped and counted. */
-static void http_jobs_done(struct analyzer *a)
+/* On the loop: a query's answer goes to its connection; dropped and counted when its
+ * client went. */
+static void http_job_finish(struct analyzer *a, struct ajob *aj)
 {
-	struct workers_job *wj = a->pool ? workers_take_done(a->pool) : NULL;
-	while (wj) {
-		struct http_job *j = (struct http_job *)wj;
-		wj = wj->next;
-		struct pss *pss = j->pss;
-		if (!pss) {
+	struct http_job *j = (struct http_job *)aj;
+	struct pss *pss = j->pss;
+	if (!a || !pss) {
+		if (pss)
+			pss->job = NULL;
+		if (a) {
 			a->jobs_abandoned++;
 			log_debug("api: the answer of %s %s dropped: its client went", j->method,
 			          j->path);
-			http_job_free(j);
-			continue;
 		}
-		pss->job = NULL;
-		rest_response_free(&pss->resp);
-		if (j->w.canceled) {
-			rest_reply_error(&pss->resp, 503, "the analyzer is stopping");
-		} else {
-			pss->resp = j->resp;
-			memset(&j->resp, 0, sizeof(j->resp));
-		}
-		struct lws *wsi = j->wsi;
 		http_job_free(j);
-		http_answer(a, wsi, pss, 0);
+		return;
+	}
+	pss->job = NULL;
+	rest_response_free(&pss->resp);
+	if (j->j.w.canceled) {
+		rest_reply_error(&pss->resp, 503, "the analyzer is stopping");
+	} else {
+		pss->resp = j->resp;
+		memset(&j->resp, 0, sizeof(j->resp));
+	}
+	struct lws *wsi = j->wsi;
+	http_job_free(j);
+	http_answer(a, wsi, pss, 0);
+}
+
+/* On the loop, woken by a worker: what came back (answers, filter re-evaluations). */
+static void jobs_done(struct analyzer *a)
+{
+	struct workers_job *wj = a->pool ? workers_take_done(a->pool) : NULL;
+	while (wj) {
+		struct ajob *j = (struct ajob *)wj;
+		wj = wj->next;
+		j->finish(a, j);
 	}
 }
 
@@ -1352,6 +1378,11 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
 	} else {
 		log_info("api: %s %s disconnected", p->client_type, p->host_id);
 	}
+	if (p->in_sub_job) { /* a worker re-evaluates its filter: freed when it is done */
+		p->next = a->zombies;
+		a->zombies = p;
+		return;
+	}
 	peer_free(p);
 }
 
@@ -1445,6 +1476,16 @@ static void writer_items(struct analyzer *a)
 		struct peer *p = a->peers; /* only the loop changes the list */
 		while (p && p->id != it->peer)
 			p = p->next;
+		if (p && p->in_sub_job && it->sync_request) {
+			/* it would replace the filter a worker is using: after the job */
+			struct graph_writer_item **tail = &a->deferred;
+			while (*tail)
+				tail = &(*tail)->next;
+			it->next = NULL;
+			*tail = it;
+			it = nx;
+			continue;
+		}
 		if (p && it->sync_request && !it->msg)
 			sub_first_reply(a, p);
 		else if (p && it->sync_request)
@@ -1710,7 +1751,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Woken by a query worker (answers), the graph writer (SyncRequests,
 		 * dispatch replies) or the graph listener (flush queues that got messages). */
-		http_jobs_done(a);
+		jobs_done(a);
 		writer_items(a);
 		pthread_mutex_lock(&a->qlock);
 		for (struct peer *p = a->peers; p; p = p->next)
@@ -1791,39 +1832,121 @@ static void sub_emit(void *user, const char *type, json_t *obj)
 	c->sent = 1;
 }
 
+/* One re-evaluation of the filtered subscribers whose graph changed: the peers are the
+ * loop's, lent for the job (in_sub_job: not freed, their filter not replaced meanwhile). */
+struct sub_job {
+	struct ajob j; /* first */
+	struct analyzer *a;
+	uint64_t seq;
+	int64_t now;
+	size_t n;
+	struct peer **peers;
+};
+
+/* On a worker: each filter once, the difference queued to its subscriber (qlock); the
+ * graph writer, whose listener also uses the filters, is held off by the reader side. */
+static void sub_job_run(struct workers_job *wj)
+{
+	struct sub_job *j = (struct sub_job *)(void *)wj;
+	struct analyzer *a = j->a;
+	graph_writer_rdlock(a->writer, j->seq);
+	struct graph_view *v = graph_view_at(a->g, 0, NULL);
+	for (size_t i = 0; v && i < j->n; i++) {
+		struct peer *p = j->peers[i];
+		struct sub_emit_ctx c = {.a = a, .p = p};
+		struct gremlin_error err;
+		p->filter_dirty = 0;
+		if (sub_filter_update(p->filter, v, j->now, sub_emit, &c, &err) &&
+		    !p->filter_failed) {
+			p->filter_failed = 1;
+			log_warn("api: subscriber %s: filter '%s' failed: %s (its elements are kept "
+			         "as they were)",
+			         p->host_id, sub_filter_text(p->filter), err.msg);
+		}
+	}
+	if (!v) {
+		log_error("api: out of memory viewing the graph for subscriber filters; retrying");
+		graph_unlock(a->g);
+		return;
+	}
+	graph_view_free(v);
+	graph_unlock(a->g);
+}
+
+static void sub_job_finish(struct analyzer *a, struct ajob *aj)
+{
+	struct sub_job *j = (struct sub_job *)aj;
+	for (size_t i = 0; i < j->n; i++)
+		j->peers[i]->in_sub_job = 0;
+	free(j->peers);
+	free(j);
+	if (!a)
+		return;
+	a->sub_running = 0;
+	/* the queues that got messages are flushed by EVENT_WAIT_CANCELLED's walk */
+	while (a->zombies) {
+		struct peer *p = a->zombies;
+		a->zombies = p->next;
+		peer_free(p);
+	}
+	struct graph_writer_item *it = a->deferred;
+	a->deferred = NULL;
+	while (it) {
+		struct graph_writer_item *nx = it->next;
+		struct peer *p = a->peers;
+		while (p && p->id != it->peer)
+			p = p->next;
+		if (p && !it->msg)
+			sub_first_reply(a, p);
+		else if (p)
+			sync_request(a, p, it->msg);
+		graph_writer_item_free(it);
+		it = nx;
+	}
+}
+
 /* Re-evaluates the filters of subscribers whose graph changed (at most every
- * SUB_FILTER_PERIOD_MS) and sends each the difference: however many changes came in
- * between, a filter costs one evaluation. Runs on the loop, which alone changes the peer
- * list, so the list is walked without qlock. */
+ * SUB_FILTER_PERIOD_MS) on a query worker, which sends each the difference: however many
+ * changes came in between, a filter costs one evaluation, and none runs on the loop. One
+ * job at a time; a full worker queue retries on the next tick. */
 static void sub_tick(lws_sorted_usec_list_t *sul)
 {
 	struct analyzer *a = lws_container_of(sul, struct analyzer, sub_timer);
 	int64_t now = rest_now_ms();
-	graph_rdlock(a->g);
-	if (a->filter_dirty && now - a->filter_last_ms >= SUB_FILTER_PERIOD_MS) {
-		struct graph_view *v = graph_view_at(a->g, 0, NULL);
-		a->filter_dirty = !v;
-		a->filter_last_ms = now;
-		for (struct peer *p = a->peers; v && p; p = p->next) {
-			if (!p->filter || !p->filter_dirty || !p->subscribed || p->at_ms ||
-			    p->overflow)
-				continue;
-			struct sub_emit_ctx c = {.a = a, .p = p};
-			struct gremlin_error err;
-			p->filter_dirty = 0;
-			if (sub_filter_update(p->filter, v, now, sub_emit, &c, &err) &&
-			    !p->filter_failed) {
-				p->filter_failed = 1;
-				log_warn("api: subscriber %s: filter '%s' failed: %s (its elements "
-				         "are kept as they were)",
-				         p->host_id, sub_filter_text(p->filter), err.msg);
+	if (!a->sub_running && a->pool && a->writer) {
+		graph_rdlock(a->g); /* filter_dirty flags: the listener sets them (writer side) */
+		if (a->filter_dirty && now - a->filter_last_ms >= SUB_FILTER_PERIOD_MS) {
+			size_t n = 0;
+			for (struct peer *p = a->peers; p; p = p->next)
+				n++;
+			struct sub_job *j = calloc(1, sizeof(*j));
+			struct peer **ps = j ? calloc(n ? n : 1, sizeof(*ps)) : NULL;
+			if (ps) {
+				for (struct peer *p = a->peers; p; p = p->next)
+					if (p->filter && p->filter_dirty && p->subscribed && !p->at_ms &&
+					    !p->overflow)
+						ps[j->n++] = p;
+				j->j.w.run = sub_job_run;
+				j->j.finish = sub_job_finish;
+				j->a = a;
+				j->seq = graph_writer_seq(a->writer);
+				j->now = now;
+				j->peers = ps;
 			}
-			if (c.sent)
-				lws_callback_on_writable(p->wsi);
+			if (ps && j->n && !workers_submit(a->pool, &j->j.w)) {
+				for (size_t i = 0; i < j->n; i++)
+					j->peers[i]->in_sub_job = 1;
+				a->sub_running = 1;
+				a->filter_dirty = 0;
+				a->filter_last_ms = now;
+			} else {
+				a->filter_dirty = ps && !j->n ? 0 : a->filter_dirty;
+				free(ps);
+				free(j);
+			}
 		}
-		graph_view_free(v);
+		graph_unlock(a->g);
 	}
-	graph_unlock(a->g);
 	lws_sul_schedule(a->ctx, 0, sul, sub_tick, 50 * LWS_US_PER_MS);
 }
 
@@ -2168,12 +2291,18 @@ void analyzer_stop(struct analyzer *a)
 	for (struct workers_job *wj = a->pool ? workers_take_done(a->pool) : NULL, *nx; wj;
 	     wj = nx) {
 		nx = wj->next;
-		struct http_job *j = (struct http_job *)wj;
-		if (j->pss)
-			j->pss->job = NULL;
-		http_job_free(j);
+		((struct ajob *)wj)->finish(NULL, (struct ajob *)wj);
 	}
 	workers_free(a->pool);
+	while (a->zombies) {
+		struct peer *p = a->zombies;
+		a->zombies = p->next;
+		peer_free(p);
+	}
+	for (struct graph_writer_item *it = a->deferred, *nx; it; it = nx) {
+		nx = it->next;
+		graph_writer_item_free(it);
+	}
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	capture_res_free(a->captures);

@@ -4,7 +4,8 @@
 # answer arrives first), topology updates are taken in and applied once the query lets go,
 # and a query sent after them sees them;
 # beyond the query queue a 503 with a reason and Retry-After; a client that leaves
-# mid-query has its answer dropped and counted, and the analyzer lives. Order and counters
+# mid-query has its answer dropped and counted, and the analyzer lives; a filtered
+# subscriber's re-evaluation runs on a worker. Order and counters
 # are asserted, never timings. Binds 127.0.0.1 only. Also meant for the ASan build:
 # SKYDIVE=build-asan/skydive (the analyzer's log is checked for sanitizer reports).
 set -u
@@ -154,7 +155,23 @@ check gone_queued_others "order: $(tr '\n' ' ' <"$tmp/order")" \
 	sh -c "test \"\$(wc -l <'$tmp/order')\" -eq 2"
 check gone_queued_alive "no answer" alive
 
-# ---- 4. a clean exit, and nothing a sanitizer reported -----------------------------
+# ---- 4. filtered subscribers are re-evaluated on a worker --------------------------
+sub0=$(status | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Queries"]["Submitted"])')
+$WS "$PORT" /ws/subscriber --host-id fsub --header "X-Gremlin-Filter: G.V().Has('Name','filt')" \
+	--count 2 --timeout 20 >"$tmp/fsub.out" 2>"$tmp/fsub.err" &
+FSUB=$!
+pids+=("$FSUB")
+check filter_sub_connected "no subscriber" until_status "'fsub' in j['Subscribers']"
+for _ in $(seq 1 50); do [ -s "$tmp/fsub.out" ] && break; sleep 0.1; done
+echo '{"Namespace":"Graph","Type":"NodeAdded","Obj":{"ID":"filt-1","Metadata":{"Name":"filt","Type":"device"}}}' >"$tmp/filt.txt"
+$WS "$PORT" /ws/publisher --host-id filtpub --send "$tmp/filt.txt" --hold 0.5 >/dev/null 2>"$tmp/e"
+wait "$FSUB"
+check filter_sub_added "exit $?: $(head -c 300 "$tmp/fsub.out") $(head -c 200 "$tmp/fsub.err")" \
+	sh -c "sed -n 2p '$tmp/fsub.out' | $PYTHON -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j[\"Type\"]==\"NodeAdded\" and j[\"Obj\"][\"ID\"]==\"filt-1\" else 1)'"
+check filter_on_worker "Queries.Submitted did not grow from $sub0" \
+	until_status "j['Queries']['Submitted'] > $sub0"
+
+# ---- 5. a clean exit, and nothing a sanitizer reported -----------------------------
 stop_all
 check clean_exit "exit:$bad_exit" test -z "$bad_exit"
 check no_sanitizer_report "$(grep -m3 -E 'AddressSanitizer|runtime error|LeakSanitizer' "$tmp/analyzer.log")" \
