@@ -6,9 +6,8 @@
  * - the event loop (one thread, lws_service) accepts, reads every request and message,
  *   writes every answer; it runs what is cheap or bounded: routing, auth, /api/status,
  *   captures, the web UI, flow frames (flow_ingest -> flow store, under the store's own
- *   lock), subscribers' SyncReplies and filter re-evaluation (sub_tick), the capture
- *   dispatch; all of these take only the graph's reader side (graph_rdlock), which a
- *   running query does not hold off.
+ *   lock), subscribers' SyncReplies, the capture dispatch; all of these take only the
+ *   graph's reader side (graph_rdlock), which a running query does not hold off.
  * - query workers (workers.h, analyzer.query_workers): GET/POST /api/topology and POST
  *   /api/pcap (rest_is_query). The loop hands each a copy of the request (struct
  *   http_job); the worker evaluates and serialises under the reader side, taken once the
@@ -17,7 +16,9 @@
  *   LWS_CALLBACK_EVENT_WAIT_CANCELLED), which moves the answer to its connection and
  *   writes it as any other (64 KiB chunks). The loop alone links a job and its pss: a
  *   connection that closes unlinks its job (http_reset), whose answer is then dropped and
- *   counted. Beyond analyzer.query_queue: 503 + Retry-After.
+ *   counted. Beyond analyzer.query_queue: 503 + Retry-After. The same workers
+ *   re-evaluate filtered subscribers (sub_tick: one job at a time, the peers lent to it
+ *   with in_sub_job: a close or a SyncRequest of theirs waits until it is back).
  * - the graph writer (graph_writer.h): agents' and publishers' messages and the removal
  *   of a departed sender's elements, queued (bounded) by the loop, parsed and applied
  *   under graph_lock (the writer side); the graph listener (subscribers' queues, dispatch)
