@@ -411,7 +411,7 @@ int capture_def_check_graph(const struct capture_def *c, struct graph *g,
 		return fail(err, ge.pos, "invalid GremlinQuery: %s", ge.msg);
 	struct gremlin_env env = {.now_ms = 0};
 	struct gremlin_result res = {0};
-	graph_lock(g);
+	graph_rdlock(g);
 	struct graph_view *v = graph_view_at(g, 0, NULL);
 	int rc = v ? gremlin_eval(q, v, &env, &res, &ge) : -ENOMEM;
 	graph_view_free(v);

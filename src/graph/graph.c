@@ -336,7 +336,8 @@ struct hrec {
 };
 
 struct graph {
-	pthread_mutex_t mu;
+	pthread_rwlock_t mu;     /* writers: graph_lock; readers: graph_rdlock */
+	pthread_mutex_t compact; /* readers squeeze the live lists' holes one at a time */
 	struct store *live;
 	struct listener *listeners;
 	size_t nlisteners;
@@ -381,7 +382,16 @@ struct graph *graph_new(const struct graph_opts *o)
 		free(g);
 		return NULL;
 	}
-	pthread_mutex_init(&g->mu, NULL);
+	/* Readers first (glibc's default, said explicitly): a reader that arrives while a
+	 * writer waits behind a long query still gets in, so short reads never queue behind
+	 * a query (the analyzer orders its queries after the messages before them itself:
+	 * api/graph_writer.h). */
+	pthread_rwlockattr_t ra;
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&g->mu, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&g->compact, NULL);
 	g->max_age_ms = o && o->history_max_age_ms > 0 ? o->history_max_age_ms : 3600 * 1000;
 	g->max_bytes = o && o->history_max_bytes > 0 ? o->history_max_bytes : 64u << 20;
 	return g;
@@ -413,18 +423,29 @@ void graph_free(struct graph *g)
 		hrec_free(h);
 	}
 	free(g->listeners);
-	pthread_mutex_destroy(&g->mu);
+	pthread_rwlock_destroy(&g->mu);
+	pthread_mutex_destroy(&g->compact);
 	free(g);
 }
 
 void graph_lock(struct graph *g)
 {
-	pthread_mutex_lock(&g->mu);
+	pthread_rwlock_wrlock(&g->mu);
+}
+
+void graph_rdlock(struct graph *g)
+{
+	pthread_rwlock_rdlock(&g->mu);
+	/* Views read the live lists by position, and compact them first: done here, once,
+	 * so that readers sharing the lock find nothing left to write. */
+	pthread_mutex_lock(&g->compact);
+	store_compact(g->live);
+	pthread_mutex_unlock(&g->compact);
 }
 
 void graph_unlock(struct graph *g)
 {
-	pthread_mutex_unlock(&g->mu);
+	pthread_rwlock_unlock(&g->mu);
 }
 
 int graph_listener_add(struct graph *g, graph_listener_fn fn, void *user)

@@ -323,7 +323,8 @@ struct sort_ent {
 	json_t *tmp;
 };
 
-static int sort_desc;
+/* per thread: queries are evaluated on several workers at once (qsort has no user pointer) */
+static _Thread_local int sort_desc;
 
 static int sort_cmp(const void *a, const void *b)
 {
