@@ -1,6 +1,6 @@
 /* sflow_bench.c - the sFlow v5 collector's per-datagram work on one core:
  * sflow_parse() alone, then sflow_parse() + flow_table_feed() (which runs
- * decode_packet()) of every sampled header, the way sflow_collector.c's
+ * decode_packet()) of every sampled header, the way capture_sflow.c's
  * on_raw() hands them over (mutex, clock read, caplen/wirelen), minus the
  * socket. Two datagrams:
  *   ovs:   the real Open vSwitch 3.1 datagram of tests/unit/sflow_ovs.h
@@ -158,7 +158,7 @@ static void on_raw(void *user, const struct sflow_datagram *dg, const struct sfl
 	c->headers++;
 	if (!c->t)
 		return;
-	/* what sflow_collector.c's on_raw does, minus the BPF filter */
+	/* what capture_sflow.c's on_raw does, minus the BPF filter */
 	pthread_mutex_lock(&c->lock);
 	c->sampling_rate = s->sampling_rate;
 	int skip = h->linktype < 0;

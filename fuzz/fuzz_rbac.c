@@ -1,7 +1,8 @@
 /* fuzz_rbac.c - libFuzzer target for the RBAC policy parser (src/auth/rbac.c): the input
  * is a policy file; when it parses, every user below is checked against every permission
  * of the /login list, which must agree with rbac_allowed. The input is also given to
- * rbac_request_needs as a request path and Accept header. */
+ * rbac_request_needs as a request path and Accept header, and the roles each user is said
+ * to have (rbac_roles_text) are checked. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,14 @@ static void check_user(const struct rbac *r, const char *user, const char *role)
 	}
 	json_decref(perms);
 	CHECK(!rbac_allowed(r, user, roles, nroles, "nosuch", "read"));
+	/* the roles a 403 names: the given one first, never the user, always terminated */
+	char text[96], big[8192];
+	int n = rbac_roles_text(r, user, roles, nroles, text, sizeof(text));
+	CHECK(n >= 0 && strlen(text) < sizeof(text));
+	CHECK((n == 0) == (text[0] == 0));
+	if (role && strcmp(role, user))
+		CHECK(!strncmp(text, role, strlen(role)) || !strcmp(text, "..."));
+	CHECK(rbac_roles_text(r, user, roles, nroles, big, sizeof(big)) == n);
 }
 
 static void check_needs(const uint8_t *data, size_t size)

@@ -1,15 +1,13 @@
 /* agent_config.c - the agent's options from the Skydive configuration keys. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/agent.h"
 #include "agent/captures.h"
+#include "common/base64.h"
 #include "config/config.h"
-
-#include <openssl/evp.h>
 
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
@@ -56,33 +54,29 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 			return -EINVAL;
 		}
 		memcpy(o->cluster_auth, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)o->cluster_auth + 6, (const unsigned char *)cred,
-				cn);
+		base64_encode(o->cluster_auth + 6, cred, (size_t)cn);
 		explicit_bzero(cred, sizeof(cred));
 	}
 
 	const char *mu = config_get_string(cfg, "agent.topology.netlink.metrics_update", "30");
-	char *end;
-	double secs = strtod(mu, &end);
-	if (end == mu || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
+	int64_t ms;
+	if (config_parse_duration(mu, &ms) || ms <= 0 || ms > 86400 * 1000) {
 		snprintf(err, errlen,
-			 "agent.topology.netlink.metrics_update must be a number of seconds, "
-			 "not '%s'",
+			 "agent.topology.netlink.metrics_update must be a number of seconds "
+			 "(or a Go duration), not '%s'",
 			 mu);
 		agent_config_free(ac);
 		return -EINVAL;
 	}
-	o->metrics_update_ms = (int64_t)(secs * 1000);
-	if (o->metrics_update_ms < 1)
-		o->metrics_update_ms = 1;
+	o->metrics_update_ms = ms;
 	o->netns_run_path = config_get_string(cfg, "agent.topology.netns.run_path", "/var/run/netns");
 	o->host_metadata = config_get_json(cfg, "agent.metadata");
 	int64_t q = config_get_int(cfg, "http.ws.queue_size", 10000);
 	o->queue_max = q > 0 ? (size_t)q : 10000;
-	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
+	int64_t ping = config_get_duration(cfg, "http.ws.ping_delay", 2000) / 1000;
 	o->ping_delay_s = ping > 0 && ping < 3600 ? (int)ping : 2;
-	int64_t upd = config_get_int(cfg, "flow.update", 60);
-	int64_t exp = config_get_int(cfg, "flow.expire", 600);
+	int64_t upd = config_get_duration(cfg, "flow.update", 60000) / 1000;
+	int64_t exp = config_get_duration(cfg, "flow.expire", 600000) / 1000;
 	int64_t maxe = config_get_int(cfg, "flow.max_entries", 500000);
 	if (upd < 1 || upd > 86400 * 365 || exp < 1 || exp > 86400 * 365 || maxe < 1 ||
 	    maxe > (1 << 30)) {
@@ -95,14 +89,15 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->flow_expire_s = (uint32_t)exp;
 	o->flow_max_entries = (uint32_t)maxe;
 	const char *su = config_get_string(cfg, "agent.capture.stats_update", "1");
-	secs = strtod(su, &end);
-	if (end == su || *end || !isfinite(secs) || secs <= 0 || secs > 86400) {
-		snprintf(err, errlen, "agent.capture.stats_update must be a number of seconds, not '%s'",
+	if (config_parse_duration(su, &ms) || ms <= 0 || ms > 86400 * 1000) {
+		snprintf(err, errlen,
+			 "agent.capture.stats_update must be a number of seconds (or a Go "
+			 "duration), not '%s'",
 			 su);
 		agent_config_free(ac);
 		return -EINVAL;
 	}
-	o->capture_stats_update_ms = (int64_t)(secs * 1000) ? (int64_t)(secs * 1000) : 1;
+	o->capture_stats_update_ms = ms;
 	/* Threads per (capture, node) sharing a PACKET_FANOUT group (afpacket). */
 	int64_t cw = config_get_int(cfg, "agent.capture.workers", 1);
 	if (cw < 1 || cw > CAPMGR_MAX_WORKERS) {

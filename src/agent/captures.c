@@ -23,12 +23,12 @@
 #include "agent/ebpf_capture.h"
 #include "agent/flow_pb.h"
 #include "agent/ovs_capture.h"
-#include "agent/pcapsocket.h"
-#include "agent/sflow_collector.h"
+#include "agent/sflow_meta.h"
 #include "api/graph_msg.h"
 #include "capture/capture.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "flow/flow_loop.h"
 #include "flow/flow_table.h"
 
 #define NS_PER_MS 1000000ull
@@ -63,6 +63,7 @@ struct cap_worker {
 	char *ovs_uuid, *target, *mirror_of;
 	uint32_t sampling, polling;
 	struct ovs_capture *ovs;
+	struct sflow_meta *sfm; /* sflow/ovssflow: counters between publications */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
 	int nlanes;
@@ -151,10 +152,15 @@ static json_t *entry_json(const struct cap_worker *w)
 			    json_integer((json_int_t)atomic_load(&w->send_dropped)));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
-	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap)
-		pcapsocket_entry(w->lanes[0].cap, e); /* PCAPSocket, Connections, StreamErrors */
+	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
+		struct capture_pcapsocket_info pi;
+		capture_pcapsocket_info(w->lanes[0].cap, &pi);
+		json_object_set_new(e, "PCAPSocket", json_string(pi.address));
+		json_object_set_new(e, "Connections", json_integer((json_int_t)pi.connections));
+		json_object_set_new(e, "StreamErrors", json_integer((json_int_t)pi.stream_errors));
+	}
 	if (is_sflow(w) && w->nlanes && w->lanes[0].cap)
-		sflow_collector_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
+		sflow_meta_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
 	if (w->mirror_of)
 		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
 	if (!strcmp(w->type, "ebpf")) { /* flows counted in the kernel: no packets */
@@ -204,10 +210,11 @@ static void set_entry(struct capmgr *m, const char *node_id, const char *capture
 		changed = 1;
 	}
 	graph_view_free(v);
+	/* arr is the graph's once given to graph_node_set_key: nothing reads it after */
+	size_t narr = json_array_size(arr);
 	if (changed)
-		graph_node_set_key(m->o.g, node_id, "Captures", json_array_size(arr) ? arr : NULL,
-				   now_ms());
-	if (!changed || !json_array_size(arr))
+		graph_node_set_key(m->o.g, node_id, "Captures", narr ? arr : NULL, now_ms());
+	if (!changed || !narr)
 		json_decref(arr);
 	graph_unlock(m->o.g);
 }
@@ -243,14 +250,6 @@ static int on_raw_flows(void *user, const struct flow_table *t, const struct flo
 	return flow_batch_raw(l->batch, t, flows, nflows, data, caplen, wirelen, ts_ns);
 }
 
-static void on_frame(void *user, const struct capture_frame *fr)
-{
-	struct cap_lane *l = user;
-	int lt = capture_linktype(l->cap); /* per frame: pcapsocket streams differ */
-	flow_batch_set_linktype(l->batch, (uint32_t)lt);
-	flow_table_feed(l->t, lt, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
-}
-
 /* The lane's counters into its atomics (lane thread, or after it ended). */
 static void lane_update(struct cap_lane *l)
 {
@@ -272,8 +271,8 @@ static void lane_update(struct cap_lane *l)
 static void publish_stats(struct cap_worker *w)
 {
 	set_entry(w->m, w->node_id, w->capture_id, entry_json(w));
-	if (is_sflow(w) && w->nlanes && w->lanes[0].cap) /* counter samples */
-		sflow_collector_publish(w->lanes[0].cap, w->m->o.g, w->node_id, now_ms());
+	if (w->sfm && w->nlanes && w->lanes[0].cap) /* counter samples */
+		sflow_meta_publish(w->sfm, w->lanes[0].cap, w->m->o.g, w->node_id, now_ms());
 	struct lane_sums s;
 	sum_lanes(w, &s);
 	size_t len = 0;
@@ -286,42 +285,30 @@ static void publish_stats(struct cap_worker *w)
 		push(w, buf, len);
 }
 
-/* ebpf: no packets to read; the kernel map is drained every poll period. */
-static void ebpf_lane_loop(struct cap_lane *l)
+/* After each batch of the shared loop (flow_loop.h): ship the flows the
+ * batch reported, publish the counters every stats_update. */
+struct lane_run {
+	struct cap_lane *l;
+	uint64_t stats_ns, next_stats;
+};
+
+static int lane_after_batch(void *user, int n, uint64_t now)
 {
-	struct cap_worker *w = l->w;
-	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
-	uint64_t next_stats = time_now_ns() + stats_ns;
-	uint64_t next_poll = time_now_ns() + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
-	while (!atomic_load(&w->stop)) {
-		uint64_t now = time_now_ns();
-		if (now >= next_poll) {
-			int n = ebpf_capture_poll(l->eb, l->t);
-			if (n < 0) {
-				char msg[128];
-				snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s",
-					 strerror(-n));
-				worker_fail(w, msg);
-				log_warn("agent: capture %s on %s failed: %s", w->capture_id,
-					 w->ifname, msg);
-				break;
-			}
-			now = time_now_ns();
-			next_poll = now + EBPF_CAPTURE_POLL_MS * NS_PER_MS;
-		}
-		flow_table_tick(l->t, now); /* updates and expiry */
-		flow_batch_flush(l->batch);
-		if (now >= next_stats) {
-			lane_update(l);
-			publish_stats(w);
-			next_stats = now + stats_ns;
-		}
-		struct timespec nap = {0, 100 * 1000000L}; /* stop is seen within 100 ms */
-		nanosleep(&nap, NULL);
+	struct lane_run *r = user;
+	struct cap_lane *l = r->l;
+	flow_batch_flush(l->batch);
+	if (now >= r->next_stats) {
+		lane_update(l);
+		if (l->idx == 0)
+			publish_stats(l->w);
+		r->next_stats = now + r->stats_ns;
 	}
-	/* The packets counted since the last poll, before the flush below. */
-	if (!atomic_load(&w->failed))
-		ebpf_capture_poll(l->eb, l->t);
+	return atomic_load(&l->w->stop);
+}
+
+static int ebpf_poll(void *src, struct flow_table *t)
+{
+	return ebpf_capture_poll(src, t);
 }
 
 static void *lane_main(void *arg)
@@ -329,32 +316,25 @@ static void *lane_main(void *arg)
 	struct cap_lane *l = arg;
 	struct cap_worker *w = l->w;
 	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
-	uint64_t next_stats = time_now_ns() + stats_ns;
-	if (l->eb)
-		ebpf_lane_loop(l);
-	while (!l->eb && !atomic_load(&w->stop)) {
-		int n = capture_dispatch(l->cap, 0, on_frame, l);
-		uint64_t now = time_now_ns();
-		if (n < 0) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "%s", capture_error(l->cap));
+	struct lane_run r = {l, stats_ns, time_now_ns() + stats_ns};
+	struct flow_loop_opts lo = {.live = 1, .after_batch = lane_after_batch, .user = &r};
+	/* Until stopped or failed; every flow leaves at the end. */
+	if (l->eb) { /* flows counted in the kernel: records, polled */
+		struct flow_loop_records src = {ebpf_poll, l->eb, EBPF_CAPTURE_POLL_MS};
+		int rc = flow_loop_run_records(&src, l->t, &lo);
+		if (rc) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s", strerror(-rc));
 			worker_fail(w, msg);
-			log_warn("agent: capture %s on %s (worker %d) failed: %s", w->capture_id,
-				 w->ifname, l->idx, msg);
-			break;
+			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
 		}
-		if (n == 0)
-			flow_table_tick(l->t, now); /* idle: updates and expiry still run */
-		flow_batch_flush(l->batch);
-		if (now >= next_stats) {
-			lane_update(l);
-			if (l->idx == 0)
-				publish_stats(w);
-			next_stats = now + stats_ns;
-		}
+	} else if (flow_loop_run(l->cap, l->t, &lo)) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", capture_error(l->cap));
+		worker_fail(w, msg);
+		log_warn("agent: capture %s on %s (worker %d) failed: %s", w->capture_id, w->ifname,
+			 l->idx, msg);
 	}
-	/* Stopped (or failed): every flow leaves now. */
-	flow_table_flush(l->t);
 	flow_batch_flush(l->batch);
 	lane_update(l);
 	if (atomic_load(&w->failed) && !atomic_load(&w->stop))
@@ -367,6 +347,7 @@ static void worker_free(struct cap_worker *w)
 	if (!w)
 		return;
 	ovs_capture_detach(w->ovs); /* OVSDB rows first, then the collector/capture */
+	sflow_meta_free(w->sfm);
 	for (int i = 0; i < w->nlanes; i++) {
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
@@ -402,23 +383,27 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	};
 	if (!strcmp(w->type, "pcapsocket")) {
 		/* A listener on the agent host (its own namespace, not the node's). */
-		struct pcapsocket_opts po = {
+		struct capture_pcapsocket_opts po = {
 			.bind_address = m->o.pcapsocket_bind,
 			.min_port = m->o.pcapsocket_min_port,
 			.max_port = m->o.pcapsocket_max_port,
 			.snaplen = co.snaplen,
 		};
-		l->cap = pcapsocket_open(&po, err, errlen);
+		l->cap = capture_open_pcapsocket(&po, err, errlen);
 	} else if (is_sflow(w)) {
 		/* A UDP collector on the agent host, like pcapsocket. */
-		struct sflow_collector_opts so = {
+		struct capture_sflow_opts so = {
 			.bind_address = m->o.sflow_bind,
 			.port = w->port,
 			.port_min = m->o.sflow_port_min,
 			.port_max = m->o.sflow_port_max,
 			.snaplen = co.snaplen,
 		};
-		l->cap = sflow_collector_open(&so, err, errlen);
+		l->cap = capture_open_sflow(&so, err, errlen);
+		if (l->cap && !w->sfm && !(w->sfm = sflow_meta_new())) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */
 		l->eb = ebpf_capture_open(w->netns, w->ifname, err, errlen);
@@ -433,7 +418,6 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	if (l->cap && w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
 		return -1;
 	struct flow_batch_opts bo = {
-		.linktype = l->cap ? (uint32_t)capture_linktype(l->cap) : 1 /* Ethernet */,
 		.pre = flow_sender_headroom(),
 		.sink = on_sink,
 		.user = l,
@@ -547,6 +531,13 @@ static void ovs_before_open(struct cap_worker *w)
 	w->netns = NULL;
 }
 
+static const char *sflow_address(const struct capture *c)
+{
+	struct capture_sflow_info in;
+	capture_sflow_info(c, &in);
+	return in.address;
+}
+
 /* ovssflow: the sFlow row pointing the bridge at the collector just opened. */
 static void ovs_after_open(struct cap_worker *w)
 {
@@ -560,7 +551,7 @@ static void ovs_after_open(struct cap_worker *w)
 			.ovsdb = w->m->o.ovsdb,
 			.bridge_uuid = w->ovs_uuid,
 			.probe_id = w->capture_id,
-			.collector = sflow_collector_address(w->lanes[0].cap),
+			.collector = sflow_address(w->lanes[0].cap),
 			.target = w->target,
 			.sampling = w->sampling,
 			.polling = w->polling,

@@ -26,10 +26,10 @@ struct capmgr_opts {
 	 * sharing one PACKET_FANOUT hash group, each with its own flow table;
 	 * 0/1 = one; at most CAPMGR_MAX_WORKERS. pcap captures always use one. */
 	uint32_t capture_workers;
-	/* agent.flow.pcapsocket: listener address and port range (pcapsocket.h) */
+	/* agent.flow.pcapsocket: listener address and port range (capture.h, pcapsocket) */
 	const char *pcapsocket_bind; /* NULL = 127.0.0.1 */
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* 0 = 8100, 8132 */
-	/* agent.flow.sflow: collector address and port range (sflow_collector.h) */
+	/* agent.flow.sflow: collector address and port range (capture.h, sflow) */
 	const char *sflow_bind; /* NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* 0 = 6345, 6355 */
 	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default

@@ -42,7 +42,8 @@ struct poll_ctx {
 };
 
 /* One kernel entry: endpoint 0/1 in key order, the first packet's sender
- * becomes the record's (and a new flow's) A side, as for a captured flow. */
+ * becomes the record's (and a new flow's) A side, as for a captured flow.
+ * The record goes to the table as it is (no frame is made of it). */
 static void on_entry(void *user, const struct ebpf_flow_key *k, const struct ebpf_flow_val *v,
 		     uint64_t first_ns, uint64_t last_ns)
 {
@@ -50,24 +51,25 @@ static void on_entry(void *user, const struct ebpf_flow_key *k, const struct ebp
 	int a = v->first_dir & 1, b = !a;
 	struct flow_record r;
 	memset(&r, 0, sizeof(r));
-	memcpy(r.mac_src, k->mac[a], 6);
-	memcpy(r.mac_dst, k->mac[b], 6);
-	r.has_vlan = k->has_vlan;
-	r.vlan_tci = k->vlan_tci;
-	r.eth_proto = k->eth_proto;
-	r.ip_ver = k->ip_ver;
-	memcpy(r.ip_src, k->ip[a], 16);
-	memcpy(r.ip_dst, k->ip[b], 16);
-	while (r.n_ip6_ext < 3 && k->ext[r.n_ip6_ext] != 0xff) {
-		r.ip6_ext[r.n_ip6_ext] = k->ext[r.n_ip6_ext];
-		r.n_ip6_ext++;
+	struct decode_hdrs *h = &r.h;
+	memcpy(h->mac_src, k->mac[a], 6);
+	memcpy(h->mac_dst, k->mac[b], 6);
+	h->has_vlan = k->has_vlan;
+	h->vlan_tci = k->vlan_tci;
+	h->eth_proto = k->eth_proto;
+	h->ip_ver = k->ip_ver;
+	memcpy(h->ip_src, k->ip[a], 16);
+	memcpy(h->ip_dst, k->ip[b], 16);
+	while (h->n_ip6_ext < 3 && k->ext[h->n_ip6_ext] != 0xff) {
+		h->ip6_ext[h->n_ip6_ext] = k->ext[h->n_ip6_ext];
+		h->n_ip6_ext++;
 	}
-	r.proto = k->proto;
-	r.sport = k->port[a];
-	r.dport = k->port[b];
-	r.icmp_type = k->icmp_type;
-	r.icmp_code = k->icmp_code;
-	r.icmp_id = k->icmp_id;
+	h->proto = k->proto;
+	h->sport = k->port[a];
+	h->dport = k->port[b];
+	h->icmp_type = k->icmp_type;
+	h->icmp_code = k->icmp_code;
+	h->icmp_id = k->icmp_id;
 	r.tcp_flags = v->tcp_flags;
 	r.ab_packets = v->packets[a];
 	r.ab_bytes = v->bytes[a];

@@ -254,11 +254,13 @@ int flow_batch_raw(void *user, const struct flow_table *t, const struct flow *co
 		int32_t r = (int32_t)b->rec_used++;
 		Flow__RawPacket *p = &b->raw[r];
 		flow__raw_packet__init(p);
-		p->timestamp = (int64_t)(ts_ns / NS_PER_MS);
+		p->timestamp = (int64_t)(ts_ns / NS_PER_MS); /* Skydive's readers: ms */
+		p->timestampns = (int64_t)ts_ns;
+		p->wirelen = wirelen; /* Data may be cut to the header size */
 		p->index = (int64_t)flows[i]->raw_captured + 1;
 		p->data.data = copy;
 		p->data.len = caplen;
-		p->linktype = b->o.linktype;
+		p->linktype = (uint32_t)flow_table_linktype(t); /* the frame's own */
 		b->rec[r].next = -1;
 		struct raw_head *e = head_find(b, flows[i]->hkey, 1);
 		if (e->tail >= 0)
@@ -326,7 +328,3 @@ void flow_batch_get_stats(const struct flow_batch *b, struct flow_batch_stats *o
 	*out = b->st;
 }
 
-void flow_batch_set_linktype(struct flow_batch *b, uint32_t linktype)
-{
-	b->o.linktype = linktype;
-}

@@ -51,7 +51,8 @@ struct flow_batch;
 struct flow_batch_opts {
 	size_t raw_bytes;   /* raw packet arena; 0 = 2 MiB */
 	uint32_t raw_max;   /* raw packet records; 0 = 8192 */
-	uint32_t linktype;  /* RawPacket.LinkType */
+	uint32_t linktype;  /* unused: RawPacket.LinkType is each frame's own
+	                       (flow_table_linktype), a pcapsocket's streams differ */
 	size_t pre;         /* headroom in the buffers given to the sink */
 	flow_pb_sink_fn sink;
 	void *user;
@@ -66,7 +67,9 @@ struct flow_batch_stats {
 struct flow_batch *flow_batch_new(const struct flow_batch_opts *o);
 void flow_batch_free(struct flow_batch *b); /* NULL is fine; drops what is pending */
 
-/* The table's flow_raw_flows_fn (user = the batch). */
+/* The table's flow_raw_flows_fn (user = the batch): one RawPacket per flow
+ * with Timestamp (ms, as Skydive's readers expect), TimestampNs, WireLen and
+ * the frame's LinkType; the bytes are copied once into the arena. */
 int flow_batch_raw(void *user, const struct flow_table *t, const struct flow *const *flows,
 		   int nflows, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		   uint64_t ts_ns);
@@ -76,9 +79,6 @@ void flow_batch_add(struct flow_batch *b, const struct flow_table *t, const stru
 		    int64_t lu_start_ms, int64_t lu_last_ms);
 /* Packs and sinks the pending flows, if any. */
 void flow_batch_flush(struct flow_batch *b);
-/* RawPacket.LinkType of the frames given from now on (a pcapsocket capture
- * reads streams of different link types into one table). */
-void flow_batch_set_linktype(struct flow_batch *b, uint32_t linktype);
 size_t flow_batch_pending(const struct flow_batch *b);
 void flow_batch_get_stats(const struct flow_batch *b, struct flow_batch_stats *out);
 

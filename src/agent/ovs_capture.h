@@ -6,7 +6,7 @@
  *
  * ovssflow: an sFlow row {agent "lo", targets [collector, Target?], sampling,
  * polling, header} set as the bridge's sflow column; the agent collects with
- * its sFlow collector (sflow_collector.h).
+ * its sFlow collector (capture.h, capture_open_sflow).
  * ovsmirror: an internal port "mir-<8 hex of the capture UUID>" on the port's
  * bridge and a Mirror {select_src_port = select_dst_port = the port,
  * output_port = the internal port}; the internal interface (a tap in the

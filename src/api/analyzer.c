@@ -23,18 +23,21 @@
 #include "api/dispatch.h"
 #include "api/flow_ingest.h"
 #include "api/graph_msg.h"
+#include "api/graph_writer.h"
 #include "api/login.h"
 #include "api/rest.h"
 #include "api/rest_pcap.h"
 #include "api/ui_serve.h"
 #include "api/sub_filter.h"
 #include "api/tls_server.h"
+#include "api/workers.h"
 #include "auth/auth.h"
 #include "common/log.h"
 #include "store/flow_store.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
-#define MAX_MSG    (256u << 20) /* one WebSocket message: a whole agent graph */
+#define MAX_MSG    (256u << 20) /* one WebSocket message (a whole agent graph): the default
+                                   * of http.ws.max_message_size */
 #define HTTP_CHUNK (64u << 10)
 #define TOKEN_COOKIE_MAX 128 /* an authtoken value: 64 hex digits, longer ones refused */
 
@@ -57,6 +60,7 @@ struct qent {
  * the graph listener, which may run on any thread, walks subscribers. */
 struct peer {
 	struct peer *next;
+	uint64_t id; /* how the graph writer's answers name it (the peer may be gone) */
 	struct lws *wsi;
 	enum peer_kind kind;
 	char host_id[128];
@@ -75,6 +79,10 @@ struct peer {
 	int filter_failed;         /* its re-evaluation failed (logged once) */
 	int partial;               /* x-update-policy=partial */
 	int64_t at_ms;             /* SyncRequest Time: in the past, no live events; 0 live */
+	char *first_filter;        /* X-Gremlin-Filter until the first SyncReply (malloc'd) */
+	int has_first_filter, awaiting_first; /* the first SyncReply waits for the writer */
+	int in_sub_job; /* its filter is being re-evaluated on a worker (sub_tick): the loop
+	                 * leaves the filter alone and defers its SyncRequests and its free */
 	char *rx;
 	size_t rx_len, rx_cap;
 	struct qent *qhead, *qtail;
@@ -110,6 +118,8 @@ struct pss {
 	int have_resp, headers_sent;
 	struct rest_response resp;
 	size_t sent;
+	/* a query running on a worker for this request (its answer comes back to the loop) */
+	struct http_job *job;
 	/* WebSocket */
 	struct peer *peer;
 	/* authentication (auth.h): the credentials' headers and the verdict, made when
@@ -118,6 +128,7 @@ struct pss {
 	char xtoken[160];  /* X-Auth-Token, or the x-auth-token URL argument */
 	char cookie[160];  /* "authtoken=<value>" of the Cookie header, or "" */
 	char peer_addr[64];
+	char cert_user[128]; /* the verified client certificate's name (tls_server.h) */
 	struct auth_verdict av;
 };
 
@@ -135,6 +146,7 @@ struct analyzer {
 	/* Limits (docs/API.md "Limits") and what they refused, in /api/status WebSocket */
 	unsigned long long pcap_max; /* analyzer.pcap.max_bytes */
 	size_t ws_max_per_addr;      /* http.ws.max_connections_per_address */
+	size_t ws_max_msg;           /* http.ws.max_message_size */
 	uint64_t refused_origin, refused_duplicate, refused_per_addr;
 	/* Every accepted TCP connection (HTTP, WebSocket, before its first byte), at most
 	 * http.max_connections; those beyond it are closed at accept and counted. Only the
@@ -175,6 +187,42 @@ struct analyzer {
 	lws_sorted_usec_list_t sub_timer; /* filtered subscribers' re-evaluation */
 	int filter_dirty;                 /* some filtered subscriber has changes (graph lock) */
 	int64_t filter_last_ms;
+
+	/* Off the loop (analyzer.h "Threads"): query workers and the graph writer */
+	struct workers *pool;         /* analyzer.query_workers, analyzer.query_queue */
+	struct graph_writer *writer;  /* analyzer.graph_queue, analyzer.graph_queue_bytes */
+	uint64_t next_peer_id;
+	uint64_t jobs_abandoned;      /* answers whose client went while they ran */
+	uint64_t writer_resyncs;      /* senders closed because the writer's queue was full */
+	int sub_running;              /* a filter re-evaluation job is out (sub_tick) */
+	struct peer *zombies;         /* peers closed meanwhile: freed when it comes back */
+	struct graph_writer_item *deferred; /* their SyncRequests, answered then */
+};
+
+/* What the loop gets back from a worker; finish runs on the loop (NULL a: the analyzer is
+ * stopping, only free). */
+struct ajob {
+	struct workers_job w; /* first */
+	void (*finish)(struct analyzer *a, struct ajob *j);
+};
+
+/* A request handed to a query worker: what it needs, copied or stolen from the pss, so
+ * the worker never reads the connection's memory; pss and wsi are the loop's only (pss
+ * NULL once the client went: the answer is then dropped and counted). */
+struct http_job {
+	struct ajob j; /* first */
+	struct analyzer *a;
+	atomic_int gone; /* the client went before a worker took it: not evaluated */
+	struct pss *pss;
+	struct lws *wsi;
+	char method[8], path[512], accept[128];
+	char *body;
+	size_t body_len;
+	struct auth_identity id;
+	uint64_t seq; /* the graph writer's when the request came: the query sees up to it */
+	FILE *pcap_fp; /* POST /api/pcap streamed to a file: now the job's */
+	char pcap_path[64], pcap_args[64], node_tid[128];
+	struct rest_response resp; /* the worker's answer */
 };
 
 /* Filtered subscribers are re-evaluated at most this often (then the difference is sent). */
@@ -244,6 +292,7 @@ static void peer_free(struct peer *p)
 		free(q);
 	}
 	sub_filter_free(p->filter);
+	free(p->first_filter);
 	free(p->rx);
 	free(p);
 }
@@ -352,9 +401,15 @@ static json_t *build_status(void *user)
 {
 	struct analyzer *a = user;
 	struct graph_stats gs;
-	graph_lock(a->g);
+	struct graph_writer_stats ws_ = {0};
+	struct workers_stats qs = {0};
+	graph_rdlock(a->g); /* readers first: never behind a query (graph_writer.h) */
 	graph_stats(a->g, &gs);
 	graph_unlock(a->g);
+	if (a->writer)
+		graph_writer_stats(a->writer, &ws_);
+	if (a->pool)
+		workers_stats(a->pool, &qs);
 
 	json_t *agents = json_object(), *pubs = json_object(), *subs = json_object();
 	pthread_mutex_lock(&a->qlock);
@@ -369,7 +424,8 @@ static json_t *build_status(void *user)
 	json_t *ws = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "QueueSize",
 	                       (json_int_t)a->queue_max, "SlowClientsDisconnected",
 	                       (json_int_t)a->slow_dropped, "InvalidMessages",
-	                       (json_int_t)a->bad_messages, "MaxConnectionsPerAddress",
+	                       (json_int_t)(a->bad_messages + ws_.invalid),
+	                       "MaxConnectionsPerAddress",
 	                       (json_int_t)a->ws_max_per_addr, "RefusedCrossOrigin",
 	                       (json_int_t)a->refused_origin, "RefusedDuplicateHostID",
 	                       (json_int_t)a->refused_duplicate, "RefusedPerAddress",
@@ -380,17 +436,33 @@ static json_t *build_status(void *user)
 	    json_pack("{s:I, s:I, s:I, s:i, s:i}", "Current", (json_int_t)a->conn_current, "Max",
 	              (json_int_t)a->conn_max, "Refused", (json_int_t)a->conn_refused,
 	              "HeaderTimeout", a->header_timeout, "KeepAliveTimeout", a->keepalive_timeout);
+	/* Queries off the loop: the workers and their queue (503 beyond it: Refused), answers
+	 * dropped because the client went first (Abandoned) */
+	json_t *queries = json_pack(
+	    "{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Workers", qs.threads, "QueueMax",
+	    (json_int_t)qs.queue_max, "Queued", (json_int_t)qs.queued, "Running",
+	    (json_int_t)qs.running, "Submitted", (json_int_t)qs.submitted, "Finished",
+	    (json_int_t)qs.finished, "Refused", (json_int_t)qs.refused, "Abandoned",
+	    (json_int_t)a->jobs_abandoned);
+	/* Graph messages waiting for the writer; Overflows: refused (the sender resynced) */
+	json_t *writer = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "QueueMax", (json_int_t)ws_.queue_max,
+	    "QueueBytesMax", (json_int_t)ws_.queue_bytes_max, "Queued", (json_int_t)ws_.queued,
+	    "QueuedBytes", (json_int_t)ws_.queued_bytes, "Applied", (json_int_t)ws_.applied,
+	    "Batches", (json_int_t)ws_.batches, "Overflows", (json_int_t)ws_.overflows,
+	    "Resyncs", (json_int_t)a->writer_resyncs, "QueriesWaiting",
+	    (json_int_t)ws_.waiting_readers);
 
 	json_t *s = json_pack(
 	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
-	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
+	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o}",
 	    "Agents", agents, "Peers", "Incomers", "Outgoers", "Publishers", pubs, "Subscribers",
 	    subs, "Alerts", "IsMaster", 1, "Captures", "IsMaster", 1, "Probes", "Topology", "Nodes",
 	    (json_int_t)gs.nodes, "Edges", (json_int_t)gs.edges, "HistoryRevisions",
 	    (json_int_t)gs.history_revisions, "HistoryBytes", (json_int_t)gs.history_bytes,
 	    "HistoryOldest", (json_int_t)gs.history_oldest_ms, "HistoryMaxAge",
 	    (json_int_t)gs.history_max_age_ms, "HistoryMaxBytes", (json_int_t)gs.history_max_bytes,
-	    "WebSocket", ws, "Connections", conns);
+	    "WebSocket", ws, "Connections", conns, "Queries", queries, "GraphWriter", writer);
 	if (s && a->dispatch) {
 		json_t *d = dispatch_status_json(a->dispatch);
 		if (d)
@@ -410,6 +482,11 @@ static json_t *build_status(void *user)
 
 static void http_reset(struct pss *pss)
 {
+	if (pss->job) { /* its client went (or asked again): the answer will be dropped */
+		atomic_store(&pss->job->gone, 1);
+		pss->job->pss = NULL;
+		pss->job = NULL;
+	}
 	free(pss->body);
 	rest_response_free(&pss->resp);
 	pss->body = NULL;
@@ -440,7 +517,8 @@ static void pss_creds(const struct pss *pss, struct auth_creds *c)
 	*c = (struct auth_creds){.authorization = pss->authz[0] ? pss->authz : NULL,
 	                         .x_auth_token = pss->xtoken[0] ? pss->xtoken : NULL,
 	                         .cookie = pss->cookie[0] ? pss->cookie : NULL,
-	                         .peer = pss->peer_addr};
+	                         .peer = pss->peer_addr,
+	                         .cert_user = pss->cert_user[0] ? pss->cert_user : NULL};
 }
 
 /* The 401/403/429 of a refused request: {"Error"} with the reason (auth.h). */
@@ -487,6 +565,162 @@ static int body_type_refused(const struct pss *pss)
 	return !capture || (strncasecmp(ct, "application/yaml", 16) &&
 	                    strncasecmp(ct, "application/x-yaml", 18) &&
 	                    strncasecmp(ct, "text/yaml", 9) && strncasecmp(ct, "text/x-yaml", 11));
+}
+
+/* pss->resp is the answer: CORS headers (unless a pre-flight's, which has them), then
+ * written when the connection can take it. */
+static void http_answer(struct analyzer *a, struct lws *wsi, struct pss *pss, int preflight)
+{
+	if (!preflight) {
+		struct cors_request creq = {
+		    .method = pss->method,
+		    .origin = pss->origin[0] ? pss->origin : NULL,
+		    .req_method = pss->has_acr_method ? pss->acr_method : NULL,
+		    .req_headers = pss->acr_headers[0] ? pss->acr_headers : NULL};
+		if (cors_apply(a->cors, &creq, &pss->resp) < 0)
+			log_error("api: out of memory adding the CORS headers of %s %s",
+			          pss->method, pss->path);
+	}
+	log_debug("api: %s %s -> %d", pss->method, pss->path, pss->resp.status);
+	pss->have_resp = 1;
+	lws_callback_on_writable(wsi);
+}
+
+static void http_job_free(struct http_job *j)
+{
+	if (j->pcap_fp) {
+		fclose(j->pcap_fp);
+		unlink(j->pcap_path);
+	}
+	free(j->body);
+	rest_response_free(&j->resp);
+	free(j);
+}
+
+/* The graph's reader side for a worker's query, once every graph message received
+ * before the request is applied (graph_writer.h). */
+static void worker_rdlock(void *user)
+{
+	struct http_job *j = user;
+	graph_writer_rdlock(j->a->writer, j->seq);
+}
+
+/* On a worker: the request, as the loop would have answered it. */
+static void http_job_run(struct workers_job *wj)
+{
+	struct http_job *j = (struct http_job *)(void *)wj;
+	struct analyzer *a = j->a;
+	struct rest_ctx rc = a->rest;
+	struct req_perm rp = {.auth = a->auth, .id = &j->id};
+	rc.allowed = req_allowed;
+	rc.allowed_user = &rp;
+	rc.rdlock = worker_rdlock;
+	rc.rdlock_user = j;
+	if (atomic_load(&j->gone))
+		return; /* nobody to answer: spare the work */
+	if (j->pcap_fp) {
+		fflush(j->pcap_fp);
+		rest_pcap_handle(&rc, j->pcap_path, j->pcap_args,
+		                 j->node_tid[0] ? j->node_tid : NULL, &j->resp);
+	} else {
+		rest_handle(&rc, j->method, j->path, j->accept[0] ? j->accept : NULL, j->body,
+		            j->body_len, &j->resp);
+	}
+}
+
+static void http_job_finish(struct analyzer *a, struct ajob *aj);
+
+/* Hands the request to a query worker: 1 when it went (the answer comes later), 0 when
+ * pss->resp was filled instead (503: the queue is full; 500: out of memory). */
+static int http_offload(struct analyzer *a, struct lws *wsi, struct pss *pss)
+{
+	struct http_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		rest_reply_error(&pss->resp, 500, "out of memory queueing the query");
+		return 0;
+	}
+	j->j.w.run = http_job_run;
+	j->j.finish = http_job_finish;
+	j->a = a;
+	snprintf(j->method, sizeof(j->method), "%s", pss->method);
+	snprintf(j->path, sizeof(j->path), "%s", pss->path);
+	snprintf(j->accept, sizeof(j->accept), "%s", pss->accept);
+	j->id = pss->av.id;
+	j->seq = graph_writer_seq(a->writer);
+	j->body = pss->body;
+	j->body_len = pss->body_len;
+	pss->body = NULL;
+	pss->body_len = 0;
+	if (pss->pcap_fp) {
+		j->pcap_fp = pss->pcap_fp;
+		pss->pcap_fp = NULL;
+		memcpy(j->pcap_path, pss->pcap_path, sizeof(j->pcap_path));
+		memcpy(j->pcap_args, pss->pcap_args, sizeof(j->pcap_args));
+		memcpy(j->node_tid, pss->node_tid, sizeof(j->node_tid));
+	}
+	int rc = workers_submit(a->pool, &j->j.w);
+	if (rc) {
+		struct workers_stats st;
+		workers_stats(a->pool, &st);
+		http_job_free(j);
+		memset(&pss->resp, 0, sizeof(pss->resp));
+		rest_reply_error(&pss->resp, 503,
+		                 "too many queries waiting (%zu queued, %d running: "
+		                 "analyzer.query_queue, analyzer.query_workers); retry later",
+		                 st.queued, st.threads);
+		if (rest_add_header(&pss->resp, "Retry-After", "1"))
+			log_error("api: out of memory adding the Retry-After of a 503");
+		log_debug("api: %s %s refused: the query queue is full", pss->method, pss->path);
+		return 0;
+	}
+	j->pss = pss;
+	j->wsi = wsi;
+	pss->job = j;
+	/* The worker's time is bounded by analyzer.gremlin.timeout; lws's own timeout of a
+	 * request that reads nothing more would cut the answer off. */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	return 1;
+}
+
+/* On the loop: a query's answer goes to its connection; dropped and counted when its
+ * client went. */
+static void http_job_finish(struct analyzer *a, struct ajob *aj)
+{
+	struct http_job *j = (struct http_job *)aj;
+	struct pss *pss = j->pss;
+	if (!a || !pss) {
+		if (pss)
+			pss->job = NULL;
+		if (a) {
+			a->jobs_abandoned++;
+			log_debug("api: the answer of %s %s dropped: its client went", j->method,
+			          j->path);
+		}
+		http_job_free(j);
+		return;
+	}
+	pss->job = NULL;
+	rest_response_free(&pss->resp);
+	if (j->j.w.canceled) {
+		rest_reply_error(&pss->resp, 503, "the analyzer is stopping");
+	} else {
+		pss->resp = j->resp;
+		memset(&j->resp, 0, sizeof(j->resp));
+	}
+	struct lws *wsi = j->wsi;
+	http_job_free(j);
+	http_answer(a, wsi, pss, 0);
+}
+
+/* On the loop, woken by a worker: what came back (answers, filter re-evaluations). */
+static void jobs_done(struct analyzer *a)
+{
+	struct workers_job *wj = a->pool ? workers_take_done(a->pool) : NULL;
+	while (wj) {
+		struct ajob *j = (struct ajob *)wj;
+		wj = wj->next;
+		j->finish(a, j);
+	}
 }
 
 static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
@@ -537,24 +771,13 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		         strncmp(pss->path, "/api/capture", 12) ? "" : " or application/yaml");
 		rest_reply_error(&pss->resp, 415, "%s", msg);
 	} else if (pss->body_too_big) {
-		char msg[128];
-		snprintf(msg, sizeof(msg), "{\"Error\":\"request body larger than %u bytes\"}",
-		         MAX_BODY);
-		pss->resp.status = 413;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(msg);
-		pss->resp.len = pss->resp.body ? strlen(msg) : 0;
+		rest_reply_error(&pss->resp, 413, "request body larger than %u bytes", MAX_BODY);
 	} else if (!strncmp(pss->path, "/ws/", 4)) {
-		const char *m = "{\"Error\":\"this is a WebSocket endpoint: connect with a "
-		                "WebSocket client (Upgrade: websocket)\"}";
-		pss->resp.status = 400;
-		pss->resp.content_type = "application/json; charset=UTF-8";
-		pss->resp.body = strdup(m);
-		pss->resp.len = pss->resp.body ? strlen(m) : 0;
+		rest_reply_error(&pss->resp, 400, "this is a WebSocket endpoint: connect with a "
+		                                  "WebSocket client (Upgrade: websocket)");
 	} else if (pss->pcap_fp) {
-		fflush(pss->pcap_fp);
-		rest_pcap_handle(&a->rest, pss->pcap_path, pss->pcap_args,
-		                 pss->node_tid[0] ? pss->node_tid : NULL, &pss->resp);
+		if (http_offload(a, wsi, pss))
+			return;
 	} else if (a->captures && (!strcmp(pss->path, "/api/capture") ||
 	                           !strncmp(pss->path, "/api/capture/", 13))) {
 		struct capture_res_request req = {.method = pss->method,
@@ -586,17 +809,17 @@ static void http_respond(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		struct req_perm rp = {.auth = a->auth, .id = &pss->av.id};
 		rc.allowed = req_allowed;
 		rc.allowed_user = &rp;
-		rest_handle(&rc, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL,
-		            pss->body, pss->body_len, &pss->resp);
+		if (!rest_is_query(pss->method, pss->path))
+			rest_handle(&rc, pss->method, pss->path,
+			            pss->accept[0] ? pss->accept : NULL, pss->body, pss->body_len,
+			            &pss->resp);
+		else if (http_offload(a, wsi, pss))
+			return; /* answered by http_jobs_done() */
 	}
-	if (strcmp(pss->method, "OPTIONS"))
-		cors_rc = cors_apply(a->cors, &creq, &pss->resp);
 	if (cors_rc < 0)
 		log_error("api: out of memory adding the CORS headers of %s %s", pss->method,
 		          pss->path);
-	log_debug("api: %s %s -> %d", pss->method, pss->path, pss->resp.status);
-	pss->have_resp = 1;
-	lws_callback_on_writable(wsi);
+	http_answer(a, wsi, pss, !strcmp(pss->method, "OPTIONS"));
 }
 
 /* Returns -1 to close the connection. */
@@ -715,6 +938,7 @@ static void http_auth(struct analyzer *a, struct lws *wsi, struct pss *pss)
 	if (v) /* browsers cannot set a WebSocket's headers: the URL carries the token */
 		snprintf(pss->xtoken, sizeof(pss->xtoken), "%s", v);
 	lws_get_peer_simple(wsi, pss->peer_addr, sizeof(pss->peer_addr));
+	tls_server_peer_user(lws_get_ssl(wsi), pss->cert_user, sizeof(pss->cert_user));
 	struct auth_creds c;
 	pss_creds(pss, &c);
 	auth_check_http(a->auth, pss->method, pss->path, pss->accept[0] ? pss->accept : NULL, &c,
@@ -958,10 +1182,13 @@ static int ws_filter(struct analyzer *a, struct lws *wsi)
 	auth_cookie_copy(wsi, cookie, sizeof(cookie));
 	ws_header(wsi, "X-Auth-Token", xtok, sizeof(xtok));
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	char cert_user[128];
+	tls_server_peer_user(lws_get_ssl(wsi), cert_user, sizeof(cert_user));
 	struct auth_creds ac = {.authorization = authz[0] ? authz : NULL,
 	                        .x_auth_token = xtok[0] ? xtok : NULL,
 	                        .cookie = cookie[0] ? cookie : NULL,
-	                        .peer = peer};
+	                        .peer = peer,
+	                        .cert_user = cert_user[0] ? cert_user : NULL};
 	struct auth_verdict av;
 	if (auth_check_ws(a->auth, path, &ac, rest_now_ms(), &av))
 		return ws_refuse_after(wsi, (unsigned)av.status, av.msg,
@@ -1054,6 +1281,7 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 		return -1;
 	lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
 	p->wsi = wsi;
+	p->id = ++a->next_peer_id;
 	p->kind = ws_kind(path);
 	p->connect_ms = rest_now_ms();
 	int have_host = ws_header(wsi, "X-Host-ID", p->host_id, sizeof(p->host_id));
@@ -1087,30 +1315,20 @@ static int ws_established(struct analyzer *a, struct lws *wsi, struct pss *pss)
 			return -1;
 		ws_header(wsi, "X-Update-Policy", upd, sizeof(upd));
 		p->partial = !strcasecmp(upd, "partial");
-		int has_filter = ws_header(wsi, "X-Gremlin-Filter", filter, 4096);
-		/* SyncReply and registration under the graph lock: no change can
-		 * fall between the snapshot and the stream. A bad filter is answered
-		 * with a 400 SyncReply; events wait for a SyncRequest that works. */
-		graph_lock(a->g);
-		struct shmsg *m = shmsg_from_json(sub_sync_reply(a, p, has_filter ? filter : NULL, 0));
-		free(filter);
+		p->has_first_filter = ws_header(wsi, "X-Gremlin-Filter", filter, 4096);
+		p->first_filter = filter;
+		/* Listed but not subscribed: the listener skips it until its SyncReply, made
+		 * once the writer applied every message received before this connection
+		 * (sub_first_reply). */
 		pthread_mutex_lock(&a->qlock);
 		p->next = a->peers;
 		a->peers = p;
-		if (m) {
-			peer_enqueue(a, p, m, 1);
-			if (m->refs == 0)
-				free(m);
-		} else {
-			p->subscribed = 0;
-		}
 		pthread_mutex_unlock(&a->qlock);
-		graph_unlock(a->g);
-		if (!m) {
+		p->awaiting_first = 1;
+		if (graph_writer_barrier(a->writer, p->id)) {
 			log_error("api: out of memory building the SyncReply for %s", p->host_id);
 			return -1;
 		}
-		lws_callback_on_writable(wsi);
 	} else {
 		pthread_mutex_lock(&a->qlock);
 		p->next = a->peers;
@@ -1149,14 +1367,19 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
 		         "origin %s is connected",
 		         p->client_type, p->host_id, p->origin);
 	} else if (p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER &&
-	           p->kind != PEER_FLOW && !atomic_load(&a->stopping)) {
-		graph_lock(a->g);
-		int n = graph_delete_by_host(a->g, p->origin, 1, rest_now_ms());
-		graph_unlock(a->g);
-		log_info("api: %s %s disconnected; %d of its elements removed", p->client_type,
-		         p->host_id, n);
+	           p->kind != PEER_FLOW && !atomic_load(&a->stopping) && a->writer) {
+		/* after its messages still queued; the writer logs how many went */
+		char who[200];
+		snprintf(who, sizeof(who), "%s %s", p->client_type, p->host_id);
+		if (graph_writer_delete_origin(a->writer, p->origin, who))
+			log_error("api: out of memory: the elements of %s are kept", who);
 	} else {
 		log_info("api: %s %s disconnected", p->client_type, p->host_id);
+	}
+	if (p->in_sub_job) { /* a worker re-evaluates its filter: freed when it is done */
+		p->next = a->zombies;
+		a->zombies = p;
+		return;
 	}
 	peer_free(p);
 }
@@ -1176,79 +1399,157 @@ static void flow_message(struct analyzer *a, struct peer *p)
 	}
 }
 
-static void ws_message(struct analyzer *a, struct peer *p)
+/* The answer to a SyncRequest of p (msg): the graph, or for a subscriber its filter's
+ * subgraph; graph reader side taken here (on the loop: readers are never held behind a
+ * query). */
+static void sync_request(struct analyzer *a, struct peer *p, const json_t *msg)
 {
-	char err[512];
+	json_t *reply = NULL;
+	graph_rdlock(a->g);
+	if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB) {
+		/* Obj {"GremlinFilter": "..." | "" | absent, "Time": ms} (messages.go) */
+		const json_t *obj = json_object_get(msg, "Obj");
+		const json_t *tm = json_object_get(obj, "Time");
+		reply = sub_sync_reply(a, p, json_string_value(json_object_get(obj, "GremlinFilter")),
+		                       json_is_number(tm) ? (int64_t)json_number_value(tm) : 0);
+	} else {
+		struct graph_view *v = graph_view_at(a->g, 0, NULL);
+		json_t *gj = v ? graph_view_to_json(v) : NULL;
+		graph_view_free(v);
+		reply = gj ? graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj) : NULL;
+	}
+	json_t *uuid = json_object_get(msg, "UUID");
+	if (reply && json_is_string(uuid))
+		json_object_set(reply, "UUID", uuid);
+	struct shmsg *m = shmsg_from_json(reply);
+	pthread_mutex_lock(&a->qlock);
+	if (m) {
+		peer_enqueue(a, p, m, 1);
+		if (m->refs == 0)
+			free(m);
+	}
+	pthread_mutex_unlock(&a->qlock);
+	graph_unlock(a->g);
+	lws_callback_on_writable(p->wsi);
+}
+
+/* A new subscriber's first SyncReply (its X-Gremlin-Filter), and its registration, under
+ * the graph's reader side: the writer, whose listener feeds the stream, is held off, so no
+ * change falls between the snapshot and the stream. A bad filter is answered with a 400
+ * SyncReply; events wait for a SyncRequest that works. */
+static void sub_first_reply(struct analyzer *a, struct peer *p)
+{
+	if (!p->awaiting_first)
+		return;
+	p->awaiting_first = 0;
+	graph_rdlock(a->g);
+	struct shmsg *m = shmsg_from_json(
+	    sub_sync_reply(a, p, p->has_first_filter ? p->first_filter : NULL, 0));
+	pthread_mutex_lock(&a->qlock);
+	if (m) {
+		peer_enqueue(a, p, m, 1);
+		if (m->refs == 0)
+			free(m);
+	} else {
+		p->subscribed = 0;
+		p->overflow = 1; /* closed when writable */
+	}
+	pthread_mutex_unlock(&a->qlock);
+	graph_unlock(a->g);
+	free(p->first_filter);
+	p->first_filter = NULL;
+	if (!m)
+		log_error("api: out of memory building the SyncReply for %s", p->host_id);
+	lws_callback_on_writable(p->wsi);
+}
+
+/* On the loop, woken by the graph writer: the SyncRequests it met (answered now, after
+ * every earlier message of their sender was applied) and the agents' capture dispatch
+ * replies. Senders that went meanwhile are skipped. */
+static void writer_items(struct analyzer *a)
+{
+	struct graph_writer_item *it = a->writer ? graph_writer_take(a->writer) : NULL;
+	while (it) {
+		struct graph_writer_item *nx = it->next;
+		struct peer *p = a->peers; /* only the loop changes the list */
+		while (p && p->id != it->peer)
+			p = p->next;
+		if (p && p->in_sub_job && it->sync_request) {
+			/* it would replace the filter a worker is using: after the job */
+			struct graph_writer_item **tail = &a->deferred;
+			while (*tail)
+				tail = &(*tail)->next;
+			it->next = NULL;
+			*tail = it;
+			it = nx;
+			continue;
+		}
+		if (p && it->sync_request && !it->msg)
+			sub_first_reply(a, p);
+		else if (p && it->sync_request)
+			sync_request(a, p, it->msg);
+		else if (p && p->kind == PEER_AGENT && a->dispatch)
+			dispatch_reply(a->dispatch, p->host_id, it->msg);
+		graph_writer_item_free(it);
+		it = nx;
+	}
+}
+
+/* One whole message of p, in p->rx. Returns -1 to close the connection: the graph
+ * writer's queue is full (the sender reconnects and resyncs). */
+static int ws_message(struct analyzer *a, struct peer *p)
+{
 	if (p->kind == PEER_FLOW) {
 		flow_message(a, p);
-		return;
+		return 0;
 	}
-	json_t *msg = graph_msg_parse(p->rx, p->rx_len, err, sizeof(err));
-	if (msg && p->kind == PEER_AGENT && a->dispatch) {
-		const char *ns = json_string_value(json_object_get(msg, "Namespace"));
-		if (ns && !strcmp(ns, DISPATCH_NAMESPACE)) {
-			dispatch_reply(a->dispatch, p->host_id, msg);
-			json_decref(msg);
-			return;
+	if (p->kind != PEER_SUBSCRIBER) {
+		/* parsed and applied on the writer thread: the loop never waits for the graph's
+		 * writer lock, which a long query holds off */
+		struct graph_msg_source src = {
+		    .host = p->host_id, .origin = p->origin, .force_host = p->kind == PEER_AGENT};
+		char *text = p->rx;
+		size_t len = p->rx_len;
+		p->rx = NULL;
+		p->rx_len = p->rx_cap = 0;
+		int rc = graph_writer_submit(a->writer, p->id, &src,
+		                             p->kind == PEER_AGENT && a->dispatch ? GRAPH_WRITER_BOUNCE
+		                                                                  : 0,
+		                             text, len);
+		if (rc == -ENOBUFS) {
+			static const char why[] = "analyzer graph queue full: reconnect and resync";
+			a->writer_resyncs++;
+			log_warn("api: %s %s: the graph writer's queue is full "
+			         "(analyzer.graph_queue); closing its connection so that it "
+			         "resyncs",
+			         p->client_type, p->host_id);
+			lws_close_reason(p->wsi, (enum lws_close_status)1013 /* Try Again Later */,
+			                 (unsigned char *)why, sizeof(why) - 1);
+			return -1;
 		}
+		if (rc)
+			log_error("api: out of memory queueing a message of %s %s", p->client_type,
+			          p->host_id);
+		return 0;
 	}
-	if (!msg) {
-		pthread_mutex_lock(&a->qlock);
-		a->bad_messages++;
-		pthread_mutex_unlock(&a->qlock);
-		log_warn("api: bad message from %s %s: %s", p->client_type, p->host_id, err);
-		return;
+	/* Subscribers only read; a SyncRequest asks for the graph again: it also goes
+	 * through the writer, so that it is answered after the messages received before it,
+	 * and parsed there. */
+	struct graph_msg_source src = {.host = p->host_id, .origin = p->origin};
+	char *text = p->rx;
+	size_t len = p->rx_len;
+	p->rx = NULL;
+	p->rx_len = p->rx_cap = 0;
+	int rc = graph_writer_submit(a->writer, p->id, &src, GRAPH_WRITER_READONLY, text, len);
+	if (rc == -ENOBUFS) {
+		log_warn("api: subscriber %s: SyncRequest dropped: the graph writer's queue is full "
+		         "(analyzer.graph_queue)",
+		         p->host_id);
+	} else if (rc) {
+		log_error("api: out of memory queueing a message of %s %s", p->client_type,
+		          p->host_id);
 	}
-	struct graph_msg_source src = {
-	    .host = p->host_id, .origin = p->origin, .force_host = p->kind == PEER_AGENT};
-	int rc;
-	if (p->kind == PEER_SUBSCRIBER) {
-		/* Subscribers only read; a SyncRequest asks for the graph again. */
-		const char *t = json_string_value(json_object_get(msg, "Type"));
-		rc = t && !strcmp(t, "SyncRequest") ? GRAPH_MSG_SYNC_REQUEST : GRAPH_MSG_IGNORED;
-		graph_lock(a->g);
-	} else {
-		graph_lock(a->g);
-		rc = graph_msg_apply(a->g, msg, &src, rest_now_ms(), err, sizeof(err));
-	}
-	if (rc == GRAPH_MSG_SYNC_REQUEST) {
-		json_t *reply = NULL;
-		if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB) {
-			/* Obj {"GremlinFilter": "..." | "" | absent, "Time": ms} (messages.go) */
-			const json_t *obj = json_object_get(msg, "Obj");
-			const json_t *tm = json_object_get(obj, "Time");
-			reply = sub_sync_reply(
-			    a, p, json_string_value(json_object_get(obj, "GremlinFilter")),
-			    json_is_number(tm) ? (int64_t)json_number_value(tm) : 0);
-		} else {
-			struct graph_view *v = graph_view_at(a->g, 0, NULL);
-			json_t *gj = v ? graph_view_to_json(v) : NULL;
-			graph_view_free(v);
-			reply = gj ? graph_msg_new(GRAPH_MSG_NAMESPACE, "SyncReply", gj) : NULL;
-		}
-		json_t *uuid = json_object_get(msg, "UUID");
-		if (reply && json_is_string(uuid))
-			json_object_set(reply, "UUID", uuid);
-		struct shmsg *m = shmsg_from_json(reply);
-		pthread_mutex_lock(&a->qlock);
-		if (m) {
-			peer_enqueue(a, p, m, 1);
-			if (m->refs == 0)
-				free(m);
-		}
-		pthread_mutex_unlock(&a->qlock);
-		lws_callback_on_writable(p->wsi);
-	}
-	graph_unlock(a->g);
-	if (rc < 0) {
-		pthread_mutex_lock(&a->qlock);
-		a->bad_messages++;
-		pthread_mutex_unlock(&a->qlock);
-		log_warn("api: %s message from %s %s not applied: %s",
-		         json_string_value(json_object_get(msg, "Type")), p->client_type,
-		         p->host_id, err);
-	}
-	json_decref(msg);
+	return 0;
 }
 
 static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const void *in,
@@ -1259,9 +1560,13 @@ static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const
 		         p->host_id);
 		return 0;
 	}
-	if (p->rx_len + len > MAX_MSG) {
-		log_warn("api: message from %s larger than %u bytes; closing", p->host_id, MAX_MSG);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
+	if (p->rx_len + len > a->ws_max_msg) {
+		log_warn("api: message from %s larger than %zu bytes (http.ws.max_message_size); "
+		         "closing with 1009",
+		         p->host_id, a->ws_max_msg);
+		static const char why[] = "message too big (http.ws.max_message_size)";
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+		                 sizeof(why) - 1);
 		return -1;
 	}
 	if (p->rx_len + len > p->rx_cap) {
@@ -1277,7 +1582,8 @@ static int ws_receive(struct analyzer *a, struct lws *wsi, struct peer *p, const
 	memcpy(p->rx + p->rx_len, in, len);
 	p->rx_len += len;
 	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-		ws_message(a, p);
+		if (ws_message(a, p))
+			return -1;
 		p->rx_len = 0;
 		if (p->rx_cap > (1u << 20)) { /* do not keep a huge Sync buffer around */
 			free(p->rx);
@@ -1445,7 +1751,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return 0;
 
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		/* Woken by the graph listener: flush queues that got messages. */
+		/* Woken by a query worker (answers), the graph writer (SyncRequests,
+		 * dispatch replies) or the graph listener (flush queues that got messages). */
+		jobs_done(a);
+		writer_items(a);
 		pthread_mutex_lock(&a->qlock);
 		for (struct peer *p = a->peers; p; p = p->next)
 			if (p->qhead || p->overflow)
@@ -1525,39 +1834,121 @@ static void sub_emit(void *user, const char *type, json_t *obj)
 	c->sent = 1;
 }
 
+/* One re-evaluation of the filtered subscribers whose graph changed: the peers are the
+ * loop's, lent for the job (in_sub_job: not freed, their filter not replaced meanwhile). */
+struct sub_job {
+	struct ajob j; /* first */
+	struct analyzer *a;
+	uint64_t seq;
+	int64_t now;
+	size_t n;
+	struct peer **peers;
+};
+
+/* On a worker: each filter once, the difference queued to its subscriber (qlock); the
+ * graph writer, whose listener also uses the filters, is held off by the reader side. */
+static void sub_job_run(struct workers_job *wj)
+{
+	struct sub_job *j = (struct sub_job *)(void *)wj;
+	struct analyzer *a = j->a;
+	graph_writer_rdlock(a->writer, j->seq);
+	struct graph_view *v = graph_view_at(a->g, 0, NULL);
+	for (size_t i = 0; v && i < j->n; i++) {
+		struct peer *p = j->peers[i];
+		struct sub_emit_ctx c = {.a = a, .p = p};
+		struct gremlin_error err;
+		p->filter_dirty = 0;
+		if (sub_filter_update(p->filter, v, j->now, sub_emit, &c, &err) &&
+		    !p->filter_failed) {
+			p->filter_failed = 1;
+			log_warn("api: subscriber %s: filter '%s' failed: %s (its elements are kept "
+			         "as they were)",
+			         p->host_id, sub_filter_text(p->filter), err.msg);
+		}
+	}
+	if (!v) {
+		log_error("api: out of memory viewing the graph for subscriber filters; retrying");
+		graph_unlock(a->g);
+		return;
+	}
+	graph_view_free(v);
+	graph_unlock(a->g);
+}
+
+static void sub_job_finish(struct analyzer *a, struct ajob *aj)
+{
+	struct sub_job *j = (struct sub_job *)aj;
+	for (size_t i = 0; i < j->n; i++)
+		j->peers[i]->in_sub_job = 0;
+	free(j->peers);
+	free(j);
+	if (!a)
+		return;
+	a->sub_running = 0;
+	/* the queues that got messages are flushed by EVENT_WAIT_CANCELLED's walk */
+	while (a->zombies) {
+		struct peer *p = a->zombies;
+		a->zombies = p->next;
+		peer_free(p);
+	}
+	struct graph_writer_item *it = a->deferred;
+	a->deferred = NULL;
+	while (it) {
+		struct graph_writer_item *nx = it->next;
+		struct peer *p = a->peers;
+		while (p && p->id != it->peer)
+			p = p->next;
+		if (p && !it->msg)
+			sub_first_reply(a, p);
+		else if (p)
+			sync_request(a, p, it->msg);
+		graph_writer_item_free(it);
+		it = nx;
+	}
+}
+
 /* Re-evaluates the filters of subscribers whose graph changed (at most every
- * SUB_FILTER_PERIOD_MS) and sends each the difference: however many changes came in
- * between, a filter costs one evaluation. Runs on the loop, which alone changes the peer
- * list, so the list is walked without qlock. */
+ * SUB_FILTER_PERIOD_MS) on a query worker, which sends each the difference: however many
+ * changes came in between, a filter costs one evaluation, and none runs on the loop. One
+ * job at a time; a full worker queue retries on the next tick. */
 static void sub_tick(lws_sorted_usec_list_t *sul)
 {
 	struct analyzer *a = lws_container_of(sul, struct analyzer, sub_timer);
 	int64_t now = rest_now_ms();
-	graph_lock(a->g);
-	if (a->filter_dirty && now - a->filter_last_ms >= SUB_FILTER_PERIOD_MS) {
-		struct graph_view *v = graph_view_at(a->g, 0, NULL);
-		a->filter_dirty = !v;
-		a->filter_last_ms = now;
-		for (struct peer *p = a->peers; v && p; p = p->next) {
-			if (!p->filter || !p->filter_dirty || !p->subscribed || p->at_ms ||
-			    p->overflow)
-				continue;
-			struct sub_emit_ctx c = {.a = a, .p = p};
-			struct gremlin_error err;
-			p->filter_dirty = 0;
-			if (sub_filter_update(p->filter, v, now, sub_emit, &c, &err) &&
-			    !p->filter_failed) {
-				p->filter_failed = 1;
-				log_warn("api: subscriber %s: filter '%s' failed: %s (its elements "
-				         "are kept as they were)",
-				         p->host_id, sub_filter_text(p->filter), err.msg);
+	if (!a->sub_running && a->pool && a->writer) {
+		graph_rdlock(a->g); /* filter_dirty flags: the listener sets them (writer side) */
+		if (a->filter_dirty && now - a->filter_last_ms >= SUB_FILTER_PERIOD_MS) {
+			size_t n = 0;
+			for (struct peer *p = a->peers; p; p = p->next)
+				n++;
+			struct sub_job *j = calloc(1, sizeof(*j));
+			struct peer **ps = j ? calloc(n ? n : 1, sizeof(*ps)) : NULL;
+			if (ps) {
+				for (struct peer *p = a->peers; p; p = p->next)
+					if (p->filter && p->filter_dirty && p->subscribed && !p->at_ms &&
+					    !p->overflow)
+						ps[j->n++] = p;
+				j->j.w.run = sub_job_run;
+				j->j.finish = sub_job_finish;
+				j->a = a;
+				j->seq = graph_writer_seq(a->writer);
+				j->now = now;
+				j->peers = ps;
 			}
-			if (c.sent)
-				lws_callback_on_writable(p->wsi);
+			if (ps && j->n && !workers_submit(a->pool, &j->j.w)) {
+				for (size_t i = 0; i < j->n; i++)
+					j->peers[i]->in_sub_job = 1;
+				a->sub_running = 1;
+				a->filter_dirty = 0;
+				a->filter_last_ms = now;
+			} else {
+				a->filter_dirty = ps && !j->n ? 0 : a->filter_dirty;
+				free(ps);
+				free(j);
+			}
 		}
-		graph_view_free(v);
+		graph_unlock(a->g);
 	}
-	graph_unlock(a->g);
 	lws_sul_schedule(a->ctx, 0, sul, sub_tick, 50 * LWS_US_PER_MS);
 }
 
@@ -1566,6 +1957,37 @@ static json_t *capture_counts(void *user)
 {
 	struct analyzer *a = user;
 	return dispatch_capture_counts(a->g);
+}
+
+/* workers_done_fn / graph_writer_wake_fn: the loop collects in EVENT_WAIT_CANCELLED. */
+static void wake_loop(void *user)
+{
+	struct analyzer *a = user;
+	lws_cancel_service(a->ctx);
+}
+
+/* The query workers and the graph writer (analyzer.h "Threads"); after the context, whose
+ * loop they wake. 0 or -1 with err filled. */
+static int offloop_new(struct analyzer *a, struct config *cfg, char *err, size_t errlen)
+{
+	int64_t nw = config_get_int(cfg, "analyzer.query_workers", 2);
+	int64_t nq = config_get_int(cfg, "analyzer.query_queue", 64);
+	int64_t gq = config_get_int(cfg, "analyzer.graph_queue", 100000);
+	int64_t gb = config_get_int(cfg, "analyzer.graph_queue_bytes", 512ll << 20);
+	if (nw < 1 || nw > 256 || nq < 0 || gq < 1 || gb < 1) {
+		snprintf(err, errlen,
+		         "invalid analyzer.query_workers %lld (1 to 256), analyzer.query_queue %lld "
+		         "(>= 0), analyzer.graph_queue %lld or analyzer.graph_queue_bytes %lld "
+		         "(>= 1)",
+		         (long long)nw, (long long)nq, (long long)gq, (long long)gb);
+		return -1;
+	}
+	a->pool = workers_new((int)nw, (size_t)nq, wake_loop, a, err, errlen);
+	if (!a->pool)
+		return -1;
+	a->writer = graph_writer_new(a->g, (size_t)gq, (size_t)gb, DISPATCH_NAMESPACE, wake_loop,
+	                             a, err, errlen);
+	return a->writer ? 0 : -1;
 }
 
 static void lws_to_log(int level, const char *line)
@@ -1671,10 +2093,18 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->pcap_max = pmax > 0 ? (unsigned long long)pmax : 256ull << 20;
 	int64_t wmax = config_get_int(cfg, "http.ws.max_connections_per_address", 256);
 	a->ws_max_per_addr = wmax > 0 ? (size_t)wmax : 256;
+	int64_t mmax = config_get_int(cfg, "http.ws.max_message_size", MAX_MSG);
+	if (mmax < 1024 || mmax > (1ll << 32)) {
+		log_warn("api: http.ws.max_message_size %lld out of range (1024..4294967296); "
+		         "%u used",
+		         (long long)mmax, MAX_MSG);
+		mmax = MAX_MSG;
+	}
+	a->ws_max_msg = (size_t)mmax;
 	int64_t cmax = config_get_int(cfg, "http.max_connections", 4096);
 	a->conn_max = cmax > 0 ? (size_t)cmax : 4096;
-	int64_t ht = config_get_int(cfg, "http.header_timeout", 10);
-	int64_t kt = config_get_int(cfg, "http.keepalive_timeout", 5);
+	int64_t ht = config_get_duration(cfg, "http.header_timeout", 10000) / 1000;
+	int64_t kt = config_get_duration(cfg, "http.keepalive_timeout", 5000) / 1000;
 	a->header_timeout = ht >= 1 && ht <= 3600 ? (int)ht : 10;
 	a->keepalive_timeout = kt >= 1 && kt <= 3600 ? (int)kt : 5;
 	if (o->flow_ops) {
@@ -1699,14 +2129,20 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	a->auth = auth_new(cfg, a->service, auth_addr_is_loopback(ip), listen, err, errlen);
 	if (!a->auth)
 		goto fail;
+	/* /login tokens survive a restart, beside the captures (auth.h) */
+	if (!strcmp(a->service, "analyzer") &&
+	    auth_persist_tokens(a->auth,
+	                        config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                        rest_now_ms(), err, errlen))
+		goto fail;
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
 	a->protocols[0] = (struct lws_protocols){.name = "skydive",
 	                                         .callback = callback,
 	                                         .per_session_data_size = sizeof(struct pss),
 	                                         .rx_buffer_size = 0};
-	int64_t ping = config_get_int(cfg, "http.ws.ping_delay", 2);
-	int64_t pong = config_get_int(cfg, "http.ws.pong_timeout", 5);
+	int64_t ping = config_get_duration(cfg, "http.ws.ping_delay", 2000) / 1000;
+	int64_t pong = config_get_duration(cfg, "http.ws.pong_timeout", 5000) / 1000;
 	if (ping < 1 || ping > 3600)
 		ping = 2;
 	if (pong < 1 || pong > 3600)
@@ -1719,8 +2155,7 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_VALIDATE_UTF8;
 	if (tls) {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-		if (config_get_bool(cfg, "tls.require_client_cert", 0))
-			info.options |= LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+		info.options |= tls_server_client_cert_options(cfg, a->service);
 	}
 	info.user = a;
 	info.protocols = a->protocols;
@@ -1773,6 +2208,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 		goto fail;
 	}
 	a->port = lws_get_vhost_listen_port(a->vh);
+	if (offloop_new(a, cfg, err, errlen))
+		goto fail;
 	if (!strcmp(a->service, "analyzer")) {
 		a->captures = capture_res_new(
 		    config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"), g);
@@ -1844,6 +2281,13 @@ void analyzer_stop(struct analyzer *a)
 		lws_cancel_service(a->ctx);
 		pthread_join(a->thread, NULL);
 	}
+	/* Before the context goes (they wake its loop): the queries running finish (bounded
+	 * by analyzer.gremlin.timeout), those waiting come back canceled; the writer stops
+	 * after its batch (queued messages are dropped: their elements stay as they were). */
+	if (a->pool)
+		workers_stop(a->pool);
+	graph_writer_free(a->writer);
+	a->writer = NULL;
 	/* No more notifications: the listener must not touch a dying context. */
 	if (a->listener_id >= 0) {
 		graph_lock(a->g);
@@ -1858,6 +2302,22 @@ void analyzer_stop(struct analyzer *a)
 		lws_sul_cancel(&a->sub_timer);
 	if (a->ctx)
 		lws_context_destroy(a->ctx); /* closes every connection: CLOSED frees peers */
+	/* answers never written: their connections are closed (CLOSED_HTTP let go of them) */
+	for (struct workers_job *wj = a->pool ? workers_take_done(a->pool) : NULL, *nx; wj;
+	     wj = nx) {
+		nx = wj->next;
+		((struct ajob *)wj)->finish(NULL, (struct ajob *)wj);
+	}
+	workers_free(a->pool);
+	while (a->zombies) {
+		struct peer *p = a->zombies;
+		a->zombies = p->next;
+		peer_free(p);
+	}
+	for (struct graph_writer_item *it = a->deferred, *nx; it; it = nx) {
+		nx = it->next;
+		graph_writer_item_free(it);
+	}
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	capture_res_free(a->captures);

@@ -2,14 +2,40 @@
  * /api, /api/status, /api/topology (Gremlin), and the WebSocket endpoints
  * /ws/agent/topology, /ws/publisher and /ws/subscriber. Protocol: docs/API.md.
  *
- * One event loop thread serves every connection. Messages from agents and
- * publishers are applied to the graph under graph_lock(); subscribers get
- * every change through a graph listener, each with a bounded send queue (a
+ * Threads (docs/API.md "Limits"):
+ * - the event loop (one thread, lws_service) accepts, reads every request and message,
+ *   writes every answer; it runs what is cheap or bounded: routing, auth, /api/status,
+ *   captures, the web UI, flow frames (flow_ingest -> flow store, under the store's own
+ *   lock), subscribers' SyncReplies, the capture dispatch; all of these take only the
+ *   graph's reader side (graph_rdlock), which a running query does not hold off.
+ * - query workers (workers.h, analyzer.query_workers): GET/POST /api/topology and POST
+ *   /api/pcap (rest_is_query). The loop hands each a copy of the request (struct
+ *   http_job); the worker evaluates and serialises under the reader side, taken once the
+ *   graph messages received before the request are applied (graph_writer_rdlock), and
+ *   wakes the loop (lws_cancel_service ->
+ *   LWS_CALLBACK_EVENT_WAIT_CANCELLED), which moves the answer to its connection and
+ *   writes it as any other (64 KiB chunks). The loop alone links a job and its pss: a
+ *   connection that closes unlinks its job (http_reset), whose answer is then dropped and
+ *   counted. Beyond analyzer.query_queue: 503 + Retry-After. The same workers
+ *   re-evaluate filtered subscribers (sub_tick: one job at a time, the peers lent to it
+ *   with in_sub_job: a close or a SyncRequest of theirs waits until it is back).
+ * - the graph writer (graph_writer.h): agents' and publishers' messages and the removal
+ *   of a departed sender's elements, queued (bounded) by the loop, parsed and applied
+ *   under graph_lock (the writer side); the graph listener (subscribers' queues, dispatch)
+ *   runs there, with qlock for the peer list. SyncRequests, a new subscriber's first
+ *   SyncReply (a barrier) and capture dispatch replies come back to the loop once what
+ *   came before them is applied (peers named by id: one that went is skipped).
+ * Locks: the graph's rwlock (readers first; queries ordered by graph_writer.h), qlock
+ * (the peer list and the subscriber queues: the loop changes the list, the listener
+ * walks it), the pool's and the writer's own queue mutexes. Subscriber filter state is
+ * changed on the loop under the reader side or by the listener under the writer side.
+ * Subscribers get every change through the listener, each with a bounded send queue (a
  * client that cannot keep up is disconnected, never waited for).
  *
  * Config keys read: analyzer.listen (host:port; port 0 picks a free one),
  * host_id, http.ws.queue_size, http.ws.ping_delay, tls.server_cert,
- * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.data_dir
+ * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.query_workers,
+ * analyzer.query_queue, analyzer.graph_queue, analyzer.graph_queue_bytes, analyzer.data_dir
  * (where captures are kept: captures.json), and the authentication keys of
  * src/auth/auth.h (<service>.auth.*, auth.<backend>.*, rbac.*): every request is
  * authenticated and authorized before it is routed (docs/API.md "Authentication"). */

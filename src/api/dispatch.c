@@ -481,7 +481,7 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 	for (size_t i = 0; i < d->npairs; i++)
 		d->pairs[i].seen = d->pairs[i].to_start = 0;
 
-	graph_lock(d->g);
+	graph_rdlock(d->g);
 	struct graph_view *v = graph_view_at(d->g, 0, NULL);
 	for (size_t c = 0; v && c < cs.n; c++) {
 		json_t *crep = json_pack("{s:{}}", "Nodes");
@@ -658,7 +658,7 @@ json_t *dispatch_capture_counts(struct graph *g)
 	json_t *out = json_object();
 	if (!out)
 		return NULL;
-	graph_lock(g);
+	graph_rdlock(g);
 	struct graph_view *v = graph_view_at(g, 0, NULL);
 	size_t n = v ? graph_view_node_count(v) : 0;
 	for (size_t i = 0; i < n; i++) {

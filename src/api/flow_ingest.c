@@ -269,9 +269,13 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 		}
 		for (size_t k = 0; k < f->n_lastrawpackets; k++) {
 			const Flow__RawPacket *r = f->lastrawpackets[k];
+			/* a Skydive agent sends neither TimestampNs nor WireLen: ms and the
+			 * data's length then */
+			int64_t ts_ns = r->timestampns > 0 ? r->timestampns : r->timestamp * 1000000;
+			uint32_t wl = r->wirelen > r->data.len ? r->wirelen : (uint32_t)r->data.len;
 			if (r->data.len > UINT32_MAX ||
-			    flow_store_add_raw(fi->s, uuid, r->timestamp, r->linktype, r->data.data,
-			                       (uint32_t)r->data.len))
+			    flow_store_add_raw_ns(fi->s, uuid, ts_ns, r->linktype, r->data.data,
+			                          (uint32_t)r->data.len, wl))
 				n_raw_rejected++;
 			else
 				n_raw++;
@@ -303,6 +307,8 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 	}
 	arena_reset(&fi->arena);
 	pthread_mutex_unlock(&fi->lock);
+	/* a frame is the store's write batch (fsync "always": durable before we answer) */
+	flow_store_commit(fi->s);
 	return 0;
 }
 

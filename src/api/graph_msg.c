@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "api/graph_msg.h"
+#include "common/json_dotted.h"
 
 json_t *graph_msg_parse(const char *text, size_t len, char *err, size_t errlen)
 {
@@ -131,35 +132,6 @@ static int op_is_delete(const json_t *op)
 	return s && (!strcasecmp(s, "del") || !strcasecmp(s, "delete"));
 }
 
-/* Sets (value borrowed) or deletes (NULL) key, a dotted path that creates objects on the
- * way as graph_node_set_key does, in md itself; -ENOMEM. */
-static int md_set_path(json_t *md, const char *key, const json_t *value)
-{
-	json_t *o = md;
-	const char *p = key, *dot;
-	char part[256];
-	while ((dot = strchr(p, '.')) != NULL) {
-		size_t len = (size_t)(dot - p);
-		if (len >= sizeof(part))
-			len = sizeof(part) - 1;
-		memcpy(part, p, len);
-		part[len] = 0;
-		json_t *sub = json_object_get(o, part);
-		if (!json_is_object(sub)) {
-			if (!value)
-				return 0; /* nothing to delete */
-			if (!(sub = json_object()) || json_object_set_new(o, part, sub))
-				return -ENOMEM;
-		}
-		o = sub;
-		p = dot + 1;
-	}
-	if (!value)
-		return json_object_del(o, p), 0;
-	json_t *c = json_deep_copy(value);
-	return c && !json_object_set_new(o, p, c) ? 0 : -ENOMEM;
-}
-
 /* All ops are applied to one copy of the metadata, stored once (one revision, one
  * update to subscribers): a cost linear in the ops, where a revision per op made a
  * 200,000-op message quadratic (issue 9). Their count is bounded too, since even
@@ -210,7 +182,9 @@ static int partial_update(struct graph *g, const json_t *obj, int is_edge, int64
 			continue;
 		/* a set without a Value deletes, as graph_node_set_key(NULL) did */
 		const json_t *val = op_is_delete(op) ? NULL : json_object_get(op, "Value");
-		if (md_set_path(md, key, val)) {
+		/* the message's value is copied: the graph never shares the message's JSON */
+		json_t *copy = val ? json_deep_copy(val) : NULL;
+		if ((val && !copy) || json_dotted_set(md, key, copy)) {
 			json_decref(md);
 			return -ENOMEM;
 		}

@@ -9,9 +9,8 @@
 
 #include "api/login.h"
 #include "auth/rbac.h"
+#include "common/base64.h"
 #include "common/log.h"
-
-#define CT_JSON "application/json; charset=UTF-8"
 
 static int hexval(int c)
 {
@@ -81,28 +80,6 @@ int login_form_value(const char *body, size_t len, const char *name, char *buf, 
 		i = j + 1;
 	}
 	return 0;
-}
-
-static char *base64(const char *s, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? tab[v & 63] : '=';
-	}
-	*o = 0;
-	return out;
 }
 
 void login_handle(const struct login_request *req, struct rest_response *out)
@@ -180,7 +157,7 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	char *pj = perms ? json_dumps(perms, JSON_COMPACT) : NULL;
 	json_t *ans = perms ? json_pack("{s:s, s:O}", "Token", token, "Permissions", perms) : NULL;
 	json_decref(perms);
-	char *b64 = pj ? base64(pj, strlen(pj)) : NULL;
+	char *b64 = pj ? base64_encode_alloc(pj, strlen(pj), NULL) : NULL;
 	char *cookie = b64 ? malloc(strlen(b64) + 32) : NULL;
 	if (cookie)
 		sprintf(cookie, "permissions=%s; Path=/", b64);
@@ -189,11 +166,10 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 	 * SameSite=Strict: another site's page cannot make the browser send it */
 	snprintf(tcookie, sizeof(tcookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
 	         AUTH_COOKIE, token, req->secure ? "; Secure" : "");
-	out->body = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
-	json_decref(ans);
 	free(pj);
 	free(b64);
-	if (!out->body || !cookie || (token[0] && rest_add_header(out, "Set-Cookie", tcookie)) ||
+	rest_reply_json(out, 200, ans); /* a 500 when ans is NULL, refused below */
+	if (out->status != 200 || !cookie || (token[0] && rest_add_header(out, "Set-Cookie", tcookie)) ||
 	    rest_add_header(out, "Set-Cookie", cookie) ||
 	    (req->origin && *req->origin &&
 	     (rest_add_header(out, "Access-Control-Allow-Origin", req->origin) ||
@@ -204,9 +180,6 @@ void login_handle(const struct login_request *req, struct rest_response *out)
 		return;
 	}
 	free(cookie);
-	out->status = 200;
-	out->content_type = CT_JSON;
-	out->len = strlen(out->body);
 	if (!req->auth || v.id.noauth)
 		log_info("api: user %.100s logged in with the noauth backend (admin)", v.id.user);
 }

@@ -15,7 +15,7 @@
 #include "common/version.h"
 #include "common/log.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
+#define CT_JSON REST_CT_JSON
 #define CT_DOT  "text/vnd.graphviz"
 #define CT_TEXT "text/plain; charset=UTF-8"
 
@@ -125,9 +125,17 @@ static void api_status(const struct rest_ctx *c, struct rest_response *out)
 	rest_reply_json(out, 200, s);
 }
 
+static void read_lock(const struct rest_ctx *c)
+{
+	if (c->rdlock)
+		c->rdlock(c->rdlock_user);
+	else
+		graph_rdlock(c->g);
+}
+
 static void api_topology_get(const struct rest_ctx *c, struct rest_response *out)
 {
-	graph_lock(c->g);
+	read_lock(c);
 	struct graph_view *v = graph_view_at(c->g, 0, NULL);
 	json_t *j = v ? graph_view_to_json(v) : NULL;
 	graph_view_free(v);
@@ -168,8 +176,8 @@ void rest_gremlin_bounds(const struct config *cfg, struct gremlin_env *env)
 	env->max_results = n > 0 ? (size_t)n : 0;
 	n = cfg ? config_get_int(cfg, "analyzer.gremlin.max_items", 0) : 0;
 	env->max_items = n > 0 ? (size_t)n : 0;
-	n = cfg ? config_get_int(cfg, "analyzer.gremlin.timeout", 0) : 0;
-	env->timeout_ms = n > 0 ? n * 1000 : 0;
+	n = cfg ? config_get_duration(cfg, "analyzer.gremlin.timeout", 0) : 0;
+	env->timeout_ms = n > 0 ? n : 0;
 }
 
 /* POST /api/pcap with the body in memory (the server streams large bodies to a file
@@ -241,7 +249,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	char *dot = NULL;
 	int truncated = 0, rc;
 
-	graph_lock(c->g);
+	read_lock(c);
 	struct graph_view *v = graph_view_at(c->g, timed ? at : 0, &truncated);
 	if (!v) {
 		rc = -ENOMEM;
@@ -339,6 +347,13 @@ static void api_config(const struct rest_ctx *c, const char *key, struct rest_re
 static int method_is(const char *m, const char *want)
 {
 	return m && !strcmp(m, want);
+}
+
+int rest_is_query(const char *method, const char *path)
+{
+	return (!strcmp(path, "/api/topology") &&
+	        (method_is(method, "GET") || method_is(method, "POST"))) ||
+	       (!strcmp(path, "/api/pcap") && method_is(method, "POST"));
 }
 
 void rest_handle(const struct rest_ctx *c, const char *method, const char *path, const char *accept,

@@ -26,6 +26,11 @@ struct rest_ctx {
 	 * every step allowed. */
 	int (*allowed)(void *user, const char *object, const char *action);
 	void *allowed_user;
+	/* Takes the graph's reader side for a query (released with graph_unlock); NULL:
+	 * graph_rdlock(g). The analyzer's workers pass one that first waits for the graph
+	 * messages received before the request (graph_writer.h). */
+	void (*rdlock)(void *user);
+	void *rdlock_user;
 };
 
 /* The Gremlin bounds of env from analyzer.gremlin.max_results, .max_items and .timeout
@@ -41,8 +46,12 @@ struct rest_response {
 	char *headers;            /* extra lines "Name: value\r\n", malloc'd, or NULL */
 };
 
+/* The Content-Type of every JSON answer. */
+#define REST_CT_JSON "application/json; charset=UTF-8"
+
 /* Fills out with status and the JSON j (stolen; NULL or unserialisable = a
- * 500 "out of memory" text answer). */
+ * 500 "out of memory" text answer). The one JSON answer helper of the HTTP
+ * server: REST, /login, /api/pcap, captures and the server's own refusals. */
 void rest_reply_json(struct rest_response *out, int status, json_t *j);
 /* Makes s valid UTF-8 in place: each byte of an invalid or cut sequence becomes '?'
  * (error texts quote request bytes, and jansson refuses a string that is not UTF-8). */
@@ -56,6 +65,11 @@ __attribute__((format(printf, 3, 4))) void rest_reply_error(struct rest_response
 int rest_add_header(struct rest_response *out, const char *name, const char *value);
 /* Frees body (unless body_static) and headers, and zeroes out. */
 void rest_response_free(struct rest_response *out);
+
+/* Whether the request's cost grows with the data (the whole topology, a Gremlin query,
+ * a pcap import):
+ * the server runs those on its query workers, not on the event loop. */
+int rest_is_query(const char *method, const char *path);
 
 /* Answers one request. method "GET"/"POST"/...; path without the query
  * string; accept the Accept header or NULL; body may be NULL. Always fills

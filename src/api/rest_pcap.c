@@ -7,34 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xxhash.h>
 
 #include "capture/capture.h"
 #include "capture/pcap_out.h"
+#include "common/base64.h"
 #include "common/util.h"
 #include "decode/decode.h"
+#include "flow/flow_loop.h"
 
-#define CT_JSON "application/json; charset=UTF-8"
 
 /* ---- raw packets of an import ------------------------------------------------------ *
- * The table hands a kept frame to the raw callback once, without saying which flows
- * keep it; flows carry only how many they kept. So the import keeps the frames, keys
- * each decoded segment by its unordered endpoints, and gives each flow, when the file is
- * done, the first RawPacketsCaptured frames with its key inside its [Start, Last]. */
+ * The table hands each kept frame once, with the flows that keep it (the outer and
+ * inner flows of a tunnel share it). A flow's UUID is known only when the store takes
+ * it, so the import keeps the frame (bytes once), notes it under each keeping flow's
+ * table key and start, and gives each flow its frames when the file is done. */
 
 struct imp_frame {
 	uint64_t ts_ns;
 	size_t off;
-	uint32_t len;
+	uint32_t len, wirelen;
 };
 
 struct imp_ref {
-	uint64_t key;
+	uint64_t key, start_ns; /* the keeping flow: table key and start */
 	uint32_t frame;
 };
 
 struct imp_flow {
-	uint64_t uuid, key, start_ns, last_ns;
+	uint64_t uuid, key, start_ns;
 	uint32_t n;
 };
 
@@ -72,65 +72,24 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* Same value for a flow and for each of its packets, whichever direction. */
-static uint64_t ends_key(int l2, int ip_ver, const uint8_t *a, const uint8_t *b, int l4,
-			 uint16_t pa, uint16_t pb, int icmp_ver, uint16_t icmp_id, int has_eth,
-			 const uint8_t *ma, const uint8_t *mb)
-{
-	struct {
-		uint8_t lo[16], hi[16], mlo[6], mhi[6];
-		uint16_t plo, phi, icmp_id;
-		uint8_t ip_ver, l4, icmp_ver, pad;
-	} k;
-	memset(&k, 0, sizeof(k));
-	k.ip_ver = (uint8_t)ip_ver;
-	if (ip_ver) {
-		int sw = memcmp(a, b, 16) > 0;
-		memcpy(k.lo, sw ? b : a, 16);
-		memcpy(k.hi, sw ? a : b, 16);
-	}
-	k.l4 = (uint8_t)l4;
-	if (l4) {
-		k.plo = pa < pb ? pa : pb;
-		k.phi = pa < pb ? pb : pa;
-	} else if (icmp_ver) {
-		k.icmp_ver = (uint8_t)icmp_ver;
-		k.icmp_id = icmp_id;
-	}
-	if (has_eth && (l2 || !ip_ver)) {
-		int sw = memcmp(ma, mb, 6) > 0;
-		memcpy(k.mlo, sw ? mb : ma, 6);
-		memcpy(k.mhi, sw ? ma : mb, 6);
-	}
-	return XXH3_64bits(&k, sizeof(k));
-}
-
-static int on_raw(void *user, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-		  uint64_t ts_ns)
+static int on_raw_flows(void *user, const struct flow_table *t, const struct flow *const *flows,
+			int nflows, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+			uint64_t ts_ns)
 {
 	struct import *im = user;
-	if (!data || im->data_len + caplen > im->raw_cap)
+	if (im->data_len + caplen > im->raw_cap)
 		return 1;
-	struct decode_result r;
-	int n = decode_packet(im->linktype, data, caplen, wirelen, &r);
 	if (grow((void **)&im->data, &im->data_cap, im->data_len + caplen, 1) ||
 	    grow((void **)&im->frames, &im->frames_cap, im->nframes + 1, sizeof(*im->frames)) ||
-	    grow((void **)&im->refs, &im->refs_cap, im->nrefs + (size_t)n, sizeof(*im->refs))) {
+	    grow((void **)&im->refs, &im->refs_cap, im->nrefs + (size_t)nflows, sizeof(*im->refs))) {
 		im->oom = 1;
 		return 1;
 	}
-	int l2 = flow_table_opts(im->t)->key_mode == FLOW_KEY_L2;
-	for (int i = 0; i < n; i++) {
-		const struct decode_seg *g = &r.seg[i];
-		if (!g->has_eth && !g->ip_ver)
-			break;
+	for (int i = 0; i < nflows; i++)
 		im->refs[im->nrefs++] = (struct imp_ref){
-		    .key = ends_key(l2, g->ip_ver, g->ip_src, g->ip_dst, g->l4, g->sport, g->dport,
-				    g->icmp_ver, g->icmp_id, g->has_eth, g->eth_src, g->eth_dst),
-		    .frame = (uint32_t)im->nframes};
-	}
+		    .key = flows[i]->hkey, .start_ns = flows[i]->start_ns, .frame = (uint32_t)im->nframes};
 	memcpy(im->data + im->data_len, data, caplen);
-	im->frames[im->nframes++] = (struct imp_frame){ts_ns, im->data_len, caplen};
+	im->frames[im->nframes++] = (struct imp_frame){ts_ns, im->data_len, caplen, wirelen};
 	im->data_len += caplen;
 	return 0;
 }
@@ -158,16 +117,8 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 		im->oom = 1;
 		return;
 	}
-	int l2 = flow_table_opts(t)->key_mode == FLOW_KEY_L2;
-	int icmp = !f->l4 && f->icmp_ver;
 	im->pend[im->npend++] = (struct imp_flow){
-	    .uuid = uuid,
-	    .key = ends_key(l2, f->ip_ver, f->net_a, f->net_b, f->l4, f->l4 ? f->tp_a : 0,
-			    f->l4 ? f->tp_b : 0, icmp ? f->icmp_ver : 0, icmp ? f->icmp_id : 0,
-			    !!(f->flags & FLOW_F_LINK), f->link_a, f->link_b),
-	    .start_ns = f->start_ns,
-	    .last_ns = f->last_ns,
-	    .n = f->raw_captured};
+	    .uuid = uuid, .key = f->hkey, .start_ns = f->start_ns, .n = f->raw_captured};
 }
 
 static int ref_cmp(const void *a, const void *b)
@@ -175,6 +126,8 @@ static int ref_cmp(const void *a, const void *b)
 	const struct imp_ref *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
 	return x->frame < y->frame ? -1 : x->frame > y->frame;
 }
 
@@ -185,36 +138,29 @@ static void attach_raw(struct import *im, struct rest_pcap_result *r)
 	qsort(im->refs, im->nrefs, sizeof(*im->refs), ref_cmp);
 	for (size_t i = 0; i < im->npend; i++) {
 		const struct imp_flow *p = &im->pend[i];
+		struct imp_ref want = {p->key, p->start_ns, 0};
 		size_t lo = 0, hi = im->nrefs;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (im->refs[mid].key < p->key)
+			if (ref_cmp(&im->refs[mid], &want) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		uint32_t got = 0, prev = UINT32_MAX;
-		for (size_t k = lo; k < im->nrefs && im->refs[k].key == p->key && got < p->n; k++) {
-			uint32_t fi = im->refs[k].frame;
-			const struct imp_frame *fr = &im->frames[fi];
-			if (fi == prev || fr->ts_ns < p->start_ns || fr->ts_ns > p->last_ns)
-				continue;
-			prev = fi;
-			if (flow_store_add_raw(im->s, p->uuid, (int64_t)(fr->ts_ns / 1000000),
-					       (uint32_t)im->linktype, im->data + fr->off,
-					       fr->len) == 0)
+		uint32_t got = 0;
+		for (size_t k = lo; k < im->nrefs && im->refs[k].key == p->key &&
+				    im->refs[k].start_ns == p->start_ns && got < p->n;
+		     k++) {
+			const struct imp_frame *fr = &im->frames[im->refs[k].frame];
+			if (flow_store_add_raw_ns(im->s, p->uuid, (int64_t)fr->ts_ns,
+						  (uint32_t)im->linktype, im->data + fr->off,
+						  fr->len, fr->wirelen) == 0)
 				r->raw_kept++;
 			else
 				r->raw_dropped++;
 			got++;
 		}
 	}
-}
-
-static void on_frame(void *user, const struct capture_frame *fr)
-{
-	struct import *im = user;
-	flow_table_feed(im->t, im->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
 }
 
 int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_pcap_opts *o,
@@ -245,21 +191,19 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 	}
 	struct flow_table_opts to = {.raw_packet_limit = o->raw_packet_limit,
 				     .node_tid = o->node_tid};
-	im.t = flow_table_new(&to, on_emit, on_raw, &im, err, sizeof(err));
+	im.t = flow_table_new(&to, on_emit, NULL, &im, err, sizeof(err));
 	if (!im.t) {
 		capture_close(cap);
 		snprintf(r->err, sizeof(r->err), "%s", err);
 		return -EINVAL;
 	}
-	int n;
-	while ((n = capture_dispatch(cap, 0, on_frame, &im)) > 0)
-		;
-	if (n < 0) {
+	flow_table_set_raw_flows(im.t, on_raw_flows);
+	struct flow_loop_opts lo = {0}; /* the file to its end, packet time; flushed */
+	if (flow_loop_run(cap, im.t, &lo)) {
 		r->corrupt = 1;
 		snprintf(r->err, sizeof(r->err), "corrupt capture stream: %.400s (the flows before "
 			 "it are stored)", capture_error(cap));
 	}
-	flow_table_flush(im.t);
 	const struct flow_stats *fs = flow_table_stats(im.t);
 	r->packets = fs->packets;
 	r->flows = im.flows;
@@ -275,24 +219,12 @@ int rest_pcap_ingest(struct flow_store *s, const char *path, const struct rest_p
 	}
 	flow_table_free(im.t);
 	capture_close(cap);
+	flow_store_commit(s); /* one import, one write batch */
 	free(im.data);
 	free(im.frames);
 	free(im.refs);
 	free(im.pend);
 	return rc;
-}
-
-static void reply(struct rest_response *out, int status, json_t *j)
-{
-	out->status = status;
-	out->content_type = CT_JSON;
-	out->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!out->body) {
-		out->status = 500;
-		out->body = strdup("{\"Error\":\"out of memory\"}");
-	}
-	out->len = out->body ? strlen(out->body) : 0;
 }
 
 /* rawpacketlimit=N from a query string; 0 when absent, -1 on a bad value. */
@@ -319,16 +251,14 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	memset(out, 0, sizeof(*out));
 	struct flow_store *s = flow_store_from_ops(c->flow_ops);
 	if (!s) {
-		reply(out, 503,
-		      json_pack("{s:s}", "Error",
-				"this server keeps no flows (POST /api/pcap goes to an analyzer)"));
+		rest_reply_error(out, 503,
+				 "this server keeps no flows (POST /api/pcap goes to an analyzer)");
 		return;
 	}
 	struct rest_pcap_opts o = {.node_tid = node_tid};
 	if (query_limit(query, &o.raw_packet_limit)) {
-		reply(out, 400,
-		      json_pack("{s:s}", "Error",
-				"rawpacketlimit must be -1 (every packet), 0 (none) or N > 0"));
+		rest_reply_error(out, 400,
+				 "rawpacketlimit must be -1 (every packet), 0 (none) or N > 0");
 		return;
 	}
 	struct rest_pcap_result r;
@@ -340,17 +270,17 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 	if (rc || r.corrupt) {
 		if (j)
 			json_object_set_new(j, "Error", json_string(r.err));
-		reply(out, rc == -ENOMEM ? 500 : 400, j);
+		rest_reply_json(out, rc == -ENOMEM ? 500 : 400, j);
 		return;
 	}
-	reply(out, 202, j);
+	rest_reply_json(out, 202, j);
 }
 
 /* ---- RawPackets() -> pcap ---------------------------------------------------------- */
 
 struct out_pkt {
-	int64_t ts_ms;
-	uint32_t linktype;
+	int64_t ts_ns;
+	uint32_t linktype, wirelen; /* wirelen 0: the data's length */
 	const char *b64;
 	size_t order;
 };
@@ -358,40 +288,9 @@ struct out_pkt {
 static int pkt_cmp(const void *a, const void *b)
 {
 	const struct out_pkt *x = a, *y = b;
-	if (x->ts_ms != y->ts_ms)
-		return x->ts_ms < y->ts_ms ? -1 : 1;
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-static int b64_val(int ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
-}
-
-/* Decodes into out (room for strlen(in) * 3 / 4 bytes); returns the length or -1. */
-static long b64_decode(const char *in, uint8_t *out)
-{
-	long n = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (; *in && *in != '='; in++) {
-		int v = b64_val((unsigned char)*in);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return n;
 }
 
 int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
@@ -427,15 +326,20 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 					snprintf(err, errlen, "out of memory");
 					goto out;
 				}
+				/* TimestampNs and WireLen when the store has them (ours) */
+				json_t *tns = json_object_get(pk, "TimestampNs");
+				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
 				p[np] = (struct out_pkt){
-				    json_integer_value(ts),
-				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")), d,
-				    np};
+				    json_is_integer(tns) ? json_integer_value(tns)
+							 : json_integer_value(ts) * 1000000,
+				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")),
+				    wl > 0 && wl <= UINT32_MAX ? (uint32_t)wl : 0, d, np};
 				np++;
 			}
 		}
 	}
-	qsort(p, np, sizeof(*p), pkt_cmp);
+	if (np) /* p is NULL without packets: qsort's base may not be */
+		qsort(p, np, sizeof(*p), pkt_cmp);
 	FILE *fp = open_memstream(out, len);
 	if (!fp) {
 		rc = -ENOMEM;
@@ -450,19 +354,20 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 			(*skipped)++;
 			continue;
 		}
-		uint8_t *nb = realloc(buf, strlen(p[i].b64) * 3 / 4 + 3);
+		size_t tl = strlen(p[i].b64);
+		uint8_t *nb = realloc(buf, BASE64_DECODED_MAX(tl));
 		if (!nb) {
 			rc = -ENOMEM;
 			break;
 		}
 		buf = nb;
-		long n = b64_decode(p[i].b64, buf);
+		long n = base64_decode(buf, BASE64_DECODED_MAX(tl), p[i].b64, tl, 0);
 		if (n < 0) {
 			(*skipped)++;
 			continue;
 		}
-		if (pcap_out_write(po, buf, (uint32_t)n, (uint32_t)n,
-				   (uint64_t)p[i].ts_ms * 1000000ull))
+		uint32_t wl = p[i].wirelen > (uint32_t)n ? p[i].wirelen : (uint32_t)n;
+		if (pcap_out_write(po, buf, (uint32_t)n, wl, (uint64_t)p[i].ts_ns))
 			rc = -ENOMEM;
 	}
 	free(buf);

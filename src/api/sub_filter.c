@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "api/sub_filter.h"
-#include "graph/graph_int.h"
+#include "common/pvec.h"
+#include "common/smap.h"
 
 /* IDs, each a malloc'd string that is both key and value of the map. */
 struct idset {

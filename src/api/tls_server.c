@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <libwebsockets.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "common/log.h"
 #include "common/tls.h"
@@ -32,6 +33,16 @@ int tls_server_check(const struct config *cfg, const char *service, const char *
 {
 	const char *ca = config_get_string(cfg, "tls.ca_cert", NULL);
 	int require = config_get_bool(cfg, "tls.require_client_cert", 0);
+	char idkey[80];
+	snprintf(idkey, sizeof(idkey), "%s.auth.api.tls_client_identity", service);
+	int identity = config_get_bool(cfg, idkey, 0);
+	if (identity && !(tls && ca && *ca)) {
+		snprintf(err, errlen,
+			 "%s needs TLS with a CA for client certificates: set tls.server_cert, "
+			 "tls.server_key and tls.ca_cert",
+			 idkey);
+		return -1;
+	}
 	if (tls) {
 		if (tls_check_files("tls.server_cert", config_get_string(cfg, "tls.server_cert", NULL),
 				    "tls.server_key", config_get_string(cfg, "tls.server_key", NULL),
@@ -66,6 +77,77 @@ int tls_server_check(const struct config *cfg, const char *service, const char *
 		 "authenticated by TLS",
 		 service, listen, key);
 	return 0;
+}
+
+unsigned long long tls_server_client_cert_options(const struct config *cfg,
+                                                  const char *service)
+{
+	char idkey[80];
+	snprintf(idkey, sizeof(idkey), "%s.auth.api.tls_client_identity", service);
+	if (config_get_bool(cfg, "tls.require_client_cert", 0))
+		return LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+	/* ask for one, verify it when it comes, let clients without go on (lws 4.1: the
+	 * verify callback is installed only with REQUIRE_VALID...; NOT_REQUIRED takes off
+	 * SSL_VERIFY_FAIL_IF_NO_PEER_CERT) */
+	if (config_get_bool(cfg, idkey, 0))
+		return LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT |
+		       LWS_SERVER_OPTION_PEER_CERT_NOT_REQUIRED;
+	return 0;
+}
+
+/* A certificate name usable as a user name: printable ASCII, fits. */
+static int usable_name(const unsigned char *s, int n, size_t cap)
+{
+	if (!s || n <= 0 || (size_t)n >= cap)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+int tls_server_peer_user(void *ssl, char *user, size_t userlen)
+{
+	if (userlen)
+		user[0] = 0;
+	SSL *s = ssl;
+	X509 *cert = s ? SSL_get0_peer_certificate(s) : NULL;
+	/* X509_V_OK also when no certificate came: the certificate is checked first */
+	if (!cert || SSL_get_verify_result(s) != X509_V_OK || !userlen)
+		return 0;
+	X509_NAME *subj = X509_get_subject_name(cert);
+	int i = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
+	if (i >= 0) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
+		unsigned char *u8 = NULL;
+		int n = d ? ASN1_STRING_to_UTF8(&u8, d) : -1;
+		int ok = usable_name(u8, n, userlen);
+		if (ok) {
+			memcpy(user, u8, (size_t)n);
+			user[n] = 0;
+		}
+		OPENSSL_free(u8);
+		if (ok)
+			return 1;
+		log_debug("TLS: the client certificate's commonName is not a usable user name");
+	}
+	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	int found = 0;
+	for (int k = 0; sans && !found && k < sk_GENERAL_NAME_num(sans); k++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, k);
+		if (g->type != GEN_EMAIL && g->type != GEN_DNS)
+			continue;
+		const ASN1_IA5STRING *v = g->type == GEN_EMAIL ? g->d.rfc822Name : g->d.dNSName;
+		const unsigned char *p = ASN1_STRING_get0_data(v);
+		int n = ASN1_STRING_length(v);
+		if (usable_name(p, n, userlen)) {
+			memcpy(user, p, (size_t)n);
+			user[n] = 0;
+			found = 1;
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	return found;
 }
 
 int tls_server_verify_client(void *x509_ctx, void *ssl, size_t preverify_ok)

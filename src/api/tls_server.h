@@ -29,6 +29,20 @@ int tls_server_verify_client(void *x509_ctx, void *ssl, size_t preverify_ok);
  * be NULL). Other alerts follow a refusal already logged by the verify hook. */
 void tls_server_alert(const char *peer, const void *ssl_info);
 
+/* The libwebsockets server options for client certificates: with
+ * tls.require_client_cert, every client must present one tls.ca_cert verifies; else,
+ * with <service>.auth.api.tls_client_identity, a client may present one (verified
+ * when it does; those without go on to passwords and tokens); else none is asked. */
+unsigned long long tls_server_client_cert_options(const struct config *cfg,
+                                                  const char *service);
+
+/* The user a connection's verified client certificate names (ssl: the connection's
+ * OpenSSL SSL, NULL for plain HTTP): its subject's commonName, else its first email or
+ * DNS subjectAltName, into user. 1 when there is one; 0 (user "") when there is no
+ * certificate, it was not verified, or no name is usable (empty, longer than
+ * userlen - 1, or a byte outside printable ASCII; logged at debug level). */
+int tls_server_peer_user(void *ssl, char *user, size_t userlen);
+
 /* 1 when ip (numeric) is a loopback address (127/8, ::1, ::ffff:127/104). */
 int tls_ip_is_loopback(const char *ip);
 

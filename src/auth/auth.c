@@ -1,5 +1,6 @@
 /* auth.c - authentication backends and the per-request checks (see auth.h). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include "auth/htpasswd.h"
 #include "auth/rbac.h"
 #include "auth/token.h"
+#include "common/base64.h"
 #include "common/log.h"
+#include "common/util.h"
 
 struct backend {
 	char name[64];
@@ -25,6 +28,7 @@ struct auth {
 	struct rbac *rbac;
 	struct token_store *tokens;
 	struct throttle *thr;
+	int cert_identity; /* SERVICE.auth.api.tls_client_identity */
 	atomic_uint_fast64_t unauthenticated, forbidden, throttled, logins, login_failures,
 	    password_failures;
 };
@@ -62,8 +66,14 @@ static int load_backend(const struct config *cfg, const char *name, const char *
 	if (!strcmp(type, "noauth"))
 		return 0;
 	if (strcmp(type, "basic")) {
-		snprintf(err, errlen, "%s: unsupported type '%.40s' (basic or noauth%s)", key, type,
-		         !strcmp(type, "keystone") ? "; keystone is not implemented" : "");
+		/* keystone: Skydive's OpenStack backend. Refused, not ignored, so nobody runs
+		 * believing a keystone server checks the users (docs/SECURITY.md) */
+		snprintf(err, errlen, "%s: unsupported type '%.40s' (basic or noauth)%s", key, type,
+		         !strcmp(type, "keystone")
+		             ? ": keystone is not implemented (no keystone server to test against); "
+		               "use basic with an htpasswd file, or TLS client certificates "
+		               "(analyzer.auth.api.tls_client_identity)"
+		             : "");
 		return -1;
 	}
 	b->basic = 1;
@@ -147,20 +157,25 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 		/* the same backend: share its user table (cluster.pw is not freed) */
 		a->cluster = a->api;
 	}
+	snprintf(key, sizeof(key), "%s.auth.api.tls_client_identity", service);
+	a->cert_identity = config_get_bool(cfg, key, 0);
+	if (a->cert_identity && !a->api.basic && !a->cluster.basic)
+		log_warn("auth: %s is set but every backend is noauth: certificates name no one",
+		         key);
 	a->rbac = rbac_from_config(cfg, err, errlen);
 	if (!a->rbac)
 		goto fail;
 	char k[96];
 	snprintf(k, sizeof(k), "%s.auth.token_ttl", service);
-	int64_t ttl = config_get_int(cfg, k, 86400);
+	int64_t ttl = config_get_duration(cfg, k, 86400 * 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.max_tokens", service);
 	int64_t maxt = config_get_int(cfg, k, 10000);
 	snprintf(k, sizeof(k), "%s.auth.throttle.failures", service);
 	int64_t fails = config_get_int(cfg, k, 5);
 	snprintf(k, sizeof(k), "%s.auth.throttle.delay", service);
-	int64_t delay = config_get_int(cfg, k, 1);
+	int64_t delay = config_get_duration(cfg, k, 1000) / 1000;
 	snprintf(k, sizeof(k), "%s.auth.throttle.max_delay", service);
-	int64_t maxd = config_get_int(cfg, k, 300);
+	int64_t maxd = config_get_duration(cfg, k, 300 * 1000) / 1000;
 	if (ttl <= 0 || maxt <= 0 || maxt > 1000000 || fails < 0 || fails > 1000 || delay <= 0 ||
 	    maxd <= 0 || delay > 86400 || maxd > 86400) {
 		snprintf(err, errlen,
@@ -183,6 +198,49 @@ struct auth *auth_new(const struct config *cfg, const char *service, int loopbac
 fail:
 	auth_free(a);
 	return NULL;
+}
+
+/* token_keep_fn: a loaded token stays while its backend has its user. */
+static int token_user_exists(void *user, const struct token_info *who)
+{
+	const struct auth *a = user;
+	const struct backend *bs[2] = {&a->api, &a->cluster};
+	for (int i = 0; i < 2; i++)
+		if (bs[i]->basic && !strcmp(bs[i]->name, who->backend))
+			return htpasswd_has(bs[i]->pw, who->user);
+	return 0;
+}
+
+int auth_persist_tokens(struct auth *a, const char *data_dir, int64_t now_ms, char *err,
+                        size_t errlen)
+{
+	if (!a->api.basic)
+		return 0;
+	char path[4200];
+	int rc = data_dir && *data_dir ? util_mkdir_p(data_dir) : -EINVAL;
+	if (rc) {
+		log_warn("auth: cannot make the data directory '%s' (%s): login tokens will not "
+		         "survive a restart (set analyzer.data_dir)",
+		         data_dir ? data_dir : "", strerror(-rc));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/tokens.json", data_dir);
+	size_t loaded, dropped;
+	char e[600];
+	rc = token_store_attach(a->tokens, path, now_ms, token_user_exists, a, &loaded, &dropped,
+	                        e, sizeof(e));
+	if (rc == -EPERM) {
+		snprintf(err, errlen, "login tokens: %s", e);
+		return rc;
+	}
+	if (rc) {
+		log_warn("auth: login tokens will not survive a restart: %s", e);
+		return 0;
+	}
+	log_info("auth: %zu login tokens kept from %s (%zu dropped: expired, or their user or "
+	         "backend is gone)",
+	         loaded, path, dropped);
+	return 0;
 }
 
 void auth_free(struct auth *a)
@@ -218,17 +276,6 @@ int auth_path_is_public(const char *method, const char *path)
 
 /* ---- credentials ----------------------------------------------------------- */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 int auth_parse_basic(const char *authorization, char *user, size_t userlen, char *pass,
                      size_t passlen)
 {
@@ -238,20 +285,12 @@ int auth_parse_basic(const char *authorization, char *user, size_t userlen, char
 	while (*s == ' ')
 		s++;
 	char buf[1024];
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (; *s && *s != '=' && *s != ' '; s++) {
-		int v = b64val((unsigned char)*s);
-		if (v < 0 || o + 1 >= sizeof(buf))
-			return -1;
-		acc = acc << 6 | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (char)(acc >> bits & 0xff);
-		}
+	long n = base64_decode((uint8_t *)buf, sizeof(buf) - 1, s, strcspn(s, " "), 0);
+	if (n < 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
 	}
+	size_t o = (size_t)n;
 	buf[o] = 0;
 	char *colon = memchr(buf, ':', o);
 	if (!colon || memchr(buf, 0, o) || (size_t)(colon - buf) >= userlen ||
@@ -420,6 +459,17 @@ static int authenticate(struct auth *a, const struct backend *b, int cluster,
 	struct token_info who;
 	switch (cr.kind) {
 	case CRED_NONE:
+		if (a->cert_identity && c->cert_user && *c->cert_user) {
+			/* the CA vouched for the name: roles from the policy's g lines only,
+			 * so a certificate nobody gave a role to may do nothing */
+			memset(&v->id, 0, sizeof(v->id));
+			snprintf(v->id.user, sizeof(v->id.user), "%.127s", c->cert_user);
+			snprintf(v->id.backend, sizeof(v->id.backend), "tls-client-certificate");
+			char u[80];
+			printable(u, sizeof(u), c->cert_user);
+			log_debug("auth: %s from %s as %s (client certificate)", what, peer, u);
+			break;
+		}
 		deny(v, 401,
 		     "authentication required: send Authorization: Basic (user:password) or Bearer "
 		     "<the Token of POST /login>, the %s cookie or the x-auth-token URL argument%s",
@@ -462,18 +512,32 @@ static int authenticate(struct auth *a, const struct backend *b, int cluster,
 	return rc;
 }
 
+/* "roles operator, viewer" (or "role viewer", "no role") of id, for a 403 and the login
+ * log line: the policy's g lines followed, so the reader sees why (rbac_roles_text). */
+static void roles_phrase(const struct auth *a, const struct auth_identity *id, char *buf,
+                         size_t len)
+{
+	const char *roles[1] = {id->role};
+	char list[180], safe[180];
+	int n = rbac_roles_text(a->rbac, id->user, roles, id->role[0] ? 1 : 0, list, sizeof(list));
+	printable(safe, sizeof(safe), list);
+	if (n < 0)
+		snprintf(buf, len, "roles unknown: out of memory");
+	else if (n == 0)
+		snprintf(buf, len, "no role");
+	else
+		snprintf(buf, len, "%s %s", n == 1 ? "role" : "roles", safe);
+}
+
 static int authorize(struct auth *a, int n, const char *objects[2], const char *actions[2],
                      const char *peer, struct auth_verdict *v)
 {
 	for (int i = 0; i < n; i++) {
 		if (auth_allowed(a, &v->id, objects[i], actions[i]))
 			continue;
-		char u[80], roles[64];
+		char u[80], roles[200];
 		printable(u, sizeof(u), v->id.user);
-		if (v->id.role[0])
-			snprintf(roles, sizeof(roles), "roles %s", v->id.role);
-		else
-			snprintf(roles, sizeof(roles), "roles of the policy");
+		roles_phrase(a, &v->id, roles, sizeof(roles));
 		v->status = 403;
 		if (!strcmp(objects[i], "websocket"))
 			snprintf(v->msg, sizeof(v->msg), "user %s (%s) may not open %s", u, roles,
@@ -560,8 +624,10 @@ int auth_login(struct auth *a, const char *user, const char *password, const cha
 	}
 	memcpy(token, t, sizeof(t));
 	atomic_fetch_add(&a->logins, 1);
+	char roles[200];
+	roles_phrase(a, &v->id, roles, sizeof(roles));
 	log_info("auth: user %s logged in from %s (backend %s, %s)", u, peer ? peer : "?",
-	         a->api.name, v->id.role[0] ? v->id.role : "roles of the policy");
+	         a->api.name, roles);
 	return 0;
 }
 
@@ -587,7 +653,7 @@ json_t *auth_status_json(struct auth *a, int64_t now_ms)
 	token_store_stats(a->tokens, now_ms, &ts);
 	throttle_stats(a->thr, &th);
 	return json_pack(
-	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I}, "
+	    "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, "
 	    "s:{s:I, s:I, s:I}}",
 	    "APIBackend", a->api.name, "APIBackendType", auth_api_type(a), "ClusterBackend",
 	    a->cluster.name, "Unauthenticated", (json_int_t)atomic_load(&a->unauthenticated),
@@ -597,7 +663,8 @@ json_t *auth_status_json(struct auth *a, int64_t now_ms)
 	    (json_int_t)atomic_load(&a->logins), "LoginFailures",
 	    (json_int_t)atomic_load(&a->login_failures), "Tokens", "Live", (json_int_t)ts.live,
 	    "Issued", (json_int_t)ts.issued, "Expired", (json_int_t)ts.expired, "Revoked",
-	    (json_int_t)ts.revoked, "Evicted", (json_int_t)ts.evicted, "ThrottledAddresses",
+	    (json_int_t)ts.revoked, "Evicted", (json_int_t)ts.evicted, "FileSaves",
+	    (json_int_t)ts.saves, "FileSaveErrors", (json_int_t)ts.save_errors, "ThrottledAddresses",
 	    "Tracked", (json_int_t)th.tracked, "Refused", (json_int_t)th.refused, "Evicted",
 	    (json_int_t)th.evicted);
 }

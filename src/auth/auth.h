@@ -15,9 +15,15 @@
  *                                 (default: the API backend); its users without a g line
  *                                 get admin, as Skydive's analyzer/server.go sets
  *   SERVICE.auth.token_ttl        seconds a /login token lives (default 86400)
- *   SERVICE.auth.max_tokens       live tokens kept (default 10000; more evict the oldest)
+ *   SERVICE.auth.max_tokens       live tokens kept (default 10000; more evict the oldest);
+ *                                 the analyzer keeps them in <analyzer.data_dir>/tokens.json
  *   SERVICE.auth.throttle.failures / .delay / .max_delay   failed password checks per
  *                                 address before backoff (5), first block (1 s), cap (300 s)
+ *   SERVICE.auth.api.tls_client_identity  (default false) a verified TLS client
+ *                                 certificate is a user: its commonName (else its first
+ *                                 email/DNS subjectAltName), with the roles of the
+ *                                 policy's g lines only (no default role), on every path,
+ *                                 cluster ones included; credentials sent with it win
  *   rbac.policy_file, rbac.policy the policy (rbac.h)
  * No api backend configured: noauth when the server listens on loopback only; any
  * other address makes auth_new fail, naming the keys, unless noauth is set explicitly
@@ -45,7 +51,8 @@ struct auth;
 struct auth_identity {
 	char user[128];
 	char role[32];    /* the default role it got ("" when the policy names the user) */
-	char backend[64]; /* the backend that checked it */
+	char backend[64]; /* the backend that checked it ("tls-client-certificate" for a
+	                   * certificate identity) */
 	int noauth;       /* no authentication configured: every request allowed */
 };
 
@@ -55,6 +62,8 @@ struct auth_creds {
 	const char *x_auth_token;  /* X-Auth-Token header, else the x-auth-token URL arg */
 	const char *cookie;        /* Cookie header */
 	const char *peer;          /* the client's address, for logs and the throttle */
+	const char *cert_user;     /* the user its verified TLS client certificate names
+	                            * (tls_server_peer_user), NULL none */
 };
 
 /* The answer: status 0 go on, else 401/403/429 with msg (JSON {"Error": msg}) and,
@@ -72,6 +81,16 @@ struct auth_verdict {
 struct auth *auth_new(const struct config *cfg, const char *service, int loopback_only,
                       const char *listen, char *err, size_t errlen);
 void auth_free(struct auth *a); /* NULL is fine */
+
+/* Makes the /login tokens survive a restart: loads <data_dir>/tokens.json (token.h:
+ * only SHA-256 digests, never token text; a revoked token is not in it) and saves it
+ * after every login and logout. Tokens whose user is no longer in its backend's user
+ * table, or whose backend is gone, are dropped at load. Nothing to do with a noauth API
+ * backend (no tokens). 0; a data_dir that cannot be made only logs a warning (tokens
+ * then live in memory); -EPERM with err when the file may not be trusted (a link, not
+ * the analyzer's, writable by others): the analyzer refuses to start. */
+int auth_persist_tokens(struct auth *a, const char *data_dir, int64_t now_ms, char *err,
+                        size_t errlen);
 
 /* Whether listen ("HOST:PORT", resolved IP) is a loopback address. */
 int auth_addr_is_loopback(const char *ip);

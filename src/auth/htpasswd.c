@@ -233,6 +233,11 @@ size_t htpasswd_count(const struct htpasswd *h)
 	return h ? h->n : 0;
 }
 
+int htpasswd_has(const struct htpasswd *h, const char *user)
+{
+	return h && user && find(h, user) != NULL;
+}
+
 int htpasswd_check(const struct htpasswd *h, const char *user, const char *password)
 {
 	if (!h || !h->n || !user || !password)

@@ -34,6 +34,10 @@ void htpasswd_free(struct htpasswd *h); /* NULL is fine */
 
 size_t htpasswd_count(const struct htpasswd *h);
 
+/* 1 when user is in h, else 0 (h NULL: 0). Not timing-safe: for tokens loaded at start
+ * (auth.c), not for answering requests. */
+int htpasswd_has(const struct htpasswd *h, const char *user);
+
 /* 1 when user exists and password matches its hash, else 0. */
 int htpasswd_check(const struct htpasswd *h, const char *user, const char *password);
 

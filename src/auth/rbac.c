@@ -576,6 +576,36 @@ int rbac_allowed(const struct rbac *r, const char *user, const char *const *role
 	return ok;
 }
 
+int rbac_roles_text(const struct rbac *r, const char *user, const char *const *roles,
+                    size_t nroles, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = 0;
+	if (!r)
+		return 0;
+	struct subjects s = {0};
+	if (subjects_of(r, user, roles, nroles, &s)) {
+		free(s.v);
+		return -ENOMEM;
+	}
+	/* s.v[0] is the user itself (when it has a name), the rest its roles */
+	size_t first = user && *user ? 1 : 0, o = 0;
+	int n = 0, cut = 0;
+	for (size_t i = first; i < s.n; i++, n++) {
+		if (cut || !len)
+			continue;
+		size_t need = strlen(s.v[i]) + (o ? 2 : 0);
+		if (o + need + 4 > len) { /* room for "..." and the NUL */
+			snprintf(buf + o, len - o, "%s", len - o > 3 ? "..." : "");
+			cut = 1;
+			continue;
+		}
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", s.v[i]);
+	}
+	free(s.v);
+	return n;
+}
+
 json_t *rbac_permissions_json(const struct rbac *r, const char *user, const char *const *roles,
                               size_t nroles)
 {

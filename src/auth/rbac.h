@@ -53,6 +53,14 @@ struct rbac *rbac_from_config(const struct config *cfg, char *err, size_t errlen
 int rbac_allowed(const struct rbac *r, const char *user, const char *const *roles,
                  size_t nroles, const char *object, const char *action);
 
+/* The roles user holds, as "operator, viewer" into buf[len]: roles[0..nroles) (a
+ * backend's default role), then the roles of user's g lines, then those they inherit
+ * (up to casbin's depth of 10, as rbac_allowed follows them), in that order, each once;
+ * the user's own name is not a role. Cut with "..." when it does not fit. Returns how
+ * many roles there are (0: buf is ""), or -ENOMEM (buf ""). */
+int rbac_roles_text(const struct rbac *r, const char *user, const char *const *roles,
+                    size_t nroles, char *buf, size_t len);
+
 /* The permissions of that user/roles as Skydive's /login answers them:
  * [{"Object","Action","Allowed"}...] for every (object, action) the policy names.
  * New reference; NULL on out of memory. */

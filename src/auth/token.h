@@ -50,9 +50,30 @@ int token_check(struct token_store *ts, const char *token, int64_t now_ms,
 /* 1 revoked, 0 it was not live. */
 int token_revoke(struct token_store *ts, const char *token);
 
+/* Persistence, so tokens survive a restart (auth.c: <analyzer.data_dir>/tokens.json).
+ * Once attached, the store is saved after every issue and every revocation, before the
+ * call returns (util_write_file_atomic: a 0600 temporary made with O_EXCL, renamed over
+ * the file). The file holds, per live token, the SHA-256 of its text (never the text:
+ * reading the file gives no usable token), its user, role, backend and expiry. A revoked
+ * token is no longer in it, so a restart does not bring it back. A failed save is logged
+ * and counted (SaveErrors); the store goes on in memory.
+ *
+ * token_store_attach loads path when it exists. Entries that expired by now_ms, and those
+ * keep(user, who) refuses (keep NULL: all kept), are dropped and counted in *dropped;
+ * beyond the store's size the ones closest to expiry go too. Refused with -EPERM and err:
+ * a symbolic link (O_NOFOLLOW), not a regular file, not owned by this process's user, or
+ * writable by group or others (whoever can write it can add a token of their own). A file
+ * that does not parse is kept as path.corrupt, logged, and the store starts empty (0).
+ * Other errors (cannot read): -errno with err. On any error the store stays unattached. */
+typedef int (*token_keep_fn)(void *user, const struct token_info *who);
+int token_store_attach(struct token_store *ts, const char *path, int64_t now_ms,
+                       token_keep_fn keep, void *user, size_t *loaded, size_t *dropped,
+                       char *err, size_t errlen);
+
 struct token_stats {
 	size_t live;
 	uint64_t issued, expired, revoked, evicted;
+	uint64_t saves, save_errors; /* writes of the attached file */
 };
 void token_store_stats(struct token_store *ts, int64_t now_ms, struct token_stats *out);
 

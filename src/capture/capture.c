@@ -13,6 +13,11 @@ int capture_linktype(const struct capture *c)
 	return c->linktype;
 }
 
+int capture_tstamp_nano(const struct capture *c)
+{
+	return c->nano;
+}
+
 int capture_set_filter(struct capture *c, const char *bpf, char *err, size_t errlen)
 {
 	if (!c->ops->set_filter) {

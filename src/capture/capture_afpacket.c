@@ -96,6 +96,7 @@ struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *e
 	int ie = errno;
 	if (c->fd >= 0)
 		c->base.linktype = linktype_of(c->fd, o->ifname);
+	c->base.nano = 1; /* TPACKET_V3 times are ns */
 	netns_leave(saved);
 	if (c->fd < 0) {
 		snprintf(err, errlen, "AF_PACKET socket: %s%s", strerror(e),
@@ -237,6 +238,7 @@ static int afpacket_dispatch(struct capture *base, int max, capture_cb cb, void 
 			.caplen = caplen < c->snaplen ? caplen : c->snaplen,
 			.wirelen = wirelen,
 			.ts_ns = (uint64_t)h->tp_sec * 1000000000ull + h->tp_nsec,
+			.linktype = c->base.linktype,
 		};
 		c->base.received++;
 		cb(user, &f);

@@ -43,6 +43,28 @@ static struct capture *open_fp(FILE *fp, const char *name, char *err, size_t err
 	char *iobuf = fp == stdin ? stdin_buf : (c->iobuf = malloc(CAPTURE_FILE_BUF));
 	if (iobuf)
 		setvbuf(fp, iobuf, _IOFBF, CAPTURE_FILE_BUF);
+	/* A classic pcap says its resolution in its magic number; read it
+	 * where the stream can go back (a regular file). Elsewhere (pipes,
+	 * pcapng, whose resolution is per interface) it is not known up front:
+	 * taken as ns, which keeps either. */
+	int nano = 1;
+	long start = ftell(fp);
+	uint8_t magic[4];
+	if (start >= 0 && fread(magic, 1, 4, fp) == 4) {
+		uint32_t le = (uint32_t)magic[0] | (uint32_t)magic[1] << 8 |
+			      (uint32_t)magic[2] << 16 | (uint32_t)magic[3] << 24;
+		if (le == 0xa1b2c3d4u || le == 0xd4c3b2a1u)
+			nano = 0; /* microseconds, either byte order */
+	}
+	if (start >= 0 && fseek(fp, start, SEEK_SET)) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		if (fp != stdin)
+			fclose(fp);
+		free(c->iobuf);
+		free(c);
+		return NULL;
+	}
+	clearerr(fp);
 	c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (!c->p) {
 		if (fp != stdin)
@@ -54,6 +76,7 @@ static struct capture *open_fp(FILE *fp, const char *name, char *err, size_t err
 	}
 	c->base.ops = &file_ops;
 	c->base.linktype = pcap_datalink(c->p);
+	c->base.nano = nano;
 	/* pcapng files report major version 1; for pcap (version 2) the record
 	 * layout gives exact offsets. */
 	c->is_pcapng = pcap_major_version(c->p) != 2;
@@ -97,6 +120,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		.caplen = h->caplen,
 		.wirelen = h->len > h->caplen ? h->len : h->caplen,
 		.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		.linktype = c->base.linktype,
 	};
 	c->base.received++;
 	c->cb(c->user, &f);

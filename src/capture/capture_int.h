@@ -16,6 +16,7 @@ struct capture_ops {
 struct capture {
 	const struct capture_ops *ops;
 	int linktype;
+	int nano; /* timestamps finer than 1 us (capture_tstamp_nano) */
 	uint64_t received;
 	char err[512];
 };

@@ -67,6 +67,7 @@ struct capture *capture_open_pcap(const struct capture_live_opts *o, char *err, 
 	netns_leave(saved);
 	c->base.ops = &pcap_ops;
 	c->base.linktype = pcap_datalink(c->p);
+	c->base.nano = pcap_get_tstamp_precision(c->p) == PCAP_TSTAMP_PRECISION_NANO;
 	return &c->base;
 fail:
 	netns_leave(saved);
@@ -89,6 +90,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		.caplen = h->caplen,
 		.wirelen = h->len > h->caplen ? h->len : h->caplen,
 		.ts_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		.linktype = c->base.linktype,
 	};
 	c->base.received++;
 	c->cb(c->user, &f);

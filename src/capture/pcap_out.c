@@ -9,9 +9,15 @@ struct pcap_out {
 	pcap_t *dead;
 	pcap_dumper_t *d;
 	FILE *fp;
+	int nano;
 };
 
 struct pcap_out *pcap_out_open(FILE *fp, int linktype, char *err, size_t errlen)
+{
+	return pcap_out_open_ts(fp, linktype, 0, err, errlen);
+}
+
+struct pcap_out *pcap_out_open_ts(FILE *fp, int linktype, int nano, char *err, size_t errlen)
 {
 	struct pcap_out *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -19,8 +25,9 @@ struct pcap_out *pcap_out_open(FILE *fp, int linktype, char *err, size_t errlen)
 		return NULL;
 	}
 	o->fp = fp;
-	/* Microsecond pcap: the format every reader knows. */
-	o->dead = pcap_open_dead_with_tstamp_precision(linktype, 262144, PCAP_TSTAMP_PRECISION_MICRO);
+	o->nano = !!nano;
+	o->dead = pcap_open_dead_with_tstamp_precision(
+		linktype, 262144, nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
 	if (o->dead)
 		o->d = pcap_dump_fopen(o->dead, fp);
 	if (!o->d) {
@@ -38,9 +45,10 @@ int pcap_out_write(struct pcap_out *o, const uint8_t *data, uint32_t caplen, uin
 {
 	struct pcap_pkthdr h;
 	h.ts.tv_sec = (time_t)(ts_ns / 1000000000ull);
-	h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000ull / 1000);
+	/* A nanosecond dumper writes tv_usec as it is: it holds the ns then. */
+	h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000ull / (o->nano ? 1 : 1000));
 	h.caplen = caplen;
-	h.len = wirelen;
+	h.len = wirelen > caplen ? wirelen : caplen; /* a record never says less */
 	pcap_dump((u_char *)o->d, &h, data);
 	return ferror(o->fp) ? -EIO : 0;
 }

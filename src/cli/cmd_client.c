@@ -12,8 +12,8 @@
 #include "cli/cli.h"
 #include "client/capture_cmd.h"
 #include "client/client.h"
+#include "client/client_args.h"
 #include "client/client_pcap.h"
-#include "config/config.h"
 
 
 enum {
@@ -29,7 +29,6 @@ struct args {
 	unsigned used; /* FL_* given on the command line */
 	char **pos;    /* positional arguments after the subcommand path */
 	int npos;
-	struct config *cfg;
 };
 
 struct subcmd {
@@ -135,33 +134,13 @@ static int report_http_error(const struct client_response *r, const char *query)
 
 static int print_json(const struct client_response *r, int tab)
 {
-	char err[256];
-	char *s = client_json_pretty(r->body, r->len, tab, err, sizeof(err));
-	if (!s) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	fputs(s, stdout);
-	free(s);
-	return 0;
+	return client_cli_print_json(r, tab);
 }
 
 static int request(struct args *a, const char *method, const char *path, const char *accept,
                    const char *body, struct client_response *r)
 {
-	char err[1024];
-	if (client_request(&a->o, method, path, accept, body, r, err, sizeof(err))) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	if (r->status == 401 || r->status == 403) {
-		fprintf(stderr,
-		        "skydive client: the analyzer refused the credentials (%ld); set "
-		        "--username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD\n",
-		        r->status);
-		return 1;
-	}
-	return 0;
+	return client_cli_request(&a->o, method, path, accept, body, NULL, r);
 }
 
 /* ---- commands ---------------------------------------------------------- */
@@ -309,60 +288,31 @@ static const char *flag_name(unsigned f)
 int cmd_client(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"analyzer", required_argument, NULL, 'A'}, {"username", required_argument, NULL, 'U'},
-	    {"password", required_argument, NULL, 'P'}, {"cacert", required_argument, NULL, 'C'},
-	    {"cert", required_argument, NULL, 'E'},     {"key", required_argument, NULL, 'K'},
-	    {"insecure", no_argument, NULL, 'I'},       {"conf", required_argument, NULL, 'c'},
+	    CLIENT_ARGS_LONGOPTS,
 	    {"format", required_argument, NULL, 'f'},   {"gremlin", required_argument, NULL, 'g'},
 	    {"file", required_argument, NULL, 'F'},     {"endpoint", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
-	if (client_pcap_wanted(argc, argv))
+	/* `client pcap|capture ...` have their own options (src/client). */
+	const char *word = client_command_word(argc, argv);
+	if (word && !strcmp(word, "pcap"))
 		return client_pcap_main(argc, argv);
+	if (word && !strcmp(word, "capture"))
+		return client_capture_main(argc, argv);
 	struct args a = {0};
-	const char **files = calloc((size_t)argc + 1, sizeof(*files));
-	size_t nfiles = 0;
+	struct client_args ca;
 	int help = 0, c, rc = 2;
-	const char *analyzer = NULL;
-	json_t *analyzers = NULL;
 	char err[1024];
 
-	if (!files) {
+	if (client_args_init(&ca, argc)) {
 		fprintf(stderr, "skydive client: out of memory\n");
 		return 1;
 	}
-	/* `client capture ...` has its own options (src/client/capture_cmd.c). */
-	if (client_capture_wanted(argc, argv)) {
-		free(files);
-		return client_capture_main(argc, argv);
-	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (client_args_take(&ca, c, optarg))
+			continue;
 		switch (c) {
-		case 'A':
-			analyzer = optarg;
-			break;
-		case 'U':
-			a.o.username = optarg;
-			break;
-		case 'P':
-			a.o.password = optarg;
-			break;
-		case 'C':
-			a.o.cacert = optarg;
-			break;
-		case 'E':
-			a.o.cert = optarg;
-			break;
-		case 'K':
-			a.o.key = optarg;
-			break;
-		case 'I':
-			a.o.insecure = 1;
-			break;
-		case 'c':
-			files[nfiles++] = optarg;
-			break;
 		case 'f':
 			a.format = optarg;
 			a.used |= FL_FORMAT;
@@ -435,39 +385,17 @@ int cmd_client(int argc, char **argv)
 	a.pos = pos + (s->name ? 2 : 1);
 	a.npos = npos - (s->name ? 2 : 1);
 
-	a.cfg = config_load(files, nfiles, err, sizeof(err));
-	if (!a.cfg) {
+	if (client_args_resolve(&ca, err, sizeof(err))) {
 		fprintf(stderr, "skydive client: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	/* --analyzer, then SKYDIVE_ANALYZER, then the first of 'analyzers'
-	 * (which SKYDIVE_ANALYZERS overrides), then Skydive's default. */
-	if (!analyzer)
-		analyzer = getenv("SKYDIVE_ANALYZER");
-	if (!analyzer || !*analyzer) {
-		analyzers = config_get_list(a.cfg, "analyzers", "127.0.0.1:8082");
-		analyzer = json_string_value(json_array_get(analyzers, 0));
-	}
-	a.o.analyzer = analyzer && *analyzer ? analyzer : "127.0.0.1:8082";
-	if (!a.o.username)
-		a.o.username = getenv("SKYDIVE_USERNAME");
-	if (!a.o.password)
-		a.o.password = getenv("SKYDIVE_PASSWORD");
-	a.o.host_id = config_get_string(a.cfg, "host_id", "cli");
-	if (!a.o.cacert)
-		a.o.cacert = config_get_string(a.cfg, "tls.ca_cert", NULL);
-	if (!a.o.cert)
-		a.o.cert = config_get_string(a.cfg, "tls.client_cert", NULL);
-	if (!a.o.key)
-		a.o.key = config_get_string(a.cfg, "tls.client_key", NULL);
+	a.o = ca.o;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = s->run(&a);
 	curl_global_cleanup();
 out:
-	json_decref(analyzers);
-	config_free(a.cfg);
-	free(files);
+	client_args_free(&ca);
 	return rc;
 }

@@ -1,6 +1,7 @@
-/* cmd_flows.c - `skydive flows --read FILE`: the offline mode. Wires a file
- * capture into a flow table and writes the flows as JSON, or the kept raw
- * packets as a pcap. */
+/* cmd_flows.c - `skydive flows --read FILE` (offline) or `--interface IF`
+ * (live): wires a capture into a flow table through the shared loop
+ * (flow/flow_loop.h) and writes the flows as JSON, or the kept raw packets as
+ * a pcap. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_json.h"
+#include "flow/flow_loop.h"
 #include "flow/flow_table.h"
 
 struct run {
@@ -30,7 +32,6 @@ struct run {
 	struct pcap_out *pcap;
 	int progress;
 	struct timespec last_progress;
-	uint64_t frames;
 };
 
 static void usage(FILE *out)
@@ -144,12 +145,14 @@ static void show_progress(struct run *r, int final)
 		(unsigned long long)st->flows_expired, final ? "\n" : "");
 }
 
-static void on_frame(void *user, const struct capture_frame *fr)
+/* After each batch of a file (4096 frames): the progress line, at most once a
+ * second. */
+static int file_after_batch(void *user, int n, uint64_t now_ns)
 {
 	struct run *r = user;
-	flow_table_feed(r->table, r->linktype, fr->data, fr->caplen, fr->wirelen, fr->ts_ns);
-	if (r->progress && !(++r->frames & 0xffff))
+	if (r->progress)
 		show_progress(r, 0);
+	return 0;
 }
 
 static void print_stats(const struct flow_stats *st)
@@ -183,31 +186,26 @@ struct worker {
 	int err;
 };
 
-static void on_live_frame(void *user, const struct capture_frame *fr)
+static int live_after_batch(void *user, int n, uint64_t now)
 {
 	struct worker *w = user;
-	flow_table_feed(w->table, capture_linktype(w->cap), fr->data, fr->caplen, fr->wirelen,
-			fr->ts_ns);
+	if (w->max_packets &&
+	    __atomic_add_fetch(w->seen, (uint64_t)n, __ATOMIC_RELAXED) >= (uint64_t)w->max_packets)
+		stop_requested = 1;
+	if (w->deadline_ns && now >= w->deadline_ns)
+		stop_requested = 1;
+	return stop_requested;
 }
 
+/* One worker: its capture into its table until a stop; its flows leave at
+ * the end (the output is shared under r->lock). */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	while (!stop_requested) {
-		int n = capture_dispatch(w->cap, 0, on_live_frame, w);
-		if (n < 0) {
-			w->err = 1;
-			stop_requested = 1;
-			break;
-		}
-		uint64_t now = time_now_ns();
-		if (n == 0)
-			flow_table_tick(w->table, now); /* idle: expiry still runs */
-		if (w->max_packets &&
-		    __atomic_add_fetch(w->seen, (uint64_t)n, __ATOMIC_RELAXED) >= (uint64_t)w->max_packets)
-			stop_requested = 1;
-		if (w->deadline_ns && now >= w->deadline_ns)
-			stop_requested = 1;
+	struct flow_loop_opts lo = {.live = 1, .after_batch = live_after_batch, .user = w};
+	if (!stop_requested && flow_loop_run(w->cap, w->table, &lo)) {
+		w->err = 1;
+		stop_requested = 1;
 	}
 	return NULL;
 }
@@ -268,7 +266,8 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 		}
 	}
 	r->linktype = capture_linktype(w[0].cap);
-	if (l->want_pcap && !(r->pcap = pcap_out_open(out, r->linktype, err, sizeof(err)))) {
+	if (l->want_pcap && !(r->pcap = pcap_out_open_ts(out, r->linktype, capture_tstamp_nano(w[0].cap),
+							  err, sizeof(err)))) {
 		fprintf(stderr, "skydive flows: %s\n", err);
 		goto out;
 	}
@@ -298,7 +297,7 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 	int cap_err = 0;
 	for (int i = 0; i < nw; i++) {
 		struct capture_stats cs;
-		flow_table_flush(w[i].table);
+		flow_table_flush(w[i].table); /* a worker that did not start */
 		add_stats(&sum, flow_table_stats(w[i].table));
 		capture_stats(w[i].cap, &cs);
 		cs_sum.received += cs.received;
@@ -583,7 +582,10 @@ int cmd_flows(int argc, char **argv)
 	r.json = !want_pcap;
 	r.progress = progress && isatty(2);
 	buf_init(&r.out, out);
-	if (want_pcap && !(r.pcap = pcap_out_open(out, r.linktype, err, sizeof(err)))) {
+	/* The source's resolution: a microsecond file gives a microsecond pcap,
+	 * nanosecond times stay nanoseconds. */
+	if (want_pcap && !(r.pcap = pcap_out_open_ts(out, r.linktype, capture_tstamp_nano(cap), err,
+						     sizeof(err)))) {
 		fprintf(stderr, "skydive flows: %s\n", err);
 		goto out;
 	}
@@ -595,13 +597,10 @@ int cmd_flows(int argc, char **argv)
 	if (r.json)
 		buf_putc(&r.out, '[');
 
-	int n, read_err = 0;
-	while ((n = capture_dispatch(cap, 0, on_frame, &r)) > 0)
-		;
-	if (n < 0)
-		read_err = 1;
-	/* Flows read before an error are still printed, then the error. */
-	flow_table_flush(r.table);
+	/* Flows read before an error are still printed (the loop flushes the
+	 * table), then the error. */
+	struct flow_loop_opts lo = {.after_batch = file_after_batch, .user = &r};
+	int read_err = flow_loop_run(cap, r.table, &lo) != 0;
 	if (r.json)
 		buf_puts(&r.out, r.emitted ? "\n]\n" : "]\n");
 	if (r.progress)

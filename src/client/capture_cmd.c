@@ -12,56 +12,12 @@
 
 #include "client/capture_cmd.h"
 #include "client/client.h"
-#include "config/config.h"
-
-/* Options that take a value, persistent ones included: needed to find the
- * first command word without parsing. */
-static const char *const value_opts[] = {"--analyzer",
-                                         "--username",
-                                         "--password",
-                                         "--cacert",
-                                         "--cert",
-                                         "--key",
-                                         "--conf",
-                                         "-c",
-                                         "--format",
-                                         "--gremlin",
-                                         "--file",
-                                         "--endpoint",
-                                         "--node",
-                                         "--bpf",
-                                         "--name",
-                                         "--description",
-                                         "--type",
-                                         "--port",
-                                         "--samplingrate",
-                                         "--pollinginterval",
-                                         "--header-size",
-                                         "--rawpacket-limit",
-                                         "--layer-key-mode",
-                                         "--extra-layer",
-                                         "--target",
-                                         "--target-type",
-                                         "--ttl",
-                                         NULL};
+#include "client/client_args.h"
 
 int client_capture_wanted(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--"))
-			return i + 1 < argc && !strcmp(argv[i + 1], "capture");
-		if (a[0] != '-')
-			return !strcmp(a, "capture");
-		if (strchr(a, '='))
-			continue;
-		for (size_t k = 0; value_opts[k]; k++)
-			if (!strcmp(a, value_opts[k])) {
-				i++;
-				break;
-			}
-	}
-	return 0;
+	const char *w = client_command_word(argc, argv);
+	return w && !strcmp(w, "capture");
 }
 
 enum { CMD_CREATE = 1, CMD_LIST, CMD_GET, CMD_DELETE };
@@ -192,33 +148,13 @@ static int report(const struct client_response *r, const char *query)
 
 static int print_pretty(const struct client_response *r)
 {
-	char err[256];
-	char *s = client_json_pretty(r->body, r->len, 0, err, sizeof(err));
-	if (!s) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	fputs(s, stdout);
-	free(s);
-	return 0;
+	return client_cli_print_json(r, 0);
 }
 
 static int request(const struct client_opts *o, const char *method, const char *path,
                    const char *body, const char *const *hdrs, struct client_response *r)
 {
-	char err[1024];
-	if (client_request_headers(o, method, path, NULL, body, hdrs, r, err, sizeof(err))) {
-		fprintf(stderr, "skydive client: %s\n", err);
-		return 1;
-	}
-	if (r->status == 401 || r->status == 403) {
-		fprintf(stderr,
-		        "skydive client: the analyzer refused the credentials (%ld); set "
-		        "--username/--password or SKYDIVE_USERNAME/SKYDIVE_PASSWORD\n",
-		        r->status);
-		return 1;
-	}
-	return 0;
+	return client_cli_request(o, method, path, NULL, body, hdrs, r);
 }
 
 static int run_create(const struct client_opts *o, struct create_flags *f)
@@ -338,14 +274,7 @@ static int run_simple(const struct client_opts *o, int cmd, char **ids, int nids
 int client_capture_main(int argc, char **argv)
 {
 	enum {
-		O_ANALYZER = 256,
-		O_USER,
-		O_PASS,
-		O_CACERT,
-		O_CERT,
-		O_KEY,
-		O_INSECURE,
-		O_GREMLIN,
+		O_GREMLIN = 256,
 		O_NODE,
 		O_BPF,
 		O_NAME,
@@ -366,14 +295,7 @@ int client_capture_main(int argc, char **argv)
 		O_TTL,
 	};
 	static const struct option opts[] = {
-	    {"analyzer", required_argument, NULL, O_ANALYZER},
-	    {"username", required_argument, NULL, O_USER},
-	    {"password", required_argument, NULL, O_PASS},
-	    {"cacert", required_argument, NULL, O_CACERT},
-	    {"cert", required_argument, NULL, O_CERT},
-	    {"key", required_argument, NULL, O_KEY},
-	    {"insecure", no_argument, NULL, O_INSECURE},
-	    {"conf", required_argument, NULL, 'c'},
+	    CLIENT_ARGS_LONGOPTS,
 	    {"help", no_argument, NULL, 'h'},
 	    {"gremlin", required_argument, NULL, O_GREMLIN},
 	    {"node", required_argument, NULL, O_NODE},
@@ -397,48 +319,21 @@ int client_capture_main(int argc, char **argv)
 	    {"ttl", required_argument, NULL, O_TTL},
 	    {NULL, 0, NULL, 0},
 	};
-	struct client_opts o = {0};
+	struct client_args ca;
 	struct create_flags f = {.srate = 1, .pintv = 10, .lkm = "L2"};
-	const char **files = calloc((size_t)argc + 1, sizeof(*files));
-	size_t nfiles = 0;
-	const char *analyzer = NULL;
-	json_t *analyzers = NULL;
-	struct config *cfg = NULL;
 	int help = 0, c, rc = 2;
 	char err[1024];
-	if (!files) {
+	if (client_args_init(&ca, argc)) {
 		fprintf(stderr, "skydive client: out of memory\n");
 		return 1;
 	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (client_args_take(&ca, c, optarg))
+			continue;
 		if (c >= O_GREMLIN)
 			f.any = 1;
 		switch (c) {
-		case O_ANALYZER:
-			analyzer = optarg;
-			break;
-		case O_USER:
-			o.username = optarg;
-			break;
-		case O_PASS:
-			o.password = optarg;
-			break;
-		case O_CACERT:
-			o.cacert = optarg;
-			break;
-		case O_CERT:
-			o.cert = optarg;
-			break;
-		case O_KEY:
-			o.key = optarg;
-			break;
-		case O_INSECURE:
-			o.insecure = 1;
-			break;
-		case 'c':
-			files[nfiles++] = optarg;
-			break;
 		case 'h':
 			help = 1;
 			break;
@@ -544,38 +439,17 @@ int client_capture_main(int argc, char **argv)
 		        pos[1]);
 		goto out;
 	}
-	cfg = config_load(files, nfiles, err, sizeof(err));
-	if (!cfg) {
+	if (client_args_resolve(&ca, err, sizeof(err))) {
 		fprintf(stderr, "skydive client: %s\n", err);
 		rc = 1;
 		goto out;
 	}
-	/* Same precedence as the other client commands (cmd_client.c). */
-	if (!analyzer)
-		analyzer = getenv("SKYDIVE_ANALYZER");
-	if (!analyzer || !*analyzer) {
-		analyzers = config_get_list(cfg, "analyzers", "127.0.0.1:8082");
-		analyzer = json_string_value(json_array_get(analyzers, 0));
-	}
-	o.analyzer = analyzer && *analyzer ? analyzer : "127.0.0.1:8082";
-	if (!o.username)
-		o.username = getenv("SKYDIVE_USERNAME");
-	if (!o.password)
-		o.password = getenv("SKYDIVE_PASSWORD");
-	o.host_id = config_get_string(cfg, "host_id", "cli");
-	if (!o.cacert)
-		o.cacert = config_get_string(cfg, "tls.ca_cert", NULL);
-	if (!o.cert)
-		o.cert = config_get_string(cfg, "tls.client_cert", NULL);
-	if (!o.key)
-		o.key = config_get_string(cfg, "tls.client_key", NULL);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = cmd == CMD_CREATE ? run_create(&o, &f) : run_simple(&o, cmd, pos + 1, npos - 1);
+	rc = cmd == CMD_CREATE ? run_create(&ca.o, &f)
+	                       : run_simple(&ca.o, cmd, pos + 1, npos - 1);
 	curl_global_cleanup();
 out:
-	json_decref(analyzers);
-	config_free(cfg);
-	free(files);
+	client_args_free(&ca);
 	return rc;
 }

@@ -15,7 +15,7 @@ static int use_tls(const struct client_opts *o)
 	       (o->key && *o->key);
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
+size_t client_curl_body(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct client_response *r = user;
 	size_t n = size * nmemb;
@@ -27,6 +27,25 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 	r->len += n;
 	r->body[r->len] = 0;
 	return n;
+}
+
+void client_curl_auth(CURL *c, const struct client_opts *o)
+{
+	if (o->username && *o->username) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, o->username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, o->password ? o->password : "");
+	}
+	if (o->cacert && *o->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+	if (o->cert && *o->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+	if (o->key && *o->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	if (o->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 }
 
 int client_request(const struct client_opts *o, const char *method, const char *path,
@@ -53,7 +72,7 @@ int client_request_headers(const struct client_opts *o, const char *method, cons
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, client_curl_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -69,21 +88,7 @@ int client_request_headers(const struct client_opts *o, const char *method, cons
 	snprintf(hdr, sizeof(hdr), "Accept: %s", accept ? accept : "application/json");
 	h = curl_slist_append(h, hdr);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (o->username && *o->username) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, o->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, o->password ? o->password : "");
-	}
-	if (o->cacert && *o->cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
-	if (o->cert && *o->cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-	if (o->key && *o->key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
-	if (o->insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	client_curl_auth(c, o);
 	CURLcode cc = curl_easy_perform(c);
 	if (cc == CURLE_OK) {
 		char *ct = NULL;

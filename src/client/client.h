@@ -3,6 +3,7 @@
 #ifndef SKYDIVE_CLIENT_H
 #define SKYDIVE_CLIENT_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stddef.h>
 
@@ -34,6 +35,12 @@ int client_request_headers(const struct client_opts *o, const char *method, cons
                            const char *accept, const char *body, const char *const *headers,
                            struct client_response *resp, char *err, size_t errlen);
 void client_response_free(struct client_response *r);
+/* Sets c's basic authentication (username set) and TLS files and verification from o:
+ * what every request to the analyzer carries. */
+void client_curl_auth(CURL *c, const struct client_opts *o);
+/* libcurl's CURLOPT_WRITEFUNCTION appending to the struct client_response given as
+ * CURLOPT_WRITEDATA (body kept NUL-terminated); 0 when out of memory, failing the transfer. */
+size_t client_curl_body(char *data, size_t size, size_t nmemb, void *user);
 
 /* Sends every node then every edge of graph ({"Nodes":[...],"Edges":[...]}
  * or an array of such objects) to endpoint (default "/ws/publisher") as

@@ -12,13 +12,10 @@
 #include <jansson.h>
 
 #include "client/client.h"
-#include "config/config.h"
+#include "client/client_args.h"
 
 static const struct option opts[] = {
-    {"analyzer", required_argument, NULL, 'A'}, {"username", required_argument, NULL, 'U'},
-    {"password", required_argument, NULL, 'P'}, {"cacert", required_argument, NULL, 'C'},
-    {"cert", required_argument, NULL, 'E'},     {"key", required_argument, NULL, 'K'},
-    {"insecure", no_argument, NULL, 'I'},       {"conf", required_argument, NULL, 'c'},
+    CLIENT_ARGS_LONGOPTS,
     {"trace", required_argument, NULL, 't'},    {"rawpacket-limit", required_argument, NULL, 'r'},
     {"node-tid", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -26,24 +23,8 @@ static const struct option opts[] = {
 
 int client_pcap_wanted(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-')
-			return !strcmp(a, "pcap");
-		if (!strcmp(a, "--"))
-			return i + 1 < argc && !strcmp(argv[i + 1], "pcap");
-		if (strchr(a, '='))
-			continue;
-		/* options taking a separate value */
-		for (const struct option *o = opts; o->name; o++)
-			if (o->has_arg == required_argument &&
-			    ((a[1] == '-' && !strcmp(a + 2, o->name)) ||
-			     (a[1] == o->val && !a[2]))) {
-				i++;
-				break;
-			}
-	}
-	return 0;
+	const char *w = client_command_word(argc, argv);
+	return w && !strcmp(w, "pcap");
 }
 
 static void usage(FILE *out)
@@ -62,47 +43,24 @@ static void usage(FILE *out)
 		"                            every client command\n");
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
-{
-	struct client_response *r = user;
-	size_t n = size * nmemb;
-	char *nb = realloc(r->body, r->len + n + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + r->len, data, n);
-	r->body = nb;
-	r->len += n;
-	r->body[r->len] = 0;
-	return n;
-}
-
 int client_pcap_main(int argc, char **argv)
 {
-	struct client_opts o = {0};
-	const char *trace = NULL, *limit = NULL, *tid = NULL, *analyzer = NULL;
-	const char **files = calloc((size_t)argc + 1, sizeof(*files));
-	size_t nfiles = 0;
-	struct config *cfg = NULL;
-	json_t *analyzers = NULL;
+	struct client_args ca;
+	const struct client_opts *o = &ca.o;
+	const char *trace = NULL, *limit = NULL, *tid = NULL;
 	FILE *fp = NULL;
 	CURL *c = NULL;
 	struct curl_slist *h = NULL;
 	struct client_response resp = {0};
 	int rc = 2, ch;
 	char err[1024];
-	if (!files)
+	if (client_args_init(&ca, argc))
 		return 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:t:h", opts, NULL)) != -1) {
+		if (client_args_take(&ca, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'A': analyzer = optarg; break;
-		case 'U': o.username = optarg; break;
-		case 'P': o.password = optarg; break;
-		case 'C': o.cacert = optarg; break;
-		case 'E': o.cert = optarg; break;
-		case 'K': o.key = optarg; break;
-		case 'I': o.insecure = 1; break;
-		case 'c': files[nfiles++] = optarg; break;
 		case 't': trace = optarg; break;
 		case 'r': limit = optarg; break;
 		case 'n': tid = optarg; break;
@@ -130,22 +88,10 @@ int client_pcap_main(int argc, char **argv)
 		}
 	}
 	rc = 1;
-	cfg = config_load(files, nfiles, err, sizeof(err));
-	if (!cfg) {
+	if (client_args_resolve(&ca, err, sizeof(err))) {
 		fprintf(stderr, "skydive client pcap: %s\n", err);
 		goto out;
 	}
-	if (!analyzer)
-		analyzer = getenv("SKYDIVE_ANALYZER");
-	if (!analyzer || !*analyzer) {
-		analyzers = config_get_list(cfg, "analyzers", "127.0.0.1:8082");
-		analyzer = json_string_value(json_array_get(analyzers, 0));
-	}
-	o.analyzer = analyzer && *analyzer ? analyzer : "127.0.0.1:8082";
-	if (!o.username)
-		o.username = getenv("SKYDIVE_USERNAME");
-	if (!o.password)
-		o.password = getenv("SKYDIVE_PASSWORD");
 	fp = strcmp(trace, "-") ? fopen(trace, "rb") : stdin;
 	if (!fp) {
 		fprintf(stderr, "skydive client pcap: cannot read %s: %s\n", trace, strerror(errno));
@@ -162,9 +108,9 @@ int client_pcap_main(int argc, char **argv)
 		fprintf(stderr, "skydive client pcap: cannot initialise libcurl\n");
 		goto out;
 	}
-	int tls = o.insecure || (o.cacert && *o.cacert) || (o.cert && *o.cert);
+	int tls = o->insecure || (o->cacert && *o->cacert) || (o->cert && *o->cert);
 	char url[1200], cerr[CURL_ERROR_SIZE] = "", hdr[200];
-	snprintf(url, sizeof(url), "%s://%s/api/pcap%s%s", tls ? "https" : "http", o.analyzer,
+	snprintf(url, sizeof(url), "%s://%s/api/pcap%s%s", tls ? "https" : "http", o->analyzer,
 		 limit ? "?rawpacketlimit=" : "", limit ? limit : "");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -172,7 +118,7 @@ int client_pcap_main(int argc, char **argv)
 	if (size >= 0)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, size);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, client_curl_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -184,27 +130,13 @@ int client_pcap_main(int argc, char **argv)
 		h = curl_slist_append(h, hdr);
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (o.username && *o.username) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, o.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, o.password ? o.password : "");
-	}
-	if (o.cacert && *o.cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o.cacert);
-	if (o.cert && *o.cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o.cert);
-	if (o.key && *o.key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, o.key);
-	if (o.insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
+	client_curl_auth(c, o);
 	CURLcode cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
 		fprintf(stderr,
 			"skydive client pcap: cannot send %s to the analyzer at %s: %s (is it "
 			"running? set --analyzer or SKYDIVE_ANALYZER)\n",
-			trace, o.analyzer, cerr[0] ? cerr : curl_easy_strerror(cc));
+			trace, o->analyzer, cerr[0] ? cerr : curl_easy_strerror(cc));
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -235,8 +167,6 @@ out:
 	free(resp.body);
 	if (fp && fp != stdin)
 		fclose(fp);
-	json_decref(analyzers);
-	config_free(cfg);
-	free(files);
+	client_args_free(&ca);
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #include "client/client.h"
+#include "common/base64.h"
 #include "config/config.h"
 
 enum pub_state { PUB_CONNECTING, PUB_SENDING, PUB_WAIT_PONG, PUB_DONE, PUB_FAILED };
@@ -186,7 +187,7 @@ int client_publish(const struct client_opts *o, const char *endpoint, const json
 		char cred[256];
 		snprintf(cred, sizeof(cred), "%s:%s", o->username, o->password ? o->password : "");
 		memcpy(p.auth, "Basic ", 6);
-		lws_b64_encode_string(cred, (int)strlen(cred), p.auth + 6, (int)sizeof(p.auth) - 6);
+		base64_encode(p.auth + 6, cred, strlen(cred));
 	}
 
 	lws_set_log_level(LLL_ERR, lws_quiet);

@@ -1,8 +1,12 @@
-/* util.c - formatting and parsing helpers. */
+/* util.c - formatting, parsing and file helpers. */
 #include "common/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,5 +103,73 @@ int parse_mac(const char *s, uint8_t out[6])
 		m[i] = (uint8_t)(hi << 4 | lo);
 	}
 	memcpy(out, m, 6);
+	return 0;
+}
+
+int util_mkdir_p(const char *dir)
+{
+	char buf[4096];
+	if (!dir || !*dir)
+		return -EINVAL;
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1;; p++) {
+		if (*p == '/' || !*p) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(buf, c ? 0755 : 0700) && errno != EEXIST)
+				return -errno;
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	return 0;
+}
+
+int util_write_file_atomic(const char *path, const void *data, size_t len, const char **what)
+{
+	char tmp[4200], dir[4200];
+	const char *step = "create";
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		if (what)
+			*what = step;
+		return -ENAMETOOLONG;
+	}
+	int rc = 0, fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0600))
+		rc = -errno;
+	const char *p = data;
+	for (size_t off = 0; !rc && off < len;) {
+		step = "write";
+		ssize_t k = write(fd, p + off, len - off);
+		if (k < 0 && errno != EINTR)
+			rc = -errno;
+		else if (k > 0)
+			off += (size_t)k;
+	}
+	if (!rc && fsync(fd))
+		rc = -errno;
+	if (fd >= 0 && close(fd) && !rc)
+		rc = -errno;
+	if (!rc) {
+		step = "rename into";
+		if (rename(tmp, path))
+			rc = -errno;
+	}
+	if (rc) {
+		if (fd >= 0)
+			unlink(tmp);
+		if (what)
+			*what = step;
+		return rc;
+	}
+	/* make the rename itself durable */
+	snprintf(dir, sizeof(dir), "%s", path);
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* util.h - small formatting and time helpers shared by every module. */
+/* util.h - small formatting, time and file helpers shared by every module. */
 #ifndef SKYDIVE_UTIL_H
 #define SKYDIVE_UTIL_H
 
@@ -23,6 +23,16 @@ uint64_t time_now_ns(void);
 
 /* Parses a decimal integer in [min, max]; returns 0 or -EINVAL / -ERANGE. */
 int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Makes dir and its missing parents: parents 0755, dir itself 0700 (data directories:
+ * nothing other users need); an existing directory keeps its mode. 0 or -errno. */
+int util_mkdir_p(const char *dir);
+/* Replaces path with data[0..len) atomically: a temporary file beside it made by
+ * mkostemp (O_EXCL: mode 0600, an unpredictable name, never through a planted symbolic
+ * link), written, fsync'd, renamed over path, the directory fsync'd; a crash leaves the
+ * old or the new file. 0, or -errno with *what naming the failed step ("create",
+ * "write", "rename into"; may be NULL) and nothing left behind. */
+int util_write_file_atomic(const char *path, const void *data, size_t len, const char **what);
 
 static inline uint16_t rd16(const uint8_t *p)
 {

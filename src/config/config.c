@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "common/duration.h"
 #include "common/log.h"
+#include "common/yaml_json.h"
 #include "config/config.h"
 
 struct config {
@@ -102,81 +105,12 @@ static const char *env_get(const char *key)
 
 /* ---- YAML -> JSON ------------------------------------------------------ */
 
-/* A plain (unquoted) scalar gets its YAML 1.1 type, as viper's yaml.v2 did. */
-static json_t *scalar_to_json(const yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	size_t len = n->data.scalar.length;
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_stringn(s, len);
-	if (len == 0 || !strcmp(s, "~") || !strcasecmp(s, "null"))
-		return json_null();
-	static const char *const yes[] = {"true", "yes", "on"};
-	static const char *const no[] = {"false", "no", "off"};
-	for (size_t i = 0; i < 3; i++) {
-		if (!strcasecmp(s, yes[i]))
-			return json_true();
-		if (!strcasecmp(s, no[i]))
-			return json_false();
-	}
-	char *end;
-	errno = 0;
-	long long ll = strtoll(s, &end, 0);
-	if (*end == 0 && errno == 0 && (isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+'))
-		return json_integer(ll);
-	errno = 0;
-	double d = strtod(s, &end);
-	if (*end == 0 && errno == 0 && (isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '.'))
-		return json_real(d);
-	return json_stringn(s, len);
-}
-
-/* *left: nodes still allowed; (size_t)-1 once the budget ran out. */
-static json_t *yaml_to_json(yaml_document_t *doc, yaml_node_t *n, int depth, size_t *left)
-{
-	if (!n || depth > MAX_DEPTH)
-		return NULL;
-	if (*left == 0 || *left == (size_t)-1) {
-		*left = (size_t)-1;
-		return NULL;
-	}
-	(*left)--;
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return scalar_to_json(n);
-	case YAML_SEQUENCE_NODE: {
-		json_t *a = json_array();
-		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		     a && it < n->data.sequence.items.top; it++) {
-			json_t *v = yaml_to_json(doc, yaml_document_get_node(doc, *it), depth + 1, left);
-			if (!v || json_array_append_new(a, v)) {
-				json_decref(a);
-				return NULL;
-			}
-		}
-		return a;
-	}
-	case YAML_MAPPING_NODE: {
-		json_t *o = json_object();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		     o && p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(doc, p->key);
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue; /* complex keys have no dotted name */
-			json_t *v =
-			    yaml_to_json(doc, yaml_document_get_node(doc, p->value), depth + 1, left);
-			if (!v || json_object_setn_new(o, (const char *)k->data.scalar.value,
-			                               k->data.scalar.length, v)) {
-				json_decref(o);
-				return NULL;
-			}
-		}
-		return o;
-	}
-	default:
-		return json_null();
-	}
-}
+/* Plain scalars get their YAML 1.1 type, as viper's yaml.v2 did: 0x1f, 1.5 are numbers. */
+static const struct yaml_json_limits yaml_limits = {
+    .max_depth = MAX_DEPTH,
+    .max_nodes = MAX_NODES,
+    .flags = YAML_JSON_REALS | YAML_JSON_INT_PREFIX,
+};
 
 /* Parses one file into a JSON object (empty file: empty object). */
 static json_t *load_file(const char *path, char *err, size_t errlen)
@@ -209,9 +143,9 @@ static json_t *load_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%zu:%zu: the top level must be a mapping of keys", path,
 		         root->start_mark.line + 1, root->start_mark.column + 1);
 	} else {
-		size_t left = MAX_NODES;
-		out = yaml_to_json(&doc, root, 0, &left);
-		if (!out && left == (size_t)-1)
+		int over = 0;
+		out = yaml_json(&doc, root, &yaml_limits, &over);
+		if (!out && over)
 			snprintf(err, errlen, "%s: expands beyond %d nodes (aliases)", path, MAX_NODES);
 		else if (!out)
 			snprintf(err, errlen, "%s: nested deeper than %d levels or out of memory", path,
@@ -281,8 +215,7 @@ static json_t *defaults_tree(void)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)default_yaml,
 	                             sizeof(default_yaml) - 1);
 	if (yaml_parser_load(&parser, &doc)) {
-		size_t left = MAX_NODES;
-		out = yaml_to_json(&doc, yaml_document_get_root_node(&doc), 0, &left);
+		out = yaml_json(&doc, yaml_document_get_root_node(&doc), &yaml_limits, NULL);
 		yaml_document_delete(&doc);
 	} else {
 		log_error("config: built-in defaults do not parse: %s", parser.problem);
@@ -452,6 +385,58 @@ int64_t config_get_int(const struct config *cfg, const char *key, int64_t def)
 		return out;
 	log_warn("config: %s='%s' is not an integer, using %lld", key, text, (long long)def);
 	return def;
+}
+
+/* ms from ns or s*1000, truncated, but a nonzero value under 1 ms is 1 ms: several
+ * keys read 0 as "off" or "the default", which a tiny positive value never meant. */
+static int64_t trunc_ms(double ms)
+{
+	if (ms > 0 && ms < 1)
+		return 1;
+	if (ms < 0 && ms > -1)
+		return -1;
+	return (int64_t)ms;
+}
+
+int config_parse_duration(const char *text, int64_t *ms)
+{
+	if (!text)
+		return -EINVAL;
+	int64_t sec;
+	if (parse_int_text(text, &sec) == 0) { /* as config_get_int reads it */
+		if (sec > INT64_MAX / 1000 || sec < INT64_MIN / 1000)
+			return -ERANGE;
+		*ms = sec * 1000;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	double d = strtod(text, &end);
+	if (end != text && !*end) {
+		if (errno || !isfinite(d) || fabs(d) >= 9.2e15)
+			return -ERANGE;
+		*ms = trunc_ms(d * 1000);
+		return 0;
+	}
+	int64_t ns;
+	int r = duration_parse(text, &ns);
+	if (r)
+		return r;
+	*ms = ns % 1000000 && ns / 1000000 == 0 ? (ns > 0 ? 1 : -1) : ns / 1000000;
+	return 0;
+}
+
+int64_t config_get_duration(const struct config *cfg, const char *key, int64_t def_ms)
+{
+	const char *text = config_get_string(cfg, key, NULL);
+	int64_t ms;
+	if (!text)
+		return def_ms;
+	if (config_parse_duration(text, &ms) == 0)
+		return ms;
+	log_warn("config: %s='%s' is not a duration (seconds, or Go's 1h30m, 500ms), using %lld ms",
+		 key, text, (long long)def_ms);
+	return def_ms;
 }
 
 static int parse_bool_text(const char *s, int def)

@@ -47,6 +47,14 @@ int config_set_string(struct config *cfg, const char *key, const char *value);
 const char *config_get_string(const struct config *cfg, const char *key, const char *def);
 /* Integers: a non-integer value logs a warning and gives def. */
 int64_t config_get_int(const struct config *cfg, const char *key, int64_t def);
+/* Durations: a number (an integer as config_get_int reads it, or a decimal) is
+ * seconds, Skydive's unit for these keys; a string is a Go duration ("1h30m",
+ * "500ms", common/duration.h). *ms gets it truncated to ms, except that a nonzero
+ * value under 1 ms is 1 ms. 0, -EINVAL (neither) or -ERANGE (*ms untouched). */
+int config_parse_duration(const char *text, int64_t *ms);
+/* The value of key read so, in ms; def_ms when no layer has it; a value that is no
+ * duration logs a warning and gives def_ms. */
+int64_t config_get_duration(const struct config *cfg, const char *key, int64_t def_ms);
 /* true/false, yes/no, on/off, 1/0 (any case); anything else gives def. */
 int config_get_bool(const struct config *cfg, const char *key, int def);
 /* A new JSON array of strings (caller json_decref): the environment split on

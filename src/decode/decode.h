@@ -191,6 +191,32 @@ struct decode_result {
 int decode_packet(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
 		  struct decode_result *out);
 
+/* The headers of a packet known without its bytes: a flow counted in the
+ * kernel (the ebpf capture). Addresses in network order, ports and ids in
+ * host order. */
+struct decode_hdrs {
+	uint8_t mac_src[6], mac_dst[6];
+	uint8_t has_vlan;
+	uint16_t vlan_tci;
+	uint16_t eth_proto; /* EtherType of a non-IP frame */
+	uint8_t ip_ver;     /* 0, 4, 6 */
+	uint8_t ip_src[16], ip_dst[16];
+	uint8_t n_ip6_ext;  /* IPv6 extension headers before proto (up to 3) */
+	uint8_t ip6_ext[3]; /* their types: hop-by-hop 0, routing 43, dest. 60 */
+	uint8_t proto;      /* IP protocol (the last IPv6 next header) */
+	uint16_t sport, dport;
+	uint8_t icmp_type, icmp_code; /* wire values */
+	uint16_t icmp_id;   /* ICMPv4: bytes 4-5; ICMPv6: the echo identifier */
+};
+
+/* Fills *out (completely) with the segment decode_packet gives an Ethernet
+ * frame with these headers, as the flow table keys it: the same layers,
+ * LayersPath, VLAN id and ICMP mapping. Without a payload, an application is
+ * taken from the UDP ports alone (DNS, DHCPv4/v6, NTP, sFlow, as for a first
+ * datagram, unless either port is a tunnel's); TLS, tunnels and SCTP
+ * chunks, which need their bytes, end the path at their transport. out->length is 0 (bytes come with the record). */
+void decode_headers(const struct decode_hdrs *h, struct decode_seg *out);
+
 /* 1 when decode_packet reads frames of this link type; else 0 and, with buf, the
  * sentence that says so ("link type 147 (USER0) is not decoded; supported: ..."). */
 int decode_linktype_supported(int linktype, char *buf, size_t len);

@@ -194,6 +194,12 @@ unsigned dec_erspan2(struct dctx *c, uint32_t *off);
 unsigned dec_vxlan(struct dctx *c, uint32_t *off);
 unsigned dec_geneve(struct dctx *c, uint32_t *off);
 
+/* Skydive's ICMP type enum of a wire type; the ICMPv6 message layer of a
+ * type (LAYER_NONE: none). */
+uint8_t icmpv4_flow_type(uint8_t type);
+uint8_t icmpv6_flow_type(uint8_t type);
+unsigned icmpv6_sub_layer(uint8_t type);
+
 unsigned udp_app(uint16_t sport, uint16_t dport);
 unsigned tcp_app(uint16_t sport, uint16_t dport);
 unsigned dec_app(struct dctx *c, uint32_t *off, unsigned layer);

@@ -130,7 +130,7 @@ unsigned dec_sctp_chunk(struct dctx *c, uint32_t *offp)
 	return LAYER_SCTP_CHUNK;
 }
 
-static uint8_t icmpv4_flow_type(uint8_t type)
+uint8_t icmpv4_flow_type(uint8_t type)
 {
 	switch (type) {
 	case 0:
@@ -162,7 +162,7 @@ static uint8_t icmpv4_flow_type(uint8_t type)
 	return ICMP_UNKNOWN;
 }
 
-static uint8_t icmpv6_flow_type(uint8_t type)
+uint8_t icmpv6_flow_type(uint8_t type)
 {
 	switch (type) {
 	case 1:
@@ -208,22 +208,8 @@ unsigned dec_icmpv4(struct dctx *c, uint32_t *offp)
 	return LAYER_NONE;
 }
 
-unsigned dec_icmpv6(struct dctx *c, uint32_t *offp)
+unsigned icmpv6_sub_layer(uint8_t type)
 {
-	uint32_t off = *offp;
-	if (!have(c, off, 4))
-		return dfail(c, DECODE_ERR_TRUNCATED, LAYER_ICMPV6, off);
-	struct decode_seg *s = c->seg;
-	push(c, LAYER_ICMPV6);
-	uint8_t type = rd8(c, off);
-	if (s->icmp_ver == 0) {
-		s->icmp_ver = 6;
-		s->icmp_type = type;
-		s->icmp_code = rd8(c, off + 1);
-		s->icmp_flow_type = icmpv6_flow_type(type);
-		s->icmp_id = 0;
-	}
-	*offp = off + 4;
 	switch (type) {
 	case 128:
 	case 129:
@@ -240,6 +226,25 @@ unsigned dec_icmpv6(struct dctx *c, uint32_t *offp)
 		return LAYER_ICMPV6_REDIRECT;
 	}
 	return LAYER_NONE;
+}
+
+unsigned dec_icmpv6(struct dctx *c, uint32_t *offp)
+{
+	uint32_t off = *offp;
+	if (!have(c, off, 4))
+		return dfail(c, DECODE_ERR_TRUNCATED, LAYER_ICMPV6, off);
+	struct decode_seg *s = c->seg;
+	push(c, LAYER_ICMPV6);
+	uint8_t type = rd8(c, off);
+	if (s->icmp_ver == 0) {
+		s->icmp_ver = 6;
+		s->icmp_type = type;
+		s->icmp_code = rd8(c, off + 1);
+		s->icmp_flow_type = icmpv6_flow_type(type);
+		s->icmp_id = 0;
+	}
+	*offp = off + 4;
+	return icmpv6_sub_layer(type);
 }
 
 /* The ICMPv6 message bodies gopacket decodes, by their fixed part. */

@@ -81,6 +81,7 @@ struct flow_table {
 	uint64_t now_ns;         /* latest time seen */
 	uint32_t header_size;
 	uint64_t raw_window_bytes; /* raw bytes accepted since the last update pass */
+	int linktype;              /* of the frame fed last with raw packets on */
 
 	struct pending pipe[PIPE_SIZE];
 	uint32_t pipe_head, pipe_tail;
@@ -383,6 +384,11 @@ const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
 	drain(t);
 	return &t->st;
+}
+
+int flow_table_linktype(const struct flow_table *t)
+{
+	return t->linktype;
 }
 
 const struct flow_table_opts *flow_table_opts(const struct flow_table *t)
@@ -917,6 +923,7 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);
+		t->linktype = linktype; /* for the raw callback (flow_table_linktype) */
 		process(t, &r, n, 0, 0, data, caplen, wirelen, ts_ns);
 		return;
 	}
@@ -957,124 +964,10 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 
 /* ---- ready-made flow records (ebpf) -------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* The smallest frame with the record's headers, so that the decoder gives it
- * the same layers, path and ICMP mapping as a captured packet. Returns its
- * length. */
-static uint32_t record_frame(const struct flow_record *r, uint8_t *b)
-{
-	uint32_t n = 0;
-	memcpy(b, r->mac_dst, 6);
-	memcpy(b + 6, r->mac_src, 6);
-	n = 12;
-	if (r->has_vlan) {
-		put16(b + n, 0x8100);
-		put16(b + n + 2, r->vlan_tci);
-		n += 4;
-	}
-	uint16_t et = r->ip_ver == 4 ? 0x0800 : r->ip_ver == 6 ? 0x86dd : r->eth_proto;
-	put16(b + n, et);
-	n += 2;
-	uint32_t l4len = 0;
-	switch (r->ip_ver ? r->proto : 0) {
-	case DECODE_L4_TCP:
-		l4len = 20;
-		break;
-	case DECODE_L4_UDP:
-		/* A zero payload long enough for the application layers known by
-		 * port (DNS, DHCP, NTP, sFlow), as a usual first datagram; none
-		 * on tunnel ports: the record does not see inside. */
-		l4len = 8 + 240;
-		for (int i = 0; i < 2; i++) {
-			uint16_t p = i ? r->dport : r->sport;
-			if (p == 4789 || p == 8472 || p == 6081)
-				l4len = 8;
-		}
-		break;
-	case 1: /* ICMPv4 */
-		l4len = 8;
-		break;
-	case 58: /* ICMPv6: room for the target/destination of ND and redirects */
-		l4len = 8 + 32;
-		break;
-	case DECODE_L4_SCTP:
-		l4len = 12;
-		break;
-	}
-	uint8_t *ip = b + n;
-	if (r->ip_ver == 4) {
-		ip[0] = 0x45;
-		put16(ip + 2, (uint16_t)(20 + l4len));
-		ip[8] = 64;
-		ip[9] = r->proto;
-		memcpy(ip + 12, r->ip_src, 4);
-		memcpy(ip + 16, r->ip_dst, 4);
-		n += 20;
-	} else if (r->ip_ver == 6) {
-		ip[0] = 0x60;
-		ip[7] = 64;
-		memcpy(ip + 8, r->ip_src, 16);
-		memcpy(ip + 24, r->ip_dst, 16);
-		n += 40;
-		uint8_t *nh = ip + 6;
-		for (int i = 0; i < 3 && i < r->n_ip6_ext; i++) {
-			*nh = r->ip6_ext[i]; /* an empty 8-byte header (PadN) */
-			nh = b + n;
-			b[n + 2] = 1;
-			b[n + 3] = 4;
-			n += 8;
-		}
-		*nh = r->proto;
-		put16(ip + 4, (uint16_t)(n - (uint32_t)(ip - b) - 40 + l4len));
-	} else if (et == 0x0806) { /* ARP over Ethernet/IPv4 */
-		put16(b + n, 1);
-		put16(b + n + 2, 0x0800);
-		b[n + 4] = 6;
-		b[n + 5] = 4;
-		put16(b + n + 6, 1);
-		n += 28;
-		return n;
-	} else {
-		return n;
-	}
-	uint8_t *l4 = b + n;
-	switch (r->proto) {
-	case DECODE_L4_TCP:
-		put16(l4, r->sport);
-		put16(l4 + 2, r->dport);
-		l4[12] = 5 << 4; /* no flags: the record's are applied apart */
-		break;
-	case DECODE_L4_UDP:
-		put16(l4, r->sport);
-		put16(l4 + 2, r->dport);
-		put16(l4 + 4, (uint16_t)l4len);
-		break;
-	case DECODE_L4_SCTP:
-		put16(l4, r->sport);
-		put16(l4 + 2, r->dport);
-		break;
-	case 1:
-	case 58:
-		l4[0] = r->icmp_type;
-		l4[1] = r->icmp_code;
-		put16(l4 + 4, r->icmp_id);
-		break;
-	}
-	return n + l4len;
-}
-
 int flow_table_feed_record(struct flow_table *t, const struct flow_record *r)
 {
-	uint8_t frame[384]; /* 14 + 4 + 40 + 3 * 8 + 248 at most */
-	memset(frame, 0, sizeof(frame));
-	uint32_t len = record_frame(r, frame);
-	struct decode_result dr;
-	int nseg = decode_packet(DECODE_LINKTYPE_ETHERNET, frame, len, len, &dr);
+	struct decode_seg g;
+	decode_headers(&r->h, &g);
 
 	drain(t);
 	if (r->last_ns >= t->next_tick_ns)
@@ -1083,13 +976,8 @@ int flow_table_feed_record(struct flow_table *t, const struct flow_record *r)
 		t->now_ns = r->last_ns;
 	t->st.packets += r->ab_packets + r->ba_packets;
 	t->st.bytes += r->ab_bytes + r->ba_bytes;
-	if (nseg < 1 || (!dr.seg[0].has_eth && !dr.seg[0].ip_ver)) {
-		t->st.undecodable++;
-		return -EINVAL;
-	}
-	const struct decode_seg *g = &dr.seg[0];
 	int sw;
-	uint64_t hkey = canon_key(t, g, NULL, &sw);
+	uint64_t hkey = canon_key(t, &g, NULL, &sw);
 	uint32_t pos, s = index_find(t, hkey, &pos);
 	struct flow *f;
 	int ab = 1;
@@ -1097,7 +985,7 @@ int flow_table_feed_record(struct flow_table *t, const struct flow_record *r)
 		f = &t->pool[s];
 		ab = sw == !!(f->flags & FLOW_F_SWAPPED);
 	} else {
-		s = new_flow(t, g, NULL, hkey, sw, r->first_ns, pos);
+		s = new_flow(t, &g, NULL, hkey, sw, r->first_ns, pos);
 		if (!s)
 			return -ENOSPC;
 		f = &t->pool[s];

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode/decode.h"
 #include "flow/appmap.h"
 #include "flow/flow.h"
 
@@ -84,32 +85,21 @@ void flow_table_set_raw_flows(struct flow_table *t, flow_raw_flows_fn fn);
 void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
 		     uint32_t wirelen, uint64_t ts_ns);
 /* A flow counted elsewhere (the ebpf capture's kernel map): the headers of
- * its packets and what it saw since its previous record, per direction (ab =
- * from the src endpoint). Addresses in network order, ports/ids host order. */
+ * its packets (src = the record's A side) and what it saw since its previous
+ * record, per direction (ab = from the src endpoint). */
 struct flow_record {
-	uint8_t mac_src[6], mac_dst[6];
-	uint8_t has_vlan;
-	uint16_t vlan_tci;
-	uint16_t eth_proto; /* for non-IP frames */
-	uint8_t ip_ver;     /* 0, 4, 6 */
-	uint8_t ip_src[16], ip_dst[16];
-	uint8_t n_ip6_ext;  /* IPv6 extension headers before proto (up to 3) */
-	uint8_t ip6_ext[3]; /* their types: hop-by-hop 0, routing 43, dest. 60 */
-	uint8_t proto;      /* IP protocol */
-	uint16_t sport, dport;
-	uint8_t icmp_type, icmp_code; /* wire values */
-	uint16_t icmp_id;
+	struct decode_hdrs h;
 	uint8_t tcp_flags; /* DECODE_TCP_* seen */
 	uint64_t ab_packets, ab_bytes, ba_packets, ba_bytes;
 	uint64_t first_ns, last_ns; /* ns since the epoch */
 };
 
 /* Adds a record to its flow, found or created with the same identity a
- * captured frame with these headers would get (the headers go through the
- * same decoder); a new flow starts at first_ns with src as its A endpoint.
- * Flows made this way have no RTT, raw packets nor TCP metric. Returns 0,
- * -ENOSPC when the table is full (counted in flow_dropped) or -EINVAL when the
- * headers cannot make a flow. */
+ * captured frame with these headers would get (decode_headers gives the
+ * segment the decoder would: no frame is built); a new flow starts at
+ * first_ns with src as its A endpoint.
+ * Flows made this way have no RTT, raw packets nor TCP metric. Returns 0, or
+ * -ENOSPC when the table is full (counted in flow_dropped). */
 int flow_table_feed_record(struct flow_table *t, const struct flow_record *r);
 /* Runs the update pass and expiry due at now_ns. */
 void flow_table_tick(struct flow_table *t, uint64_t now_ns);
@@ -123,6 +113,8 @@ const struct flow_stats *flow_table_stats(struct flow_table *t);
  * (stats, foreach, tick and flush do it themselves). */
 void flow_table_sync(struct flow_table *t);
 const struct flow_table_opts *flow_table_opts(const struct flow_table *t);
+/* Link type of the frame a raw packet callback is given (valid during it). */
+int flow_table_linktype(const struct flow_table *t);
 /* "Ethernet/IPv4/TCP" for f->path_id; owned by the table. */
 const char *flow_table_path(const struct flow_table *t, const struct flow *f);
 /* Application name for f->app_id; owned by the table or static. */

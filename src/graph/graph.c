@@ -7,136 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_dotted.h"
 #include "graph/graph_int.h"
-
-/* ---- small containers ---------------------------------------------------- */
-
-int pvec_push(struct pvec *v, void *p)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4;
-		void **nv = realloc(v->v, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = p;
-	return 0;
-}
-
-void pvec_free(struct pvec *v)
-{
-	free(v->v);
-	v->v = NULL;
-	v->n = v->cap = 0;
-}
-
-/* A slot whose entry was removed: probing goes on past it. */
-static char smap_tomb_mark;
-#define SMAP_TOMB (&smap_tomb_mark)
-
-uint64_t smap_hash(const char *key)
-{
-	return XXH3_64bits(key, strlen(key));
-}
-
-static struct smap_slot *smap_find(const struct smap *m, const char *key, uint64_t h)
-{
-	if (!m->cap)
-		return NULL;
-	size_t mask = m->cap - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		struct smap_slot *s = &m->slots[i];
-		if (!s->key)
-			return NULL;
-		if (s->key != SMAP_TOMB && s->h == h && strcmp(s->key, key) == 0)
-			return s;
-	}
-}
-
-void *smap_get(const struct smap *m, const char *key)
-{
-	struct smap_slot *s = smap_find(m, key, smap_hash(key));
-	return s ? s->val : NULL;
-}
-
-static int smap_grow(struct smap *m)
-{
-	size_t cap = m->cap ? m->cap : 8;
-	/* Doubling only when live entries need it; tombstones alone just rehash. */
-	if ((m->n + 1) * 10 >= cap * 5)
-		cap *= 2;
-	struct smap_slot *ns = calloc(cap, sizeof(*ns));
-	if (!ns)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		struct smap_slot *s = &m->slots[i];
-		if (!s->key || s->key == SMAP_TOMB)
-			continue;
-		size_t j = s->h & (cap - 1);
-		while (ns[j].key)
-			j = (j + 1) & (cap - 1);
-		ns[j] = *s;
-	}
-	free(m->slots);
-	m->slots = ns;
-	m->cap = cap;
-	m->tombs = 0;
-	return 0;
-}
-
-/* key is borrowed: it must live as long as the entry (it is the element's own ID). */
-int smap_put(struct smap *m, const char *key, void *val)
-{
-	if ((m->n + m->tombs + 1) * 10 >= m->cap * 7) {
-		int r = smap_grow(m);
-		if (r)
-			return r;
-	}
-	uint64_t h = smap_hash(key);
-	size_t mask = m->cap - 1;
-	struct smap_slot *tomb = NULL;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		struct smap_slot *s = &m->slots[i];
-		if (!s->key) {
-			if (tomb) {
-				s = tomb;
-				m->tombs--;
-			}
-			s->key = key;
-			s->h = h;
-			s->val = val;
-			m->n++;
-			return 0;
-		}
-		if (s->key == SMAP_TOMB) {
-			if (!tomb)
-				tomb = s;
-		} else if (s->h == h && strcmp(s->key, key) == 0) {
-			return -EEXIST;
-		}
-	}
-}
-
-void *smap_del(struct smap *m, const char *key)
-{
-	struct smap_slot *s = smap_find(m, key, smap_hash(key));
-	if (!s)
-		return NULL;
-	void *val = s->val;
-	s->key = SMAP_TOMB;
-	s->val = NULL;
-	m->n--;
-	m->tombs++;
-	return val;
-}
-
-void smap_free(struct smap *m)
-{
-	free(m->slots);
-	memset(m, 0, sizeof(*m));
-}
 
 /* ---- elements -------------------------------------------------------------- */
 
@@ -497,7 +369,8 @@ struct hq {
 enum { HQ_NODE, HQ_EDGE, HQ_PARENT, HQ_CHILD, HQ_KEY0, HQ_N = HQ_KEY0 + GRAPH_NIDX };
 
 struct graph {
-	pthread_mutex_t mu;
+	pthread_rwlock_t mu;     /* writers: graph_lock; readers: graph_rdlock */
+	pthread_mutex_t compact; /* readers squeeze the live lists' holes one at a time */
 	struct store *live;
 	struct listener *listeners;
 	size_t nlisteners;
@@ -544,7 +417,16 @@ struct graph *graph_new(const struct graph_opts *o)
 		free(g);
 		return NULL;
 	}
-	pthread_mutex_init(&g->mu, NULL);
+	/* Readers first (glibc's default, said explicitly): a reader that arrives while a
+	 * writer waits behind a long query still gets in, so short reads never queue behind
+	 * a query (the analyzer orders its queries after the messages before them itself:
+	 * api/graph_writer.h). */
+	pthread_rwlockattr_t ra;
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_READER_NP);
+	pthread_rwlock_init(&g->mu, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&g->compact, NULL);
 	g->max_age_ms = o && o->history_max_age_ms > 0 ? o->history_max_age_ms : 3600 * 1000;
 	g->max_bytes = o && o->history_max_bytes > 0 ? o->history_max_bytes : 64u << 20;
 	return g;
@@ -580,18 +462,29 @@ void graph_free(struct graph *g)
 	for (int i = 0; i < HQ_N; i++)
 		hq_free_map(&g->hq[i]);
 	free(g->listeners);
-	pthread_mutex_destroy(&g->mu);
+	pthread_rwlock_destroy(&g->mu);
+	pthread_mutex_destroy(&g->compact);
 	free(g);
 }
 
 void graph_lock(struct graph *g)
 {
-	pthread_mutex_lock(&g->mu);
+	pthread_rwlock_wrlock(&g->mu);
+}
+
+void graph_rdlock(struct graph *g)
+{
+	pthread_rwlock_rdlock(&g->mu);
+	/* Views read the live lists by position, and compact them first: done here, once,
+	 * so that readers sharing the lock find nothing left to write. */
+	pthread_mutex_lock(&g->compact);
+	store_compact(g->live);
+	pthread_mutex_unlock(&g->compact);
 }
 
 void graph_unlock(struct graph *g)
 {
-	pthread_mutex_unlock(&g->mu);
+	pthread_rwlock_unlock(&g->mu);
 }
 
 int graph_listener_add(struct graph *g, graph_listener_fn fn, void *user)
@@ -893,46 +786,6 @@ int graph_node_set_metadata(struct graph *g, const char *id, json_t *metadata, i
 	return node_replace_md(g, n, metadata, now_ms);
 }
 
-/* Sets or deletes key (a dotted path) in a copy of md; NULL on out of memory. */
-static json_t *md_with_key(const json_t *md, const char *key, json_t *value)
-{
-	json_t *copy = json_deep_copy(md);
-	if (!copy)
-		return NULL;
-	json_t *o = copy;
-	const char *p = key;
-	const char *dot;
-	char part[256];
-	while ((dot = strchr(p, '.')) != NULL) {
-		size_t len = (size_t)(dot - p);
-		if (len >= sizeof(part))
-			len = sizeof(part) - 1;
-		memcpy(part, p, len);
-		part[len] = 0;
-		json_t *sub = json_object_get(o, part);
-		if (!json_is_object(sub)) {
-			if (!value)
-				return copy; /* nothing to delete */
-			sub = json_object();
-			if (!sub || json_object_set_new(o, part, sub)) {
-				json_decref(copy);
-				return NULL;
-			}
-		}
-		o = sub;
-		p = dot + 1;
-	}
-	if (value) {
-		if (json_object_set(o, p, value)) {
-			json_decref(copy);
-			return NULL;
-		}
-	} else {
-		json_object_del(o, p);
-	}
-	return copy;
-}
-
 int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t *value,
 		       int64_t now_ms)
 {
@@ -941,10 +794,16 @@ int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t 
 		json_decref(value);
 		return -ENOENT;
 	}
-	json_t *md = md_with_key(n->pub.e.metadata, key, value);
-	json_decref(value);
-	if (!md)
+	/* a new revision: the live metadata is copied, the value stolen */
+	json_t *md = json_deep_copy(n->pub.e.metadata);
+	if (!md) {
+		json_decref(value);
 		return -ENOMEM;
+	}
+	if (json_dotted_set(md, key, value)) {
+		json_decref(md);
+		return -ENOMEM;
+	}
 	return node_replace_md(g, n, md, now_ms);
 }
 

@@ -10,7 +10,10 @@
  *
  * Threads: the graph is not thread-safe by itself. Every caller takes
  * graph_lock()/graph_unlock() around a batch of calls (probes in their own
- * threads, API handlers on the event loop). Listeners run with the lock held.
+ * threads, the analyzer's graph writer). graph_lock is the writer side of a
+ * reader/writer lock; graph_rdlock() takes the reader side for callers that only
+ * read (views, lookups, serialisation, graph_stats): readers run together.
+ * Listeners run with the writer side held.
  *
  * Ownership: functions that take a json_t *metadata steal the reference (also
  * on failure). Pointers returned by lookups and views stay valid until the
@@ -66,8 +69,9 @@ typedef void (*graph_listener_fn)(void *user, enum graph_event ev, const struct 
 /* NULL on out of memory. */
 struct graph *graph_new(const struct graph_opts *o);
 void graph_free(struct graph *g); /* NULL is fine */
-void graph_lock(struct graph *g);
-void graph_unlock(struct graph *g);
+void graph_lock(struct graph *g);   /* exclusive: mutations */
+void graph_rdlock(struct graph *g); /* shared: reading only (views, graph_stats) */
+void graph_unlock(struct graph *g); /* releases either */
 
 /* Returns an id for graph_listener_remove, or -ENOMEM. */
 int graph_listener_add(struct graph *g, graph_listener_fn fn, void *user);

@@ -1,36 +1,14 @@
-/* graph_int.h - graph internals shared by graph.c and its tests/bench: the string hash map,
- * pointer vectors and the element store a live graph and a past view both use. */
+/* graph_int.h - graph internals shared by graph.c and its tests/bench: the element store
+ * a live graph and a past view both use (its containers are common/pvec.h, smap.h). */
 #ifndef SKYDIVE_GRAPH_INT_H
 #define SKYDIVE_GRAPH_INT_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <xxhash.h>
 
+#include "common/pvec.h"
+#include "common/smap.h"
 #include "graph/graph.h"
-
-struct pvec {
-	void **v;
-	size_t n, cap;
-};
-int pvec_push(struct pvec *v, void *p); /* 0 or -ENOMEM */
-void pvec_free(struct pvec *v);
-
-/* Open addressing, linear probing; keys are borrowed (they live in the value). */
-struct smap_slot {
-	uint64_t h;
-	const char *key; /* NULL = empty */
-	void *val;
-};
-struct smap {
-	struct smap_slot *slots;
-	size_t cap, n, tombs;
-};
-uint64_t smap_hash(const char *key);
-void *smap_get(const struct smap *m, const char *key);
-int smap_put(struct smap *m, const char *key, void *val); /* 0, -EEXIST, -ENOMEM */
-void *smap_del(struct smap *m, const char *key);          /* the value, or NULL */
-void smap_free(struct smap *m);
 
 #define GRAPH_NIDX     5
 #define GRAPH_IDX_IPV4 4

@@ -22,7 +22,6 @@
 #include "common/util.h"
 #include "config/config.h"
 #include "graph/graph_int.h"
-#include "gremlin/gremlin_int.h"
 
 #define LOG_HEADER     "SKTOPO01"
 #define LOG_HEADER_LEN 8
@@ -95,15 +94,25 @@ int graph_log_config(const struct config *cfg, struct graph_opts *go, struct gra
 	memset(lo, 0, sizeof(*lo));
 	const char *age = config_get_string(cfg, "analyzer.topology.history.max_age", NULL);
 	if (age && *age) {
-		int64_t ms, sec;
-		if (parse_i64(age, 1, INT64_MAX / 1000, &sec) == 0)
-			ms = sec * 1000;
-		else if (gremlin_parse_duration(age, &ms) || ms <= 0) {
-			snprintf(
-			    err, errlen,
-			    "analyzer.topology.history.max_age '%s' invalid: give a duration like "
-			    "2d, 12h or 30m, or a number of seconds",
-			    age);
+		int64_t ms, days;
+		size_t n = strlen(age);
+		char num[32];
+		/* days as the store's analyzer.storage.max_age takes them ("2d", beyond Go's
+		 * units); anything else as config_parse_duration reads it */
+		if (n > 1 && n < sizeof(num) && age[n - 1] == 'd') {
+			snprintf(num, sizeof(num), "%.*s", (int)(n - 1), age);
+			if (parse_i64(num, 1, INT64_MAX / 86400000, &days))
+				ms = 0;
+			else
+				ms = days * 86400000;
+		} else if (config_parse_duration(age, &ms)) {
+			ms = 0;
+		}
+		if (ms <= 0) {
+			snprintf(err, errlen,
+				 "analyzer.topology.history.max_age '%s' invalid: give a duration like "
+				 "2d, 12h or 30m, or a number of seconds",
+				 age);
 			return -EINVAL;
 		}
 		go->history_max_age_ms = ms;

@@ -134,7 +134,5 @@ struct gremlin_query {
 const char *gremlin_step_name(enum step_kind k);
 /* "10.0.0.0/8" or a bare address (a /32) to network and mask; 0 or -EINVAL. */
 int gremlin_parse_cidr(const char *s, uint32_t *net, uint32_t *mask);
-/* Go duration ("-1h2m", "30s", "1.5m", and "2d" for days) in ms; 0 or -EINVAL. */
-int gremlin_parse_duration(const char *s, int64_t *ms);
 
 #endif

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/duration.h"
 #include "gremlin/gremlin_int.h"
 
 /* ---- lexer ------------------------------------------------------------------- */
@@ -605,6 +606,16 @@ static int all_strings(struct parser *p, const struct step *s, const char *name)
 	return 1;
 }
 
+/* A Go duration in ms, truncated (what Skydive's time.ParseDuration gave). */
+static int go_duration_ms(const char *s, int64_t *ms)
+{
+	int64_t ns;
+	if (duration_parse(s, &ns))
+		return -EINVAL;
+	*ms = ns / 1000000;
+	return 0;
+}
+
 static int check_time_arg(struct parser *p, struct gremlin_query *q, const struct arg *a)
 {
 	if (a->kind == A_INT) {
@@ -627,7 +638,7 @@ static int check_time_arg(struct parser *p, struct gremlin_query *q, const struc
 			return 0;
 		}
 		int64_t ms;
-		if (gremlin_parse_duration(a->s, &ms) == 0) {
+		if (go_duration_ms(a->s, &ms) == 0) {
 			q->at_kind = T_REL_MS;
 			q->at_ms = ms;
 			return 0;
@@ -783,7 +794,7 @@ static void check_step(struct parser *p, struct gremlin_query *q, struct step *s
 			} else if (a[1].kind == A_KW && a[1].kw == K_FOREVER) {
 				q->duration_ms = -1;
 			} else if (a[1].kind == A_STR &&
-				   gremlin_parse_duration(a[1].s, &q->duration_ms) == 0) {
+				   go_duration_ms(a[1].s, &q->duration_ms) == 0) {
 				if (q->duration_ms < 0)
 					q->duration_ms = -q->duration_ms;
 			} else {
@@ -980,54 +991,6 @@ out:
 }
 
 /* ---- times --------------------------------------------------------------------- */
-
-int gremlin_parse_duration(const char *s, int64_t *ms)
-{
-	int neg = 0;
-	const char *c = s;
-	if (*c == '-' || *c == '+')
-		neg = *c++ == '-';
-	if (strcmp(c, "0") == 0) {
-		*ms = 0;
-		return 0;
-	}
-	if (!*c)
-		return -EINVAL;
-	double total = 0;
-	while (*c) {
-		if (!isdigit((unsigned char)*c) && *c != '.')
-			return -EINVAL;
-		char *end;
-		double v = strtod(c, &end);
-		if (end == c)
-			return -EINVAL;
-		c = end;
-		double unit;
-		if (strncmp(c, "ns", 2) == 0)
-			unit = 1e-6, c += 2;
-		else if (strncmp(c, "us", 2) == 0)
-			unit = 1e-3, c += 2;
-		else if (strncmp(c, "\xc2\xb5s", 3) == 0)
-			unit = 1e-3, c += 3;
-		else if (strncmp(c, "ms", 2) == 0)
-			unit = 1, c += 2;
-		else if (*c == 's')
-			unit = 1000, c++;
-		else if (*c == 'm')
-			unit = 60000, c++;
-		else if (*c == 'h')
-			unit = 3600000, c++;
-		else if (*c == 'd') /* beyond Go's units: G.At('-2d') for a history of days */
-			unit = 86400000, c++;
-		else
-			return -EINVAL;
-		total += v * unit;
-		if (total > 9.2e15)
-			return -EINVAL;
-	}
-	*ms = (int64_t)(neg ? -total : total);
-	return 0;
-}
 
 int gremlin_time_context(const struct gremlin_query *q, int64_t now_ms, int64_t *at_ms,
 			 int64_t *duration_ms)

@@ -1,5 +1,7 @@
-/* flow_store.c - in-memory flow store of the analyzer: compact flow records by UUID in
- * ingest order, update records, raw packets, bounds with drop counters, Gremlin hooks. */
+/* flow_store.c - the analyzer's flow store: typed flow records by UUID in memory in
+ * ingest order (update records, raw packets without a log, bounds with drop counters,
+ * reference-counted strings), the segment log beside it (segment.h), queries merging
+ * both with pushed-down predicates, Gremlin hooks. */
 #include "store/flow_store.h"
 
 #include <errno.h>
@@ -12,11 +14,14 @@
 
 #include <arpa/inet.h>
 
+#include "common/base64.h"
 #include "common/util.h"
 #include "flow.pb-c.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
 #include "gremlin/gremlin_int.h"
+#include "common/log.h"
+#include "store/segment.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -28,37 +33,33 @@ struct fs_upd {
 
 struct fs_raw {
 	struct fs_raw *next;
-	int64_t ts_ms;
-	uint32_t index, linktype, len;
+	int64_t ts_ns;
+	uint32_t index, linktype, len, wirelen;
 	uint8_t data[];
 };
 
 struct fs_flow {
 	struct fs_flow *hnext;       /* hash chain */
 	struct fs_flow *prev, *next; /* ingest order */
-	uint64_t uuid, l2, l3, parent;
-	int64_t ingest_ms, start_ms, last_ms, rtt_ns;
-	uint64_t abp, abb, bap, bab;
-	struct fs_upd lu; /* the latest LastUpdateMetric */
-	uint64_t link_id;
-	uint32_t net_id, raw_captured;
-	uint8_t net_a[16], net_b[16], link_a[6], link_b[6];
-	uint16_t tp_a, tp_b, icmp_id;
-	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish;
-	uint32_t path_id, app_id, node_id, capture_id; /* interned strings */
-	struct flow_tcp_metric *tcp;                   /* NULL when not measured */
-	struct fs_upd *upd;                            /* update records, oldest first */
+	struct flow_rec r;           /* the latest state; r.str unused (sid) */
+	uint32_t sid[FREC_NSTR];     /* interned strings (strtab ids) */
+	struct fs_upd *upd;          /* update records, oldest first */
 	uint16_t nupd, updcap;
 	uint32_t nraw;
 	struct fs_raw *raw_head, *raw_tail;
 };
 
-/* Interned strings: few distinct values (layer paths, applications, node TIDs). */
+/* Interned strings with reference counts: a string goes when its last flow does, so
+ * the table holds the distinct strings of the flows kept, not of every flow ever seen. */
+#define STR_TOMB UINT32_MAX
 struct strtab {
-	char **v;
-	uint32_t n, cap;
-	uint32_t *slot; /* open addressing: index + 1, 0 = empty */
-	uint32_t nslot;
+	char **v;          /* v[id - 1], NULL when free */
+	uint32_t *refs;    /* refs[id - 1] */
+	uint32_t n, cap;   /* ids used (live or free), slots of v */
+	uint32_t *freel;   /* free ids */
+	uint32_t nfree, freecap;
+	uint32_t *slot;    /* open addressing: id, 0 = empty, STR_TOMB = deleted */
+	uint32_t nslot, used; /* used: live + tombstones */
 	size_t bytes;
 };
 
@@ -70,10 +71,16 @@ struct flow_store {
 	struct fs_flow *head, *tail; /* oldest ingest first */
 	struct strtab strs;
 	struct flow_store_stats st;
-	uint64_t tcp_records;
+	struct seglog *log; /* NULL: memory only */
+	char log_err[256];  /* why there is no log when one was asked for */
 };
 
 static int parse_uuid(const char *s, uint64_t *out);
+static int u64_cmp_fs(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
 static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
 
@@ -87,17 +94,20 @@ static uint32_t str_hash(const char *s)
 	return h;
 }
 
-static int strtab_grow(struct strtab *t)
+static int strtab_rehash(struct strtab *t, uint32_t ns)
 {
-	uint32_t ns = t->nslot ? t->nslot * 2 : 64;
 	uint32_t *slot = calloc(ns, sizeof(*slot));
 	if (!slot)
 		return -ENOMEM;
+	t->used = 0;
 	for (uint32_t i = 0; i < t->n; i++) {
+		if (!t->v[i])
+			continue;
 		uint32_t h = str_hash(t->v[i]) & (ns - 1);
 		while (slot[h])
 			h = (h + 1) & (ns - 1);
 		slot[h] = i + 1;
+		t->used++;
 	}
 	free(t->slot);
 	t->slot = slot;
@@ -105,39 +115,95 @@ static int strtab_grow(struct strtab *t)
 	return 0;
 }
 
-/* Id of s (0 is always ""); -1 on no memory. */
+/* Id of s with one more reference (0 is always "", not counted); -1 on no memory. */
 static int64_t strtab_intern(struct strtab *t, const char *s)
 {
 	if (!s || !*s)
 		return 0;
-	if ((t->n + 2) * 2 > t->nslot && strtab_grow(t))
-		return -1;
-	uint32_t h = str_hash(s) & (t->nslot - 1);
+	if ((t->used + 2) * 2 > t->nslot) {
+		uint32_t live = t->n - t->nfree, ns = 64;
+		while (ns < (live + 2) * 4)
+			ns *= 2;
+		if (strtab_rehash(t, ns))
+			return -1;
+	}
+	uint32_t h = str_hash(s) & (t->nslot - 1), tomb = UINT32_MAX;
 	while (t->slot[h]) {
-		if (!strcmp(t->v[t->slot[h] - 1], s))
+		if (t->slot[h] == STR_TOMB) {
+			if (tomb == UINT32_MAX)
+				tomb = h;
+		} else if (!strcmp(t->v[t->slot[h] - 1], s)) {
+			t->refs[t->slot[h] - 1]++;
 			return t->slot[h];
+		}
 		h = (h + 1) & (t->nslot - 1);
 	}
-	if (t->n == t->cap) {
-		uint32_t nc = t->cap ? t->cap * 2 : 32;
-		char **nv = realloc(t->v, nc * sizeof(*nv));
-		if (!nv)
-			return -1;
-		t->v = nv;
-		t->cap = nc;
+	uint32_t id;
+	if (t->nfree) {
+		id = t->freel[--t->nfree];
+	} else {
+		if (t->n == t->cap) {
+			uint32_t nc = t->cap ? t->cap * 2 : 32;
+			char **nv = realloc(t->v, nc * sizeof(*nv));
+			if (!nv)
+				return -1;
+			t->v = nv;
+			uint32_t *nr = realloc(t->refs, nc * sizeof(*nr));
+			if (!nr)
+				return -1;
+			t->refs = nr;
+			t->cap = nc;
+		}
+		id = ++t->n;
+		t->v[id - 1] = NULL;
 	}
 	char *d = strdup(s);
-	if (!d)
+	if (!d) {
+		if (id == t->n)
+			t->n--;
+		else
+			t->freel[t->nfree++] = id; /* where it came from */
 		return -1;
-	t->v[t->n++] = d;
-	t->slot[h] = t->n;
-	t->bytes += strlen(s) + 1 + sizeof(char *) + 2 * sizeof(uint32_t);
-	return t->n;
+	}
+	t->v[id - 1] = d;
+	t->refs[id - 1] = 1;
+	if (tomb != UINT32_MAX)
+		h = tomb;
+	else
+		t->used++;
+	t->slot[h] = id;
+	t->bytes += strlen(s) + 1 + sizeof(char *) + 3 * sizeof(uint32_t);
+	return id;
+}
+
+/* Drops one reference of id; the string goes with the last. */
+static void strtab_release(struct strtab *t, uint32_t id)
+{
+	if (!id || id > t->n || !t->v[id - 1] || --t->refs[id - 1])
+		return;
+	if (t->nfree == t->freecap) {
+		uint32_t nc = t->freecap ? t->freecap * 2 : 32;
+		uint32_t *nf = realloc(t->freel, nc * sizeof(*nf));
+		if (!nf) { /* kept: the next intern of it finds it again */
+			t->refs[id - 1] = 1;
+			return;
+		}
+		t->freel = nf;
+		t->freecap = nc;
+	}
+	uint32_t h = str_hash(t->v[id - 1]) & (t->nslot - 1);
+	while (t->slot[h] != id)
+		h = (h + 1) & (t->nslot - 1);
+	t->slot[h] = STR_TOMB;
+	t->bytes -= strlen(t->v[id - 1]) + 1 + sizeof(char *) + 3 * sizeof(uint32_t);
+	free(t->v[id - 1]);
+	t->v[id - 1] = NULL;
+	t->freel[t->nfree++] = id;
 }
 
 static const char *strtab_get(const struct strtab *t, uint32_t id)
 {
-	return id && id <= t->n ? t->v[id - 1] : "";
+	return id && id <= t->n && t->v[id - 1] ? t->v[id - 1] : "";
 }
 
 static void strtab_free(struct strtab *t)
@@ -145,7 +211,35 @@ static void strtab_free(struct strtab *t)
 	for (uint32_t i = 0; i < t->n; i++)
 		free(t->v[i]);
 	free(t->v);
+	free(t->refs);
+	free(t->freel);
 	free(t->slot);
+}
+
+/* The flow's strings interned (references taken); the old ones released after, so an
+ * unchanged string keeps its id. -1 on no memory (nothing changed). */
+static int set_strings(struct strtab *t, struct fs_flow *f, const char *const str[FREC_NSTR])
+{
+	int64_t id[FREC_NSTR];
+	for (int k = 0; k < FREC_NSTR; k++)
+		if ((id[k] = strtab_intern(t, str[k])) < 0) {
+			while (k-- > 0)
+				strtab_release(t, (uint32_t)id[k]);
+			return -1;
+		}
+	for (int k = 0; k < FREC_NSTR; k++) {
+		strtab_release(t, f->sid[k]);
+		f->sid[k] = (uint32_t)id[k];
+	}
+	return 0;
+}
+
+size_t flow_store_strings(struct flow_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->strs.n - s->strs.nfree;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* ---- records ---------------------------------------------------------------------- */
@@ -154,8 +248,6 @@ static size_t flow_bytes(const struct fs_flow *f)
 {
 	size_t b = sizeof(*f) + sizeof(void *); /* + its share of the index */
 	b += f->updcap * sizeof(struct fs_upd);
-	if (f->tcp)
-		b += sizeof(*f->tcp);
 	return b;
 }
 
@@ -174,7 +266,7 @@ static void raw_free(struct flow_store *s, struct fs_flow *f)
 static struct fs_flow **find_slot(struct flow_store *s, uint64_t uuid)
 {
 	struct fs_flow **p = &s->buckets[(uuid ^ (uuid >> 29)) & (s->nbuckets - 1)];
-	while (*p && (*p)->uuid != uuid)
+	while (*p && (*p)->r.uuid != uuid)
 		p = &(*p)->hnext;
 	return p;
 }
@@ -205,16 +297,15 @@ static void list_append(struct flow_store *s, struct fs_flow *f)
 
 static void flow_drop(struct flow_store *s, struct fs_flow *f)
 {
-	struct fs_flow **p = find_slot(s, f->uuid);
+	struct fs_flow **p = find_slot(s, f->r.uuid);
 	if (*p == f)
 		*p = f->hnext;
 	list_unlink(s, f);
 	raw_free(s, f);
+	for (int k = 0; k < FREC_NSTR; k++)
+		strtab_release(&s->strs, f->sid[k]);
 	s->st.bytes -= flow_bytes(f);
-	if (f->tcp)
-		s->tcp_records--;
 	free(f->upd);
-	free(f->tcp);
 	free(f);
 	s->n--;
 }
@@ -228,7 +319,7 @@ static int grow_index(struct flow_store *s)
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct fs_flow *f = s->buckets[i], *nx; f; f = nx) {
 			nx = f->hnext;
-			struct fs_flow **p = &b[(f->uuid ^ (f->uuid >> 29)) & (nb - 1)];
+			struct fs_flow **p = &b[(f->r.uuid ^ (f->r.uuid >> 29)) & (nb - 1)];
 			f->hnext = *p;
 			*p = f;
 		}
@@ -243,13 +334,79 @@ static void expire_locked(struct flow_store *s, int64_t now_ms)
 {
 	if (s->o.max_age_ms < 0)
 		return;
-	while (s->head && now_ms - s->head->ingest_ms > s->o.max_age_ms) {
+	while (s->head && now_ms - s->head->r.ingest > s->o.max_age_ms) {
 		flow_drop(s, s->head);
 		s->st.dropped_age++;
 	}
 }
 
 /* ---- public ----------------------------------------------------------------------- */
+
+/* A duration as config_parse_duration reads it (a number is seconds, a string a Go
+ * duration), or a number of days ("7d", beyond Go's units), > 0. */
+static int parse_age(const char *v, int64_t *ms)
+{
+	size_t n = strlen(v);
+	if (n > 1 && v[n - 1] == 'd') {
+		char num[32];
+		snprintf(num, sizeof(num), "%.*s", (int)(n - 1), v);
+		int64_t days;
+		if (parse_i64(num, 1, INT64_MAX / 86400000, &days))
+			return -1;
+		*ms = days * 86400000;
+		return 0;
+	}
+	return config_parse_duration(v, ms) || *ms <= 0 ? -1 : 0;
+}
+
+static int storage_opts(const struct config *cfg, struct flow_store_opts *o, char *err,
+			size_t errlen)
+{
+	if (!config_get_bool(cfg, "analyzer.storage.enabled", 1))
+		return 0;
+	const char *dd = config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive");
+	if (snprintf(o->storage_dir, sizeof(o->storage_dir), "%s/flows", dd && *dd ? dd : ".") >=
+	    (int)sizeof(o->storage_dir)) {
+		snprintf(err, errlen, "analyzer.data_dir is too long (%zu bytes, at most %zu)",
+			 strlen(dd), sizeof(o->storage_dir) - 7);
+		return -EINVAL;
+	}
+	const char *v = config_get_string(cfg, "analyzer.storage.segment_duration", "10m");
+	if (!v || parse_age(v, &o->segment_ms)) {
+		snprintf(err, errlen,
+			 "analyzer.storage.segment_duration '%s' invalid: give a duration like 10m",
+			 v ? v : "");
+		return -EINVAL;
+	}
+	v = config_get_string(cfg, "analyzer.storage.fsync", "1s");
+	if (v && !strcasecmp(v, "always"))
+		o->fsync_ms = FLOW_STORE_FSYNC_ALWAYS;
+	else if (v && !strcasecmp(v, "never"))
+		o->fsync_ms = FLOW_STORE_FSYNC_NEVER;
+	else if (!v || config_parse_duration(v, &o->fsync_ms) || o->fsync_ms <= 0) {
+		snprintf(err, errlen,
+			 "analyzer.storage.fsync '%s' invalid: give a duration like 1s, or always, "
+			 "or never",
+			 v ? v : "");
+		return -EINVAL;
+	}
+	int64_t mb = config_get_int(cfg, "analyzer.storage.max_bytes", FLOW_STORE_MAX_BYTES);
+	if (mb < 0) {
+		snprintf(err, errlen, "analyzer.storage.max_bytes %lld invalid: give bytes >= 0",
+			 (long long)mb);
+		return -EINVAL;
+	}
+	o->max_bytes = (uint64_t)mb;
+	v = config_get_string(cfg, "analyzer.storage.max_age", "7d");
+	if (v && *v && strcmp(v, "0") && parse_age(v, &o->storage_max_age_ms)) {
+		snprintf(err, errlen,
+			 "analyzer.storage.max_age '%s' invalid: give a duration like 7d, 24h or 0 "
+			 "(no age limit)",
+			 v);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts *o, char *err,
 				size_t errlen)
@@ -264,10 +421,8 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 	o->max_flows = (size_t)mf;
 	const char *age = config_get_string(cfg, "analyzer.flow.max_age", NULL);
 	if (age && *age) {
-		int64_t ms, sec;
-		if (parse_i64(age, 0, INT64_MAX / 1000, &sec) == 0)
-			ms = sec * 1000;
-		else if (gremlin_parse_duration(age, &ms) || ms <= 0) {
+		int64_t ms;
+		if (config_parse_duration(age, &ms) || ms < 0) {
 			snprintf(err, errlen,
 				 "analyzer.flow.max_age '%s' invalid: give a duration like 1h, 30m or "
 				 "a number of seconds",
@@ -275,9 +430,6 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 			return -EINVAL;
 		}
 		o->max_age_ms = ms ? ms : -1;
-	} else {
-		int64_t sec = config_get_int(cfg, "analyzer.flow.max_age", 0);
-		o->max_age_ms = sec > 0 ? sec * 1000 : 0;
 	}
 	int64_t rb = config_get_int(cfg, "analyzer.flow.raw_max_bytes", FLOW_STORE_RAW_BYTES);
 	if (rb < 0) {
@@ -286,7 +438,7 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 		return -EINVAL;
 	}
 	o->raw_max_bytes = (size_t)rb;
-	return 0;
+	return storage_opts(cfg, o, err, errlen);
 }
 
 struct flow_store *flow_store_new(const struct flow_store_opts *o)
@@ -312,6 +464,21 @@ struct flow_store *flow_store_new(const struct flow_store_opts *o)
 	}
 	s->st.bytes = sizeof(*s) + s->nbuckets * sizeof(*s->buckets);
 	pthread_mutex_init(&s->lock, NULL);
+	if (s->o.storage_dir[0]) {
+		struct seglog_opts lo = {.dir = s->o.storage_dir,
+					 .segment_ms = s->o.segment_ms,
+					 .fsync_ms = s->o.fsync_ms == FLOW_STORE_FSYNC_DEFAULT  ? 1000
+						     : s->o.fsync_ms == FLOW_STORE_FSYNC_ALWAYS ? SEG_FSYNC_ALWAYS
+						     : s->o.fsync_ms == FLOW_STORE_FSYNC_NEVER  ? SEG_FSYNC_NEVER
+											: s->o.fsync_ms,
+					 .max_bytes = s->o.max_bytes,
+					 .max_age_ms = s->o.storage_max_age_ms,
+					 .block_records = s->o.block_records,
+					 .no_thread = s->o.no_thread};
+		s->log = seglog_open(&lo, s->log_err, sizeof(s->log_err));
+		if (!s->log)
+			log_warn("store: %s: flows are kept in memory only", s->log_err);
+	}
 	return s;
 }
 
@@ -319,6 +486,7 @@ void flow_store_free(struct flow_store *s)
 {
 	if (!s)
 		return;
+	seglog_close(s->log);
 	while (s->head)
 		flow_drop(s, s->head);
 	free(s->buckets);
@@ -327,13 +495,31 @@ void flow_store_free(struct flow_store *s)
 	free(s);
 }
 
+int flow_store_commit(struct flow_store *s)
+{
+	return s->log ? seglog_commit(s->log) : 0;
+}
+
+int flow_store_flush(struct flow_store *s)
+{
+	return s->log ? seglog_flush(s->log) : 0;
+}
+
+void flow_store_tick(struct flow_store *s, int64_t now_ms)
+{
+	if (s->log)
+		seglog_tick(s->log, now_ms);
+}
+
 static void upd_push(struct flow_store *s, struct fs_flow *f)
 {
-	if (!f->lu.abp && !f->lu.bap)
+	struct fs_upd lu = {f->r.lu_start, f->r.lu_last, f->r.lu_abp,
+			    f->r.lu_abb,   f->r.lu_bap,  f->r.lu_bab};
+	if (!lu.abp && !lu.bap)
 		return;
 	/* the same window sent again (an expiry right after an update) replaces it */
-	if (f->nupd && f->upd[f->nupd - 1].start == f->lu.start) {
-		f->upd[f->nupd - 1] = f->lu;
+	if (f->nupd && f->upd[f->nupd - 1].start == lu.start) {
+		f->upd[f->nupd - 1] = lu;
 		return;
 	}
 	if (f->nupd == f->updcap && f->updcap < s->o.max_updates) {
@@ -351,7 +537,52 @@ static void upd_push(struct flow_store *s, struct fs_flow *f)
 		memmove(f->upd, f->upd + 1, (f->nupd - 1u) * sizeof(*f->upd));
 		f->nupd--;
 	}
-	f->upd[f->nupd++] = f->lu;
+	f->upd[f->nupd++] = lu;
+}
+
+/* Stores r (a complete state, r->str ignored) with its strings. Lock held by nobody. */
+static int store_rec(struct flow_store *s, const struct flow_rec *r,
+		     const char *const str[FREC_NSTR], int64_t now_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	int rc = -ENOMEM;
+	if (s->n >= s->nbuckets && grow_index(s))
+		goto out;
+	struct fs_flow **slot = find_slot(s, r->uuid);
+	struct fs_flow *f = *slot;
+	int fresh = !f;
+	if (fresh) {
+		if (!(f = calloc(1, sizeof(*f))))
+			goto out;
+	}
+	if (set_strings(&s->strs, f, str)) {
+		if (fresh)
+			free(f);
+		goto out;
+	}
+	if (fresh) {
+		*slot = f;
+		s->n++;
+		s->st.bytes += flow_bytes(f);
+	} else {
+		list_unlink(s, f);
+	}
+	list_append(s, f);
+	f->r = *r;
+	f->r.ingest = now_ms;
+	upd_push(s, f);
+	s->st.ingested++;
+	rc = 0;
+	if (s->log) /* a failure is counted by the log (Storage.DroppedFlows) */
+		seglog_append_flow(s->log, &f->r, str, now_ms);
+	while (s->n > s->o.max_flows && s->head != f) {
+		flow_drop(s, s->head);
+		s->st.dropped_max_flows++;
+	}
+	expire_locked(s, now_ms);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const struct flow *fl,
@@ -365,94 +596,55 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 	if (uuid_out)
 		*uuid_out = ids.uuid;
 	const struct flow_tcp_metric *tm = flow_table_tcp_metric(t, fl);
-
-	pthread_mutex_lock(&s->lock);
-	int rc = -ENOMEM;
-	int64_t path = strtab_intern(&s->strs, flow_table_path(t, fl));
-	int64_t app = strtab_intern(&s->strs, flow_table_app(t, fl));
-	int64_t node = strtab_intern(&s->strs, tid);
-	int64_t cap = strtab_intern(&s->strs, to->capture_id);
-	if (path < 0 || app < 0 || node < 0 || cap < 0)
-		goto out;
-	if (s->n >= s->nbuckets && grow_index(s))
-		goto out;
-	struct fs_flow **slot = find_slot(s, ids.uuid);
-	struct fs_flow *f = *slot;
-	if (f) {
-		list_unlink(s, f);
-	} else {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			goto out;
-		f->uuid = ids.uuid;
-		*slot = f;
-		s->n++;
-		s->st.bytes += flow_bytes(f);
-	}
-	list_append(s, f);
-	f->l2 = ids.l2;
-	f->l3 = ids.l3;
-	f->parent = fl->parent_uuid;
-	f->ingest_ms = now_ms;
-	f->start_ms = (int64_t)(fl->start_ns / NS_PER_MS);
-	f->last_ms = (int64_t)(fl->last_ns / NS_PER_MS);
-	f->rtt_ns = flow_rtt_ns(fl);
-	f->abp = fl->ab_packets;
-	f->abb = fl->ab_bytes;
-	f->bap = fl->ba_packets;
-	f->bab = fl->ba_bytes;
-	f->lu = (struct fs_upd){.start = lu_start_ms,
-				.last = lu_last_ms,
-				.abp = fl->ab_packets - fl->upd_ab_packets,
-				.abb = fl->ab_bytes - fl->upd_ab_bytes,
-				.bap = fl->ba_packets - fl->upd_ba_packets,
-				.bab = fl->ba_bytes - fl->upd_ba_bytes};
-	f->link_id = fl->link_id;
-	f->net_id = fl->net_id;
-	f->raw_captured = fl->raw_captured;
-	memcpy(f->net_a, fl->net_a, 16);
-	memcpy(f->net_b, fl->net_b, 16);
-	memcpy(f->link_a, fl->link_a, 6);
-	memcpy(f->link_b, fl->link_b, 6);
-	f->has_link = !!(fl->flags & FLOW_F_LINK);
-	f->ip_ver = fl->ip_ver;
-	f->icmp_ver = fl->icmp_ver;
-	f->tproto = fl->l4 == DECODE_L4_TCP   ? FLOW_PROTO_TCP
-		    : fl->l4 == DECODE_L4_UDP ? FLOW_PROTO_UDP
-		    : fl->l4                  ? FLOW_PROTO_SCTP
-					      : 0;
+	struct flow_rec r;
+	memset(&r, 0, sizeof(r));
+	r.uuid = ids.uuid;
+	r.l2 = ids.l2;
+	r.l3 = ids.l3;
+	r.parent = fl->parent_uuid;
+	r.start = (int64_t)(fl->start_ns / NS_PER_MS);
+	r.last = (int64_t)(fl->last_ns / NS_PER_MS);
+	r.rtt_ns = flow_rtt_ns(fl);
+	r.abp = fl->ab_packets;
+	r.abb = fl->ab_bytes;
+	r.bap = fl->ba_packets;
+	r.bab = fl->ba_bytes;
+	r.lu_start = lu_start_ms;
+	r.lu_last = lu_last_ms;
+	r.lu_abp = fl->ab_packets - fl->upd_ab_packets;
+	r.lu_abb = fl->ab_bytes - fl->upd_ab_bytes;
+	r.lu_bap = fl->ba_packets - fl->upd_ba_packets;
+	r.lu_bab = fl->ba_bytes - fl->upd_ba_bytes;
+	r.link_id = fl->link_id;
+	r.net_id = fl->net_id;
+	r.raw_captured = fl->raw_captured;
+	memcpy(r.net_a, fl->net_a, 16);
+	memcpy(r.net_b, fl->net_b, 16);
+	memcpy(r.link_a, fl->link_a, 6);
+	memcpy(r.link_b, fl->link_b, 6);
+	r.has_link = !!(fl->flags & FLOW_F_LINK);
+	r.ip_ver = fl->ip_ver;
+	r.icmp_ver = fl->icmp_ver;
+	r.tproto = fl->l4 == DECODE_L4_TCP   ? FLOW_PROTO_TCP
+		   : fl->l4 == DECODE_L4_UDP ? FLOW_PROTO_UDP
+		   : fl->l4                  ? FLOW_PROTO_SCTP
+					     : 0;
 	if (fl->l4) {
-		f->tp_a = fl->tp_a;
-		f->tp_b = fl->tp_b;
+		r.tp_a = fl->tp_a;
+		r.tp_b = fl->tp_b;
 	} else if (fl->icmp_ver) {
-		f->icmp_id = fl->icmp_id;
-		f->icmp_type = fl->icmp_type;
-		f->icmp_code = fl->icmp_code;
+		r.icmp_id = fl->icmp_id;
+		r.icmp_type = fl->icmp_type;
+		r.icmp_code = fl->icmp_code;
 	}
-	f->finish = fl->finish;
-	f->path_id = (uint32_t)path;
-	f->app_id = (uint32_t)app;
-	f->node_id = (uint32_t)node;
-	f->capture_id = (uint32_t)cap;
+	r.finish = fl->finish;
 	if (tm && fl->l4 == DECODE_L4_TCP) {
-		if (!f->tcp && (f->tcp = malloc(sizeof(*f->tcp)))) {
-			s->tcp_records++;
-			s->st.bytes += sizeof(*f->tcp);
-		}
-		if (f->tcp)
-			*f->tcp = *tm;
+		r.tcp = *tm;
+		r.has_tcp = 1;
 	}
-	upd_push(s, f);
-	s->st.ingested++;
-	rc = 0;
-	while (s->n > s->o.max_flows && s->head != f) {
-		flow_drop(s, s->head);
-		s->st.dropped_max_flows++;
-	}
-	expire_locked(s, now_ms);
-out:
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	const char *str[FREC_NSTR] = {flow_table_path(t, fl), flow_table_app(t, fl), tid,
+				      to->capture_id};
+	return store_rec(s, &r, str, now_ms);
 }
 
 /* "aa:bb:cc:dd:ee:ff" into 6 bytes; all zero when it is not a MAC. */
@@ -476,120 +668,133 @@ static uint16_t port16(int64_t v)
 int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int64_t now_ms,
 			 uint64_t *uuid_out)
 {
-	uint64_t uuid;
-	if (!pf || parse_uuid(pf->uuid, &uuid))
+	struct flow_rec r;
+	memset(&r, 0, sizeof(r));
+	if (!pf || parse_uuid(pf->uuid, &r.uuid))
 		return -EINVAL;
 	if (uuid_out)
-		*uuid_out = uuid;
-	pthread_mutex_lock(&s->lock);
-	int rc = -ENOMEM;
-	int64_t path = strtab_intern(&s->strs, pf->layerspath ? pf->layerspath : "");
-	int64_t app = strtab_intern(&s->strs, pf->application ? pf->application : "");
-	int64_t node = strtab_intern(&s->strs, pf->nodetid ? pf->nodetid : "");
-	int64_t cap = strtab_intern(&s->strs, pf->captureid ? pf->captureid : "");
-	if (path < 0 || app < 0 || node < 0 || cap < 0)
-		goto out;
-	if (s->n >= s->nbuckets && grow_index(s))
-		goto out;
-	struct fs_flow **slot = find_slot(s, uuid);
-	struct fs_flow *f = *slot;
-	if (f) {
-		list_unlink(s, f);
-	} else {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			goto out;
-		f->uuid = uuid;
-		*slot = f;
-		s->n++;
-		s->st.bytes += flow_bytes(f);
-	}
-	list_append(s, f);
-	f->l2 = hex_or_zero(pf->trackingid);
-	f->l3 = hex_or_zero(pf->l3trackingid);
-	f->parent = hex_or_zero(pf->parentuuid);
-	f->ingest_ms = now_ms;
-	f->start_ms = pf->start;
-	f->last_ms = pf->last;
+		*uuid_out = r.uuid;
+	r.l2 = hex_or_zero(pf->trackingid);
+	r.l3 = hex_or_zero(pf->l3trackingid);
+	r.parent = hex_or_zero(pf->parentuuid);
+	r.start = pf->start;
+	r.last = pf->last;
 	const Flow__FlowMetric *m = pf->metric;
-	f->abp = m ? (uint64_t)m->abpackets : 0;
-	f->abb = m ? (uint64_t)m->abbytes : 0;
-	f->bap = m ? (uint64_t)m->bapackets : 0;
-	f->bab = m ? (uint64_t)m->babytes : 0;
-	f->rtt_ns = m ? m->rtt : 0;
+	if (m) {
+		r.abp = (uint64_t)m->abpackets;
+		r.abb = (uint64_t)m->abbytes;
+		r.bap = (uint64_t)m->bapackets;
+		r.bab = (uint64_t)m->babytes;
+		r.rtt_ns = m->rtt;
+	}
 	const Flow__FlowMetric *lu = pf->lastupdatemetric;
-	f->lu = lu ? (struct fs_upd){.start = lu->start,
-				     .last = lu->last,
-				     .abp = (uint64_t)lu->abpackets,
-				     .abb = (uint64_t)lu->abbytes,
-				     .bap = (uint64_t)lu->bapackets,
-				     .bab = (uint64_t)lu->babytes}
-		   : (struct fs_upd){0};
-	f->has_link = pf->link != NULL;
-	f->link_id = pf->link ? (uint64_t)pf->link->id : 0;
-	store_mac(pf->link ? pf->link->a : NULL, f->link_a);
-	store_mac(pf->link ? pf->link->b : NULL, f->link_b);
-	f->ip_ver = 0;
-	f->net_id = 0;
-	memset(f->net_a, 0, 16);
-	memset(f->net_b, 0, 16);
+	if (lu) {
+		r.lu_start = lu->start;
+		r.lu_last = lu->last;
+		r.lu_abp = (uint64_t)lu->abpackets;
+		r.lu_abb = (uint64_t)lu->abbytes;
+		r.lu_bap = (uint64_t)lu->bapackets;
+		r.lu_bab = (uint64_t)lu->babytes;
+	}
+	r.has_link = pf->link != NULL;
+	r.link_id = pf->link ? (uint64_t)pf->link->id : 0;
+	store_mac(pf->link ? pf->link->a : NULL, r.link_a);
+	store_mac(pf->link ? pf->link->b : NULL, r.link_b);
 	if (pf->network) {
 		int v6 = pf->network->protocol == FLOW__FLOW_PROTOCOL__IPV6;
 		int af = v6 ? AF_INET6 : AF_INET;
-		if (inet_pton(af, pf->network->a, f->net_a) == 1 &&
-		    inet_pton(af, pf->network->b, f->net_b) == 1)
-			f->ip_ver = v6 ? 6 : 4;
-		f->net_id = (uint32_t)pf->network->id;
+		if (pf->network->a && pf->network->b && inet_pton(af, pf->network->a, r.net_a) == 1 &&
+		    inet_pton(af, pf->network->b, r.net_b) == 1)
+			r.ip_ver = v6 ? 6 : 4;
+		else
+			memset(r.net_a, 0, 32); /* net_a and net_b */
+		r.net_id = (uint32_t)pf->network->id;
 	}
-	f->tproto = 0;
-	f->tp_a = f->tp_b = 0;
 	if (pf->transport && (pf->transport->protocol == FLOW__FLOW_PROTOCOL__TCP ||
 			      pf->transport->protocol == FLOW__FLOW_PROTOCOL__UDP ||
 			      pf->transport->protocol == FLOW__FLOW_PROTOCOL__SCTP)) {
-		f->tproto = (uint8_t)pf->transport->protocol;
-		f->tp_a = port16(pf->transport->a);
-		f->tp_b = port16(pf->transport->b);
+		r.tproto = (uint8_t)pf->transport->protocol;
+		r.tp_a = port16(pf->transport->a);
+		r.tp_b = port16(pf->transport->b);
 	}
-	f->icmp_ver = 0;
-	f->icmp_id = 0;
-	f->icmp_type = f->icmp_code = 0;
-	if (pf->icmp && !f->tproto) {
-		f->icmp_ver = f->ip_ver == 6 ? 6 : 4;
-		f->icmp_type = (uint8_t)pf->icmp->type;
-		f->icmp_code = (uint8_t)pf->icmp->code;
-		f->icmp_id = (uint16_t)pf->icmp->id;
+	if (pf->icmp && !r.tproto) {
+		r.icmp_ver = r.ip_ver == 6 ? 6 : 4;
+		r.icmp_type = (uint8_t)pf->icmp->type;
+		r.icmp_code = (uint8_t)pf->icmp->code;
+		r.icmp_id = (uint16_t)pf->icmp->id;
 	}
-	f->finish = (uint8_t)pf->finishtype;
-	f->raw_captured = pf->rawpacketscaptured > 0 ? (uint32_t)pf->rawpacketscaptured : 0;
-	f->path_id = (uint32_t)path;
-	f->app_id = (uint32_t)app;
-	f->node_id = (uint32_t)node;
-	f->capture_id = (uint32_t)cap;
+	r.finish = (uint8_t)pf->finishtype;
+	r.raw_captured = pf->rawpacketscaptured > 0 ? (uint32_t)pf->rawpacketscaptured : 0;
 	const Flow__TCPMetric *tm = pf->tcpmetric;
-	if (tm && f->tproto == FLOW__FLOW_PROTOCOL__TCP) {
-		if (!f->tcp && (f->tcp = malloc(sizeof(*f->tcp)))) {
-			s->tcp_records++;
-			s->st.bytes += sizeof(*f->tcp);
+	if (tm && r.tproto == FLOW__FLOW_PROTOCOL__TCP) {
+		r.has_tcp = 1;
+		r.tcp = (struct flow_tcp_metric){.ab_syn_start = tm->absynstart,
+						 .ba_syn_start = tm->basynstart,
+						 .ab_fin_start = tm->abfinstart,
+						 .ba_fin_start = tm->bafinstart,
+						 .ab_rst_start = tm->abrststart,
+						 .ba_rst_start = tm->barststart,
+						 .ab_syn_ttl = tm->absynttl,
+						 .ba_syn_ttl = tm->basynttl};
+	}
+	const char *str[FREC_NSTR] = {pf->layerspath, pf->application, pf->nodetid,
+				      pf->captureid};
+	return store_rec(s, &r, str, now_ms);
+}
+
+int flow_store_add_raw_ns(struct flow_store *s, uint64_t uuid, int64_t ts_ns, uint32_t linktype,
+			  const uint8_t *data, uint32_t caplen, uint32_t wirelen)
+{
+	int rc = 0;
+	if (wirelen < caplen)
+		wirelen = caplen;
+	pthread_mutex_lock(&s->lock);
+	struct fs_flow *f = *find_slot(s, uuid);
+	if (!f) {
+		rc = -ENOENT;
+	} else if (s->log) {
+		/* on disk only: the log's active block is the recent part, so a flow's packets
+		 * are read from one place before and after a restart */
+		struct raw_rec h = {.uuid = uuid,
+				    .ts_ns = ts_ns,
+				    .index = ++f->nraw,
+				    .linktype = linktype,
+				    .caplen = caplen,
+				    .wirelen = wirelen};
+		/* counted by the log (Storage.RawPackets), not as memory held */
+		if (seglog_append_raw(s->log, &h, data, f->r.ingest))
+			rc = -ENOSPC; /* counted by the log: Storage.DroppedRaw */
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	} else if (s->st.raw_bytes + caplen > s->o.raw_max_bytes ||
+		   (s->st.raw_packets + 1) * sizeof(struct fs_raw) > s->o.raw_max_bytes) {
+		/* the records count too: empty packets cost no data bytes, but a flood of
+		 * them held a 32-byte record each with no bound (fuzz_flow_pb) */
+		rc = -ENOSPC;
+	} else {
+		struct fs_raw *r = malloc(sizeof(*r) + caplen);
+		if (!r) {
+			rc = -ENOSPC;
+		} else {
+			r->next = NULL;
+			r->ts_ns = ts_ns;
+			r->index = ++f->nraw;
+			r->linktype = linktype;
+			r->len = caplen;
+			r->wirelen = wirelen;
+			if (caplen) /* an empty protobuf bytes field has no data pointer */
+				memcpy(r->data, data, caplen);
+			if (f->raw_tail)
+				f->raw_tail->next = r;
+			else
+				f->raw_head = r;
+			f->raw_tail = r;
+			s->st.raw_packets++;
+			s->st.raw_bytes += caplen;
 		}
-		if (f->tcp)
-			*f->tcp = (struct flow_tcp_metric){.ab_syn_start = tm->absynstart,
-							   .ba_syn_start = tm->basynstart,
-							   .ab_fin_start = tm->abfinstart,
-							   .ba_fin_start = tm->bafinstart,
-							   .ab_rst_start = tm->abrststart,
-							   .ba_rst_start = tm->barststart,
-							   .ab_syn_ttl = tm->absynttl,
-							   .ba_syn_ttl = tm->basynttl};
 	}
-	upd_push(s, f);
-	s->st.ingested++;
-	rc = 0;
-	while (s->n > s->o.max_flows && s->head != f) {
-		flow_drop(s, s->head);
-		s->st.dropped_max_flows++;
-	}
-	expire_locked(s, now_ms);
-out:
+	if (rc)
+		s->st.raw_dropped++;
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -597,41 +802,8 @@ out:
 int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint32_t linktype,
 		       const uint8_t *data, uint32_t len)
 {
-	int rc = 0;
-	pthread_mutex_lock(&s->lock);
-	struct fs_flow *f = *find_slot(s, uuid);
-	if (!f) {
-		rc = -ENOENT;
-	} else if (s->st.raw_bytes + len > s->o.raw_max_bytes ||
-		   (s->st.raw_packets + 1) * sizeof(struct fs_raw) > s->o.raw_max_bytes) {
-		/* the records count too: empty packets cost no data bytes, but a flood of
-		 * them held a 32-byte record each with no bound (fuzz_flow_pb) */
-		rc = -ENOSPC;
-	} else {
-		struct fs_raw *r = malloc(sizeof(*r) + len);
-		if (!r) {
-			rc = -ENOSPC;
-		} else {
-			r->next = NULL;
-			r->ts_ms = ts_ms;
-			r->index = ++f->nraw;
-			r->linktype = linktype;
-			r->len = len;
-			if (len) /* an empty protobuf bytes field has no data pointer */
-				memcpy(r->data, data, len);
-			if (f->raw_tail)
-				f->raw_tail->next = r;
-			else
-				f->raw_head = r;
-			f->raw_tail = r;
-			s->st.raw_packets++;
-			s->st.raw_bytes += len;
-		}
-	}
-	if (rc)
-		s->st.raw_dropped++;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return flow_store_add_raw_ns(s, uuid, ts_ms * (int64_t)NS_PER_MS, linktype, data, len,
+				     len);
 }
 
 void flow_store_expire(struct flow_store *s, int64_t now_ms)
@@ -655,16 +827,48 @@ json_t *flow_store_status_json(struct flow_store *s)
 {
 	struct flow_store_stats st;
 	flow_store_stats(s, &st);
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Flows",
-			 (json_int_t)st.flows, "Bytes", (json_int_t)st.bytes, "BytesPerFlow",
-			 (json_int_t)(st.flows ? st.bytes / st.flows : 0), "Ingested",
-			 (json_int_t)st.ingested, "Dropped",
-			 (json_int_t)(st.dropped_max_flows + st.dropped_age), "DroppedMaxFlows",
-			 (json_int_t)st.dropped_max_flows, "DroppedAge", (json_int_t)st.dropped_age,
-			 "MaxFlows", (json_int_t)s->o.max_flows, "MaxAge",
-			 (json_int_t)s->o.max_age_ms, "RawPackets", (json_int_t)st.raw_packets,
-			 "RawBytes", (json_int_t)st.raw_bytes, "RawDropped",
-			 (json_int_t)st.raw_dropped, "RawMaxBytes", (json_int_t)s->o.raw_max_bytes);
+	json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Flows",
+			      (json_int_t)st.flows, "Bytes", (json_int_t)st.bytes, "BytesPerFlow",
+			      (json_int_t)(st.flows ? st.bytes / st.flows : 0), "Ingested",
+			      (json_int_t)st.ingested, "Dropped",
+			      (json_int_t)(st.dropped_max_flows + st.dropped_age), "DroppedMaxFlows",
+			      (json_int_t)st.dropped_max_flows, "DroppedAge",
+			      (json_int_t)st.dropped_age, "MaxFlows", (json_int_t)s->o.max_flows,
+			      "MaxAge", (json_int_t)s->o.max_age_ms, "RawPackets",
+			      (json_int_t)st.raw_packets, "RawBytes", (json_int_t)st.raw_bytes,
+			      "RawDropped", (json_int_t)st.raw_dropped, "RawMaxBytes",
+			      (json_int_t)s->o.raw_max_bytes);
+	if (!j)
+		return NULL;
+	json_t *d = NULL;
+	if (s->log) {
+		struct seglog_stats ls;
+		seglog_stats(s->log, &ls);
+		const struct seglog_opts *lo = seglog_opts(s->log);
+		d = json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			      "s:I,s:I,s:I,s:I,s:s}",
+			      "Dir", lo->dir, "Persistent", 1, "From", (json_int_t)ls.min_time,
+			      "To", (json_int_t)ls.max_time, "BytesOnDisk", (json_int_t)ls.bytes,
+			      "Segments", (json_int_t)ls.segments, "Blocks", (json_int_t)ls.blocks,
+			      "FlowStates", (json_int_t)ls.flow_records, "RawPackets",
+			      (json_int_t)ls.raw_records, "Pending",
+			      (json_int_t)(ls.pending_flows + ls.pending_raw), "EvictedSegments",
+			      (json_int_t)ls.evicted_segments, "EvictedBytes",
+			      (json_int_t)ls.evicted_bytes, "EvictedRecords",
+			      (json_int_t)ls.evicted_records, "WriteErrors",
+			      (json_int_t)ls.write_errors, "DroppedFlows",
+			      (json_int_t)ls.dropped_flows, "DroppedRaw", (json_int_t)ls.dropped_raw,
+			      "CorruptBlocks", (json_int_t)ls.corrupt_blocks, "TornBytes",
+			      (json_int_t)ls.torn_bytes, "MaxBytes", (json_int_t)lo->max_bytes,
+			      "MaxAge", (json_int_t)lo->max_age_ms, "SegmentDuration",
+			      (json_int_t)lo->segment_ms, "LastError", ls.last_error);
+	} else {
+		d = json_pack("{s:b,s:s}", "Persistent", 0, "Error",
+			      s->log_err[0] ? s->log_err : "not asked (analyzer.storage.enabled)");
+	}
+	if (d)
+		json_object_set_new(j, "Storage", d);
+	return j;
 }
 
 void flow_store_status_hook(void *user, json_t *status)
@@ -712,8 +916,9 @@ static json_t *layer_json(unsigned proto, const char *a, const char *b, int64_t 
 	return l;
 }
 
-/* The flow as Skydive's JSON (docs/FLOWS.md), same fields as flow_json.c. */
-static json_t *flow_to_json(const struct flow_store *s, const struct fs_flow *f)
+/* A flow state as Skydive's JSON (docs/FLOWS.md), same fields as flow_json.c; str are
+ * its LayersPath, Application, NodeTID, CaptureID. */
+static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_NSTR])
 {
 	char hex[17], a[46], b[46];
 	json_t *o = json_object();
@@ -721,8 +926,8 @@ static json_t *flow_to_json(const struct flow_store *s, const struct fs_flow *f)
 		return NULL;
 	fmt_hex_u64(hex, f->uuid);
 	set_str(o, "UUID", hex);
-	set_str(o, "LayersPath", strtab_get(&s->strs, f->path_id));
-	set_str(o, "Application", strtab_get(&s->strs, f->app_id));
+	set_str(o, "LayersPath", str[FREC_S_PATH]);
+	set_str(o, "Application", str[FREC_S_APP]);
 	if (f->has_link) {
 		fmt_mac(a, f->link_a);
 		fmt_mac(b, f->link_b);
@@ -752,24 +957,24 @@ static json_t *flow_to_json(const struct flow_store *s, const struct fs_flow *f)
 		json_object_set_new(o, "ICMP", t);
 	}
 	json_object_set_new(o, "LastUpdateMetric",
-			    metric_json(f->lu.abp, f->lu.abb, f->lu.bap, f->lu.bab, f->lu.start,
-					f->lu.last, 0));
-	json_object_set_new(o, "Metric", metric_json(f->abp, f->abb, f->bap, f->bab, f->start_ms,
-						     f->last_ms, f->rtt_ns));
-	if (f->tcp) {
+			    metric_json(f->lu_abp, f->lu_abb, f->lu_bap, f->lu_bab, f->lu_start,
+					f->lu_last, 0));
+	json_object_set_new(o, "Metric",
+			    metric_json(f->abp, f->abb, f->bap, f->bab, f->start, f->last, f->rtt_ns));
+	if (f->has_tcp) {
 		json_t *t = json_object();
-		set_int(t, "ABSynStart", f->tcp->ab_syn_start);
-		set_int(t, "BASynStart", f->tcp->ba_syn_start);
-		set_int(t, "ABSynTTL", f->tcp->ab_syn_ttl);
-		set_int(t, "BASynTTL", f->tcp->ba_syn_ttl);
-		set_int(t, "ABFinStart", f->tcp->ab_fin_start);
-		set_int(t, "BAFinStart", f->tcp->ba_fin_start);
-		set_int(t, "ABRstStart", f->tcp->ab_rst_start);
-		set_int(t, "BARstStart", f->tcp->ba_rst_start);
+		set_int(t, "ABSynStart", f->tcp.ab_syn_start);
+		set_int(t, "BASynStart", f->tcp.ba_syn_start);
+		set_int(t, "ABSynTTL", f->tcp.ab_syn_ttl);
+		set_int(t, "BASynTTL", f->tcp.ba_syn_ttl);
+		set_int(t, "ABFinStart", f->tcp.ab_fin_start);
+		set_int(t, "BAFinStart", f->tcp.ba_fin_start);
+		set_int(t, "ABRstStart", f->tcp.ab_rst_start);
+		set_int(t, "BARstStart", f->tcp.ba_rst_start);
 		json_object_set_new(o, "TCPMetric", t);
 	}
-	json_object_set_new(o, "Start", json_integer(f->start_ms));
-	json_object_set_new(o, "Last", json_integer(f->last_ms));
+	json_object_set_new(o, "Start", json_integer(f->start));
+	json_object_set_new(o, "Last", json_integer(f->last));
 	fmt_hex_u64(hex, f->l2);
 	set_str(o, "TrackingID", hex);
 	fmt_hex_u64(hex, f->l3);
@@ -777,8 +982,8 @@ static json_t *flow_to_json(const struct flow_store *s, const struct fs_flow *f)
 	if (f->parent)
 		fmt_hex_u64(hex, f->parent);
 	json_object_set_new(o, "ParentUUID", json_string(f->parent ? hex : ""));
-	set_str(o, "NodeTID", strtab_get(&s->strs, f->node_id));
-	set_str(o, "CaptureID", strtab_get(&s->strs, f->capture_id));
+	set_str(o, "NodeTID", str[FREC_S_NODE]);
+	set_str(o, "CaptureID", str[FREC_S_CAPTURE]);
 	json_object_set_new(o, "RawPacketsCaptured", json_integer(f->raw_captured));
 	if (f->finish)
 		set_str(o, "FinishType", flow_finish_name(f->finish));
@@ -786,68 +991,310 @@ static json_t *flow_to_json(const struct flow_store *s, const struct fs_flow *f)
 }
 
 /* ---- queries ------------------------------------------------------------------- *
- * The store selects by time window and capture node only: Flows()' Has-style filters
- * are applied by the Gremlin evaluator, one matcher for nodes, edges and flows. */
+ * Flows(): the store selects by time window, capture node and the pushed-down exact
+ * filters (struct qpred); the Gremlin evaluator applies every filter again, so what
+ * is pushed down only has to be a superset. Flows come from the log (sealed blocks and
+ * the active block, read without the store's lock) and from memory (the newest state
+ * of every flow it still holds); memory wins for a UUID it has. JSON is built only
+ * for the flows returned. */
 
-static int node_wanted(const struct flow_store *s, const struct fs_flow *f, const json_t *nodes)
+struct qpred {
+	struct seg_pred p;
+	uint64_t keys[SEG_PRED_GROUPS][16];
+	int has_window;
+	int64_t from, to;
+};
+
+static int parse_uuid(const char *s, uint64_t *out);
+
+/* The key of Flows(k, v) for an exact value the summaries know; 0 when none. */
+static int filter_key(const char *k, const json_t *v, uint64_t *key)
 {
-	if (!nodes)
+	const char *sv = json_string_value(v);
+	uint64_t u;
+	if (!strcmp(k, "UUID") || !strcmp(k, "TrackingID") || !strcmp(k, "L3TrackingID")) {
+		if (!sv || parse_uuid(sv, &u))
+			return 0;
+		char tag = k[0] == 'U' ? SEG_TAG_UUID : k[0] == 'T' ? SEG_TAG_L2 : SEG_TAG_L3;
+		*key = seg_key_u64(tag, u);
 		return 1;
-	const char *tid = strtab_get(&s->strs, f->node_id);
-	size_t i;
-	json_t *x;
-	json_array_foreach(nodes, i, x)
-	{
-		if (json_is_string(x) && !strcmp(json_string_value(x), tid))
-			return 1;
+	}
+	if (!strcmp(k, "NodeTID") || !strcmp(k, "Application")) {
+		if (!sv)
+			return 0;
+		*key = seg_key_str(k[0] == 'N' ? SEG_TAG_NODE : SEG_TAG_APP, sv);
+		return 1;
+	}
+	if (!strcmp(k, "Network") || !strcmp(k, "Network.A") || !strcmp(k, "Network.B")) {
+		uint8_t ip[16] = {0};
+		if (!sv)
+			return 0;
+		if (inet_pton(AF_INET, sv, ip) == 1)
+			*key = seg_key_ip(4, ip);
+		else if (inet_pton(AF_INET6, sv, ip) == 1)
+			*key = seg_key_ip(6, ip);
+		else
+			return 0;
+		return 1;
+	}
+	if (!strcmp(k, "Transport") || !strcmp(k, "Transport.A") || !strcmp(k, "Transport.B")) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+			return 0;
+		*key = seg_key_u64(SEG_TAG_PORT, (uint64_t)json_integer_value(v));
+		return 1;
 	}
 	return 0;
 }
 
-json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t at_ms,
-			 int64_t duration_ms, struct gremlin_error *err)
+static void qpred_build(struct qpred *q, const json_t *filters, const json_t *nodes,
+			int64_t at_ms, int64_t duration_ms)
 {
-	json_t *out = json_array();
-	if (!out) {
-		snprintf(err->msg, sizeof(err->msg), "out of memory");
-		return NULL;
+	memset(q, 0, sizeof(*q));
+	if (at_ms) {
+		q->has_window = 1;
+		q->from = at_ms - duration_ms;
+		q->to = at_ms;
+		q->p.from = q->from;
+		q->p.to = q->to;
 	}
-	int64_t from = at_ms - duration_ms;
-	pthread_mutex_lock(&s->lock);
-	for (const struct fs_flow *f = s->head; f; f = f->next) {
-		if (at_ms && (f->start_ms > at_ms || f->last_ms < from))
-			continue;
-		if (!node_wanted(s, f, node_tids))
-			continue;
-		json_t *j = flow_to_json(s, f);
-		if (!j || json_array_append_new(out, j)) {
-			json_decref(out);
-			out = NULL;
-			break;
+	size_t nf = json_array_size(filters);
+	if (nf % 2 == 0)
+		for (size_t i = 0; i + 1 < nf && q->p.ngroups < SEG_PRED_GROUPS; i += 2) {
+			const char *k = json_string_value(json_array_get(filters, i));
+			uint64_t key;
+			if (k && filter_key(k, json_array_get(filters, i + 1), &key)) {
+				size_t g = q->p.ngroups++;
+				q->keys[g][0] = key;
+				q->p.g[g].keys = q->keys[g];
+				q->p.g[g].n = 1;
+			}
 		}
+	if (nodes && q->p.ngroups < SEG_PRED_GROUPS && json_array_size(nodes) <= 16) {
+		size_t g = q->p.ngroups++;
+		size_t i;
+		json_t *x;
+		json_array_foreach(nodes, i, x) q->keys[g][i] = seg_key_str(SEG_TAG_NODE,
+									    json_string_value(x));
+		q->p.g[g].keys = q->keys[g];
+		q->p.g[g].n = json_array_size(nodes);
 	}
-	pthread_mutex_unlock(&s->lock);
+}
+
+/* Does a record (with its strings) pass the window, the nodes and the exact keys? */
+static int rec_wanted(const struct qpred *q, const json_t *nodes, const struct flow_rec *r,
+		      const char *const str[FREC_NSTR])
+{
+	if (q->has_window && (r->start > q->to || r->last < q->from))
+		return 0;
+	if (nodes) {
+		size_t i;
+		json_t *x;
+		int hit = 0;
+		json_array_foreach(nodes, i, x)
+		{
+			if (json_is_string(x) && !strcmp(json_string_value(x), str[FREC_S_NODE])) {
+				hit = 1;
+				break;
+			}
+		}
+		if (!hit)
+			return 0;
+	}
+	if (!q->p.ngroups)
+		return 1;
+	uint64_t k[SEG_FLOW_KEYS_MAX];
+	size_t nk = seg_flow_keys(r, str, k);
+	for (size_t g = 0; g < q->p.ngroups; g++) {
+		int any = 0;
+		for (size_t i = 0; i < q->p.g[g].n && !any; i++)
+			for (size_t j = 0; j < nk && !any; j++)
+				any = k[j] == q->p.g[g].keys[i];
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
+/* The newest state per UUID of what a query found: records (strings as ids of the
+ * query's own dictionary) in first-seen order, an index by UUID. */
+struct cand {
+	struct flow_rec *v;
+	size_t n, cap;
+	uint32_t *slot; /* index + 1 */
+	size_t nslot;
+	struct frec_dict dict;
+	const struct qpred *q;
+	const json_t *nodes;
+	int oom;
+};
+
+static size_t cand_hash(uint64_t u, size_t nslot)
+{
+	return (size_t)((u * 0x9e3779b97f4a7c15ull) >> 17) & (nslot - 1);
+}
+
+static int cand_grow(struct cand *c)
+{
+	size_t ns = c->nslot ? c->nslot * 2 : 1024;
+	uint32_t *sl = calloc(ns, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		size_t h = cand_hash(c->v[i].uuid, ns);
+		while (sl[h])
+			h = (h + 1) & (ns - 1);
+		sl[h] = (uint32_t)i + 1;
+	}
+	free(c->slot);
+	c->slot = sl;
+	c->nslot = ns;
+	return 0;
+}
+
+/* Keeps r (strings in d) when it is the newest state of its UUID seen so far. */
+static int cand_put(struct cand *c, const struct flow_rec *r, const char *const str[FREC_NSTR])
+{
+	if ((c->n + 1) * 2 > c->nslot && cand_grow(c))
+		return -ENOMEM;
+	size_t h = cand_hash(r->uuid, c->nslot);
+	while (c->slot[h] && c->v[c->slot[h] - 1].uuid != r->uuid)
+		h = (h + 1) & (c->nslot - 1);
+	struct flow_rec *d;
+	if (c->slot[h]) {
+		d = &c->v[c->slot[h] - 1];
+		/* later records are newer (log order); equal Last: the later one */
+		if (r->last < d->last)
+			return 0;
+	} else {
+		if (c->n == c->cap) {
+			size_t nc = c->cap ? c->cap * 2 : 256;
+			struct flow_rec *nv = realloc(c->v, nc * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			c->v = nv;
+			c->cap = nc;
+		}
+		d = &c->v[c->n++];
+		c->slot[h] = (uint32_t)c->n;
+	}
+	*d = *r;
+	for (int k = 0; k < FREC_NSTR; k++) {
+		int id = frec_dict_add(&c->dict, str[k]);
+		if (id < 0)
+			return -ENOMEM;
+		d->str[k] = (uint16_t)id;
+	}
+	return 0;
+}
+
+static int cand_flows(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
+{
+	struct cand *c = user;
+	for (size_t i = 0; i < n; i++) {
+		if (c->q->p.ingest_from && r[i].ingest < c->q->p.ingest_from)
+			continue;
+		const char *str[FREC_NSTR];
+		for (int k = 0; k < FREC_NSTR; k++)
+			str[k] = frec_dict_get(d, r[i].str[k]);
+		if (rec_wanted(c->q, c->nodes, &r[i], str) && cand_put(c, &r[i], str))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void cand_free(struct cand *c)
+{
+	free(c->v);
+	free(c->slot);
+	frec_dict_free(&c->dict);
+}
+
+static const char *cand_str(const struct cand *c, const struct flow_rec *r, int k)
+{
+	return frec_dict_get(&c->dict, r->str[k]);
+}
+
+static json_t *query(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		     int64_t at_ms, int64_t duration_ms, struct gremlin_error *err)
+{
+	struct qpred q;
+	qpred_build(&q, filters, nodes, at_ms, duration_ms);
+	/* Without At(), what memory would hold (received within analyzer.flow.max_age),
+	 * as before the log: the log gives it back after a restart. With At(), the log's
+	 * whole history. */
+	if (!at_ms && s->o.max_age_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		q.p.ingest_from = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - s->o.max_age_ms;
+	}
+	/* a query's dictionary has 16-bit ids like a block's: an answer with more than
+	 * 65535 distinct strings fails (out of memory) */
+	struct cand disk = {.q = &q, .nodes = nodes}, mem = {.q = &q, .nodes = nodes};
+	disk.dict.max = mem.dict.max = UINT16_MAX;
+	disk.dict.max_bytes = mem.dict.max_bytes = SIZE_MAX;
+	json_t *out = NULL;
+	int rc = 0;
+	if (s->log)
+		rc = seglog_scan(s->log, &q.p, cand_flows, NULL, &disk, NULL);
+	if (!rc) {
+		pthread_mutex_lock(&s->lock);
+		/* what memory holds is newer than anything the log gave */
+		for (size_t i = 0; i < disk.n; i++)
+			if (*find_slot(s, disk.v[i].uuid))
+				disk.v[i].uuid = 0, disk.v[i].last = INT64_MIN; /* dropped */
+		for (const struct fs_flow *f = s->head; f && !rc; f = f->next) {
+			const char *str[FREC_NSTR];
+			for (int k = 0; k < FREC_NSTR; k++)
+				str[k] = strtab_get(&s->strs, f->sid[k]);
+			if (rec_wanted(&q, nodes, &f->r, str))
+				rc = cand_put(&mem, &f->r, str);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (!rc && (out = json_array())) {
+		struct cand *parts[2] = {&disk, &mem};
+		for (int p = 0; p < 2 && out; p++)
+			for (size_t i = 0; i < parts[p]->n; i++) {
+				const struct flow_rec *r = &parts[p]->v[i];
+				if (!r->uuid && r->last == INT64_MIN)
+					continue;
+				const char *str[FREC_NSTR];
+				for (int k = 0; k < FREC_NSTR; k++)
+					str[k] = cand_str(parts[p], r, k);
+				json_t *j = rec_to_json(r, str);
+				if (!j || json_array_append_new(out, j)) {
+					json_decref(out);
+					out = NULL;
+					break;
+				}
+			}
+	}
+	cand_free(&disk);
+	cand_free(&mem);
 	if (!out)
 		snprintf(err->msg, sizeof(err->msg), "out of memory building the flows");
 	return out;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t at_ms,
+			 int64_t duration_ms, struct gremlin_error *err)
+{
+	return query(s, NULL, node_tids, at_ms, duration_ms, err);
+}
+
+json_t *flow_store_query_filtered(struct flow_store *s, const json_t *filters,
+				  const json_t *node_tids, int64_t at_ms, int64_t duration_ms,
+				  struct gremlin_error *err)
+{
+	return query(s, filters, node_tids, at_ms, duration_ms, err);
+}
 
 static json_t *b64_json(const uint8_t *d, size_t n)
 {
-	size_t ol = (n + 2) / 3 * 4;
-	char *o = malloc(ol + 1), *p = o;
+	size_t ol;
+	char *o = base64_encode_alloc(d, n, &ol);
 	if (!o)
 		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
-			     (i + 2 < n ? d[i + 2] : 0);
-		*p++ = b64[v >> 18 & 63];
-		*p++ = b64[v >> 12 & 63];
-		*p++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		*p++ = i + 2 < n ? b64[v & 63] : '=';
-	}
 	json_t *j = json_stringn(o, ol);
 	free(o);
 	return j;
@@ -866,8 +1313,101 @@ static int parse_uuid(const char *s, uint64_t *out)
 	return 0;
 }
 
+static json_t *raw_json(int64_t ts_ns, uint32_t index, uint32_t linktype, const uint8_t *data,
+			uint32_t caplen, uint32_t wirelen)
+{
+	json_t *d = b64_json(data, caplen);
+	json_t *o = d ? json_pack("{s:I,s:I,s:o,s:I}", "Timestamp",
+				  (json_int_t)(ts_ns / (int64_t)NS_PER_MS), "Index", (json_int_t)index,
+				  "Data", d, "LinkType", (json_int_t)linktype)
+		      : NULL;
+	/* Skydive's four fields, then ours when they say more: the time in ns and the
+	 * length on the wire (a PCAP from them keeps both) */
+	if (o && ts_ns % (int64_t)NS_PER_MS)
+		json_object_set_new(o, "TimestampNs", json_integer(ts_ns));
+	if (o && wirelen != caplen)
+		json_object_set_new(o, "WireLen", json_integer(wirelen));
+	return o;
+}
+
+/* RawPackets() from the log: the wanted UUIDs (hex -> their packet array). */
+struct rawq {
+	json_t *by_uuid; /* {"<UUID>": [packets]} in the order of the flows asked */
+	uint64_t *uuids; /* sorted */
+	size_t n;
+};
+
+static int rawq_fn(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
+{
+	struct rawq *q = user;
+	for (size_t i = 0; i < n; i++) {
+		if (!bsearch(&h[i].uuid, q->uuids, q->n, sizeof(*q->uuids), u64_cmp_fs))
+			continue;
+		char hex[17];
+		fmt_hex_u64(hex, h[i].uuid);
+		json_t *l = json_object_get(q->by_uuid, hex);
+		json_t *o = raw_json(h[i].ts_ns, h[i].index, h[i].linktype, pkt[i], h[i].caplen,
+				     h[i].wirelen);
+		if (!l || !o || json_array_append_new(l, o))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_t *raw_from_log(struct flow_store *s, const json_t *flows)
+{
+	struct rawq q = {.by_uuid = json_object()};
+	size_t i;
+	json_t *fj, *out = NULL;
+	uint64_t *keys = NULL;
+	if (!q.by_uuid || !(q.uuids = malloc((json_array_size(flows) + 1) * sizeof(*q.uuids))) ||
+	    !(keys = malloc((json_array_size(flows) + 1) * sizeof(*keys))))
+		goto out;
+	json_array_foreach(flows, i, fj)
+	{
+		const char *us = json_string_value(json_object_get(fj, "UUID"));
+		uint64_t uuid;
+		if (parse_uuid(us, &uuid) || json_object_get(q.by_uuid, us))
+			continue;
+		char hex[17];
+		fmt_hex_u64(hex, uuid);
+		if (json_object_set_new(q.by_uuid, hex, json_array()))
+			goto out;
+		keys[q.n] = seg_key_u64(SEG_TAG_UUID, uuid);
+		q.uuids[q.n++] = uuid;
+	}
+	qsort(q.uuids, q.n, sizeof(*q.uuids), u64_cmp_fs);
+	struct seg_pred p = {.ngroups = 1};
+	p.g[0].keys = keys;
+	p.g[0].n = q.n;
+	if (q.n && seglog_scan(s->log, &p, NULL, rawq_fn, &q, NULL))
+		goto out;
+	if (!(out = json_array()))
+		goto out;
+	const char *k;
+	json_t *l;
+	json_object_foreach(q.by_uuid, k, l)
+	{
+		if (!json_array_size(l))
+			continue;
+		json_t *e = json_pack("{s:O}", k, l);
+		if (!e || json_array_append_new(out, e)) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+out:
+	json_decref(q.by_uuid);
+	free(q.uuids);
+	free(keys);
+	return out;
+}
+
 json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows)
 {
+	if (s->log)
+		return raw_from_log(s, flows);
 	json_t *out = json_array();
 	if (!out)
 		return NULL;
@@ -885,12 +1425,8 @@ json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows)
 			continue;
 		json_t *pk = json_array();
 		for (const struct fs_raw *r = f->raw_head; pk && r; r = r->next) {
-			json_t *d = b64_json(r->data, r->len);
-			json_t *o = d ? json_pack("{s:I,s:I,s:o,s:I}", "Timestamp",
-						  (json_int_t)r->ts_ms, "Index",
-						  (json_int_t)r->index, "Data", d, "LinkType",
-						  (json_int_t)r->linktype)
-				      : NULL;
+			json_t *o = raw_json(r->ts_ns, r->index, r->linktype, r->data, r->len,
+					     r->wirelen);
 			if (!o || json_array_append_new(pk, o)) {
 				json_decref(pk);
 				pk = NULL;
@@ -947,11 +1483,98 @@ static json_t *metric_of_json(const json_t *fj)
 			   jint(m, "Start"), jint(m, "Last"));
 }
 
+/* Metrics() of flows memory no longer has: the LastUpdateMetric of each of their states
+ * in the log, oldest first, the same window sent twice counted once, the last
+ * max_updates kept ({"<UUID>": [metric, ...]}). */
+struct metq {
+	json_t *by_uuid;
+	uint64_t *uuids; /* sorted */
+	size_t n;
+	unsigned max;
+};
+
+static int metq_fn(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
+{
+	(void)d;
+	struct metq *q = user;
+	for (size_t i = 0; i < n; i++) {
+		if ((!r[i].lu_abp && !r[i].lu_bap) ||
+		    !bsearch(&r[i].uuid, q->uuids, q->n, sizeof(*q->uuids), u64_cmp_fs))
+			continue;
+		char hex[17];
+		fmt_hex_u64(hex, r[i].uuid);
+		json_t *l = json_object_get(q->by_uuid, hex);
+		json_t *m = metric_full(r[i].lu_abp, r[i].lu_abb, r[i].lu_bap, r[i].lu_bab,
+					r[i].lu_start, r[i].lu_last);
+		if (!l || !m) {
+			json_decref(m);
+			return -ENOMEM;
+		}
+		size_t k = json_array_size(l);
+		json_t *prev = k ? json_array_get(l, k - 1) : NULL;
+		if (prev && json_integer_value(json_object_get(prev, "Start")) == r[i].lu_start) {
+			json_array_set_new(l, k - 1, m);
+			continue;
+		}
+		if (k >= q->max)
+			json_array_remove(l, 0);
+		if (json_array_append_new(l, m))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static json_t *metrics_from_log(struct flow_store *s, const json_t *flows)
+{
+	struct metq q = {.by_uuid = json_object(), .max = s->o.max_updates};
+	size_t i, nf = json_array_size(flows);
+	json_t *fj;
+	uint64_t *keys = NULL;
+	if (!q.by_uuid || !(q.uuids = malloc((nf + 1) * sizeof(*q.uuids))) ||
+	    !(keys = malloc((nf + 1) * sizeof(*keys))))
+		goto fail;
+	json_array_foreach(flows, i, fj)
+	{
+		const char *us = json_string_value(json_object_get(fj, "UUID"));
+		uint64_t uuid;
+		char hex[17];
+		if (parse_uuid(us, &uuid))
+			continue;
+		fmt_hex_u64(hex, uuid);
+		if (json_object_get(q.by_uuid, hex))
+			continue;
+		if (json_object_set_new(q.by_uuid, hex, json_array()))
+			goto fail;
+		keys[q.n] = seg_key_u64(SEG_TAG_UUID, uuid);
+		q.uuids[q.n++] = uuid;
+	}
+	qsort(q.uuids, q.n, sizeof(*q.uuids), u64_cmp_fs);
+	struct seg_pred p = {.ngroups = 1};
+	p.g[0].keys = keys;
+	p.g[0].n = q.n;
+	if (q.n && seglog_scan(s->log, &p, metq_fn, NULL, &q, NULL))
+		goto fail;
+	free(q.uuids);
+	free(keys);
+	return q.by_uuid;
+fail:
+	json_decref(q.by_uuid);
+	free(q.uuids);
+	free(keys);
+	return NULL;
+}
+
 json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 {
 	json_t *out = json_object();
 	if (!out)
 		return NULL;
+	/* read before taking the lock: the log's scan never runs under it */
+	json_t *disk = NULL;
+	if (s->log && !(disk = metrics_from_log(s, flows))) {
+		json_decref(out);
+		return NULL;
+	}
 	size_t i;
 	json_t *fj;
 	pthread_mutex_lock(&s->lock);
@@ -961,11 +1584,26 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 		uint64_t uuid;
 		if (!us || json_object_get(out, us))
 			continue;
-		const struct fs_flow *f = parse_uuid(us, &uuid) ? NULL : *find_slot(s, uuid);
+		int known = !parse_uuid(us, &uuid);
+		const struct fs_flow *f = known ? *find_slot(s, uuid) : NULL;
 		json_t *l = json_array();
 		if (!l)
 			goto nomem;
-		if (!f) {
+		char hex[17];
+		json_t *dl = NULL;
+		if (!f && disk && known) {
+			fmt_hex_u64(hex, uuid);
+			dl = json_object_get(disk, hex);
+		}
+		if (!f && json_array_size(dl)) {
+			size_t k;
+			json_t *m;
+			json_array_foreach(dl, k, m)
+			{
+				if (json_array_append(l, m))
+					goto nomem_l;
+			}
+		} else if (!f) {
 			if (json_array_append_new(l, metric_of_json(fj)))
 				goto nomem_l;
 		} else if (f->nupd) {
@@ -975,12 +1613,13 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 									 u->bab, u->start, u->last)))
 					goto nomem_l;
 			}
-		} else if (f->lu.abp || f->lu.bap) {
-			if (json_array_append_new(l, metric_full(f->lu.abp, f->lu.abb, f->lu.bap,
-								 f->lu.bab, f->lu.start, f->lu.last)))
+		} else if (f->r.lu_abp || f->r.lu_bap) {
+			if (json_array_append_new(l, metric_full(f->r.lu_abp, f->r.lu_abb,
+								 f->r.lu_bap, f->r.lu_bab,
+								 f->r.lu_start, f->r.lu_last)))
 				goto nomem_l;
-		} else if (json_array_append_new(l, metric_full(f->abp, f->abb, f->bap, f->bab,
-							      f->start_ms, f->last_ms))) {
+		} else if (json_array_append_new(l, metric_full(f->r.abp, f->r.abb, f->r.bap,
+							      f->r.bab, f->r.start, f->r.last))) {
 			goto nomem_l;
 		}
 		if (json_object_set_new(out, us, l))
@@ -994,6 +1633,7 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 		break;
 	}
 	pthread_mutex_unlock(&s->lock);
+	json_decref(disk);
 	return out;
 }
 
@@ -1005,8 +1645,8 @@ static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes,
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	flow_store_expire(user, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	(void)filters; /* applied by the evaluator */
-	return flow_store_query(user, nodes, at_ms, duration_ms, err);
+	/* the evaluator applies the filters again: pushed down only to read less */
+	return query(user, filters, nodes, at_ms, duration_ms, err);
 }
 
 static json_t *ops_raw(void *user, const json_t *flows, struct gremlin_error *err)

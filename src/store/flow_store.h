@@ -1,5 +1,17 @@
-/* flow_store.h - the analyzer's in-memory flow store: recent flows by UUID with their
- * update records and raw packets, bounded by count, age and bytes, queried by Gremlin.
+/* flow_store.h - the analyzer's flow store: recent flows by UUID in memory with their
+ * update records, and (when analyzer.data_dir is usable) every flow state and raw
+ * packet in a durable segment log on disk (segment.h: format, recovery, fsync policy,
+ * retention, and the storage interface another backend would implement), queried by
+ * Gremlin.
+ *
+ * Persistent mode: each state is appended to the log as it is stored in memory; raw
+ * packets go to the log only. Flows() reads the log (sealed blocks pruned by time and
+ * by the pushed-down Flows(k, v) filters and node IDs before anything is decompressed,
+ * then the active block) and memory, and answers the newest state of each UUID whose
+ * [Start, Last] overlaps the window: what memory has wins, so after a restart, or once
+ * memory dropped a flow, the log serves it. Without a window (no G.At), the log gives
+ * only what was received within analyzer.flow.max_age, what memory would hold. Queries hold the store's mutex only to
+ * look at memory, never while reading the disk.
  *
  * A flow is kept as a compact record (addresses as bytes, strings interned), about
  * 300 bytes plus 48 per update record and its raw packets; flow_store_stats() reports
@@ -25,12 +37,25 @@
 #define FLOW_STORE_MAX_AGE_MS 3600000      /* analyzer.flow.max_age: 1h */
 #define FLOW_STORE_RAW_BYTES  (64u << 20)  /* analyzer.flow.raw_max_bytes: 64 MiB */
 #define FLOW_STORE_MAX_UPDATES 64          /* update records kept per flow */
+#define FLOW_STORE_MAX_BYTES  (1ll << 30)  /* analyzer.storage.max_bytes: 1 GiB */
+
+#define FLOW_STORE_FSYNC_DEFAULT 0  /* every second */
+#define FLOW_STORE_FSYNC_ALWAYS  (-2)
+#define FLOW_STORE_FSYNC_NEVER   (-1)
 
 struct flow_store_opts {
 	size_t max_flows;      /* 0 = FLOW_STORE_MAX_FLOWS */
 	int64_t max_age_ms;    /* 0 = FLOW_STORE_MAX_AGE_MS; < 0 = no age limit */
-	size_t raw_max_bytes;  /* 0 = FLOW_STORE_RAW_BYTES */
+	size_t raw_max_bytes;  /* 0 = FLOW_STORE_RAW_BYTES (memory mode only) */
 	unsigned max_updates;  /* 0 = FLOW_STORE_MAX_UPDATES */
+	/* The log (analyzer.storage.*): none when storage_dir is "" (memory only). */
+	char storage_dir[1024];      /* <analyzer.data_dir>/flows */
+	int64_t segment_ms;          /* segment_duration; 0 = 10 min */
+	int64_t fsync_ms;            /* > 0, or FLOW_STORE_FSYNC_* */
+	uint64_t max_bytes;          /* 0 = no bound */
+	int64_t storage_max_age_ms;  /* 0 = no bound */
+	uint32_t block_records;      /* 0 = 4096 (tests use fewer) */
+	int no_thread;               /* tests: no flusher thread (flow_store_tick) */
 };
 
 struct flow_store_stats {
@@ -46,11 +71,16 @@ struct flow_store_stats {
 struct flow_store;
 
 /* Reads analyzer.flow.max_flows, analyzer.flow.max_age ("1h", "30m" or seconds),
- * analyzer.flow.raw_max_bytes. Returns 0, or -EINVAL with err saying which key is wrong. */
+ * analyzer.flow.raw_max_bytes, and the log's analyzer.storage.enabled (true),
+ * analyzer.data_dir (/var/lib/skydive; the log is in its flows/),
+ * analyzer.storage.segment_duration (10m), analyzer.storage.fsync ("1s", "always",
+ * "never"), analyzer.storage.max_bytes (1 GiB; 0 = none), analyzer.storage.max_age
+ * (7d; 0 = none). Returns 0, or -EINVAL with err saying which key is wrong. */
 int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts *o, char *err,
 				size_t errlen);
 
-/* NULL on no memory. o may be NULL (defaults). */
+/* NULL on no memory. o may be NULL (defaults: memory only). A log that cannot be
+ * opened is logged and the store runs in memory (its status says why). */
 struct flow_store *flow_store_new(const struct flow_store_opts *o);
 void flow_store_free(struct flow_store *s); /* NULL is fine */
 
@@ -73,12 +103,27 @@ struct Flow__Flow;
 int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int64_t now_ms,
 			 uint64_t *uuid_out);
 
-/* Appends a raw packet to flow uuid (Index = its position, from 1). Returns 0, -ENOENT
- * (no such flow) or -ENOSPC (budget full: the packets' bytes, or their records, at most
- * raw_max_bytes / 32 of them, so empty packets are bounded too); both counted in
- * raw_dropped. */
+/* Appends a raw packet to flow uuid (Index = its position, from 1): caplen bytes of
+ * data, wirelen its length on the wire (< caplen is taken as caplen), ts_ns its time.
+ * Returns 0, -ENOENT (no such flow) or -ENOSPC (memory mode: budget full: the packets'
+ * bytes, or their records, at most raw_max_bytes / 32 of them, so empty packets are
+ * bounded too; persistent mode: the log could not take it); counted in raw_dropped,
+ * or in the log's DroppedRaw. */
+int flow_store_add_raw_ns(struct flow_store *s, uint64_t uuid, int64_t ts_ns, uint32_t linktype,
+			  const uint8_t *data, uint32_t caplen, uint32_t wirelen);
+/* The same with a time in ms and wirelen = len (callers without them). */
 int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint32_t linktype,
 		       const uint8_t *data, uint32_t len);
+
+/* End of a write batch (one agent frame, one pcap import): with fsync "always" the
+ * log's active blocks are written and synced before it returns. 0 or -errno. */
+int flow_store_commit(struct flow_store *s);
+/* Writes and syncs the log now (tests, bench). 0 or -errno. */
+int flow_store_flush(struct flow_store *s);
+/* The flusher's work (write, sync, retention at now_ms), for tests without its thread. */
+void flow_store_tick(struct flow_store *s, int64_t now_ms);
+/* Distinct strings the memory part holds (tests: the dictionary is bounded). */
+size_t flow_store_strings(struct flow_store *s);
 
 /* Flows whose [Start, Last] overlaps [at_ms - duration_ms, at_ms] (every flow when at_ms
  * is 0) and whose NodeTID is one of node_tids (a JSON array of strings; NULL = any), in
@@ -87,9 +132,19 @@ int flow_store_add_raw(struct flow_store *s, uint64_t uuid, int64_t ts_ms, uint3
 json_t *flow_store_query(struct flow_store *s, const json_t *node_tids, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
 
+/* The same, with Flows(k, v, ...)'s filters (a JSON array) pushed down where the log's
+ * summaries know the key (UUID, TrackingID, L3TrackingID, NodeTID, Application,
+ * Network[.A|.B], Transport[.A|.B] with exact values); the caller applies the filters
+ * again (others are ignored here). */
+json_t *flow_store_query_filtered(struct flow_store *s, const json_t *filters,
+				  const json_t *node_tids, int64_t at_ms, int64_t duration_ms,
+				  struct gremlin_error *err);
+
 /* RawPackets() of the flows given as a JSON array of flow objects (their "UUID"):
- * [{"<UUID>": [{"Timestamp","Index","Data" (base64),"LinkType"}, ...]}, ...], one
- * object per flow that has raw packets. New reference, NULL on no memory. */
+ * [{"<UUID>": [{"Timestamp","Index","Data" (base64),"LinkType"[,"TimestampNs"]
+ * [,"WireLen"]}, ...]}, ...] (TimestampNs when the time has more than ms, WireLen when
+ * the frame was cut), one object per flow that has raw packets. New reference,
+ * NULL on no memory. */
 json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows);
 
 /* The flow's update records (LastUpdateMetric of each state received), oldest first:
@@ -105,7 +160,12 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows);
 
 void flow_store_stats(struct flow_store *s, struct flow_store_stats *out);
 /* {"Flows","Bytes","BytesPerFlow","Ingested","Dropped","DroppedMaxFlows","DroppedAge",
- *  "MaxFlows","MaxAge","RawPackets","RawBytes","RawDropped","RawMaxBytes"}; new reference. */
+ *  "MaxFlows","MaxAge","RawPackets","RawBytes","RawDropped","RawMaxBytes","Storage"};
+ *  Storage: {"Persistent": false, "Error"} or {"Persistent": true, "Dir", "From", "To"
+ *  (time range of the flows held, ms), "BytesOnDisk", "Segments", "Blocks",
+ *  "FlowStates", "RawPackets", "Pending", "EvictedSegments", "EvictedBytes",
+ *  "EvictedRecords", "WriteErrors", "DroppedFlows", "DroppedRaw", "CorruptBlocks",
+ *  "TornBytes", "MaxBytes", "MaxAge", "SegmentDuration", "LastError"}; new reference. */
 json_t *flow_store_status_json(struct flow_store *s);
 /* analyzer_status_fn: adds "Flows" to GET /api/status (user = the store). */
 void flow_store_status_hook(void *user, json_t *status);

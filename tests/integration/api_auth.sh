@@ -5,7 +5,8 @@
 # x-auth-token; revoked -> 401; failed logins throttled (429, Retry-After); a viewer
 # creating a capture -> 403; an operator's RawPackets() and PCAP -> 403; an agent with
 # wrong cluster credentials refused and logged, with right ones connected; the client's
-# --username/--password; a non-loopback listener without a backend refuses to start.
+# --username/--password; a non-loopback listener without a backend refuses to start;
+# tokens survive a restart of the analyzer, revoked ones stay revoked.
 # Everything runs in a network namespace this test creates (its own loopback).
 # Needs root (ip netns), curl, htpasswd (apache2-utils), openssl.
 . "$(dirname "$0")/lib/harness.sh"
@@ -49,13 +50,18 @@ rbac:
 EOF
 PORT=18082
 URL=http://127.0.0.1:$PORT
-ip netns exec "$NS" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" analyzer -c "$tmp/skydive.yml" \
-	--listen "127.0.0.1:$PORT" --host-id analyzer 2>"$tmp/analyzer.log" &
-pids+=($!)
-for _ in $(seq 1 100); do
-	[ "$(X curl -s -o /dev/null -w '%{http_code}' "$URL/api")" = 401 ] && break
-	sleep 0.1
-done
+# start_analyzer LOG: the analyzer of this test (its pid in $APID), waiting for its 401
+start_analyzer() {
+	ip netns exec "$NS" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" "$SKYDIVE" analyzer -c "$tmp/skydive.yml" \
+		--listen "127.0.0.1:$PORT" --host-id analyzer 2>"$1" &
+	APID=$!
+	pids+=($APID)
+	for _ in $(seq 1 100); do
+		[ "$(X curl -s -o /dev/null -w '%{http_code}' "$URL/api")" = 401 ] && break
+		sleep 0.1
+	done
+}
+start_analyzer "$tmp/analyzer.log"
 
 # req NAME [curl args]: body in $tmp/NAME.b, headers in $tmp/NAME.h, status in $code.
 req() {
@@ -145,7 +151,7 @@ check login-wrong "$code $(cat "$tmp/login-wrong.b")" cj "$code" 401 "$tmp/login
 CAP='{"GremlinQuery":"G.V().Has(\"Name\",\"lo\")"}'
 req viewer-cap -u 'viewer1:v1ew' -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"
 check viewer-capture-403 "$code $(cat "$tmp/viewer-cap.b")" cj "$code" 403 "$tmp/viewer-cap.b" \
-	'j["Error"].startswith("user viewer1 ") and "may not write capture" in j["Error"]'
+	'j["Error"]=="user viewer1 (role viewer) may not write capture"'
 req viewer-read -u 'viewer1:v1ew' "$URL/api/capture"
 check viewer-capture-list "$code" test "$code" = 200
 req op-cap -u 'operator1:op3r' -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"
@@ -182,7 +188,8 @@ kill "${pids[-1]}" 2>/dev/null
 ip netns exec "$NS" env SKYDIVE_AGENT_AUTH_CLUSTER_USERNAME=admin SKYDIVE_AGENT_AUTH_CLUSTER_PASSWORD='adm1n pass' \
 	SKYDIVE_ANALYZERS="127.0.0.1:$PORT" "$SKYDIVE" agent --host-id good --listen none \
 	--netns-run-path '' 2>"$tmp/agent.log" &
-pids+=($!)
+GOOD=$!
+pids+=($GOOD)
 for _ in $(seq 1 100); do
 	req st2 "${ADMIN[@]}" "$URL/api/status"
 	jtest '"good" in j["Agents"]' <"$tmp/st2.b" && break
@@ -203,6 +210,42 @@ X "$SKYDIVE" client topology import --file "$tmp/g.json" --analyzer "127.0.0.1:$
 	--username admin --password 'adm1n pass' >/dev/null 2>"$tmp/import.err"
 req imp "${ADMIN[@]}" -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V().Has(\"Name\",\"imported\")"}' "$URL/api/topology"
 check client-ws-import "$code $(head -c 200 "$tmp/import.err")" cj "$code" 200 "$tmp/imp.b" 'len(j)==1'
+
+# ---- tokens survive a restart; revoked ones stay revoked ------------------------------
+# The agent goes first: reconnecting to the restarted analyzer, its right password would
+# clear 127.0.0.1's failed-login count in the middle of the throttle checks below.
+kill "$GOOD"; wait "$GOOD" 2>/dev/null
+tok_of() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["Token"])' "$1" 2>/dev/null; }
+req vlogin --data-urlencode 'username=viewer1' --data-urlencode 'password=v1ew' "$URL/login"
+VTOK=$(tok_of "$tmp/vlogin.b")
+req olog --data-urlencode 'username=operator1' --data-urlencode 'password=op3r' "$URL/login"
+OTOK=$(tok_of "$tmp/olog.b")
+req ologout -X POST -H "Authorization: Bearer $OTOK" "$URL/logout"
+check restart-logins "viewer '$VTOK' operator '$OTOK' logout $code" \
+	test ${#VTOK} = 64 -a ${#OTOK} = 64 -a "$code" = 200
+TF=$tmp/data/tokens.json
+check token-file-0600 "$(stat -c '%a %F' "$TF" 2>&1)" test "$(stat -c '%a %F' "$TF" 2>&1)" = "600 regular file"
+check token-file-no-token-text "a token's text is in $TF" \
+	sh -c "! grep -q -e '$VTOK' -e '$OTOK' '$TF' && grep -q \"\$(printf %s '$VTOK' | sha256sum | cut -c1-64)\" '$TF'"
+kill "$APID"; wait "$APID" 2>/dev/null
+start_analyzer "$tmp/analyzer2.log"
+check restart-tokens-loaded "$(grep 'login tokens kept' "$tmp/analyzer2.log")" \
+	grep -q 'auth: 1 login tokens kept from .*tokens.json' "$tmp/analyzer2.log"
+req vafter -H "Authorization: Bearer $VTOK" "$URL/api/topology"
+check restart-token-works "viewer's token after a restart: $code $(head -c 100 "$tmp/vafter.b")" test "$code" = 200
+req vcap -H "Authorization: Bearer $VTOK" -H 'Content-Type: application/json' -d "$CAP" "$URL/api/capture"
+check restart-token-same-user "$code $(cat "$tmp/vcap.b")" cj "$code" 403 "$tmp/vcap.b" \
+	'j["Error"]=="user viewer1 (role viewer) may not write capture"'
+req oafter -H "Authorization: Bearer $OTOK" "$URL/api"
+check restart-revoked-stays "operator's revoked token after a restart: $code" cj "$code" 401 "$tmp/oafter.b" '"revoked" in j["Error"]'
+req vlogout -X POST -H "Authorization: Bearer $VTOK" "$URL/logout"
+kill "$APID"; wait "$APID" 2>/dev/null
+start_analyzer "$tmp/analyzer3.log"
+req vafter2 -H "Authorization: Bearer $VTOK" "$URL/api"
+check restart-logout-stays "logout ($(jtest 'j["Revoked"] is True' <"$tmp/vlogout.b" && echo revoked)), restart: $code" \
+	cj "$code" 401 "$tmp/vafter2.b" '"revoked" in j["Error"]'
+req adm3 "${ADMIN[@]}" "$URL/api"
+check restart-alive "$code" test "$code" = 200
 
 # ---- throttle: 3 free failures, then 429 with Retry-After, also for right passwords --
 for i in 1 2 3 4; do req thr -u "operator1:bad$i" "$URL/api"; done

@@ -4,7 +4,7 @@
 # YAML alias bomb, NodePartiallyUpdated op count, pcap body size, stalled subscriber,
 # WebSocket connections per address, duplicate agent host ID, a stale close, cross-site
 # POST and WebSocket, data file modes, unknown link type, Gremlin result bounds, BPF
-# filter size. Bounded cost is checked by outcome (an answer, a 4xx, memory), never by
+# filter size, WebSocket message size (1009). Bounded cost is checked by outcome (an answer, a 4xx, memory), never by
 # timing. Binds 127.0.0.1 only; touches no interface.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
@@ -17,6 +17,7 @@ PORT=$(free_port)
 A=127.0.0.1:$PORT
 SKYDIVE_ANALYZER_DATA_DIR=$tmp/data/sub SKYDIVE_ANALYZER_PCAP_MAX_BYTES=100000 \
 	SKYDIVE_HTTP_WS_QUEUE_SIZE=50 SKYDIVE_HTTP_WS_MAX_CONNECTIONS_PER_ADDRESS=20 \
+	SKYDIVE_HTTP_WS_MAX_MESSAGE_SIZE=16777216 \
 	SKYDIVE_ANALYZER_GREMLIN_MAX_RESULTS=2000 SKYDIVE_HTTP_CORS_ALLOWED_ORIGINS=http://ui.example:8080 \
 	"$SKYDIVE" analyzer --listen "$A" 2>"$tmp/analyzer.log" &
 MAIN=$!
@@ -210,7 +211,10 @@ check cross_origin_counted "$(head -c 300 "$tmp/o")" jtest "j['WebSocket']['Refu
 check data_dir_0700 "$(stat -c %a "$tmp/data/sub")" test "$(stat -c %a "$tmp/data/sub")" = 700
 check captures_json_0600 "$(stat -c %a "$tmp/data/sub/captures.json")" \
 	test "$(stat -c %a "$tmp/data/sub/captures.json")" = 600
-check no_fixed_tmp "$(ls "$tmp/data/sub")" test "$(ls "$tmp/data/sub")" = captures.json
+# only the analyzer's own files are left (no fixed-name temporary beside them): the
+# captures, the flow segments and the topology history
+check no_fixed_tmp "$(ls "$tmp/data/sub")" \
+	test -z "$(ls "$tmp/data/sub" | grep -vx -e captures.json -e flows -e topology -e tokens.json)"
 
 # ---- 9. unknown link type ---------------------------------------------------------
 "$PYTHON" - "$tmp/l147.pcap" <<'EOF'
@@ -269,5 +273,35 @@ check bpf_terms_400 "got $code $(cat "$tmp/r")" \
 code=$(post /api/capture application/json "$tmp/bpflong.json")
 check bpf_length_400 "got $code $(cat "$tmp/r")" \
 	sh -c "test $code = 400 && grep -q 'bytes refused (at most 4096)' '$tmp/r'"
+
+# ---- 12. WebSocket message size --------------------------------------------------
+# RFC 6455 7.4.1: 1009 "a message that is too big for it to process". The bound is
+# http.ws.max_message_size (16 MiB here, 256 MiB by default); the payload is valid
+# UTF-8, so a 1007 "bad utf8" would be the wrong answer. Each case streams 1 MiB more
+# than the bound and reads the server's Close frame while it writes.
+OVER=$(( (16 << 20) + (1 << 20) ))
+WSO="$PYTHON $root/tests/integration/ws_oversize.py"
+$WSO "$PORT" /ws/publisher $OVER --host-id big1 >"$tmp/o" 2>"$tmp/e"
+check ws_oversize_1009 "$(cat "$tmp/o" "$tmp/e")" \
+	grep -qx 'close 1009 message too big (http.ws.max_message_size)' "$tmp/o"
+$WSO "$PORT" /ws/publisher $OVER --fragments 4 --host-id big2 >"$tmp/o" 2>"$tmp/e"
+check ws_oversize_fragments_1009 "4 fragments: $(cat "$tmp/o" "$tmp/e")" grep -q '^close 1009 ' "$tmp/o"
+$WSO "$PORT" /ws/agent/flow $OVER --binary --host-id big3 >"$tmp/o" 2>"$tmp/e"
+check ws_oversize_flow_1009 "binary on /ws/agent/flow: $(cat "$tmp/o" "$tmp/e")" grep -q '^close 1009 ' "$tmp/o"
+# not UTF-8: RFC 6455 8.1 asks for 1007, which libwebsockets' own check answers in the
+# first bytes, before any size is reached; while the client is still streaming, lws 4.1
+# drops the connection without its Close frame: either ends it (no timeout)
+$WSO "$PORT" /ws/publisher 100 --not-utf8 --host-id big4 >"$tmp/o" 2>"$tmp/e"
+check ws_not_utf8_1007 "$(cat "$tmp/o" "$tmp/e")" grep -qx 'close 1007 bad utf8' "$tmp/o"
+$WSO "$PORT" /ws/publisher $OVER --not-utf8 --host-id big4 >"$tmp/o" 2>"$tmp/e"
+check ws_not_utf8_big_closed "$(cat "$tmp/o" "$tmp/e")" \
+	grep -Eq '^(close 1007 bad utf8|no close frame \(connection (closed|reset) after)' "$tmp/o"
+check ws_oversize_logged "no log line" \
+	grep -q 'message from big1 larger than 16777216 bytes (http.ws.max_message_size); closing with 1009' "$tmp/analyzer.log"
+# one byte under the bound is a message like any other (an invalid one: not JSON)
+$WSO "$PORT" /ws/publisher $(( (16 << 20) - 1 )) --host-id big5 --timeout 3 >"$tmp/o" 2>"$tmp/e"
+check ws_under_bound_kept "$(cat "$tmp/o")" grep -q '^no close frame (timeout' "$tmp/o"
+check ws_oversize_alive "no answer after the big messages" alive
+
 check final_alive "no answer at the end" alive
 finish

@@ -8,6 +8,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 SKYDIVE=${SKYDIVE:-$root/build/skydive}
 PYTHON=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
+# the flow store persists in the data dir: a fresh one per run (not /var/lib/skydive)
+export SKYDIVE_ANALYZER_DATA_DIR="$tmp"
 apid=
 cleanup() {
 	[ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null

@@ -19,6 +19,8 @@ PY=/usr/bin/python3
 P=sksf$$
 BR=${P}br
 tmp=$(mktemp -d /tmp/skydive-sflow.XXXXXX)
+# the flow store persists in the data dir: a fresh one per run (not /var/lib/skydive)
+export SKYDIVE_ANALYZER_DATA_DIR="$tmp"
 OVS_TMP=$tmp
 . "$root/tests/integration/lib/ovs.sh"
 pass=0 fail=0

@@ -7,7 +7,8 @@
 # and certificate gets its topology in, one with the wrong CA, one without a client
 # certificate and one with a certificate of another CA are refused with the reason
 # in both logs; `skydive client` over https with --cacert/--cert/--key, and its
-# errors for a wrong CA and a hostname mismatch.
+# errors for a wrong CA and a hostname mismatch; client certificates as user
+# identities (analyzer.auth.api.tls_client_identity: CN or email SAN, policy g roles).
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
@@ -29,7 +30,7 @@ X="ip netns exec $NS"
 export SKYDIVE_ANALYZER_ALLOW_ROOT=true SKYDIVE_ANALYZER_DATA_DIR=$tmp/data
 
 C=$tmp/certs W=$tmp/wrong
-"$root/scripts/gen-certs.sh" -d "$C" --agent a1 --user admin 2>"$tmp/gen.log" &&
+"$root/scripts/gen-certs.sh" -d "$C" --agent a1 --user admin --user alice --user mallory 2>"$tmp/gen.log" &&
 	"$root/scripts/gen-certs.sh" -d "$W" --agent rogue 2>>"$tmp/gen.log"
 check gen-certs "$(cat "$tmp/gen.log")" eval 'openssl verify -CAfile "$C/ca.crt" "$C/server.crt" "$C/agent-a1.crt" "$C/user-admin.crt" >/dev/null &&
 	openssl x509 -in "$C/server.crt" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.1" &&
@@ -55,6 +56,8 @@ start_fail start-not-pem "tls.server_cert '$C/server.key': not a PEM certificate
 	SKYDIVE_TLS_SERVER_CERT="$C/server.key" SKYDIVE_TLS_SERVER_KEY="$C/server.key"
 start_fail start-require-no-ca "tls.require_client_cert needs tls.ca_cert" \
 	SKYDIVE_TLS_SERVER_CERT="$C/server.crt" SKYDIVE_TLS_SERVER_KEY="$C/server.key" SKYDIVE_TLS_REQUIRE_CLIENT_CERT=true
+start_fail start-identity-no-ca "analyzer.auth.api.tls_client_identity needs TLS with a CA for client certificates" \
+	SKYDIVE_TLS_SERVER_CERT="$C/server.crt" SKYDIVE_TLS_SERVER_KEY="$C/server.key" SKYDIVE_ANALYZER_AUTH_API_TLS_CLIENT_IDENTITY=true
 LISTEN=0.0.0.0:8080 start_fail plain-any-refused "refusing to serve plain HTTP on 0.0.0.0:8080" SKYDIVE_X=1
 # The agent checks its files too (agent.listen none: no API of its own).
 SKYDIVE_TLS_CLIENT_CERT="$C/agent-a1.crt" SKYDIVE_TLS_CLIENT_KEY="$C/user-admin.key" $X timeout 10 "$SKYDIVE" agent \
@@ -141,4 +144,86 @@ $X env SKYDIVE_TLS_CA_CERT="$C/ca.crt" "$SKYDIVE" agent --analyzer 127.0.0.2:844
 	--netns-run-path '' >/dev/null 2>"$tmp/mism2.log" &
 pids+=($!)
 check agent-hostname-mismatch "$(tail -c 400 "$tmp/mism2.log")" wait_log "$tmp/mism2.log" "hostname mismatch"
+# ---- client certificates as user identities (analyzer.auth.api.tls_client_identity) ----
+# Basic users beside certificates; no tls.require_client_cert: a certificate is asked
+# for, verified when it comes, and clients without one go on to passwords.
+# A certificate with no commonName, named by its email subjectAltName only.
+printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+	"extendedKeyUsage=clientAuth" "subjectAltName=email:bob@example.org" >"$tmp/san.ext"
+openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/bob.key" 2>/dev/null &&
+	openssl req -new -key "$tmp/bob.key" -subj "/O=Skydive test" -out "$tmp/bob.csr" 2>/dev/null &&
+	openssl x509 -req -in "$tmp/bob.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -days 2 \
+		-extfile "$tmp/san.ext" -out "$tmp/bob.crt" 2>/dev/null
+cat >"$tmp/id.yml" <<EOF
+tls:
+  server_cert: $C/server.crt
+  server_key: $C/server.key
+  ca_cert: $C/ca.crt
+auth:
+  users1:
+    type: basic
+    users: {viewer1: v1ew}
+analyzer:
+  auth:
+    api:
+      backend: users1
+      tls_client_identity: true
+rbac:
+  policy:
+    - "g, alice, operator"
+    - "g, bob@example.org, viewer"
+    - "g, viewer1, viewer"
+EOF
+$X "$SKYDIVE" analyzer -c "$tmp/id.yml" --listen 127.0.0.1:8445 --host-id idan >/dev/null 2>"$tmp/id.log" &
+pids+=($!)
+IDU=https://127.0.0.1:8445
+# icurl NAME WHO [curl args]: status in $code, body in $tmp/NAME.b (WHO: a user
+# certificate of gen-certs.sh, bob, or - for none)
+icurl() {
+	local n=$1 who=$2; shift 2
+	local c=()
+	case $who in
+	-) ;;
+	bob) c=(--cert "$tmp/bob.crt" --key "$tmp/bob.key") ;;
+	*) c=(--cert "$C/user-$who.crt" --key "$C/user-$who.key") ;;
+	esac
+	code=$($X curl -s -m 5 --cacert "$C/ca.crt" "${c[@]}" -o "$tmp/$n.b" -w '%{http_code}' "$@")
+}
+for _ in $(seq 100); do icurl up - "$IDU/api"; [ "$code" = 401 ] && break; sleep 0.1; done
+check id-up "$code $(head -c 300 "$tmp/id.log")" [ "$code" = 401 ]
+icurl alice-topo alice "$IDU/api/topology"
+check id-cert-user "alice's certificate, no password: $code" [ "$code" = 200 ]
+icurl alice-cap alice -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V().Has(\"Name\",\"lo\")"}' "$IDU/api/capture"
+check id-cert-operator-capture "$code $(head -c 200 "$tmp/alice-cap.b")" [ "$code" = 201 ]
+icurl alice-raw alice -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.Flows().RawPackets()"}' "$IDU/api/topology"
+check id-cert-operator-403 "$code $(cat "$tmp/alice-raw.b")" \
+	eval '[ "$code" = 403 ] && grep -q "RawPackets() needs the capture rawpackets permission" "$tmp/alice-raw.b"'
+icurl mallory mallory "$IDU/api/status"
+check id-cert-no-role-403 "a CA-signed certificate without a g line: $code $(cat "$tmp/mallory.b")" \
+	eval '[ "$code" = 403 ] && grep -qF "user mallory (no role) may not read status" "$tmp/mallory.b"'
+icurl bob bob "$IDU/api/topology"
+bobcode=$code
+icurl bob-cap bob -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V()"}' "$IDU/api/capture"
+check id-cert-san-email "bob (email SAN, no CN): $bobcode, capture $code $(cat "$tmp/bob-cap.b")" \
+	eval '[ "$bobcode" = 200 ] && [ "$code" = 403 ] && grep -qF "user bob@example.org (role viewer) may not write capture" "$tmp/bob-cap.b"'
+icurl nocert - "$IDU/api/topology"
+check id-no-cert-401 "no certificate, no password: $code" [ "$code" = 401 ]
+icurl pw - -u viewer1:v1ew "$IDU/api/topology"
+check id-password-still "no certificate, a password: $code" [ "$code" = 200 ]
+icurl both alice -u viewer1:v1ew -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V()"}' "$IDU/api/capture"
+check id-credentials-win "alice's certificate with viewer1's password: $code $(cat "$tmp/both.b")" \
+	eval '[ "$code" = 403 ] && grep -q "user viewer1 " "$tmp/both.b"'
+code=$($X curl -s -m 5 --cacert "$C/ca.crt" --cert "$W/agent-rogue.crt" --key "$W/agent-rogue.key" \
+	-o /dev/null -w '%{http_code}' "$IDU/api")
+check id-wrong-ca-refused "another CA's certificate: $code" \
+	eval '[ "$code" = 000 ] && wait_log "$tmp/id.log" "refused the client certificate"'
+wsh() { # wsh PATH: a WebSocket handshake with alice's certificate; prints the status
+	$X curl -s -m 3 --http1.1 --cacert "$C/ca.crt" --cert "$C/user-alice.crt" --key "$C/user-alice.key" \
+		-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'X-Host-ID: idws' \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -o /dev/null -w '%{http_code}' "$IDU$1"
+}
+code=$(wsh /ws/subscriber)
+check id-cert-websocket "alice's certificate on /ws/subscriber: $code" [ "$code" = 101 ]
+code=$(wsh /ws/agent/topology)
+check id-cert-websocket-403 "an operator's certificate on /ws/agent/topology: $code" [ "$code" = 403 ]
 finish

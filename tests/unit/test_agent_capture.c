@@ -284,6 +284,62 @@ static void test_flow_to_protobuf_matches_json(void **state)
 	free_ctx(&c);
 }
 
+/* A raw packet's wire length and nanosecond time survive the agent's
+ * flow.Message (pack, then unpack with protobuf-c): WireLen is the frame's
+ * length on the wire even when Data is cut to the header size, TimestampNs
+ * the capture time to the ns, Timestamp the same in ms (Skydive's readers),
+ * and LinkType the frame's own (one table may see several link types). */
+static void test_raw_packet_wirelen_ns(void **state)
+{
+	struct ctx c;
+	setup_ctx(&c, 0);
+	struct flow_table_opts o = {.raw_packet_limit = -1, .header_size = 64};
+	char err[256];
+	struct flow_table *t = flow_table_new(&o, emit, NULL, &c, err, sizeof(err));
+	assert_non_null(t);
+	flow_table_set_raw_flows(t, raw_flows);
+	struct frame *f = next_frame(&c);
+	fr_udp4(f, mac1, mac2, ip1, ip2, 5000, 6000, 200);
+	const uint64_t ts1 = T0 + 123456789ull; /* 123.456789 ms after T0 */
+	/* A 1514-byte frame of which 120 bytes were captured. */
+	flow_table_feed(t, 1, f->b, 120, 1514, ts1);
+	/* The same datagram without its Ethernet header, as a raw IP frame
+	 * (LINKTYPE_RAW 101): another flow (no Link layer) of link type 101. */
+	const uint64_t ts2 = T0 + 999999999ull;
+	flow_table_feed(t, 101, f->b + 14, f->len - 14, f->len - 14, ts2);
+	flow_table_flush(t);
+	flow_batch_flush(c.batch);
+	assert_int_equal(c.nmsgs, 1);
+	Flow__Message *m = c.msgs[0];
+	assert_int_equal(m->n_flows, 2);
+	int seen = 0;
+	for (size_t i = 0; i < m->n_flows; i++) {
+		const Flow__Flow *fl = m->flows[i];
+		assert_int_equal(fl->n_lastrawpackets, 1);
+		const Flow__RawPacket *r = fl->lastrawpackets[0];
+		if (fl->link) { /* the Ethernet frame */
+			assert_int_equal(r->linktype, 1);
+			assert_int_equal(r->wirelen, 1514);
+			assert_int_equal(r->data.len, 64); /* cut at the header size */
+			assert_memory_equal(r->data.data, f->b, 64);
+			assert_int_equal(r->timestampns, (int64_t)ts1);
+			assert_int_equal(r->timestamp, (int64_t)(T0 / 1000000) + 123);
+			seen |= 1;
+		} else {
+			assert_int_equal(r->linktype, 101);
+			assert_int_equal(r->wirelen, f->len - 14);
+			assert_int_equal(r->data.len, 64);
+			assert_memory_equal(r->data.data, f->b + 14, 64);
+			assert_int_equal(r->timestampns, (int64_t)ts2);
+			assert_int_equal(r->timestamp, (int64_t)(T0 / 1000000) + 999);
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	flow_table_free(t);
+	free_ctx(&c);
+}
+
 /* Updates ship the raw packets kept since the previous update only. */
 static void test_raw_packets_per_update(void **state)
 {
@@ -492,6 +548,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flow_to_protobuf_matches_json),
 		cmocka_unit_test(test_raw_packets_per_update),
+		cmocka_unit_test(test_raw_packet_wirelen_ns),
 		cmocka_unit_test(test_batching),
 		cmocka_unit_test(test_raw_store_bound),
 		cmocka_unit_test(test_stats_message),

@@ -1,6 +1,7 @@
 /* test_auth.c - src/auth: htpasswd files (hashes made by Debian's tools, checked in
  * below with the command that made them), tokens with an injected clock, the failed-
  * login throttle, credential parsing and the request checks of auth.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/sha.h>
 
 #include "auth/auth.h"
 #include "auth/htpasswd.h"
@@ -143,6 +147,143 @@ static void test_tokens(void **state)
 	token_store_free(ts);
 }
 
+static int keep_not_carol(void *user, const struct token_info *who)
+{
+	(void)user;
+	return strcmp(who->user, "carol") != 0;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+/* tokens.json: digests only, revocations kept, expired and refused users dropped, and
+ * files that may not be trusted refused. */
+static void test_token_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_auth_tokens.XXXXXX", path[128], link[128], bad[160], err[512];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store *ts = token_store_new(1000, 4);
+	size_t loaded = 9, dropped = 9;
+	assert_int_equal(token_store_attach(ts, path, 10000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	assert_int_equal(access(path, F_OK), -1); /* nothing issued, nothing written */
+	struct token_info alice = {.user = "alice", .role = "", .backend = "b1"},
+	                  bob = {.user = "bob", .role = "viewer", .backend = "b1"},
+	                  carol = {.user = "carol", .role = "admin", .backend = "b2"}, got;
+	char t1[TOKEN_TEXT_LEN + 1], t2[TOKEN_TEXT_LEN + 1], t3[TOKEN_TEXT_LEN + 1];
+	assert_int_equal(token_issue(ts, &alice, 10000, t1), 0);
+	assert_int_equal(token_issue(ts, &bob, 10100, t2), 0);
+	assert_int_equal(token_issue(ts, &carol, 10200, t3), 0);
+	assert_int_equal(token_revoke(ts, t2), 1);
+	struct token_stats st;
+	token_store_stats(ts, 10200, &st);
+	assert_int_equal(st.saves, 4);
+	assert_int_equal(st.save_errors, 0);
+	token_store_free(ts);
+	/* 0600, and the digest of a token is there, never its text */
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	const char *text = slurp(path);
+	assert_null(strstr(text, t1));
+	assert_null(strstr(text, t3));
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	char hex[2 * SHA256_DIGEST_LENGTH + 1];
+	SHA256((const unsigned char *)t1, TOKEN_TEXT_LEN, d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	assert_non_null(strstr(text, hex));
+	/* a restart: alice's token works with what it stood for, bob's revoked one does not,
+	 * carol is refused by keep() */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 10500, keep_not_carol, NULL, &loaded,
+	                                    &dropped, err, sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 1);
+	assert_int_equal(dropped, 1);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(token_check(ts, t1, 10500, &got), 1);
+	assert_string_equal(got.user, "alice");
+	assert_string_equal(got.backend, "b1");
+	assert_string_equal(got.role, "");
+	assert_int_equal(token_check(ts, t2, 10500, NULL), 0);
+	assert_int_equal(token_check(ts, t3, 10500, NULL), 0);
+	token_store_free(ts);
+	/* the drop was saved: carol's digest is gone from the file */
+	SHA256((const unsigned char *)t3, TOKEN_TEXT_LEN, d);
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	assert_null(strstr(slurp(path), hex));
+	/* later than alice's expiry (11000): nothing comes back */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 11000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(token_check(ts, t1, 11000, NULL), 0);
+	token_store_free(ts);
+	/* writable by others: refused, whoever wrote it could add a token */
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	token_store_free(ts);
+	FILE *f = fopen(path, "w");
+	fputs("{\"Version\":1,\"Tokens\":[]}\n", f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0666), 0);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, "writable by group or others"));
+	/* unattached after a refusal: issuing writes nothing */
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	token_store_stats(ts, 20000, &st);
+	assert_int_equal(st.saves, 0);
+	token_store_free(ts);
+	/* a symbolic link: refused (O_NOFOLLOW) */
+	assert_int_equal(chmod(path, 0600), 0);
+	snprintf(link, sizeof(link), "%s/link.json", dir);
+	assert_int_equal(symlink(path, link), 0);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, link, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 -EPERM);
+	assert_non_null(strstr(err, "symbolic link"));
+	token_store_free(ts);
+	/* not a token file: kept as .corrupt, the store starts empty and attached */
+	f = fopen(path, "w");
+	fputs("{\"Version\":1,\"Tokens\":[{\"SHA256\":\"zz\"}]}", f);
+	fclose(f);
+	ts = token_store_new(1000, 4);
+	assert_int_equal(token_store_attach(ts, path, 20000, NULL, NULL, &loaded, &dropped, err,
+	                                    sizeof(err)),
+	                 0);
+	assert_int_equal(loaded, 0);
+	snprintf(bad, sizeof(bad), "%s.corrupt", path);
+	assert_int_equal(access(bad, F_OK), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(token_issue(ts, &alice, 20000, t1), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	token_store_free(ts);
+	unlink(path);
+	unlink(link);
+	unlink(bad);
+	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
+}
+
 static void test_throttle(void **state)
 {
 	(void)state;
@@ -218,13 +359,14 @@ static struct config *basic_config(void)
 	assert_int_equal(config_set_string(cfg, "auth.users1.type", "basic"), 0);
 	assert_int_equal(
 	    config_set(cfg, "auth.users1.users",
-	               json_pack("{s:s, s:s}", "alice",
+	               json_pack("{s:s, s:s, s:s}", "alice",
 	                         "$2y$05$XgJ43hN29cEqawn7Daj1EOS0Kv38zhejuqsXgZOLm0mhBZ8gRIhza",
-	                         "viewer1", "v1ew")),
+	                         "viewer1", "v1ew", "dave", "d4ve")),
 	    0);
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.backend", "users1"), 0);
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.throttle.failures", "1"), 0);
-	assert_int_equal(config_set(cfg, "rbac.policy", json_pack("[s]", "g, viewer1, viewer")),
+	assert_int_equal(config_set(cfg, "rbac.policy", json_pack("[s, s, s]", "g, viewer1, viewer",
+	                                                  "g, dave, auditors", "g, auditors, viewer")),
 	                 0);
 	return cfg;
 }
@@ -254,6 +396,7 @@ static void test_auth_new(void **state)
 	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.backend", "k"), 0);
 	assert_null(auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err)));
 	assert_non_null(strstr(err, "keystone is not implemented"));
+	assert_non_null(strstr(err, "auth.k.type: unsupported type 'keystone'"));
 	assert_int_equal(config_set_string(cfg, "auth.k.type", "basic"), 0);
 	assert_null(auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err)));
 	assert_non_null(strstr(err, "needs auth.k.file"));
@@ -283,10 +426,14 @@ static void test_auth_checks(void **state)
 	assert_int_equal(auth_check_http(a, "GET", "/api/topology", NULL, &viewer, 0, &v), 0);
 	assert_string_equal(v.id.role, "");
 	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &viewer, 0, &v), 403);
-	assert_string_equal(v.msg, "user viewer1 (roles of the policy) may not write capture");
+	assert_string_equal(v.msg, "user viewer1 (role viewer) may not write capture");
 	assert_int_equal(auth_check_ws(a, "/ws/agent/topology", &viewer, 0, &v), 403);
-	assert_string_equal(v.msg, "user viewer1 (roles of the policy) may not open "
+	assert_string_equal(v.msg, "user viewer1 (role viewer) may not open "
 	                           "/ws/agent/topology");
+	/* base64("dave:d4ve"): viewer through the auditors role, both named */
+	struct auth_creds dave = {.authorization = "Basic ZGF2ZTpkNHZl", .peer = "10.0.0.2"};
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &dave, 0, &v), 403);
+	assert_string_equal(v.msg, "user dave (roles auditors, viewer) may not write capture");
 	assert_int_equal(auth_check_ws(a, "/ws/subscriber", &viewer, 0, &v), 0);
 	assert_int_equal(auth_allowed(a, &v.id, "capture", "rawpackets"), 0);
 	/* wrong password, then (1 free failure) blocked: 429 even for the right one */
@@ -326,7 +473,7 @@ static void test_auth_checks(void **state)
 	assert_int_equal(auth_logout(a, &none), -1);
 	assert_int_equal(auth_check_http(a, "GET", "/api", NULL, &tb, 2, &v), 401);
 	json_t *st = auth_status_json(a, 2);
-	assert_int_equal(json_integer_value(json_object_get(st, "Forbidden")), 2);
+	assert_int_equal(json_integer_value(json_object_get(st, "Forbidden")), 3);
 	assert_int_equal(json_integer_value(json_object_get(st, "Throttled")), 1);
 	assert_int_equal(json_integer_value(json_object_get(st, "Logins")), 2);
 	assert_int_equal(json_integer_value(json_object_get(st, "LoginFailures")), 1);
@@ -337,13 +484,56 @@ static void test_auth_checks(void **state)
 	config_free(cfg);
 }
 
+/* analyzer.auth.api.tls_client_identity: the certificate's name with its g-line roles
+ * only; credentials sent beside it win; off, a certificate names no one. */
+static void test_cert_identity(void **state)
+{
+	(void)state;
+	char err[600];
+	struct config *cfg = basic_config();
+	assert_int_equal(config_set(cfg, "rbac.policy",
+	                            json_pack("[s, s]", "g, viewer1, viewer", "g, carol, operator")),
+	                 0);
+	struct auth *off = auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err));
+	assert_non_null(off);
+	assert_int_equal(config_set_string(cfg, "analyzer.auth.api.tls_client_identity", "true"),
+	                 0);
+	struct auth *a = auth_new(cfg, "analyzer", 1, "127.0.0.1:8082", err, sizeof(err));
+	assert_non_null(a);
+	struct auth_verdict v;
+	struct auth_creds carol = {.peer = "10.0.0.1", .cert_user = "carol"};
+	assert_int_equal(auth_check_http(off, "GET", "/api/topology", NULL, &carol, 0, &v), 401);
+	assert_int_equal(auth_check_http(a, "GET", "/api/topology", NULL, &carol, 0, &v), 0);
+	assert_string_equal(v.id.user, "carol");
+	assert_string_equal(v.id.role, "");
+	assert_string_equal(v.id.backend, "tls-client-certificate");
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &carol, 0, &v), 0);
+	assert_int_equal(auth_allowed(a, &v.id, "capture", "rawpackets"), 0);
+	assert_int_equal(auth_check_ws(a, "/ws/agent/topology", &carol, 0, &v), 403);
+	assert_string_equal(v.msg, "user carol (role operator) may not open /ws/agent/topology");
+	/* no g line: no default role (the backend's admin is for password users) */
+	struct auth_creds zed = {.peer = "10.0.0.1", .cert_user = "zed"};
+	assert_int_equal(auth_check_http(a, "GET", "/api/status", NULL, &zed, 0, &v), 403);
+	assert_string_equal(v.msg, "user zed (no role) may not read status");
+	/* a password beside the certificate: the password's user */
+	struct auth_creds both = {.authorization = "Basic dmlld2VyMTp2MWV3", .peer = "10.0.0.2",
+	                          .cert_user = "carol"};
+	assert_int_equal(auth_check_http(a, "POST", "/api/capture", NULL, &both, 0, &v), 403);
+	assert_string_equal(v.id.user, "viewer1");
+	auth_free(a);
+	auth_free(off);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_htpasswd_hashes), cmocka_unit_test(test_htpasswd_refused),
 	    cmocka_unit_test(test_htpasswd_map),    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_token_file),
 	    cmocka_unit_test(test_throttle),        cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_auth_new),        cmocka_unit_test(test_auth_checks),
+	    cmocka_unit_test(test_cert_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
 
 #include <cmocka.h>
 
@@ -91,6 +95,56 @@ static void test_parse(void **state)
 	assert_int_equal(parse_i64("99999999999999999999", 0, INT64_MAX, &v), -ERANGE);
 }
 
+/* util_mkdir_p and util_write_file_atomic: modes, replacement, nothing left behind. */
+static void test_files(void **state)
+{
+	(void)state;
+	char base[] = "/tmp/test_common_files.XXXXXX", dir[128], path[160], link[160];
+	assert_non_null(mkdtemp(base));
+	mode_t old_mask = umask(022);
+	snprintf(dir, sizeof(dir), "%s/a/b", base);
+	assert_int_equal(util_mkdir_p(dir), 0);
+	assert_int_equal(util_mkdir_p(dir), 0); /* exists: fine */
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	snprintf(path, sizeof(path), "%s/a", base);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0755);
+	snprintf(path, sizeof(path), "%s/f.json", dir);
+	const char *what = NULL;
+	assert_int_equal(util_write_file_atomic(path, "one", 3, &what), 0);
+	assert_int_equal(util_write_file_atomic(path, "second", 6, &what), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 6);
+	/* a link planted at the path is replaced, not written through */
+	snprintf(link, sizeof(link), "%s/target", dir);
+	unlink(path);
+	assert_int_equal(symlink(link, path), 0);
+	assert_int_equal(util_write_file_atomic(path, "x", 1, NULL), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(access(link, F_OK), -1);
+	/* only f.json in the directory: no temporary left */
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 1);
+	/* a missing directory: the step and the errno */
+	snprintf(link, sizeof(link), "%s/nope/f.json", base);
+	assert_int_equal(util_write_file_atomic(link, "x", 1, &what), -ENOENT);
+	assert_string_equal(what, "create");
+	unlink(path);
+	rmdir(dir);
+	snprintf(path, sizeof(path), "%s/a", base);
+	rmdir(path);
+	assert_int_equal(rmdir(base), 0);
+	umask(old_mask);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -98,6 +152,7 @@ int main(void)
 		cmocka_unit_test(test_numbers_and_growth),
 		cmocka_unit_test(test_formatting),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,44 @@ static void test_grants_inheritance_deny(void **state)
 	rbac_free(r);
 }
 
+/* The roles a 403 names: given roles first, then g lines, then what they inherit. */
+static void test_roles_text(void **state)
+{
+	struct rbac *r = parse("g, alice, team-a\n"
+	                       "g, team-a, operator\n"
+	                       "g, alice, auditors\n"
+	                       "g, auditors, viewer\n"
+	                       "g, team-a, viewer\n" /* reached twice: named once */
+	                       "g, bob, admin\n"
+	                       "g, loop1, loop2\n"
+	                       "g, loop2, loop1\n");
+	char buf[64];
+	/* breadth first: alice's own lines (file order), then theirs */
+	assert_int_equal(rbac_roles_text(r, "alice", NULL, 0, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "team-a, auditors, operator, viewer");
+	assert_int_equal(rbac_roles_text(r, "bob", NULL, 0, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "admin");
+	/* a backend's default role comes first and brings its own g lines */
+	const char *given[] = {"team-a"};
+	assert_int_equal(rbac_roles_text(r, "carol", given, 1, buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "team-a, operator, viewer");
+	assert_int_equal(rbac_roles_text(r, "carol", NULL, 0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	/* a cycle ends; the user is not its own role */
+	assert_int_equal(rbac_roles_text(r, "loop1", NULL, 0, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "loop2");
+	/* too small: cut with "...", the count stays right */
+	char small[16];
+	assert_int_equal(rbac_roles_text(r, "alice", NULL, 0, small, sizeof(small)), 4);
+	assert_string_equal(small, "team-a...");
+	rbac_free(r);
+	/* the built-in guest alias */
+	r = rbac_new_default();
+	assert_int_equal(rbac_roles_text(r, "guest", NULL, 0, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "viewer");
+	rbac_free(r);
+}
+
 /* casbin's role manager stops at maxHierarchyLevel 10: ten g edges are followed, not
  * eleven. */
 static void test_depth_limit(void **state)
@@ -161,6 +199,10 @@ static void test_depth_limit(void **state)
 	assert_int_equal(rbac_allowed(r, "u", NULL, 0, "capture", "write"), 1); /* 10 edges */
 	assert_int_equal(rbac_allowed(r, "u", NULL, 0, "pcap", "write"), 0);    /* 11 edges */
 	assert_int_equal(rbac_allowed(r, "r1", NULL, 0, "pcap", "write"), 1);   /* 10 edges */
+	/* the same ten edges are the roles u is said to have */
+	char roles[128];
+	assert_int_equal(rbac_roles_text(r, "u", NULL, 0, roles, sizeof(roles)), 10);
+	assert_string_equal(roles, "r1, r2, r3, r4, r5, r6, r7, r8, r9, r10");
 	rbac_free(r);
 }
 
@@ -518,6 +560,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builtin_roles),    cmocka_unit_test(test_grants_inheritance_deny),
+	    cmocka_unit_test(test_roles_text),
 	    cmocka_unit_test(test_depth_limit),      cmocka_unit_test(test_skydive_shape),
 	    cmocka_unit_test(test_permissions_json), cmocka_unit_test(test_request_needs),
 	    cmocka_unit_test(test_malformed),        cmocka_unit_test(test_load_and_config),

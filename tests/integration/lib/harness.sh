@@ -8,6 +8,10 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 pids=()
 pass=0 fail=0
+# Daemons a test starts keep their state (flow segments, topology history, captures,
+# tokens) in the test's own directory, never in /var/lib/skydive across runs; a test
+# that sets its own data_dir keeps it.
+export SKYDIVE_ANALYZER_DATA_DIR=${SKYDIVE_ANALYZER_DATA_DIR:-$tmp/daemon-data}
 ok() { echo "ok $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 # check NAME REASON CMD...: ok when CMD succeeds.

@@ -1,9 +1,7 @@
-/* sflow_collector.c - UDP sFlow v5 collector as a capture source (see
- * sflow_collector.h). One socket, read by the lane thread in capture_dispatch;
- * the counters it keeps for the metadata are guarded by a mutex because the
- * Captures entry may be built from another thread. */
-#include "agent/sflow_collector.h"
-
+/* capture_sflow.c - UDP sFlow v5 collector as a capture source (see
+ * capture.h). One socket, read by the capture's thread in capture_dispatch;
+ * the counters it keeps for the metadata are guarded by a mutex because they
+ * are read from other threads (capture_sflow_info, capture_sflow_counters). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,14 +20,8 @@
 #include "decode/decode.h"
 #include "decode/sflow.h"
 
-#define SFLOW_MAX_IFS 256 /* interfaces whose counters are kept per collector */
 #define SFLOW_BATCH 64    /* datagrams read per dispatch */
 
-struct if_metric {
-	uint32_t if_index;
-	int64_t start_ms, last_ms;
-	struct sflow_if_counters c;
-};
 
 struct sflow_cap {
 	struct capture base; /* first */
@@ -49,11 +41,7 @@ struct sflow_cap {
 	uint64_t datagrams, datagram_errors, skipped_headers;
 	uint32_t sampling_rate;
 	int nifs, fresh;
-	struct if_metric ifs[SFLOW_MAX_IFS];
-	int have_prev;
-	struct sflow_if_counters prev_sum; /* Metric at the previous publication */
-	int64_t prev_ms;
-	uint64_t error_logs;
+	struct capture_sflow_if ifs[CAPTURE_SFLOW_MAX_IFS];
 };
 
 static void on_raw(void *user, const struct sflow_datagram *dg, const struct sflow_sample *s,
@@ -74,7 +62,7 @@ static void on_raw(void *user, const struct sflow_datagram *dg, const struct sfl
 		wirelen = h->header_length;
 	if (c->have_filter && !bpf_filter(c->prog.bf_insns, h->header, wirelen, caplen))
 		return;
-	struct capture_frame f = {h->header, caplen, wirelen, time_now_ns()};
+	struct capture_frame f = {h->header, caplen, wirelen, time_now_ns(), h->linktype};
 	c->base.linktype = h->linktype;
 	c->base.received++;
 	c->delivered++;
@@ -88,15 +76,14 @@ static void on_counters(void *user, const struct sflow_datagram *dg, const struc
 	int64_t now = (int64_t)(time_now_ns() / 1000000);
 	pthread_mutex_lock(&c->lock);
 	int i;
-	for (i = 0; i < c->nifs && c->ifs[i].if_index != ic->if_index; i++)
+	for (i = 0; i < c->nifs && c->ifs[i].c.if_index != ic->if_index; i++)
 		;
 	if (i == c->nifs) {
-		if (c->nifs == SFLOW_MAX_IFS) {
+		if (c->nifs == CAPTURE_SFLOW_MAX_IFS) {
 			pthread_mutex_unlock(&c->lock);
 			return;
 		}
 		c->nifs++;
-		c->ifs[i].if_index = ic->if_index;
 		c->ifs[i].start_ms = now;
 	}
 	c->ifs[i].c = *ic;
@@ -181,8 +168,7 @@ static const struct capture_ops sflow_ops = {
 	.close = sflow_close,
 };
 
-struct capture *sflow_collector_open(const struct sflow_collector_opts *o, char *err,
-				     size_t errlen)
+struct capture *capture_open_sflow(const struct capture_sflow_opts *o, char *err, size_t errlen)
 {
 	const char *addr = o->bind_address && *o->bind_address ? o->bind_address : "127.0.0.1";
 	struct sockaddr_storage ss;
@@ -213,6 +199,7 @@ struct capture *sflow_collector_open(const struct sflow_collector_opts *o, char 
 	}
 	c->base.ops = &sflow_ops;
 	c->base.linktype = DECODE_LINKTYPE_ETHERNET;
+	c->base.nano = 1; /* stamped with the ns clock on arrival */
 	c->snaplen = o->snaplen ? o->snaplen : 256;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 100;
 	pthread_mutex_init(&c->lock, NULL);
@@ -253,110 +240,28 @@ fail:
 	return NULL;
 }
 
-const char *sflow_collector_address(const struct capture *cap)
-{
-	return ((const struct sflow_cap *)cap)->address;
-}
-
-void sflow_collector_entry(const struct capture *cap, json_t *entry)
+void capture_sflow_info(const struct capture *cap, struct capture_sflow_info *out)
 {
 	struct sflow_cap *c = (struct sflow_cap *)cap;
 	pthread_mutex_lock(&c->lock);
-	json_object_set_new(entry, "SFlowSocket", json_string(c->address));
-	json_object_set_new(entry, "SamplingRate", json_integer(c->sampling_rate));
-	json_object_set_new(entry, "Datagrams", json_integer((json_int_t)c->datagrams));
-	json_object_set_new(entry, "DatagramErrors", json_integer((json_int_t)c->datagram_errors));
-	json_object_set_new(entry, "SkippedHeaders", json_integer((json_int_t)c->skipped_headers));
+	out->address = c->address;
+	out->sampling_rate = c->sampling_rate;
+	out->datagrams = c->datagrams;
+	out->datagram_errors = c->datagram_errors;
+	out->skipped_headers = c->skipped_headers;
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void add_counters(struct sflow_if_counters *sum, const struct sflow_if_counters *x)
-{
-	sum->in_octets += x->in_octets;
-	sum->in_ucast_pkts += x->in_ucast_pkts;
-	sum->in_multicast_pkts += x->in_multicast_pkts;
-	sum->in_broadcast_pkts += x->in_broadcast_pkts;
-	sum->in_discards += x->in_discards;
-	sum->in_errors += x->in_errors;
-	sum->in_unknown_protos += x->in_unknown_protos;
-	sum->out_octets += x->out_octets;
-	sum->out_ucast_pkts += x->out_ucast_pkts;
-	sum->out_multicast_pkts += x->out_multicast_pkts;
-	sum->out_broadcast_pkts += x->out_broadcast_pkts;
-	sum->out_discards += x->out_discards;
-	sum->out_errors += x->out_errors;
-}
-
-/* Skydive's SFlow metric field names; d = NULL: absolute values, else x - d
- * (32-bit counters wrap, so the difference is taken modulo 2^32). */
-static json_t *metric_json(const struct sflow_if_counters *x, const struct sflow_if_counters *d,
-			   int64_t start_ms, int64_t last_ms)
-{
-#define D32(f) json_integer((json_int_t)(uint32_t)(x->f - (d ? d->f : 0)))
-#define D64(f) json_integer((json_int_t)(x->f - (d ? d->f : 0)))
-	json_t *m = json_object();
-	json_object_set_new(m, "IfInOctets", D64(in_octets));
-	json_object_set_new(m, "IfInUcastPkts", D32(in_ucast_pkts));
-	json_object_set_new(m, "IfInMulticastPkts", D32(in_multicast_pkts));
-	json_object_set_new(m, "IfInBroadcastPkts", D32(in_broadcast_pkts));
-	json_object_set_new(m, "IfInDiscards", D32(in_discards));
-	json_object_set_new(m, "IfInErrors", D32(in_errors));
-	json_object_set_new(m, "IfInUnknownProtos", D32(in_unknown_protos));
-	json_object_set_new(m, "IfOutOctets", D64(out_octets));
-	json_object_set_new(m, "IfOutUcastPkts", D32(out_ucast_pkts));
-	json_object_set_new(m, "IfOutMulticastPkts", D32(out_multicast_pkts));
-	json_object_set_new(m, "IfOutBroadcastPkts", D32(out_broadcast_pkts));
-	json_object_set_new(m, "IfOutDiscards", D32(out_discards));
-	json_object_set_new(m, "IfOutErrors", D32(out_errors));
-	json_object_set_new(m, "Start", json_integer(start_ms));
-	json_object_set_new(m, "Last", json_integer(last_ms));
-#undef D32
-#undef D64
-	return m;
-}
-
-void sflow_collector_publish(struct capture *cap, struct graph *g, const char *node_id,
-			     int64_t now_ms)
+int capture_sflow_counters(struct capture *cap, struct capture_sflow_if *out, int max)
 {
 	struct sflow_cap *c = (struct sflow_cap *)cap;
-	json_t *ifm = json_object(), *sf = json_object();
-	struct sflow_if_counters sum;
-	memset(&sum, 0, sizeof(sum));
-	int64_t start = 0;
 	pthread_mutex_lock(&c->lock);
-	if (!c->fresh) {
-		pthread_mutex_unlock(&c->lock);
-		json_decref(ifm);
-		json_decref(sf);
-		return;
+	int n = 0;
+	if (c->fresh) {
+		n = c->nifs < max ? c->nifs : max;
+		memcpy(out, c->ifs, (size_t)n * sizeof(*out));
+		c->fresh = 0;
 	}
-	c->fresh = 0;
-	for (int i = 0; i < c->nifs; i++) {
-		const struct if_metric *im = &c->ifs[i];
-		char key[16];
-		snprintf(key, sizeof(key), "%u", im->if_index);
-		json_t *m = metric_json(&im->c, NULL, im->start_ms, im->last_ms);
-		json_object_set_new(m, "IfIndex", json_integer(im->if_index));
-		json_object_set_new(m, "IfType", json_integer(im->c.if_type));
-		json_object_set_new(m, "IfSpeed", json_integer((json_int_t)im->c.if_speed));
-		json_object_set_new(m, "IfDirection", json_integer(im->c.if_direction));
-		json_object_set_new(m, "IfStatus", json_integer(im->c.if_status));
-		json_object_set_new(m, "IfPromiscuousMode", json_integer(im->c.promiscuous_mode));
-		json_object_set_new(ifm, key, m);
-		add_counters(&sum, &im->c);
-		if (!start || im->start_ms < start)
-			start = im->start_ms;
-	}
-	json_object_set_new(sf, "IfMetrics", ifm);
-	json_object_set_new(sf, "Metric", metric_json(&sum, NULL, start, now_ms));
-	if (c->have_prev)
-		json_object_set_new(sf, "LastUpdateMetric",
-				    metric_json(&sum, &c->prev_sum, c->prev_ms, now_ms));
-	c->prev_sum = sum;
-	c->prev_ms = now_ms;
-	c->have_prev = 1;
 	pthread_mutex_unlock(&c->lock);
-	graph_lock(g);
-	graph_node_set_key(g, node_id, "SFlow", sf, now_ms);
-	graph_unlock(g);
+	return n;
 }

@@ -1,4 +1,4 @@
-/* pcapsocket.c - TCP listener reading pcap/pcapng streams (see pcapsocket.h).
+/* capture_pcapsocket.c - TCP listener reading pcap/pcapng streams (see capture.h).
  *
  * Threads: the lane thread (capture_dispatch) consumes the queue and starts
  * the acceptor on its first call; the acceptor accepts, starts a reader
@@ -6,8 +6,6 @@
  * its stream with the file backend (capture_open_fd) and copies frames into
  * the queue under ps->mu. Only the acceptor touches the connection list
  * until capture_close has joined it. */
-#include "agent/pcapsocket.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -272,6 +270,7 @@ static int ps_dispatch(struct capture *base, int max, capture_cb cb, void *user)
 			.caplen = s->caplen,
 			.wirelen = s->wirelen,
 			.ts_ns = s->ts_ns,
+			.linktype = s->linktype,
 		};
 		base->linktype = s->linktype; /* capture_linktype() of this frame */
 		base->received++;
@@ -388,7 +387,8 @@ static int listen_range(const char *addr, uint16_t min, uint16_t max, char *out,
 	return -1;
 }
 
-struct capture *pcapsocket_open(const struct pcapsocket_opts *o, char *err, size_t errlen)
+struct capture *capture_open_pcapsocket(const struct capture_pcapsocket_opts *o, char *err,
+					size_t errlen)
 {
 	uint16_t min = o->min_port ? o->min_port : 8100;
 	uint16_t max = o->max_port ? o->max_port : 8132;
@@ -403,6 +403,7 @@ struct capture *pcapsocket_open(const struct pcapsocket_opts *o, char *err, size
 	}
 	ps->base.ops = &ps_ops;
 	ps->base.linktype = 1; /* until the first frame */
+	ps->base.nano = 1;      /* streams of either resolution */
 	ps->snaplen = o->snaplen ? o->snaplen : 256;
 	ps->max_conns = o->max_conns > 0 ? o->max_conns : 16;
 	uint32_t n = PS_QUEUE_BYTES / ps->snaplen;
@@ -427,15 +428,10 @@ struct capture *pcapsocket_open(const struct pcapsocket_opts *o, char *err, size
 	return &ps->base;
 }
 
-const char *pcapsocket_address(const struct capture *c)
-{
-	return ((const struct pcapsocket *)c)->addr;
-}
-
-void pcapsocket_entry(const struct capture *c, json_t *entry)
+void capture_pcapsocket_info(const struct capture *c, struct capture_pcapsocket_info *out)
 {
 	struct pcapsocket *ps = (struct pcapsocket *)c;
-	json_object_set_new(entry, "PCAPSocket", json_string(ps->addr));
-	json_object_set_new(entry, "Connections", json_integer((json_int_t)atomic_load(&ps->accepted)));
-	json_object_set_new(entry, "StreamErrors", json_integer((json_int_t)atomic_load(&ps->errors)));
+	out->address = ps->addr;
+	out->connections = atomic_load(&ps->accepted);
+	out->stream_errors = atomic_load(&ps->errors);
 }

@@ -1,0 +1,292 @@
+/* store_bench.c - the flow store with persistence on against the in-memory path, in
+ * the same run: ingest rate, bytes on disk per flow update, an indexed query, an
+ * unindexed scan and the restart time (bench/store_bench.sh runs it).
+ *
+ * The flow states are decoded flow.Flow messages (proto/flow.proto) as an agent sends
+ * them: FLOWS distinct TCP flows over 4 capture nodes, each flow its own client address
+ * and port, ROUNDS states per flow with growing counters (the update passes of an
+ * agent), interleaved as they would arrive. Decoding is ingest_bench's subject, not this.
+ *
+ * Phases (wall and this thread's CPU):
+ *   memory   flow_store_ingest_pb of every state into a memory-only store;
+ *   disk     the same into a persistent store (analyzer's defaults: fsync every 1 s by
+ *            the flusher thread, 4096-record blocks, zstd) in DIR, then flushed;
+ *   restart  a new store on DIR: recovery, then the first indexed query answered;
+ *   indexed  Flows().Has('Network', <one client's address>) over every stored state,
+ *            memory empty (the disk path), the median of 9;
+ *   scan     an unindexed predicate (Metric.ABPackets > N) over every block: read,
+ *            check, decompress, decode, test; records per second.
+ *
+ * Usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS]   (200000, 5)
+ * Output: "key value" lines. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flow.pb-c.h"
+#include "store/flow_store.h"
+#include "store/segment.h"
+
+static double now_s(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct state {
+	Flow__Flow f;
+	Flow__FlowLayer link, net;
+	Flow__TransportLayer tr;
+	Flow__FlowMetric m, lu;
+	Flow__TCPMetric tcp;
+	char uuid[17], tid[17], l3[17], a[16], mac_a[18];
+};
+
+static const char *const nodes[4] = {"5f3a0c7e-bench-node-0000", "5f3a0c7e-bench-node-0001",
+				     "5f3a0c7e-bench-node-0002", "5f3a0c7e-bench-node-0003"};
+
+static void make_state(struct state *s, uint32_t i, uint32_t round, int64_t t0)
+{
+	memset(s, 0, sizeof(*s));
+	flow__flow__init(&s->f);
+	flow__flow_layer__init(&s->link);
+	flow__flow_layer__init(&s->net);
+	flow__transport_layer__init(&s->tr);
+	flow__flow_metric__init(&s->m);
+	flow__flow_metric__init(&s->lu);
+	flow__tcpmetric__init(&s->tcp);
+	uint64_t u = 0x9e3779b97f4a7c15ull * (i + 1);
+	snprintf(s->uuid, sizeof(s->uuid), "%016llx", (unsigned long long)u);
+	snprintf(s->tid, sizeof(s->tid), "%016llx", (unsigned long long)(u ^ 0x5555));
+	snprintf(s->l3, sizeof(s->l3), "%016llx", (unsigned long long)(u ^ 0xaaaa));
+	snprintf(s->a, sizeof(s->a), "10.%u.%u.%u", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	snprintf(s->mac_a, sizeof(s->mac_a), "02:00:%02x:%02x:%02x:%02x", (i >> 24) & 255,
+		 (i >> 16) & 255, (i >> 8) & 255, i & 255);
+	s->f.uuid = s->uuid;
+	s->f.trackingid = s->tid;
+	s->f.l3trackingid = s->l3;
+	s->f.nodetid = (char *)nodes[i % 4];
+	s->f.captureid = "0b8f7c1e-4b7a-4cde-9a6e-bench0000001";
+	s->f.layerspath = "Ethernet/IPv4/TCP";
+	s->f.application = "TCP";
+	s->link.protocol = FLOW__FLOW_PROTOCOL__ETHERNET;
+	s->link.a = s->mac_a;
+	s->link.b = "02:ff:00:00:00:01";
+	s->f.link = &s->link;
+	s->net.protocol = FLOW__FLOW_PROTOCOL__IPV4;
+	s->net.a = s->a;
+	s->net.b = "192.168.0.1";
+	s->f.network = &s->net;
+	s->tr.protocol = FLOW__FLOW_PROTOCOL__TCP;
+	s->tr.a = 1024 + i % 60000;
+	s->tr.b = 80 + i % 7;
+	s->f.transport = &s->tr;
+	int64_t start = t0 + i / 100, last = start + 10000 * (round + 1);
+	s->m.abpackets = 3 + round;
+	s->m.abbytes = 200 + (i % 1200) + 54 * round;
+	s->m.bapackets = 2 + round;
+	s->m.babytes = 100 + (i % 900) + 54 * round;
+	s->m.start = start;
+	s->m.last = last;
+	s->m.rtt = 100000 + i % 1000;
+	s->f.metric = &s->m;
+	s->lu.abpackets = 1;
+	s->lu.abbytes = 54;
+	s->lu.bapackets = 1;
+	s->lu.babytes = 54;
+	s->lu.start = last - 10000;
+	s->lu.last = last;
+	s->f.lastupdatemetric = &s->lu;
+	s->tcp.absynstart = start;
+	s->tcp.basynstart = start + 1;
+	s->tcp.absynttl = 64;
+	s->tcp.basynttl = 64;
+	s->f.tcpmetric = &s->tcp;
+	s->f.start = start;
+	s->f.last = last;
+}
+
+static void report(const char *phase, uint64_t n, double wall, double cpu)
+{
+	printf("%s_updates %llu\n", phase, (unsigned long long)n);
+	printf("%s_wall_s %.3f\n", phase, wall);
+	printf("%s_cpu_s %.3f\n", phase, cpu);
+	printf("%s_updates_per_s %.0f\n", phase, wall > 0 ? (double)n / wall : 0);
+	printf("%s_ns_per_update %.0f\n", phase, n ? cpu * 1e9 / (double)n : 0);
+}
+
+static double ingest(struct flow_store *s, uint32_t nflows, uint32_t rounds, int64_t t0,
+		     double *cpu)
+{
+	struct state st;
+	double w0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	int64_t now = t0;
+	for (uint32_t r = 0; r < rounds; r++)
+		for (uint32_t i = 0; i < nflows; i++) {
+			/* building the state is part of the loop in both modes: the same cost */
+			make_state(&st, i, r, t0);
+			if (flow_store_ingest_pb(s, &st.f, now, NULL)) {
+				fprintf(stderr, "store_bench: ingest failed\n");
+				exit(1);
+			}
+			if ((i & 1023) == 0)
+				flow_store_commit(s);
+		}
+	now += 1;
+	*cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	return now_s(CLOCK_MONOTONIC) - w0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct scanc {
+	uint64_t n, hit;
+	uint64_t thr;
+};
+
+static int scan_fn(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
+{
+	(void)d;
+	struct scanc *c = user;
+	c->n += n;
+	for (size_t i = 0; i < n; i++)
+		c->hit += r[i].abp > c->thr;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t nflows = 200000, rounds = 5;
+	const char *dir = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "d:f:r:")) != -1) {
+		switch (opt) {
+		case 'd': dir = optarg; break;
+		case 'f': nflows = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
+		default:
+			fprintf(stderr, "usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS]\n");
+			return 2;
+		}
+	}
+	if (!dir || !nflows || !rounds || nflows > 16000000) {
+		fprintf(stderr, "store_bench: -d DIR needed; FLOWS (<= 16M) and ROUNDS > 0\n");
+		return 2;
+	}
+	int64_t t0 = (int64_t)time(NULL) * 1000;
+	uint64_t states = (uint64_t)nflows * rounds;
+	printf("flows %u\nrounds %u\nflow_updates %llu\n", nflows, rounds,
+	       (unsigned long long)states);
+
+	/* ---- in memory ---- */
+	struct flow_store_opts mo = {.max_flows = nflows + 1024, .max_age_ms = -1};
+	struct flow_store *s = flow_store_new(&mo);
+	double cpu, wall = ingest(s, nflows, rounds, t0, &cpu);
+	report("memory", states, wall, cpu);
+	double mem_rate = (double)states / wall;
+	json_t *j = flow_store_status_json(s);
+	printf("memory_bytes_per_flow %lld\n",
+	       (long long)json_integer_value(json_object_get(j, "BytesPerFlow")));
+	json_decref(j);
+	flow_store_free(s);
+
+	/* ---- persistent ---- */
+	struct flow_store_opts po = mo;
+	snprintf(po.storage_dir, sizeof(po.storage_dir), "%s/flows", dir);
+	s = flow_store_new(&po);
+	j = flow_store_status_json(s);
+	if (!json_is_true(json_object_get(json_object_get(j, "Storage"), "Persistent"))) {
+		fprintf(stderr, "store_bench: no log in %s\n", dir);
+		return 2;
+	}
+	json_decref(j);
+	wall = ingest(s, nflows, rounds, t0, &cpu);
+	double w0 = now_s(CLOCK_MONOTONIC);
+	flow_store_flush(s);
+	double flush_s = now_s(CLOCK_MONOTONIC) - w0;
+	report("disk", states, wall, cpu);
+	printf("disk_final_flush_s %.3f\n", flush_s);
+	printf("disk_vs_memory_ingest_ratio %.2f\n", ((double)states / wall) / mem_rate);
+	j = flow_store_status_json(s);
+	json_t *sto = json_object_get(j, "Storage");
+	long long bytes = json_integer_value(json_object_get(sto, "BytesOnDisk"));
+	long long held = json_integer_value(json_object_get(sto, "FlowStates"));
+	printf("disk_bytes %lld\n", bytes);
+	printf("disk_flow_states %lld\n", held);
+	printf("disk_blocks %lld\n", (long long)json_integer_value(json_object_get(sto, "Blocks")));
+	printf("disk_bytes_per_flow_update %.1f\n", held ? (double)bytes / (double)held : 0);
+	printf("disk_write_errors %lld\n",
+	       (long long)json_integer_value(json_object_get(sto, "WriteErrors")));
+	json_decref(j);
+	flow_store_free(s);
+
+	/* ---- restart: recovery and the first answer ---- */
+	po.max_flows = mo.max_flows;
+	struct state probe;
+	make_state(&probe, nflows / 3, 0, t0);
+	json_t *flt = json_pack("[s,s]", "Network", probe.a);
+	struct gremlin_error err = {0};
+	w0 = now_s(CLOCK_MONOTONIC);
+	s = flow_store_new(&po);
+	double open_s = now_s(CLOCK_MONOTONIC) - w0;
+	json_t *r = flow_store_query_filtered(s, flt, NULL, t0 + 3600000, 7200000, &err);
+	double first_s = now_s(CLOCK_MONOTONIC) - w0;
+	printf("restart_open_s %.3f\n", open_s);
+	printf("restart_first_answer_s %.3f\n", first_s);
+	printf("indexed_hits %zu\n", json_array_size(r));
+	json_decref(r);
+
+	/* ---- indexed query over the disk ---- */
+	double t[9];
+	for (int k = 0; k < 9; k++) {
+		make_state(&probe, (uint32_t)((uint64_t)nflows * (uint32_t)(k + 1) / 11), 0, t0);
+		json_decref(flt);
+		flt = json_pack("[s,s]", "Network", probe.a);
+		w0 = now_s(CLOCK_MONOTONIC);
+		r = flow_store_query_filtered(s, flt, NULL, t0 + 3600000, 7200000, &err);
+		t[k] = now_s(CLOCK_MONOTONIC) - w0;
+		if (json_array_size(r) != 1) {
+			fprintf(stderr, "store_bench: indexed query found %zu flows, want 1\n",
+				json_array_size(r));
+			return 1;
+		}
+		json_decref(r);
+	}
+	qsort(t, 9, sizeof(*t), cmp_d);
+	printf("indexed_query_ms_median %.2f\n", t[4] * 1000);
+	printf("indexed_query_ms_max %.2f\n", t[8] * 1000);
+	json_decref(flt);
+	flow_store_free(s);
+
+	/* ---- unindexed scan ---- */
+	char e[256];
+	struct seglog_opts lo = {.dir = po.storage_dir, .fsync_ms = SEG_FSYNC_NEVER, .no_thread = 1};
+	struct seglog *l = seglog_open(&lo, e, sizeof(e));
+	if (!l) {
+		fprintf(stderr, "store_bench: %s\n", e);
+		return 2;
+	}
+	struct scanc c = {.thr = 4};
+	struct seg_scan_stats ss;
+	w0 = now_s(CLOCK_MONOTONIC);
+	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	seglog_scan(l, NULL, scan_fn, NULL, &c, &ss);
+	double sw = now_s(CLOCK_MONOTONIC) - w0, sc = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	printf("scan_records %llu\n", (unsigned long long)c.n);
+	printf("scan_hits %llu\n", (unsigned long long)c.hit);
+	printf("scan_wall_s %.3f\n", sw);
+	printf("scan_records_per_s %.0f\n", sw > 0 ? (double)c.n / sw : 0);
+	printf("scan_records_per_cpu_s %.0f\n", sc > 0 ? (double)c.n / sc : 0);
+	seglog_close(l);
+	return 0;
+}

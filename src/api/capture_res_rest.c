@@ -1,0 +1,360 @@
+/* capture_res_rest.c - /api/capture: the request bodies (JSON, or YAML with its node
+ * budget), X-Resource-TTL, new UUIDs, and the GET/POST/DELETE handlers. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <yaml.h>
+
+#include "api/capture_res_int.h"
+#include "common/duration.h"
+#include "common/log.h"
+#include "common/yaml_json.h"
+
+#define CT_TEXT        "text/plain; charset=UTF-8"
+#define YAML_MAX_DEPTH 32
+/* Nodes a YAML body may expand to: aliases let 700 bytes name billions of nodes
+ * ("billion laughs"), so the conversion counts what it makes (docs/API.md "Limits"). */
+#define YAML_MAX_NODES 100000
+
+/* ---- durations, UUIDs, bodies ------------------------------------------------ */
+
+int capture_res_parse_duration(const char *s, int64_t *ms)
+{
+	if (!s)
+		return -EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!*s)
+		return -EINVAL;
+	if (isdigit((unsigned char)*s) && strspn(s, "0123456789") == strlen(s)) {
+		errno = 0;
+		char *end;
+		unsigned long long v = strtoull(s, &end, 10);
+		if (errno || v > INT64_MAX)
+			return -EINVAL;
+		*ms = (int64_t)v; /* Skydive's client: a number of milliseconds */
+		return 0;
+	}
+	int64_t ns;
+	if (*s == '-' || duration_parse(s, &ns))
+		return -EINVAL; /* a TTL in the past is no TTL */
+	*ms = ns / 1000000 + (ns % 1000000 != 0); /* rounded up: 1ns still ends later */
+	return 0;
+}
+
+static int uuid_v4(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	         b[13], b[14], b[15]);
+	return 0;
+}
+
+int capture_uuid_valid(const char *s)
+{
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++)
+		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
+		                                              : !isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* Plain YAML scalars typed as Go's yaml.v2 (decimal integers; 1.5 stays a string). */
+static const struct yaml_json_limits yaml_limits = {.max_depth = YAML_MAX_DEPTH,
+                                                    .max_nodes = YAML_MAX_NODES};
+
+static int is_yaml(const char *ct)
+{
+	if (!ct)
+		return 0;
+	while (isspace((unsigned char)*ct))
+		ct++;
+	return !strncasecmp(ct, "application/yaml", 16) ||
+	       !strncasecmp(ct, "application/x-yaml", 18) || !strncasecmp(ct, "text/yaml", 9) ||
+	       !strncasecmp(ct, "text/x-yaml", 11);
+}
+
+/* The request body as JSON; NULL with err filled. */
+static json_t *parse_body(const char *ct, const char *body, size_t len,
+                          struct capture_res_error *err)
+{
+	err->pos = -1;
+	if (!is_yaml(ct)) {
+		json_error_t je;
+		json_t *j = json_loadb(body ? body : "", len, 0, &je);
+		if (!j)
+			fail(err, -1,
+			     "invalid JSON body at line %d, column %d: %s (expected a Capture "
+			     "object, e.g. {\"GremlinQuery\": \"G.V().Has('Name', 'eth0')\"}; send "
+			     "YAML with Content-Type: application/yaml)",
+			     je.line, je.column, je.text);
+		return j;
+	}
+	yaml_parser_t p;
+	yaml_document_t doc;
+	json_t *j = NULL;
+	if (!yaml_parser_initialize(&p)) {
+		fail(err, -1, "out of memory reading the YAML body");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)(body ? body : ""), len);
+	if (!yaml_parser_load(&p, &doc)) {
+		const yaml_mark_t *m = p.problem ? &p.problem_mark : &p.context_mark;
+		fail(err, -1, "invalid YAML body at line %zu, column %zu: %s", m->line + 1,
+		     m->column + 1, p.problem ? p.problem : "syntax error");
+		yaml_parser_delete(&p);
+		return NULL;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	int over = 0;
+	j = root ? yaml_json(&doc, root, &yaml_limits, &over) : json_object();
+	if (!j && over)
+		fail(err, -1, "YAML body expands beyond %d nodes (aliases)", YAML_MAX_NODES);
+	else if (!j)
+		fail(err, -1, "the YAML body is nested deeper than %d levels (or out of memory)",
+		     YAML_MAX_DEPTH);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return j;
+}
+
+
+/* ---- REST -------------------------------------------------------------------- */
+
+static void reply_cerr(struct rest_response *out, int status, const struct capture_res_error *e)
+{
+	if (e->pos >= 0)
+		rest_reply_json(out, status,
+		           json_pack("{s:s, s:i}", "Error", e->msg, "Position", e->pos));
+	else
+		rest_reply_json(out, status, json_pack("{s:s}", "Error", e->msg));
+}
+
+/* The same capture apart from UUID, Name, Description (and TTL). */
+static int same_settings(const struct capture_def *a, const struct capture_def *b)
+{
+	return !strcmp(a->gremlin_query, b->gremlin_query) &&
+	       !strcmp(a->bpf_filter, b->bpf_filter) && !strcmp(a->type, b->type) &&
+	       !strcmp(a->layer_key_mode, b->layer_key_mode) && !strcmp(a->target, b->target) &&
+	       !strcmp(a->target_type, b->target_type) && a->port == b->port &&
+	       a->sampling_rate == b->sampling_rate && a->polling_interval == b->polling_interval &&
+	       a->raw_packet_limit == b->raw_packet_limit && a->header_size == b->header_size &&
+	       a->extra_layers == b->extra_layers && a->extra_tcp_metric == b->extra_tcp_metric &&
+	       a->ip_defrag == b->ip_defrag && a->reassemble_tcp == b->reassemble_tcp;
+}
+
+/* Count of capture uuid in counts (from counts_fn, read before the registry lock). */
+static int count_of(const json_t *counts, const char *uuid)
+{
+	return (int)json_integer_value(json_object_get(counts, uuid));
+}
+
+static json_t *read_counts(struct capture_res *r)
+{
+	pthread_mutex_lock(&r->lock);
+	capture_res_counts_fn fn = r->counts_fn;
+	void *user = r->counts_user;
+	pthread_mutex_unlock(&r->lock);
+	return fn ? fn(user) : NULL;
+}
+
+static void api_list(struct capture_res *r, struct rest_response *out)
+{
+	json_t *m = json_object(), *counts = read_counts(r);
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; m && i < r->n; i++) {
+		json_t *c = capture_def_to_json(&r->items[i], count_of(counts, r->items[i].uuid));
+		if (!c || json_object_set_new(m, r->items[i].uuid, c)) {
+			json_decref(m);
+			m = NULL;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
+	if (!m)
+		rest_reply_error(out, 500, "out of memory listing the captures");
+	else
+		rest_reply_json(out, 200, m);
+}
+
+static void api_get(struct capture_res *r, const char *id, struct rest_response *out)
+{
+	json_t *c = NULL, *counts = read_counts(r);
+	pthread_mutex_lock(&r->lock);
+	ssize_t i = capture_res_find(r, id);
+	if (i >= 0)
+		c = capture_def_to_json(&r->items[i], count_of(counts, id));
+	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
+	if (i < 0)
+		rest_reply_error(out, 404, "Capture '%.100s' not found", id);
+	else if (!c)
+		rest_reply_error(out, 500, "out of memory");
+	else
+		rest_reply_json(out, 200, c);
+}
+
+static void api_delete(struct capture_res *r, const char *id, struct rest_response *out)
+{
+	char err[512];
+	struct capture_def gone;
+	pthread_mutex_lock(&r->lock);
+	ssize_t i = capture_res_find(r, id);
+	if (i < 0) {
+		pthread_mutex_unlock(&r->lock);
+		rest_reply_error(out, 404, "Capture '%.100s' not found", id);
+		return;
+	}
+	gone = r->items[i];
+	memmove(&r->items[i], &r->items[i + 1], (r->n - (size_t)i - 1) * sizeof(*r->items));
+	r->n--;
+	if (capture_res_save(r, err, sizeof(err))) {
+		/* put it back where it was: nothing changed */
+		memmove(&r->items[i + 1], &r->items[i], (r->n - (size_t)i) * sizeof(*r->items));
+		r->items[i] = gone;
+		r->n++;
+		pthread_mutex_unlock(&r->lock);
+		rest_reply_error(out, 500, "capture not deleted: %s", err);
+		return;
+	}
+	pthread_mutex_unlock(&r->lock);
+	log_info("api: capture %s deleted", gone.uuid);
+	capture_res_notify(r, CAPTURE_RES_DELETED, &gone);
+	capture_def_clear(&gone);
+	out->status = 200;
+	out->content_type = CT_TEXT;
+	out->body = NULL;
+	out->len = 0;
+}
+
+static void api_create(struct capture_res *r, const struct capture_res_request *req, int64_t now,
+                       struct rest_response *out)
+{
+	struct capture_res_error e = {.pos = -1};
+	struct capture_def c = {0};
+	int64_t ttl = 0;
+	char err[512];
+	if (req->ttl && *req->ttl && (capture_res_parse_duration(req->ttl, &ttl) || ttl < 0)) {
+		rest_reply_error(
+		    out, 400,
+		    "invalid X-Resource-TTL '%.64s': expected a Go duration such as 30s, 5m "
+		    "or 1h30m (or a number of milliseconds)",
+		    req->ttl);
+		return;
+	}
+	json_t *body = parse_body(req->content_type, req->body, req->body_len, &e);
+	if (!body) {
+		reply_cerr(out, 400, &e);
+		return;
+	}
+	int rc = capture_def_from_json(body, &c, &e);
+	json_decref(body);
+	if (!rc)
+		rc = capture_def_check_graph(&c, r->g, &e);
+	if (!rc)
+		rc = uuid_v4(c.uuid);
+	if (rc) {
+		capture_def_clear(&c);
+		if (rc == -EINVAL)
+			reply_cerr(out, 400, &e);
+		else
+			rest_reply_error(out, 500, "capture not created: %s", strerror(-rc));
+		return;
+	}
+	c.expires_ms = ttl > 0 ? now + ttl : 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n; i++) {
+		if (!same_settings(&r->items[i], &c))
+			continue;
+		char dup[37];
+		memcpy(dup, r->items[i].uuid, sizeof(dup));
+		pthread_mutex_unlock(&r->lock);
+		capture_def_clear(&c);
+		rest_reply_error(out, 409,
+		            "Capture '%s' already has the same settings (only Name and Description "
+		            "differ): delete it first or change a setting",
+		            dup);
+		return;
+	}
+	json_t *j = capture_def_to_json(&c, 0);
+	rc = j ? capture_res_append(r, &c) : -ENOMEM;
+	if (!rc && capture_res_save(r, err, sizeof(err))) {
+		r->n--;
+		rc = -EIO;
+	}
+	/* c's strings belong to the registry now: listeners get a copy taken
+	 * under the lock, safe from a concurrent delete. */
+	struct capture_def copy = {0};
+	int have_copy = !rc && !capture_def_copy(&copy, &c);
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		json_decref(j);
+		if (rc == -EIO)
+			rest_reply_error(out, 500, "capture not created: %s", err);
+		else
+			rest_reply_error(out, 500, "capture not created: out of memory");
+		capture_def_clear(&c);
+		return;
+	}
+	if (have_copy) {
+		log_info("api: capture %s created (%s)", copy.uuid, copy.gremlin_query);
+		capture_res_notify(r, CAPTURE_RES_CREATED, &copy);
+		capture_def_clear(&copy);
+	}
+	rest_reply_json(out, 201, j);
+}
+
+void capture_res_handle(struct capture_res *r, const struct capture_res_request *req,
+                        struct rest_response *out)
+{
+	memset(out, 0, sizeof(*out));
+	int64_t now = req->now_ms ? req->now_ms : rest_now_ms();
+	capture_res_expire(r, now); /* lazily, besides the analyzer's timer */
+	const char *m = req->method ? req->method : "";
+	const char *p = req->path + strlen("/api/capture");
+	if (!*p || !strcmp(p, "/")) {
+		if (!strcmp(m, "GET"))
+			return api_list(r, out);
+		if (!strcmp(m, "POST"))
+			return api_create(r, req, now, out);
+		return rest_reply_error(out, 405,
+		                   "method %s not allowed on /api/capture (use GET or POST)", m);
+	}
+	const char *id = p + 1;
+	if (*p != '/' || strchr(id, '/'))
+		return rest_reply_error(
+		    out, 404, "no such endpoint: %.200s (use /api/capture or /api/capture/<UUID>)",
+		    req->path);
+	if (!strcmp(m, "GET"))
+		return api_get(r, id, out);
+	if (!strcmp(m, "DELETE"))
+		return api_delete(r, id, out);
+	if (!strcmp(m, "PATCH"))
+		return rest_reply_error(
+		    out, 405,
+		    "PATCH of a capture is not supported yet: delete it and create it "
+		    "again (use GET or DELETE)");
+	rest_reply_error(out, 405, "method %s not allowed on /api/capture/<UUID> (use GET or DELETE)",
+	            m);
+}

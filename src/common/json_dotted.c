@@ -1,0 +1,36 @@
+/* json_dotted.c - set or delete a dotted key in a JSON object. */
+#include "common/json_dotted.h"
+
+#include <errno.h>
+#include <string.h>
+
+int json_dotted_set(json_t *obj, const char *key, json_t *value)
+{
+	json_t *o = obj;
+	const char *p = key, *dot;
+	char part[256];
+	while ((dot = strchr(p, '.')) != NULL) {
+		size_t len = (size_t)(dot - p);
+		if (len >= sizeof(part))
+			len = sizeof(part) - 1;
+		memcpy(part, p, len);
+		part[len] = 0;
+		json_t *sub = json_object_get(o, part);
+		if (!json_is_object(sub)) {
+			if (!value)
+				return 0; /* nothing to delete */
+			sub = json_object();
+			if (!sub || json_object_set_new(o, part, sub)) {
+				json_decref(value);
+				return -ENOMEM;
+			}
+		}
+		o = sub;
+		p = dot + 1;
+	}
+	if (!value) {
+		json_object_del(o, p);
+		return 0;
+	}
+	return json_object_set_new(o, p, value) ? -ENOMEM : 0;
+}

@@ -1,0 +1,15 @@
+/* json_dotted.h - a dotted key ("Ovs.ExtID.foo", "Captures") set or deleted inside a JSON
+ * object, as Skydive's metadata keys are: the one walk of graph_node_set_key and of
+ * graph messages' partial updates. */
+#ifndef SKYDIVE_JSON_DOTTED_H
+#define SKYDIVE_JSON_DOTTED_H
+
+#include <jansson.h>
+
+/* Sets key in obj to value (stolen; shared, not copied), creating objects on the way and
+ * replacing a non-object found on the way; with value NULL deletes key, and a path that
+ * does not exist is left as it is. Each part of the path is cut at 255 bytes.
+ * 0, or -ENOMEM (obj may then hold some of the objects on the way). */
+int json_dotted_set(json_t *obj, const char *key, json_t *value);
+
+#endif

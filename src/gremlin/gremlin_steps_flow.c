@@ -1,0 +1,537 @@
+/* gremlin_steps_flow.c - the flow steps of the Gremlin evaluator, through the flow store's
+ * gremlin_flow_ops: Flows(), the flow-to-node steps, Metrics()/Sum()/Aggregates(),
+ * RawPackets() and BPF(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "capture/capture.h"
+#include "common/base64.h"
+#include "common/pvec.h"
+#include "common/smap.h"
+#include "gremlin/gremlin_eval_int.h"
+
+/* ---- flows and their nodes ---------------------------------------------------------- */
+
+/* Has-style arguments as JSON for the flow store: values as they are, predicates as
+ * {"Predicate": "GT", "Args": [...]}. */
+static json_t *arg_to_json(const struct arg *a)
+{
+	switch (a->kind) {
+	case A_STR:
+		return json_string(a->s);
+	case A_INT:
+		return json_integer(a->i);
+	case A_FLOAT:
+		return json_real(a->f);
+	case A_BOOL:
+		return json_boolean(a->b);
+	case A_KW: {
+		static const char *const kws[] = {"ASC", "DESC", "NOW", "FOREVER"};
+		return json_string(kws[a->kw]);
+	}
+	case A_PRED: {
+		static const char *const preds[] = {"NE",     "NEE",       "LT",      "LTE",
+						    "GT",     "GTE",       "INSIDE",  "OUTSIDE",
+						    "BETWEEN", "WITHIN",   "WITHOUT", "REGEX",
+						    "IPV4RANGE", "METADATA"};
+		json_t *args = json_array();
+		for (int i = 0; args && i < a->nargs; i++)
+			json_array_append_new(args, arg_to_json(&a->args[i]));
+		return json_pack("{s:s,s:o}", "Predicate", preds[a->pred], "Args", args);
+	}
+	}
+	return NULL;
+}
+
+int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms, int64_t dur_ms,
+		  const struct step *next, int nnext)
+{
+	const struct gremlin_flow_ops *ops = c->env ? c->env->flow_ops : NULL;
+	if (!ops || !ops->flows)
+		return efail(c, s->pos, -EINVAL,
+			     "Flows() needs a flow store: not available in this build");
+	json_t *filters = json_array(), *nodes = NULL;
+	for (int i = 0; filters && i < s->nargs; i++)
+		json_array_append_new(filters, arg_to_json(&s->args[i]));
+	/* Flows().Has(k, v)...: the Has pairs go to the store too, so it can skip what
+	 * cannot match before building it; the Has steps still run after. */
+	if (s->nargs % 2 == 0)
+		for (int k = 0; filters && k < nnext && next[k].kind == S_HAS &&
+				next[k].nargs % 2 == 0;
+		     k++)
+			for (int i = 0; i < next[k].nargs; i++)
+				json_array_append_new(filters, arg_to_json(&next[k].args[i]));
+	if (v->type == V_NODES) {
+		/* Flows name their capture node by TID (NodeTID); a node without
+		 * a TID is matched by its ID. */
+		nodes = json_array();
+		for (size_t i = 0; nodes && i < v->items.n; i++) {
+			const struct graph_elem *e = v->items.v[i];
+			const char *tid = json_string_value(json_object_get(e->metadata, "TID"));
+			json_array_append_new(nodes, json_string(tid && *tid ? tid : e->id));
+		}
+	}
+	struct gremlin_error ferr = {.pos = s->pos};
+	json_t *flows = ops->flows(ops->user, filters, nodes, at_ms, dur_ms, &ferr);
+	json_decref(filters);
+	json_decref(nodes);
+	if (!flows)
+		return efail(c, s->pos, -EINVAL, "%s", ferr.msg[0] ? ferr.msg : "Flows() failed");
+	if (!json_is_array(flows)) {
+		json_decref(flows);
+		return efail(c, s->pos, -EINVAL, "Flows(): the flow store gave no array");
+	}
+	val_clear(v);
+	v->type = V_FLOWS;
+	v->json = flows;
+	/* the store may ignore the filters: applying them again is harmless */
+	return s->flt ? ge_step_filter(c, s, v, s->flt, 0) : 0;
+}
+
+/* Pushes the nodes whose metadata key = value (not yet in seen, when seen is given) that
+ * match flt (NULL = any). */
+static int push_nodes_by(struct ctx *c, const struct step *s, const struct graph_view *view,
+			 const char *key, const char *value, struct smap *seen, struct pvec *out,
+			 struct pvec *scratch)
+{
+	size_t n;
+	if (!value || !*value)
+		return 0;
+	const struct graph_node *const *l = graph_view_nodes_by(view, key, value, &n);
+	for (size_t j = 0; j < n; j++) {
+		if (seen && smap_get(seen, l[j]->e.id))
+			continue;
+		if (s->flt && !ge_node_match(s->flt, l[j], scratch))
+			continue;
+		if ((seen && smap_put(seen, l[j]->e.id, (void *)1)) || pvec_push(out, (void *)l[j]))
+			return ENOMEM_AT(c, s->pos);
+	}
+	return 0;
+}
+
+/* Flow steps giving nodes. CaptureNode()/Node()/Hops(): the nodes whose TID is the flow's
+ * NodeTID; Nodes() adds the nodes owning the flow's MACs (Link.A/B as MAC or PeerIntfMAC);
+ * all of them without repeats. In(): the A node of each flow (MAC or PeerIntfMAC =
+ * Link.A), Out(): the B node, Both(): both; as In()/Out() on nodes, no dedup across
+ * flows (one flow gives a node once), and k, v arguments filter the nodes. */
+int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct pvec out = {0}, scratch = {0};
+	struct smap seen = {0}, one = {0};
+	int walk_step = s->kind == S_IN || s->kind == S_OUT || s->kind == S_BOTH;
+	int r = 0;
+	for (size_t i = 0; i < json_array_size(v->json) && !r; i++) {
+		json_t *f = json_array_get(v->json, i);
+		json_t *link = json_object_get(f, "Link");
+		const char *a = json_string_value(json_object_get(link, "A"));
+		const char *b = json_string_value(json_object_get(link, "B"));
+		if (walk_step) {
+			smap_free(&one);
+			memset(&one, 0, sizeof(one));
+			if (s->kind != S_OUT && !r)
+				r = push_nodes_by(c, s, v->view, "MAC", a, &one, &out, &scratch);
+			if (s->kind != S_OUT && !r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", a, &one, &out,
+						  &scratch);
+			if (s->kind != S_IN && !r)
+				r = push_nodes_by(c, s, v->view, "MAC", b, &one, &out, &scratch);
+			if (s->kind != S_IN && !r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", b, &one, &out,
+						  &scratch);
+			continue;
+		}
+		r = push_nodes_by(c, s, v->view, "TID",
+				  json_string_value(json_object_get(f, "NodeTID")), &seen, &out,
+				  &scratch);
+		if (s->kind == S_NODES) {
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "MAC", a, &seen, &out, &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", a, &seen, &out,
+						  &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "MAC", b, &seen, &out, &scratch);
+			if (!r)
+				r = push_nodes_by(c, s, v->view, "PeerIntfMAC", b, &seen, &out,
+						  &scratch);
+		}
+	}
+	smap_free(&seen);
+	smap_free(&one);
+	pvec_free(&scratch);
+	val_clear(v);
+	v->type = V_NODES;
+	v->items = out;
+	return r;
+}
+
+/* ---- metrics ------------------------------------------------------------------------ */
+
+/* A FlowMetric: the counters ABPackets, ABBytes, BAPackets, BABytes, then Start, Last. */
+struct fmetric {
+	int64_t n[4];
+	int64_t start, last;
+};
+
+static const char *const metric_counters[4] = {"ABPackets", "ABBytes", "BAPackets", "BABytes"};
+
+static struct fmetric metric_read(const json_t *o)
+{
+	struct fmetric m;
+	for (int k = 0; k < 4; k++)
+		m.n[k] = json_integer_value(json_object_get(o, metric_counters[k]));
+	m.start = json_integer_value(json_object_get(o, "Start"));
+	m.last = json_integer_value(json_object_get(o, "Last"));
+	return m;
+}
+
+/* Every field present, zeros too. */
+static json_t *metric_new(const struct fmetric *m)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)m->n[0],
+			 "ABBytes", (json_int_t)m->n[1], "BAPackets", (json_int_t)m->n[2],
+			 "BABytes", (json_int_t)m->n[3], "Start", (json_int_t)m->start, "Last",
+			 (json_int_t)m->last);
+}
+
+/* Metrics() on flows: {"<UUID>": [metric, ...]} from the store (its update records), or
+ * without a store hook the flow's LastUpdateMetric (Metric when it counted nothing). */
+int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
+{
+	const struct gremlin_flow_ops *ops = c->env->flow_ops;
+	json_t *m;
+	if (ops->metrics) {
+		struct gremlin_error ferr = {.pos = s->pos};
+		m = ops->metrics(ops->user, v->json, &ferr);
+		if (!json_is_object(m)) {
+			json_decref(m);
+			return efail(c, s->pos, -EINVAL, "%s",
+				     ferr.msg[0] ? ferr.msg : "Metrics() failed");
+		}
+	} else {
+		if (!(m = json_object()))
+			return ENOMEM_AT(c, s->pos);
+		size_t i;
+		json_t *f;
+		json_array_foreach(v->json, i, f)
+		{
+			const char *u = json_string_value(json_object_get(f, "UUID"));
+			if (!u || json_object_get(m, u))
+				continue;
+			const json_t *lu = json_object_get(f, "LastUpdateMetric");
+			struct fmetric x = metric_read(lu);
+			if (!x.n[0] && !x.n[2])
+				x = metric_read(json_object_get(f, "Metric"));
+			json_t *o = metric_new(&x);
+			if (!o || json_object_set_new(m, u, json_pack("[o]", o))) {
+				json_decref(m);
+				return ENOMEM_AT(c, s->pos);
+			}
+		}
+	}
+	val_clear(v);
+	v->type = V_METRICS;
+	v->json = m;
+	return 0;
+}
+
+/* Sum() on metrics: one metric with the counters added, Start the earliest and Last the
+ * latest; Sum('ABBytes') the total of one field. */
+int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct fmetric t = {0};
+	json_int_t keysum = 0;
+	const char *key;
+	json_t *l, *x;
+	size_t i;
+	json_object_foreach(v->json, key, l)
+	{
+		json_array_foreach(l, i, x)
+		{
+			if (s->nargs) {
+				keysum += json_integer_value(json_object_get(x, s->args[0].s));
+				continue;
+			}
+			struct fmetric m = metric_read(x);
+			for (int k = 0; k < 4; k++)
+				t.n[k] += m.n[k];
+			if (m.start && (!t.start || m.start < t.start))
+				t.start = m.start;
+			if (m.last > t.last)
+				t.last = m.last;
+		}
+	}
+	val_clear(v);
+	v->type = V_SCALAR;
+	v->json = s->nargs ? json_integer(keysum) : metric_new(&t);
+	return v->json ? 0 : ENOMEM_AT(c, s->pos);
+}
+
+#define AGG_MAX_SLICES 100000
+
+/* Aggregates([sliceMs]) as Skydive: the metrics of every key summed in slices of sliceMs
+ * (default 30000) from the start of the time context (G.At(t, d): t - d) or else from
+ * the earliest Start, up to the context's end or the latest Last; a metric spanning
+ * several slices is split in proportion to its time in each (integer counts, the
+ * remainder goes to the later slice; nothing lost inside the range). Gives
+ * {"Aggregated": [metric per slice that got something, Start/Last its bounds]}. */
+int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+                       int64_t dur_ms)
+{
+	int64_t slice = 30000;
+	if (s->nargs) {
+		if (s->args[0].kind != A_INT || s->args[0].i <= 0)
+			return efail(c, s->args[0].pos, -EINVAL,
+				     "Aggregates takes a positive slice length in ms");
+		slice = s->args[0].i;
+	}
+	const char *key;
+	json_t *l, *x;
+	size_t i;
+	int64_t from = 0, to = 0;
+	int any = 0;
+	if (at_ms && dur_ms > 0) {
+		from = at_ms - dur_ms;
+		to = at_ms;
+		any = 1;
+	} else {
+		json_object_foreach(v->json, key, l)
+		{
+			json_array_foreach(l, i, x)
+			{
+				struct fmetric m = metric_read(x);
+				if (!any || m.start < from)
+					from = m.start;
+				if (!any || m.last > to)
+					to = m.last;
+				any = 1;
+			}
+		}
+	}
+	json_t *res = json_array();
+	if (!res)
+		return ENOMEM_AT(c, s->pos);
+	if (any && to >= from) {
+		int64_t span = to - from;
+		int64_t n = span / slice + 1;
+		if (span % slice == 0 && span)
+			n = span / slice;
+		if (n > AGG_MAX_SLICES) {
+			json_decref(res);
+			return efail(c, s->pos, -EINVAL,
+				     "Aggregates(%lld) would make %lld slices (at most %d)",
+				     (long long)slice, (long long)n, AGG_MAX_SLICES);
+		}
+		struct fmetric *acc = calloc((size_t)n, sizeof(*acc));
+		char *used = calloc((size_t)n, 1);
+		if (!acc || !used) {
+			free(acc);
+			free(used);
+			json_decref(res);
+			return ENOMEM_AT(c, s->pos);
+		}
+		json_object_foreach(v->json, key, l)
+		{
+			json_array_foreach(l, i, x)
+			{
+				struct fmetric m = metric_read(x);
+				int64_t lo = m.start > from ? m.start : from;
+				int64_t hi = m.last < to ? m.last : to;
+				if (m.last < m.start || hi < lo)
+					continue;
+				int64_t k0 = (lo - from) / slice, k1 = (hi - from) / slice;
+				if (k1 >= n)
+					k1 = n - 1;
+				if (k0 > k1)
+					k0 = k1;
+				int64_t len = m.last - m.start;
+				for (int64_t k = k0; k <= k1; k++) {
+					int64_t b0 = from + k * slice, b1 = b0 + slice;
+					int64_t p0 = lo > b0 ? lo : b0, p1 = hi < b1 ? hi : b1;
+					if (k == n - 1)
+						p1 = hi;
+					if (len && p1 <= p0)
+						continue;
+					for (int f = 0; f < 4; f++) {
+						if (!len) {
+							acc[k].n[f] += m.n[f];
+							continue;
+						}
+						/* cumulative shares: exact totals over the range */
+						__int128 a = (__int128)m.n[f] * (p0 - m.start) / len;
+						__int128 b = (__int128)m.n[f] * (p1 - m.start) / len;
+						acc[k].n[f] += (int64_t)(b - a);
+					}
+					used[k] = 1;
+				}
+			}
+		}
+		for (int64_t k = 0; k < n; k++) {
+			if (!used[k])
+				continue;
+			acc[k].start = from + k * slice;
+			acc[k].last = acc[k].start + slice;
+			json_t *o = metric_new(&acc[k]);
+			if (!o || json_array_append_new(res, o)) {
+				free(acc);
+				free(used);
+				json_decref(res);
+				return ENOMEM_AT(c, s->pos);
+			}
+		}
+		free(acc);
+		free(used);
+	}
+	json_t *agg = json_pack("{s:o}", "Aggregated", res);
+	if (!agg)
+		return ENOMEM_AT(c, s->pos);
+	val_clear(v);
+	v->type = V_METRICS;
+	v->json = agg;
+	return 0;
+}
+
+/* ---- BPF() on raw packets ------------------------------------------------------------ */
+
+#define BPF_MAX_LINKTYPES 8
+
+struct bpf_set {
+	int n;
+	int linktype[BPF_MAX_LINKTYPES];
+	struct bpf_program prog[BPF_MAX_LINKTYPES];
+};
+
+/* The filter compiled for linktype (once per query and link type); NULL with the
+ * failure reported. */
+static const struct bpf_program *bpf_for(struct ctx *c, const struct step *s, struct bpf_set *b,
+					 int linktype, int *rc)
+{
+	for (int i = 0; i < b->n; i++)
+		if (b->linktype[i] == linktype)
+			return &b->prog[i];
+	if (b->n == BPF_MAX_LINKTYPES) {
+		*rc = efail(c, s->pos, -EINVAL, "BPF(): raw packets of more than %d link types",
+			    BPF_MAX_LINKTYPES);
+		return NULL;
+	}
+	char msg[200];
+	int r = capture_bpf_compile(linktype, 0, s->args[0].s, &b->prog[b->n], msg, sizeof(msg));
+	if (r) {
+		*rc = r == -ENOMEM ? ENOMEM_AT(c, s->pos) : efail(c, s->pos, -EINVAL, "%s", msg);
+		return NULL;
+	}
+	b->linktype[b->n] = linktype;
+	return &b->prog[b->n++];
+}
+
+/* BPF('filter') after RawPackets(): keeps the packets the filter matches (compiled for
+ * the packets' link type), drops the flows left without any; same shape. A filter that
+ * does not compile is refused even when there is no packet (checked for Ethernet). */
+int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct bpf_set b = {0};
+	int r = 0;
+	json_t *out = json_array();
+	if (!out)
+		return ENOMEM_AT(c, s->pos);
+	size_t i;
+	json_t *entry;
+	json_array_foreach(v->json, i, entry)
+	{
+		const char *uuid;
+		json_t *pkts;
+		json_t *ne = NULL;
+		json_object_foreach(entry, uuid, pkts)
+		{
+			json_t *keep = json_array();
+			size_t j;
+			json_t *pk;
+			if (!keep) {
+				r = ENOMEM_AT(c, s->pos);
+				break;
+			}
+			json_array_foreach(pkts, j, pk)
+			{
+				json_t *d = json_object_get(pk, "Data");
+				json_t *lt = json_object_get(pk, "LinkType");
+				if (!json_is_string(d))
+					continue;
+				size_t dl = json_string_length(d);
+				uint8_t *data = malloc(BASE64_DECODED_MAX(dl));
+				long len = data ? base64_decode(data, BASE64_DECODED_MAX(dl),
+								json_string_value(d), dl,
+								BASE64_URLSAFE)
+						: -1;
+				if (len < 0) {
+					free(data);
+					continue;
+				}
+				const struct bpf_program *prog =
+				    bpf_for(c, s, &b, lt ? (int)json_integer_value(lt) : 1, &r);
+				if (!prog) {
+					free(data);
+					break;
+				}
+				/* the length on the wire when the store kept it (a frame cut
+				 * to the header size): what `greater`/`less` test */
+				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
+				struct pcap_pkthdr h = {
+				    .caplen = (bpf_u_int32)len,
+				    .len = wl > (json_int_t)len && wl <= UINT32_MAX ? (bpf_u_int32)wl
+										    : (bpf_u_int32)len};
+				if (pcap_offline_filter(prog, &h, data) &&
+				    json_array_append(keep, pk))
+					r = ENOMEM_AT(c, s->pos);
+				free(data);
+				if (r)
+					break;
+			}
+			if (!r && json_array_size(keep)) {
+				if (!ne)
+					ne = json_object();
+				if (!ne || json_object_set(ne, uuid, keep))
+					r = ENOMEM_AT(c, s->pos);
+			}
+			json_decref(keep);
+			if (r)
+				break;
+		}
+		if (!r && ne && json_array_append(out, ne))
+			r = ENOMEM_AT(c, s->pos);
+		json_decref(ne);
+		if (r)
+			break;
+	}
+	if (!r && !b.n)
+		bpf_for(c, s, &b, 1, &r);
+	for (int k = 0; k < b.n; k++)
+		pcap_freecode(&b.prog[k]);
+	if (r) {
+		json_decref(out);
+		return r;
+	}
+	json_decref(v->json);
+	v->json = out; /* still raw packets: v->raw stays */
+	return 0;
+}
+
+/* RawPackets(): the flows' raw packets from the store, as Skydive shapes them. */
+int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v)
+{
+	const struct gremlin_flow_ops *ops = c->env->flow_ops;
+	struct gremlin_error ferr = {.pos = s->pos};
+	json_t *raw = ops->raw_packets(ops->user, v->json, &ferr);
+	if (!json_is_array(raw)) {
+		json_decref(raw);
+		return efail(c, s->pos, -EINVAL, "%s",
+			     ferr.msg[0] ? ferr.msg : "RawPackets() failed");
+	}
+	val_clear(v);
+	v->type = V_VALUES;
+	v->json = raw;
+	v->raw = 1;
+	return 0;
+}
