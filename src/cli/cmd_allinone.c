@@ -12,9 +12,11 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"
+#include "common/util.h"
 #include "config/config.h"
 #include "store/flow_store.h"
 #include "graph/graph.h"
+#include "graph/graph_log.h"
 
 
 static void usage(FILE *out)
@@ -45,14 +47,17 @@ static int allinone_flag(int opt, const char *arg, void *user)
 struct status_ctx {
 	struct agent *ag;
 	struct flow_store *fs;
+	struct graph_log *hl;
 };
 
-/* Adds the in-process agent's counters and the flow store's to GET /api/status. */
+/* Adds the in-process agent's counters, the flow store's and the topology history's to
+ * GET /api/status. */
 static void status_hook(void *user, json_t *status)
 {
 	struct status_ctx *sc = user;
 	struct agent_stats st;
 	flow_store_status_hook(sc->fs, status);
+	json_object_set_new(status, "TopologyHistory", graph_log_status(sc->hl));
 	agent_get_stats(sc->ag, &st);
 	json_object_set_new(status, "Agent",
 			    json_pack("{sI sI sI sI sI sI}", "Connected", (json_int_t)st.connected,
@@ -71,6 +76,7 @@ int cmd_allinone(int argc, char **argv)
 	const char *listen = NULL;
 	struct config *cfg = NULL;
 	struct graph *g = NULL;
+	struct graph_log *hl = NULL;
 	struct analyzer *an = NULL;
 	struct agent *ag = NULL;
 	struct agent_config ac = {0};
@@ -101,11 +107,23 @@ int cmd_allinone(int argc, char **argv)
 		goto out;
 	}
 
-	g = graph_new(&(struct graph_opts){0});
+	/* The topology history: bounds for memory and disk, the log in <data_dir>/topology
+	 * replayed before any agent connects (an unwritable directory only costs the log). */
+	struct graph_opts go;
+	struct graph_log_opts lo;
+	char hdir[4096];
+	if (graph_log_config(cfg, &go, &lo, hdir, sizeof(hdir), err, sizeof(err))) {
+		fprintf(stderr, "skydive allinone: %s\n", err);
+		goto out;
+	}
+	g = graph_new(&go);
 	if (!g) {
 		fprintf(stderr, "skydive allinone: out of memory\n");
 		goto out;
 	}
+	if (lo.dir && !(hl = graph_log_open(g, &lo, (int64_t)(time_now_ns() / 1000000), err,
+					     sizeof(err))))
+		log_warn("topology history not kept on disk: %s", err);
 	if (flow_store_opts_from_config(cfg, &fso, err, sizeof(err))) {
 		fprintf(stderr, "skydive allinone: %s\n", err);
 		goto out;
@@ -162,7 +180,7 @@ int cmd_allinone(int argc, char **argv)
 		fprintf(stderr, "skydive allinone: %s\n", err);
 		goto out;
 	}
-	sc = (struct status_ctx){.ag = ag, .fs = fs};
+	sc = (struct status_ctx){.ag = ag, .fs = fs, .hl = hl};
 	analyzer_set_status_hook(an, status_hook, &sc);
 	if (analyzer_start(an)) {
 		fprintf(stderr, "skydive allinone: cannot start the server thread\n");
@@ -184,6 +202,7 @@ out:
 	flow_store_free(fs);
 	agent_free(ag);
 	agent_config_free(&ac);
+	graph_log_close(hl, (int64_t)(time_now_ns() / 1000000));
 	graph_free(g);
 	config_free(cfg);
 	return rc;

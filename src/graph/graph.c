@@ -113,18 +113,21 @@ static int idx_add_value(struct store *s, struct gnode *n, int ix, const char *v
 	return 0;
 }
 
-static int idx_add_json(struct store *s, struct gnode *n, int ix, const json_t *v)
+/* Calls fn for each value of an index key's JSON value: a string, each string of an array,
+ * and for IPV4 also each CIDR's bare address (a list of CIDRs is found by address too). The
+ * live indexes and the history's use the same values. Stops at fn's first non-zero. */
+typedef int (*idx_value_fn)(void *ctx, const char *value);
+static int idx_values(int ix, const json_t *v, idx_value_fn fn, void *ctx)
 {
 	if (json_is_string(v)) {
 		const char *str = json_string_value(v);
-		int r = idx_add_value(s, n, ix, str);
-		/* IPV4 is a list of CIDRs; a bare address finds them too */
+		int r = fn(ctx, str);
 		const char *slash = strchr(str, '/');
 		if (!r && ix == GRAPH_IDX_IPV4 && slash && slash - str < 64) {
 			char addr[64];
 			memcpy(addr, str, (size_t)(slash - str));
 			addr[slash - str] = 0;
-			r = idx_add_value(s, n, ix, addr);
+			r = fn(ctx, addr);
 		}
 		return r;
 	}
@@ -134,13 +137,31 @@ static int idx_add_json(struct store *s, struct gnode *n, int ix, const json_t *
 		json_array_foreach(v, i, x)
 		{
 			if (json_is_string(x)) {
-				int r = idx_add_json(s, n, ix, x);
+				int r = idx_values(ix, x, fn, ctx);
 				if (r)
 					return r;
 			}
 		}
 	}
 	return 0;
+}
+
+struct idx_add_ctx {
+	struct store *s;
+	struct gnode *n;
+	int ix;
+};
+
+static int idx_add_cb(void *ctx, const char *value)
+{
+	struct idx_add_ctx *c = ctx;
+	return idx_add_value(c->s, c->n, c->ix, value);
+}
+
+static int idx_add_json(struct store *s, struct gnode *n, int ix, const json_t *v)
+{
+	struct idx_add_ctx c = {s, n, ix};
+	return idx_values(ix, v, idx_add_cb, &c);
 }
 
 static void idx_remove_node(struct store *s, struct gnode *n)
@@ -333,7 +354,19 @@ struct hrec {
 	struct graph_edge el; /* for nodes only el.e is used */
 	int64_t from, to;
 	size_t bytes;
+	uint64_t seq; /* push order: the listing order among revisions of equal CreatedAt */
 };
+
+/* The history's own indexes, so a past view finds the revisions of one ID, one index value
+ * or one edge end without a scan: per key, the revisions in push order. Revisions leave
+ * oldest first (history_prune), so each queue is a FIFO whose front is the one to go. */
+struct hq {
+	char *key;
+	struct pvec v; /* struct hrec *, oldest first from head */
+	size_t head;
+};
+
+enum { HQ_NODE, HQ_EDGE, HQ_PARENT, HQ_CHILD, HQ_KEY0, HQ_N = HQ_KEY0 + GRAPH_NIDX };
 
 struct graph {
 	pthread_rwlock_t mu;     /* writers: graph_lock; readers: graph_rdlock */
@@ -344,6 +377,8 @@ struct graph {
 	int next_listener_id;
 	struct hrec *hhead, *htail; /* oldest first */
 	size_t hcount, hbytes;
+	uint64_t hseq;
+	struct smap hq[HQ_N]; /* node ID, edge ID, edge Parent, edge Child, index key values */
 	int64_t hdropped_to; /* views before this time are incomplete */
 	int64_t first_ms;    /* first change seen */
 	int64_t max_age_ms;
@@ -405,6 +440,8 @@ static void hrec_free(struct hrec *h)
 	free(h);
 }
 
+static void hq_free_map(struct smap *m);
+
 void graph_free(struct graph *g)
 {
 	if (!g)
@@ -422,6 +459,8 @@ void graph_free(struct graph *g)
 		nx = h->next;
 		hrec_free(h);
 	}
+	for (int i = 0; i < HQ_N; i++)
+		hq_free_map(&g->hq[i]);
 	free(g->listeners);
 	pthread_rwlock_destroy(&g->mu);
 	pthread_mutex_destroy(&g->compact);
@@ -497,6 +536,97 @@ static size_t json_size_estimate(const json_t *v)
 	return sz;
 }
 
+static int hq_push(struct smap *m, const char *key, struct hrec *h)
+{
+	struct hq *q = smap_get(m, key);
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q || !(q->key = strdup(key)) || smap_put(m, q->key, q)) {
+			if (q)
+				free(q->key);
+			free(q);
+			return -ENOMEM;
+		}
+	}
+	/* an array repeating a value lists the revision once */
+	if (q->v.n > q->head && q->v.v[q->v.n - 1] == h)
+		return 0;
+	return pvec_push(&q->v, h);
+}
+
+/* h is the oldest revision of the queue unless pushing it failed (out of memory): then it
+ * is not there and nothing goes. */
+static void hq_pop(struct smap *m, const char *key, struct hrec *h)
+{
+	struct hq *q = smap_get(m, key);
+	if (!q || q->head >= q->v.n || q->v.v[q->head] != h)
+		return;
+	q->head++;
+	if (q->head == q->v.n) {
+		smap_del(m, q->key);
+		free(q->key);
+		pvec_free(&q->v);
+		free(q);
+	} else if (q->head >= 16 && q->head * 2 >= q->v.n) {
+		memmove(q->v.v, q->v.v + q->head, (q->v.n - q->head) * sizeof(void *));
+		q->v.n -= q->head;
+		q->head = 0;
+	}
+}
+
+static void hq_free_map(struct smap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		struct hq *q = m->slots[i].val;
+		if (q) {
+			free(q->key);
+			pvec_free(&q->v);
+			free(q);
+		}
+	}
+	smap_free(m);
+}
+
+struct hq_ctx {
+	struct smap *m;
+	struct hrec *h;
+	int pop;
+};
+
+static int hq_cb(void *ctx, const char *value)
+{
+	struct hq_ctx *c = ctx;
+	if (c->pop) {
+		hq_pop(c->m, value, c->h);
+		return 0;
+	}
+	/* out of memory: this revision is missing from one queue, and views miss it there */
+	(void)hq_push(c->m, value, c->h);
+	return 0;
+}
+
+/* Files h in (pop = 0) or out of (pop = 1) the history's queues. */
+static void hq_index(struct graph *g, struct hrec *h, int pop)
+{
+	struct hq_ctx c = {NULL, h, pop};
+	if (h->is_edge) {
+		const char *keys[3] = {h->el.e.id, h->el.parent, h->el.child};
+		for (int i = 0; i < 3; i++) {
+			c.m = &g->hq[HQ_EDGE + i];
+			hq_cb(&c, keys[i]);
+		}
+		return;
+	}
+	c.m = &g->hq[HQ_NODE];
+	hq_cb(&c, h->el.e.id);
+	for (int ix = 0; ix < GRAPH_NIDX; ix++) {
+		json_t *v = json_object_get(h->el.e.metadata, graph_index_keys[ix]);
+		c.m = &g->hq[HQ_KEY0 + ix];
+		if (v)
+			idx_values(ix, v, hq_cb, &c);
+	}
+}
+
 static void history_prune(struct graph *g, int64_t now_ms)
 {
 	while (g->hhead && (g->hhead->to < now_ms - g->max_age_ms || g->hbytes > g->max_bytes)) {
@@ -508,6 +638,7 @@ static void history_prune(struct graph *g, int64_t now_ms)
 			g->hdropped_to = h->to;
 		g->hcount--;
 		g->hbytes -= h->bytes;
+		hq_index(g, h, 1);
 		hrec_free(h);
 	}
 }
@@ -540,6 +671,8 @@ static void history_push(struct graph *g, int is_edge, const struct graph_edge *
 	g->htail = h;
 	g->hcount++;
 	g->hbytes += h->bytes;
+	h->seq = g->hseq++;
+	hq_index(g, h, 0);
 	history_prune(g, to);
 }
 
@@ -856,10 +989,25 @@ int graph_delete_by_host(struct graph *g, const char *value, int by_origin, int6
 
 /* ---- views ---------------------------------------------------------------------- */
 
+/* Three kinds: the live graph (s = the graph's store), an owned copy (s owned: subgraphs,
+ * and graph_view_copy), and a lazy view of a past time (g set, s NULL), which answers
+ * each call from the live store and the history at t and keeps only what it was asked. */
 struct graph_view {
 	struct store *s;
 	int owned;
 	struct pvec scratch;
+	/* lazy past view */
+	struct graph *g;
+	int64_t t;
+	struct pvec nodes, edges; /* the listing, made on the first call that needs it */
+	int listed_nodes, listed_edges;
+	struct smap adj[2]; /* node ID -> struct vadj: out (0) and in (1) edges asked for */
+};
+
+/* One node's edges in a lazy view, kept for the view's life (the header's promise). */
+struct vadj {
+	char *id;
+	struct pvec v;
 };
 
 static struct gnode *copy_node(const struct graph_elem *src)
@@ -980,26 +1128,300 @@ oom:
 	return NULL;
 }
 
-struct graph_view *graph_view_at(struct graph *g, int64_t at_ms, int *truncated)
+/* The time a view of at_ms shows: no older than what history still holds. */
+static int64_t view_time(struct graph *g, int64_t at_ms, int *truncated)
 {
 	if (truncated)
 		*truncated = 0;
-	if (at_ms <= 0) {
-		struct graph_view *v = calloc(1, sizeof(*v));
-		if (!v) {
-			errno = ENOMEM;
-			return NULL;
-		}
-		store_compact(g->live);
-		v->s = g->live;
-		return v;
-	}
 	if (g->hdropped_to && at_ms < g->hdropped_to) {
 		at_ms = g->hdropped_to;
 		if (truncated)
 			*truncated = 1;
 	}
-	return view_past(g, at_ms);
+	return at_ms;
+}
+
+struct graph_view *graph_view_copy(struct graph *g, int64_t at_ms, int *truncated)
+{
+	if (at_ms <= 0) {
+		/* every live element, and no revision (they all end before the end of time) */
+		if (truncated)
+			*truncated = 0;
+		return view_past(g, INT64_MAX);
+	}
+	return view_past(g, view_time(g, at_ms, truncated));
+}
+
+struct graph_view *graph_view_at(struct graph *g, int64_t at_ms, int *truncated)
+{
+	struct graph_view *v = calloc(1, sizeof(*v));
+	if (!v) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (at_ms <= 0) {
+		if (truncated)
+			*truncated = 0;
+		store_compact(g->live);
+		v->s = g->live;
+		return v;
+	}
+	v->g = g;
+	v->t = view_time(g, at_ms, truncated);
+	return v;
+}
+
+/* ---- lazy views of a past time ----------------------------------------------------
+ *
+ * The copy (view_past) puts in a store every element valid at t, sorted by CreatedAt with
+ * live elements (listing order) before revisions (push order), the first of an ID winning
+ * and an edge without both ends left out. A lazy view gives the same answers per call:
+ * the candidates for what is asked (one ID, one index bucket, one node's edges) from the
+ * live store and the history queues, under the same rules, so it costs what it reads. */
+
+struct vcand {
+	const struct graph_edge *el; /* a node's graph_elem is first, like an edge's */
+	int64_t created;
+	uint64_t ord; /* live: listing slot; revision: HIST_ORD | seq */
+};
+#define HIST_ORD (UINT64_C(1) << 63)
+
+static int vcand_cmp(const void *a, const void *b)
+{
+	const struct vcand *x = a, *y = b;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int live_valid(const struct graph_elem *e, int64_t t)
+{
+	return e->created_at <= t && e->updated_at <= t;
+}
+
+static int hist_valid(const struct hrec *h, int64_t t)
+{
+	return h->from <= t && t < h->to;
+}
+
+static struct vcand live_cand(const struct graph_elem *e, size_t slot)
+{
+	return (struct vcand){(const struct graph_edge *)(const void *)e, e->created_at, slot};
+}
+
+static struct vcand hist_cand(const struct hrec *h)
+{
+	return (struct vcand){&h->el, h->el.e.created_at, HIST_ORD | h->seq};
+}
+
+static const struct hq *hq_get(const struct graph *g, int which, const char *key)
+{
+	return smap_get(&g->hq[which], key);
+}
+
+/* The node id at t: the first of its candidates. */
+static const struct graph_node *lazy_node(const struct graph_view *v, const char *id,
+					  struct vcand *out)
+{
+	const struct graph *g = v->g;
+	struct vcand best = {0};
+	const struct gnode *n = smap_get(&g->live->nodes, id);
+	if (n && live_valid(&n->pub.e, v->t))
+		best = live_cand(&n->pub.e, n->slot);
+	const struct hq *q = hq_get(g, HQ_NODE, id);
+	for (size_t i = q ? q->head : 0; q && i < q->v.n; i++) {
+		const struct hrec *h = q->v.v[i];
+		struct vcand c = hist_cand(h);
+		if (hist_valid(h, v->t) && (!best.el || vcand_cmp(&c, &best) < 0))
+			best = c;
+	}
+	if (out)
+		*out = best;
+	return (const struct graph_node *)(const void *)best.el;
+}
+
+static int lazy_ends(const struct graph_view *v, const struct graph_edge *e)
+{
+	return lazy_node(v, e->parent, NULL) && lazy_node(v, e->child, NULL);
+}
+
+/* The edge id at t: the first of its candidates whose two ends are there at t. */
+static const struct graph_edge *lazy_edge(const struct graph_view *v, const char *id)
+{
+	const struct graph *g = v->g;
+	struct vcand best = {0};
+	const struct gedge *e = smap_get(&g->live->edges, id);
+	if (e && live_valid(&e->pub.e, v->t) && lazy_ends(v, &e->pub))
+		best = live_cand(&e->pub.e, e->slot);
+	const struct hq *q = hq_get(g, HQ_EDGE, id);
+	for (size_t i = q ? q->head : 0; q && i < q->v.n; i++) {
+		const struct hrec *h = q->v.v[i];
+		struct vcand c = hist_cand(h);
+		if (hist_valid(h, v->t) && (!best.el || vcand_cmp(&c, &best) < 0) &&
+		    lazy_ends(v, &h->el))
+			best = c;
+	}
+	return best.el;
+}
+
+/* A growing array of candidates. */
+struct vcands {
+	struct vcand *c;
+	size_t n, cap;
+};
+
+static int vcands_push(struct vcands *cs, struct vcand c)
+{
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 16;
+		struct vcand *nc = realloc(cs->c, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		cs->c = nc;
+		cs->cap = cap;
+	}
+	cs->c[cs->n++] = c;
+	return 0;
+}
+
+/* Keeps the candidates that are what the view answers for their ID, in listing order, as
+ * pointers in out (emptied first). */
+static int vcands_finish(const struct graph_view *v, struct vcands *cs, int edges,
+			 struct pvec *out)
+{
+	out->n = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < cs->n; i++) {
+		const char *id = cs->c[i].el->e.id;
+		const void *won = edges ? (const void *)lazy_edge(v, id)
+					: (const void *)lazy_node(v, id, NULL);
+		if (won == (const void *)cs->c[i].el)
+			cs->c[k++] = cs->c[i];
+	}
+	cs->n = k;
+	if (cs->n)
+		qsort(cs->c, cs->n, sizeof(*cs->c), vcand_cmp);
+	for (size_t i = 0; i < cs->n; i++)
+		if (pvec_push(out, (void *)cs->c[i].el))
+			return -ENOMEM;
+	return 0;
+}
+
+/* The whole listing: what V() / E() without an index and the counts need. */
+static int lazy_list(struct graph_view *v, int edges)
+{
+	int *done = edges ? &v->listed_edges : &v->listed_nodes;
+	if (*done)
+		return 0;
+	struct graph *g = v->g;
+	struct pvec *list = edges ? &g->live->edge_list : &g->live->node_list;
+	struct vcands cs = {0};
+	int r = 0;
+	for (size_t i = 0; i < list->n && !r; i++) {
+		const struct graph_elem *e = list->v[i];
+		if (e && live_valid(e, v->t))
+			r = vcands_push(&cs, live_cand(e, i));
+	}
+	for (const struct hrec *h = g->hhead; h && !r; h = h->next)
+		if (h->is_edge == edges && hist_valid(h, v->t))
+			r = vcands_push(&cs, hist_cand(h));
+	if (!r)
+		r = vcands_finish(v, &cs, edges, edges ? &v->edges : &v->nodes);
+	free(cs.c);
+	if (!r)
+		*done = 1;
+	return r;
+}
+
+static const struct graph_node *const *lazy_nodes_by(struct graph_view *v, int ix,
+						     const char *value, size_t *n)
+{
+	const struct graph *g = v->g;
+	struct vcands cs = {0};
+	int r = 0;
+	const struct ibucket *b = smap_get(&g->live->idx[ix], value);
+	for (size_t i = 0; b && i < b->nodes.n && !r; i++) {
+		const struct gnode *nd = b->nodes.v[i];
+		if (live_valid(&nd->pub.e, v->t))
+			r = vcands_push(&cs, live_cand(&nd->pub.e, nd->slot));
+	}
+	const struct hq *q = hq_get(g, HQ_KEY0 + ix, value);
+	for (size_t i = q ? q->head : 0; q && i < q->v.n && !r; i++)
+		if (hist_valid(q->v.v[i], v->t))
+			r = vcands_push(&cs, hist_cand(q->v.v[i]));
+	if (!r)
+		r = vcands_finish(v, &cs, 0, &v->scratch);
+	free(cs.c);
+	if (r) {
+		v->scratch.n = 0;
+		return NULL;
+	}
+	*n = v->scratch.n;
+	return (const struct graph_node *const *)v->scratch.v;
+}
+
+/* The edges of node_id at t whose Parent (dir 0) or Child (dir 1) it is. */
+static const struct graph_edge *const *lazy_adj(struct graph_view *v, const char *node_id,
+						int dir, size_t *n)
+{
+	*n = 0;
+	struct vadj *a = smap_get(&v->adj[dir], node_id);
+	if (a) {
+		*n = a->v.n;
+		return (const struct graph_edge *const *)a->v.v;
+	}
+	if (!lazy_node(v, node_id, NULL))
+		return NULL;
+	const struct graph *g = v->g;
+	struct vcands cs = {0};
+	int r = 0;
+	const struct gnode *nd = smap_get(&g->live->nodes, node_id);
+	const struct pvec *live = nd ? (dir ? &nd->in : &nd->out) : NULL;
+	for (size_t i = 0; live && i < live->n && !r; i++) {
+		const struct gedge *e = live->v[i];
+		if (live_valid(&e->pub.e, v->t))
+			r = vcands_push(&cs, live_cand(&e->pub.e, e->slot));
+	}
+	const struct hq *q = hq_get(g, dir ? HQ_CHILD : HQ_PARENT, node_id);
+	for (size_t i = q ? q->head : 0; q && i < q->v.n && !r; i++)
+		if (hist_valid(q->v.v[i], v->t))
+			r = vcands_push(&cs, hist_cand(q->v.v[i]));
+	if (!r && !(a = calloc(1, sizeof(*a))))
+		r = -ENOMEM;
+	if (!r && !(a->id = strdup(node_id)))
+		r = -ENOMEM;
+	if (!r)
+		r = vcands_finish(v, &cs, 1, &a->v);
+	if (!r)
+		r = smap_put(&v->adj[dir], a->id, a);
+	free(cs.c);
+	if (r) {
+		if (a) {
+			free(a->id);
+			pvec_free(&a->v);
+			free(a);
+		}
+		return NULL; /* out of memory: no edges, as a copy that could not be made */
+	}
+	*n = a->v.n;
+	return (const struct graph_edge *const *)a->v.v;
+}
+
+static void lazy_free(struct graph_view *v)
+{
+	pvec_free(&v->nodes);
+	pvec_free(&v->edges);
+	for (int d = 0; d < 2; d++) {
+		for (size_t i = 0; i < v->adj[d].cap; i++) {
+			struct vadj *a = v->adj[d].slots[i].val;
+			if (a) {
+				free(a->id);
+				pvec_free(&a->v);
+				free(a);
+			}
+		}
+		smap_free(&v->adj[d]);
+	}
 }
 
 static int sub_add_node(struct graph_view *sv, const struct graph_node *n)
@@ -1049,12 +1471,12 @@ struct graph_view *graph_view_subgraph(const struct graph_view *v,
 		}
 	} else {
 		for (size_t i = 0; i < nn; i++) {
-			struct gnode *n = smap_get(&v->s->nodes, nodes[i]->e.id);
-			for (size_t j = 0; n && j < n->out.n; j++) {
-				struct gedge *e = n->out.v[j];
-				if (smap_get(&sv->s->nodes, e->pub.child) && sub_add_edge(sv, &e->pub))
+			size_t no;
+			const struct graph_edge *const *out =
+			    graph_view_out_edges(v, nodes[i]->e.id, &no);
+			for (size_t j = 0; j < no; j++)
+				if (smap_get(&sv->s->nodes, out[j]->child) && sub_add_edge(sv, out[j]))
 					goto oom;
-			}
 		}
 	}
 	return sv;
@@ -1070,41 +1492,69 @@ void graph_view_free(struct graph_view *v)
 		return;
 	if (v->owned)
 		store_free(v->s);
+	if (v->g)
+		lazy_free(v);
 	pvec_free(&v->scratch);
 	free(v);
 }
 
+/* A lazy view's listing; out of memory lists nothing (a copy could not have been made). */
+static const struct pvec *lazy_listing(const struct graph_view *v, int edges)
+{
+	static const struct pvec none;
+	struct graph_view *w = (struct graph_view *)v; /* the listing is a cache */
+	if (lazy_list(w, edges))
+		return &none;
+	return edges ? &w->edges : &w->nodes;
+}
+
 size_t graph_view_node_count(const struct graph_view *v)
 {
-	return v->s->nodes.n;
+	return v->g ? lazy_listing(v, 0)->n : v->s->nodes.n;
 }
 
 size_t graph_view_edge_count(const struct graph_view *v)
 {
-	return v->s->edges.n;
+	return v->g ? lazy_listing(v, 1)->n : v->s->edges.n;
 }
 
 const struct graph_node *graph_view_node(const struct graph_view *v, size_t i)
 {
+	if (v->g) {
+		const struct pvec *l = lazy_listing(v, 0);
+		return i < l->n ? l->v[i] : NULL;
+	}
 	store_compact(v->s);
 	return i < v->s->node_list.n ? v->s->node_list.v[i] : NULL;
 }
 
 const struct graph_edge *graph_view_edge(const struct graph_view *v, size_t i)
 {
+	if (v->g) {
+		const struct pvec *l = lazy_listing(v, 1);
+		return i < l->n ? l->v[i] : NULL;
+	}
 	store_compact(v->s);
 	return i < v->s->edge_list.n ? v->s->edge_list.v[i] : NULL;
 }
 
 const struct graph_node *graph_view_node_get(const struct graph_view *v, const char *id)
 {
-	struct gnode *n = id ? smap_get(&v->s->nodes, id) : NULL;
+	if (!id)
+		return NULL;
+	if (v->g)
+		return lazy_node(v, id, NULL);
+	struct gnode *n = smap_get(&v->s->nodes, id);
 	return n ? &n->pub : NULL;
 }
 
 const struct graph_edge *graph_view_edge_get(const struct graph_view *v, const char *id)
 {
-	struct gedge *e = id ? smap_get(&v->s->edges, id) : NULL;
+	if (!id)
+		return NULL;
+	if (v->g)
+		return lazy_edge(v, id);
+	struct gedge *e = smap_get(&v->s->edges, id);
 	return e ? &e->pub : NULL;
 }
 
@@ -1113,6 +1563,8 @@ const struct graph_edge *graph_view_edge_get(const struct graph_view *v, const c
 const struct graph_edge *const *graph_view_out_edges(const struct graph_view *v,
 						     const char *node_id, size_t *n)
 {
+	if (v->g && node_id)
+		return lazy_adj((struct graph_view *)v, node_id, 0, n);
 	struct gnode *nd = node_id ? smap_get(&v->s->nodes, node_id) : NULL;
 	*n = nd ? nd->out.n : 0;
 	return nd ? (const struct graph_edge *const *)nd->out.v : NULL;
@@ -1121,6 +1573,8 @@ const struct graph_edge *const *graph_view_out_edges(const struct graph_view *v,
 const struct graph_edge *const *graph_view_in_edges(const struct graph_view *v,
 						    const char *node_id, size_t *n)
 {
+	if (v->g && node_id)
+		return lazy_adj((struct graph_view *)v, node_id, 1, n);
 	struct gnode *nd = node_id ? smap_get(&v->s->nodes, node_id) : NULL;
 	*n = nd ? nd->in.n : 0;
 	return nd ? (const struct graph_edge *const *)nd->in.v : NULL;
@@ -1154,8 +1608,21 @@ const struct graph_node *const *graph_view_nodes_by(const struct graph_view *v, 
 	*n = 0;
 	if (!key || !value)
 		return NULL;
-	store_compact(v->s);
 	int ix = idx_of(key);
+	if (v->g && ix >= 0)
+		return lazy_nodes_by((struct graph_view *)v, ix, value, n);
+	if (v->g) {
+		const struct pvec *l = lazy_listing(v, 0);
+		for (size_t i = 0; i < l->n; i++) {
+			const struct graph_node *nd = l->v[i];
+			if (json_has_string(json_object_get(nd->e.metadata, key), value) &&
+			    pvec_push(out, (void *)nd))
+				return NULL;
+		}
+		*n = out->n;
+		return (const struct graph_node *const *)out->v;
+	}
+	store_compact(v->s);
 	if (ix >= 0) {
 		struct ibucket *b = smap_get(&v->s->idx[ix], value);
 		if (!b)
@@ -1179,7 +1646,14 @@ const struct graph_node *const *graph_view_nodes_by(const struct graph_view *v, 
 
 size_t graph_view_node_pos(const struct graph_view *v, const struct graph_node *n)
 {
-	(void)v;
+	if (v->g) {
+		/* tests only: a lazy view has no slot to read */
+		const struct pvec *l = lazy_listing(v, 0);
+		for (size_t i = 0; i < l->n; i++)
+			if (l->v[i] == n)
+				return i;
+		return l->n;
+	}
 	return ((const struct gnode *)(const void *)n)->slot;
 }
 
@@ -1269,4 +1743,37 @@ void graph_stats(struct graph *g, struct graph_stats *out)
 void graph_history_expire(struct graph *g, int64_t now_ms)
 {
 	history_prune(g, now_ms);
+}
+
+int graph_history_restore(struct graph *g, const json_t *obj, int64_t to_ms)
+{
+	const char *id = json_string_value(json_object_get(obj, "ID"));
+	json_t *md = json_object_get(obj, "Metadata");
+	json_t *upd = json_object_get(obj, "UpdatedAt");
+	const char *parent = json_string_value(json_object_get(obj, "Parent"));
+	const char *child = json_string_value(json_object_get(obj, "Child"));
+	int is_edge = parent != NULL;
+	if (!id || !json_is_object(md) || !json_is_integer(upd) || json_integer_value(upd) > to_ms ||
+	    (is_edge && !child))
+		return -EINVAL;
+	struct graph_edge el = {0};
+	/* edges' {"RelationType": ...} shared as live ones are (md_intern wants its own copy) */
+	json_t *own = is_edge && json_object_size(md) <= 2 ? json_deep_copy(md) : NULL;
+	el.e.metadata = own ? md_intern(g, own) : json_incref(md);
+	el.e.created_at = json_integer_value(json_object_get(obj, "CreatedAt"));
+	el.e.updated_at = json_integer_value(upd);
+	el.e.deleted_at = json_integer_value(json_object_get(obj, "DeletedAt"));
+	el.e.revision = json_integer_value(json_object_get(obj, "Revision"));
+	const char *host = json_string_value(json_object_get(obj, "Host"));
+	const char *origin = json_string_value(json_object_get(obj, "Origin"));
+	if (elem_init(&el.e, id, el.e.metadata, host, origin) ||
+	    (is_edge && (!(el.parent = strdup(parent)) || !(el.child = strdup(child))))) {
+		elem_free_fields(&el.e);
+		free(el.parent);
+		free(el.child);
+		return -ENOMEM;
+	}
+	note_time(g, el.e.updated_at);
+	history_push(g, is_edge, &el, to_ms);
+	return 0;
 }

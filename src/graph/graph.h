@@ -17,7 +17,8 @@
  *
  * Ownership: functions that take a json_t *metadata steal the reference (also
  * on failure). Pointers returned by lookups and views stay valid until the
- * next mutation (live) or until the view is freed (views). */
+ * next mutation (graph_view_at) or until the view is freed (graph_view_copy and
+ * subgraphs). */
 #ifndef SKYDIVE_GRAPH_H
 #define SKYDIVE_GRAPH_H
 
@@ -109,13 +110,20 @@ int graph_delete_by_host(struct graph *g, const char *value, int by_origin, int6
 /* ---- reading: a view of the graph, live or at a past time -------------- */
 
 /* A consistent set of elements: the live graph (at_ms = 0) or the revisions
- * valid at at_ms (within history). Views of the past are built on demand and
- * must be freed; the live view borrows the graph's own maps. */
+ * valid at at_ms (within history). Every view must be freed. */
 struct graph_view;
 
 /* NULL with errno ENOMEM; at_ms older than the kept history gives the
- * oldest view still known and sets *truncated (if not NULL) to 1. */
+ * oldest view still known and sets *truncated (if not NULL) to 1.
+ * The view borrows the graph: the live one its maps, a past one the live elements and the
+ * history's revisions, answering each call from them (a lookup by ID, index value or
+ * node costs what it reads, not the graph's size; a full listing costs the listing). Use
+ * it with the lock held and free it before the next mutation. */
 struct graph_view *graph_view_at(struct graph *g, int64_t at_ms, int *truncated);
+/* The same elements (at_ms <= 0: the live graph) copied into a view that owns them: it
+ * stays valid after the lock is released, while the graph changes or after it is freed.
+ * Costs the graph's size. NULL with errno ENOMEM. */
+struct graph_view *graph_view_copy(struct graph *g, int64_t at_ms, int *truncated);
 void graph_view_free(struct graph_view *v); /* NULL is fine */
 
 size_t graph_view_node_count(const struct graph_view *v);
@@ -169,6 +177,14 @@ struct graph_stats {
 	size_t history_max_bytes;
 };
 void graph_stats(struct graph *g, struct graph_stats *out);
+
+/* ---- restoring history (graph_log) -------------------------------------- */
+
+/* Adds a past revision to the history, valid in [UpdatedAt, to_ms): obj is an element
+ * as graph_node_to_json / graph_edge_to_json write it (edge when it has "Parent"),
+ * borrowed. The live graph is not touched. Lock held. 0, -EINVAL (not an element, or
+ * to_ms before its UpdatedAt), -ENOMEM. */
+int graph_history_restore(struct graph *g, const json_t *obj, int64_t to_ms);
 /* Drops history older than the age bound at now_ms (mutations also do it). */
 void graph_history_expire(struct graph *g, int64_t now_ms);
 

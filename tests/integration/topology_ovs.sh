@@ -93,7 +93,10 @@ wait_for() { # TIMEOUT_S QUERY JQ_FILTER [ARGS...]; sets waited_ms
 	shift 3
 	start=$(now_ms)
 	while :; do
-		if q "$query" | jq -e "$@" "$filter" >/dev/null 2>&1; then
+		# jq -e holds on no input at all: an analyzer not answering yet is no answer
+		local out
+		out=$(q "$query")
+		if [ -n "$out" ] && printf '%s' "$out" | jq -e "$@" "$filter" >/dev/null 2>&1; then
 			waited_ms=$(($(now_ms) - start))
 			return 0
 		fi

@@ -317,8 +317,8 @@ static void test_history_views(void **state)
 		}
 		graph_view_free(v);
 	}
-	/* the view owns its copies: the graph may change or go while it is in use */
-	struct graph_view *v = graph_view_at(g, 4500, NULL);
+	/* a copy owns its elements: the graph may change or go while it is in use */
+	struct graph_view *v = graph_view_copy(g, 4500, NULL);
 	graph_node_delete(g, "h", 7000);
 	graph_free(g);
 	assert_string_equal(graph_view_node_get(v, "h")->e.id, "h");
