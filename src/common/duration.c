@@ -19,6 +19,9 @@ static const struct {
     {"s", 1000000000},
     {"m", 60ull * 1000000000},
     {"h", 3600ull * 1000000000},
+    /* ours, beyond Go: days of 24 h, so retention keys and G.At('-2d') read as people
+     * write them (docs/API.md) */
+    {"d", 86400ull * 1000000000},
 };
 
 static int is_digit(char c)

@@ -94,20 +94,9 @@ int graph_log_config(const struct config *cfg, struct graph_opts *go, struct gra
 	memset(lo, 0, sizeof(*lo));
 	const char *age = config_get_string(cfg, "analyzer.topology.history.max_age", NULL);
 	if (age && *age) {
-		int64_t ms, days;
-		size_t n = strlen(age);
-		char num[32];
-		/* days as the store's analyzer.storage.max_age takes them ("2d", beyond Go's
-		 * units); anything else as config_parse_duration reads it */
-		if (n > 1 && n < sizeof(num) && age[n - 1] == 'd') {
-			snprintf(num, sizeof(num), "%.*s", (int)(n - 1), age);
-			if (parse_i64(num, 1, INT64_MAX / 86400000, &days))
-				ms = 0;
-			else
-				ms = days * 86400000;
-		} else if (config_parse_duration(age, &ms)) {
+		int64_t ms;
+		if (config_parse_duration(age, &ms)) /* "2d", "12h", seconds... */
 			ms = 0;
-		}
 		if (ms <= 0) {
 			snprintf(err, errlen,
 				 "analyzer.topology.history.max_age '%s' invalid: give a duration like "

@@ -343,19 +343,9 @@ static void expire_locked(struct flow_store *s, int64_t now_ms)
 /* ---- public ----------------------------------------------------------------------- */
 
 /* A duration as config_parse_duration reads it (a number is seconds, a string a Go
- * duration), or a number of days ("7d", beyond Go's units), > 0. */
+ * duration or days, "7d"), > 0. */
 static int parse_age(const char *v, int64_t *ms)
 {
-	size_t n = strlen(v);
-	if (n > 1 && v[n - 1] == 'd') {
-		char num[32];
-		snprintf(num, sizeof(num), "%.*s", (int)(n - 1), v);
-		int64_t days;
-		if (parse_i64(num, 1, INT64_MAX / 86400000, &days))
-			return -1;
-		*ms = days * 86400000;
-		return 0;
-	}
 	return config_parse_duration(v, ms) || *ms <= 0 ? -1 : 0;
 }
 
