@@ -50,7 +50,7 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 		  const struct step *next, int nnext)
 {
 	const struct gremlin_flow_ops *ops = c->env ? c->env->flow_ops : NULL;
-	if (!ops || !ops->flows)
+	if (!ops || (!ops->flows && !(ops->select && ops->field && ops->rec_json)))
 		return efail(c, s->pos, -EINVAL,
 			     "Flows() needs a flow store: not available in this build");
 	json_t *filters = json_array(), *nodes = NULL;
@@ -75,6 +75,29 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 		}
 	}
 	struct gremlin_error ferr = {.pos = s->pos};
+	if (ops->select && ops->field && ops->rec_json) {
+		/* typed: records until a step needs their JSON (ge_flows_json) */
+		const void *const *recs = NULL;
+		size_t n = 0;
+		void *set = filters ? ops->select(ops->user, filters, nodes, at_ms, dur_ms, &recs,
+						  &n, &ferr)
+				    : NULL;
+		json_decref(filters);
+		json_decref(nodes);
+		if (!set)
+			return efail(c, s->pos, -EINVAL, "%s",
+				     ferr.msg[0] ? ferr.msg : "Flows() failed");
+		val_clear(v);
+		v->type = V_FLOWS;
+		v->fset = set;
+		v->fops = ops;
+		if (n > c->max_items)
+			return too_many(c, s->pos, "Flows", n);
+		for (size_t i = 0; i < n; i++)
+			if (pvec_push(&v->items, (void *)recs[i]))
+				return ENOMEM_AT(c, s->pos);
+		return s->flt ? ge_step_filter(c, s, v, s->flt, 0) : 0;
+	}
 	json_t *flows = ops->flows(ops->user, filters, nodes, at_ms, dur_ms, &ferr);
 	json_decref(filters);
 	json_decref(nodes);
@@ -89,6 +112,24 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 	v->json = flows;
 	/* the store may ignore the filters: applying them again is harmless */
 	return s->flt ? ge_step_filter(c, s, v, s->flt, 0) : 0;
+}
+
+/* Typed flows to flow objects (the provider's rec_json), for the steps that read JSON
+ * and for the answer: made once, only for the records still there. */
+int ge_flows_json(struct ctx *c, const struct step *s, struct val *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < v->items.n; i++)
+		if (json_array_append_new(a, v->fops->rec_json(v->fset, v->items.v[i]))) {
+			json_decref(a);
+			a = NULL;
+		}
+	if (!a)
+		return ENOMEM_AT(c, s ? s->pos : 0);
+	val_clear(v);
+	v->type = V_FLOWS;
+	v->json = a;
+	return 0;
 }
 
 /* Pushes the nodes whose metadata key = value (not yet in seen, when seen is given) that

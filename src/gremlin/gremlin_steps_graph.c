@@ -16,7 +16,7 @@ int ge_step_filter(struct ctx *c, const struct step *s, struct val *v, const str
                    int neg)
 {
 	struct pvec scratch = {0};
-	if (v->type == V_NODES || v->type == V_EDGES) {
+	if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 		size_t j = 0;
 		for (size_t i = 0; i < v->items.n; i++) {
 			struct subject sub = ge_item_subject(v, i);
@@ -262,7 +262,7 @@ int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 		}
 	}
 	if (!r) {
-		if (v->type == V_NODES || v->type == V_EDGES) {
+		if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 			for (size_t i = 0; i < keep.n; i++)
 				v->items.v[i] = v->items.v[(uintptr_t)keep.v[i]];
 			v->items.n = keep.n;
@@ -294,7 +294,7 @@ int ge_step_range(struct ctx *c, const struct step *s, struct val *v)
 	size_t t = (uint64_t)to < n ? (size_t)to : n;
 	if (t < f)
 		t = f;
-	if (v->type == V_FLOWS || v->type == V_VALUES) {
+	if ((v->type == V_FLOWS && !v->fset) || v->type == V_VALUES) {
 		json_t *out = json_array();
 		if (!out)
 			return ENOMEM_AT(c, s->pos);
@@ -378,7 +378,7 @@ int ge_step_sort(struct ctx *c, const struct step *s, struct val *v)
 	sort_desc = desc;
 	qsort(ents, n, sizeof(*ents), sort_cmp);
 	int r = 0;
-	if (v->type == V_NODES || v->type == V_EDGES) {
+	if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 		void **nv = malloc((n ? n : 1) * sizeof(void *));
 		if (nv) {
 			for (size_t i = 0; i < n; i++)
@@ -413,7 +413,7 @@ int ge_step_values(struct ctx *c, const struct step *s, struct val *v)
 	size_t n = ge_val_count(v);
 	for (size_t i = 0; i < n; i++) {
 		struct subject sub = ge_item_subject(v, i);
-		if (!sub.e && !json_is_object(sub.obj))
+		if (!sub.e && !sub.frec && !json_is_object(sub.obj))
 			continue;
 		json_t *tmp;
 		ge_subject_values(&sub, s->args[0].s, &scratch, &tmp);
@@ -547,7 +547,7 @@ int ge_step_sum(struct ctx *c, const struct step *s, struct val *v)
 			scratch.n = 0;
 			if (sub.obj)
 				pvec_push(&scratch, (void *)sub.obj);
-		} else if (!sub.e && !json_is_object(sub.obj)) {
+		} else if (!sub.e && !sub.frec && !json_is_object(sub.obj)) {
 			continue;
 		} else {
 			ge_subject_values(&sub, s->args[0].s, &scratch, &tmp);
