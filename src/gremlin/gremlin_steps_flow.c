@@ -91,8 +91,6 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 		v->type = V_FLOWS;
 		v->fset = set;
 		v->fops = ops;
-		if (n > c->max_items)
-			return too_many(c, s->pos, "Flows", n);
 		for (size_t i = 0; i < n; i++)
 			if (pvec_push(&v->items, (void *)recs[i]))
 				return ENOMEM_AT(c, s->pos);
