@@ -57,7 +57,8 @@ struct gremlin_fval {
 struct gremlin_flow_ops {
 	/* Returns a new JSON array of flow objects matching the Has-style
 	 * filters of Flows(k, v, ...) given as a JSON array, for the node IDs in
-	 * nodes (NULL = every node), in the time context; NULL with *err set. */
+	 * nodes (NULL = every node), in the time context; NULL with *err set.
+	 * For providers without select (tests' mocks): the flow store sets select. */
 	json_t *(*flows)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
 	/* RawPackets(): a new JSON array [{"<flow UUID>": [{"Timestamp","Index",

@@ -81,8 +81,6 @@ static int u64_cmp_fs(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
-static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			 int64_t duration_ms, struct gremlin_error *err);
 
 /* ---- strings ---------------------------------------------------------------------- */
 
@@ -1956,16 +1954,6 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 
 /* ---- Gremlin hooks ---------------------------------------------------------------- */
 
-static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			 int64_t duration_ms, struct gremlin_error *err)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	flow_store_expire(user, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	/* the evaluator applies the filters again: pushed down only to read less */
-	return query(user, filters, nodes, at_ms, duration_ms, err);
-}
-
 static json_t *ops_raw(void *user, const json_t *flows, struct gremlin_error *err)
 {
 	json_t *r = flow_store_raw_packets(user, flows);
@@ -2020,7 +2008,6 @@ static void ops_set_free(void *set)
 void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 {
 	memset(ops, 0, sizeof(*ops));
-	ops->flows = ops_flows;
 	ops->select = ops_select;
 	ops->field = ops_field;
 	ops->rec_json = ops_rec_json;
@@ -2032,5 +2019,5 @@ void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 
 struct flow_store *flow_store_from_ops(const struct gremlin_flow_ops *ops)
 {
-	return ops && ops->flows == ops_flows ? ops->user : NULL;
+	return ops && ops->select == ops_select ? ops->user : NULL;
 }

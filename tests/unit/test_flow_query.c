@@ -105,15 +105,26 @@ static char *run(const char *q, const struct gremlin_flow_ops *ops)
 	return out;
 }
 
-/* The store's ops (typed) and the same without select (every flow as JSON first). */
+/* The reference: every selected flow as JSON first (the evaluator's JSON path), from
+ * the store's JSON query. */
+static json_t *json_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
+			  int64_t duration_ms, struct gremlin_error *err)
+{
+	return flow_store_query_filtered(user, filters, nodes, at_ms, duration_ms, err);
+}
+
+/* The store's ops (typed) and a provider of the same flows as JSON objects. */
 static void both_ops(struct flow_store *s, struct gremlin_flow_ops *typed,
 		     struct gremlin_flow_ops *js)
 {
 	flow_store_gremlin_ops(s, typed);
+	assert_ptr_equal(flow_store_from_ops(typed), s);
+	assert_null(typed->flows); /* the store answers Flows() with records only */
 	real_rec_json = typed->rec_json;
 	typed->rec_json = counting_rec_json;
 	*js = *typed;
 	js->select = NULL;
+	js->flows = json_flows;
 }
 
 static const char *const queries[] = {
