@@ -326,6 +326,55 @@ struct sort_ent {
 /* per thread: queries are evaluated on several workers at once (qsort has no user pointer) */
 static _Thread_local int sort_desc;
 
+/* Typed flows: the first value of each flow's key (by item index), NULL when none; the
+ * same order as the JSON values would give (numbers, then strings, then by JSON type). */
+static _Thread_local const struct gremlin_fval *const *sort_fv;
+
+static int fv_jtype(const struct gremlin_fval *f)
+{
+	switch (f->kind) {
+	case GREMLIN_FV_INT:
+		return JSON_INTEGER;
+	case GREMLIN_FV_REAL:
+		return JSON_REAL;
+	case GREMLIN_FV_STR:
+		return JSON_STRING;
+	case GREMLIN_FV_BOOL:
+		return f->i ? JSON_TRUE : JSON_FALSE;
+	default:
+		return JSON_OBJECT;
+	}
+}
+
+static int fv_cmp(const struct gremlin_fval *x, const struct gremlin_fval *y)
+{
+	int nx = x->kind == GREMLIN_FV_INT || x->kind == GREMLIN_FV_REAL;
+	int ny = y->kind == GREMLIN_FV_INT || y->kind == GREMLIN_FV_REAL;
+	if (nx && ny) {
+		double dx = x->kind == GREMLIN_FV_INT ? (double)x->i : x->d;
+		double dy = y->kind == GREMLIN_FV_INT ? (double)y->i : y->d;
+		return dx < dy ? -1 : dx > dy;
+	}
+	if (x->kind == GREMLIN_FV_STR && y->kind == GREMLIN_FV_STR)
+		return strcmp(x->s, y->s);
+	return fv_jtype(x) - fv_jtype(y);
+}
+
+static int sort_cmp_typed(const void *a, const void *b)
+{
+	const struct sort_ent *x = a, *y = b;
+	const struct gremlin_fval *fx = sort_fv[x->i], *fy = sort_fv[y->i];
+	int r;
+	if (!fx || !fy) {
+		r = !fx - !fy;
+		if (r)
+			return r;
+	} else if ((r = fv_cmp(fx, fy))) {
+		return sort_desc ? -r : r;
+	}
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static int sort_cmp(const void *a, const void *b)
 {
 	const struct sort_ent *x = a, *y = b;
@@ -363,8 +412,40 @@ int ge_step_sort(struct ctx *c, const struct step *s, struct val *v)
 	struct sort_ent *ents = calloc(n ? n : 1, sizeof(*ents));
 	if (!ents)
 		return ENOMEM_AT(c, s->pos);
+	/* typed flows: their values compared as they are, no JSON (a sub-object key such as
+	 * Metric, which compares by JSON type only, takes the JSON way) */
+	struct gremlin_fval *fvs = NULL;
+	const struct gremlin_fval **fvp = NULL;
+	int typed = val_typed_flows(v);
+	if (typed) {
+		fvs = malloc((n ? n : 1) * sizeof(*fvs));
+		fvp = malloc((n ? n : 1) * sizeof(*fvp));
+		if (!fvs || !fvp) {
+			free(fvs);
+			free(fvp);
+			free(ents);
+			return ENOMEM_AT(c, s->pos);
+		}
+		for (size_t i = 0; i < n && typed; i++) {
+			struct gremlin_fval two[2];
+			int k = v->fops->field(v->fset, v->items.v[i], key, two, 2);
+			ents[i].i = i;
+			fvs[i] = two[0];
+			if (k && two[0].s == two[0].buf)
+				fvs[i].s = fvs[i].buf; /* it pointed into the copy's source */
+			fvp[i] = k ? &fvs[i] : NULL;
+			if (k && two[0].kind == GREMLIN_FV_OBJ)
+				typed = 0;
+		}
+		if (!typed) {
+			free(fvs);
+			free(fvp);
+			fvs = NULL;
+			fvp = NULL;
+		}
+	}
 	struct pvec scratch = {0};
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !typed; i++) {
 		struct subject sub = ge_item_subject(v, i);
 		ents[i].i = i;
 		if (v->type == V_VALUES && !json_is_object(sub.obj)) {
@@ -376,7 +457,11 @@ int ge_step_sort(struct ctx *c, const struct step *s, struct val *v)
 	}
 	pvec_free(&scratch);
 	sort_desc = desc;
-	qsort(ents, n, sizeof(*ents), sort_cmp);
+	sort_fv = (const struct gremlin_fval *const *)fvp;
+	qsort(ents, n, sizeof(*ents), typed ? sort_cmp_typed : sort_cmp);
+	sort_fv = NULL;
+	free(fvs);
+	free(fvp);
 	int r = 0;
 	if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 		void **nv = malloc((n ? n : 1) * sizeof(void *));

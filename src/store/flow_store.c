@@ -1409,6 +1409,23 @@ static int cand_put(struct cand *c, const struct flow_rec *r, const char *const 
 	return 0;
 }
 
+/* Appends r without looking for its UUID: memory holds one state per UUID (a newer one
+ * replaces it), so its part needs no index. cap reserved by the caller. */
+static int cand_append(struct cand *c, const struct flow_rec *r, const char *const str[FREC_NSTR])
+{
+	if (c->n == c->cap)
+		return -ENOMEM;
+	struct flow_rec *d = &c->v[c->n++];
+	*d = *r;
+	for (int k = 0; k < FREC_NSTR; k++) {
+		int id = frec_dict_add(&c->dict, str[k]);
+		if (id < 0)
+			return -ENOMEM;
+		d->str[k] = (uint16_t)id;
+	}
+	return 0;
+}
+
 static int cand_flows(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
 {
 	struct cand *c = user;
@@ -1488,12 +1505,15 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 		for (size_t i = 0; i < r->disk.n; i++)
 			if (*find_slot(s, r->disk.v[i].uuid))
 				r->disk.v[i].uuid = 0, r->disk.v[i].last = INT64_MIN; /* dropped */
+		if (s->n && !(r->mem.v = malloc(s->n * sizeof(*r->mem.v))))
+			rc = -ENOMEM;
+		r->mem.cap = s->n;
 		for (const struct fs_flow *f = s->head; f && !rc; f = f->next) {
 			const char *str[FREC_NSTR];
 			for (int k = 0; k < FREC_NSTR; k++)
 				str[k] = strtab_get(&s->strs, f->sid[k]);
 			if (rec_wanted(q, nodes, &f->r, str))
-				rc = cand_put(&r->mem, &f->r, str);
+				rc = cand_append(&r->mem, &f->r, str);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
