@@ -193,6 +193,65 @@ static char *json_key(const json_t *j)
 	return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
+/* The same for the values of a typed flow's keys, without JSON: each value tagged by its
+ * type (strings by their length too), so two flows have the same text exactly when their
+ * JSON values would. *found: some key had a value; NULL with *obj set when a key is a
+ * sub-object (the JSON way then), or on no memory (*obj 0). */
+static char *typed_key(const struct val *v, size_t i, const struct step *s, const char *dflt,
+		       int *found, int *obj)
+{
+	size_t cap = 64, len = 0;
+	char *k = malloc(cap);
+	*found = *obj = 0;
+	for (int a = 0; k && a < (s->nargs ? s->nargs : 1); a++) {
+		struct gremlin_fval fv[4];
+		int n = v->fops->field(v->fset, v->items.v[i], s->nargs ? s->args[a].s : dflt, fv, 4);
+		for (int j = 0; k && j < n; j++) {
+			char num[40];
+			const char *p = num;
+			size_t pl;
+			switch (fv[j].kind) {
+			case GREMLIN_FV_INT:
+				pl = (size_t)snprintf(num, sizeof(num), "i%lld;", (long long)fv[j].i);
+				break;
+			case GREMLIN_FV_REAL:
+				pl = (size_t)snprintf(num, sizeof(num), "r%.17g;", fv[j].d);
+				break;
+			case GREMLIN_FV_BOOL:
+				pl = (size_t)snprintf(num, sizeof(num), "b%d;", !!fv[j].i);
+				break;
+			case GREMLIN_FV_STR:
+				pl = (size_t)snprintf(num, sizeof(num), "s%zu:", strlen(fv[j].s));
+				break;
+			default:
+				free(k);
+				*obj = 1;
+				return NULL;
+			}
+			size_t sl = fv[j].kind == GREMLIN_FV_STR ? strlen(fv[j].s) : 0;
+			if (len + pl + sl + 2 > cap) {
+				cap = (len + pl + sl + 2) * 2;
+				char *nk = realloc(k, cap);
+				if (!nk) {
+					free(k);
+					return NULL;
+				}
+				k = nk;
+			}
+			memcpy(k + len, p, pl);
+			len += pl;
+			memcpy(k + len, fv[j].s ? fv[j].s : "", sl);
+			len += sl;
+			*found = 1;
+		}
+		if (k)
+			k[len++] = '|'; /* between keys */
+	}
+	if (k)
+		k[len] = 0;
+	return k;
+}
+
 int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 {
 	if (v->type == V_PATHS) {
@@ -218,14 +277,25 @@ int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 	for (size_t i = 0; i < n && !r; i++) {
 		char *key = NULL;
 		const char *k;
+		int found = 0, obj = 0;
 		if (v->type == V_VALUES) {
 			key = json_key(json_array_get(v->json, i));
+			k = key;
+		} else if (val_typed_flows(v) &&
+			   ((key = typed_key(v, i, s, flow_key, &found, &obj)) || !obj)) {
+			if (key && !found) {
+				/* an item with none of the keys is kept */
+				free(key);
+				if (pvec_push(&keep, (void *)(uintptr_t)i))
+					r = ENOMEM_AT(c, s->pos);
+				continue;
+			}
 			k = key;
 		} else if (s->nargs || v->type == V_FLOWS) {
 			/* the values of the keys; an item with none of them is kept */
 			json_t *arr = json_array();
 			struct subject sub = ge_item_subject(v, i);
-			int found = 0;
+			found = 0;
 			for (int a = 0; a < (s->nargs ? s->nargs : 1) && arr; a++) {
 				json_t *tmp;
 				ge_subject_values(&sub, s->nargs ? s->args[a].s : flow_key,
