@@ -75,6 +75,9 @@ static json_t *fval_json(const struct gremlin_fval *f)
  * with nothing. */
 static void fval_of_json(const json_t *j, struct gremlin_fval *f)
 {
+	f->kind = GREMLIN_FV_OBJ;
+	if (!j)
+		return;
 	switch (json_typeof(j)) {
 	case JSON_INTEGER:
 		f->kind = GREMLIN_FV_INT;

@@ -1,6 +1,7 @@
 /* gremlin_steps_flow.c - the flow steps of the Gremlin evaluator, through the flow store's
- * gremlin_flow_ops: Flows(), the flow-to-node steps, Metrics()/Sum()/Aggregates(),
- * RawPackets() and BPF(). */
+ * gremlin_flow_ops: Flows() (typed records from ops->select, or JSON objects from a
+ * provider without it), their conversion to JSON when a step needs it, the flow-to-node
+ * steps, Metrics()/Sum()/Aggregates(), RawPackets() and BPF(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,14 +75,18 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 			json_array_append_new(nodes, json_string(tid && *tid ? tid : e->id));
 		}
 	}
+	if (!filters || (v->type == V_NODES && !nodes)) {
+		/* a missing node list would mean every node */
+		json_decref(filters);
+		json_decref(nodes);
+		return ENOMEM_AT(c, s->pos);
+	}
 	struct gremlin_error ferr = {.pos = s->pos};
 	if (ops->select && ops->field && ops->rec_json) {
 		/* typed: records until a step needs their JSON (ge_flows_json) */
 		const void *const *recs = NULL;
 		size_t n = 0;
-		void *set = filters ? ops->select(ops->user, filters, nodes, at_ms, dur_ms, &recs,
-						  &n, &ferr)
-				    : NULL;
+		void *set = ops->select(ops->user, filters, nodes, at_ms, dur_ms, &recs, &n, &ferr);
 		json_decref(filters);
 		json_decref(nodes);
 		if (!set)
