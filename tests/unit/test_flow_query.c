@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "flow.pb-c.h"
 #include "flow/flow_table.h"
 #include "graph/graph.h"
 #include "gremlin/gremlin.h"
@@ -296,6 +297,135 @@ static void test_typed_like_json(void **state)
 	flow_store_free(s);
 }
 
+/* Flows as agents send them, with what frames did not give: IPv6, a parent, every
+ * TCPMetric field, a finish type, capture, link and network IDs, raw packets counted,
+ * an ICMPv6 flow. */
+static void fill_pb(struct flow_store *s)
+{
+	Flow__Flow f;
+	Flow__FlowLayer link, net;
+	Flow__TransportLayer tr;
+	Flow__ICMPLayer icmp;
+	Flow__FlowMetric m, lu;
+	Flow__TCPMetric tcp;
+	for (int i = 0; i < 2; i++) {
+		flow__flow__init(&f);
+		flow__flow_layer__init(&link);
+		flow__flow_layer__init(&net);
+		flow__transport_layer__init(&tr);
+		flow__icmplayer__init(&icmp);
+		flow__flow_metric__init(&m);
+		flow__flow_metric__init(&lu);
+		flow__tcpmetric__init(&tcp);
+		f.uuid = i ? "c0ffee02" : "c0ffee01";
+		f.trackingid = i ? "7002" : "7001";
+		f.l3trackingid = "8001";
+		f.parentuuid = i ? "" : "c0ffee00";
+		f.nodetid = "tid-9";
+		f.captureid = "cap-1";
+		f.layerspath = i ? "Ethernet/IPv6/ICMPv6" : "Ethernet/IPv6/TCP";
+		f.application = i ? "ICMPv6" : "HTTP";
+		link.protocol = FLOW__FLOW_PROTOCOL__ETHERNET;
+		link.a = "02:00:00:00:00:0a";
+		link.b = "02:00:00:00:00:0b";
+		link.id = 12;
+		f.link = &link;
+		net.protocol = FLOW__FLOW_PROTOCOL__IPV6;
+		net.a = "fd00::1";
+		net.b = i ? "fd00::3" : "fd00::2";
+		net.id = 42;
+		f.network = &net;
+		if (i) {
+			icmp.type = FLOW__ICMPTYPE__ECHO;
+			icmp.code = 3;
+			icmp.id = 99;
+			f.icmp = &icmp;
+			f.finishtype = FLOW__FLOW_FINISH_TYPE__TIMEOUT;
+		} else {
+			tr.protocol = FLOW__FLOW_PROTOCOL__TCP;
+			tr.a = 443;
+			tr.b = 55555;
+			f.transport = &tr;
+			tcp.absynstart = T0 + 1;
+			tcp.basynstart = T0 + 2;
+			tcp.abfinstart = T0 + 3;
+			tcp.bafinstart = T0 + 4;
+			tcp.abrststart = T0 + 5;
+			tcp.barststart = T0 + 6;
+			tcp.absynttl = 64;
+			tcp.basynttl = 63;
+			f.tcpmetric = &tcp;
+			f.finishtype = FLOW__FLOW_FINISH_TYPE__TCP_FIN;
+			f.rawpacketscaptured = 5;
+		}
+		m.abpackets = 10 + i;
+		m.abbytes = 1000 + i;
+		m.bapackets = 9;
+		m.babytes = 900;
+		m.start = T0;
+		m.last = T0 + 5000;
+		m.rtt = 1234;
+		f.metric = &m;
+		lu.abpackets = 2;
+		lu.abbytes = 200;
+		lu.start = T0 + 4000;
+		lu.last = T0 + 5000;
+		f.lastupdatemetric = &lu;
+		f.start = m.start;
+		f.last = m.last;
+		assert_int_equal(flow_store_ingest_pb(s, &f, T0, NULL), 0);
+	}
+}
+
+static void test_agent_fields(void **state)
+{
+	(void)state;
+	struct flow_store_opts o = {.max_age_ms = -1};
+	struct flow_store *s = flow_store_new(&o);
+	assert_non_null(s);
+	fill_pb(s);
+	check_same(s);
+	struct gremlin_flow_ops typed, js;
+	both_ops(s, &typed, &js);
+	static const char *const more[] = {
+	    "G.Flows().Has('Network', 'fd00::2').Values('UUID')",
+	    "G.Flows().Has('ParentUUID', 'c0ffee00').Values('UUID')",
+	    "G.Flows().Has('TCPMetric.BARstStart', Gt(0)).Values('TCPMetric.BASynTTL')",
+	    "G.Flows().Has('FinishType', 'TCP_FIN').Count()",
+	    "G.Flows().Has('ICMP.Type', 'ECHO').Values('ICMP.ID')",
+	    "G.Flows().Has('Network.ID', 42).Has('Link.ID', 12).Count()",
+	    "G.Flows().Has('CaptureID', 'cap-1').Count()",
+	    "G.Flows().Has('RawPacketsCaptured', Gt(1)).Values('UUID')",
+	    "G.Flows().Has('Metric.RTT', 1234).Count()",
+	    "G.Flows().Has('LastUpdateMetric.BAPackets').Count()",
+	    "G.Flows().Values('TCPMetric.ABFinStart')",
+	    "G.Flows().Values('TCPMetric.BAFinStart')",
+	    "G.Flows().Values('TCPMetric.ABRstStart')",
+	    "G.Flows().Values('ICMP.Code')",
+	    "G.Flows().Values('Network.Protocol')",
+	    "G.Flows().Sort('ParentUUID').Values('UUID')",
+	    "G.Flows().Dedup('L3TrackingID').Count()",
+	};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		char *a = run(more[i], &typed), *b = run(more[i], &js);
+		if (strcmp(a, b))
+			fail_msg("%s: typed %s, JSON %s", more[i], a, b);
+		free(a);
+		free(b);
+	}
+	/* values from the messages above */
+	char *v = run("G.Flows().Has('ParentUUID', 'c0ffee00').Values('Transport.A')", &typed);
+	assert_string_equal(v, "[443]");
+	free(v);
+	v = run("G.Flows().Has('ICMP.Code', 3).Values('Network.B')", &typed);
+	assert_string_equal(v, "[\"fd00::3\"]");
+	free(v);
+	v = run("G.Flows().Has('TCPMetric.BASynTTL', 63).Values('FinishType')", &typed);
+	assert_string_equal(v, "[\"TCP_FIN\"]");
+	free(v);
+	flow_store_free(s);
+}
+
 struct scan_acc {
 	int n;
 	int tcp;
@@ -362,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_typed_like_json),
+	    cmocka_unit_test(test_agent_fields),
 	    cmocka_unit_test(test_scan_and_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
