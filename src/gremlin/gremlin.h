@@ -53,6 +53,10 @@ struct gremlin_fval {
 	char buf[48];  /* room for a formatted address or id s may point to */
 };
 
+/* Non-zero when the flow record rec (read with field(probe, rec, ...)) passes the
+ * predicates wuser stands for. */
+typedef int (*gremlin_flow_want_fn)(void *wuser, const void *probe, const void *rec);
+
 /* Hooks for the flow steps, provided by the flow store (store/flow_store.h). */
 struct gremlin_flow_ops {
 	/* Returns a new JSON array of flow objects matching the Has-style
@@ -74,11 +78,15 @@ struct gremlin_flow_ops {
 	json_t *(*metrics)(void *user, const json_t *flows, struct gremlin_error *err);
 	/* Typed Flows() (preferred to flows when set): the same selection (filters, nodes,
 	 * time context pushed down as far as the provider can; the evaluator applies the
-	 * filters again) as a set of records the provider owns. Returns the set, *recs
-	 * pointing at its *n records (valid until set_free), or NULL with *err set. */
+	 * filters again) as a set of records the provider owns. want (may be NULL) is the
+	 * evaluator's test of the Has() steps right after Flows(): the provider may call it
+	 * on a record before keeping it, with probe standing for the set in field() during
+	 * the call, and leave out what it refuses (where that cannot change the answer).
+	 * Returns the set, *recs pointing at its *n records (valid until set_free), or NULL
+	 * with *err set. */
 	void *(*select)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			int64_t duration_ms, const void *const **recs, size_t *n,
-			struct gremlin_error *err);
+			int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+			const void *const **recs, size_t *n, struct gremlin_error *err);
 	/* The values of a record's field by Skydive's dotted flow key (the names of the
 	 * flow's JSON: Network.A, Metric.ABBytes, NodeTID ...; Network, Link and
 	 * Transport alone give A and B): at most max written to out, their number

@@ -47,6 +47,26 @@ static json_t *arg_to_json(const struct arg *a)
 	return NULL;
 }
 
+/* The Has() tests of Flows(k, v...) and of the Has steps right after it, handed to the
+ * store (gremlin_flow_ops.select's want) so it can leave out what they drop. */
+#define WANT_MAX 16
+struct want {
+	const struct gremlin_flow_ops *ops;
+	const struct filter *flt[WANT_MAX];
+	int neg[WANT_MAX];
+	int n;
+};
+
+static int want_rec(void *user, const void *probe, const void *rec)
+{
+	const struct want *w = user;
+	struct subject sub = {.frec = rec, .fset = probe, .fops = w->ops};
+	for (int i = 0; i < w->n; i++)
+		if (ge_filter_match(w->flt[i], &sub, NULL) == w->neg[i])
+			return 0;
+	return 1;
+}
+
 int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms, int64_t dur_ms,
 		  const struct step *next, int nnext)
 {
@@ -86,7 +106,19 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 		/* typed: records until a step needs their JSON (ge_flows_json) */
 		const void *const *recs = NULL;
 		size_t n = 0;
-		void *set = ops->select(ops->user, filters, nodes, at_ms, dur_ms, &recs, &n, &ferr);
+		struct want w = {.ops = ops};
+		if (s->flt)
+			w.flt[w.n++] = s->flt;
+		for (int k = 0; k < nnext && w.n < WANT_MAX; k++) {
+			enum step_kind sk = next[k].kind;
+			if (sk != S_HAS && sk != S_HASEITHER && sk != S_HASKEY && sk != S_HASNOT)
+				break;
+			w.neg[w.n] = sk == S_HASNOT;
+			w.flt[w.n++] = next[k].flt;
+		}
+		/* the steps still run after: what the store keeps only has to be a superset */
+		void *set = ops->select(ops->user, filters, nodes, at_ms, dur_ms,
+					w.n ? want_rec : NULL, &w, &recs, &n, &ferr);
 		json_decref(filters);
 		json_decref(nodes);
 		if (!set)

@@ -1461,6 +1461,9 @@ struct flow_store_sel {
 	struct qpred q;
 	const struct flow_rec **recs;
 	size_t n;
+	/* the record a want callback is testing, and its strings */
+	const struct flow_rec *probe_rec;
+	const char *const *probe_str;
 };
 
 void flow_store_sel_free(struct flow_store_sel *r)
@@ -1474,7 +1477,8 @@ void flow_store_sel_free(struct flow_store_sel *r)
 }
 
 int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
-		      int64_t at_ms, int64_t duration_ms, struct flow_store_sel **out)
+		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+		      struct flow_store_sel **out)
 {
 	struct flow_store_sel *r = calloc(1, sizeof(*r));
 	*out = NULL;
@@ -1512,8 +1516,19 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 			const char *str[FREC_NSTR];
 			for (int k = 0; k < FREC_NSTR; k++)
 				str[k] = strtab_get(&s->strs, f->sid[k]);
-			if (rec_wanted(q, nodes, &f->r, str))
-				rc = cand_append(&r->mem, &f->r, str);
+			if (!rec_wanted(q, nodes, &f->r, str))
+				continue;
+			if (want) {
+				/* memory has one state per UUID: testing it now is testing the
+				 * answer, and saves copying what the Has() steps drop */
+				r->probe_rec = &f->r;
+				r->probe_str = str;
+				int ok = want(wuser, r, &f->r);
+				r->probe_rec = NULL;
+				if (!ok)
+					continue;
+			}
+			rc = cand_append(&r->mem, &f->r, str);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -1551,6 +1566,11 @@ const struct flow_rec *flow_store_sel_rec(const struct flow_store_sel *r, size_t
 static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
 		     const char *str[FREC_NSTR])
 {
+	if (x == r->probe_rec) {
+		for (int k = 0; k < FREC_NSTR; k++)
+			str[k] = r->probe_str[k];
+		return;
+	}
 	const struct cand *c = x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
 	for (int k = 0; k < FREC_NSTR; k++)
 		str[k] = cand_str(c, x, k);
@@ -1582,7 +1602,7 @@ int flow_store_scan(struct flow_store *s, const json_t *filters, const json_t *n
 		    int64_t at_ms, int64_t duration_ms, flow_store_scan_fn fn, void *user)
 {
 	struct flow_store_sel *r;
-	int rc = flow_store_select(s, filters, nodes, at_ms, duration_ms, &r);
+	int rc = flow_store_select(s, filters, nodes, at_ms, duration_ms, NULL, NULL, &r);
 	for (size_t i = 0; !rc && i < r->n; i++) {
 		const char *str[FREC_NSTR];
 		sel_strs(r, r->recs[i], str);
@@ -1598,7 +1618,8 @@ static json_t *query(struct flow_store *s, const json_t *filters, const json_t *
 {
 	struct flow_store_sel *r;
 	json_t *out = NULL;
-	if (!flow_store_select(s, filters, nodes, at_ms, duration_ms, &r) && (out = json_array()))
+	if (!flow_store_select(s, filters, nodes, at_ms, duration_ms, NULL, NULL, &r) &&
+	    (out = json_array()))
 		for (size_t i = 0; i < r->n; i++)
 			if (json_array_append_new(out, flow_store_sel_json(r, r->recs[i]))) {
 				json_decref(out);
@@ -1991,14 +2012,14 @@ static json_t *ops_metrics(void *user, const json_t *flows, struct gremlin_error
 }
 
 static void *ops_select(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			int64_t duration_ms, const void *const **recs, size_t *n,
-			struct gremlin_error *err)
+			int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+			const void *const **recs, size_t *n, struct gremlin_error *err)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	flow_store_expire(user, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	struct flow_store_sel *r;
-	int rc = flow_store_select(user, filters, nodes, at_ms, duration_ms, &r);
+	int rc = flow_store_select(user, filters, nodes, at_ms, duration_ms, want, wuser, &r);
 	if (rc) {
 		snprintf(err->msg, sizeof(err->msg), "%s reading the flows",
 			 rc == -ENOMEM ? "out of memory" : "an error");

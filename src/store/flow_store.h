@@ -149,9 +149,14 @@ struct flow_rec;
 struct flow_store_sel;
 
 /* 0 with *out a new selection (flow_store_sel_free), -ENOMEM or -EIO (the log could not
- * be read). filters and nodes as flow_store_query_filtered's; not kept. */
+ * be read). filters and nodes as flow_store_query_filtered's; not kept. want (may be
+ * NULL): a record of memory it refuses is left out before it is copied (want gets the
+ * selection as probe: flow_store_sel_field works on the record during the call; it runs
+ * under the store's mutex, so it must not call the store). Not asked of the log's
+ * records: they are several states of a UUID, and only the newest may be tested. */
 int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
-		      int64_t at_ms, int64_t duration_ms, struct flow_store_sel **out);
+		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+		      struct flow_store_sel **out);
 void flow_store_sel_free(struct flow_store_sel *r); /* NULL is fine */
 size_t flow_store_sel_count(const struct flow_store_sel *r);
 /* Record i (< count), valid until the selection is freed. */

@@ -250,6 +250,17 @@ static long count_of(const char *q, const struct gremlin_flow_ops *ops)
 	return n;
 }
 
+/* A want callback: keeps the flows whose Transport.B is 80, read through the probe. */
+static int want_calls;
+static int want_port80(void *user, const void *probe, const void *rec)
+{
+	(void)user;
+	struct gremlin_fval fv[2];
+	want_calls++;
+	int n = flow_store_sel_field(probe, rec, "Transport.B", fv, 2);
+	return n == 1 && fv[0].kind == GREMLIN_FV_INT && fv[0].i == 80;
+}
+
 static void test_typed_like_json(void **state)
 {
 	(void)state;
@@ -275,6 +286,17 @@ static void test_typed_like_json(void **state)
 	v = run("G.Flows().Has('Network.A', '10.0.0.4').Values('Link.B')", &typed);
 	assert_string_equal(v, "[\"02:00:00:00:00:02\"]");
 	free(v);
+
+	/* the Has() test pushed into the memory scan: the others are never copied */
+	struct flow_store_sel *sel;
+	want_calls = 0;
+	assert_int_equal(flow_store_select(s, NULL, NULL, 0, 0, want_port80, NULL, &sel), 0);
+	assert_int_equal(want_calls, 3);
+	assert_int_equal(flow_store_sel_count(sel), 1);
+	assert_int_equal(flow_store_sel_rec(sel, 0)->tp_b, 80);
+	assert_string_equal(flow_store_sel_str(sel, flow_store_sel_rec(sel, 0), FREC_S_NODE),
+			    "tid-1");
+	flow_store_sel_free(sel);
 
 	/* JSON only for what is returned */
 	json_calls = 0;
@@ -481,6 +503,15 @@ static void test_scan_and_log(void **state)
 	assert_int_equal(flow_store_scan(s, f, NULL, T0 + 200000, 200000, scan_fn, &a), 0);
 	assert_int_equal(a.n, 1);
 	json_decref(f);
+	/* the log's records are states of a UUID: not tested before the newest is known */
+	struct flow_store_sel *sel;
+	want_calls = 0;
+	assert_int_equal(flow_store_select(s, NULL, NULL, T0 + 200000, 200000, want_port80, NULL,
+					   &sel),
+			 0);
+	assert_int_equal(want_calls, 0);
+	assert_int_equal(flow_store_sel_count(sel), 3);
+	flow_store_sel_free(sel);
 	check_same(s);
 	flow_store_free(s);
 	char cmd[300];
