@@ -42,11 +42,27 @@ void gremlin_query_free(struct gremlin_query *q); /* NULL is fine */
 int gremlin_time_context(const struct gremlin_query *q, int64_t now_ms, int64_t *at_ms,
 			 int64_t *duration_ms);
 
-/* Hooks for the flow steps, provided by the captures code later. */
+/* A typed flow field value (gremlin_flow_ops.field): no JSON made to test a predicate. */
+enum gremlin_fv_kind { GREMLIN_FV_INT, GREMLIN_FV_REAL, GREMLIN_FV_STR, GREMLIN_FV_BOOL,
+		       GREMLIN_FV_OBJ /* present, an object: compares with nothing */ };
+struct gremlin_fval {
+	enum gremlin_fv_kind kind;
+	int64_t i;     /* INT, BOOL */
+	double d;      /* REAL */
+	const char *s; /* STR */
+	char buf[48];  /* room for a formatted address or id s may point to */
+};
+
+/* Non-zero when the flow record rec (read with field(probe, rec, ...)) passes the
+ * predicates wuser stands for. */
+typedef int (*gremlin_flow_want_fn)(void *wuser, const void *probe, const void *rec);
+
+/* Hooks for the flow steps, provided by the flow store (store/flow_store.h). */
 struct gremlin_flow_ops {
 	/* Returns a new JSON array of flow objects matching the Has-style
 	 * filters of Flows(k, v, ...) given as a JSON array, for the node IDs in
-	 * nodes (NULL = every node), in the time context; NULL with *err set. */
+	 * nodes (NULL = every node), in the time context; NULL with *err set.
+	 * For providers without select (tests' mocks): the flow store sets select. */
 	json_t *(*flows)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
 			 int64_t duration_ms, struct gremlin_error *err);
 	/* RawPackets(): a new JSON array [{"<flow UUID>": [{"Timestamp","Index",
@@ -60,6 +76,28 @@ struct gremlin_flow_ops {
 	 * evaluator then gives each flow's LastUpdateMetric (or Metric) from its JSON.
 	 * (Added last: initialisers of the fields above stay valid.) */
 	json_t *(*metrics)(void *user, const json_t *flows, struct gremlin_error *err);
+	/* Typed Flows() (preferred to flows when set): the same selection (filters, nodes,
+	 * time context pushed down as far as the provider can; the evaluator applies the
+	 * filters again) as a set of records the provider owns. want (may be NULL) is the
+	 * evaluator's test of the Has() steps right after Flows(): the provider may call it
+	 * on a record before keeping it, with probe standing for the set in field() during
+	 * the call, and leave out what it refuses (where that cannot change the answer).
+	 * Returns the set, *recs pointing at its *n records (valid until set_free), or NULL
+	 * with *err set. */
+	void *(*select)(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
+			int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+			const void *const **recs, size_t *n, struct gremlin_error *err);
+	/* The values of a record's field by Skydive's dotted flow key (the names of the
+	 * flow's JSON: Network.A, Metric.ABBytes, NodeTID ...; Network, Link and
+	 * Transport alone give A and B): at most max written to out, their number
+	 * returned; 0 when the flow's JSON would not have the key. A value of kind
+	 * GREMLIN_FV_OBJ is a sub-object (Metric): ask rec_json for it. Strings point into
+	 * out's buf or the set, valid until set_free. */
+	int (*field)(const void *set, const void *rec, const char *key,
+		     struct gremlin_fval *out, int max);
+	/* A record as the flow's JSON object (new reference, NULL on no memory). */
+	json_t *(*rec_json)(const void *set, const void *rec);
+	void (*set_free)(void *set); /* NULL is fine */
 };
 
 struct gremlin_env {

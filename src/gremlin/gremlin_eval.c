@@ -52,6 +52,56 @@ static void walk(const json_t *cur, const char *path, struct pvec *out)
 	}
 }
 
+/* Values a typed flow field gives at most (Network: A and B). */
+#define FV_MAX 4
+
+static json_t *fval_json(const struct gremlin_fval *f)
+{
+	switch (f->kind) {
+	case GREMLIN_FV_INT:
+		return json_integer(f->i);
+	case GREMLIN_FV_REAL:
+		return json_real(f->d);
+	case GREMLIN_FV_STR:
+		return json_string(f->s);
+	case GREMLIN_FV_BOOL:
+		return json_boolean(f->i);
+	default:
+		return NULL;
+	}
+}
+
+/* A JSON leaf seen as a typed value (strings borrowed): objects, arrays and null compare
+ * with nothing. */
+static void fval_of_json(const json_t *j, struct gremlin_fval *f)
+{
+	f->kind = GREMLIN_FV_OBJ;
+	if (!j)
+		return;
+	switch (json_typeof(j)) {
+	case JSON_INTEGER:
+		f->kind = GREMLIN_FV_INT;
+		f->i = json_integer_value(j);
+		break;
+	case JSON_REAL:
+		f->kind = GREMLIN_FV_REAL;
+		f->d = json_real_value(j);
+		break;
+	case JSON_STRING:
+		f->kind = GREMLIN_FV_STR;
+		f->s = json_string_value(j);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		f->kind = GREMLIN_FV_BOOL;
+		f->i = json_is_true(j);
+		break;
+	default:
+		f->kind = GREMLIN_FV_OBJ;
+		break;
+	}
+}
+
 /* The values of key in s; *tmp holds a temporary the caller releases. */
 void ge_subject_values(const struct subject *s, const char *key, struct pvec *out, json_t **tmp)
 {
@@ -114,6 +164,27 @@ void ge_subject_values(const struct subject *s, const char *key, struct pvec *ou
 		walk(e->metadata, key, out);
 		return;
 	}
+	if (s->frec) {
+		/* a typed flow: JSON scalars for the few values asked (Sort, Dedup, Values);
+		 * a sub-object (Metric) from the record's JSON */
+		struct gremlin_fval fv[FV_MAX];
+		int n = s->fops->field(s->fset, s->frec, key, fv, FV_MAX);
+		json_t *hold = n ? json_array() : NULL;
+		for (int i = 0; hold && i < n; i++) {
+			json_t *j;
+			if (fv[i].kind == GREMLIN_FV_OBJ) {
+				j = s->fops->rec_json(s->fset, s->frec);
+				if (j && !json_array_append_new(hold, j))
+					walk(j, key, out);
+				break;
+			}
+			j = fval_json(&fv[i]);
+			if (j && !json_array_append_new(hold, j))
+				pvec_push(out, j);
+		}
+		*tmp = hold;
+		return;
+	}
 	/* flows: Network, Link and Transport alone mean either end */
 	if (strcmp(key, "Network") == 0 || strcmp(key, "Link") == 0 ||
 	    strcmp(key, "Transport") == 0) {
@@ -154,14 +225,29 @@ static int arg_num(const struct arg *a, double *d)
 	return 0;
 }
 
-static int leaf_eq(const json_t *leaf, const struct arg *a, const char *key)
+static int fv_num(const struct gremlin_fval *f, double *d)
+{
+	if (f->kind == GREMLIN_FV_INT) {
+		*d = (double)f->i;
+		return 1;
+	}
+	if (f->kind == GREMLIN_FV_REAL) {
+		*d = f->d;
+		return 1;
+	}
+	return 0;
+}
+
+/* Predicates test typed values: a JSON leaf is read into one (fval_of_json), a typed
+ * flow's field comes as one, so both follow the same rules. */
+static int leaf_eq(const struct gremlin_fval *leaf, const struct arg *a, const char *key)
 {
 	double x, y;
 	switch (a->kind) {
 	case A_STR: {
-		if (!json_is_string(leaf))
+		if (leaf->kind != GREMLIN_FV_STR)
 			return 0;
-		const char *s = json_string_value(leaf);
+		const char *s = leaf->s;
 		if (strcmp(s, a->s) == 0)
 			return 1;
 		/* an IPV4 list holds CIDRs; a bare address names its interface too (as the
@@ -173,30 +259,28 @@ static int leaf_eq(const json_t *leaf, const struct arg *a, const char *key)
 		return 0;
 	}
 	case A_INT:
-		if (json_is_integer(leaf))
-			return json_integer_value(leaf) == a->i;
-		return ge_json_num(leaf, &x) && x == (double)a->i;
+		if (leaf->kind == GREMLIN_FV_INT)
+			return leaf->i == a->i;
+		return fv_num(leaf, &x) && x == (double)a->i;
 	case A_FLOAT:
-		return ge_json_num(leaf, &x) && arg_num(a, &y) && x == y;
+		return fv_num(leaf, &x) && arg_num(a, &y) && x == y;
 	case A_BOOL:
-		return json_is_boolean(leaf) && json_is_true(leaf) == !!a->b;
+		return leaf->kind == GREMLIN_FV_BOOL && !!leaf->i == !!a->b;
 	default:
 		return 0;
 	}
 }
 
 /* -1, 0, 1, or 2 when the two do not compare (different types). */
-static int leaf_cmp(const json_t *leaf, const struct arg *a)
+static int leaf_cmp(const struct gremlin_fval *leaf, const struct arg *a)
 {
 	double x, y;
-	if (json_is_integer(leaf) && a->kind == A_INT) {
-		json_int_t l = json_integer_value(leaf);
-		return l < a->i ? -1 : l > a->i;
-	}
-	if (ge_json_num(leaf, &x) && arg_num(a, &y))
+	if (leaf->kind == GREMLIN_FV_INT && a->kind == A_INT)
+		return leaf->i < a->i ? -1 : leaf->i > a->i;
+	if (fv_num(leaf, &x) && arg_num(a, &y))
 		return x < y ? -1 : x > y;
-	if (json_is_string(leaf) && a->kind == A_STR) {
-		int r = strcmp(json_string_value(leaf), a->s);
+	if (leaf->kind == GREMLIN_FV_STR && a->kind == A_STR) {
+		int r = strcmp(leaf->s, a->s);
 		return r < 0 ? -1 : r > 0;
 	}
 	return 2;
@@ -208,7 +292,7 @@ static int ipv4_in(const char *s, uint32_t net, uint32_t mask)
 	return gremlin_parse_cidr(s, &addr, &m) == 0 && (addr & mask) == net;
 }
 
-static int leaf_match(const json_t *leaf, const struct arg *a, const char *key)
+static int leaf_match(const struct gremlin_fval *leaf, const struct arg *a, const char *key)
 {
 	if (a->kind != A_PRED)
 		return leaf_eq(leaf, a, key);
@@ -237,13 +321,20 @@ static int leaf_match(const json_t *leaf, const struct arg *a, const char *key)
 				return 1;
 		return 0;
 	case P_REGEX:
-		return json_is_string(leaf) && a->re &&
-		       regexec(a->re, json_string_value(leaf), 0, NULL, 0) == 0;
+		return leaf->kind == GREMLIN_FV_STR && a->re &&
+		       regexec(a->re, leaf->s, 0, NULL, 0) == 0;
 	case P_IPV4RANGE:
-		return json_is_string(leaf) && ipv4_in(json_string_value(leaf), a->net, a->mask);
+		return leaf->kind == GREMLIN_FV_STR && ipv4_in(leaf->s, a->net, a->mask);
 	default:
 		return 0;
 	}
+}
+
+static int json_leaf_match(const json_t *j, const struct arg *a, const char *key)
+{
+	struct gremlin_fval f;
+	fval_of_json(j, &f);
+	return leaf_match(&f, a, key);
 }
 
 /* Any leaf (an array's elements count one by one) matching. */
@@ -254,16 +345,48 @@ static int any_leaf(const struct pvec *vals, const struct arg *a, const char *ke
 		if (json_is_array(v)) {
 			size_t j;
 			json_t *x;
-			json_array_foreach(v, j, x) if (leaf_match(x, a, key)) return 1;
-		} else if (leaf_match(v, a, key)) {
+			json_array_foreach(v, j, x) if (json_leaf_match(x, a, key)) return 1;
+		} else if (json_leaf_match(v, a, key)) {
 			return 1;
 		}
 	}
 	return 0;
 }
 
+/* The same over a typed flow's values. */
+static int any_fval(const struct gremlin_fval *fv, int n, const struct arg *a, const char *key)
+{
+	for (int i = 0; i < n; i++)
+		if (leaf_match(&fv[i], a, key))
+			return 1;
+	return 0;
+}
+
+/* cond_match on a typed flow: no JSON at all. */
+static int cond_match_typed(const struct subject *s, const struct cond *c)
+{
+	struct gremlin_fval fv[FV_MAX];
+	int n = s->fops->field(s->fset, s->frec, c->key, fv, FV_MAX);
+	const struct arg *a = c->val;
+	if (!a)
+		return n > 0;
+	if (a->kind == A_PRED && (a->pred == P_NE || a->pred == P_NEE)) {
+		int r = !any_fval(fv, n, &a->args[0], c->key);
+		return a->pred == P_NE ? r && n > 0 : r;
+	}
+	if (a->kind == A_PRED && a->pred == P_WITHOUT) {
+		for (int i = 0; i < a->nargs; i++)
+			if (any_fval(fv, n, &a->args[i], c->key))
+				return 0;
+		return 1;
+	}
+	return any_fval(fv, n, a, c->key);
+}
+
 static int cond_match(const struct subject *s, const struct cond *c, struct pvec *scratch)
 {
+	if (s->frec)
+		return cond_match_typed(s, c);
 	json_t *tmp;
 	ge_subject_values(s, c->key, scratch, &tmp);
 	int r;
@@ -319,6 +442,10 @@ struct subject ge_item_subject(const struct val *v, size_t i)
 	} else if (v->type == V_EDGES) {
 		s.edge = v->items.v[i];
 		s.e = &s.edge->e;
+	} else if (val_typed_flows(v)) {
+		s.frec = v->items.v[i];
+		s.fset = v->fset;
+		s.fops = v->fops;
 	} else {
 		s.obj = json_array_get(v->json, i);
 	}
@@ -327,7 +454,7 @@ struct subject ge_item_subject(const struct val *v, size_t i)
 
 size_t ge_val_count(const struct val *v)
 {
-	if (v->type == V_FLOWS || v->type == V_VALUES)
+	if ((v->type == V_FLOWS && !v->fset) || v->type == V_VALUES)
 		return json_array_size(v->json);
 	return v->items.n;
 }
@@ -358,6 +485,17 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 	const struct step *s = &q->steps[si];
 	const struct step *nexts = si + 1 < q->nsteps ? &q->steps[si + 1] : NULL;
 	int r;
+	if (val_typed_flows(v))
+		switch (s->kind) {
+		case S_HAS: case S_HASEITHER: case S_HASKEY: case S_HASNOT: case S_DEDUP:
+		case S_COUNT: case S_RANGE: case S_LIMIT: case S_SORT: case S_VALUES: case S_SUM:
+		case S_G:
+			break; /* read the records through the typed accessor */
+		default:
+			/* the other steps read flow objects: made now, for what is left */
+			if ((r = ge_flows_json(c, s, v)))
+				return r;
+		}
 	switch (s->kind) {
 	case S_G:
 		if (si) {
@@ -524,6 +662,9 @@ static json_t *nodes_json(const struct pvec *p)
 static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 {
 	json_t *j = NULL;
+	int r;
+	if (val_typed_flows(v) && (r = ge_flows_json(c, NULL, v)))
+		return r;
 	switch (v->type) {
 	case V_GRAPH: {
 		/* Skydive marshals a graph traversal as the list of its values: [graph] */

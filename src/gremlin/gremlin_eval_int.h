@@ -27,6 +27,11 @@ struct val {
 	json_t *json;                  /* V_FLOWS, V_VALUES: array; V_SCALAR: the value;
 					* V_METRICS: object */
 	int raw;                       /* V_VALUES made by RawPackets() (BPF() applies) */
+	/* Typed V_FLOWS (a provider with gremlin_flow_ops.select): items are the records
+	 * of fset (the provider's, freed with fops->set_free), json is NULL; the steps that
+	 * need JSON objects call ge_flows_json first (gremlin_steps_flow.c). */
+	void *fset;
+	const struct gremlin_flow_ops *fops;
 };
 
 struct named {
@@ -110,6 +115,10 @@ static inline void val_clear(struct val *v)
 	json_decref(v->json);
 	v->json = NULL;
 	v->raw = 0;
+	if (v->fset && v->fops->set_free)
+		v->fops->set_free(v->fset);
+	v->fset = NULL;
+	v->fops = NULL;
 }
 
 static inline int need(struct ctx *c, const struct step *s, const struct val *v, unsigned mask)
@@ -124,12 +133,21 @@ static inline int need(struct ctx *c, const struct step *s, const struct val *v,
 #define M_ELEMS (M(V_NODES) | M(V_EDGES))
 #define M_LISTS (M(V_NODES) | M(V_EDGES) | M(V_FLOWS) | M(V_VALUES))
 
-/* What a key is looked up in: an element (node or edge) or a plain JSON object (flow). */
+/* What a key is looked up in: an element (node or edge), a plain JSON object (flow), or
+ * a typed flow record (frec of the provider's set fset, read through fops->field). */
 struct subject {
 	const struct graph_elem *e;
 	const struct graph_edge *edge; /* when the element is an edge */
 	const json_t *obj;
+	const void *frec, *fset;
+	const struct gremlin_flow_ops *fops;
 };
+
+/* Typed flows: the item list is v->items, as for nodes and edges. */
+static inline int val_typed_flows(const struct val *v)
+{
+	return v->type == V_FLOWS && v->fset;
+}
 
 /* ---- gremlin_eval.c: reading values out of elements and JSON objects ---------- */
 
@@ -166,6 +184,7 @@ int ge_step_family(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
 		  int64_t dur_ms, const struct step *next, int nnext);
 int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v);
+int ge_flows_json(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,

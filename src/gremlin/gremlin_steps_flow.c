@@ -1,6 +1,7 @@
 /* gremlin_steps_flow.c - the flow steps of the Gremlin evaluator, through the flow store's
- * gremlin_flow_ops: Flows(), the flow-to-node steps, Metrics()/Sum()/Aggregates(),
- * RawPackets() and BPF(). */
+ * gremlin_flow_ops: Flows() (typed records from ops->select, or JSON objects from a
+ * provider without it), their conversion to JSON when a step needs it, the flow-to-node
+ * steps, Metrics()/Sum()/Aggregates(), RawPackets() and BPF(). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +47,31 @@ static json_t *arg_to_json(const struct arg *a)
 	return NULL;
 }
 
+/* The Has() tests of Flows(k, v...) and of the Has steps right after it, handed to the
+ * store (gremlin_flow_ops.select's want) so it can leave out what they drop. */
+#define WANT_MAX 16
+struct want {
+	const struct gremlin_flow_ops *ops;
+	const struct filter *flt[WANT_MAX];
+	int neg[WANT_MAX];
+	int n;
+};
+
+static int want_rec(void *user, const void *probe, const void *rec)
+{
+	const struct want *w = user;
+	struct subject sub = {.frec = rec, .fset = probe, .fops = w->ops};
+	for (int i = 0; i < w->n; i++)
+		if (ge_filter_match(w->flt[i], &sub, NULL) == w->neg[i])
+			return 0;
+	return 1;
+}
+
 int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms, int64_t dur_ms,
 		  const struct step *next, int nnext)
 {
 	const struct gremlin_flow_ops *ops = c->env ? c->env->flow_ops : NULL;
-	if (!ops || !ops->flows)
+	if (!ops || (!ops->flows && !(ops->select && ops->field && ops->rec_json)))
 		return efail(c, s->pos, -EINVAL,
 			     "Flows() needs a flow store: not available in this build");
 	json_t *filters = json_array(), *nodes = NULL;
@@ -74,7 +95,44 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 			json_array_append_new(nodes, json_string(tid && *tid ? tid : e->id));
 		}
 	}
+	if (!filters || (v->type == V_NODES && !nodes)) {
+		/* a missing node list would mean every node */
+		json_decref(filters);
+		json_decref(nodes);
+		return ENOMEM_AT(c, s->pos);
+	}
 	struct gremlin_error ferr = {.pos = s->pos};
+	if (ops->select && ops->field && ops->rec_json) {
+		/* typed: records until a step needs their JSON (ge_flows_json) */
+		const void *const *recs = NULL;
+		size_t n = 0;
+		struct want w = {.ops = ops};
+		if (s->flt)
+			w.flt[w.n++] = s->flt;
+		for (int k = 0; k < nnext && w.n < WANT_MAX; k++) {
+			enum step_kind sk = next[k].kind;
+			if (sk != S_HAS && sk != S_HASEITHER && sk != S_HASKEY && sk != S_HASNOT)
+				break;
+			w.neg[w.n] = sk == S_HASNOT;
+			w.flt[w.n++] = next[k].flt;
+		}
+		/* the steps still run after: what the store keeps only has to be a superset */
+		void *set = ops->select(ops->user, filters, nodes, at_ms, dur_ms,
+					w.n ? want_rec : NULL, &w, &recs, &n, &ferr);
+		json_decref(filters);
+		json_decref(nodes);
+		if (!set)
+			return efail(c, s->pos, -EINVAL, "%s",
+				     ferr.msg[0] ? ferr.msg : "Flows() failed");
+		val_clear(v);
+		v->type = V_FLOWS;
+		v->fset = set;
+		v->fops = ops;
+		for (size_t i = 0; i < n; i++)
+			if (pvec_push(&v->items, (void *)recs[i]))
+				return ENOMEM_AT(c, s->pos);
+		return s->flt ? ge_step_filter(c, s, v, s->flt, 0) : 0;
+	}
 	json_t *flows = ops->flows(ops->user, filters, nodes, at_ms, dur_ms, &ferr);
 	json_decref(filters);
 	json_decref(nodes);
@@ -89,6 +147,24 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 	v->json = flows;
 	/* the store may ignore the filters: applying them again is harmless */
 	return s->flt ? ge_step_filter(c, s, v, s->flt, 0) : 0;
+}
+
+/* Typed flows to flow objects (the provider's rec_json), for the steps that read JSON
+ * and for the answer: made once, only for the records still there. */
+int ge_flows_json(struct ctx *c, const struct step *s, struct val *v)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < v->items.n; i++)
+		if (json_array_append_new(a, v->fops->rec_json(v->fset, v->items.v[i]))) {
+			json_decref(a);
+			a = NULL;
+		}
+	if (!a)
+		return ENOMEM_AT(c, s ? s->pos : 0);
+	val_clear(v);
+	v->type = V_FLOWS;
+	v->json = a;
+	return 0;
 }
 
 /* Pushes the nodes whose metadata key = value (not yet in seen, when seen is given) that

@@ -16,7 +16,7 @@ int ge_step_filter(struct ctx *c, const struct step *s, struct val *v, const str
                    int neg)
 {
 	struct pvec scratch = {0};
-	if (v->type == V_NODES || v->type == V_EDGES) {
+	if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 		size_t j = 0;
 		for (size_t i = 0; i < v->items.n; i++) {
 			struct subject sub = ge_item_subject(v, i);
@@ -193,6 +193,65 @@ static char *json_key(const json_t *j)
 	return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
+/* The same for the values of a typed flow's keys, without JSON: each value tagged by its
+ * type (strings by their length too), so two flows have the same text exactly when their
+ * JSON values would. *found: some key had a value; NULL with *obj set when a key is a
+ * sub-object (the JSON way then), or on no memory (*obj 0). */
+static char *typed_key(const struct val *v, size_t i, const struct step *s, const char *dflt,
+		       int *found, int *obj)
+{
+	size_t cap = 64, len = 0;
+	char *k = malloc(cap);
+	*found = *obj = 0;
+	for (int a = 0; k && a < (s->nargs ? s->nargs : 1); a++) {
+		struct gremlin_fval fv[4];
+		int n = v->fops->field(v->fset, v->items.v[i], s->nargs ? s->args[a].s : dflt, fv, 4);
+		for (int j = 0; k && j < n; j++) {
+			char num[40];
+			const char *p = num;
+			size_t pl;
+			switch (fv[j].kind) {
+			case GREMLIN_FV_INT:
+				pl = (size_t)snprintf(num, sizeof(num), "i%lld;", (long long)fv[j].i);
+				break;
+			case GREMLIN_FV_REAL:
+				pl = (size_t)snprintf(num, sizeof(num), "r%.17g;", fv[j].d);
+				break;
+			case GREMLIN_FV_BOOL:
+				pl = (size_t)snprintf(num, sizeof(num), "b%d;", !!fv[j].i);
+				break;
+			case GREMLIN_FV_STR:
+				pl = (size_t)snprintf(num, sizeof(num), "s%zu:", strlen(fv[j].s));
+				break;
+			default:
+				free(k);
+				*obj = 1;
+				return NULL;
+			}
+			size_t sl = fv[j].kind == GREMLIN_FV_STR ? strlen(fv[j].s) : 0;
+			if (len + pl + sl + 2 > cap) {
+				cap = (len + pl + sl + 2) * 2;
+				char *nk = realloc(k, cap);
+				if (!nk) {
+					free(k);
+					return NULL;
+				}
+				k = nk;
+			}
+			memcpy(k + len, p, pl);
+			len += pl;
+			memcpy(k + len, fv[j].s ? fv[j].s : "", sl);
+			len += sl;
+			*found = 1;
+		}
+		if (k)
+			k[len++] = '|'; /* between keys */
+	}
+	if (k)
+		k[len] = 0;
+	return k;
+}
+
 int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 {
 	if (v->type == V_PATHS) {
@@ -218,14 +277,25 @@ int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 	for (size_t i = 0; i < n && !r; i++) {
 		char *key = NULL;
 		const char *k;
+		int found = 0, obj = 0;
 		if (v->type == V_VALUES) {
 			key = json_key(json_array_get(v->json, i));
+			k = key;
+		} else if (val_typed_flows(v) &&
+			   ((key = typed_key(v, i, s, flow_key, &found, &obj)) || !obj)) {
+			if (key && !found) {
+				/* an item with none of the keys is kept */
+				free(key);
+				if (pvec_push(&keep, (void *)(uintptr_t)i))
+					r = ENOMEM_AT(c, s->pos);
+				continue;
+			}
 			k = key;
 		} else if (s->nargs || v->type == V_FLOWS) {
 			/* the values of the keys; an item with none of them is kept */
 			json_t *arr = json_array();
 			struct subject sub = ge_item_subject(v, i);
-			int found = 0;
+			found = 0;
 			for (int a = 0; a < (s->nargs ? s->nargs : 1) && arr; a++) {
 				json_t *tmp;
 				ge_subject_values(&sub, s->nargs ? s->args[a].s : flow_key,
@@ -262,7 +332,7 @@ int ge_step_dedup(struct ctx *c, const struct step *s, struct val *v)
 		}
 	}
 	if (!r) {
-		if (v->type == V_NODES || v->type == V_EDGES) {
+		if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 			for (size_t i = 0; i < keep.n; i++)
 				v->items.v[i] = v->items.v[(uintptr_t)keep.v[i]];
 			v->items.n = keep.n;
@@ -294,7 +364,7 @@ int ge_step_range(struct ctx *c, const struct step *s, struct val *v)
 	size_t t = (uint64_t)to < n ? (size_t)to : n;
 	if (t < f)
 		t = f;
-	if (v->type == V_FLOWS || v->type == V_VALUES) {
+	if ((v->type == V_FLOWS && !v->fset) || v->type == V_VALUES) {
 		json_t *out = json_array();
 		if (!out)
 			return ENOMEM_AT(c, s->pos);
@@ -325,6 +395,55 @@ struct sort_ent {
 
 /* per thread: queries are evaluated on several workers at once (qsort has no user pointer) */
 static _Thread_local int sort_desc;
+
+/* Typed flows: the first value of each flow's key (by item index), NULL when none; the
+ * same order as the JSON values would give (numbers, then strings, then by JSON type). */
+static _Thread_local const struct gremlin_fval *const *sort_fv;
+
+static int fv_jtype(const struct gremlin_fval *f)
+{
+	switch (f->kind) {
+	case GREMLIN_FV_INT:
+		return JSON_INTEGER;
+	case GREMLIN_FV_REAL:
+		return JSON_REAL;
+	case GREMLIN_FV_STR:
+		return JSON_STRING;
+	case GREMLIN_FV_BOOL:
+		return f->i ? JSON_TRUE : JSON_FALSE;
+	default:
+		return JSON_OBJECT;
+	}
+}
+
+static int fv_cmp(const struct gremlin_fval *x, const struct gremlin_fval *y)
+{
+	int nx = x->kind == GREMLIN_FV_INT || x->kind == GREMLIN_FV_REAL;
+	int ny = y->kind == GREMLIN_FV_INT || y->kind == GREMLIN_FV_REAL;
+	if (nx && ny) {
+		double dx = x->kind == GREMLIN_FV_INT ? (double)x->i : x->d;
+		double dy = y->kind == GREMLIN_FV_INT ? (double)y->i : y->d;
+		return dx < dy ? -1 : dx > dy;
+	}
+	if (x->kind == GREMLIN_FV_STR && y->kind == GREMLIN_FV_STR)
+		return strcmp(x->s, y->s);
+	return fv_jtype(x) - fv_jtype(y);
+}
+
+static int sort_cmp_typed(const void *a, const void *b)
+{
+	const struct sort_ent *x = a, *y = b;
+	const struct gremlin_fval *fx = sort_fv[x->i], *fy = sort_fv[y->i];
+	int r;
+	if (!fx || !fy) {
+		r = !fx - !fy;
+		if (r)
+			return r;
+	} else if ((r = fv_cmp(fx, fy))) {
+		return sort_desc ? -r : r;
+	}
+	return x->i < y->i ? -1 : x->i > y->i;
+}
 
 static int sort_cmp(const void *a, const void *b)
 {
@@ -363,8 +482,40 @@ int ge_step_sort(struct ctx *c, const struct step *s, struct val *v)
 	struct sort_ent *ents = calloc(n ? n : 1, sizeof(*ents));
 	if (!ents)
 		return ENOMEM_AT(c, s->pos);
+	/* typed flows: their values compared as they are, no JSON (a sub-object key such as
+	 * Metric, which compares by JSON type only, takes the JSON way) */
+	struct gremlin_fval *fvs = NULL;
+	const struct gremlin_fval **fvp = NULL;
+	int typed = val_typed_flows(v);
+	if (typed) {
+		fvs = malloc((n ? n : 1) * sizeof(*fvs));
+		fvp = malloc((n ? n : 1) * sizeof(*fvp));
+		if (!fvs || !fvp) {
+			free(fvs);
+			free(fvp);
+			free(ents);
+			return ENOMEM_AT(c, s->pos);
+		}
+		for (size_t i = 0; i < n && typed; i++) {
+			struct gremlin_fval two[2];
+			int k = v->fops->field(v->fset, v->items.v[i], key, two, 2);
+			ents[i].i = i;
+			fvs[i] = two[0];
+			if (k && two[0].s == two[0].buf)
+				fvs[i].s = fvs[i].buf; /* it pointed into the copy's source */
+			fvp[i] = k ? &fvs[i] : NULL;
+			if (k && two[0].kind == GREMLIN_FV_OBJ)
+				typed = 0;
+		}
+		if (!typed) {
+			free(fvs);
+			free(fvp);
+			fvs = NULL;
+			fvp = NULL;
+		}
+	}
 	struct pvec scratch = {0};
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !typed; i++) {
 		struct subject sub = ge_item_subject(v, i);
 		ents[i].i = i;
 		if (v->type == V_VALUES && !json_is_object(sub.obj)) {
@@ -376,9 +527,13 @@ int ge_step_sort(struct ctx *c, const struct step *s, struct val *v)
 	}
 	pvec_free(&scratch);
 	sort_desc = desc;
-	qsort(ents, n, sizeof(*ents), sort_cmp);
+	sort_fv = (const struct gremlin_fval *const *)fvp;
+	qsort(ents, n, sizeof(*ents), typed ? sort_cmp_typed : sort_cmp);
+	sort_fv = NULL;
+	free(fvs);
+	free(fvp);
 	int r = 0;
-	if (v->type == V_NODES || v->type == V_EDGES) {
+	if (v->type == V_NODES || v->type == V_EDGES || val_typed_flows(v)) {
 		void **nv = malloc((n ? n : 1) * sizeof(void *));
 		if (nv) {
 			for (size_t i = 0; i < n; i++)
@@ -413,7 +568,7 @@ int ge_step_values(struct ctx *c, const struct step *s, struct val *v)
 	size_t n = ge_val_count(v);
 	for (size_t i = 0; i < n; i++) {
 		struct subject sub = ge_item_subject(v, i);
-		if (!sub.e && !json_is_object(sub.obj))
+		if (!sub.e && !sub.frec && !json_is_object(sub.obj))
 			continue;
 		json_t *tmp;
 		ge_subject_values(&sub, s->args[0].s, &scratch, &tmp);
@@ -547,7 +702,7 @@ int ge_step_sum(struct ctx *c, const struct step *s, struct val *v)
 			scratch.n = 0;
 			if (sub.obj)
 				pvec_push(&scratch, (void *)sub.obj);
-		} else if (!sub.e && !json_is_object(sub.obj)) {
+		} else if (!sub.e && !sub.frec && !json_is_object(sub.obj)) {
 			continue;
 		} else {
 			ge_subject_values(&sub, s->args[0].s, &scratch, &tmp);

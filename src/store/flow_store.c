@@ -81,8 +81,6 @@ static int u64_cmp_fs(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
-static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			 int64_t duration_ms, struct gremlin_error *err);
 
 /* ---- strings ---------------------------------------------------------------------- */
 
@@ -980,6 +978,230 @@ static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_
 	return o;
 }
 
+/* ---- typed field access --------------------------------------------------------------
+ * What rec_to_json would give for one dotted key, without building the object: the same
+ * names, the same omissions (zero counters, empty strings), so a predicate tested here
+ * and on the JSON agrees. Keep the two together. */
+
+static int fv_int(struct gremlin_fval *o, int64_t v)
+{
+	o->kind = GREMLIN_FV_INT;
+	o->i = v;
+	return 1;
+}
+
+static int fv_str(struct gremlin_fval *o, const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	o->kind = GREMLIN_FV_STR;
+	o->s = s;
+	return 1;
+}
+
+static int fv_obj(struct gremlin_fval *o)
+{
+	o->kind = GREMLIN_FV_OBJ;
+	return 1;
+}
+
+static int fv_hex(struct gremlin_fval *o, uint64_t v)
+{
+	fmt_hex_u64(o->buf, v);
+	return fv_str(o, o->buf);
+}
+
+/* A FlowMetric's field (nonzero only; RTT only in Metric); sub NULL: the object. */
+static int metric_field(const struct flow_rec *f, int lu, const char *sub, struct gremlin_fval *o)
+{
+	if (!sub)
+		return fv_obj(o);
+	int64_t v;
+	if (!strcmp(sub, "ABPackets"))
+		v = (int64_t)(lu ? f->lu_abp : f->abp);
+	else if (!strcmp(sub, "ABBytes"))
+		v = (int64_t)(lu ? f->lu_abb : f->abb);
+	else if (!strcmp(sub, "BAPackets"))
+		v = (int64_t)(lu ? f->lu_bap : f->bap);
+	else if (!strcmp(sub, "BABytes"))
+		v = (int64_t)(lu ? f->lu_bab : f->bab);
+	else if (!strcmp(sub, "Start"))
+		v = lu ? f->lu_start : f->start;
+	else if (!strcmp(sub, "Last"))
+		v = lu ? f->lu_last : f->last;
+	else if (!strcmp(sub, "RTT") && !lu)
+		v = f->rtt_ns;
+	else
+		return 0;
+	return v ? fv_int(o, v) : 0;
+}
+
+static int tcp_field(const struct flow_tcp_metric *t, const char *sub, struct gremlin_fval *o)
+{
+	static const struct {
+		const char *k;
+		size_t off;
+	} tf[] = {
+	    {"ABSynStart", offsetof(struct flow_tcp_metric, ab_syn_start)},
+	    {"BASynStart", offsetof(struct flow_tcp_metric, ba_syn_start)},
+	    {"ABFinStart", offsetof(struct flow_tcp_metric, ab_fin_start)},
+	    {"BAFinStart", offsetof(struct flow_tcp_metric, ba_fin_start)},
+	    {"ABRstStart", offsetof(struct flow_tcp_metric, ab_rst_start)},
+	    {"BARstStart", offsetof(struct flow_tcp_metric, ba_rst_start)},
+	};
+	if (!sub)
+		return fv_obj(o);
+	if (!strcmp(sub, "ABSynTTL"))
+		return t->ab_syn_ttl ? fv_int(o, t->ab_syn_ttl) : 0;
+	if (!strcmp(sub, "BASynTTL"))
+		return t->ba_syn_ttl ? fv_int(o, t->ba_syn_ttl) : 0;
+	for (size_t i = 0; i < ARRAY_SIZE(tf); i++)
+		if (!strcmp(sub, tf[i].k)) {
+			int64_t v = *(const int64_t *)(const void *)((const char *)t + tf[i].off);
+			return v ? fv_int(o, v) : 0;
+		}
+	return 0;
+}
+
+/* Link or Network: sub A, B, ID, Protocol; NULL: A and B (either end). */
+static int layer_field(const struct flow_rec *f, int net, const char *sub,
+		       struct gremlin_fval *o, int max)
+{
+	int n = 0;
+	int a = !sub || !strcmp(sub, "A"), b = !sub || !strcmp(sub, "B");
+	if (a && n < max) {
+		if (net)
+			fmt_ip(o[n].buf, f->ip_ver, f->net_a);
+		else
+			fmt_mac(o[n].buf, f->link_a);
+		n += fv_str(&o[n], o[n].buf);
+	}
+	if (b && n < max) {
+		if (net)
+			fmt_ip(o[n].buf, f->ip_ver, f->net_b);
+		else
+			fmt_mac(o[n].buf, f->link_b);
+		n += fv_str(&o[n], o[n].buf);
+	}
+	if (!sub || a || b)
+		return n;
+	if (!strcmp(sub, "ID")) {
+		int64_t id = net ? (int64_t)f->net_id : (int64_t)f->link_id;
+		return id ? fv_int(o, id) : 0;
+	}
+	if (!strcmp(sub, "Protocol"))
+		return fv_str(o, flow_proto_name(net ? (f->ip_ver == 4 ? FLOW_PROTO_IPV4
+								      : FLOW_PROTO_IPV6)
+						   : FLOW_PROTO_ETHERNET));
+	return 0;
+}
+
+int flow_rec_field(const struct flow_rec *f, const char *const str[], const char *key,
+		   struct gremlin_fval *o, int max)
+{
+	char top[24];
+	const char *dot = strchr(key, '.'), *sub = dot ? dot + 1 : NULL;
+	size_t tl = dot ? (size_t)(dot - key) : strlen(key);
+	if (max <= 0 || tl >= sizeof(top))
+		return 0;
+	memcpy(top, key, tl);
+	top[tl] = 0;
+	if (sub) { /* only the objects below have sub-keys */
+		if (strcmp(top, "Link") && strcmp(top, "Network") && strcmp(top, "Transport") &&
+		    strcmp(top, "ICMP") && strcmp(top, "Metric") && strcmp(top, "LastUpdateMetric") &&
+		    strcmp(top, "TCPMetric"))
+			return 0;
+	}
+	switch (top[0]) {
+	case 'A':
+		if (!strcmp(top, "Application"))
+			return fv_str(o, str[FREC_S_APP]);
+		break;
+	case 'C':
+		if (!strcmp(top, "CaptureID"))
+			return fv_str(o, str[FREC_S_CAPTURE]);
+		break;
+	case 'F':
+		if (!strcmp(top, "FinishType"))
+			return f->finish ? fv_str(o, flow_finish_name(f->finish)) : 0;
+		break;
+	case 'I':
+		if (!strcmp(top, "ICMP") && f->icmp_ver) {
+			if (!sub)
+				return fv_obj(o);
+			if (!strcmp(sub, "Type"))
+				return f->icmp_type ? fv_str(o, flow_icmp_type_name(f->icmp_type)) : 0;
+			if (!strcmp(sub, "Code"))
+				return f->icmp_code ? fv_int(o, f->icmp_code) : 0;
+			if (!strcmp(sub, "ID"))
+				return f->icmp_id ? fv_int(o, f->icmp_id) : 0;
+		}
+		break;
+	case 'L':
+		if (!strcmp(top, "Last"))
+			return fv_int(o, f->last);
+		if (!strcmp(top, "LayersPath"))
+			return fv_str(o, str[FREC_S_PATH]);
+		if (!strcmp(top, "Link"))
+			return f->has_link ? layer_field(f, 0, sub, o, max) : 0;
+		if (!strcmp(top, "LastUpdateMetric"))
+			return metric_field(f, 1, sub, o);
+		if (!strcmp(top, "L3TrackingID"))
+			return fv_hex(o, f->l3);
+		break;
+	case 'M':
+		if (!strcmp(top, "Metric"))
+			return metric_field(f, 0, sub, o);
+		break;
+	case 'N':
+		if (!strcmp(top, "Network"))
+			return f->ip_ver ? layer_field(f, 1, sub, o, max) : 0;
+		if (!strcmp(top, "NodeTID"))
+			return fv_str(o, str[FREC_S_NODE]);
+		break;
+	case 'P':
+		if (!strcmp(top, "ParentUUID")) {
+			/* always there, "" without a parent */
+			if (!f->parent) {
+				o->kind = GREMLIN_FV_STR;
+				o->s = "";
+				return 1;
+			}
+			return fv_hex(o, f->parent);
+		}
+		break;
+	case 'R':
+		if (!strcmp(top, "RawPacketsCaptured"))
+			return fv_int(o, f->raw_captured);
+		break;
+	case 'S':
+		if (!strcmp(top, "Start"))
+			return fv_int(o, f->start);
+		break;
+	case 'T':
+		if (!strcmp(top, "TrackingID"))
+			return fv_hex(o, f->l2);
+		if (!strcmp(top, "TCPMetric"))
+			return f->has_tcp ? tcp_field(&f->tcp, sub, o) : 0;
+		if (!strcmp(top, "Transport") && f->tproto) {
+			int n = 0;
+			if (!sub || !strcmp(sub, "A"))
+				n += f->tp_a ? fv_int(&o[n], f->tp_a) : 0;
+			if ((!sub || !strcmp(sub, "B")) && n < max)
+				n += f->tp_b ? fv_int(&o[n], f->tp_b) : 0;
+			if (sub && !strcmp(sub, "Protocol"))
+				n = fv_str(o, flow_proto_name(f->tproto));
+			return n;
+		}
+		break;
+	case 'U':
+		if (!strcmp(top, "UUID"))
+			return fv_hex(o, f->uuid);
+		break;
+	}
+	return 0;
+}
+
 /* ---- queries ------------------------------------------------------------------- *
  * Flows(): the store selects by time window, capture node and the pushed-down exact
  * filters (struct qpred); the Gremlin evaluator applies every filter again, so what
@@ -1177,6 +1399,23 @@ static int cand_put(struct cand *c, const struct flow_rec *r, const char *const 
 	return 0;
 }
 
+/* Appends r without looking for its UUID: memory holds one state per UUID (a newer one
+ * replaces it), so its part needs no index. cap reserved by the caller. */
+static int cand_append(struct cand *c, const struct flow_rec *r, const char *const str[FREC_NSTR])
+{
+	if (c->n == c->cap)
+		return -ENOMEM;
+	struct flow_rec *d = &c->v[c->n++];
+	*d = *r;
+	for (int k = 0; k < FREC_NSTR; k++) {
+		int id = frec_dict_add(&c->dict, str[k]);
+		if (id < 0)
+			return -ENOMEM;
+		d->str[k] = (uint16_t)id;
+	}
+	return 0;
+}
+
 static int cand_flows(void *user, const struct flow_rec *r, size_t n, const struct frec_dict *d)
 {
 	struct cand *c = user;
@@ -1204,63 +1443,180 @@ static const char *cand_str(const struct cand *c, const struct flow_rec *r, int 
 	return frec_dict_get(&c->dict, r->str[k]);
 }
 
-static json_t *query(struct flow_store *s, const json_t *filters, const json_t *nodes,
-		     int64_t at_ms, int64_t duration_ms, struct gremlin_error *err)
-{
+/* A selection: the newest state of each UUID found, disk part then memory part, and
+ * pointers to the records in that order (a UUID memory has is dropped from the disk
+ * part). */
+struct flow_store_sel {
+	struct cand disk, mem;
 	struct qpred q;
-	qpred_build(&q, filters, nodes, at_ms, duration_ms);
+	const struct flow_rec **recs;
+	size_t n;
+	/* the record a want callback is testing, and its strings */
+	const struct flow_rec *probe_rec;
+	const char *const *probe_str;
+};
+
+void flow_store_sel_free(struct flow_store_sel *r)
+{
+	if (!r)
+		return;
+	cand_free(&r->disk);
+	cand_free(&r->mem);
+	free(r->recs);
+	free(r);
+}
+
+int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+		      struct flow_store_sel **out)
+{
+	struct flow_store_sel *r = calloc(1, sizeof(*r));
+	*out = NULL;
+	if (!r)
+		return -ENOMEM;
+	struct qpred *q = &r->q;
+	qpred_build(q, filters, nodes, at_ms, duration_ms);
 	/* Without At(), what memory would hold (received within analyzer.flow.max_age),
 	 * as before the log: the log gives it back after a restart. With At(), the log's
 	 * whole history. */
 	if (!at_ms && s->o.max_age_ms > 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		q.p.ingest_from = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - s->o.max_age_ms;
+		q->p.ingest_from = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - s->o.max_age_ms;
 	}
 	/* a query's dictionary has 16-bit ids like a block's: an answer with more than
 	 * 65535 distinct strings fails (out of memory) */
-	struct cand disk = {.q = &q, .nodes = nodes}, mem = {.q = &q, .nodes = nodes};
-	disk.dict.max = mem.dict.max = UINT16_MAX;
-	disk.dict.max_bytes = mem.dict.max_bytes = SIZE_MAX;
-	json_t *out = NULL;
+	r->disk.q = r->mem.q = q;
+	r->disk.nodes = r->mem.nodes = nodes;
+	r->disk.dict.max = r->mem.dict.max = UINT16_MAX;
+	r->disk.dict.max_bytes = r->mem.dict.max_bytes = SIZE_MAX;
 	int rc = 0;
 	if (s->log)
-		rc = seglog_scan(s->log, &q.p, cand_flows, NULL, &disk, NULL);
+		rc = seglog_scan(s->log, &q->p, cand_flows, NULL, &r->disk, NULL);
 	if (!rc) {
 		pthread_mutex_lock(&s->lock);
 		/* what memory holds is newer than anything the log gave */
-		for (size_t i = 0; i < disk.n; i++)
-			if (*find_slot(s, disk.v[i].uuid))
-				disk.v[i].uuid = 0, disk.v[i].last = INT64_MIN; /* dropped */
+		for (size_t i = 0; i < r->disk.n; i++)
+			if (*find_slot(s, r->disk.v[i].uuid))
+				r->disk.v[i].uuid = 0, r->disk.v[i].last = INT64_MIN; /* dropped */
+		if (s->n && !(r->mem.v = malloc(s->n * sizeof(*r->mem.v))))
+			rc = -ENOMEM;
+		r->mem.cap = s->n;
 		for (const struct fs_flow *f = s->head; f && !rc; f = f->next) {
 			const char *str[FREC_NSTR];
 			for (int k = 0; k < FREC_NSTR; k++)
 				str[k] = strtab_get(&s->strs, f->sid[k]);
-			if (rec_wanted(&q, nodes, &f->r, str))
-				rc = cand_put(&mem, &f->r, str);
+			if (!rec_wanted(q, nodes, &f->r, str))
+				continue;
+			if (want) {
+				/* memory has one state per UUID: testing it now is testing the
+				 * answer, and saves copying what the Has() steps drop */
+				r->probe_rec = &f->r;
+				r->probe_str = str;
+				int ok = want(wuser, r, &f->r);
+				r->probe_rec = NULL;
+				if (!ok)
+					continue;
+			}
+			rc = cand_append(&r->mem, &f->r, str);
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
-	if (!rc && (out = json_array())) {
-		struct cand *parts[2] = {&disk, &mem};
-		for (int p = 0; p < 2 && out; p++)
-			for (size_t i = 0; i < parts[p]->n; i++) {
-				const struct flow_rec *r = &parts[p]->v[i];
-				if (!r->uuid && r->last == INT64_MIN)
-					continue;
-				const char *str[FREC_NSTR];
-				for (int k = 0; k < FREC_NSTR; k++)
-					str[k] = cand_str(parts[p], r, k);
-				json_t *j = rec_to_json(r, str);
-				if (!j || json_array_append_new(out, j)) {
-					json_decref(out);
-					out = NULL;
-					break;
-				}
-			}
+	if (!rc && !(r->recs = malloc((r->disk.n + r->mem.n + 1) * sizeof(*r->recs))))
+		rc = -ENOMEM;
+	if (rc) {
+		flow_store_sel_free(r);
+		return rc < 0 ? rc : -EIO;
 	}
-	cand_free(&disk);
-	cand_free(&mem);
+	struct cand *parts[2] = {&r->disk, &r->mem};
+	for (int p = 0; p < 2; p++)
+		for (size_t i = 0; i < parts[p]->n; i++) {
+			const struct flow_rec *x = &parts[p]->v[i];
+			if (!x->uuid && x->last == INT64_MIN)
+				continue;
+			r->recs[r->n++] = x;
+		}
+	/* the records are copied: the filters and nodes are not needed after this */
+	r->disk.nodes = r->mem.nodes = NULL;
+	*out = r;
+	return 0;
+}
+
+size_t flow_store_sel_count(const struct flow_store_sel *r)
+{
+	return r->n;
+}
+
+const struct flow_rec *flow_store_sel_rec(const struct flow_store_sel *r, size_t i)
+{
+	return r->recs[i];
+}
+
+/* Strings of a record of the selection (from the dictionary of its part). */
+static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
+		     const char *str[FREC_NSTR])
+{
+	if (x == r->probe_rec) {
+		for (int k = 0; k < FREC_NSTR; k++)
+			str[k] = r->probe_str[k];
+		return;
+	}
+	const struct cand *c = x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
+	for (int k = 0; k < FREC_NSTR; k++)
+		str[k] = cand_str(c, x, k);
+}
+
+const char *flow_store_sel_str(const struct flow_store_sel *r, const struct flow_rec *x, int k)
+{
+	const char *str[FREC_NSTR];
+	sel_strs(r, x, str);
+	return k >= 0 && k < FREC_NSTR ? str[k] : "";
+}
+
+json_t *flow_store_sel_json(const struct flow_store_sel *r, const struct flow_rec *x)
+{
+	const char *str[FREC_NSTR];
+	sel_strs(r, x, str);
+	return rec_to_json(x, str);
+}
+
+int flow_store_sel_field(const struct flow_store_sel *r, const struct flow_rec *x,
+			 const char *key, struct gremlin_fval *out, int max)
+{
+	const char *str[FREC_NSTR];
+	sel_strs(r, x, str);
+	return flow_rec_field(x, str, key, out, max);
+}
+
+int flow_store_scan(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		    int64_t at_ms, int64_t duration_ms, flow_store_scan_fn fn, void *user)
+{
+	struct flow_store_sel *r;
+	int rc = flow_store_select(s, filters, nodes, at_ms, duration_ms, NULL, NULL, &r);
+	for (size_t i = 0; !rc && i < r->n; i++) {
+		const char *str[FREC_NSTR];
+		sel_strs(r, r->recs[i], str);
+		rc = fn(user, r->recs[i], str);
+	}
+	flow_store_sel_free(r);
+	return rc;
+}
+
+/* The JSON answer: the one place records become flow objects in bulk. */
+static json_t *query(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		     int64_t at_ms, int64_t duration_ms, struct gremlin_error *err)
+{
+	struct flow_store_sel *r;
+	json_t *out = NULL;
+	if (!flow_store_select(s, filters, nodes, at_ms, duration_ms, NULL, NULL, &r) &&
+	    (out = json_array()))
+		for (size_t i = 0; i < r->n; i++)
+			if (json_array_append_new(out, flow_store_sel_json(r, r->recs[i]))) {
+				json_decref(out);
+				out = NULL;
+				break;
+			}
+	flow_store_sel_free(r);
 	if (!out)
 		snprintf(err->msg, sizeof(err->msg), "out of memory building the flows");
 	return out;
@@ -1629,16 +1985,6 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 
 /* ---- Gremlin hooks ---------------------------------------------------------------- */
 
-static json_t *ops_flows(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
-			 int64_t duration_ms, struct gremlin_error *err)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	flow_store_expire(user, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	/* the evaluator applies the filters again: pushed down only to read less */
-	return query(user, filters, nodes, at_ms, duration_ms, err);
-}
-
 static json_t *ops_raw(void *user, const json_t *flows, struct gremlin_error *err)
 {
 	json_t *r = flow_store_raw_packets(user, flows);
@@ -1655,10 +2001,48 @@ static json_t *ops_metrics(void *user, const json_t *flows, struct gremlin_error
 	return r;
 }
 
+static void *ops_select(void *user, const json_t *filters, const json_t *nodes, int64_t at_ms,
+			int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+			const void *const **recs, size_t *n, struct gremlin_error *err)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	flow_store_expire(user, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	struct flow_store_sel *r;
+	int rc = flow_store_select(user, filters, nodes, at_ms, duration_ms, want, wuser, &r);
+	if (rc) {
+		snprintf(err->msg, sizeof(err->msg), "%s reading the flows",
+			 rc == -ENOMEM ? "out of memory" : "an error");
+		return NULL;
+	}
+	*recs = (const void *const *)r->recs;
+	*n = r->n;
+	return r;
+}
+
+static int ops_field(const void *set, const void *rec, const char *key, struct gremlin_fval *out,
+		     int max)
+{
+	return flow_store_sel_field(set, rec, key, out, max);
+}
+
+static json_t *ops_rec_json(const void *set, const void *rec)
+{
+	return flow_store_sel_json(set, rec);
+}
+
+static void ops_set_free(void *set)
+{
+	flow_store_sel_free(set);
+}
+
 void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 {
 	memset(ops, 0, sizeof(*ops));
-	ops->flows = ops_flows;
+	ops->select = ops_select;
+	ops->field = ops_field;
+	ops->rec_json = ops_rec_json;
+	ops->set_free = ops_set_free;
 	ops->raw_packets = ops_raw;
 	ops->metrics = ops_metrics;
 	ops->user = s;
@@ -1666,5 +2050,5 @@ void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 
 struct flow_store *flow_store_from_ops(const struct gremlin_flow_ops *ops)
 {
-	return ops && ops->flows == ops_flows ? ops->user : NULL;
+	return ops && ops->select == ops_select ? ops->user : NULL;
 }

@@ -140,6 +140,45 @@ json_t *flow_store_query_filtered(struct flow_store *s, const json_t *filters,
 				  const json_t *node_tids, int64_t at_ms, int64_t duration_ms,
 				  struct gremlin_error *err);
 
+/* ---- typed queries ------------------------------------------------------------------
+ * The selection flow_store_query_filtered makes (window, node ids and exact filters on
+ * indexed keys pushed down to the log's summaries and to memory), kept as records: the
+ * newest state of each UUID, in ingest order. Nothing is turned into JSON unless asked
+ * (flow_store_sel_json, the store's one record-to-JSON converter). */
+struct flow_rec;
+struct flow_store_sel;
+
+/* 0 with *out a new selection (flow_store_sel_free), -ENOMEM or -EIO (the log could not
+ * be read). filters and nodes as flow_store_query_filtered's; not kept. want (may be
+ * NULL): a record of memory it refuses is left out before it is copied (want gets the
+ * selection as probe: flow_store_sel_field works on the record during the call; it runs
+ * under the store's mutex, so it must not call the store). Not asked of the log's
+ * records: they are several states of a UUID, and only the newest may be tested. */
+int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
+		      struct flow_store_sel **out);
+void flow_store_sel_free(struct flow_store_sel *r); /* NULL is fine */
+size_t flow_store_sel_count(const struct flow_store_sel *r);
+/* Record i (< count), valid until the selection is freed. */
+const struct flow_rec *flow_store_sel_rec(const struct flow_store_sel *r, size_t i);
+/* String k (FREC_S_*) of a record of r; "" when none. */
+const char *flow_store_sel_str(const struct flow_store_sel *r, const struct flow_rec *x, int k);
+/* The record as the flow's JSON object (docs/FLOWS.md); NULL on no memory. */
+json_t *flow_store_sel_json(const struct flow_store_sel *r, const struct flow_rec *x);
+/* Values of a dotted flow key (gremlin_flow_ops.field); their number. */
+int flow_store_sel_field(const struct flow_store_sel *r, const struct flow_rec *x,
+			 const char *key, struct gremlin_fval *out, int max);
+/* The values the flow's JSON object would have at key (str its strings, FREC_S_*). */
+int flow_rec_field(const struct flow_rec *f, const char *const str[], const char *key,
+		   struct gremlin_fval *out, int max);
+
+/* Callback scan of the same selection: fn gets each record and its strings (valid
+ * during the call); a non-zero return stops the scan and is returned. 0, -ENOMEM, -EIO. */
+typedef int (*flow_store_scan_fn)(void *user, const struct flow_rec *r,
+				  const char *const str[]);
+int flow_store_scan(struct flow_store *s, const json_t *filters, const json_t *nodes,
+		    int64_t at_ms, int64_t duration_ms, flow_store_scan_fn fn, void *user);
+
 /* RawPackets() of the flows given as a JSON array of flow objects (their "UUID"):
  * [{"<UUID>": [{"Timestamp","Index","Data" (base64),"LinkType"[,"TimestampNs"]
  * [,"WireLen"]}, ...]}, ...] (TimestampNs when the time has more than ms, WireLen when
