@@ -150,10 +150,7 @@ int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	/* Connections first: the probes' first changes then reach the queue,
 	 * and the Sync made at connect time covers whatever came before. */
-	int rc = flow_sender_start(a->fs, err, errlen);
-	if (rc < 0)
-		return rc;
-	rc = forwarder_start(a->fwd, err, errlen);
+	int rc = forwarder_start(a->fwd, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = ws_client_start(a->link, err, errlen);

@@ -74,11 +74,6 @@ struct flow_sender *flow_sender_new(const struct flow_sender_opts *o, char *err,
 	s->chans = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*s->chans));
 	if (!s->chans)
 		goto oom;
-	if (o->n_analyzers && !s->link) {
-		snprintf(err, errlen, "agent: analyzers without a WebSocket client");
-		flow_sender_free(s);
-		return NULL;
-	}
 	for (size_t i = 0; i < o->n_analyzers; i++) {
 		struct ws_chan_opts co = {
 			.analyzer = o->analyzers[i],
@@ -101,14 +96,6 @@ oom:
 	snprintf(err, errlen, "agent: out of memory");
 	flow_sender_free(s);
 	return NULL;
-}
-
-int flow_sender_start(struct flow_sender *s, char *err, size_t errlen)
-{
-	(void)s;
-	(void)err;
-	(void)errlen;
-	return 0; /* the link connects the channels */
 }
 
 static int any_up(struct flow_sender *s)

@@ -32,9 +32,6 @@ struct flow_sender_stats {
 /* Adds one channel per analyzer to o->link (before ws_client_start). NULL
  * with err filled. */
 struct flow_sender *flow_sender_new(const struct flow_sender_opts *o, char *err, size_t errlen);
-/* Nothing to do: the link connects the channels (kept for symmetry with the
- * forwarder). 0. */
-int flow_sender_start(struct flow_sender *s, char *err, size_t errlen);
 /* Waits up to 2 s for the queue to reach a connected analyzer (the link
  * still running), then refuses new messages; what is still queued is
  * dropped (counted). Idempotent. */

@@ -216,11 +216,6 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 	f->conns = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*f->conns));
 	if (!f->conns)
 		goto oom;
-	if (o->n_analyzers && !f->link) {
-		snprintf(err, errlen, "agent: analyzers without a WebSocket client");
-		forwarder_free(f);
-		return NULL;
-	}
 	for (size_t i = 0; i < o->n_analyzers; i++) {
 		struct fwd_conn *c = &f->conns[i];
 		c->f = f;

@@ -420,6 +420,10 @@ oom:
 struct ws_chan *ws_client_add(struct ws_client *cl, const struct ws_chan_opts *o, char *err,
 			      size_t errlen)
 {
+	if (!cl) {
+		snprintf(err, errlen, "agent: analyzers without a WebSocket client");
+		return NULL;
+	}
 	if (cl->ctx) {
 		snprintf(err, errlen, "agent: channel added to a started client");
 		return NULL;

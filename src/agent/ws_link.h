@@ -91,7 +91,7 @@ struct ws_chan_stats {
 /* NULL with err filled (OOM). */
 struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_t errlen);
 /* A channel, before ws_client_start: NULL with err filled (bad address, OOM,
- * already started). Owned by the client. */
+ * already started, cl NULL). Owned by the client. */
 struct ws_chan *ws_client_add(struct ws_client *cl, const struct ws_chan_opts *o, char *err,
 			      size_t errlen);
 /* Creates the context, schedules every channel's connect and starts the
