@@ -9,6 +9,7 @@
 #include "agent/captures.h"
 #include "agent/flow_sender.h"
 #include "agent/forwarder.h"
+#include "agent/ws_link.h"
 #include "api/graph_msg.h"
 #include "common/log.h"
 #include "topology/topology.h"
@@ -16,6 +17,7 @@
 struct agent {
 	struct graph *g;
 	struct topology *topo;
+	struct ws_client *link; /* the one WebSocket client of fwd and fs */
 	struct forwarder *fwd;
 	struct flow_sender *fs;
 	struct capmgr *caps;
@@ -87,14 +89,20 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)
 		goto fail;
-	struct flow_sender_opts so = {
+	struct ws_client_opts lo = {
 		.host_id = o->host_id,
-		.analyzers = o->analyzers,
-		.n_analyzers = o->n_analyzers,
-		.queue_max = o->flow_queue_max,
 		.ping_delay_s = o->ping_delay_s,
 		.tls = &o->tls,
 		.authorization = o->cluster_auth[0] ? o->cluster_auth : NULL,
+	};
+	a->link = ws_client_new(&lo, err, errlen);
+	if (!a->link)
+		goto fail;
+	struct flow_sender_opts so = {
+		.link = a->link,
+		.analyzers = o->analyzers,
+		.n_analyzers = o->n_analyzers,
+		.queue_max = o->flow_queue_max,
 	};
 	a->fs = flow_sender_new(&so, err, errlen);
 	if (!a->fs)
@@ -122,15 +130,12 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 	}
 	struct forwarder_opts fo = {
 		.g = a->g,
-		.host_id = o->host_id,
+		.link = a->link,
 		.analyzers = o->analyzers,
 		.n_analyzers = o->n_analyzers,
 		.queue_max = o->queue_max,
-		.ping_delay_s = o->ping_delay_s,
 		.on_request = on_request,
 		.request_user = a,
-		.tls = &o->tls,
-		.authorization = o->cluster_auth[0] ? o->cluster_auth : NULL,
 	};
 	a->fwd = forwarder_new(&fo, err, errlen);
 	if (!a->fwd)
@@ -145,12 +150,12 @@ int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	/* Connections first: the probes' first changes then reach the queue,
 	 * and the Sync made at connect time covers whatever came before. */
-	int rc = flow_sender_start(a->fs, err, errlen);
+	int rc = forwarder_start(a->fwd, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = forwarder_start(a->fwd, err, errlen);
+	rc = ws_client_start(a->link, err, errlen);
 	if (rc < 0) {
-		flow_sender_stop(a->fs);
+		forwarder_stop(a->fwd);
 		return rc;
 	}
 	a->started = 1;
@@ -171,6 +176,8 @@ void agent_stop(struct agent *a)
 	forwarder_stop(a->fwd);
 	capmgr_stop(a->caps);
 	flow_sender_stop(a->fs);
+	/* Closes both channels' connections; no callback runs after it. */
+	ws_client_stop(a->link);
 	topology_stop(a->topo);
 	a->started = 0;
 }
@@ -180,9 +187,11 @@ void agent_free(struct agent *a)
 	if (!a)
 		return;
 	agent_stop(a);
+	ws_client_stop(a->link); /* agent_new failed half-way, or never started */
 	forwarder_free(a->fwd);
 	capmgr_free(a->caps);
 	flow_sender_free(a->fs);
+	ws_client_free(a->link);
 	topology_free(a->topo);
 	graph_free(a->g);
 	free(a);

@@ -1,6 +1,6 @@
 /* flow_sender.h - the agent's flow connection: binary protobuf flow.Message
- * frames to the analyzers' /ws/agent/flow (libwebsockets client, headers
- * X-Host-ID and X-Client-Type: agent), one connection per analyzer, each
+ * frames to the analyzers' /ws/agent/flow (one channel of the agent's ws_link
+ * client per analyzer, X-Client-Protocol: protobuf), each
  * message written once to whichever connection is ready (Skydive sends each
  * batch to one analyzer). Messages wait in one bounded queue while no
  * analyzer is reachable: when it is full a new message is dropped and
@@ -11,16 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/ws_link.h"
+
 struct flow_sender;
 
 struct flow_sender_opts {
-	const char *host_id;
+	struct ws_client *link;       /* borrowed; required with analyzers */
 	const char *const *analyzers; /* "host:port" */
 	size_t n_analyzers;
 	size_t queue_max;             /* messages; 0 = 10000 */
-	int ping_delay_s;             /* 0 = 2 */
-	const struct tls_client_conf *tls; /* wss when tls->on; NULL = plain (copied) */
-	const char *authorization;	   /* Authorization header of the handshake; NULL none (copied) */
 };
 
 struct flow_sender_stats {
@@ -30,14 +29,15 @@ struct flow_sender_stats {
 	size_t qlen;
 };
 
-/* NULL with err filled. */
+/* Adds one channel per analyzer to o->link (before ws_client_start). NULL
+ * with err filled. */
 struct flow_sender *flow_sender_new(const struct flow_sender_opts *o, char *err, size_t errlen);
-/* Starts the loop thread (nothing to do without analyzers): 0 or -errno. */
-int flow_sender_start(struct flow_sender *s, char *err, size_t errlen);
-/* Closes the connections and joins; what is still queued is dropped
- * (counted). Idempotent. */
+/* Waits up to 2 s for the queue to reach a connected analyzer (the link
+ * still running), then refuses new messages; what is still queued is
+ * dropped (counted). Idempotent. */
 void flow_sender_stop(struct flow_sender *s);
-void flow_sender_free(struct flow_sender *s); /* NULL is fine */
+/* After ws_client_stop of its link (its callbacks use s). NULL is fine. */
+void flow_sender_free(struct flow_sender *s);
 
 /* Bytes of headroom the buffers given to flow_sender_push must have. */
 size_t flow_sender_headroom(void);

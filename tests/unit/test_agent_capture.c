@@ -449,7 +449,7 @@ static void test_stats_message(void **state)
 static void test_queue_drops(void **state)
 {
 	char err[256];
-	struct flow_sender_opts so = {.host_id = "h", .queue_max = 3};
+	struct flow_sender_opts so = {.queue_max = 3};
 	struct flow_sender *s = flow_sender_new(&so, err, sizeof(err));
 	assert_non_null(s);
 	for (int i = 0; i < 5; i++) {
@@ -474,8 +474,17 @@ static void test_queue_drops(void **state)
 	flow_sender_free(s);
 	/* a bad analyzer address is refused */
 	const char *bad[] = {"nohostport"};
-	struct flow_sender_opts so2 = {.host_id = "h", .analyzers = bad, .n_analyzers = 1};
+	struct ws_client_opts lo = {.host_id = "h"};
+	struct ws_client *link = ws_client_new(&lo, err, sizeof(err));
+	assert_non_null(link);
+	struct flow_sender_opts so2 = {.link = link, .analyzers = bad, .n_analyzers = 1};
 	assert_null(flow_sender_new(&so2, err, sizeof(err)));
+	assert_non_null(strstr(err, "nohostport"));
+	/* analyzers but no link: refused, not a crash */
+	const char *good[] = {"127.0.0.1:1"};
+	struct flow_sender_opts so3 = {.analyzers = good, .n_analyzers = 1};
+	assert_null(flow_sender_new(&so3, err, sizeof(err)));
+	ws_client_free(link);
 }
 
 static json_t *request(struct capmgr *m, const char *type, const char *node, const char *res)
