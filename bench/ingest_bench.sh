@@ -23,10 +23,10 @@ if [ -z "${CORE:-}" ]; then
 fi
 if [ "$CORE" = none ]; then PIN=(); else PIN=(taskset -c "$CORE"); fi
 
-make -s "$BUILD/libskydive.a" || { echo "ingest_bench.sh: make failed" >&2; exit 2; }
+make -s UI=0 "$BUILD/libskydive.a" || { echo "ingest_bench.sh: make failed" >&2; exit 2; }
 # the libraries the Makefile links with (LDLIBS)
 LIBS=$(echo 'print-ldlibs: ; @echo $(LDLIBS)' |
-	make -s --no-print-directory -f Makefile -f - print-ldlibs BUILD="$BUILD")
+	make -s --no-print-directory -f Makefile -f - print-ldlibs UI=0 BUILD="$BUILD")
 cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Isrc -I"$BUILD/gen" -o "$BUILD/ingest_bench" \
 	bench/ingest_bench.c "$BUILD/libskydive.a" $LIBS -lpthread -lm ||
 	{ echo "ingest_bench.sh: cannot build ingest_bench" >&2; exit 2; }
