@@ -934,8 +934,13 @@ json_t *flow_store_status_json(struct flow_store *s)
 void flow_store_status_hook(void *user, json_t *status)
 {
 	json_t *j = flow_store_status_json(user);
-	if (j)
+	json_t *o = json_object_get(status, "Flows");
+	if (j && json_is_object(o)) { /* beside what is there (the ingest queue's) */
+		json_object_update(o, j);
+		json_decref(j);
+	} else if (j) {
 		json_object_set_new(status, "Flows", j);
+	}
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
