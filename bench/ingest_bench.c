@@ -15,7 +15,8 @@
  *   store   flow_store_ingest_pb() of already decoded flows into a fresh store.
  * Memory: RSS growth over the ingest phase / flows stored, and the store's BytesPerFlow.
  *
- * Usage: ingest_bench [-u UPDATES] [-f FLOWS] [-r ROUNDS] [-o FILE]   (2000000, 200000, 2)
+ * Usage: ingest_bench [-u UPDATES] [-f FLOWS] [-r ROUNDS] [-d DIR] [-o FILE]   (2000000, 200000, 2)
+ * -d DIR: the ingest phase's store persistent in DIR/flows (the analyzer's defaults).
  * -o FILE: only write the encoded frames to FILE (each a u32 length, little-endian, then
  * the frame) and stop: bench/flow_ws_send.c sends them to an analyzer. 
  * Output: "key value" lines (see bench/README.md). */
@@ -146,9 +147,10 @@ int main(int argc, char **argv)
 	uint64_t updates = 2000000;
 	uint32_t nflows = 200000, rounds = 2;
 	int opt;
-	const char *out_file = NULL;
-	while ((opt = getopt(argc, argv, "u:f:r:o:")) != -1) {
+	const char *out_file = NULL, *dir = NULL;
+	while ((opt = getopt(argc, argv, "u:f:r:o:d:")) != -1) {
 		switch (opt) {
+		case 'd': dir = optarg; break;
 		case 'o': out_file = optarg; break;
 		case 'u': updates = strtoull(optarg, NULL, 10); break;
 		case 'f': nflows = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -241,6 +243,9 @@ int main(int argc, char **argv)
 
 	/* ---- ingest: flow_ingest_frame ---- */
 	struct flow_store_opts so = {.max_flows = nflows + 1024, .max_age_ms = -1};
+	if (dir) /* persistence on, the analyzer's defaults (fsync every 1 s by the flusher) */
+		snprintf(so.storage_dir, sizeof(so.storage_dir), "%s/flows", dir);
+	printf("persistent %d\n", dir != NULL);
 	long rss0 = rss_kib();
 	struct flow_store *s = flow_store_new(&so);
 	struct flow_ingest *fi = flow_ingest_new(s);
