@@ -74,8 +74,8 @@ run() {
 	q() { curl -s -o /dev/null -w '%{http_code}\n' -X POST -H 'Content-Type: application/json' -d "{\"GremlinQuery\":\"$1\"}" "http://$A/api/topology"; }
 	rm -f "$tmp/stop" "$tmp/heavy"
 	(while [ ! -e "$tmp/stop" ]; do
-		q "G.V().Has('Type','device').ShortestPathTo(Metadata('Name','nowhere')).Count()" >>"$tmp/heavy"
-		q "G.Flows().Has('Metric.ABBytes', GT(1000000000)).Count()" >>"$tmp/heavy"
+		echo "graph:$(q "G.V().Has('Type','device').ShortestPathTo(Metadata('Name','nowhere')).Count()")" >>"$tmp/heavy"
+		echo "flows:$(q "G.Flows().Has('Metric.ABBytes', GT(1000000000)).Count()")" >>"$tmp/heavy"
 	done) &
 	local H=$!
 	echo "# $label: analyzer $P, queries $H" >&2
@@ -104,7 +104,7 @@ sys.exit(0 if m + d >= n else 1)' "$frames"; then break; fi
 	wait $H
 	echo "$out" | sed "s/^/${label}_sender_/"
 	echo "$st" | python3 "$tmp/report.py" "$label" "$t0" "$done_t" "$sent"
-	echo "${label}_heavy_queries $(wc -l <"$tmp/heavy") ($(sort "$tmp/heavy" | uniq -c | awk '{printf "%s:%s ", $2, $1}'))"
+	echo "${label}_heavy_queries $(wc -l <"$tmp/heavy") ($(sort "$tmp/heavy" | uniq -c | awk '{printf "%s x%s ", $2, $1}'): HTTP codes; the graph walk ends at the 5 s timeout, a 4xx)"
 	kill $P 2>/dev/null
 	wait $P 2>/dev/null
 	P=
