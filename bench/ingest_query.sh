@@ -83,6 +83,7 @@ run() {
 	local t0 out
 	t0=$(date +%s.%N)
 	out=$("$BUILD/flow_ws_send" 127.0.0.1 "$port" "$tmp/frames.bin" "$RATE" "$SECS" bench-agent) ||
+		{ echo "ingest_query.sh: $label: the analyzer said: $(tail -3 "$tmp/log.$label")" >&2; false; } ||
 		{ echo "ingest_query.sh: $label: the sender failed" >&2; touch "$tmp/stop"; wait $H; kill $P; wait $P; P=; return 1; }
 	local sent frames
 	sent=$(echo "$out" | awk '$1 == "updates_sent" {print $2}')
