@@ -15,7 +15,10 @@
  *   store   flow_store_ingest_pb() of already decoded flows into a fresh store.
  * Memory: RSS growth over the ingest phase / flows stored, and the store's BytesPerFlow.
  *
- * Usage: ingest_bench [-u UPDATES] [-f FLOWS] [-r ROUNDS]   (2000000, 200000, 2)
+ * Usage: ingest_bench [-u UPDATES] [-f FLOWS] [-r ROUNDS] [-d DIR] [-o FILE]   (2000000, 200000, 2)
+ * -d DIR: the ingest phase's store persistent in DIR/flows (the analyzer's defaults).
+ * -o FILE: only write the encoded frames to FILE (each a u32 length, little-endian, then
+ * the frame) and stop: bench/flow_ws_send.c sends them to an analyzer. 
  * Output: "key value" lines (see bench/README.md). */
 #include <errno.h>
 #include <jansson.h>
@@ -144,8 +147,11 @@ int main(int argc, char **argv)
 	uint64_t updates = 2000000;
 	uint32_t nflows = 200000, rounds = 2;
 	int opt;
-	while ((opt = getopt(argc, argv, "u:f:r:")) != -1) {
+	const char *out_file = NULL, *dir = NULL;
+	while ((opt = getopt(argc, argv, "u:f:r:o:d:")) != -1) {
 		switch (opt) {
+		case 'd': dir = optarg; break;
+		case 'o': out_file = optarg; break;
 		case 'u': updates = strtoull(optarg, NULL, 10); break;
 		case 'f': nflows = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -219,9 +225,27 @@ int main(int argc, char **argv)
 	printf("bytes_per_frame %.0f\n", (double)bytes / (double)nframes);
 	printf("bytes_per_flow_state %.0f\n", (double)bytes / (double)states);
 	printf("distinct_flows %u\n", nflows);
+	if (out_file) {
+		FILE *o = fopen(out_file, "wb");
+		for (size_t i = 0; o && i < nframes; i++) {
+			uint32_t l = (uint32_t)frames[i].len;
+			if (fwrite(&l, 4, 1, o) != 1 || fwrite(frames[i].buf, 1, l, o) != l) {
+				fclose(o);
+				o = NULL;
+			}
+		}
+		if (!o || fclose(o)) {
+			fprintf(stderr, "ingest_bench: cannot write %s\n", out_file);
+			return 2;
+		}
+		return 0;
+	}
 
 	/* ---- ingest: flow_ingest_frame ---- */
 	struct flow_store_opts so = {.max_flows = nflows + 1024, .max_age_ms = -1};
+	if (dir) /* persistence on, the analyzer's defaults (fsync every 1 s by the flusher) */
+		snprintf(so.storage_dir, sizeof(so.storage_dir), "%s/flows", dir);
+	printf("persistent %d\n", dir != NULL);
 	long rss0 = rss_kib();
 	struct flow_store *s = flow_store_new(&so);
 	struct flow_ingest *fi = flow_ingest_new(s);

@@ -5,6 +5,9 @@
 #
 #   bench/store_bench.sh                    200,000 flows x 5 states = 1 M flow updates
 #   FLOWS=2000000 ROUNDS=5 bench/store_bench.sh
+#   BASE=/tmp/base bench/store_bench.sh    also runs the same bench against the tree in
+#                                           /tmp/base (e.g. `git archive <commit> | tar -x
+#                                           -C /tmp/base`), built there, and prints ratios
 # Knobs: FLOWS (200000), ROUNDS (5), DIR (the data directory, default a new one under
 #   /tmp, removed after), CORE (1, or 0 on a 1-CPU machine; none = no pinning), BUILD.
 # Prints the bench's "key value" lines, then the targets of issue 10 (informational:
@@ -22,18 +25,39 @@ own_dir=0
 if [ -z "${DIR:-}" ]; then DIR=$(mktemp -d /tmp/store-bench.XXXXXX); own_dir=1; fi
 trap '[ "$own_dir" = 1 ] && rm -rf "$DIR"' EXIT
 
-make -s UI=0 "$BUILD/libskydive.a" || { echo "store_bench.sh: make failed" >&2; exit 2; }
-LIBS=$(echo 'print-ldlibs: ; @echo $(LDLIBS)' |
-	make -s --no-print-directory -f Makefile -f - print-ldlibs UI=0 BUILD="$BUILD")
-cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Isrc -I"$BUILD/gen" -o "$BUILD/store_bench" \
-	bench/store_bench.c "$BUILD/libskydive.a" $LIBS -lpthread -lm ||
-	{ echo "store_bench.sh: cannot build store_bench" >&2; exit 2; }
+# build_bench TREE BUILD OUT: the library of TREE and this bench linked with it
+build_bench() {
+	make -s -C "$1" UI=0 BUILD="$2" "$2/libskydive.a" ||
+		{ echo "store_bench.sh: make failed in $1" >&2; exit 2; }
+	local libs
+	libs=$(echo 'print-ldlibs: ; @echo $(LDLIBS)' |
+		make -s --no-print-directory -C "$1" -f Makefile -f - print-ldlibs UI=0 BUILD="$2")
+	(cd "$1" && cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Isrc -I"$2/gen" -o "$3" \
+		"$OLDPWD/bench/store_bench.c" "$2/libskydive.a" $libs -lpthread -lm) ||
+		{ echo "store_bench.sh: cannot build store_bench in $1" >&2; exit 2; }
+}
+build_bench . "$BUILD" "$PWD/$BUILD/store_bench"
+if [ -n "${BASE:-}" ]; then build_bench "$BASE" build "$PWD/$BUILD/store_bench.base"; fi
 
 echo "# store_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), core ${CORE}, $(df -T "$DIR" | awk 'NR==2 {print $2}') in $DIR"
-out=$("${PIN[@]}" "$BUILD/store_bench" -d "$DIR" -f "$FLOWS" -r "$ROUNDS" 2>/dev/null) ||
+# each bench in its own subdirectory of DIR
+run() { mkdir -p "$DIR/$2" && "${PIN[@]}" "$1" -d "$DIR/$2" -f "$FLOWS" -r "$ROUNDS" 2>/dev/null; }
+out=$(run "$BUILD/store_bench" new) ||
 	{ echo "$out"; echo "store_bench.sh: the bench failed" >&2; exit 1; }
 echo "$out"
 v() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+if [ -n "${BASE:-}" ]; then
+	base=$(run "$BUILD/store_bench.base" base) ||
+		{ echo "$base"; echo "store_bench.sh: the baseline bench failed" >&2; exit 1; }
+	echo
+	echo "# baseline: $BASE, the same bench, the same run"
+	echo "$base" | sed 's/^/base_/'
+	b() { echo "$base" | awk -v k="$1" '$1 == k {print $2}'; }
+	echo
+	for k in memory_updates_per_s disk_updates_per_s; do
+		awk -v k="$k" -v n="$(v $k)" -v o="$(b $k)" 'BEGIN {printf "ratio_%s %.2f (%s / %s)\n", k, n / o, n, o}'
+	done
+fi
 echo
 t() { if awk "BEGIN {exit !($2)}"; then r=PASS; else r=MISS; fi; echo "# target: $1: $r"; }
 t ">= 1 M flow updates/s with persistence on one core ($(v disk_updates_per_s))" "$(v disk_updates_per_s) >= 1000000"

@@ -1388,14 +1388,19 @@ static void ws_closed(struct analyzer *a, struct pss *pss)
  * connection, and the connection kept. */
 static void flow_message(struct analyzer *a, struct peer *p)
 {
-	char err[256];
-	if (flow_ingest_frame(a->flows, p->host_id, (const uint8_t *)p->rx, p->rx_len,
-	                      rest_now_ms(), err, sizeof(err)) &&
-	    !p->bad_logged) {
+	/* a copy queued for the flow-ingest thread, which decodes, stores and counts it
+	 * (flow_ingest.h); a full queue drops it (counted in Flows.IngestQueue) */
+	char who[96];
+	snprintf(who, sizeof(who), "%s:%d", p->remote, p->remote_port);
+	int rc = flow_ingest_submit(a->flows, p->host_id, who, (const uint8_t *)p->rx, p->rx_len,
+	                            rest_now_ms());
+	if ((rc == -ENOBUFS || rc == -ENOMEM) && !p->bad_logged) {
 		p->bad_logged = 1;
-		log_warn("api: flow frame from agent %s (%s:%d) dropped: %s (counted in "
-		         "/api/status FlowStats; further ones from this connection are not logged)",
-		         p->host_id, p->remote, p->remote_port, err);
+		log_warn("api: flow frame from agent %s (%s) dropped: %s (counted in /api/status "
+		         "Flows.IngestQueue.Dropped: see analyzer.flow_queue and "
+		         "analyzer.flow_queue_bytes; further ones from this connection are not "
+		         "logged)",
+		         p->host_id, who, rc == -ENOBUFS ? "the flow-ingest queue is full" : "out of memory");
 	}
 }
 
@@ -2230,6 +2235,18 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 			int64_t mc = config_get_int(cfg, "analyzer.flow.stats_max_captures", 0);
 			flow_ingest_set_limits(a->flows, mh > 0 ? (size_t)mh : 0,
 			                       mc > 0 ? (size_t)mc : 0);
+			int64_t fq = config_get_int(cfg, "analyzer.flow_queue", FLOW_INGEST_QUEUE);
+			int64_t fb = config_get_int(cfg, "analyzer.flow_queue_bytes",
+			                            FLOW_INGEST_QUEUE_BYTES);
+			if (fq < 1 || fb < 1) {
+				snprintf(err, errlen,
+				         "analyzer.flow_queue %lld or analyzer.flow_queue_bytes %lld "
+				         "must be >= 1",
+				         (long long)fq, (long long)fb);
+				goto fail;
+			}
+			if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
+				goto fail;
 		}
 		dispatch_tick(&a->dispatch_timer);
 	}

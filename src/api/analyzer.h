@@ -5,8 +5,7 @@
  * Threads (docs/API.md "Limits"):
  * - the event loop (one thread, lws_service) accepts, reads every request and message,
  *   writes every answer; it runs what is cheap or bounded: routing, auth, /api/status,
- *   captures, the web UI, flow frames (flow_ingest -> flow store, under the store's own
- *   lock), subscribers' SyncReplies, the capture dispatch; all of these take only the
+ *   captures, the web UI, subscribers' SyncReplies, the capture dispatch; all of these take only the
  *   graph's reader side (graph_rdlock), which a running query does not hold off.
  * - query workers (workers.h, analyzer.query_workers): GET/POST /api/topology and POST
  *   /api/pcap (rest_is_query). The loop hands each a copy of the request (struct
@@ -25,6 +24,9 @@
  *   runs there, with qlock for the peer list. SyncRequests, a new subscriber's first
  *   SyncReply (a barrier) and capture dispatch replies come back to the loop once what
  *   came before them is applied (peers named by id: one that went is skipped).
+ * - the flow-ingest thread (flow_ingest.h): /ws/agent/flow frames, copied by the loop into
+ *   a bounded queue (analyzer.flow_queue, analyzer.flow_queue_bytes; a refused frame is
+ *   dropped and counted), decoded and stored there under the flow store's own lock.
  * Locks: the graph's rwlock (readers first; queries ordered by graph_writer.h), qlock
  * (the peer list and the subscriber queues: the loop changes the list, the listener
  * walks it), the pool's and the writer's own queue mutexes. Subscriber filter state is
@@ -35,7 +37,8 @@
  * Config keys read: analyzer.listen (host:port; port 0 picks a free one),
  * host_id, http.ws.queue_size, http.ws.ping_delay, tls.server_cert,
  * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.query_workers,
- * analyzer.query_queue, analyzer.graph_queue, analyzer.graph_queue_bytes, analyzer.data_dir
+ * analyzer.query_queue, analyzer.graph_queue, analyzer.graph_queue_bytes, analyzer.flow_queue,
+ * analyzer.flow_queue_bytes, analyzer.data_dir
  * (where captures are kept: captures.json), and the authentication keys of
  * src/auth/auth.h (<service>.auth.*, auth.<backend>.*, rbac.*): every request is
  * authenticated and authorized before it is routed (docs/API.md "Authentication"). */

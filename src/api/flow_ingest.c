@@ -1,5 +1,7 @@
-/* flow_ingest.c - /ws/agent/flow frames: protobuf-c decoding of flow.Message into the flow
- * store, per agent and per capture counters for /api/status. */
+/* flow_ingest.c - /ws/agent/flow frames: queued by the loop to the flow-ingest thread
+ * (a one-thread workers.h pool, bounded by frames and bytes), protobuf-c decoding of
+ * flow.Message into the flow store there, per agent and per capture counters for
+ * /api/status. */
 #include "api/flow_ingest.h"
 
 #include <errno.h>
@@ -9,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/workers.h"
+#include "common/log.h"
 #include "flow.pb-c.h"
 
 /* Decoding allocator: protobuf-c's many small allocations per flow (strings, layers,
@@ -97,6 +101,25 @@ struct flow_ingest {
 	uint64_t hosts_evicted, captures_evicted;
 	struct arena arena; /* decoding, under lock */
 	ProtobufCAllocator alloc;
+	/* The flow-ingest thread (flow_ingest_start): frames queued by the loop. The pool
+	 * bounds the frames; the bytes are bounded here (qmu). */
+	struct workers *pool;
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv; /* flow_ingest_hold released */
+	int held;
+	size_t q_max_frames, q_max_bytes, q_bytes, q_frames;
+	uint64_t q_received, q_dropped, q_dropped_bytes;
+	int64_t last_err_log; /* decode errors logged at most every 10 s (thread) */
+};
+
+/* A frame waiting for the thread: a copy of the bytes, the sender named. */
+struct fi_job {
+	struct workers_job job; /* first: the pool gives it back */
+	struct flow_ingest *fi;
+	int64_t now_ms;
+	size_t len;
+	char host[128], who[128];
+	uint8_t data[];
 };
 
 struct flow_ingest *flow_ingest_new(struct flow_store *s)
@@ -109,6 +132,8 @@ struct flow_ingest *flow_ingest_new(struct flow_store *s)
 		return NULL;
 	}
 	pthread_mutex_init(&fi->lock, NULL);
+	pthread_mutex_init(&fi->qmu, NULL);
+	pthread_cond_init(&fi->qcv, NULL);
 	fi->s = s;
 	fi->max_hosts = FLOW_INGEST_MAX_HOSTS;
 	fi->max_captures = FLOW_INGEST_MAX_CAPTURES;
@@ -118,10 +143,36 @@ struct flow_ingest *flow_ingest_new(struct flow_store *s)
 	return fi;
 }
 
+static void jobs_free(struct flow_ingest *fi, struct workers_job *j)
+{
+	while (j) {
+		struct workers_job *nx = j->next;
+		struct fi_job *fj = (struct fi_job *)j;
+		if (j->canceled) { /* queued when the thread stopped: lost, counted */
+			pthread_mutex_lock(&fi->qmu);
+			fi->q_dropped++;
+			fi->q_dropped_bytes += fj->len;
+			fi->q_bytes -= fj->len;
+			fi->q_frames--;
+			pthread_mutex_unlock(&fi->qmu);
+		}
+		free(fj);
+		j = nx;
+	}
+}
+
 void flow_ingest_free(struct flow_ingest *fi)
 {
 	if (!fi)
 		return;
+	if (fi->pool) {
+		flow_ingest_hold(fi, 0);
+		workers_stop(fi->pool);
+		jobs_free(fi, workers_take_done(fi->pool));
+		workers_free(fi->pool);
+	}
+	pthread_mutex_destroy(&fi->qmu);
+	pthread_cond_destroy(&fi->qcv);
 	json_decref(fi->hosts);
 	arena_reset(&fi->arena);
 	for (struct arena_block *b = fi->arena.first; b;) {
@@ -244,10 +295,25 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 	int64_t n_flows = 0, n_rejected = 0, n_errors = 0, n_raw = 0, n_raw_rejected = 0;
 	const char *cap_id = NULL;
 	int64_t cap_flows = 0;
+	/* the store's batch form (one lock per few records, its index prefetched); the
+	 * arrays come from the frame's arena */
+	uint64_t *uuids = m->n_flows ? arena_alloc(&fi->arena, m->n_flows * sizeof(*uuids)) : NULL;
+	int *rcs = m->n_flows ? arena_alloc(&fi->arena, m->n_flows * sizeof(*rcs)) : NULL;
+	if (m->n_flows && (!uuids || !rcs)) {
+		add(h, "Errors", 1);
+		add(h, "FlowsRejected", (int64_t)m->n_flows);
+		arena_reset(&fi->arena);
+		pthread_mutex_unlock(&fi->lock);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (m->n_flows)
+		flow_store_ingest_pb_batch(fi->s, (const Flow__Flow *const *)m->flows, m->n_flows,
+					   now_ms, uuids, rcs);
 	for (size_t i = 0; i < m->n_flows; i++) {
 		const Flow__Flow *f = m->flows[i];
-		uint64_t uuid;
-		int rc = flow_store_ingest_pb(fi->s, f, now_ms, &uuid);
+		uint64_t uuid = uuids[i];
+		int rc = rcs[i];
 		if (rc) {
 			n_rejected++;
 			/* its raw packets go with it: counted too, not silently lost */
@@ -312,6 +378,117 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
 	return 0;
 }
 
+/* On the thread: one queued frame decoded and stored. */
+static void job_run(struct workers_job *j)
+{
+	struct fi_job *fj = (struct fi_job *)j;
+	struct flow_ingest *fi = fj->fi;
+	char err[256];
+	pthread_mutex_lock(&fi->qmu);
+	while (fi->held)
+		pthread_cond_wait(&fi->qcv, &fi->qmu);
+	pthread_mutex_unlock(&fi->qmu);
+	if (flow_ingest_frame(fi, fj->host, fj->data, fj->len, fj->now_ms, err, sizeof(err))) {
+		/* counted per agent (FlowStats); logged at most every 10 s, any sender */
+		pthread_mutex_lock(&fi->qmu);
+		int say = fj->now_ms - fi->last_err_log >= 10000 || !fi->last_err_log;
+		if (say)
+			fi->last_err_log = fj->now_ms;
+		pthread_mutex_unlock(&fi->qmu);
+		if (say)
+			log_warn("api: flow frame from agent %s (%s) dropped: %s (counted in "
+				 "/api/status FlowStats; the next ones are logged at most every 10 s)",
+				 fj->host, fj->who, err);
+	}
+	pthread_mutex_lock(&fi->qmu);
+	fi->q_bytes -= fj->len;
+	fi->q_frames--;
+	pthread_mutex_unlock(&fi->qmu);
+}
+
+/* After each job, on the thread: the finished frames freed there (the loop has
+ * nothing to collect). */
+static void job_done(void *user)
+{
+	struct flow_ingest *fi = user;
+	jobs_free(fi, workers_take_done(fi->pool));
+}
+
+int flow_ingest_start(struct flow_ingest *fi, size_t max_frames, size_t max_bytes, char *err,
+		      size_t errlen)
+{
+	fi->q_max_frames = max_frames ? max_frames : FLOW_INGEST_QUEUE;
+	fi->q_max_bytes = max_bytes ? max_bytes : FLOW_INGEST_QUEUE_BYTES;
+	/* the bound is ours (q_frames, q_bytes); the pool's is one frame larger, so a frame
+	 * the thread has just finished but the pool still counts never refuses a new one */
+	fi->pool = workers_new(1, fi->q_max_frames, job_done, fi, err, errlen);
+	return fi->pool ? 0 : -ENOMEM;
+}
+
+void flow_ingest_hold(struct flow_ingest *fi, int hold)
+{
+	pthread_mutex_lock(&fi->qmu);
+	fi->held = hold;
+	pthread_cond_broadcast(&fi->qcv);
+	pthread_mutex_unlock(&fi->qmu);
+}
+
+int flow_ingest_submit(struct flow_ingest *fi, const char *host, const char *who,
+		       const uint8_t *buf, size_t len, int64_t now_ms)
+{
+	if (!fi->pool) {
+		char err[256];
+		return flow_ingest_frame(fi, host, buf, len, now_ms, err, sizeof(err));
+	}
+	pthread_mutex_lock(&fi->qmu);
+	fi->q_received++;
+	int full = fi->q_bytes + len > fi->q_max_bytes || fi->q_frames >= fi->q_max_frames;
+	if (!full) { /* reserved now, so two submits cannot both take the last room */
+		fi->q_bytes += len;
+		fi->q_frames++;
+	}
+	pthread_mutex_unlock(&fi->qmu);
+	struct fi_job *fj = full ? NULL : malloc(sizeof(*fj) + len);
+	if (fj) {
+		memset(fj, 0, sizeof(*fj));
+		fj->job.run = job_run;
+		fj->fi = fi;
+		fj->now_ms = now_ms;
+		fj->len = len;
+		snprintf(fj->host, sizeof(fj->host), "%s", host ? host : "");
+		snprintf(fj->who, sizeof(fj->who), "%s", who ? who : "");
+		if (len)
+			memcpy(fj->data, buf, len);
+		if (!workers_submit(fi->pool, &fj->job))
+			return 0;
+		free(fj);
+		fj = NULL;
+	}
+	pthread_mutex_lock(&fi->qmu);
+	if (!full) {
+		fi->q_bytes -= len;
+		fi->q_frames--;
+	}
+	fi->q_dropped++;
+	fi->q_dropped_bytes += len;
+	pthread_mutex_unlock(&fi->qmu);
+	return full ? -ENOBUFS : -ENOMEM;
+}
+
+void flow_ingest_queue_stats(struct flow_ingest *fi, struct flow_ingest_queue_stats *out)
+{
+	pthread_mutex_lock(&fi->qmu);
+	*out = (struct flow_ingest_queue_stats){.threaded = fi->pool != NULL,
+						.max_frames = fi->q_max_frames,
+						.max_bytes = fi->q_max_bytes,
+						.frames = fi->q_frames,
+						.bytes = fi->q_bytes,
+						.received = fi->q_received,
+						.dropped = fi->q_dropped,
+						.dropped_bytes = fi->q_dropped_bytes};
+	pthread_mutex_unlock(&fi->qmu);
+}
+
 json_t *flow_ingest_status_json(struct flow_ingest *fi)
 {
 	pthread_mutex_lock(&fi->lock);
@@ -334,4 +511,20 @@ void flow_ingest_status_hook(void *user, json_t *status)
 	pthread_mutex_unlock(&fi->lock);
 	if (ev)
 		json_object_set_new(status, "FlowStatsLimits", ev);
+	struct flow_ingest_queue_stats q;
+	flow_ingest_queue_stats(fi, &q);
+	json_t *qj = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Threaded", q.threaded,
+			       "MaxFrames", (json_int_t)q.max_frames, "MaxBytes",
+			       (json_int_t)q.max_bytes, "Frames", (json_int_t)q.frames, "Bytes",
+			       (json_int_t)q.bytes, "Received", (json_int_t)q.received, "Dropped",
+			       (json_int_t)q.dropped, "DroppedBytes", (json_int_t)q.dropped_bytes);
+	/* beside the store's counters ("Flows", flow_store_status_hook: either may come
+	 * first) */
+	json_t *flows = json_object_get(status, "Flows");
+	if (!json_is_object(flows) && (flows = json_object()))
+		json_object_set_new(status, "Flows", flows);
+	if (qj && flows)
+		json_object_set_new(flows, "IngestQueue", qj);
+	else
+		json_decref(qj);
 }

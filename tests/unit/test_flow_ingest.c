@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "api/flow_ingest.h"
 #include "flow.pb-c.h"
@@ -360,6 +361,81 @@ static void test_stats_bounded(void **state)
 	flow_store_free(s);
 }
 
+/* The flow-ingest thread's queue: bounded by frames (the one being decoded counts) and
+ * by bytes; a frame beyond either is refused with -ENOBUFS and counted, the others are
+ * decoded and stored by the thread, and the ingest keeps working after. */
+static void test_queue_full_counts_drops(void **state)
+{
+	(void)state;
+	struct flow_store *s = flow_store_new(NULL);
+	struct flow_ingest *fi = flow_ingest_new(s);
+	char err[256] = "";
+	assert_int_equal(flow_ingest_start(fi, 2, 4096, err, sizeof(err)), 0);
+	Flow__Flow f = FLOW__FLOW__INIT;
+	Flow__Flow *fl[1] = {&f};
+	Flow__Message m = FLOW__MESSAGE__INIT;
+	m.n_flows = 1;
+	m.flows = fl;
+	uint8_t *b[3];
+	size_t len[3];
+	const char *uuids[3] = {"a1", "a2", "a3"};
+	for (int i = 0; i < 3; i++) {
+		f.uuid = (char *)uuids[i];
+		b[i] = pack(&m, &len[i]);
+	}
+	flow_ingest_hold(fi, 1);
+	assert_int_equal(flow_ingest_submit(fi, "q1", "test", b[0], len[0], T0), 0);
+	assert_int_equal(flow_ingest_submit(fi, "q1", "test", b[1], len[1], T0), 0);
+	/* two frames queued or held in decoding: the third is over analyzer.flow_queue */
+	assert_int_equal(flow_ingest_submit(fi, "q1", "test", b[2], len[2], T0), -ENOBUFS);
+	/* larger than analyzer.flow_queue_bytes on its own */
+	uint8_t big[5000] = {0};
+	assert_int_equal(flow_ingest_submit(fi, "q1", "test", big, sizeof(big), T0), -ENOBUFS);
+	struct flow_ingest_queue_stats q;
+	flow_ingest_queue_stats(fi, &q);
+	assert_int_equal(q.received, 4);
+	assert_int_equal(q.dropped, 2);
+	assert_int_equal(q.dropped_bytes, len[2] + sizeof(big));
+	assert_int_equal(q.frames, 2);
+	flow_ingest_hold(fi, 0);
+	for (;;) { /* drained: no time bound, the thread's progress only */
+		flow_ingest_queue_stats(fi, &q);
+		if (!q.frames)
+			break;
+		usleep(1000);
+	}
+	/* room again: the dropped frame goes in now */
+	assert_int_equal(flow_ingest_submit(fi, "q1", "test", b[2], len[2], T0), 0);
+	do {
+		usleep(1000);
+		flow_ingest_queue_stats(fi, &q);
+	} while (q.frames);
+	json_t *st = flow_ingest_status_json(fi);
+	json_t *h = json_object_get(st, "q1");
+	assert_int_equal(json_integer_value(json_object_get(h, "Messages")), 3);
+	assert_int_equal(json_integer_value(json_object_get(h, "Flows")), 3);
+	json_decref(st);
+	json_t *flows = query_all(s);
+	assert_int_equal(json_array_size(flows), 3);
+	assert_non_null(flow_by_uuid(flows, "a2"));
+	json_decref(flows);
+	json_t *status = json_object();
+	flow_ingest_status_hook(fi, status);
+	flow_store_status_hook(s, status);
+	json_t *iq = json_object_get(json_object_get(status, "Flows"), "IngestQueue");
+	assert_int_equal(json_integer_value(json_object_get(iq, "Dropped")), 2);
+	assert_int_equal(json_integer_value(json_object_get(iq, "Received")), 5);
+	assert_int_equal(json_integer_value(json_object_get(iq, "MaxFrames")), 2);
+	assert_true(json_is_true(json_object_get(iq, "Threaded")));
+	/* the store's counters beside it */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(status, "Flows"), "Flows")), 3);
+	json_decref(status);
+	for (int i = 0; i < 3; i++)
+		free(b[i]);
+	flow_ingest_free(fi);
+	flow_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_ingest_icmp_v6_and_bad_flows),
 	    cmocka_unit_test(test_malformed_frame),
 	    cmocka_unit_test(test_stats_bounded),
+	    cmocka_unit_test(test_queue_full_counts_drops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #include "gremlin/gremlin.h"
 #include "store/flow_store.h"
 #include "unit/frames.h"
+#include "flow.pb-c.h"
 
 #define MS(x) ((uint64_t)(x) * 1000000ull)
 #define T0 1700000000000ll /* ms */
@@ -597,6 +598,60 @@ static void test_bpf_and_nodes(void **state)
 	flow_store_free(s);
 }
 
+/* UUIDs of agents' flows: hex as strtoull(s, 16) reads it (the fast path must accept and
+ * refuse the same), and the batch form stores what the single one does. */
+static void test_pb_uuid_and_batch(void **state)
+{
+	(void)state;
+	struct flow_store *s = flow_store_new(NULL);
+	assert_non_null(s);
+	struct {
+		const char *in;
+		int rc;
+		uint64_t v;
+	} cases[] = {
+	    {"0", 0, 0},
+	    {"fedcba9876543210", 0, 0xfedcba9876543210ull},
+	    {"FEDCBA9876543210", 0, 0xfedcba9876543210ull},
+	    {"00000000000000abc", 0, 0xabc}, /* 17 digits, strtoull's value */
+	    {"1ffffffffffffffff", -EINVAL, 0}, /* beyond 64 bits: ERANGE */
+	    {"0x1f", 0, 0x1f},                /* strtoull's prefix */
+	    {"12g4", -EINVAL, 0},
+	    {"", -EINVAL, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Flow__Flow f = FLOW__FLOW__INIT;
+		f.uuid = (char *)cases[i].in;
+		uint64_t u = 42;
+		assert_int_equal(flow_store_ingest_pb(s, &f, 1000, &u), cases[i].rc);
+		if (!cases[i].rc)
+			assert_true(u == cases[i].v);
+	}
+	Flow__Flow a = FLOW__FLOW__INIT, b = FLOW__FLOW__INIT, c = FLOW__FLOW__INIT;
+	a.uuid = "a1";
+	b.uuid = "not hex";
+	c.uuid = "c3";
+	c.application = "DNS";
+	const Flow__Flow *v[3] = {&a, &b, &c};
+	uint64_t uu[3];
+	int rc[3];
+	assert_int_equal(flow_store_ingest_pb_batch(s, v, 3, 2000, uu, rc), 2);
+	assert_int_equal(rc[0], 0);
+	assert_int_equal(rc[1], -EINVAL);
+	assert_int_equal(rc[2], 0);
+	assert_true(uu[0] == 0xa1 && uu[1] == 0 && uu[2] == 0xc3);
+	struct gremlin_error err = {0};
+	json_t *fl = flow_store_query(s, NULL, 0, 0, &err);
+	assert_non_null(fl);
+	/* 0, fedc.., abc, 1f from the cases, a1 and c3 */
+	assert_int_equal(json_array_size(fl), 6);
+	json_t *last = json_array_get(fl, 5);
+	assert_string_equal(json_string_value(json_object_get(last, "UUID")), "c3");
+	assert_string_equal(json_string_value(json_object_get(last, "Application")), "DNS");
+	json_decref(fl);
+	flow_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_raw_budget),
 	    cmocka_unit_test(test_pcap_import), cmocka_unit_test(test_gremlin),
 	    cmocka_unit_test(test_metrics),    cmocka_unit_test(test_bpf_and_nodes),
+	    cmocka_unit_test(test_pb_uuid_and_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
