@@ -375,6 +375,25 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			log_warn("agent: %s to analyzer %s lost; reconnecting", c->label, c->addr);
 		schedule_reconnect(c);
 		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* libwebsockets 4.1 may drop a client connection that failed after TCP
+		 * came up (a TLS 1.3 alert read while it waits for the upgrade answer)
+		 * with no CONNECTION_ERROR or CLOSED callback: without this the channel
+		 * stays "connecting" for good and never says why. */
+		if (!c || c->wsi != wsi || c->state == CONN_IDLE)
+			break;
+		if (c->state != CONN_UP && !c->warned) {
+			char why[1200];
+			log_warn("agent: cannot connect the %s to analyzer %s: %s; retrying", c->label,
+				 c->addr,
+				 ws_link_tls_failure(&cl->tls, "read failed", c->tls_reason, why,
+						     sizeof(why)));
+			c->warned = 1;
+		} else if (c->state == CONN_UP && !atomic_load(&cl->stopping)) {
+			log_warn("agent: %s to analyzer %s lost; reconnecting", c->label, c->addr);
+		}
+		schedule_reconnect(c);
+		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Woken by an owner: each open channel's next() says whether it
 		 * has work (a few channels: cheap). */
