@@ -79,7 +79,7 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 # The web UI (ui/, npm packages pinned by ui/package-lock.json) is built once into
 # build/ui whatever $(BUILD) is (the ASan build shares it), then embedded in the
 # binary: scripts/gen_ui_assets.py writes $(BUILD)/gen/ui_assets.c, a table whose
-# bytes come in by .incbin (src/api/ui_assets.h). make UI=0: an empty table.
+# bytes come in by .incbin (src/http/ui_assets.h). make UI=0: an empty table.
 UI       ?= 1
 UI_DIR   := build/ui
 UI_DEPS  := $(shell find ui/src -type f 2>/dev/null) ui/build.mjs ui/package-lock.json
@@ -110,7 +110,7 @@ ui/node_modules/.package-lock.json: ui/package-lock.json
 	touch $@
 endif
 
-$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/api/ui_assets.h
+$(BUILD)/gen/ui_assets.o: $(BUILD)/gen/ui_assets.c src/http/ui_assets.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c

@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "agent/flow_pb.h"
-#include "api/flow_ingest.h"
+#include "analyzer/flow_ingest.h"
 #include "flow.pb-c.h"
 #include "flow/flow_table.h"
 #include "store/flow_store.h"

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/capture_res.h"
+#include "analyzer/capture_res.h"
 #include "common/log.h"
 #include "graph/graph.h"
 #include "fuzz_check.h"

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "api/cors.h"
+#include "http/cors.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "store/flow_store.h"

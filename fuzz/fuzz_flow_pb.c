@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/flow_ingest.h"
+#include "analyzer/flow_ingest.h"
 #include "flow.pb-c.h"
 #include "store/flow_store.h"
 #include "fuzz_check.h"

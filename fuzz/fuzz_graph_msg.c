@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/graph_msg.h"
-#include "api/sub_filter.h"
+#include "wire/graph_msg.h"
+#include "analyzer/sub_filter.h"
 #include "common/log.h"
 #include "graph/graph.h"
 #include "fuzz_check.h"

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/cors.h"
-#include "api/login.h"
-#include "api/ui_serve.h"
+#include "http/cors.h"
+#include "http/login.h"
+#include "http/ui_serve.h"
 #include "config/config.h"
 #include "fuzz_check.h"
 

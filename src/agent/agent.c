@@ -10,7 +10,7 @@
 #include "agent/flow_sender.h"
 #include "agent/forwarder.h"
 #include "agent/ws_link.h"
-#include "api/graph_msg.h"
+#include "wire/graph_msg.h"
 #include "common/log.h"
 #include "topology/topology.h"
 

@@ -24,7 +24,7 @@
 #include "agent/flow_pb.h"
 #include "agent/ovs_capture.h"
 #include "agent/sflow_meta.h"
-#include "api/graph_msg.h"
+#include "wire/graph_msg.h"
 #include "capture/capture.h"
 #include "common/log.h"
 #include "common/util.h"

@@ -420,7 +420,7 @@ struct graph *graph_new(const struct graph_opts *o)
 	/* Readers first (glibc's default, said explicitly): a reader that arrives while a
 	 * writer waits behind a long query still gets in, so short reads never queue behind
 	 * a query (the analyzer orders its queries after the messages before them itself:
-	 * api/graph_writer.h). */
+	 * analyzer/graph_writer.h). */
 	pthread_rwlockattr_t ra;
 	pthread_rwlockattr_init(&ra);
 	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_READER_NP);

@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "api/cors.h"
-#include "api/login.h"
-#include "api/ui_assets.h"
-#include "api/ui_serve.h"
+#include "http/cors.h"
+#include "http/login.h"
+#include "http/ui_assets.h"
+#include "http/ui_serve.h"
 
 static int has(const struct rest_response *r, const char *line)
 {

@@ -1,4 +1,4 @@
-/* test_api_msg.c - unit tests of src/api without sockets: WebSocket graph
+/* test_api_msg.c - unit tests of the REST and wire code (src/analyzer/rest.c, src/wire/graph_msg.c) without sockets: WebSocket graph
  * messages applied to a graph (graph_msg.c) and the REST answers (rest.c). */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "api/graph_msg.h"
-#include "api/rest.h"
+#include "wire/graph_msg.h"
+#include "analyzer/rest.h"
 
 static const struct graph_msg_source agent = {
     .host = "agent1", .origin = "agent.agent1", .force_host = 1};

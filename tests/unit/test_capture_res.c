@@ -1,4 +1,4 @@
-/* test_capture_res.c - unit tests of the Capture resource (src/api/capture_res.c):
+/* test_capture_res.c - unit tests of the Capture resource (src/analyzer/capture_res.c):
  * every validation rule both ways, JSON round trip, REST answers, TTL, listeners,
  * and the captures file (save, load, corrupt file kept aside). */
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "api/capture_res.h"
+#include "analyzer/capture_res.h"
 
 /* ---- validation table ----------------------------------------------------- */
 

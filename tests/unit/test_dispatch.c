@@ -1,4 +1,4 @@
-/* test_dispatch.c - unit tests of the capture dispatch (src/api/dispatch.c): captures x
+/* test_dispatch.c - unit tests of the capture dispatch (src/analyzer/dispatch.c): captures x
  * graph -> OnDemand Start/Stop per (node, agent), type defaults and refusals, DOWN nodes,
  * agent reconnection, capture deletion, agent replies, Count from Captures metadata. */
 #include <errno.h>
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "api/capture_res.h"
-#include "api/dispatch.h"
+#include "analyzer/capture_res.h"
+#include "analyzer/dispatch.h"
 #include "graph/graph.h"
 
 #define T0 1700000000000ll

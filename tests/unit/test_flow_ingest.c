@@ -1,4 +1,4 @@
-/* test_flow_ingest.c - unit tests of /ws/agent/flow ingest (src/api/flow_ingest.c,
+/* test_flow_ingest.c - unit tests of /ws/agent/flow ingest (src/analyzer/flow_ingest.c,
  * flow_store_ingest_pb): flow.Message encoded with protobuf-c, stored and read back as
  * Skydive's flow JSON with raw packets; Stats counters; malformed frames counted. */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "api/flow_ingest.h"
+#include "analyzer/flow_ingest.h"
 #include "flow.pb-c.h"
 #include "gremlin/gremlin.h"
 #include "store/flow_store.h"

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "api/rest_pcap.h"
+#include "analyzer/rest_pcap.h"
 #include "capture/capture.h"
 #include "common/buf.h"
 #include "common/util.h"

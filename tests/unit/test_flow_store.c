@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "api/rest_pcap.h"
+#include "analyzer/rest_pcap.h"
 #include "capture/pcap_out.h"
 #include "flow/flow_table.h"
 #include "graph/graph.h"

@@ -1,4 +1,4 @@
-/* test_sub_filter.c - unit tests of src/api/sub_filter.c: a subscriber's filtered set, its
+/* test_sub_filter.c - unit tests of src/analyzer/sub_filter.c: a subscriber's filtered set, its
  * difference after changes, and partial update ops; and graph_replaced_metadata. */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "api/sub_filter.h"
+#include "analyzer/sub_filter.h"
 
 struct emitted {
 	char line[64][96];

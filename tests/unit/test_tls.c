@@ -13,7 +13,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "agent/ws_link.h"
-#include "api/tls_server.h"
+#include "http/tls_server.h"
 #include "common/tls.h"
 #include "config/config.h"
 

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "api/graph_writer.h"
-#include "api/workers.h"
+#include "analyzer/graph_writer.h"
+#include "http/workers.h"
 
 struct tjob {
 	struct workers_job w; /* first */

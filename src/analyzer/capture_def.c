@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/capture_res_int.h"
+#include "analyzer/capture_res_int.h"
 #include "capture/capture.h"
 #include "gremlin/gremlin.h"
 

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "api/login.h"
+#include "http/login.h"
 #include "auth/rbac.h"
 #include "common/base64.h"
 #include "common/log.h"

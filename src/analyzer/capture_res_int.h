@@ -1,7 +1,7 @@
 /* capture_res_int.h - what the Capture resource's files share: capture_def.c (a
  * capture's validation and JSON), capture_res.c (the registry and its listeners),
  * capture_res_store.c (<data_dir>/captures.json) and capture_res_rest.c (bodies, TTL,
- * /api/capture). Private to src/api. */
+ * /api/capture). Private to src/analyzer. */
 #ifndef SKYDIVE_CAPTURE_RES_INT_H
 #define SKYDIVE_CAPTURE_RES_INT_H
 
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "api/capture_res.h"
+#include "analyzer/capture_res.h"
 
 #define MAX_LISTENERS 8
 

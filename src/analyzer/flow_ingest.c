@@ -2,7 +2,7 @@
  * (a one-thread workers.h pool, bounded by frames and bytes), protobuf-c decoding of
  * flow.Message into the flow store there, per agent and per capture counters for
  * /api/status. */
-#include "api/flow_ingest.h"
+#include "analyzer/flow_ingest.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/workers.h"
+#include "http/workers.h"
 #include "common/log.h"
 #include "flow.pb-c.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/sub_filter.h"
+#include "analyzer/sub_filter.h"
 #include "common/pvec.h"
 #include "common/smap.h"
 

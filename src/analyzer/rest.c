@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/rest.h"
-#include "api/rest_pcap.h"
+#include "analyzer/rest.h"
+#include "analyzer/rest_pcap.h"
 #include "common/version.h"
 #include "common/log.h"
 

@@ -1,6 +1,6 @@
 /* graph_writer.c - the graph-writer thread: a bounded FIFO of message texts from the
  * loop, parsed here and applied in batches under the graph's writer lock. */
-#include "api/graph_writer.h"
+#include "analyzer/graph_writer.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/capture_res_int.h"
+#include "analyzer/capture_res_int.h"
 #include "common/log.h"
 
 void capture_res_notify(struct capture_res *r, enum capture_res_event ev,

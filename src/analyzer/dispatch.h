@@ -19,7 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "api/capture_res.h"
+#include "analyzer/capture_res.h"
 #include "graph/graph.h"
 
 #define DISPATCH_NAMESPACE "OnDemand"

@@ -1,5 +1,5 @@
 /* tls_server.c - the server side TLS policy (see tls_server.h). */
-#include "api/tls_server.h"
+#include "http/tls_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -10,7 +10,7 @@
 
 #include <yaml.h>
 
-#include "api/capture_res_int.h"
+#include "analyzer/capture_res_int.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/yaml_json.h"

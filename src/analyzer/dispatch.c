@@ -1,6 +1,6 @@
 /* dispatch.c - on-demand capture dispatch: desired (capture, node) set from Gremlin on the
  * live graph, diff against the started pairs, OnDemand Start/Stop through a callback. */
-#include "api/dispatch.h"
+#include "analyzer/dispatch.h"
 
 #include <errno.h>
 #include <stdatomic.h>

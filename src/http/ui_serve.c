@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-#include "api/ui_assets.h"
-#include "api/ui_serve.h"
+#include "http/ui_assets.h"
+#include "http/ui_serve.h"
 #include "common/log.h"
 
 

@@ -12,7 +12,7 @@
 #ifndef SKYDIVE_UI_SERVE_H
 #define SKYDIVE_UI_SERVE_H
 
-#include "api/rest.h"
+#include "analyzer/rest.h"
 
 struct ui_request {
 	const char *method;

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/rest.h"
+#include "analyzer/rest.h"
 #include "graph/graph.h"
 
 #define CAPTURE_RES_FILE "captures.json" /* in the data directory */

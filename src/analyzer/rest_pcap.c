@@ -1,6 +1,6 @@
 /* rest_pcap.c - pcap import into the flow store (POST /api/pcap) and pcap export of
  * RawPackets() results. */
-#include "api/rest_pcap.h"
+#include "analyzer/rest_pcap.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "api/rest.h"
+#include "analyzer/rest.h"
 #include "auth/auth.h"
 
 struct login_request {

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/graph_msg.h"
+#include "wire/graph_msg.h"
 #include "graph/graph.h"
 
 struct graph_writer;

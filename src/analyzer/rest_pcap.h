@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/rest.h"
+#include "analyzer/rest.h"
 #include "store/flow_store.h"
 
 #define REST_CT_PCAP "application/vnd.tcpdump.pcap"

@@ -22,7 +22,7 @@
 #ifndef SKYDIVE_CORS_H
 #define SKYDIVE_CORS_H
 
-#include "api/rest.h"
+#include "analyzer/rest.h"
 #include "config/config.h"
 
 struct cors;

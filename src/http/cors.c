@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/cors.h"
+#include "http/cors.h"
 
 
 struct cors {

@@ -1,6 +1,6 @@
 /* workers.c - the query worker pool: one mutex guards the waiting queue and the done
  * list; a condition variable wakes idle workers. */
-#include "api/workers.h"
+#include "http/workers.h"
 
 #include <errno.h>
 #include <pthread.h>

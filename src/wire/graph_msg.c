@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/graph_msg.h"
+#include "wire/graph_msg.h"
 #include "common/json_dotted.h"
 
 json_t *graph_msg_parse(const char *text, size_t len, char *err, size_t errlen)

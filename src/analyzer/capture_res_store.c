@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/capture_res_int.h"
+#include "analyzer/capture_res_int.h"
 #include "common/log.h"
 
 /* Missing parents are made 0755, the data directory itself 0700: captures name
