@@ -154,12 +154,16 @@ static int blank(const char *s)
 	return !s || !*s;
 }
 
-/* A RawPackets() result as a pcap file (Accept: application/vnd.tcpdump.pcap). */
-static void reply_pcap(struct rest_response *out, const json_t *result)
+/* A RawPackets() result as a pcap file (Accept: application/vnd.tcpdump.pcap): from the
+ * typed packets when the evaluator handed them over, else from its JSON. */
+static void reply_pcap(struct rest_response *out, const struct gremlin_result *res)
 {
 	char err[256];
 	size_t skipped;
-	int rc = rest_pcap_from_raw(result, &out->body, &out->len, &skipped, err, sizeof(err));
+	int rc = res->raw_set ? rest_pcap_from_pkts(res->raw_pkts, res->raw_n, &out->body,
+						    &out->len, &skipped, err, sizeof(err))
+			      : rest_pcap_from_raw(res->json, &out->body, &out->len, &skipped,
+						   err, sizeof(err));
 	if (rc) {
 		rest_reply_error(out, rc == -EINVAL ? 406 : 500, "%s", err);
 		return;
@@ -245,6 +249,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	rest_gremlin_bounds(c->cfg, &env);
 	env.allowed = c->allowed;
 	env.allowed_user = c->allowed_user;
+	env.raw_typed = accept && strstr(accept, REST_CT_PCAP) != NULL;
 	struct gremlin_result res = {0};
 	char *dot = NULL;
 	int truncated = 0, rc;
@@ -276,7 +281,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 	} else if (rc < 0) {
 		rest_reply_error(out, 500, "out of memory evaluating the query");
 	} else if (accept && strstr(accept, REST_CT_PCAP)) {
-		reply_pcap(out, res.json);
+		reply_pcap(out, &res);
 	} else if (want_dot) {
 		if (!dot) {
 			rest_reply_error(out, 406,
@@ -292,7 +297,7 @@ static void api_topology_query(const struct rest_ctx *c, const char *accept, con
 		rest_reply_json(out, 200, res.json ? json_incref(res.json) : json_array());
 	}
 	free(dot);
-	json_decref(res.json);
+	gremlin_result_clear(&res);
 }
 
 /* Keys whose values are secrets: cluster passwords, inline users (auth.h). */

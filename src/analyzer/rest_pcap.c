@@ -281,7 +281,9 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 struct out_pkt {
 	int64_t ts_ns;
 	uint32_t linktype, wirelen; /* wirelen 0: the data's length */
-	const char *b64;
+	const char *b64;            /* JSON input: base64 of the bytes */
+	const uint8_t *data;        /* typed input: caplen bytes (b64 NULL) */
+	uint32_t caplen;
 	size_t order;
 };
 
@@ -291,6 +293,83 @@ static int pkt_cmp(const void *a, const void *b)
 	if (x->ts_ns != y->ts_ns)
 		return x->ts_ns < y->ts_ns ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Writes the n packets of p (sorted) as one pcap into *out (see rest_pcap_from_pkts). */
+static int write_pcap(const struct out_pkt *p, size_t np, char **out, size_t *len, size_t *skipped,
+		      char *err, size_t errlen)
+{
+	int nano = 0;
+	for (size_t i = 0; i < np && !nano; i++)
+		nano = p[i].ts_ns % 1000 != 0;
+	FILE *fp = open_memstream(out, len);
+	if (!fp) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct pcap_out *po = pcap_out_open_ts(fp, np ? (int)p[0].linktype : 1, nano, err, errlen);
+	uint8_t *buf = NULL;
+	int rc = po ? 0 : -ENOMEM;
+	for (size_t i = 0; po && i < np && !rc; i++) {
+		if (p[i].linktype != p[0].linktype) {
+			(*skipped)++;
+			continue;
+		}
+		const uint8_t *d = p[i].data;
+		uint32_t n = p[i].caplen;
+		if (!d) { /* JSON: base64 */
+			size_t tl = strlen(p[i].b64);
+			uint8_t *nb = realloc(buf, BASE64_DECODED_MAX(tl));
+			if (!nb) {
+				rc = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			long dn = base64_decode(buf, BASE64_DECODED_MAX(tl), p[i].b64, tl, 0);
+			if (dn < 0) {
+				(*skipped)++;
+				continue;
+			}
+			d = buf;
+			n = (uint32_t)dn;
+		}
+		uint32_t wl = p[i].wirelen > n ? p[i].wirelen : n;
+		if (pcap_out_write(po, d, n, wl, (uint64_t)p[i].ts_ns))
+			rc = -ENOMEM;
+	}
+	free(buf);
+	if (po && pcap_out_close(po) && !rc)
+		rc = -ENOMEM;
+	fclose(fp);
+	if (rc) {
+		snprintf(err, errlen, "out of memory writing the pcap");
+		free(*out);
+		*out = NULL;
+		*len = 0;
+	}
+	return rc;
+}
+
+int rest_pcap_from_pkts(const struct gremlin_raw_pkt *const *pkts, size_t n, char **out,
+			size_t *len, size_t *skipped, char *err, size_t errlen)
+{
+	*out = NULL;
+	*len = 0;
+	*skipped = 0;
+	struct out_pkt *p = malloc((n + 1) * sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = (struct out_pkt){.ts_ns = pkts[i]->ts_ns, .linktype = pkts[i]->linktype,
+					.wirelen = pkts[i]->wirelen, .data = pkts[i]->data,
+					.caplen = pkts[i]->caplen, .order = i};
+	if (n)
+		qsort(p, n, sizeof(*p), pkt_cmp);
+	int rc = write_pcap(p, n, out, len, skipped, err, errlen);
+	free(p);
+	return rc;
 }
 
 int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
@@ -330,56 +409,19 @@ int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *sk
 				json_t *tns = json_object_get(pk, "TimestampNs");
 				json_int_t wl = json_integer_value(json_object_get(pk, "WireLen"));
 				p[np] = (struct out_pkt){
-				    json_is_integer(tns) ? json_integer_value(tns)
-							 : json_integer_value(ts) * 1000000,
-				    (uint32_t)json_integer_value(json_object_get(pk, "LinkType")),
-				    wl > 0 && wl <= UINT32_MAX ? (uint32_t)wl : 0, d, np};
+				    .ts_ns = json_is_integer(tns) ? json_integer_value(tns)
+								  : json_integer_value(ts) * 1000000,
+				    .linktype = (uint32_t)json_integer_value(json_object_get(pk, "LinkType")),
+				    .wirelen = wl > 0 && wl <= UINT32_MAX ? (uint32_t)wl : 0,
+				    .b64 = d,
+				    .order = np};
 				np++;
 			}
 		}
 	}
 	if (np) /* p is NULL without packets: qsort's base may not be */
 		qsort(p, np, sizeof(*p), pkt_cmp);
-	FILE *fp = open_memstream(out, len);
-	if (!fp) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	struct pcap_out *po = pcap_out_open(fp, np ? (int)p[0].linktype : 1, err, errlen);
-	uint8_t *buf = NULL;
-	rc = po ? 0 : -ENOMEM;
-	for (i = 0; po && i < np && !rc; i++) {
-		if (p[i].linktype != p[0].linktype) {
-			(*skipped)++;
-			continue;
-		}
-		size_t tl = strlen(p[i].b64);
-		uint8_t *nb = realloc(buf, BASE64_DECODED_MAX(tl));
-		if (!nb) {
-			rc = -ENOMEM;
-			break;
-		}
-		buf = nb;
-		long n = base64_decode(buf, BASE64_DECODED_MAX(tl), p[i].b64, tl, 0);
-		if (n < 0) {
-			(*skipped)++;
-			continue;
-		}
-		uint32_t wl = p[i].wirelen > (uint32_t)n ? p[i].wirelen : (uint32_t)n;
-		if (pcap_out_write(po, buf, (uint32_t)n, wl, (uint64_t)p[i].ts_ns))
-			rc = -ENOMEM;
-	}
-	free(buf);
-	if (po && pcap_out_close(po) && !rc)
-		rc = -ENOMEM;
-	fclose(fp);
-	if (rc) {
-		snprintf(err, errlen, "out of memory writing the pcap");
-		free(*out);
-		*out = NULL;
-		*len = 0;
-	}
+	rc = write_pcap(p, np, out, len, skipped, err, errlen);
 	goto out;
 bad:
 	snprintf(err, errlen,

@@ -44,4 +44,12 @@ void rest_pcap_handle(const struct rest_ctx *c, const char *path, const char *qu
 int rest_pcap_from_raw(const json_t *result, char **out, size_t *len, size_t *skipped, char *err,
 		       size_t errlen);
 
+/* The same from typed raw packets (gremlin_result.raw_pkts; no JSON, no base64): caplen
+ * and wire length as stored. Both write a nanosecond pcap (magic a1b23c4d) when a
+ * packet's time has sub-microsecond digits, else a microsecond one (a Skydive agent's
+ * ms times, a us capture), so nothing is cut and old readers keep working. 0 or -ENOMEM
+ * with err set. */
+int rest_pcap_from_pkts(const struct gremlin_raw_pkt *const *pkts, size_t n, char **out,
+			size_t *len, size_t *skipped, char *err, size_t errlen);
+
 #endif

@@ -57,6 +57,16 @@ struct gremlin_fval {
  * predicates wuser stands for. */
 typedef int (*gremlin_flow_want_fn)(void *wuser, const void *probe, const void *rec);
 
+/* One raw packet (gremlin_flow_ops.raw_select): caplen bytes of data, the frame's
+ * length on the wire (>= caplen), its time in ns since the epoch, link type (DLT_*),
+ * position in its flow (from 1) and the flow's UUID. */
+struct gremlin_raw_pkt {
+	uint64_t uuid;
+	int64_t ts_ns;
+	uint32_t index, linktype, caplen, wirelen;
+	const uint8_t *data;
+};
+
 /* Hooks for the flow steps, provided by the flow store (store/flow_store.h). */
 struct gremlin_flow_ops {
 	/* Returns a new JSON array of flow objects matching the Has-style
@@ -98,6 +108,19 @@ struct gremlin_flow_ops {
 	/* A record as the flow's JSON object (new reference, NULL on no memory). */
 	json_t *(*rec_json)(const void *set, const void *rec);
 	void (*set_free)(void *set); /* NULL is fine */
+	/* Typed RawPackets() (preferred to raw_packets when set): the raw packets of the
+	 * flows whose UUIDs (hex strings; unknown or repeated ones ignored) are given, as
+	 * records the provider owns, grouped by flow in the order asked, each flow's in
+	 * the order stored. Returns the set, *pkts its *n records (valid until raw_free),
+	 * or NULL with *err set. The evaluator filters them (BPF()) without JSON and makes
+	 * Skydive's JSON (base64 Data) only for a JSON answer. */
+	void *(*raw_select)(void *user, const char *const *uuids, size_t nuuids,
+			    const struct gremlin_raw_pkt **pkts, size_t *n,
+			    struct gremlin_error *err);
+	void (*raw_free)(void *set); /* NULL is fine */
+	/* A record of raw_select's set as Skydive's raw packet object (new reference,
+	 * NULL on no memory); required with raw_select. */
+	json_t *(*raw_json)(const void *set, const struct gremlin_raw_pkt *p);
 };
 
 struct gremlin_env {
@@ -116,6 +139,9 @@ struct gremlin_env {
 	 * allowed. */
 	int (*allowed)(void *user, const char *object, const char *action);
 	void *allowed_user;
+	/* Non-zero: a result of raw packets from raw_select is handed over as records
+	 * (gremlin_result.raw_pkts, for a PCAP answer) instead of JSON. */
+	int raw_typed;
 };
 
 #define GREMLIN_DEFAULT_MAX_RESULTS 100000
@@ -132,8 +158,17 @@ enum gremlin_result_kind {
 
 struct gremlin_result {
 	enum gremlin_result_kind kind;
-	json_t *json; /* owned by the caller: json_decref */
+	json_t *json; /* owned by the caller: json_decref (NULL when raw_pkts is set) */
+	/* With env->raw_typed and a result of typed raw packets: the kept packets in
+	 * answer order (borrowed from raw_set); free with gremlin_result_clear. */
+	const struct gremlin_raw_pkt *const *raw_pkts;
+	size_t raw_n;
+	void *raw_set;
+	void (*raw_free)(void *set);
 };
+
+/* Frees what a result holds (json and raw packets) and zeroes it. */
+void gremlin_result_clear(struct gremlin_result *r);
 
 /* Evaluates q against view v (lock the graph while the view is in use).
  * Returns 0, or -EINVAL with *err filled (a step applied to the wrong kind

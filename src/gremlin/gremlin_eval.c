@@ -454,6 +454,8 @@ struct subject ge_item_subject(const struct val *v, size_t i)
 
 size_t ge_val_count(const struct val *v)
 {
+	if (val_typed_raw(v))
+		return ge_raw_flows(v); /* the entries of its JSON */
 	if ((v->type == V_FLOWS && !v->fset) || v->type == V_VALUES)
 		return json_array_size(v->json);
 	return v->items.n;
@@ -485,11 +487,14 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 	const struct step *s = &q->steps[si];
 	const struct step *nexts = si + 1 < q->nsteps ? &q->steps[si + 1] : NULL;
 	int r;
+	/* typed raw packets: BPF() reads the records, the other steps their JSON */
+	if (val_typed_raw(v) && s->kind != S_BPF && (r = ge_raw_json(c, s, v)))
+		return r;
 	if (val_typed_flows(v))
 		switch (s->kind) {
 		case S_HAS: case S_HASEITHER: case S_HASKEY: case S_HASNOT: case S_DEDUP:
 		case S_COUNT: case S_RANGE: case S_LIMIT: case S_SORT: case S_VALUES: case S_SUM:
-		case S_G:
+		case S_G: case S_RAWPACKETS:
 			break; /* read the records through the typed accessor */
 		default:
 			/* the other steps read flow objects: made now, for what is left */
@@ -664,6 +669,18 @@ static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 	json_t *j = NULL;
 	int r;
 	if (val_typed_flows(v) && (r = ge_flows_json(c, NULL, v)))
+		return r;
+	if (val_typed_raw(v) && c->env && c->env->raw_typed) {
+		/* handed over as records (a PCAP answer): no JSON, no base64 */
+		out->raw_pkts = (const struct gremlin_raw_pkt *const *)v->items.v;
+		out->raw_n = v->items.n;
+		out->raw_set = v->rset;
+		out->raw_free = v->fops->raw_free;
+		v->items = (struct pvec){0};
+		v->rset = NULL;
+		return 0;
+	}
+	if (val_typed_raw(v) && (r = ge_raw_json(c, NULL, v)))
 		return r;
 	switch (v->type) {
 	case V_GRAPH: {
@@ -849,8 +866,8 @@ int gremlin_eval(const struct gremlin_query *q, const struct graph_view *view,
 {
 	struct ctx c = {.root = view, .env = env, .err = err};
 	struct val v = {.type = V_GRAPH, .view = view};
+	memset(out, 0, sizeof(*out));
 	out->kind = GREMLIN_RESULT_VALUE;
-	out->json = NULL;
 	ctx_bounds(&c, env);
 	int r = run_steps(&c, q, &v);
 	size_t n = r ? 0 : val_elements(&v);
@@ -865,4 +882,14 @@ int gremlin_eval(const struct gremlin_query *q, const struct graph_view *view,
 	val_clear(&v);
 	ctx_free(&c);
 	return r;
+}
+
+void gremlin_result_clear(struct gremlin_result *r)
+{
+	json_decref(r->json);
+	/* raw_pkts is the set's pvec storage (to_result moved it out of the value) */
+	free((void *)r->raw_pkts);
+	if (r->raw_set && r->raw_free)
+		r->raw_free(r->raw_set);
+	memset(r, 0, sizeof(*r));
 }

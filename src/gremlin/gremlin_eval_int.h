@@ -32,6 +32,10 @@ struct val {
 	 * need JSON objects call ge_flows_json first (gremlin_steps_flow.c). */
 	void *fset;
 	const struct gremlin_flow_ops *fops;
+	/* Typed raw packets (V_VALUES, raw, a provider with raw_select): items are the
+	 * struct gremlin_raw_pkt of rset (fops->raw_free), grouped by flow, json is NULL;
+	 * BPF() filters items, the other steps and a JSON answer call ge_raw_json first. */
+	void *rset;
 };
 
 struct named {
@@ -117,7 +121,10 @@ static inline void val_clear(struct val *v)
 	v->raw = 0;
 	if (v->fset && v->fops->set_free)
 		v->fops->set_free(v->fset);
+	if (v->rset && v->fops->raw_free)
+		v->fops->raw_free(v->rset);
 	v->fset = NULL;
+	v->rset = NULL;
 	v->fops = NULL;
 }
 
@@ -147,6 +154,11 @@ struct subject {
 static inline int val_typed_flows(const struct val *v)
 {
 	return v->type == V_FLOWS && v->fset;
+}
+
+static inline int val_typed_raw(const struct val *v)
+{
+	return v->type == V_VALUES && v->rset;
 }
 
 /* ---- gremlin_eval.c: reading values out of elements and JSON objects ---------- */
@@ -191,5 +203,7 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
                        int64_t dur_ms);
 int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v);
+int ge_raw_json(struct ctx *c, const struct step *s, struct val *v);
+size_t ge_raw_flows(const struct val *v); /* flows of typed raw packets */
 
 #endif

@@ -11,6 +11,7 @@
 #include "capture/capture.h"
 #include "common/base64.h"
 #include "common/pvec.h"
+#include "common/util.h"
 #include "common/smap.h"
 #include "gremlin/gremlin_eval_int.h"
 
@@ -506,7 +507,7 @@ static const struct bpf_program *bpf_for(struct ctx *c, const struct step *s, st
 /* BPF('filter') after RawPackets(): keeps the packets the filter matches (compiled for
  * the packets' link type), drops the flows left without any; same shape. A filter that
  * does not compile is refused even when there is no packet (checked for Ethernet). */
-int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v)
+static int bpf_json(struct ctx *c, const struct step *s, struct val *v)
 {
 	struct bpf_set b = {0};
 	int r = 0;
@@ -594,11 +595,147 @@ int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v)
 	return 0;
 }
 
+/* BPF() on typed raw packets: the bytes as stored, with their caplen and wire length;
+ * the packets kept stay records (same answer as bpf_json on their JSON). */
+static int bpf_typed(struct ctx *c, const struct step *s, struct val *v)
+{
+	struct bpf_set b = {0};
+	int r = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < v->items.n && !r; i++) {
+		const struct gremlin_raw_pkt *p = v->items.v[i];
+		const struct bpf_program *prog = bpf_for(c, s, &b, (int)p->linktype, &r);
+		if (!prog)
+			break;
+		struct pcap_pkthdr h = {.caplen = p->caplen,
+					.len = p->wirelen > p->caplen ? p->wirelen : p->caplen};
+		if (pcap_offline_filter(prog, &h, p->data))
+			v->items.v[k++] = v->items.v[i];
+	}
+	if (!r && !b.n)
+		bpf_for(c, s, &b, 1, &r);
+	for (int j = 0; j < b.n; j++)
+		pcap_freecode(&b.prog[j]);
+	if (r)
+		return r;
+	v->items.n = k;
+	return 0;
+}
+
+/* BPF('filter') after RawPackets(): keeps the packets the filter matches (compiled for
+ * the packets' link type), drops the flows left without any; same shape. A filter that
+ * does not compile is refused even when there is no packet (checked for Ethernet). */
+int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v)
+{
+	return val_typed_raw(v) ? bpf_typed(c, s, v) : bpf_json(c, s, v);
+}
+
+size_t ge_raw_flows(const struct val *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->items.n; i++)
+		if (!i || ((const struct gremlin_raw_pkt *)v->items.v[i])->uuid !=
+			      ((const struct gremlin_raw_pkt *)v->items.v[i - 1])->uuid)
+			n++;
+	return n;
+}
+
+/* Typed raw packets to Skydive's JSON: [{"<UUID>": [packet, ...]}, ...], one entry per
+ * run of one flow's packets (they are grouped by flow). */
+int ge_raw_json(struct ctx *c, const struct step *s, struct val *v)
+{
+	json_t *a = json_array(), *list = NULL;
+	for (size_t i = 0; a && i < v->items.n; i++) {
+		const struct gremlin_raw_pkt *p = v->items.v[i];
+		if (!i || p->uuid != ((const struct gremlin_raw_pkt *)v->items.v[i - 1])->uuid) {
+			char hex[17]; /* the store's form of a UUID */
+			fmt_hex_u64(hex, p->uuid);
+			list = json_array();
+			json_t *e = list ? json_pack("{s:o}", hex, list) : NULL;
+			if (!e || json_array_append_new(a, e)) {
+				json_decref(a);
+				a = NULL;
+				break;
+			}
+		}
+		if (json_array_append_new(list, v->fops->raw_json(v->rset, p))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (!a)
+		return ENOMEM_AT(c, s ? s->pos : 0);
+	val_clear(v);
+	v->type = V_VALUES;
+	v->json = a;
+	v->raw = 1;
+	return 0;
+}
+
+/* The UUIDs of flows (typed records or flow objects) as strings, for raw_select. */
+static int flow_uuids(const struct val *v, const char ***out, struct gremlin_fval **fv)
+{
+	size_t n = ge_val_count(v);
+	*out = calloc(n + 1, sizeof(**out));
+	*fv = calloc(n + 1, sizeof(**fv));
+	if (!*out || !*fv)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (val_typed_flows(v)) {
+			if (v->fops->field(v->fset, v->items.v[i], "UUID", &(*fv)[i], 1) == 1 &&
+			    (*fv)[i].kind == GREMLIN_FV_STR)
+				(*out)[k++] = (*fv)[i].s;
+		} else {
+			const char *u =
+			    json_string_value(json_object_get(json_array_get(v->json, i), "UUID"));
+			if (u)
+				(*out)[k++] = u;
+		}
+	}
+	return (int)k;
+}
+
 /* RawPackets(): the flows' raw packets from the store, as Skydive shapes them. */
 int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v)
 {
 	const struct gremlin_flow_ops *ops = c->env->flow_ops;
 	struct gremlin_error ferr = {.pos = s->pos};
+	if (ops->raw_select && ops->raw_json) {
+		const char **uu;
+		struct gremlin_fval *fv;
+		int nu = flow_uuids(v, &uu, &fv);
+		const struct gremlin_raw_pkt *pk = NULL;
+		size_t np = 0;
+		void *set = nu < 0 ? NULL
+				   : ops->raw_select(ops->user, uu, (size_t)nu, &pk, &np, &ferr);
+		free(uu);
+		free(fv);
+		if (!set)
+			return nu < 0 ? ENOMEM_AT(c, s->pos)
+				      : efail(c, s->pos, -EINVAL, "%s",
+					      ferr.msg[0] ? ferr.msg : "RawPackets() failed");
+		struct pvec items = {0};
+		for (size_t i = 0; i < np; i++)
+			if (pvec_push(&items, (void *)&pk[i])) {
+				pvec_free(&items);
+				if (ops->raw_free)
+					ops->raw_free(set);
+				return ENOMEM_AT(c, s->pos);
+			}
+		val_clear(v);
+		v->type = V_VALUES;
+		v->raw = 1;
+		v->items = items;
+		v->rset = set;
+		v->fops = ops;
+		return 0;
+	}
+	if (val_typed_flows(v)) {
+		int r = ge_flows_json(c, s, v);
+		if (r)
+			return r;
+	}
 	json_t *raw = ops->raw_packets(ops->user, v->json, &ferr);
 	if (!json_is_array(raw)) {
 		json_decref(raw);

@@ -1875,6 +1875,200 @@ json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows)
 	return out;
 }
 
+/* ---- typed raw packets --------------------------------------------------------------- */
+
+struct flow_store_rawset {
+	struct gremlin_raw_pkt *p; /* data: offsets into buf until the set is complete */
+	size_t n, cap;
+	uint32_t *ord; /* per packet: position of its flow in the request (log scans) */
+	uint8_t *buf;
+	size_t blen, bcap;
+};
+
+struct rawsel_key {
+	uint64_t uuid;
+	uint32_t ord;
+};
+
+static int rawsel_key_cmp(const void *a, const void *b)
+{
+	const struct rawsel_key *x = a, *y = b;
+	return x->uuid < y->uuid ? -1 : x->uuid > y->uuid;
+}
+
+static int rawset_add(struct flow_store_rawset *r, uint64_t uuid, int64_t ts_ns, uint32_t index,
+		      uint32_t linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		      uint32_t ord)
+{
+	if (r->n == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 64;
+		struct gremlin_raw_pkt *np = realloc(r->p, nc * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		r->p = np;
+		uint32_t *no = realloc(r->ord, nc * sizeof(*no));
+		if (!no)
+			return -ENOMEM;
+		r->ord = no;
+		r->cap = nc;
+	}
+	if (r->blen + caplen > r->bcap) {
+		size_t nc = r->bcap ? r->bcap * 2 : 65536;
+		while (nc < r->blen + caplen)
+			nc *= 2;
+		uint8_t *nb = realloc(r->buf, nc);
+		if (!nb)
+			return -ENOMEM;
+		r->buf = nb;
+		r->bcap = nc;
+	}
+	memcpy(r->buf + r->blen, data, caplen);
+	r->ord[r->n] = ord;
+	r->p[r->n++] = (struct gremlin_raw_pkt){.uuid = uuid, .ts_ns = ts_ns, .index = index,
+						.linktype = linktype, .caplen = caplen,
+						.wirelen = wirelen,
+						.data = (const uint8_t *)(uintptr_t)r->blen};
+	r->blen += caplen;
+	return 0;
+}
+
+struct rawsel {
+	struct flow_store_rawset *r;
+	struct rawsel_key *keys; /* sorted by uuid */
+	size_t n;
+};
+
+static int rawsel_fn(void *user, const struct raw_rec *h, const uint8_t *const *pkt, size_t n)
+{
+	struct rawsel *q = user;
+	for (size_t i = 0; i < n; i++) {
+		struct rawsel_key k = {.uuid = h[i].uuid};
+		const struct rawsel_key *f = bsearch(&k, q->keys, q->n, sizeof(k), rawsel_key_cmp);
+		if (f && rawset_add(q->r, h[i].uuid, h[i].ts_ns, h[i].index, h[i].linktype, pkt[i],
+				    h[i].caplen, h[i].wirelen, f->ord))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int rawsel_ord_cmp(const void *a, const void *b)
+{
+	const struct rawsel_key *x = a, *y = b;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+int flow_store_raw_select(struct flow_store *s, const char *const *uuids, size_t n,
+			  struct flow_store_rawset **out)
+{
+	*out = NULL;
+	struct flow_store_rawset *r = calloc(1, sizeof(*r));
+	struct rawsel_key *keys = malloc((n + 1) * sizeof(*keys));
+	uint64_t *skeys = NULL;
+	int rc = -ENOMEM;
+	if (!r || !keys)
+		goto fail;
+	size_t nk = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+		if (!parse_uuid(uuids[i], &u))
+			keys[nk++] = (struct rawsel_key){u, (uint32_t)nk};
+	}
+	qsort(keys, nk, sizeof(*keys), rawsel_key_cmp);
+	size_t w = 0; /* repeated UUIDs: the first asked counts */
+	for (size_t i = 0; i < nk; i++)
+		if (!w || keys[w - 1].uuid != keys[i].uuid)
+			keys[w++] = keys[i];
+		else if (keys[i].ord < keys[w - 1].ord)
+			keys[w - 1].ord = keys[i].ord;
+	nk = w;
+	/* dense positions 0..nk-1 in request order, then back to UUID order */
+	qsort(keys, nk, sizeof(*keys), rawsel_ord_cmp);
+	for (size_t i = 0; i < nk; i++)
+		keys[i].ord = (uint32_t)i;
+	qsort(keys, nk, sizeof(*keys), rawsel_key_cmp);
+	if (s->log) {
+		if (!(skeys = malloc((nk + 1) * sizeof(*skeys))))
+			goto fail;
+		for (size_t i = 0; i < nk; i++)
+			skeys[i] = seg_key_u64(SEG_TAG_UUID, keys[i].uuid);
+		struct seg_pred p = {.ngroups = 1};
+		p.g[0].keys = skeys;
+		p.g[0].n = nk;
+		struct rawsel q = {r, keys, nk};
+		if (nk && (rc = seglog_scan(s->log, &p, NULL, rawsel_fn, &q, NULL)))
+			goto fail;
+		/* group by flow in request order, a flow's packets in scan order: a
+		 * counting sort by ord, stable */
+		if (r->n) {
+			size_t *start = calloc(nk + 1, sizeof(*start));
+			struct gremlin_raw_pkt *np = malloc(r->n * sizeof(*np));
+			if (!start || !np) {
+				free(start);
+				free(np);
+				rc = -ENOMEM;
+				goto fail;
+			}
+			for (size_t i = 0; i < r->n; i++)
+				start[r->ord[i] + 1]++;
+			for (size_t i = 0; i < nk; i++)
+				start[i + 1] += start[i];
+			for (size_t i = 0; i < r->n; i++)
+				np[start[r->ord[i]]++] = r->p[i];
+			free(start);
+			free(r->p);
+			r->p = np;
+			r->cap = r->n;
+		}
+	} else {
+		/* request order: the asked UUIDs by their position */
+		struct rawsel_key *sorted = malloc((nk + 1) * sizeof(*sorted));
+		if (!sorted)
+			goto fail;
+		memcpy(sorted, keys, nk * sizeof(*sorted));
+		qsort(sorted, nk, sizeof(*sorted), rawsel_ord_cmp);
+		pthread_mutex_lock(&s->lock);
+		rc = 0;
+		for (size_t i = 0; i < nk && !rc; i++) {
+			const struct fs_flow *f = *find_slot(s, sorted[i].uuid);
+			for (const struct fs_raw *x = f ? f->raw_head : NULL; x && !rc; x = x->next)
+				rc = rawset_add(r, sorted[i].uuid, x->ts_ns, x->index, x->linktype,
+						x->data, x->len, x->wirelen, (uint32_t)i);
+		}
+		pthread_mutex_unlock(&s->lock);
+		free(sorted);
+		if (rc)
+			goto fail;
+	}
+	for (size_t i = 0; i < r->n; i++) /* offsets to pointers: buf no longer moves */
+		r->p[i].data = r->buf + (uintptr_t)r->p[i].data;
+	free(keys);
+	free(skeys);
+	*out = r;
+	return 0;
+fail:
+	free(keys);
+	free(skeys);
+	flow_store_rawset_free(r);
+	return rc == -EIO ? -EIO : -ENOMEM;
+}
+
+void flow_store_rawset_free(struct flow_store_rawset *r)
+{
+	if (!r)
+		return;
+	free(r->p);
+	free(r->ord);
+	free(r->buf);
+	free(r);
+}
+
+const struct gremlin_raw_pkt *flow_store_rawset_pkts(const struct flow_store_rawset *r,
+						     size_t *n)
+{
+	*n = r->n;
+	return r->p;
+}
+
 json_t *flow_store_updates(struct flow_store *s, uint64_t uuid)
 {
 	json_t *out = NULL;
@@ -2071,6 +2265,32 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 
 /* ---- Gremlin hooks ---------------------------------------------------------------- */
 
+static void *ops_raw_select(void *user, const char *const *uuids, size_t nuuids,
+			    const struct gremlin_raw_pkt **pkts, size_t *n,
+			    struct gremlin_error *err)
+{
+	struct flow_store_rawset *r;
+	int rc = flow_store_raw_select(user, uuids, nuuids, &r);
+	if (rc) {
+		snprintf(err->msg, sizeof(err->msg), "%s reading the raw packets",
+			 rc == -ENOMEM ? "out of memory" : "an error");
+		return NULL;
+	}
+	*pkts = flow_store_rawset_pkts(r, n);
+	return r;
+}
+
+static void ops_raw_free(void *set)
+{
+	flow_store_rawset_free(set);
+}
+
+static json_t *ops_raw_json(const void *set, const struct gremlin_raw_pkt *p)
+{
+	(void)set;
+	return raw_json(p->ts_ns, p->index, p->linktype, p->data, p->caplen, p->wirelen);
+}
+
 static json_t *ops_raw(void *user, const json_t *flows, struct gremlin_error *err)
 {
 	json_t *r = flow_store_raw_packets(user, flows);
@@ -2130,6 +2350,9 @@ void flow_store_gremlin_ops(struct flow_store *s, struct gremlin_flow_ops *ops)
 	ops->rec_json = ops_rec_json;
 	ops->set_free = ops_set_free;
 	ops->raw_packets = ops_raw;
+	ops->raw_select = ops_raw_select;
+	ops->raw_free = ops_raw_free;
+	ops->raw_json = ops_raw_json;
 	ops->metrics = ops_metrics;
 	ops->user = s;
 }

@@ -193,6 +193,18 @@ int flow_store_scan(struct flow_store *s, const json_t *filters, const json_t *n
  * NULL on no memory. */
 json_t *flow_store_raw_packets(struct flow_store *s, const json_t *flows);
 
+/* Typed RawPackets() (gremlin_flow_ops.raw_select): the raw packets of the flows whose
+ * UUIDs (hex strings) are given, copied out of the store (memory or log) into one set:
+ * grouped by flow in the order asked (unknown and repeated UUIDs skipped), each flow's
+ * in stored order; the same packets, order and fields as flow_store_raw_packets without
+ * the base64. 0 with *out (flow_store_rawset_free), or -ENOMEM / -EIO. */
+struct flow_store_rawset;
+int flow_store_raw_select(struct flow_store *s, const char *const *uuids, size_t n,
+			  struct flow_store_rawset **out);
+void flow_store_rawset_free(struct flow_store_rawset *r); /* NULL is fine */
+const struct gremlin_raw_pkt *flow_store_rawset_pkts(const struct flow_store_rawset *r,
+						     size_t *n);
+
 /* The flow's update records (LastUpdateMetric of each state received), oldest first:
  * a new JSON array, or NULL when the flow is unknown. */
 json_t *flow_store_updates(struct flow_store *s, uint64_t uuid);

@@ -97,6 +97,17 @@ check pcap-before "tcpdump read $(cat "$tmp/n") packets, want 120" test "$(cat "
 # the PCAP keeps the wire length of the frames cut to 60 bytes
 tcpdump -nn -r "$tmp/before.pcap" -e 2>/dev/null | grep -c "length 200" >"$tmp/n"
 check pcap-wirelen "$(cat "$tmp/n") frames of wire length 200, want 120" test "$(cat "$tmp/n")" = 120
+# ... and the capture's nanosecond times (a nanosecond pcap: gen's times are not whole us)
+tcpdump --nano -tt -nn -r "$tmp/before.pcap" 2>/dev/null | cut -d' ' -f1 >"$tmp/ts"
+"$PYTHON" -c 'for k in range(1, 121): t = 1700000000 * 10**9 + 10**12 + k * 1234567; print("%d.%09d" % (t // 10**9, t % 10**9))' >"$tmp/ts.want"
+check pcap-nanosecond "$(diff "$tmp/ts.want" "$tmp/ts" | head -4)" cmp -s "$tmp/ts.want" "$tmp/ts"
+# tshark: 60 frames cut (capture length 60, frame length 200), 60 whole
+if command -v tshark >/dev/null; then
+	tshark -n -r "$tmp/before.pcap" -T fields -e frame.len -e frame.cap_len 2>/dev/null |
+		sort | uniq -c | awk '{print $1, $2, $3}' >"$tmp/tl"
+	printf '60 200 200\n60 200 60\n' >"$tmp/tl.want"
+	check pcap-tshark-lengths "$(cat "$tmp/tl")" cmp -s "$tmp/tl.want" "$tmp/tl"
+fi
 kill9
 check restart "$(tail -3 "$tmp/a1.log")" start "$D" "$tmp/a1.log"
 sorted_flows >"$tmp/after.json"
