@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "api/rest_pcap.h"
+#include "analyzer/rest_pcap.h"
 #include "flow/flow_table.h"
 #include "graph/graph.h"
 #include "gremlin/gremlin.h"
