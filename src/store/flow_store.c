@@ -1786,14 +1786,33 @@ static int rawq_fn(void *user, const struct raw_rec *h, const uint8_t *const *pk
 	return 0;
 }
 
+/* Scans the log for the states and raw packets of the n flows uuids: their UUID keys
+ * as the one predicate group the block summaries are tested against. 0, -ENOMEM or
+ * what a callback returned. */
+static int log_scan_uuids(struct flow_store *s, const uint64_t *uuids, size_t n,
+			  seg_flows_fn ff, seg_raw_fn rf, void *user)
+{
+	if (!n)
+		return 0;
+	uint64_t *keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		keys[i] = seg_key_u64(SEG_TAG_UUID, uuids[i]);
+	struct seg_pred p = {.ngroups = 1};
+	p.g[0].keys = keys;
+	p.g[0].n = n;
+	int rc = seglog_scan(s->log, &p, ff, rf, user, NULL);
+	free(keys);
+	return rc;
+}
+
 static json_t *raw_from_log(struct flow_store *s, const json_t *flows)
 {
 	struct rawq q = {.by_uuid = json_object()};
 	size_t i;
 	json_t *fj, *out = NULL;
-	uint64_t *keys = NULL;
-	if (!q.by_uuid || !(q.uuids = malloc((json_array_size(flows) + 1) * sizeof(*q.uuids))) ||
-	    !(keys = malloc((json_array_size(flows) + 1) * sizeof(*keys))))
+	if (!q.by_uuid || !(q.uuids = malloc((json_array_size(flows) + 1) * sizeof(*q.uuids))))
 		goto out;
 	json_array_foreach(flows, i, fj)
 	{
@@ -1805,14 +1824,10 @@ static json_t *raw_from_log(struct flow_store *s, const json_t *flows)
 		fmt_hex_u64(hex, uuid);
 		if (json_object_set_new(q.by_uuid, hex, json_array()))
 			goto out;
-		keys[q.n] = seg_key_u64(SEG_TAG_UUID, uuid);
 		q.uuids[q.n++] = uuid;
 	}
 	qsort(q.uuids, q.n, sizeof(*q.uuids), u64_cmp_fs);
-	struct seg_pred p = {.ngroups = 1};
-	p.g[0].keys = keys;
-	p.g[0].n = q.n;
-	if (q.n && seglog_scan(s->log, &p, NULL, rawq_fn, &q, NULL))
+	if (log_scan_uuids(s, q.uuids, q.n, NULL, rawq_fn, &q))
 		goto out;
 	if (!(out = json_array()))
 		goto out;
@@ -1832,7 +1847,6 @@ static json_t *raw_from_log(struct flow_store *s, const json_t *flows)
 out:
 	json_decref(q.by_uuid);
 	free(q.uuids);
-	free(keys);
 	return out;
 }
 
@@ -2155,9 +2169,7 @@ static json_t *metrics_from_log(struct flow_store *s, const json_t *flows)
 	struct metq q = {.by_uuid = json_object(), .max = s->o.max_updates};
 	size_t i, nf = json_array_size(flows);
 	json_t *fj;
-	uint64_t *keys = NULL;
-	if (!q.by_uuid || !(q.uuids = malloc((nf + 1) * sizeof(*q.uuids))) ||
-	    !(keys = malloc((nf + 1) * sizeof(*keys))))
+	if (!q.by_uuid || !(q.uuids = malloc((nf + 1) * sizeof(*q.uuids))))
 		goto fail;
 	json_array_foreach(flows, i, fj)
 	{
@@ -2171,22 +2183,16 @@ static json_t *metrics_from_log(struct flow_store *s, const json_t *flows)
 			continue;
 		if (json_object_set_new(q.by_uuid, hex, json_array()))
 			goto fail;
-		keys[q.n] = seg_key_u64(SEG_TAG_UUID, uuid);
 		q.uuids[q.n++] = uuid;
 	}
 	qsort(q.uuids, q.n, sizeof(*q.uuids), u64_cmp_fs);
-	struct seg_pred p = {.ngroups = 1};
-	p.g[0].keys = keys;
-	p.g[0].n = q.n;
-	if (q.n && seglog_scan(s->log, &p, metq_fn, NULL, &q, NULL))
+	if (log_scan_uuids(s, q.uuids, q.n, metq_fn, NULL, &q))
 		goto fail;
 	free(q.uuids);
-	free(keys);
 	return q.by_uuid;
 fail:
 	json_decref(q.by_uuid);
 	free(q.uuids);
-	free(keys);
 	return NULL;
 }
 
