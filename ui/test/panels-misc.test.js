@@ -96,3 +96,24 @@ test('status: loss counters, links, captures per node', () => {
   assert.deepEqual(dispatchSummary(status, 'c1').counts, { active: 2, error: 1 });
   assert.equal(dispatchSummary(status, 'nope'), null);
 });
+
+test('status: the queues and disk logs of the analyzer have their own rows', () => {
+  // the objects as GET /api/status gives them (docs/API.md "Limits", "Threads")
+  const status = {
+    Queries: { Workers: 2, QueueMax: 64, Refused: 1, Abandoned: 0 },
+    GraphWriter: { QueueMax: 100000, Overflows: 2, Resyncs: 2 },
+    Flows: { IngestQueue: { MaxFrames: 10000, Dropped: 3, DroppedBytes: 300 },
+      Storage: { WriteErrors: 1, DroppedFlows: 40, DroppedRaw: 0, CorruptBlocks: 0, EvictedRecords: 9 } },
+    TopologyHistory: { Dropped: 0, WriteErrors: 0 },
+  };
+  const lc = lossCounters(status, []);
+  const v = (id) => lc.find((c) => c.id === id);
+  for (const [id, value] of [['Flows.IngestQueue.Dropped', 3], ['Flows.Storage.DroppedFlows', 40],
+    ['Flows.Storage.WriteErrors', 1], ['GraphWriter.Overflows', 2], ['Queries.Refused', 1]]) {
+    assert.equal(v(id).value, value, id);
+    assert.equal(v(id).group, 'Analyzer', id);
+    assert.equal(lc.filter((c) => c.id === id).length, 1, `${id} once, not also under Other`);
+  }
+  assert.equal(v('Flows.Storage.EvictedRecords').severity, 'info'); // retention, by design
+  assert.match(v('Flows.IngestQueue.Dropped').help, /analyzer\.flow_queue/);
+});

@@ -17,6 +17,15 @@ const STATUS_COUNTERS = [
   ['Captures.Dispatch.SendFailed', 'Capture starts/stops not sent', 'the agent link failed', 'loss'],
   ['Captures.Dispatch.ErrorReplies', 'Capture start errors', 'agents answered a Start with an error', 'loss'],
   ['Captures.Dispatch.StopErrors', 'Capture stop errors', 'agents answered a Stop with an error', 'loss'],
+  ['Flows.IngestQueue.Dropped', 'Flow frames dropped (ingest queue)', 'agents\' flow frames over analyzer.flow_queue / flow_queue_bytes: lost', 'loss'],
+  ['Flows.Storage.DroppedFlows', 'Flow states not written (disk)', 'a write of the flow log failed (disk full?)', 'loss'],
+  ['Flows.Storage.DroppedRaw', 'Raw packets not written (disk)', 'a write of the flow log failed (disk full?)', 'loss'],
+  ['Flows.Storage.WriteErrors', 'Flow log write errors', 'see the analyzer\'s log for the file and error', 'loss'],
+  ['Flows.Storage.CorruptBlocks', 'Flow log blocks skipped (corrupt)', 'found at start; the analyzer\'s log names file and offset', 'loss'],
+  ['Flows.Storage.EvictedRecords', 'Flow log retention', 'oldest segments removed: analyzer.storage.max_bytes / max_age', 'info'],
+  ['GraphWriter.Overflows', 'Graph messages refused (writer queue)', 'analyzer.graph_queue full: the sender was closed and resyncs', 'loss'],
+  ['Queries.Refused', 'Queries refused (busy)', 'analyzer.query_queue full: answered 503', 'loss'],
+  ['TopologyHistory.Dropped', 'Topology history not written (disk)', 'a write of the topology log failed', 'loss'],
 ];
 
 const FLOWSTATS_COUNTERS = [
