@@ -982,7 +982,11 @@ int seglog_append_raw(struct seglog *l, const struct raw_rec *h, const uint8_t *
 		if ((l->arset = calloc(n, sizeof(*l->arset))))
 			l->arsetn = n;
 	}
-	if (l->ardlen + h->caplen > l->o.block_raw_bytes && l->nar)
+	/* a block is at most a .raw file's share of raw_max_bytes too (headers counted), so
+	 * the raw bound holds to within a block however large the blocks may be */
+	uint64_t lim = raw_roll_bytes(l) < l->o.block_raw_bytes ? raw_roll_bytes(l)
+								 : l->o.block_raw_bytes;
+	if (l->nar && (l->nar + 1) * sizeof(struct raw_rec) + l->ardlen + h->caplen > lim)
 		rc = seal_raw(l, now_ms);
 	if (h->caplen > l->o.block_raw_bytes) {
 		l->st.dropped_raw++;

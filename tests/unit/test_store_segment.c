@@ -842,8 +842,9 @@ static void test_raw_max_bytes_on_disk(void **state)
 	json_t *sto = json_object_get(j, "Storage");
 	json_int_t held = json_integer_value(json_object_get(sto, "RawPackets"));
 	json_int_t evicted = json_integer_value(json_object_get(sto, "EvictedRawPackets"));
-	/* 40 packets of 200 bytes (a block, ~8.4 KB) fill more than a quarter of the bound:
-	 * a file a block, and two files fit in it, not three */
+	/* blocks of at most a quarter of the bound (5000 bytes: 19-20 packets of 200), and a
+	 * file takes blocks until it holds a quarter: files of 40 packets (~8.6 KB), two of
+	 * which fit in the bound, not three */
 	assert_int_equal(held, 80);
 	assert_int_equal(held + evicted, NPKT);
 	assert_int_equal(json_integer_value(json_object_get(sto, "EvictedRawSegments")),
