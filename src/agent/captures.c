@@ -380,6 +380,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.ifname = w->ifname,
 		.snaplen = w->header_size ? w->header_size : 256,
 		.fanout_group = fanout_group,
+		.bpf = w->bpf, /* afpacket, pcap: in place before the socket receives */
 	};
 	if (!strcmp(w->type, "pcapsocket")) {
 		/* A listener on the agent host (its own namespace, not the node's). */
@@ -415,7 +416,9 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	}
 	if (!l->cap && !l->eb)
 		return -1;
-	if (l->cap && w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
+	/* The listeners' filters (afpacket and pcap took theirs at opening). */
+	if (l->cap && (!strcmp(w->type, "pcapsocket") || is_sflow(w)) && w->bpf && *w->bpf &&
+	    capture_set_filter(l->cap, w->bpf, err, errlen))
 		return -1;
 	struct flow_batch_opts bo = {
 		.pre = flow_sender_headroom(),

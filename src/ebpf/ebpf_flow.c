@@ -89,8 +89,11 @@ struct ebpf_flow *ebpf_flow_open(const char *netns, const char *ifname, uint32_t
 	int saved;
 	if (netns_enter(netns, &saved, err, errlen))
 		goto fail;
-	/* Socket and interface index both belong to the node's namespace. */
-	e->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	/* Socket and interface index both belong to the node's namespace.
+	 * Protocol 0: nothing reaches the socket until bind() below names the
+	 * interface and ETH_P_ALL (opened with ETH_P_ALL, every interface's
+	 * frames would queue on it, unread, until the program and the bind). */
+	e->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	int se = errno;
 	unsigned ifindex = if_nametoindex(ifname);
 	int ie = errno;
