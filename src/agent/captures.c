@@ -407,7 +407,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		}
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */
-		l->eb = ebpf_capture_open(w->netns, w->ifname, err, errlen);
+		l->eb = ebpf_capture_open(w->netns, w->ifname, m->o.ebpf_polling_rate, err, errlen);
 		if (!l->eb)
 			return -1;
 	} else {
@@ -432,6 +432,9 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	}
 	struct flow_table_opts to = {
 		.key_mode = w->key_mode,
+		.appmap = m->o.appmap,
+		.arp_timeout_s = m->o.arp_timeout_s,
+		.dns_timeout_s = m->o.dns_timeout_s,
 		.raw_packet_limit = w->raw_limit,
 		.header_size = w->header_size,
 		.extra_tcp_metric = w->extra_tcp,
@@ -634,7 +637,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
 		return reply(msg, 400, "capture type ebpf does not support a BPF filter");
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
-	enum flow_key_mode key_mode = FLOW_KEY_L2;
+	enum flow_key_mode key_mode = m->o.default_key_mode; /* flow.default_layer_key_mode */
 	if (km && *km && flow_key_mode_parse(km, &key_mode))
 		return reply(msg, 400, "LayerKeyMode '%s': expected L2 or L3", km);
 	json_int_t raw = json_integer_value(json_object_get(res, "RawPacketLimit"));

@@ -145,7 +145,7 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
+int ebpf_flow_drain(struct ebpf_flow *e, uint32_t max, ebpf_flow_fn fn, void *user)
 {
 	uint32_t old = __atomic_load_n(&e->skel->bss->active, __ATOMIC_RELAXED) & 1;
 	__atomic_store_n(&e->skel->bss->active, old ^ 1, __ATOMIC_SEQ_CST);
@@ -161,9 +161,11 @@ int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint32_t token = 0;
 	void *in = NULL;
-	int total = 0;
-	for (;;) {
+	uint32_t total = 0;
+	while (!max || total < max) {
 		uint32_t count = DRAIN_CHUNK;
+		if (max && max - total < count)
+			count = max - total;
 		int rc = bpf_map_lookup_and_delete_batch(fd, in, &token, e->keys, e->vals, &count,
 							 &opts);
 		int er = rc ? errno : 0;
@@ -180,7 +182,7 @@ int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
 		}
 		in = &token;
 	}
-	return total;
+	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 uint64_t ebpf_flow_dropped(const struct ebpf_flow *e)
