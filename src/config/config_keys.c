@@ -101,8 +101,7 @@ static const struct {
     {"flow.update", KEY_LEAF},
     {"flow.max_entries", KEY_LEAF},
     {"flow.default_layer_key_mode", KEY_LEAF},
-    {"flow.application_ports.tcp", KEY_TREE},
-    {"flow.application_ports.udp", KEY_TREE},
+    {"flow.application_ports", KEY_TREE}, /* tcp, udp: the agent refuses others */
     {"flow.application_timeout.arp", KEY_LEAF},
     {"flow.application_timeout.dns", KEY_LEAF},
     /* HTTP, TLS, OVS */
@@ -245,6 +244,19 @@ const char *config_key_suggest(const char *path, char *buf, size_t len)
 	return best <= 2 || best * 4 <= l ? buf : NULL;
 }
 
+/* 1 when path is a known key's parent (analyzer.startup, a map left empty). */
+static int key_parent(const char *path)
+{
+	size_t l = strlen(path);
+	char cand[256];
+	for (size_t i = 0; i < NKEYS; i++) {
+		instantiate(keys[i].key, path, cand, sizeof(cand));
+		if (!strncmp(cand, path, l) && cand[l] == '.')
+			return 1;
+	}
+	return 0;
+}
+
 static size_t walk(const json_t *v, char *path, size_t plen, size_t cap, const char *file)
 {
 	if (json_is_object(v) && json_object_size(v) && !(plen && config_key_known(path))) {
@@ -269,6 +281,8 @@ static size_t walk(const json_t *v, char *path, size_t plen, size_t cap, const c
 	}
 	if (!plen || config_key_known(path))
 		return 0;
+	if ((json_is_null(v) || json_is_object(v)) && key_parent(path))
+		return 0; /* "startup:" with its keys commented out */
 	char sug[256];
 	const char *s = config_key_suggest(path, sug, sizeof(sug));
 	log_warn("config: %s: unknown key '%s' (this build does not read it)%s%s%s", file, path,

@@ -5,7 +5,7 @@
  *
  * The table (config_keys.c) lists every key: a "*" segment stands for any
  * one name (auth.*.type: a backend's), and some keys take a free-form map
- * (agent.metadata, auth.*.users, flow.application_ports.tcp/udp). */
+ * (agent.metadata, auth.*.users, flow.application_ports). */
 #ifndef SKYDIVE_CONFIG_KEYS_H
 #define SKYDIVE_CONFIG_KEYS_H
 

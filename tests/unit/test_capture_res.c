@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "analyzer/capture_res.h"
+#include "config/config.h"
 
 /* ---- validation table ----------------------------------------------------- */
 
@@ -541,6 +542,66 @@ static void test_persistence(void **state)
 	capture_res_free(r);
 }
 
+/* analyzer.startup: the capture is created once (a restart finds it in
+ * captures.json), with Skydive's duplicate rule (same GremlinQuery, BPF and
+ * Type, other settings aside); a query or filter POST refuses stops it. */
+static int count_startup(void *user, const struct capture_def *c)
+{
+	if (!strcmp(c->gremlin_query, "G.V().Has('Name', 'eth0')") &&
+	    !strcmp(c->bpf_filter, "port 80") && !strcmp(c->type, "pcap"))
+		++*(int *)user;
+	return 0;
+}
+
+static void test_startup_capture(void **state)
+{
+	char dir[300], err[512] = "";
+	snprintf(dir, sizeof(dir), "%s/startup", tmpdir);
+	struct config *cfg = config_new();
+	assert_non_null(cfg);
+	struct capture_res *r = capture_res_new(dir, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0); /* unset */
+	assert_int_equal(capture_res_count(r), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_gremlin",
+					   "G.V().Has('Name', 'eth0')"), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_bpf", "port 80"), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_type", "pcap"), 0);
+	events[0] = 0;
+	int lid = capture_res_listen(r, on_event, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	capture_res_unlisten(r, lid);
+	assert_int_equal(events[CAPTURE_RES_CREATED], 1); /* dispatch hears of it */
+	int n = 0;
+	capture_res_foreach(r, count_startup, &n);
+	assert_int_equal(n, 1);
+	capture_res_free(r);
+
+	/* a restart: the capture is there, no second one */
+	r = capture_res_new(dir, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	assert_int_equal(capture_res_count(r), 1);
+	capture_res_free(r);
+
+	/* one with the same query, filter and type but another setting counts too */
+	char dir2[320];
+	snprintf(dir2, sizeof(dir2), "%s/startup2", tmpdir);
+	r = capture_res_new(dir2, NULL);
+	assert_int_equal(call(r, "POST", "/api/capture", NULL, NULL,
+			      "{\"GremlinQuery\":\"G.V().Has('Name', 'eth0')\",\"BPFFilter\":"
+			      "\"port 80\",\"Type\":\"pcap\",\"RawPacketLimit\":3}", 0, NULL),
+			 201);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	assert_int_equal(capture_res_count(r), 1);
+	/* a filter that does not compile: refused, with the key and the reason */
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_bpf", "port eighty"), 0);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "analyzer.startup.capture_gremlin 'G.V().Has('Name', 'eth0')'"));
+	assert_non_null(strstr(err, "port eighty"));
+	assert_int_equal(capture_res_count(r), 1);
+	capture_res_free(r);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +611,7 @@ int main(void)
 	    cmocka_unit_test(test_node_types),
 	    cmocka_unit_test(test_rest),
 	    cmocka_unit_test(test_persistence),
+	    cmocka_unit_test(test_startup_capture),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

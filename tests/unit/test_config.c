@@ -298,7 +298,7 @@ static void test_unknown_key_warning(void **state)
 
 	assert_true(config_key_known("auth.mine.type"));
 	assert_true(config_key_known("flow.application_ports.tcp.8080"));
-	assert_false(config_key_known("flow.application_ports.sctp"));
+	assert_false(config_key_known("flow.application_port.tcp"));
 	assert_false(config_key_known("auth.type"));
 	char b[128];
 	assert_null(config_key_suggest("completely.different", b, sizeof(b)));
