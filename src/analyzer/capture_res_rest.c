@@ -12,6 +12,7 @@
 
 #include "analyzer/capture_res_int.h"
 #include "common/duration.h"
+#include "common/json_patch.h"
 #include "common/log.h"
 #include "common/yaml_json.h"
 #include "config/config.h"
@@ -215,6 +216,57 @@ static void api_get(struct capture_res *r, const char *id, struct rest_response 
 		rest_reply_json(out, 200, c);
 }
 
+/* PATCH /api/capture/<id>: a JSON Patch (RFC 6902), as Skydive's API server
+ * takes it (graffiti/api/server/server.go patchMethod): the patch is decoded,
+ * applied to the capture's JSON and the result validated, each step's
+ * failure a 400 with Skydive's words; then, as Skydive's capture handler
+ * (api/server/capture.go Update returns ErrNotUpdatable), no field may change:
+ * 400 "resource not updatable". Unknown id: 404. */
+static void api_patch(struct capture_res *r, const struct capture_res_request *req, const char *id,
+		      struct rest_response *out)
+{
+	json_t *doc = NULL, *counts = read_counts(r);
+	pthread_mutex_lock(&r->lock);
+	ssize_t i = capture_res_find(r, id);
+	if (i >= 0)
+		doc = capture_def_to_json(&r->items[i], count_of(counts, id));
+	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
+	if (i < 0)
+		return rest_reply_error(out, 404, "Capture '%.100s' not found", id);
+	if (!doc)
+		return rest_reply_error(out, 500, "out of memory");
+	char why[400];
+	json_error_t je;
+	json_t *patch = json_loadb(req->body ? req->body : "", req->body_len, 0, &je);
+	if (!patch)
+		snprintf(why, sizeof(why), "invalid JSON at line %d, column %d: %s", je.line,
+			 je.column, je.text);
+	if (!patch || json_patch_check(patch, why, sizeof(why))) {
+		rest_reply_error(out, 400, "incorrect JSON patch: %s", why);
+		goto out;
+	}
+	if (json_patch_apply(&doc, patch, why, sizeof(why))) {
+		rest_reply_error(out, 400, "applying JSON patch to resource: %s", why);
+		goto out;
+	}
+	struct capture_def c = {0};
+	struct capture_res_error e = {.pos = -1};
+	int rc = json_is_object(doc) ? capture_def_from_json(doc, &c, &e)
+				     : fail(&e, -1, "a Capture is a JSON object");
+	capture_def_clear(&c);
+	if (rc)
+		rest_reply_error(out, 400, "validating patched resource: %s", e.msg);
+	else
+		rest_reply_error(out, 400,
+				 "updating resource with patched version: resource not updatable "
+				 "(a capture cannot be changed, as in Skydive: delete it and create "
+				 "it again)");
+out:
+	json_decref(patch);
+	json_decref(doc);
+}
+
 static void api_delete(struct capture_res *r, const char *id, struct rest_response *out)
 {
 	char err[512];
@@ -377,12 +429,10 @@ void capture_res_handle(struct capture_res *r, const struct capture_res_request 
 	if (!strcmp(m, "DELETE"))
 		return api_delete(r, id, out);
 	if (!strcmp(m, "PATCH"))
-		return rest_reply_error(
-		    out, 405,
-		    "PATCH of a capture is not supported yet: delete it and create it "
-		    "again (use GET or DELETE)");
-	rest_reply_error(out, 405, "method %s not allowed on /api/capture/<UUID> (use GET or DELETE)",
-	            m);
+		return api_patch(r, req, id, out);
+	rest_reply_error(out, 405,
+			 "method %s not allowed on /api/capture/<UUID> (use GET, PATCH or DELETE)",
+			 m);
 }
 
 /* ---- analyzer.startup (Skydive's analyzer/server.go createStartupCapture) ---- */

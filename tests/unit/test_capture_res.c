@@ -429,7 +429,30 @@ static void test_rest(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "Error")),
 	                    "Capture 'nope' not found");
 	json_decref(j);
-	assert_int_equal(call(r, "PATCH", path, NULL, NULL, "[]", now, NULL), 405);
+	/* PATCH as Skydive's API server: each step's refusal a 400 in its words, and a
+	 * capture is never updatable (api/server/capture.go) */
+	static const char *const patches[][2] = {
+	    {"{\"op\":\"add\"}", "incorrect JSON patch: a JSON Patch is an array of operations"},
+	    {"[{\"op\":\"test\",\"path\":\"/BPFFilter\",\"value\":\"udp\"}]",
+	     "applying JSON patch to resource: operation 0 (test): test of '/BPFFilter' failed: "
+	     "the value differs"},
+	    {"[{\"op\":\"replace\",\"path\":\"/BPFFilter\",\"value\":\"port eighty\"}]",
+	     "validating patched resource: "},
+	    {"[{\"op\":\"add\",\"path\":\"/Name\",\"value\":\"new\"}]",
+	     "updating resource with patched version: resource not updatable"},
+	    {"[]", "updating resource with patched version: resource not updatable"},
+	};
+	for (size_t k = 0; k < sizeof(patches) / sizeof(patches[0]); k++) {
+		assert_int_equal(call(r, "PATCH", path, NULL, NULL, patches[k][0], now, &j), 400);
+		const char *msg = json_string_value(json_object_get(j, "Error"));
+		if (!msg || strncmp(msg, patches[k][1], strlen(patches[k][1])))
+			fail_msg("PATCH %s: %s", patches[k][0], msg ? msg : "(no Error)");
+		json_decref(j);
+	}
+	assert_int_equal(call(r, "PATCH", "/api/capture/nope", NULL, NULL, "[]", now, NULL), 404);
+	assert_int_equal(call(r, "GET", path, NULL, NULL, NULL, now, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "BPFFilter")), "icmp"); /* as it was */
+	json_decref(j);
 	assert_int_equal(call(r, "PUT", "/api/capture", NULL, NULL, NULL, now, NULL), 405);
 
 	/* the TTL ends: gone on the next request (or the analyzer's timer) */
