@@ -63,7 +63,8 @@ static const struct {
 static const char persistent_help[] =
     "Options for every client command:\n"
     "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
-    "                            first of 'analyzers' in the config, else 127.0.0.1:8082)\n"
+    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
+    "                            else 127.0.0.1:8082)\n"
     "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
     "                            $SKYDIVE_PASSWORD)\n"
     "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"
