@@ -208,17 +208,22 @@ static void test_edges(void **state)
 	assert_int_equal(count_edges(g, "layer2", NULL, NULL), 0);
 	assert_int_equal(count_edges(g, "ownership", host, NULL), 2);
 
-	/* A rename is another node (IDs follow names). */
+	/* A rename keeps the node (issue 12, as Skydive: found by IfIndex, TID set once):
+	 * same ID and TID, new Name. */
 	graph_lock(g);
 	upsert(t, 3, "p2", "veth", 0, 0);
 	topo_reconcile_edges(t, 4000);
 	struct graph_view *v = graph_view_at(g, 0, NULL);
-	assert_null(graph_view_node_get(v, p));
+	const struct graph_node *n = graph_view_node_get(v, p);
+	assert_non_null(n);
+	assert_string_equal(json_string_value(json_object_get(n->e.metadata, "Name")), "p2");
+	assert_string_equal(json_string_value(json_object_get(n->e.metadata, "TID")), p);
 	char p2[TOPOLOGY_ID_LEN];
 	topology_tid(p2, host, "p2", "veth");
-	assert_non_null(graph_view_node_get(v, p2));
+	assert_null(graph_view_node_get(v, p2));
 	graph_view_free(v);
 	graph_unlock(g);
+	assert_int_equal(count_edges(g, "ownership", host, p), 1);
 
 	topology_free(t);
 	graph_free(g);
