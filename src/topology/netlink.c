@@ -128,13 +128,8 @@ static json_t *mac_json(struct nl_addr *a)
 {
 	char buf[3 * 32] = "";
 	if (a) {
-		const uint8_t *b = nl_addr_get_binary_addr(a);
 		unsigned n = nl_addr_get_len(a);
-		size_t w = 0;
-		if (n > 32)
-			n = 32;
-		for (unsigned i = 0; i < n; i++)
-			w += (size_t)snprintf(buf + w, sizeof(buf) - w, i ? ":%02x" : "%02x", b[i]);
+		topo_mac_str(nl_addr_get_binary_addr(a), n > 32 ? 32 : n, buf, sizeof(buf));
 	}
 	return json_string(buf);
 }

@@ -450,6 +450,9 @@ static void want_edges(struct topology *t, struct topo_want *w, int64_t now_ms)
 			if (p)
 				topo_want_edge(w, p->id, x->id, "layer2", "vlan");
 		}
+		/* LinkNetNsName of any link whose other end is in another namespace */
+		if (x->info.peer_nsid >= 0 && strcmp(x->info.type, "veth"))
+			resolve_peer_ns(t, x, now_ms);
 		if (!strcmp(x->info.type, "veth") && x->info.peer_ifindex) {
 			resolve_peer_ns(t, x, now_ms);
 			struct topo_intf *y = veth_peer(t, x);
