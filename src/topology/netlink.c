@@ -428,7 +428,7 @@ static void flush(struct nlp *p)
 	topo_nl_snap_free(&snap);
 	if (p->dropped != dropped)
 		log_warn("netlink probe (%s): %llu routes or neighbours left out of links "
-			 "beyond %d per link (TopologyDropped)",
+			 "beyond %d per link",
 			 ns_label(p->ns), (unsigned long long)(p->dropped - dropped),
 			 TOPO_MAX_ROUTES_PER_LINK);
 	graph_lock(t->g);

@@ -15,7 +15,7 @@
 
 /* Bounds per link, so that one interface of a router with a full BGP table does not
  * make a node of megabytes: what goes beyond is left out and counted (the probe logs
- * it and TopologyDropped in the node counts it). */
+ * how many, per batch of changes). */
 #define TOPO_MAX_ROUTES_PER_LINK 2048
 #define TOPO_MAX_NEIGH_PER_LINK	 2048
 #define TOPO_MAX_NEXTHOPS	 16

@@ -289,13 +289,22 @@ void topo_intf_set_keys(struct topology *t, struct topo_ns *ns, int ifindex, jso
 			int64_t now_ms)
 {
 	struct topo_intf *it = topo_intf_find(t, ns, ifindex);
-	json_t *md = it ? json_deep_copy(it->md) : NULL;
+	const char *k;
+	json_t *v;
+	int changed = 0;
+	/* the usual case (the features timer, a neighbour of another link): nothing
+	 * changes, and nothing is copied */
+	json_object_foreach(keys, k, v)
+	{
+		json_t *old = it ? json_object_get(it->md, k) : NULL;
+		if (json_is_null(v) ? old != NULL : !old || !json_equal(old, v))
+			changed = 1;
+	}
+	json_t *md = it && changed ? json_deep_copy(it->md) : NULL;
 	if (!md) {
 		json_decref(keys);
 		return;
 	}
-	const char *k;
-	json_t *v;
 	json_object_foreach(keys, k, v)
 	{
 		if (json_is_null(v))

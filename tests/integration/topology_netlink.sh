@@ -158,6 +158,10 @@ ip netns exec "$A" ping -c 1 -W 2 10.242.0.2 >/dev/null 2>&1
 check neigh-learnt "$(md "${P}a1")" \
 	'any(.[0].Metadata.Neighbors[]; .IP == "10.242.0.2" and .MAC == $m and (.State | length) == 1)' \
 	--arg m "$MAC_B1"
+ip netns exec "$A" ping -6 -c 1 -W 2 2001:db8:241::2 >/dev/null 2>&1
+check neigh-ndp "$(md "${P}a0")" \
+	'any(.[0].Metadata.Neighbors[]; .IP == "2001:db8:241::2" and .MAC == $m and (.State | length) == 1)' \
+	--arg m "$(mac "$B" "${P}b0")"
 ip -n "$A" neigh add 10.241.0.78 lladdr 02:00:5e:10:00:78 dev "${P}a0" nud permanent
 check neigh-add-live "$(md "${P}a0")" 'any(.[0].Metadata.Neighbors[]; .IP == "10.241.0.78")'
 ip -n "$A" neigh del 10.241.0.78 dev "${P}a0"
