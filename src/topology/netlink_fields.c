@@ -97,29 +97,25 @@ static void neigh_take(struct rtnl_neigh *n, struct topo_neigh *out)
 	out->vlan = vlan > 0 ? vlan : 0;
 }
 
-static int dump_neighs(struct nl_sock *sk, struct topo_nl_snap *s, int family)
+static int dump_neighs(struct nl_sock *sk, struct topo_nl_snap *s)
 {
 	struct nl_cache *c;
-	/* AF_UNSPEC gives the ARP and NDP tables; the bridges' forwarding databases
-	 * answer AF_BRIDGE only */
-	int rc = rtnl_neigh_alloc_cache_flags(sk, &c, family == AF_BRIDGE ? NL_CACHE_AF_ITER : 0);
+	/* one dump per family of the cache (NL_CACHE_AF_ITER): AF_UNSPEC gives the ARP
+	 * and NDP tables, AF_BRIDGE the bridges' forwarding databases */
+	int rc = rtnl_neigh_alloc_cache_flags(sk, &c, NL_CACHE_AF_ITER);
 	if (rc < 0)
 		return rc;
 	int total = nl_cache_nitems(c);
-	struct topo_neigh *v = realloc(s->neighs, (s->n_neighs + (size_t)total + 1) * sizeof(*v));
-	if (!v) {
+	s->neighs = calloc((size_t)total + 1, sizeof(*s->neighs));
+	if (!s->neighs) {
 		nl_cache_free(c);
 		return -NLE_NOMEM;
 	}
-	s->neighs = v;
 	for (struct nl_object *o = nl_cache_get_first(c); o; o = nl_cache_get_next(o)) {
 		struct rtnl_neigh *n = (struct rtnl_neigh *)o;
 		int f = rtnl_neigh_get_family(n);
-		if (family == AF_BRIDGE ? f != AF_BRIDGE : f == AF_BRIDGE)
-			continue;
-		if (f != AF_BRIDGE && f != AF_INET && f != AF_INET6)
-			continue;
-		neigh_take(n, &s->neighs[s->n_neighs++]);
+		if (f == AF_BRIDGE || f == AF_INET || f == AF_INET6)
+			neigh_take(n, &s->neighs[s->n_neighs++]);
 	}
 	nl_cache_free(c);
 	return 0;
@@ -143,7 +139,7 @@ int topo_nl_snap_take(struct nl_sock *sk, struct topo_nl_snap *s)
 		if (route_take((struct rtnl_route *)o, &s->routes[s->n_routes]))
 			s->n_routes++;
 	nl_cache_free(c);
-	if ((rc = dump_neighs(sk, s, AF_UNSPEC)) < 0 || (rc = dump_neighs(sk, s, AF_BRIDGE)) < 0)
+	if ((rc = dump_neighs(sk, s)) < 0)
 		goto err;
 	s->ok = 1;
 	return 0;
