@@ -24,12 +24,12 @@ int capture_target_type_parse(const char *s, enum capture_target_type *out)
 }
 
 struct capture_target *capture_target_open(const struct capture_target_opts *o, char *err,
-					   size_t errlen)
+                                           size_t errlen)
 {
 	enum capture_target_type type;
 	if (capture_target_type_parse(o->type, &type)) {
 		snprintf(err, errlen, "TargetType '%.32s' is not supported: expected %s",
-			 o->type ? o->type : "", CAPTURE_TARGET_TYPES);
+		         o->type ? o->type : "", CAPTURE_TARGET_TYPES);
 		return NULL;
 	}
 	char host[256];
@@ -37,7 +37,7 @@ struct capture_target *capture_target_open(const struct capture_target_opts *o, 
 	if (!o->target || config_split_addr(o->target, host, sizeof(host), &port) || !host[0] ||
 	    port <= 0) {
 		snprintf(err, errlen, "Target '%.200s' is invalid: expected HOST:PORT",
-			 o->target ? o->target : "");
+		         o->target ? o->target : "");
 		return NULL;
 	}
 	struct capture_target *ct = calloc(1, sizeof(*ct));
@@ -50,7 +50,7 @@ struct capture_target *capture_target_open(const struct capture_target_opts *o, 
 	ct->ifindex = o->ifindex;
 	snprintf(ct->target, sizeof(ct->target), "%s", o->target);
 	int rc = type == CAPTURE_TARGET_NETFLOW5 ? target_netflow_open(ct, host, port, err, errlen)
-						 : target_erspan_open(ct, host, err, errlen);
+	                                         : target_erspan_open(ct, host, err, errlen);
 	if (rc) {
 		capture_target_close(ct);
 		return NULL;

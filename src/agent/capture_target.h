@@ -44,7 +44,7 @@ int capture_target_type_parse(const char *s, enum capture_target_type *out);
  * (unknown type, bad address, socket refused: a raw GRE socket needs
  * CAP_NET_RAW). */
 struct capture_target *capture_target_open(const struct capture_target_opts *o, char *err,
-					   size_t errlen);
+                                           size_t errlen);
 void capture_target_close(struct capture_target *ct); /* NULL is fine */
 enum capture_target_type capture_target_type(const struct capture_target *ct);
 
@@ -60,7 +60,7 @@ void capture_target_lane_free(struct capture_target_lane *l);
  * report, one record per direction that saw any, sent when the buffer is
  * full. IPv6 and non-IP flows are counted and skipped (v5 is IPv4 only). */
 void capture_target_flow(struct capture_target_lane *l, const struct flow_table *t,
-			 const struct flow *f, int64_t lu_start_ms);
+                         const struct flow *f, int64_t lu_start_ms);
 /* Sends the buffered records, if any. */
 void capture_target_lane_flush(struct capture_target_lane *l);
 

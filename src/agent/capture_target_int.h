@@ -16,11 +16,11 @@ struct capture_target {
 	struct sockaddr_storage addr; /* erspanv1: sendmsg's destination */
 	socklen_t addrlen;
 	uint32_t ifindex;
-	int64_t boot_ms; /* netflowv5: SysUptime 0, the wall clock at open */
+	int64_t boot_ms;          /* netflowv5: SysUptime 0, the wall clock at open */
 	atomic_uint_fast32_t seq; /* netflowv5: records sent before; erspanv1: GRE sequence */
 	/* counters (any lane) */
 	atomic_uint_fast64_t sent, datagrams, send_errors, dropped, skipped_ipv6, skipped_nonip,
-		skipped_nonether;
+	    skipped_nonether;
 	atomic_int last_errno;
 };
 
@@ -30,7 +30,7 @@ void capture_target_count_error(struct capture_target *ct, int err, uint64_t n);
 /* The type-specific halves of capture_target_open: the socket (ct->fd) for
  * the resolved address; 0 or -1 with err filled. */
 int target_netflow_open(struct capture_target *ct, const char *host, int port, char *err,
-			size_t errlen);
+                        size_t errlen);
 int target_erspan_open(struct capture_target *ct, const char *host, char *err, size_t errlen);
 
 #endif

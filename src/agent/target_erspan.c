@@ -14,12 +14,12 @@
 #include "agent/capture_target_int.h"
 #include "decode/decode.h"
 
-#define GRE_S_BIT 0x1000     /* sequence number present */
-#define GRE_PROTO_ERSPAN2 0x88be
-#define ERSPAN_VERSION 1     /* type II */
-#define ERSPAN_SESSION 1     /* as Skydive's target */
-#define ERSPAN_EN_TAG_KEPT 3 /* Skydive's En: any VLAN tag stays in the frame */
-#define ERSPAN_HDR 16        /* GRE with sequence (8) + ERSPAN II (8) */
+#define GRE_S_BIT          0x1000 /* sequence number present */
+#define GRE_PROTO_ERSPAN2  0x88be
+#define ERSPAN_VERSION     1  /* type II */
+#define ERSPAN_SESSION     1  /* as Skydive's target */
+#define ERSPAN_EN_TAG_KEPT 3  /* Skydive's En: any VLAN tag stays in the frame */
+#define ERSPAN_HDR         16 /* GRE with sequence (8) + ERSPAN II (8) */
 
 int target_erspan_open(struct capture_target *ct, const char *host, char *err, size_t errlen)
 {
@@ -27,7 +27,7 @@ int target_erspan_open(struct capture_target *ct, const char *host, char *err, s
 	int rc = getaddrinfo(host, NULL, &hints, &ai);
 	if (rc || !ai) {
 		snprintf(err, errlen, "Target %s: cannot resolve to an IPv4 address: %s",
-			 ct->target, gai_strerror(rc));
+		         ct->target, gai_strerror(rc));
 		return -1;
 	}
 	memcpy(&ct->addr, ai->ai_addr, ai->ai_addrlen);
@@ -71,7 +71,7 @@ void capture_target_frame(struct capture_target *ct, const struct capture_frame 
 	put32(h + 12, ct->ifindex & 0xfffff);
 	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)f->data, f->caplen}};
 	struct msghdr m = {
-		.msg_name = &ct->addr, .msg_namelen = ct->addrlen, .msg_iov = iov, .msg_iovlen = 2};
+	    .msg_name = &ct->addr, .msg_namelen = ct->addrlen, .msg_iov = iov, .msg_iovlen = 2};
 	ssize_t w = sendmsg(ct->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (w == (ssize_t)(sizeof(h) + f->caplen)) {
 		atomic_fetch_add(&ct->datagrams, 1);

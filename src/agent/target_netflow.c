@@ -14,11 +14,11 @@
 #include "agent/capture_target_int.h"
 #include "common/util.h"
 
-#define NF5_HEADER 24
-#define NF5_RECORD 48
+#define NF5_HEADER      24
+#define NF5_RECORD      48
 #define NF5_MAX_RECORDS 30 /* the most a v5 datagram may carry */
-#define NF5_ENGINE_ID 1    /* as Skydive's target */
-#define NS_PER_MS 1000000ull
+#define NF5_ENGINE_ID   1  /* as Skydive's target */
+#define NS_PER_MS       1000000ull
 
 struct capture_target_lane {
 	struct capture_target *ct;
@@ -27,14 +27,15 @@ struct capture_target_lane {
 };
 
 int target_netflow_open(struct capture_target *ct, const char *host, int port, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	char ps[8];
 	snprintf(ps, sizeof(ps), "%d", port);
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
 	int rc = getaddrinfo(host, ps, &hints, &ai);
 	if (rc || !ai) {
-		snprintf(err, errlen, "Target %s: cannot resolve: %s", ct->target, gai_strerror(rc));
+		snprintf(err, errlen, "Target %s: cannot resolve: %s", ct->target,
+		         gai_strerror(rc));
 		return -1;
 	}
 	/* Connected: the kernel picks the source address once, and an ICMP
@@ -134,7 +135,7 @@ static uint32_t link_bytes(const struct flow_table *t, const struct flow *f)
 }
 
 static void add_record(struct capture_target_lane *l, const struct flow *f, int ab,
-		       uint64_t packets, uint64_t bytes, uint32_t link, int64_t first_ms)
+                       uint64_t packets, uint64_t bytes, uint32_t link, int64_t first_ms)
 {
 	if (!packets)
 		return;
@@ -167,7 +168,7 @@ static void add_record(struct capture_target_lane *l, const struct flow *f, int 
 	*p++ = 0; /* pad1 */
 	*p++ = 0; /* tcp_flags: not kept per flow */
 	*p++ = proto;
-	*p++ = 0;    /* tos */
+	*p++ = 0;        /* tos */
 	p = put32(p, 0); /* src_as, dst_as */
 	*p++ = 0;        /* src_mask, dst_mask: unknown */
 	*p++ = 0;
@@ -176,7 +177,7 @@ static void add_record(struct capture_target_lane *l, const struct flow *f, int 
 }
 
 void capture_target_flow(struct capture_target_lane *l, const struct flow_table *t,
-			 const struct flow *f, int64_t lu_start_ms)
+                         const struct flow *f, int64_t lu_start_ms)
 {
 	struct capture_target *ct = l->ct;
 	if (f->ip_ver == 6) {
