@@ -68,7 +68,8 @@ static void rig_close(struct rig *r)
 	flow_table_free(r->t);
 	capture_target_lane_free(r->l);
 	capture_target_close(r->ct);
-	close(r->rx);
+	if (r->rx >= 0)
+		close(r->rx);
 }
 
 static ssize_t rx(struct rig *r, uint8_t *buf, size_t len)
@@ -182,6 +183,36 @@ static void test_ipv6_skipped(void **state)
 	rig_close(&r);
 }
 
+/* A collector port nobody listens on: the ICMP port unreachable comes back
+ * on the connected socket, a later send fails; counted as an error, the
+ * records of the failed datagram as dropped, the reason shown. */
+static void test_send_error_counted(void **state)
+{
+	struct rig r;
+	rig_open(&r);
+	close(r.rx); /* nobody at the target's port now */
+	r.rx = -1;
+	struct frame f;
+	json_t *e = NULL;
+	for (int i = 0; i < 20; i++) {
+		fr_udp4(&f, mac1, mac2, ip1, ip2, (uint16_t)(9000 + i), 53, 10);
+		flow_table_feed(r.t, DECODE_LINKTYPE_ETHERNET, f.b, f.len, f.len, time_now_ns());
+		flow_table_flush(r.t);
+		capture_target_lane_flush(r.l);
+		json_decref(e);
+		e = json_object();
+		capture_target_entry(r.ct, e);
+		if (json_integer_value(json_object_get(e, "TargetSendErrors")))
+			break;
+	}
+	assert_true(json_integer_value(json_object_get(e, "TargetSendErrors")) >= 1);
+	assert_true(json_integer_value(json_object_get(e, "TargetDropped")) >= 1);
+	assert_string_equal(json_string_value(json_object_get(e, "TargetLastError")),
+	                    strerror(ECONNREFUSED));
+	json_decref(e);
+	rig_close(&r);
+}
+
 static void test_refusals(void **state)
 {
 	char err[256] = "";
@@ -203,6 +234,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_records),
 	    cmocka_unit_test(test_ipv6_skipped),
+	    cmocka_unit_test(test_send_error_counted),
 	    cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
