@@ -236,7 +236,6 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 		capture_target_flow(l->tl, t, f, lu_start_ms);
 }
 
-
 static void push(struct cap_worker *w, uint8_t *buf, size_t len)
 {
 	if (!w->m->o.fs)

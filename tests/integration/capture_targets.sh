@@ -18,21 +18,13 @@
 #     400 naming what is accepted.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
-case $SKYDIVE in /*) ;; *) SKYDIVE=$root/$SKYDIVE ;; esac
-PY=/usr/bin/python3
+# ok, ko, finish, tmp, pids (here: allinone, nfcapd, tshark, tcpdump), SKYDIVE
+. "$(dirname "$0")/lib/harness.sh"
+PY=$PYTHON
 P=sktg$$
 A=${P}a B=${P}b
-tmp=$(mktemp -d /tmp/skydive-targets.XXXXXX)
 chmod 755 "$tmp" # tshark's dumpcap may drop privileges before writing
-export SKYDIVE_ANALYZER_DATA_DIR="$tmp/data"
-pass=0 fail=0
-bg=() # background processes of the test (allinone, nfcapd, tshark, tcpdump)
 aio=""
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 
 stop_pid() { # PID [SIGNAL]: signal, then wait for it (SIGKILL after 5 s)
 	local pid=$1 sig=${2:-TERM}
@@ -42,7 +34,7 @@ stop_pid() { # PID [SIGNAL]: signal, then wait for it (SIGKILL after 5 s)
 	wait "$pid" 2>/dev/null
 }
 cleanup() {
-	for p in "${bg[@]}"; do stop_pid "$p"; done
+	for p in "${pids[@]}"; do stop_pid "$p"; done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -103,7 +95,7 @@ API=127.0.0.1:8082
 ip netns exec "$A" env SKYDIVE_FLOW_UPDATE=1 "$SKYDIVE" allinone --listen "$API" --host-id "${P}host" \
 	--netns-run-path '' >"$tmp/allinone.log" 2>&1 &
 aio=$!
-bg+=($aio)
+pids+=($aio)
 NODE="G.V().Has('Name','eth0')"
 if ! wait_for 15 "$NODE" 'length == 1'; then
 	ko allinone-up "no node eth0; log: $(tail -c 300 "$tmp/allinone.log")"
@@ -176,7 +168,7 @@ t.close()
 mkdir -p "$tmp/nf"
 ip netns exec "$A" nfcapd -w "$tmp/nf" -b 127.0.0.1 -p 2055 -t 3600 >"$tmp/nfcapd.log" 2>&1 &
 nfcapd=$!
-bg+=($nfcapd)
+pids+=($nfcapd)
 for _ in $(seq 50); do inA ss -Huln "sport = :2055" | grep -q . && break; sleep 0.1; done
 if create netflow --target 127.0.0.1:2055 --target-type netflowv5; then
 	t0=$(now_ms)
@@ -267,10 +259,10 @@ fi
 # ---- 2. erspanv1 ---------------------------------------------------------------
 ip netns exec "$A" tshark -n -i lo -f "ip proto 47" -w "$tmp/erspan.pcap" >"$tmp/tshark.log" 2>&1 &
 tsh=$!
-bg+=($tsh)
+pids+=($tsh)
 ip netns exec "$A" tcpdump -n -U -s 0 -i eth0 -w "$tmp/eth0.pcap" ip >"$tmp/tcpdump.log" 2>&1 &
 tcd=$!
-bg+=($tcd)
+pids+=($tcd)
 wait_file 10 "$tmp/tshark.log" "Capturing on" || ko erspan-tshark "$(head -c 300 "$tmp/tshark.log")"
 wait_file 10 "$tmp/tcpdump.log" "listening on" || ko erspan-tcpdump "$(head -c 300 "$tmp/tcpdump.log")"
 if create erspan --bpf ip --target 127.0.0.1:1 --target-type erspanv1; then
@@ -341,7 +333,7 @@ else
 fi
 
 stop_pid "$aio"
-bg=()
+pids=()
 if sanitizer_clean "$tmp/allinone.log"; then
 	ok clean-exit
 else
