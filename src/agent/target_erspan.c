@@ -23,11 +23,15 @@
 
 int target_erspan_open(struct capture_target *ct, const char *host, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_RAW}, *ai = NULL;
+	/* An address, not a name, as Skydive's (net.ParseIP): no DNS lookup on
+	 * the agent's request thread. */
+	struct addrinfo hints = {
+	    .ai_family = AF_INET, .ai_socktype = SOCK_RAW, .ai_flags = AI_NUMERICHOST};
+	struct addrinfo *ai = NULL;
 	int rc = getaddrinfo(host, NULL, &hints, &ai);
 	if (rc || !ai) {
-		snprintf(err, errlen, "Target %s: cannot resolve to an IPv4 address: %s",
-		         ct->target, gai_strerror(rc));
+		snprintf(err, errlen, "Target %s: expected an IPv4 address: %s", ct->target,
+		         gai_strerror(rc));
 		return -1;
 	}
 	memcpy(&ct->addr, ai->ai_addr, ai->ai_addrlen);
