@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/capture_target.h"
 #include "agent/ebpf_capture.h"
 #include "agent/flow_pb.h"
 #include "agent/ovs_capture.h"
@@ -43,6 +44,7 @@ struct cap_lane {
 	struct ebpf_capture *eb; /* ebpf: the kernel flow map instead of cap */
 	struct flow_table *t;
 	struct flow_batch *batch;
+	struct capture_target_lane *tl; /* netflowv5 target: this lane's records */
 	pthread_t th;
 	int thread_started;
 	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
@@ -64,6 +66,9 @@ struct cap_worker {
 	uint32_t sampling, polling;
 	struct ovs_capture *ovs;
 	struct sflow_meta *sfm; /* sflow/ovssflow: counters between publications */
+	char *target_type;          /* TargetType, or NULL (capture_target.h) */
+	uint32_t ifindex;           /* the node's IfIndex (erspanv1's Index) */
+	struct capture_target *tgt; /* opened before the lanes, closed after */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
 	int nlanes;
@@ -163,6 +168,7 @@ static json_t *entry_json(const struct cap_worker *w)
 		sflow_meta_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
 	if (w->mirror_of)
 		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
+	capture_target_entry(w->tgt, e); /* TargetType, TargetSent, ... */
 	if (!strcmp(w->type, "ebpf")) { /* flows counted in the kernel: no packets */
 		json_object_set_new(e, "RawPackets", json_string("not supported"));
 		json_object_set_new(e, "KernelFlowDropped",
@@ -226,6 +232,8 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 {
 	struct cap_lane *l = user;
 	flow_batch_add(l->batch, t, f, lu_start_ms, lu_last_ms);
+	if (l->tl)
+		capture_target_flow(l->tl, t, f, lu_start_ms);
 }
 
 static void push(struct cap_worker *w, uint8_t *buf, size_t len)
@@ -292,11 +300,18 @@ struct lane_run {
 	uint64_t stats_ns, next_stats;
 };
 
+static void on_frame(void *user, const struct capture_frame *f)
+{
+	struct lane_run *r = user;
+	capture_target_frame(r->l->w->tgt, f); /* erspanv1 */
+}
+
 static int lane_after_batch(void *user, int n, uint64_t now)
 {
 	struct lane_run *r = user;
 	struct cap_lane *l = r->l;
 	flow_batch_flush(l->batch);
+	capture_target_lane_flush(l->tl);
 	if (now >= r->next_stats) {
 		lane_update(l);
 		if (l->idx == 0)
@@ -318,6 +333,8 @@ static void *lane_main(void *arg)
 	uint64_t stats_ns = (uint64_t)w->m->o.stats_update_ms * NS_PER_MS;
 	struct lane_run r = {l, stats_ns, time_now_ns() + stats_ns};
 	struct flow_loop_opts lo = {.live = 1, .after_batch = lane_after_batch, .user = &r};
+	if (w->tgt && capture_target_type(w->tgt) == CAPTURE_TARGET_ERSPAN1)
+		lo.frame = on_frame;
 	/* Until stopped or failed; every flow leaves at the end. */
 	if (l->eb) { /* flows counted in the kernel: records, polled */
 		struct flow_loop_records src = {ebpf_poll, l->eb, EBPF_CAPTURE_POLL_MS};
@@ -336,6 +353,7 @@ static void *lane_main(void *arg)
 			 l->idx, msg);
 	}
 	flow_batch_flush(l->batch);
+	capture_target_lane_flush(l->tl);
 	lane_update(l);
 	if (atomic_load(&w->failed) && !atomic_load(&w->stop))
 		publish_stats(w); /* state error at once; stop_worker publishes on a stop */
@@ -351,10 +369,13 @@ static void worker_free(struct cap_worker *w)
 	for (int i = 0; i < w->nlanes; i++) {
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
+		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
 	}
 	free(w->lanes);
+	capture_target_close(w->tgt);
+	free(w->target_type);
 	free(w->capture_id);
 	free(w->node_id);
 	free(w->type);
@@ -448,6 +469,11 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	if (!l->t)
 		return -1;
 	flow_table_set_raw_flows(l->t, on_raw_flows);
+	if (w->tgt && capture_target_type(w->tgt) == CAPTURE_TARGET_NETFLOW5 &&
+	    !(l->tl = capture_target_lane_new(w->tgt))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -490,10 +516,12 @@ fail:
 	for (int i = 0; i < n; i++) {
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
+		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
+		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
 	}
@@ -571,10 +599,12 @@ static void ovs_after_open(struct cap_worker *w)
 	for (int i = 0; i < w->nlanes; i++) { /* frees the UDP port at once */
 		flow_table_free(w->lanes[i].t);
 		flow_batch_free(w->lanes[i].batch);
+		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
+		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
 	}
@@ -644,6 +674,19 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	json_int_t hs = json_integer_value(json_object_get(res, "HeaderSize"));
 	if (raw < -1 || hs < 0 || hs > 65535 || (hs && hs < 14))
 		return reply(msg, 400, "RawPacketLimit or HeaderSize out of range");
+	/* Target/TargetType (capture_target.h) */
+	const char *tt = json_string_value(json_object_get(res, "TargetType"));
+	const char *tgt = json_string_value(json_object_get(res, "Target"));
+	enum capture_target_type ttype = 0;
+	if (tt && *tt) {
+		if (capture_target_type_parse(tt, &ttype))
+			return reply(msg, 400, "TargetType '%.32s' is not supported: expected %s", tt,
+				     CAPTURE_TARGET_TYPES);
+		if (!tgt || !*tgt)
+			return reply(msg, 400, "TargetType %s needs a Target (HOST:PORT)", tt);
+		if (ttype == CAPTURE_TARGET_ERSPAN1 && !strcmp(type, "ebpf"))
+			return reply(msg, 400, "TargetType erspanv1 needs frames: not with capture type ebpf");
+	}
 
 	pthread_mutex_lock(&m->lock);
 	struct cap_worker *dup = find(m, cid, nid);
@@ -684,6 +727,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;
 	w->polling = pi > 0 && pi <= UINT32_MAX ? (uint32_t)pi : 0;
 	w->target = dup_or_null(json_string_value(json_object_get(res, "Target")));
+	w->target_type = ttype ? strdup(tt) : NULL;
 
 	/* The node: its interface name, TID and the namespace owning it. */
 	graph_lock(m->o.g);
@@ -693,6 +737,8 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		w->ifname = dup_or_null(json_string_value(json_object_get(n->e.metadata, "Name")));
 		w->node_tid = dup_or_null(json_string_value(json_object_get(n->e.metadata, "TID")));
 		w->ovs_uuid = dup_or_null(json_string_value(json_object_get(n->e.metadata, "UUID")));
+		json_int_t ifx = json_integer_value(json_object_get(n->e.metadata, "IfIndex"));
+		w->ifindex = ifx > 0 && ifx <= UINT32_MAX ? (uint32_t)ifx : 0;
 		const char *nt = json_string_value(json_object_get(n->e.metadata, "Type"));
 		const char *def = !nt ? NULL
 			: !strcmp(nt, "ovsbridge") ? "ovssflow"
@@ -727,7 +773,19 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		return reply(msg, w->ifname ? 500 : 400, "node %s has no interface name", nid);
 	}
 
-	ovs_before_open(w);
+	if (w->target_type && !strcmp(w->type, "ovssflow")) {
+		worker_free(w);
+		return reply(msg, 400, "capture type ovssflow sends sFlow to its Target: "
+				       "no TargetType there");
+	}
+	if (w->target_type) {
+		char err[512] = "";
+		struct capture_target_opts to = {w->target_type, w->target, w->ifindex};
+		if (!(w->tgt = capture_target_open(&to, err, sizeof(err))))
+			worker_fail(w, err);
+	}
+	if (!w->failed)
+		ovs_before_open(w);
 	if (!w->failed)
 		worker_open(w);
 	if (!w->failed)

@@ -248,6 +248,9 @@ static int def_validate(const struct capture_def *c, struct capture_res_error *e
 		return fail(err, -1,
 		            "TargetType '%.32s' is invalid: expected netflowv5 or erspanv1",
 		            c->target_type);
+	if (c->target_type[0] && !c->target[0]) /* capture_target.h: where to send */
+		return fail(err, -1, "TargetType %.32s needs a Target: expected HOST:PORT",
+		            c->target_type);
 	if (c->target[0]) {
 		char host[256];
 		int port = 0;

@@ -6,16 +6,25 @@
 
 #include "common/util.h"
 
+struct loop_ctx {
+	struct flow_table *t;
+	const struct flow_loop_opts *o;
+};
+
 static void on_frame(void *user, const struct capture_frame *f)
 {
-	flow_table_feed(user, f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns);
+	const struct loop_ctx *x = user;
+	if (x->o->frame)
+		x->o->frame(x->o->user, f);
+	flow_table_feed(x->t, f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns);
 }
 
 int flow_loop_run(struct capture *c, struct flow_table *t, const struct flow_loop_opts *o)
 {
 	int rc = 0;
+	struct loop_ctx x = {t, o};
 	for (;;) {
-		int n = capture_dispatch(c, o->batch, on_frame, t);
+		int n = capture_dispatch(c, o->batch, on_frame, &x);
 		if (n < 0) {
 			rc = -EIO;
 			break;

@@ -33,6 +33,9 @@ struct flow_loop_opts {
 	 * NULL: a file runs to its end, a live source until it fails. */
 	int (*after_batch)(void *user, int n, uint64_t now_ns);
 	void *user;
+	/* Called with each frame before the table counts it (a capture's
+	 * erspanv1 target); the frame is borrowed for the call. NULL: none. */
+	void (*frame)(void *user, const struct capture_frame *f);
 };
 
 /* Feeds c's frames to t until the file ends, after_batch says stop or the

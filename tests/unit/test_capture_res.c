@@ -76,7 +76,9 @@ static const struct {
     /* TargetType, Target */
     {"{\"GremlinQuery\":\"G.V()\",\"TargetType\":\"netflowv5\",\"Target\":\"10.0.0.1:2055\"}", NULL,
      -1},
-    {"{\"GremlinQuery\":\"G.V()\",\"TargetType\":\"erspanv1\"}", NULL, -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"TargetType\":\"erspanv1\",\"Target\":\"10.0.0.1:1\"}", NULL,
+     -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"TargetType\":\"erspanv1\"}", "needs a Target", -1},
     {"{\"GremlinQuery\":\"G.V()\",\"TargetType\":\"ipfix\"}", "TargetType 'ipfix'", -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Target\":\"nohost\"}", "Target 'nohost'", -1},
     /* ExtraLayers */
