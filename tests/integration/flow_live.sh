@@ -12,23 +12,10 @@
 #     G.Context('-0s', 3600) (Skydive's other name of At).
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
-root=$(cd "$(dirname "$0")/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
-case $SKYDIVE in /*) ;; *) SKYDIVE=$root/$SKYDIVE ;; esac
+. "$(dirname "$0")/lib/harness.sh"
 P=skfl$$
-tmp=$(mktemp -d)
-pids=()
-pass=0 fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
 cleanup() {
-	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${pids[@]}"; do
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+	stop_all
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -94,120 +81,68 @@ start_agent() {
 }
 start_agent
 NODE="G.V().Has('Name','flv0')"
-if wait_jq 20 "$NODE" 'length == 1'; then
-	ok "topology (flv0 of host1 at the analyzer)"
-else
-	ko "topology" "$(q "$NODE" | head -c 200); $(logs)"
-	echo "$pass passed, $fail failed"
-	exit 1
-fi
+# expect NAME WAIT_S QUERY JQ_FILTER: ok when the filter holds on the query's answer
+# within WAIT_S seconds (0: now); the answer is the reason otherwise
+expect() {
+	if wait_jq "$2" "$3" "$4"; then ok "$1"; else ko "$1" "$(q "$3" | head -c 300)"; fi
+}
+active() { echo "[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$1\" and .State == \"active\")] | length == 1"; }
+expect "topology (flv0 of host1 at the analyzer)" 20 "$NODE" 'length == 1'
+[ "$fail" = 0 ] || { logs; finish; }
 
-# capture CAPTURE_VAR: creates an ICMP capture on flv0, waits until it is active
+# capture: creates an ICMP capture on flv0 (its UUID in CAP), waits until it is active
 capture() {
-	local out id
+	local out
 	out=$(client capture create --gremlin "G.V().Has('Name', 'flv0')" --bpf icmp 2>&1)
-	id=$(echo "$out" | jq -r '.UUID' 2>/dev/null)
-	if [ -z "$id" ] || [ "$id" = null ]; then
-		ko "capture-create" "$(echo "$out" | head -c 300)"
-		return 1
-	fi
-	wait_jq 15 "$NODE" "[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$id\" and .State == \"active\")] | length == 1" ||
-		{ ko "capture-active" "$(q "$NODE" | jq -c '.[].Metadata.Captures' | head -c 300)"; return 1; }
-	CAP=$id
+	CAP=$(echo "$out" | jq -r '.UUID' 2>/dev/null)
+	[ -n "$CAP" ] && [ "$CAP" != null ] || { ko "capture-create" "$(echo "$out" | head -c 300)"; finish; }
+	wait_jq 15 "$NODE" "$(active "$CAP")" || { ko "capture-active" "$(q "$NODE" | head -c 300)"; finish; }
 }
 ping1() { ip netns exec "$H1" ping -c 1 -W 2 -p "$1" 10.79.1.2 >/dev/null 2>&1 || ko "ping" "no reply"; }
 LIVE() { echo "G.Flows().Has('CaptureID', '$1', 'Application', 'ICMPv4')"; }
 HIST() { echo "G.At('-0s', 3600).Flows().Has('CaptureID', '$1', 'Application', 'ICMPv4')"; }
+has() { echo "[.[] | select(.UUID == \"$1\"$2)] | length == 1"; } # UUID [MORE_JQ_TEST]
 
 # ---- 1. live while running, then expired by the agent ----
-capture || { echo "$pass passed, $fail failed"; exit 1; }
+capture
 C1=$CAP
 ping1 aa
-if wait_jq 15 "$(LIVE "$C1")" 'length == 1 and .[0].Metric.ABPackets == 1 and .[0].Metric.BAPackets == 1'; then
-	ok "live-running (the ping's flow in G.Flows() while its capture runs)"
-else
-	ko "live-running" "$(q "$(LIVE "$C1")" | head -c 300); $(logs)"
-fi
+expect "live-running (the ping's flow in G.Flows() while its capture runs)" 15 "$(LIVE "$C1")" \
+	'length == 1 and .[0].Metric.ABPackets == 1 and .[0].Metric.BAPackets == 1'
 U1=$(q "$(LIVE "$C1")" | jq -r '.[0].UUID')
 # idle 3 s: the agent expires it (FinishType TIMEOUT) and it leaves the live view
-if wait_jq 20 "$(LIVE "$C1")" 'length == 0'; then
-	ok "live-expired (gone from G.Flows() once the agent expired it)"
-else
-	ko "live-expired" "$(q "$(LIVE "$C1")" | head -c 300)"
-fi
-if [ "$(q "$(HIST "$C1")" | jq -r --arg u "$U1" '[.[] | select(.UUID == $u and .FinishType == "TIMEOUT")] | length == 1')" = true ]; then
-	ok "history-expired (still in G.At('-0s', 3600), FinishType TIMEOUT)"
-else
-	ko "history-expired" "$(q "$(HIST "$C1")" | head -c 300)"
-fi
+expect "live-expired (gone from G.Flows() once the agent expired it)" 20 "$(LIVE "$C1")" 'length == 0'
+expect "history-expired (still in G.At('-0s', 3600), FinishType TIMEOUT)" 0 "$(HIST "$C1")" \
+	"$(has "$U1" ' and .FinishType == "TIMEOUT"')"
 
 # ---- 2. capture deleted ----
 ping1 bb
-if wait_jq 15 "$(LIVE "$C1")" 'length == 1'; then
-	ok "live-second-flow (a new ping: a new flow in G.Flows())"
-else
-	ko "live-second-flow" "$(q "$(LIVE "$C1")" | head -c 300)"
-fi
+expect "live-second-flow (a new ping: a new flow in G.Flows())" 15 "$(LIVE "$C1")" 'length == 1'
 U2=$(q "$(LIVE "$C1")" | jq -r '.[0].UUID')
 client capture delete "$C1" >"$tmp/del.out" 2>&1 || ko "capture-delete" "$(head -c 200 "$tmp/del.out")"
-if [ "$(q "$(LIVE "$C1")" | jq -r 'length == 0')" = true ]; then
-	ok "live-capture-deleted (gone from G.Flows() as soon as its capture is deleted)"
-else
-	ko "live-capture-deleted" "$(q "$(LIVE "$C1")" | head -c 300)"
-fi
-if [ "$(q "$(HIST "$C1")" | jq -r --arg a "$U1" --arg b "$U2" '[.[].UUID] | sort == ([$a, $b] | sort)')" = true ]; then
-	ok "history-capture-deleted (both flows still in G.At('-0s', 3600))"
-else
-	ko "history-capture-deleted" "$U1 $U2: $(q "$(HIST "$C1")" | head -c 300)"
-fi
-CTX="G.Context('-0s', 3600).Flows().Has('CaptureID', '$C1', 'Application', 'ICMPv4').Count()"
-if [ "$(q "$CTX")" = 2 ]; then
-	ok "history-context (G.Context('-0s', 3600) gives the same 2 flows)"
-else
-	ko "history-context" "$(q "$CTX" | head -c 300)"
-fi
+expect "live-capture-deleted (gone from G.Flows() as soon as its capture is deleted)" 0 \
+	"$(LIVE "$C1")" 'length == 0'
+expect "history-capture-deleted (both flows still in G.At('-0s', 3600))" 0 "$(HIST "$C1")" \
+	"[.[].UUID] | sort == ([\"$U1\", \"$U2\"] | sort)"
+expect "history-context (G.Context('-0s', 3600) gives the same 2 flows)" 0 \
+	"G.Context('-0s', 3600).Flows().Has('CaptureID', '$C1', 'Application', 'ICMPv4').Count()" '. == 2'
 
 # ---- 3. the agent goes away ----
-capture || { echo "$pass passed, $fail failed"; exit 1; }
+capture
 C2=$CAP
 ping1 cc
-if wait_jq 15 "$(LIVE "$C2")" 'length == 1'; then
-	ok "live-new-capture (the flow of a new capture in G.Flows())"
-else
-	ko "live-new-capture" "$(q "$(LIVE "$C2")" | head -c 300)"
-fi
+expect "live-new-capture (the flow of a new capture in G.Flows())" 15 "$(LIVE "$C2")" 'length == 1'
 U3=$(q "$(LIVE "$C2")" | jq -r '.[0].UUID')
 kill -KILL "$AGENT" 2>/dev/null
 wait "$AGENT" 2>/dev/null
-if wait_jq 15 "$(LIVE "$C2")" 'length == 0'; then
-	ok "live-agent-gone (gone from G.Flows() once its agent went away)"
-else
-	ko "live-agent-gone" "$(q "$(LIVE "$C2")" | head -c 300)"
-fi
-if [ "$(q "$(HIST "$C2")" | jq -r --arg u "$U3" '[.[] | select(.UUID == $u)] | length == 1')" = true ]; then
-	ok "history-agent-gone (still in G.At('-0s', 3600))"
-else
-	ko "history-agent-gone" "$(q "$(HIST "$C2")" | head -c 300)"
-fi
-# the agent back: the capture starts again on its node, the old flow stays out (its
-# table is a new one) until a packet makes it again
+expect "live-agent-gone (gone from G.Flows() once its agent went away)" 15 "$(LIVE "$C2")" 'length == 0'
+expect "history-agent-gone (still in G.At('-0s', 3600))" 0 "$(HIST "$C2")" "$(has "$U3")"
+# the agent back: the capture starts again on its node; the former flow stays out (the
+# agent's table is a new one) until a packet makes a flow again
 start_agent
-if wait_jq 20 "$NODE" "[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$C2\" and .State == \"active\")] | length == 1"; then
-	ok "agent-back (capture active again)"
-else
-	ko "agent-back" "$(q "$NODE" | head -c 300); $(logs)"
-fi
-if [ "$(q "$(LIVE "$C2")" | jq -r --arg u "$U3" '[.[] | select(.UUID == $u)] | length == 0')" = true ]; then
-	ok "live-agent-back-stale (the flow of its former run stays out of G.Flows())"
-else
-	ko "live-agent-back-stale" "$(q "$(LIVE "$C2")" | head -c 300)"
-fi
+expect "agent-back (capture active again)" 20 "$NODE" "$(active "$C2")"
+expect "live-agent-back-stale (the flow of its former run stays out of G.Flows())" 0 \
+	"$(LIVE "$C2")" "[.[] | select(.UUID == \"$U3\")] | length == 0"
 ping1 dd
-if wait_jq 15 "$(LIVE "$C2")" 'length == 1'; then
-	ok "live-agent-back-new (a new ping: its flow in G.Flows())"
-else
-	ko "live-agent-back-new" "$(q "$(LIVE "$C2")" | head -c 300)"
-fi
-
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+expect "live-agent-back-new (a new ping: its flow in G.Flows())" 15 "$(LIVE "$C2")" 'length == 1'
+finish
