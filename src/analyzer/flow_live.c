@@ -103,39 +103,44 @@ fail:
 	return -ENOMEM;
 }
 
-static void node_forget(struct flow_live *l, const char *id)
+static void node_ent_free(struct flow_live *l, struct node_ent *n)
 {
-	struct node_ent *n = smap_del(&l->nodes, id);
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		pair_unref(l, n->keys[i]);
-		free(n->keys[i]);
+	for (size_t j = 0; j < n->n; j++) {
+		pair_unref(l, n->keys[j]);
+		free(n->keys[j]);
 	}
 	free(n->keys);
 	free(n->id);
 	free(n);
 }
 
-/* The node's pairs from its metadata now: its TID and each Captures entry "active". */
+static void node_forget(struct flow_live *l, const char *id)
+{
+	struct node_ent *n = smap_del(&l->nodes, id);
+	if (n)
+		node_ent_free(l, n);
+}
+
+/* The node's pairs from its metadata now: its TID and each Captures entry "active".
+ * The new pairs are counted before the former ones are let go, so a pair the node
+ * keeps (its counters changed) never stops. */
 static void node_learn(struct flow_live *l, const struct graph_node *gn)
 {
-	node_forget(l, gn->e.id);
 	const char *tid = json_string_value(json_object_get(gn->e.metadata, "TID"));
 	json_t *caps = json_object_get(gn->e.metadata, "Captures");
-	if (!tid || !json_array_size(caps))
-		return;
-	struct node_ent *n = calloc(1, sizeof(*n));
-	if (!n || !(n->id = strdup(gn->e.id)) ||
-	    !(n->keys = calloc(json_array_size(caps), sizeof(*n->keys)))) {
-		if (n)
+	struct node_ent *n = NULL;
+	if (tid && json_array_size(caps)) {
+		n = calloc(1, sizeof(*n));
+		if (n && (!(n->id = strdup(gn->e.id)) ||
+			  !(n->keys = calloc(json_array_size(caps), sizeof(*n->keys))))) {
 			free(n->id);
-		free(n);
-		return;
+			free(n);
+			n = NULL;
+		}
 	}
 	size_t i;
 	json_t *e;
-	json_array_foreach(caps, i, e)
+	json_array_foreach(n ? caps : NULL, i, e)
 	{
 		const char *id = json_string_value(json_object_get(e, "ID"));
 		const char *st = json_string_value(json_object_get(e, "State"));
@@ -148,15 +153,9 @@ static void node_learn(struct flow_live *l, const struct graph_node *gn)
 		}
 		n->keys[n->n++] = k;
 	}
-	if (!n->n || smap_put(&l->nodes, n->id, n)) {
-		for (size_t j = 0; j < n->n; j++) {
-			pair_unref(l, n->keys[j]);
-			free(n->keys[j]);
-		}
-		free(n->keys);
-		free(n->id);
-		free(n);
-	}
+	node_forget(l, gn->e.id);
+	if (n && (!n->n || smap_put(&l->nodes, n->id, n)))
+		node_ent_free(l, n);
 }
 
 static void on_graph(void *user, enum graph_event ev, const struct graph_node *n,

@@ -101,7 +101,7 @@ capture() {
 ping1() { ip netns exec "$H1" ping -c 1 -W 2 -p "$1" 10.79.1.2 >/dev/null 2>&1 || ko "ping" "no reply"; }
 LIVE() { echo "G.Flows().Has('CaptureID', '$1', 'Application', 'ICMPv4')"; }
 HIST() { echo "G.At('-0s', 3600).Flows().Has('CaptureID', '$1', 'Application', 'ICMPv4')"; }
-has() { echo "[.[] | select(.UUID == \"$1\"$2)] | length == 1"; } # UUID [MORE_JQ_TEST]
+has() { echo "[.[] | select(.UUID == \"$1\"${2:-})] | length == 1"; } # UUID [MORE_JQ_TEST]
 
 # ---- 1. live while running, then expired by the agent ----
 capture

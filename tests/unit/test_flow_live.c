@@ -65,10 +65,12 @@ static void delete_capture(struct fx *f)
 static void set_node(struct fx *f, const char *id, const char *tid, const char *cap,
 		     const char *st, int add)
 {
+	static int packets; /* the counters of a Captures entry change at every update */
 	json_t *md = json_pack("{s:s, s:s}", "Name", "eth0", "TID", tid);
 	if (cap)
 		json_object_set_new(md, "Captures",
-				    json_pack("[{s:s, s:s}]", "ID", cap, "State", st));
+				    json_pack("[{s:s, s:s, s:i}]", "ID", cap, "State", st,
+					      "PacketsReceived", ++packets));
 	graph_lock(f->g);
 	if (add)
 		assert_int_equal(graph_node_add(f->g, id, md, "h1", "agent.h1", fake_now), 0);
@@ -157,6 +159,11 @@ static void test_live_and_history(void **state)
 
 	EXPECT(f, 0, 0, "a1 a4 a6");
 	EXPECT(f, t, 3600000, "a1 a2 a3 a4 a5 a6 a7"); /* history: G.At('-0s', 3600) */
+	/* the agent updates the entry's counters: the capture goes on running */
+	fake_now = t + 1;
+	set_node(f, "n1", "tid-1", f->cap, "active", 0);
+	EXPECT(f, 0, 0, "a1 a4 a6");
+	fake_now = t;
 	/* the RST flow's hold ends 15 s after its last packet */
 	fake_now = t + 13999; /* 14.999 s after it */
 	EXPECT(f, 0, 0, "a1 a4 a6");
