@@ -19,10 +19,10 @@
 
 struct pair {
 	char *key;
-	int nodes;     /* nodes showing it; 0: it stopped (kept until its capture goes) */
-	int64_t ended; /* wall clock ms it last stopped, 0 never: a state received before
-			* that is of the table that stopped (an agent killed and back keeps
-			* no flow of its former run) */
+	int nodes;     /* nodes showing it; 0: not running (kept until its capture goes) */
+	int64_t ended; /* wall clock ms its last node left the graph, 0 never: a state
+			* received before that is of the agent's former table (an agent
+			* killed and back keeps no flow of its former run) */
 };
 
 struct node_ent {
@@ -60,10 +60,12 @@ static char *pair_key(const char *cap, const char *tid)
 	return k;
 }
 
-static void pair_unref(struct flow_live *l, const char *key)
+/* gone: the node left the graph (its agent went away), not just its metadata changed:
+ * a node's metadata is rewritten at times (netlink) before its Captures come back. */
+static void pair_unref(struct flow_live *l, const char *key, int gone)
 {
 	struct pair *p = smap_get(&l->pairs, key);
-	if (p && p->nodes > 0 && --p->nodes == 0)
+	if (p && p->nodes > 0 && --p->nodes == 0 && gone)
 		p->ended = l->now();
 }
 
@@ -103,10 +105,10 @@ fail:
 	return -ENOMEM;
 }
 
-static void node_ent_free(struct flow_live *l, struct node_ent *n)
+static void node_ent_free(struct flow_live *l, struct node_ent *n, int gone)
 {
 	for (size_t j = 0; j < n->n; j++) {
-		pair_unref(l, n->keys[j]);
+		pair_unref(l, n->keys[j], gone);
 		free(n->keys[j]);
 	}
 	free(n->keys);
@@ -114,11 +116,11 @@ static void node_ent_free(struct flow_live *l, struct node_ent *n)
 	free(n);
 }
 
-static void node_forget(struct flow_live *l, const char *id)
+static void node_forget(struct flow_live *l, const char *id, int gone)
 {
 	struct node_ent *n = smap_del(&l->nodes, id);
 	if (n)
-		node_ent_free(l, n);
+		node_ent_free(l, n, gone);
 }
 
 /* The node's pairs from its metadata now: its TID and each Captures entry "active".
@@ -153,9 +155,9 @@ static void node_learn(struct flow_live *l, const struct graph_node *gn)
 		}
 		n->keys[n->n++] = k;
 	}
-	node_forget(l, gn->e.id);
+	node_forget(l, gn->e.id, 0);
 	if (n && (!n->n || smap_put(&l->nodes, n->id, n)))
-		node_ent_free(l, n);
+		node_ent_free(l, n, 0);
 }
 
 static void on_graph(void *user, enum graph_event ev, const struct graph_node *n,
@@ -166,7 +168,7 @@ static void on_graph(void *user, enum graph_event ev, const struct graph_node *n
 		return;
 	pthread_mutex_lock(&l->mu);
 	if (ev == GRAPH_NODE_DELETED)
-		node_forget(l, n->e.id);
+		node_forget(l, n->e.id, 1);
 	else if (ev == GRAPH_NODE_ADDED || ev == GRAPH_NODE_UPDATED)
 		node_learn(l, n);
 	pthread_mutex_unlock(&l->mu);

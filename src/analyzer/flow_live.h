@@ -9,8 +9,8 @@
  *  - a flow of an agent capture (non-empty CaptureID) is live while that capture exists
  *    (the capture registry) and is "active" in the Captures metadata of a graph node
  *    whose TID is the flow's NodeTID (the agent publishes it, and its nodes leave the
- *    graph when it goes away), and the state was received after that pair last
- *    stopped (an agent killed and started again has a new, empty table);
+ *    graph when it goes away), and the state was received after the last time that
+ *    node left the graph (an agent killed and started again has a new, empty table);
  *  - and the agent has not removed it: FinishType TIMEOUT (idle, ARP/DNS timeout, or
  *    the table stopped) ends it, and a FIN/RST flow ends FLOW_LIVE_HOLD_MS after its
  *    last packet (Skydive's HoldTimeoutMilliseconds; our agent's hold too);
