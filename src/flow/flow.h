@@ -40,8 +40,8 @@ struct flow_tcp_metric {
 #define FLOW_F_LINK 0x01        /* Link layer present (Ethernet) */
 #define FLOW_F_SEEN_UPDATE 0x02 /* an update pass has seen this flow */
 #define FLOW_F_UPDATED 0x04     /* packets since the last update pass */
-#define FLOW_F_RTT_DONE 0x08    /* RTT measured, or can no longer be */
-#define FLOW_F_RTT_WAIT 0x10    /* first packet qualifies: waiting for the answer */
+/* 0x08 free */
+#define FLOW_F_RTT_WAIT 0x10    /* an RTT measurement is pending (flow_table.c rtt_update) */
 #define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
 #define FLOW_F_SWAPPED 0x40     /* the first packet was in reversed key order */
 
@@ -90,18 +90,26 @@ struct flow {
 
 _Static_assert(sizeof(struct flow) == 184, "struct flow grew");
 
-/* RTT in 32 bits: ns up to 2.1 s, then us (up to 35 min, saturated). */
+/* RTT in 32 bits: ns below 2^31 ns (2.1 s); above, bit 31 set and bit 30
+ * the unit: us below 2^30 us (17.9 min), else ms (12.4 days, saturated). A
+ * TCP RTT can end at a RST long after the SYN, hence the ms range. */
 static inline uint32_t flow_rtt_encode(uint64_t ns)
 {
 	if (ns < (1u << 31))
 		return (uint32_t)ns;
 	uint64_t us = ns / 1000;
-	return (1u << 31) | (uint32_t)(us < (1u << 31) ? us : (1u << 31) - 1);
+	if (us < (1u << 30))
+		return (1u << 31) | (uint32_t)us;
+	uint64_t ms = ns / 1000000;
+	return (3u << 30) | (uint32_t)(ms < (1u << 30) ? ms : (1u << 30) - 1);
 }
 
 static inline int64_t flow_rtt_ns(const struct flow *f)
 {
-	return f->rtt & (1u << 31) ? (int64_t)(f->rtt & ((1u << 31) - 1)) * 1000 : (int64_t)f->rtt;
+	if (!(f->rtt & (1u << 31)))
+		return (int64_t)f->rtt;
+	int64_t v = (int64_t)(f->rtt & ((1u << 30) - 1));
+	return f->rtt & (1u << 30) ? v * 1000000 : v * 1000;
 }
 
 #endif

@@ -60,6 +60,8 @@ struct flow_table {
 	uint32_t free_head; /* freed slots, linked through lru_next */
 	struct flow_tcp_metric *tcpm; /* parallel to pool when extra_tcp_metric */
 	size_t tcpm_bytes;
+	uint64_t *rtt_first; /* parallel to pool: time of the packet that started the
+			      * pending RTT measurement (FLOW_F_RTT_WAIT) */
 
 	uint32_t *index; /* slot ids, 0 = empty */
 	uint32_t index_mask;
@@ -345,11 +347,12 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 		t->tcpm_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow_tcp_metric);
 		t->tcpm = reserve(t->tcpm_bytes);
 	}
+	t->rtt_first = reserve(((size_t)t->o.max_flows + 1) * sizeof(uint64_t));
 	uint32_t cap = INDEX_MIN;
 	while (cap < t->o.max_flows * 2u && cap < (1u << 31))
 		cap *= 2;
 	t->index_max = cap;
-	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || index_grow(t)) {
+	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || !t->rtt_first || index_grow(t)) {
 		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
 		flow_table_free(t);
 		return NULL;
@@ -367,6 +370,8 @@ void flow_table_free(struct flow_table *t)
 		munmap(t->pool, t->pool_bytes);
 	if (t->tcpm)
 		munmap(t->tcpm, t->tcpm_bytes);
+	if (t->rtt_first)
+		munmap(t->rtt_first, ((size_t)t->o.max_flows + 1) * sizeof(uint64_t));
 	for (unsigned i = 0; i < t->npaths; i++)
 		free(t->paths[i].str);
 	free(t->index);
@@ -432,6 +437,7 @@ size_t flow_table_memory(const struct flow_table *t)
 	m += ((size_t)t->pool_used + 1) * sizeof(struct flow);
 	if (t->tcpm)
 		m += ((size_t)t->pool_used + 1) * sizeof(struct flow_tcp_metric);
+	m += ((size_t)t->pool_used + 1) * sizeof(uint64_t); /* rtt_first */
 	return m;
 }
 
@@ -644,19 +650,42 @@ static void init_flow(struct flow_table *t, struct flow *f, const struct decode_
 	if (!strcmp(app, "ARP") || !strcmp(app, "DNS"))
 		f->timeout_class = 1;
 
-	/* Which first packets can start an RTT measurement (docs/FLOWS.md). */
-	if (g->l4 == DECODE_L4_TCP) {
-		if ((g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN)
-			f->flags |= FLOW_F_RTT_WAIT;
-		else
-			f->flags |= FLOW_F_RTT_DONE;
-	} else if (g->icmp_ver && g->icmp_flow_type == ICMP_ECHO) {
-		f->flags |= is_echo_request(g) ? FLOW_F_RTT_WAIT : FLOW_F_RTT_DONE;
-	} else {
-		f->flags |= FLOW_F_RTT_WAIT;
-	}
 	if (t->tcpm)
 		memset(&t->tcpm[f - t->pool], 0, sizeof(struct flow_tcp_metric));
+}
+
+/* Skydive's updateRTT (flow/flow.go), packet by packet, whatever the
+ * direction: an ICMPv4/ICMPv6 echo request starts a measurement when none is
+ * pending and the next echo reply ends it; a TCP segment with SYN (with or
+ * without ACK) starts one, and the next SYN+ACK or RST ends it. Each end
+ * replaces Metric.RTT, so the last completed pair is kept. Other protocols
+ * (UDP, SCTP, ARP, a tunnel's outer segment) never have one. */
+static void rtt_update(struct flow_table *t, uint32_t s, struct flow *f,
+		       const struct decode_seg *g, uint64_t ts_ns)
+{
+	int start, stop;
+	if (g->icmp_ver) {
+		start = is_echo_request(g);
+		stop = is_echo_reply(g);
+	} else if (g->l4 == DECODE_L4_TCP) {
+		start = (g->tcp_flags & DECODE_TCP_SYN) != 0;
+		stop = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
+			       (DECODE_TCP_SYN | DECODE_TCP_ACK) ||
+		       (g->tcp_flags & DECODE_TCP_RST);
+	} else {
+		return;
+	}
+	if (!(f->flags & FLOW_F_RTT_WAIT)) {
+		if (start) {
+			t->rtt_first[s] = ts_ns;
+			f->flags |= FLOW_F_RTT_WAIT;
+		}
+	} else if (stop) {
+		/* Skydive's int64 would go negative for an answer stamped
+		 * before its request; ours has no sign: 0, not shown. */
+		f->rtt = ts_ns > t->rtt_first[s] ? flow_rtt_encode(ts_ns - t->rtt_first[s]) : 0;
+		f->flags &= (uint8_t)~FLOW_F_RTT_WAIT;
+	}
 }
 
 static void tcp_metric_update(struct flow_table *t, struct flow *f, const struct decode_seg *g,
@@ -797,23 +826,7 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 		f->ba_packets++;
 		f->ba_bytes += g->length;
 	}
-	if ((f->flags & (FLOW_F_RTT_WAIT | FLOW_F_RTT_DONE)) == FLOW_F_RTT_WAIT) {
-		/* An echo reply or a SYN+ACK is recognised by its type, so a ping
-		 * of an address on the same host (both ends alike) still gets an
-		 * RTT; anything else needs the other direction. */
-		int ok;
-		if (f->icmp_ver && f->icmp_type == ICMP_ECHO)
-			ok = is_echo_reply(g);
-		else if (f->l4 == DECODE_L4_TCP)
-			ok = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
-			     (DECODE_TCP_SYN | DECODE_TCP_ACK);
-		else
-			ok = !ab;
-		if (ok) {
-			f->rtt = flow_rtt_encode(ts_ns - f->start_ns);
-			f->flags |= FLOW_F_RTT_DONE;
-		}
-	}
+	rtt_update(t, s, f, g, ts_ns);
 	if (g->l4 == DECODE_L4_TCP) {
 		uint8_t before = f->finish;
 		if (g->tcp_flags & DECODE_TCP_RST)
@@ -989,8 +1002,7 @@ int flow_table_feed_record(struct flow_table *t, const struct flow_record *r)
 		if (!s)
 			return -ENOSPC;
 		f = &t->pool[s];
-		/* No per-packet times: no RTT. */
-		f->flags = (uint8_t)((f->flags & ~FLOW_F_RTT_WAIT) | FLOW_F_RTT_DONE);
+		/* No per-packet times: no RTT (rtt_update is never called). */
 	}
 	if (r->last_ns > f->last_ns)
 		f->last_ns = r->last_ns;

@@ -22,6 +22,7 @@
 #include "http/cors.h"
 #include "analyzer/dispatch.h"
 #include "analyzer/flow_ingest.h"
+#include "analyzer/flow_live.h"
 #include "wire/graph_msg.h"
 #include "analyzer/graph_writer.h"
 #include "http/login.h"
@@ -183,6 +184,7 @@ struct analyzer {
 	lws_sorted_usec_list_t capture_timer;
 	struct dispatch *dispatch;     /* OnDemand captures to agents; with captures */
 	struct flow_ingest *flows;     /* /ws/agent/flow; with captures and a flow store */
+	struct flow_live *live;        /* G.Flows()'s live view; with flows */
 	lws_sorted_usec_list_t dispatch_timer;
 	lws_sorted_usec_list_t sub_timer; /* filtered subscribers' re-evaluation */
 	int filter_dirty;                 /* some filtered subscriber has changes (graph lock) */
@@ -2230,6 +2232,15 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 			snprintf(err, errlen, "out of memory creating the capture dispatch");
 			goto fail;
 		}
+		if (fs) { /* G.Flows() without At(): the agents' live flows (flow_live.h) */
+			struct flow_store_live hook;
+			if (!(a->live = flow_live_new(g, a->captures))) {
+				snprintf(err, errlen, "out of memory creating the live flow view");
+				goto fail;
+			}
+			flow_live_hook(a->live, NULL, &hook);
+			flow_store_set_live(fs, &hook);
+		}
 		if (a->flows) {
 			int64_t mh = config_get_int(cfg, "analyzer.flow.stats_max_hosts", 0);
 			int64_t mc = config_get_int(cfg, "analyzer.flow.stats_max_captures", 0);
@@ -2339,6 +2350,10 @@ void analyzer_stop(struct analyzer *a)
 	}
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
+	if (a->live) {
+		flow_store_set_live(flow_store_from_ops(&a->flow_ops), NULL);
+		flow_live_free(a->live);
+	}
 	capture_res_free(a->captures);
 	pthread_mutex_lock(&a->qlock);
 	while (a->peers) { /* peers whose CLOSED never came */

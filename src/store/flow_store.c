@@ -73,6 +73,7 @@ struct flow_store {
 	struct flow_store_stats st;
 	struct seglog *log; /* NULL: memory only */
 	char log_err[256];  /* why there is no log when one was asked for */
+	struct flow_store_live live; /* begin NULL: no live-view hook */
 };
 
 static int parse_uuid(const char *s, uint64_t *out);
@@ -1542,6 +1543,9 @@ void flow_store_sel_free(struct flow_store_sel *r)
 	free(r);
 }
 
+static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
+		     const char *str[FREC_NSTR]);
+
 int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
 		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
 		      struct flow_store_sel **out)
@@ -1604,18 +1608,39 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 		flow_store_sel_free(r);
 		return rc < 0 ? rc : -EIO;
 	}
+	/* without At(): the live view only (flow_store_set_live) */
+	void *lq = !at_ms && s->live.begin ? s->live.begin(s->live.user) : NULL;
+	if (!at_ms && s->live.begin && !lq) {
+		flow_store_sel_free(r);
+		return -ENOMEM;
+	}
 	struct cand *parts[2] = {&r->disk, &r->mem};
 	for (int p = 0; p < 2; p++)
 		for (size_t i = 0; i < parts[p]->n; i++) {
 			const struct flow_rec *x = &parts[p]->v[i];
 			if (!x->uuid && x->last == INT64_MIN)
 				continue;
+			if (lq) {
+				const char *str[FREC_NSTR];
+				sel_strs(r, x, str);
+				if (!s->live.test(lq, x, str))
+					continue;
+			}
 			r->recs[r->n++] = x;
 		}
+	if (lq)
+		s->live.end(lq);
 	/* the records are copied: the filters and nodes are not needed after this */
 	r->disk.nodes = r->mem.nodes = NULL;
 	*out = r;
 	return 0;
+}
+
+void flow_store_set_live(struct flow_store *s, const struct flow_store_live *l)
+{
+	pthread_mutex_lock(&s->lock);
+	s->live = l ? *l : (struct flow_store_live){0};
+	pthread_mutex_unlock(&s->lock);
 }
 
 size_t flow_store_sel_count(const struct flow_store_sel *r)
