@@ -66,6 +66,7 @@ struct cap_worker {
 	struct sflow_meta *sfm; /* sflow/ovssflow: counters between publications */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
+	int ip_defrag, reasm_tcp; /* IPDefrag, ReassembleTCP */
 	int nlanes;
 	struct cap_lane *lanes;
 	int threads_started;
@@ -432,6 +433,8 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.raw_packet_limit = w->raw_limit,
 		.header_size = w->header_size,
 		.extra_tcp_metric = w->extra_tcp,
+		.ip_defrag = w->ip_defrag,
+		.reassemble_tcp = w->reasm_tcp,
 		.max_flows = m->o.max_flows,
 		.expire_s = m->o.flow_expire_s,
 		.update_s = m->o.flow_update_s,
@@ -630,6 +633,12 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	const char *bpf = json_string_value(json_object_get(res, "BPFFilter"));
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
 		return reply(msg, 400, "capture type ebpf does not support a BPF filter");
+	/* The kernel counts an ebpf capture's flows: no packet to reassemble. */
+	if (!strcmp(type, "ebpf") && (json_is_true(json_object_get(res, "IPDefrag")) ||
+				      json_is_true(json_object_get(res, "ReassembleTCP"))))
+		return reply(msg, 400,
+			     "capture type ebpf does not support IPDefrag nor ReassembleTCP (the "
+			     "kernel counts its flows, no packet reaches the agent)");
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
 	enum flow_key_mode key_mode = FLOW_KEY_L2;
 	if (km && *km && flow_key_mode_parse(km, &key_mode))
@@ -673,6 +682,8 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
 	w->key_mode = key_mode;
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
+	w->ip_defrag = json_is_true(json_object_get(res, "IPDefrag"));
+	w->reasm_tcp = json_is_true(json_object_get(res, "ReassembleTCP"));
 	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
 	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
 	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;
