@@ -39,7 +39,7 @@ struct flow_tcp_stream {
 	uint64_t bytes;          /* payload bytes delivered in order */
 	uint64_t skipped_bytes;  /* bytes of the gaps given up */
 	uint32_t packets;        /* segments that delivered payload */
-	uint32_t out_of_order;   /* segments delivered after a later one */
+	uint32_t out_of_order;   /* segments delivered after one that arrived later */
 	uint32_t skipped;        /* gaps given up */
 	uint8_t saw_start, saw_end; /* SYN / FIN or RST seen */
 	uint8_t pad[2];

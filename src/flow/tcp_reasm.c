@@ -35,6 +35,7 @@ struct stream {
 	uint16_t nseg;
 	uint8_t started, ended, start_pending;
 	uint64_t oldest_ns;    /* arrival of the oldest buffered segment */
+	uint64_t end_ns;       /* arrival of the latest bytes delivered */
 	uint64_t skip_pending; /* bytes missing before the next delivery */
 };
 
@@ -182,6 +183,12 @@ static void emit(struct tcp_reasm *r, uint32_t slot, int dir, const uint8_t *dat
 	if (len) {
 		m->packets++;
 		m->bytes += len;
+		/* Skydive's rule (flow/tcpassembler.go): bytes delivered that
+		 * arrived before bytes delivered already are out of order. */
+		if (ts_ns < s->end_ns)
+			m->out_of_order++;
+		else
+			s->end_ns = ts_ns;
 		if (s->start_pending) {
 			flags |= TCP_REASM_START;
 			s->start_pending = 0;
@@ -259,10 +266,8 @@ static void pop_deliver(struct tcp_reasm *r, uint32_t slot, int dir)
 		chunkpool_get(&r->pool, g.h, r->scratch, g.clen);
 	seg_release(r, s, s->head);
 	const uint8_t *data = r->scratch;
-	if (trim(s->next_seq, &g.seq, &g.len, &g.clen, &data)) {
-		r->m[slot].seg[dir].out_of_order++;
+	if (trim(s->next_seq, &g.seq, &g.len, &g.clen, &data))
 		in_order(r, slot, dir, g.len, g.clen, data, g.ts_ns);
-	}
 }
 
 static void restamp(struct tcp_reasm *r, struct stream *s)
