@@ -64,20 +64,30 @@ measure() {
 	local i out
 	for i in $(seq "$RUNS"); do
 		out=$("${PIN[@]}" /usr/bin/time -f "%U %S %M" "$bin" flows --read "$pcap" -o /dev/null "$@" 2>&1 >/dev/null | tail -1)
-		set -- "$@"
 		echo "$out" | awk 'NF == 3 { printf "%.4f %d\n", $1 + $2, $3 }'
 	done | sort -n | awk -v r="$RUNS" 'NR == int((r + 1) / 2) { print }'
 }
 
+# The variants take turns within each run (the machine's load then weighs on
+# them alike); each one's median is reported.
+VARIANTS=("main|$MAIN|" "this, off|$SKYDIVE|" "this, --ip-defrag|$SKYDIVE|--ip-defrag"
+	"this, --reassemble-tcp|$SKYDIVE|--reassemble-tcp"
+	"this, both|$SKYDIVE|--ip-defrag --reassemble-tcp")
+for run in $(seq "$RUNS"); do
+	for k in "${!VARIANTS[@]}"; do
+		IFS='|' read -r name bin opts <<<"${VARIANTS[$k]}"
+		# shellcheck disable=SC2086
+		"${PIN[@]}" /usr/bin/time -f "%U %S %M" "$bin" flows --read "$W/mix.pcap" -o /dev/null \
+			$opts 2>&1 >/dev/null | tail -1 | awk -v k="$k" 'NF == 3 { printf "%d %.4f %d\n", k, $1 + $2, $3 }' >>"$W/times"
+	done
+done
 {
 echo "reasm_bench: $PACKETS packets, $FLOWS flows (genpcap), $RUNS runs, core $CORE; $(date -u +%FT%TZ)"
 printf "%-28s %10s %10s %10s\n" "build / options" "cpu s" "ns/packet" "peak RSS"
-for v in "main|$MAIN|" "this, off|$SKYDIVE|" "this, --ip-defrag|$SKYDIVE|--ip-defrag" \
-	"this, --reassemble-tcp|$SKYDIVE|--reassemble-tcp" \
-	"this, both|$SKYDIVE|--ip-defrag --reassemble-tcp"; do
-	IFS='|' read -r name bin opts <<<"$v"
-	# shellcheck disable=SC2086
-	r=$(measure "$bin" "$W/mix.pcap" $opts)
+for k in "${!VARIANTS[@]}"; do
+	IFS='|' read -r name bin opts <<<"${VARIANTS[$k]}"
+	r=$(awk -v k="$k" '$1 == k { print $2, $3 }' "$W/times" | sort -n |
+		awk -v r="$RUNS" 'NR == int((r + 1) / 2) { print }')
 	[ -n "$r" ] || { failed=1; echo "$name: failed"; continue; }
 	read -r cpu rss <<<"$r"
 	printf "%-28s %10s %10.1f %8d KB\n" "$name" "$cpu" "$(echo "$cpu * 1000000000 / $PACKETS" | bc -l)" "$rss"

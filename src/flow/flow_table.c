@@ -1062,9 +1062,9 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	t->st.packets++;
 	t->st.bytes += wirelen;
 
-	if (t->o.raw_packet_limit || t->defrag || t->reasm) {
-		/* Raw packets and reassembly need the frame itself, which is
-		 * only borrowed for this call: no pipelining. */
+	if (t->o.raw_packet_limit || t->reasm) {
+		/* Raw packets and TCP reassembly need the frame itself, which
+		 * is only borrowed for this call: no pipelining. */
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);
@@ -1083,6 +1083,12 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	 * of a large table then overlap instead of stalling every packet. */
 	struct pending *e = &t->pipe[t->pipe_head & (PIPE_SIZE - 1)];
 	e->n = decode_packet(linktype, data, caplen, wirelen, &e->r);
+	if (t->defrag && e->n && e->r.seg[0].is_fragment && e->r.seg[0].ip_ver) {
+		/* A fragment needs its bytes now; the frames before it go first. */
+		drain(t);
+		feed_fragment(t, linktype, data, caplen, wirelen, &e->r.seg[0], ts_ns);
+		return;
+	}
 	e->wirelen = wirelen;
 	e->ts_ns = ts_ns;
 	e->hkey = 0;
