@@ -379,7 +379,11 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	struct capture_live_opts co = {
 		.netns = w->netns,
 		.ifname = w->ifname,
-		.snaplen = w->header_size ? w->header_size : 256,
+		/* Reassembly needs whole frames; raw packets are still cut to
+		 * the header size by the flow table. */
+		.snaplen = w->ip_defrag || w->reasm_tcp ? 65535
+			   : w->header_size             ? w->header_size
+							: 256,
 		.fanout_group = fanout_group,
 	};
 	if (!strcmp(w->type, "pcapsocket")) {

@@ -278,7 +278,11 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 	struct capture_live_opts co = {
 		.netns = l->netns,
 		.ifname = l->iface,
-		.snaplen = o->header_size ? o->header_size : 256,
+		/* Reassembly needs whole frames (raw packets are still cut to
+		 * the header size by the flow table). */
+		.snaplen = o->ip_defrag || o->reassemble_tcp ? 65535
+			   : o->header_size                  ? o->header_size
+							     : 256,
 		.fanout_group = nw > 1 ? (int)(getpid() & 0xffff) : 0,
 	};
 	int afpacket = !strcmp(l->type, "afpacket");
