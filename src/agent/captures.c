@@ -48,7 +48,15 @@ struct cap_lane {
 	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
 	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	_Atomic uint64_t reasm[10]; /* IPDefrag / ReassembleTCP counters (reasm_keys) */
 };
+
+/* The Captures metadata names of the reassembly counters (struct flow_stats):
+ * the first 5 under "IPDefrag", the others under "ReassembleTCP". */
+static const char *const reasm_keys[10] = {
+    "Fragments",        "Reassembled",     "FragmentErrors", "FragmentsNoRoom",
+    "DatagramsTimedOut", "SegmentsBuffered", "HolesBufferFull", "HolesTimedOut",
+    "HolesFlowEnded",   "SegmentsCut"};
 
 /* One (capture, node). */
 struct cap_worker {
@@ -99,6 +107,7 @@ static void worker_fail(struct cap_worker *w, const char *msg)
 struct lane_sums {
 	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	uint64_t reasm[10];
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -112,6 +121,8 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->flow_count += atomic_load(&l->flow_count);
 		s->flow_dropped += atomic_load(&l->flow_dropped);
 		s->kernel_flow_dropped += atomic_load(&l->kernel_flow_dropped);
+		for (int k = 0; k < 10; k++)
+			s->reasm[k] += atomic_load(&l->reasm[k]);
 	}
 }
 
@@ -153,6 +164,15 @@ static json_t *entry_json(const struct cap_worker *w)
 			    json_integer((json_int_t)atomic_load(&w->send_dropped)));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
+	/* What reassembly held, gave up or refused (docs/FLOWS.md). */
+	for (int part = 0; part < 2; part++) {
+		if (!(part ? w->reasm_tcp : w->ip_defrag))
+			continue;
+		json_t *o = json_object();
+		for (int k = part * 5; k < part * 5 + 5; k++)
+			json_object_set_new(o, reasm_keys[k], json_integer((json_int_t)s.reasm[k]));
+		json_object_set_new(e, part ? "ReassembleTCP" : "IPDefrag", o);
+	}
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
 		struct capture_pcapsocket_info pi;
 		capture_pcapsocket_info(w->lanes[0].cap, &pi);
@@ -266,6 +286,12 @@ static void lane_update(struct cap_lane *l)
 	const struct flow_stats *st = flow_table_stats(l->t);
 	atomic_store(&l->flow_count, (uint64_t)st->flow_count);
 	atomic_store(&l->flow_dropped, (uint64_t)st->flow_dropped);
+	const uint64_t r[10] = {st->frag_frames,      st->frag_reassembled, st->frag_errors,
+				st->frag_no_room,     st->frag_timeouts,    st->tcp_buffered,
+				st->tcp_gaps_full,    st->tcp_gaps_timeout, st->tcp_gaps_closed,
+				st->tcp_cut};
+	for (int k = 0; k < 10; k++)
+		atomic_store(&l->reasm[k], r[k]);
 }
 
 /* The capture's summed entry and Stats message (lane 0, or stop_worker). */

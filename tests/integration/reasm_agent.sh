@@ -178,6 +178,15 @@ cat "$tmp/check.out"
 pass=$((pass + $(grep -c '^ok ' "$tmp/check.out")))
 fail=$((fail + $(grep -c '^FAIL ' "$tmp/check.out")))
 grep -q '^Traceback' "$tmp/check.out" && ko check "the comparison failed to run"
+# The capture's counters in its Captures metadata: the datagrams made whole
+# and the fragments taken are tshark's count of the same.
+nd=$(tshark -n -r "$tmp/eth0.pcap" -o ip.defragment:TRUE -Y ip.fragment -T fields -e frame.number 2>/dev/null | wc -l)
+nf=$(tshark -n -r "$tmp/eth0.pcap" -o ip.defragment:FALSE -Y "ip.flags.mf == 1 or ip.frag_offset > 0" -T fields -e frame.number 2>/dev/null | wc -l)
+if wait_jq 10 "G.V().Has('Name','eth0')" "[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$uuid\" and .IPDefrag.Reassembled == $nd and .IPDefrag.Fragments == $nf and .IPDefrag.FragmentErrors == 0 and .ReassembleTCP.HolesBufferFull == 0)] | length == 1"; then
+	ok "capture-counters ($nd datagrams of $nf fragments)"
+else
+	ko capture-counters "tshark: $nd datagrams, $nf fragments; ours $(q "G.V().Has('Name','eth0')" | jq -c '[.[] | .Metadata.Captures]' | head -c 600)"
+fi
 client capture delete "$uuid" >/dev/null 2>&1
 wait_jq 15 "G.V().Has('Name','eth0')" "[.[] | .Metadata.Captures // [] | .[]] | length == 0" || ko capture-delete "still there"
 out=$(client capture create --gremlin "G.V().Has('Name', 'eth0')" --type ebpf --ip-defrag 2>&1)
