@@ -12,10 +12,14 @@
 
 #include <cmocka.h>
 
+#include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_table.h"
 #include "flow/ipdefrag.h"
 #include "flow/tcp_reasm.h"
+#include "graph/graph.h"
+#include "gremlin/gremlin.h"
+#include "store/flow_store.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 
@@ -509,6 +513,110 @@ static void test_tcp_flood_bounded(void **state)
 	free(m);
 }
 
+/* ---- the analyzer's store: typed record, JSON, Gremlin fields ----------------- */
+
+struct ing {
+	struct flow_store *s;
+	int64_t now;
+};
+
+static void on_emit_store(void *user, const struct flow_table *t, const struct flow *f,
+			  enum flow_event ev, int64_t s, int64_t l)
+{
+	struct ing *x = user;
+	if (ev == FLOW_EV_EXPIRE)
+		assert_int_equal(flow_store_ingest(x->s, t, f, s, l, NULL, x->now, NULL), 0);
+}
+
+static long gcount(struct flow_store *s, const char *has, int64_t now_ms)
+{
+	struct gremlin_flow_ops ops;
+	flow_store_gremlin_ops(s, &ops);
+	struct gremlin_env env = {.now_ms = now_ms, .flow_ops = &ops};
+	struct graph *g = graph_new(NULL);
+	char q[256];
+	snprintf(q, sizeof(q), "G.Flows().Has(%s).Count()", has);
+	struct gremlin_error err = {0};
+	struct gremlin_query *pq = gremlin_parse(q, &err);
+	assert_non_null(pq);
+	struct gremlin_result res = {0};
+	graph_lock(g);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	int rc = gremlin_eval(pq, v, &env, &res, &err);
+	graph_view_free(v);
+	graph_unlock(g);
+	gremlin_query_free(pq);
+	graph_free(g);
+	if (rc)
+		fail_msg("%s: %s", q, err.msg);
+	long n = (long)json_integer_value(res.json);
+	json_decref(res.json);
+	return n;
+}
+
+static void test_store_fields(void **state)
+{
+	(void)state;
+	struct flow_store *st = flow_store_new(NULL);
+	assert_non_null(st);
+	int64_t now = (int64_t)(time_now_ns() / 1000000);
+	struct ing x = {st, now};
+	char err[128];
+	struct flow_table_opts o = {.max_flows = 64, .ip_defrag = 1, .reassemble_tcp = 1};
+	struct flow_table *t = flow_table_new(&o, on_emit_store, NULL, &x, err, sizeof(err));
+	assert_non_null(t);
+	uint64_t ts = (uint64_t)now * 1000000ull;
+	static uint8_t body[4000];
+	uint32_t bl = udp_body(body, 40000, 5001, 3000);
+	struct fr f;
+	for (uint32_t off = 0; off < bl; off += 1480) {
+		uint32_t len = bl - off < 1480 ? bl - off : 1480;
+		frag4(&f, ip1, ip2, 9, 17, body, off, len, off + len < bl);
+		flow_table_feed(t, 1, f.b, f.len, f.len, ts);
+	}
+	uint8_t msg[300];
+	memset(msg, 'q', sizeof(msg));
+	seg(&f, 0, 10, DECODE_TCP_SYN, NULL, 0);
+	flow_table_feed(t, 1, f.b, f.len, f.len, ts);
+	seg(&f, 0, 11 + 100, DECODE_TCP_ACK, msg, 200); /* ahead of a 100-byte hole */
+	flow_table_feed(t, 1, f.b, f.len, f.len, ts + 1000);
+	flow_table_flush(t);
+	flow_table_free(t);
+
+	struct gremlin_error ge = {0};
+	json_t *all = flow_store_query(st, NULL, 0, 0, &ge);
+	assert_int_equal(json_array_size(all), 2);
+	size_t i;
+	json_t *fl;
+	int seen = 0;
+	json_array_foreach(all, i, fl) {
+		json_t *im = json_object_get(fl, "IPMetric"), *tm = json_object_get(fl, "TCPMetric");
+		if (json_object_get(fl, "Transport") &&
+		    !strcmp(json_string_value(json_object_get(json_object_get(fl, "Transport"), "Protocol")), "UDP")) {
+			assert_non_null(im);
+			assert_int_equal(json_integer_value(json_object_get(im, "Fragments")), 2);
+			seen |= 1;
+		} else {
+			assert_non_null(tm);
+			assert_int_equal(json_integer_value(json_object_get(tm, "ABBytes")), 200);
+			assert_int_equal(json_integer_value(json_object_get(tm, "ABSegmentSkipped")), 1);
+			assert_int_equal(json_integer_value(json_object_get(tm, "ABSegmentSkippedBytes")), 100);
+			assert_int_equal(json_integer_value(json_object_get(tm, "ABSawStart")), 1);
+			/* ExtraTCPMetric off: no SYN time */
+			assert_null(json_object_get(tm, "ABSynStart"));
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	json_decref(all);
+	assert_int_equal(gcount(st, "'IPMetric.Fragments', 2", now), 1);
+	assert_int_equal(gcount(st, "'IPMetric.Fragments', GT(0)", now), 1);
+	assert_int_equal(gcount(st, "'TCPMetric.ABSegmentSkippedBytes', 100", now), 1);
+	assert_int_equal(gcount(st, "'TCPMetric.ABBytes', 200", now), 1);
+	assert_int_equal(gcount(st, "'TCPMetric.BABytes', 1", now), 0);
+	flow_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +628,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_in_order_and_out_of_order),
 		cmocka_unit_test(test_tcp_holes_given_up),
 		cmocka_unit_test(test_tcp_flood_bounded),
+		cmocka_unit_test(test_store_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
