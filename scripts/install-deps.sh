@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libpcap-dev libxxhash-dev
 libjansson-dev libyaml-dev protobuf-c-compiler libprotobuf-c-dev libwebsockets-dev libnl-3-dev libnl-route-3-dev libcurl4-openssl-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev llvm
-libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping
+libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputils-ping ethtool
 bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd
 libcrypt-dev apache2-utils
 libcap-dev libcap2-bin util-linux openssl libzstd-dev

@@ -633,6 +633,10 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		if ((r = need(c, s, v, M(V_METRICS))))
 			return r;
 		return ge_step_aggregates(c, s, v, at_ms, dur_ms);
+	case S_NEXTHOP:
+		if ((r = need(c, s, v, M(V_NODES))))
+			return r;
+		return ge_step_nexthop(c, s, v);
 	case S_BPF:
 		if (v->type != V_VALUES || !v->raw)
 			return efail(c, s->pos, -EINVAL, "BPF() applies to RawPackets() only");

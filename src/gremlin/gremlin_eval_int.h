@@ -206,4 +206,8 @@ int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v);
 int ge_raw_json(struct ctx *c, const struct step *s, struct val *v);
 size_t ge_raw_flows(const struct val *v); /* flows of typed raw packets */
 
+/* ---- gremlin_steps_nexthop.c -------------------------------------------------- */
+
+int ge_step_nexthop(struct ctx *c, const struct step *s, struct val *v);
+
 #endif

@@ -2249,6 +2249,8 @@ struct analyzer *analyzer_new_opts(struct config *cfg, struct graph *g,
 				goto fail;
 		}
 		dispatch_tick(&a->dispatch_timer);
+		if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
+			goto fail;
 	}
 	sub_tick(&a->sub_timer);
 	if (ip[0] && strchr(ip, ':'))

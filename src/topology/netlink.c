@@ -24,22 +24,37 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/vlan.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/route.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 
 #include "common/log.h"
+#include "topology/netlink_fields.h"
 #include "topology/topo_int.h"
+
+/* What changed of a link: the link itself (everything is read again), or only its
+ * routes or neighbours (RoutingTables, Neighbors and FDB are). */
+#define DIRTY_LINK 1u
+#define DIRTY_RT   2u
+
+struct dirty {
+	int ifindex;
+	unsigned what;
+};
 
 struct nlp {
 	struct topo_ns *ns;
 	struct nl_sock *mngr_sock, *sync_sock;
+	struct nl_sock *ev_sock; /* route and neighbour notifications */
 	struct nl_cache_mngr *mngr;
 	struct nl_cache *links, *addrs;
 	int ethfd;
-	int *dirty;
+	struct dirty *dirty;
 	size_t n_dirty, cap_dirty;
+	uint64_t dropped; /* routes and neighbours beyond the per-link bounds */
 };
 
 static const char *ns_label(const struct topo_ns *ns)
@@ -47,14 +62,18 @@ static const char *ns_label(const struct topo_ns *ns)
 	return ns->name ? ns->name : "root namespace";
 }
 
-static void dirty_add(struct nlp *p, int ifindex)
+static void dirty_mark(struct nlp *p, int ifindex, unsigned what)
 {
+	if (ifindex <= 0)
+		return;
 	for (size_t i = 0; i < p->n_dirty; i++)
-		if (p->dirty[i] == ifindex)
+		if (p->dirty[i].ifindex == ifindex) {
+			p->dirty[i].what |= what;
 			return;
+		}
 	if (p->n_dirty == p->cap_dirty) {
 		size_t cap = p->cap_dirty ? p->cap_dirty * 2 : 32;
-		int *n = realloc(p->dirty, cap * sizeof(*n));
+		struct dirty *n = realloc(p->dirty, cap * sizeof(*n));
 		if (!n) {
 			log_error("netlink probe: out of memory");
 			return;
@@ -62,7 +81,12 @@ static void dirty_add(struct nlp *p, int ifindex)
 		p->dirty = n;
 		p->cap_dirty = cap;
 	}
-	p->dirty[p->n_dirty++] = ifindex;
+	p->dirty[p->n_dirty++] = (struct dirty){ifindex, what};
+}
+
+static void dirty_add(struct nlp *p, int ifindex)
+{
+	dirty_mark(p, ifindex, DIRTY_LINK | DIRTY_RT);
 }
 
 /* Whether a cached link object is a link's own: the cache also keeps
@@ -104,23 +128,22 @@ static json_t *mac_json(struct nl_addr *a)
 {
 	char buf[3 * 32] = "";
 	if (a) {
-		const uint8_t *b = nl_addr_get_binary_addr(a);
 		unsigned n = nl_addr_get_len(a);
-		size_t w = 0;
-		if (n > 32)
-			n = 32;
-		for (unsigned i = 0; i < n; i++)
-			w += (size_t)snprintf(buf + w, sizeof(buf) - w, i ? ":%02x" : "%02x", b[i]);
+		topo_mac_str(nl_addr_get_binary_addr(a), n > 32 ? 32 : n, buf, sizeof(buf));
 	}
 	return json_string(buf);
 }
 
+/* Driver (and BusInfo, NULL when the driver answers no ETHTOOL_GDRVINFO, as
+ * Skydive leaves it out then) and Speed (-1: unknown). */
 static void ethtool_info(struct nlp *p, const char *name, char *driver, size_t dlen,
-			 int64_t *speed)
+			 char *bus, size_t blen, int *has_bus, int64_t *speed)
 {
 	struct ifreq ifr;
 	struct ethtool_drvinfo di;
 	driver[0] = 0;
+	bus[0] = 0;
+	*has_bus = 0;
 	*speed = -1;
 	if (p->ethfd < 0)
 		return;
@@ -129,8 +152,11 @@ static void ethtool_info(struct nlp *p, const char *name, char *driver, size_t d
 	memset(&di, 0, sizeof(di));
 	di.cmd = ETHTOOL_GDRVINFO;
 	ifr.ifr_data = (void *)&di;
-	if (ioctl(p->ethfd, SIOCETHTOOL, &ifr) == 0)
+	if (ioctl(p->ethfd, SIOCETHTOOL, &ifr) == 0) {
 		snprintf(driver, dlen, "%.*s", (int)sizeof(di.driver), di.driver);
+		snprintf(bus, blen, "%.*s", (int)sizeof(di.bus_info), di.bus_info);
+		*has_bus = 1;
+	}
 
 	struct ethtool_cmd ec;
 	memset(&ec, 0, sizeof(ec));
@@ -239,16 +265,17 @@ static void link_counters(struct rtnl_link *l, uint64_t v[TOPOLOGY_METRIC_COUNT]
 }
 
 static json_t *link_metadata(struct nlp *p, struct rtnl_link *l, struct topo_link_info *li,
-			     int64_t now_ms)
+			     const struct topo_nl_snap *snap, int64_t now_ms)
 {
 	memset(li, 0, sizeof(*li));
 	li->ifindex = rtnl_link_get_ifindex(l);
 	const char *name = rtnl_link_get_name(l);
 	snprintf(li->name, sizeof(li->name), "%s", name ? name : "");
 	const char *kind = rtnl_link_get_type(l);
-	char driver[64];
+	char driver[64], bus[64];
 	int64_t speed;
-	ethtool_info(p, li->name, driver, sizeof(driver), &speed);
+	int has_bus;
+	ethtool_info(p, li->name, driver, sizeof(driver), bus, sizeof(bus), &has_bus, &speed);
 	snprintf(li->type, sizeof(li->type), "%s", topology_link_type(kind, driver));
 	if (!driver[0] && kind && !strcmp(kind, "bridge"))
 		snprintf(driver, sizeof(driver), "bridge");
@@ -256,12 +283,13 @@ static json_t *link_metadata(struct nlp *p, struct rtnl_link *l, struct topo_lin
 	int iflink = rtnl_link_get_link(l);
 	int32_t nsid;
 	li->peer_nsid = -1;
+	/* IFLA_LINK_NETNSID of any link (a veth's peer, a vxlan's underlay ...) */
+	if (rtnl_link_get_link_netnsid(l, &nsid) == 0 && nsid >= 0)
+		li->peer_nsid = nsid;
 	if (!strcmp(li->type, "veth")) {
 		li->peer_ifindex = ethtool_peer_ifindex(p, li->name);
 		if (!li->peer_ifindex)
 			li->peer_ifindex = iflink;
-		if (rtnl_link_get_link_netnsid(l, &nsid) == 0 && nsid >= 0)
-			li->peer_nsid = nsid;
 	} else if (iflink && iflink != li->ifindex) {
 		li->parent = iflink;
 	}
@@ -277,11 +305,44 @@ static json_t *link_metadata(struct nlp *p, struct rtnl_link *l, struct topo_lin
 	json_object_set_new(md, "EncapType",
 			    json_string(topology_encap_type(rtnl_link_get_arptype(l))));
 	json_object_set_new(md, "IfIndex", json_integer(li->ifindex));
-	json_object_set_new(md, "MAC", mac_json(rtnl_link_get_addr(l)));
-	json_object_set_new(md, "MTU", json_integer(rtnl_link_get_mtu(l)));
+	/* as Skydive: MAC and MTU only when the link has them */
+	json_t *mac = mac_json(rtnl_link_get_addr(l));
+	if (mac && *json_string_value(mac))
+		json_object_set_new(md, "MAC", mac);
+	else
+		json_decref(mac);
+	if (rtnl_link_get_mtu(l))
+		json_object_set_new(md, "MTU", json_integer(rtnl_link_get_mtu(l)));
 	json_object_set_new(md, "Driver", json_string(driver));
-	json_object_set_new(md, "State",
-			    json_string(rtnl_link_get_flags(l) & IFF_UP ? "UP" : "DOWN"));
+	if (has_bus)
+		json_object_set_new(md, "BusInfo", json_string(bus));
+	/* Skydive's State is the operational state (IFLA_OPERSTATE), LinkFlags the
+	 * administrative flags */
+	json_object_set_new(md, "State", json_string(topo_operstate_name(rtnl_link_get_operstate(l))));
+	json_object_set_new(md, "LinkFlags", topo_link_flags_json(rtnl_link_get_flags(l)));
+	if (li->peer_nsid >= 0)
+		json_object_set_new(md, "LinkNetNsID", json_integer(li->peer_nsid));
+	json_t *feat = topo_ethtool_features(p->ethfd, li->name);
+	if (feat)
+		json_object_set_new(md, "Features", feat);
+	json_t *vfs = topo_link_vfs(l);
+	if (vfs)
+		json_object_set_new(md, "Vfs", vfs);
+	topo_link_bond(p->sync_sock, l, md);
+	if (snap) {
+		json_t *keys = json_object();
+		if (keys) {
+			topo_nl_snap_link(snap, li->ifindex, keys, &p->dropped);
+			const char *k;
+			json_t *v;
+			json_object_foreach(keys, k, v)
+			{
+				if (!json_is_null(v))
+					json_object_set(md, k, v);
+			}
+			json_decref(keys);
+		}
+	}
 	if (li->master)
 		json_object_set_new(md, "MasterIndex", json_integer(li->master));
 	if (li->parent)
@@ -325,11 +386,13 @@ static struct rtnl_link *link_lookup(struct nl_cache *links, int ifindex)
 
 struct upd {
 	struct topo_link_info li;
-	json_t *md; /* NULL: the link is gone */
+	json_t *md; /* the link's new metadata (DIRTY_LINK) */
+	int gone;   /* the link is gone */
 };
 
 /* Applies the links marked dirty. Metadata is built before taking the graph
- * lock (ethtool ioctls), then applied in one batch. */
+ * lock (ethtool ioctls, one dump of routes and neighbours for the whole batch),
+ * then applied in one batch. */
 static void flush(struct nlp *p)
 {
 	if (!p->n_dirty)
@@ -338,28 +401,53 @@ static void flush(struct nlp *p)
 	int64_t now = topo_now_ms();
 	size_t n = p->n_dirty;
 	struct upd *u = calloc(n, sizeof(*u));
-	if (!u) {
+	json_t **keys = calloc(n, sizeof(*keys));
+	if (!u || !keys) {
 		log_error("netlink probe: out of memory");
+		free(u);
+		free(keys);
 		return;
 	}
+	struct topo_nl_snap snap;
+	topo_nl_snap_take(p->sync_sock, &snap);
+	uint64_t dropped = p->dropped;
 	for (size_t i = 0; i < n; i++) {
-		u[i].li.ifindex = p->dirty[i];
-		struct rtnl_link *l = link_lookup(p->links, p->dirty[i]);
-		if (l) {
-			u[i].md = link_metadata(p, l, &u[i].li, now);
-			rtnl_link_put(l);
+		u[i].li.ifindex = p->dirty[i].ifindex;
+		struct rtnl_link *l = link_lookup(p->links, p->dirty[i].ifindex);
+		if (!l) {
+			u[i].gone = 1;
+			continue;
 		}
+		if (p->dirty[i].what & DIRTY_LINK) {
+			u[i].md = link_metadata(p, l, &u[i].li, &snap, now);
+		} else if (snap.ok && (keys[i] = json_object())) {
+			topo_nl_snap_link(&snap, u[i].li.ifindex, keys[i], &p->dropped);
+		}
+		rtnl_link_put(l);
 	}
-	p->n_dirty = 0;
+	topo_nl_snap_free(&snap);
+	if (p->dropped != dropped)
+		log_warn("netlink probe (%s): %llu routes or neighbours left out of links "
+			 "beyond %d per link",
+			 ns_label(p->ns), (unsigned long long)(p->dropped - dropped),
+			 TOPO_MAX_ROUTES_PER_LINK);
 	graph_lock(t->g);
 	for (size_t i = 0; i < n; i++) {
 		if (u[i].md)
 			topo_intf_upsert(t, p->ns, &u[i].li, u[i].md, now);
-		else
+		else if (keys[i]) {
+			topo_intf_set_keys(t, p->ns, u[i].li.ifindex, keys[i], now);
+			keys[i] = NULL; /* stolen */
+		}
+		else if (u[i].gone)
 			topo_intf_remove(t, p->ns, u[i].li.ifindex, now);
 	}
 	topo_reconcile_edges(t, now);
 	graph_unlock(t->g);
+	p->n_dirty = 0;
+	for (size_t i = 0; i < n; i++)
+		json_decref(keys[i]);
+	free(keys);
 	free(u);
 }
 
@@ -387,6 +475,98 @@ static void refresh_metrics(struct nlp *p)
 	}
 	graph_unlock(t->g);
 	nl_cache_free(c);
+}
+
+/* A route or neighbour notification: the links it concerns get their routes and
+ * neighbours read again at the next flush (the kernel removes IPv4 routes of a link
+ * going down without telling: a link change reads them again too). */
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct nlp *p = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	switch (h->nlmsg_type) {
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+		if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ndmsg)))
+			dirty_mark(p, ((struct ndmsg *)nlmsg_data(h))->ndm_ifindex, DIRTY_RT);
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE: {
+		struct rtnl_route *r = NULL;
+		if (rtnl_route_parse(h, &r) < 0 || !r)
+			break;
+		int nnh = rtnl_route_get_nnexthops(r);
+		for (int i = 0; i < nnh; i++) {
+			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
+			if (nh)
+				dirty_mark(p, rtnl_route_nh_get_ifindex(nh), DIRTY_RT);
+		}
+		rtnl_route_put(r);
+		break;
+	}
+	default:
+		break;
+	}
+	return NL_OK;
+}
+
+static void mark_all_rt(struct nlp *p)
+{
+	for (struct nl_object *o = nl_cache_get_first(p->links); o; o = nl_cache_get_next(o))
+		if (link_family_ok((struct rtnl_link *)o))
+			dirty_mark(p, rtnl_link_get_ifindex((struct rtnl_link *)o), DIRTY_RT);
+}
+
+static void read_events(struct nlp *p)
+{
+	for (;;) {
+		int rc = nl_recvmsgs_default(p->ev_sock);
+		if (rc >= 0)
+			continue;
+		if (rc == -NLE_AGAIN)
+			break;
+		if (rc == -NLE_NOMEM) { /* ENOBUFS: notifications lost, read everything */
+			log_warn("netlink probe (%s): route/neighbour notifications lost; resyncing",
+				 ns_label(p->ns));
+			mark_all_rt(p);
+			continue;
+		}
+		log_warn("netlink probe (%s): route/neighbour notifications: %s", ns_label(p->ns),
+			 nl_geterror(rc));
+		mark_all_rt(p);
+		break;
+	}
+}
+
+/* Features change without a netlink notification the link cache would see (ethtool
+ * -K): read them again on a timer, as Skydive does every 5 s. */
+#define FEATURES_PERIOD_MS 5000
+static void refresh_features(struct nlp *p)
+{
+	size_t cap = (size_t)nl_cache_nitems(p->links), n = 0;
+	int *idx = calloc(cap + 1, sizeof(*idx));
+	json_t **keys = calloc(cap + 1, sizeof(*keys));
+	for (struct nl_object *o = nl_cache_get_first(p->links); idx && keys && o && n < cap;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		if (!link_family_ok(l) || !name)
+			continue;
+		json_t *f = topo_ethtool_features(p->ethfd, name);
+		keys[n] = json_pack("{so}", "Features", f ? f : json_null());
+		idx[n++] = rtnl_link_get_ifindex(l);
+	}
+	struct topology *t = p->ns->t;
+	int64_t now = topo_now_ms();
+	graph_lock(t->g);
+	for (size_t i = 0; i < n; i++)
+		if (keys[i]) {
+			topo_intf_set_keys(t, p->ns, idx[i], keys[i], now);
+			keys[i] = NULL;
+		}
+	graph_unlock(t->g);
+	free(idx);
+	free(keys);
 }
 
 static int nsid_reply(struct nl_msg *msg, void *arg)
@@ -439,6 +619,17 @@ static int nlp_open(struct nlp *p)
 	rc = nl_connect(p->sync_sock, NETLINK_ROUTE);
 	if (rc < 0)
 		goto nlerr;
+	p->ev_sock = nl_socket_alloc();
+	if (!p->ev_sock)
+		return -ENOMEM;
+	nl_socket_disable_seq_check(p->ev_sock);
+	nl_socket_modify_cb(p->ev_sock, NL_CB_VALID, NL_CB_CUSTOM, on_event, p);
+	if ((rc = nl_connect(p->ev_sock, NETLINK_ROUTE)) < 0 ||
+	    (rc = nl_socket_add_memberships(p->ev_sock, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+					    RTNLGRP_NEIGH, 0)) < 0 ||
+	    (rc = nl_socket_set_nonblocking(p->ev_sock)) < 0)
+		goto nlerr;
+	nl_socket_set_buffer_size(p->ev_sock, 4 << 20, 0);
 	p->ethfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	/* Bound to this namespace for good: other threads use it (graph lock)
 	 * to learn which namespace a veth peer's nsid names. */
@@ -469,6 +660,7 @@ static void nlp_close(struct nlp *p)
 		nl_cache_mngr_free(p->mngr); /* frees the caches it holds */
 	nl_socket_free(p->mngr_sock);
 	nl_socket_free(p->sync_sock);
+	nl_socket_free(p->ev_sock);
 	if (p->ethfd >= 0)
 		close(p->ethfd);
 	free(p->dirty);
@@ -501,13 +693,17 @@ static void *probe_main(void *arg)
 
 	int64_t period = ns->t->metrics_update_ms;
 	int64_t next_metrics = topo_now_ms() + period;
-	struct pollfd pfd[2] = {{.fd = nl_cache_mngr_get_fd(p.mngr), .events = POLLIN},
-				{.fd = ns->stop_fd, .events = POLLIN}};
+	int64_t next_features = topo_now_ms() + FEATURES_PERIOD_MS;
+	struct pollfd pfd[3] = {{.fd = nl_cache_mngr_get_fd(p.mngr), .events = POLLIN},
+				{.fd = ns->stop_fd, .events = POLLIN},
+				{.fd = nl_socket_get_fd(p.ev_sock), .events = POLLIN}};
 	for (;;) {
 		int64_t wait = next_metrics - topo_now_ms();
+		if (next_features - topo_now_ms() < wait)
+			wait = next_features - topo_now_ms();
 		if (wait < 0)
 			wait = 0;
-		int n = poll(pfd, 2, (int)wait);
+		int n = poll(pfd, 3, (int)wait);
 		if (n < 0 && errno != EINTR) {
 			log_error("netlink probe (%s): poll: %s", ns_label(ns), strerror(errno));
 			break;
@@ -525,6 +721,14 @@ static void *probe_main(void *arg)
 				mark_all_dirty(&p);
 			}
 			flush(&p);
+		}
+		if (n > 0 && pfd[2].revents) {
+			read_events(&p);
+			flush(&p);
+		}
+		if (topo_now_ms() >= next_features) {
+			refresh_features(&p);
+			next_features = topo_now_ms() + FEATURES_PERIOD_MS;
 		}
 		if (topo_now_ms() >= next_metrics) {
 			refresh_metrics(&p);

@@ -31,7 +31,7 @@ struct topo_ns {
 struct topo_link_info {
 	int ifindex;
 	int peer_ifindex; /* veth peer (IFLA_LINK), 0 if none */
-	int peer_nsid;	   /* IFLA_LINK_NETNSID: the peer's namespace, -1 = same */
+	int peer_nsid;	   /* IFLA_LINK_NETNSID (any link): the peer's namespace, -1 = same */
 	int master;	   /* IFLA_MASTER */
 	int parent;	   /* IFLA_LINK of a non-veth */
 	int vlan;	   /* VLAN id of a vlan link, 0 otherwise */
@@ -99,6 +99,10 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 		      json_t *md, int64_t now_ms);
 void topo_intf_remove(struct topology *t, struct topo_ns *ns, int ifindex, int64_t now_ms);
 struct topo_intf *topo_intf_find(struct topology *t, struct topo_ns *ns, int ifindex);
+/* Sets the keys of keys (an object, stolen; a JSON null value deletes the key) on a
+ * link's node, when that changes it. */
+void topo_intf_set_keys(struct topology *t, struct topo_ns *ns, int ifindex, json_t *keys,
+			int64_t now_ms);
 /* Sets Metric and LastUpdateMetric of a link node (metric stolen). */
 void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, json_t *metric,
 			  int64_t now_ms);

@@ -207,13 +207,11 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 
 	struct topo_intf *it = topo_intf_find(t, ns, li->ifindex);
 	if (it && strcmp(it->id, id)) {
-		/* Renamed: the ID follows the name, so it is another node. */
-		for (size_t i = 0; i < t->n_intfs; i++)
-			if (t->intfs[i] == it) {
-				intf_drop(t, i, now_ms);
-				break;
-			}
-		it = NULL;
+		/* Renamed (or retyped): the same link keeps its node and TID, as Skydive's
+		 * probe finds its node by IfIndex and its TID mapper sets a TID only once;
+		 * a restarted agent computes the TID from the new name. */
+		memcpy(id, it->id, sizeof(id));
+		json_object_set_new(md, "TID", json_string(id));
 	}
 	if (it) {
 		/* Counters have their own timer: keep what it last set. */
@@ -285,6 +283,48 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 oom:
 	log_error("topology: out of memory adding %s", li->name);
 	json_decref(md);
+}
+
+void topo_intf_set_keys(struct topology *t, struct topo_ns *ns, int ifindex, json_t *keys,
+			int64_t now_ms)
+{
+	struct topo_intf *it = topo_intf_find(t, ns, ifindex);
+	const char *k;
+	json_t *v;
+	int changed = 0;
+	/* the usual case (the features timer, a neighbour of another link): nothing
+	 * changes, and nothing is copied */
+	json_object_foreach(keys, k, v)
+	{
+		json_t *old = it ? json_object_get(it->md, k) : NULL;
+		if (json_is_null(v) ? old != NULL : !old || !json_equal(old, v))
+			changed = 1;
+	}
+	json_t *md = it && changed ? json_deep_copy(it->md) : NULL;
+	if (!md) {
+		json_decref(keys);
+		return;
+	}
+	json_object_foreach(keys, k, v)
+	{
+		if (json_is_null(v))
+			json_object_del(md, k);
+		else
+			json_object_set(md, k, v);
+	}
+	json_decref(keys);
+	if (json_equal(md, it->md)) {
+		json_decref(md);
+		return;
+	}
+	json_t *copy = json_deep_copy(md);
+	int rc = graph_node_set_metadata(t->g, it->id, md, now_ms);
+	if (rc < 0 || !copy) {
+		json_decref(copy);
+		return;
+	}
+	json_decref(it->md);
+	it->md = copy;
 }
 
 void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, json_t *metric,
@@ -419,6 +459,9 @@ static void want_edges(struct topology *t, struct topo_want *w, int64_t now_ms)
 			if (p)
 				topo_want_edge(w, p->id, x->id, "layer2", "vlan");
 		}
+		/* LinkNetNsName of any link whose other end is in another namespace */
+		if (x->info.peer_nsid >= 0 && strcmp(x->info.type, "veth"))
+			resolve_peer_ns(t, x, now_ms);
 		if (!strcmp(x->info.type, "veth") && x->info.peer_ifindex) {
 			resolve_peer_ns(t, x, now_ms);
 			struct topo_intf *y = veth_peer(t, x);

@@ -5,7 +5,9 @@
  *   host   (Type "host", Name = host id, OS/kernel/CPU metadata)
  *   netns  (Type "netns", Name = file name under the run path, Path)
  *   one node per link of each namespace (Type veth/bridge/device/..., IfIndex,
- *   MAC, MTU, State, Driver, EncapType, IPV4/IPV6, Metric, LastUpdateMetric...)
+ *   MAC, MTU, State, Driver, EncapType, IPV4/IPV6, Metric, LastUpdateMetric,
+ *   LinkFlags, Speed, Features, Neighbors, FDB, RoutingTables, bond and SR-IOV
+ *   keys...: docs/TOPOLOGY.md); a renamed link keeps its node and TID
  * and edges: host->netns, host->root-ns links, netns->its links (ownership),
  * master->port (layer2), vlan parent->vlan (layer2, Type vlan), veth peers
  * (layer2, Type veth, also across namespaces).

@@ -208,17 +208,22 @@ static void test_edges(void **state)
 	assert_int_equal(count_edges(g, "layer2", NULL, NULL), 0);
 	assert_int_equal(count_edges(g, "ownership", host, NULL), 2);
 
-	/* A rename is another node (IDs follow names). */
+	/* A rename keeps the node (issue 12, as Skydive: found by IfIndex, TID set once):
+	 * same ID and TID, new Name. */
 	graph_lock(g);
 	upsert(t, 3, "p2", "veth", 0, 0);
 	topo_reconcile_edges(t, 4000);
 	struct graph_view *v = graph_view_at(g, 0, NULL);
-	assert_null(graph_view_node_get(v, p));
+	const struct graph_node *n = graph_view_node_get(v, p);
+	assert_non_null(n);
+	assert_string_equal(json_string_value(json_object_get(n->e.metadata, "Name")), "p2");
+	assert_string_equal(json_string_value(json_object_get(n->e.metadata, "TID")), p);
 	char p2[TOPOLOGY_ID_LEN];
 	topology_tid(p2, host, "p2", "veth");
-	assert_non_null(graph_view_node_get(v, p2));
+	assert_null(graph_view_node_get(v, p2));
 	graph_view_free(v);
 	graph_unlock(g);
+	assert_int_equal(count_edges(g, "ownership", host, p), 1);
 
 	topology_free(t);
 	graph_free(g);
@@ -282,12 +287,53 @@ static void test_messages(void **state)
 	graph_free(g);
 }
 
+/* Route and neighbour keys change alone (topo_intf_set_keys): a null deletes, a value
+ * equal to the node's makes no revision. */
+static void test_set_keys(void **state)
+{
+	char err[128];
+	struct graph *g = graph_new(NULL);
+	struct topology_opts o = {.host_id = "h", .netns_run_path = ""};
+	struct topology *t = topology_new(g, &o, err, sizeof(err));
+	assert_non_null(t);
+	const char *host = topology_host_node_id(t);
+	char id[TOPOLOGY_ID_LEN];
+	topology_tid(id, host, "e", "veth");
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, host, json_pack("{ss}", "Type", "host"), "h", "agent.h", 1),
+			 0);
+	upsert(t, 7, "e", "veth", 0, 0);
+	topo_intf_set_keys(t, t->root, 7, json_pack("{s[i]sn}", "FDB", 1, "Neighbors"), 2000);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	const struct graph_node *n = graph_view_node_get(v, id);
+	assert_non_null(n);
+	int64_t rev = n->e.revision;
+	assert_int_equal(json_array_size(json_object_get(n->e.metadata, "FDB")), 1);
+	assert_null(json_object_get(n->e.metadata, "Neighbors"));
+	graph_view_free(v);
+	topo_intf_set_keys(t, t->root, 7, json_pack("{s[i]}", "FDB", 1), 3000); /* no change */
+	v = graph_view_at(g, 0, NULL);
+	assert_int_equal(graph_view_node_get(v, id)->e.revision, rev);
+	graph_view_free(v);
+	topo_intf_set_keys(t, t->root, 7, json_pack("{sn}", "FDB"), 4000);
+	topo_intf_set_keys(t, t->root, 99, json_pack("{sn}", "FDB"), 4000); /* unknown link */
+	v = graph_view_at(g, 0, NULL);
+	n = graph_view_node_get(v, id);
+	assert_null(json_object_get(n->e.metadata, "FDB"));
+	assert_int_equal(n->e.revision, rev + 1);
+	assert_string_equal(json_string_value(json_object_get(n->e.metadata, "Name")), "e");
+	graph_view_free(v);
+	graph_unlock(g);
+	topology_free(t);
+	graph_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids),	  cmocka_unit_test(test_types),
 		cmocka_unit_test(test_metrics),	  cmocka_unit_test(test_edges),
-		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_messages),  cmocka_unit_test(test_set_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
