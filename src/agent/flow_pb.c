@@ -105,7 +105,31 @@ void flow_pb_fill(struct flow_pb_slot *s, const struct flow_table *t, const stru
 		s->tcp.bafinstart = m->ba_fin_start;
 		s->tcp.abrststart = m->ab_rst_start;
 		s->tcp.barststart = m->ba_rst_start;
+		/* ReassembleTCP streams (zero when off) */
+		const struct flow_tcp_stream *a = &m->seg[0], *b = &m->seg[1];
+		s->tcp.absegmentoutoforder = a->out_of_order;
+		s->tcp.absegmentskipped = a->skipped;
+		s->tcp.absegmentskippedbytes = (int64_t)a->skipped_bytes;
+		s->tcp.abpackets = a->packets;
+		s->tcp.abbytes = (int64_t)a->bytes;
+		s->tcp.absawstart = a->saw_start;
+		s->tcp.absawend = a->saw_end;
+		s->tcp.basegmentoutoforder = b->out_of_order;
+		s->tcp.basegmentskipped = b->skipped;
+		s->tcp.basegmentskippedbytes = (int64_t)b->skipped_bytes;
+		s->tcp.bapackets = b->packets;
+		s->tcp.babytes = (int64_t)b->bytes;
+		s->tcp.basawstart = b->saw_start;
+		s->tcp.basawend = b->saw_end;
 		s->f.tcpmetric = &s->tcp;
+	}
+	const struct flow_ip_metric *im = flow_table_ip_metric(t, f);
+	if (im) { /* IPDefrag */
+		static const Flow__IPMetric ipm_init = FLOW__IPMETRIC__INIT;
+		s->ipm = ipm_init;
+		s->ipm.fragments = im->fragments;
+		s->ipm.fragmenterrors = im->fragment_errors;
+		s->f.ipmetric = &s->ipm;
 	}
 	s->f.rawpacketscaptured = f->raw_captured;
 	s->f.finishtype = (Flow__FlowFinishType)f->finish;

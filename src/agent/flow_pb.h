@@ -31,6 +31,7 @@ struct flow_pb_slot {
 	Flow__ICMPLayer icmp;
 	Flow__FlowMetric metric, lu;
 	Flow__TCPMetric tcp;
+	Flow__IPMetric ipm; /* IPDefrag */
 	char uuid[17], tracking[17], l3tracking[17], parent[17];
 	char link_a[18], link_b[18], net_a[46], net_b[46];
 };

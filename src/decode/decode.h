@@ -163,6 +163,12 @@ struct decode_seg {
 	 * VXLAN/Geneve VNI or GRE key (0 if the GRE header has no key). */
 	uint8_t tunnel;
 	uint32_t tunnel_id;
+
+	/* where headers are in the frame, for reassembly (flow/ipdefrag.c,
+	 * flow/tcp_reasm.c): the segment's network-layer IP header, its IPv6
+	 * fragment header (0: none), its TCP header and the end of the TCP
+	 * segment's container (payload end, capture-cut) when l4 is TCP */
+	uint32_t ip_off, ip6_frag_off, tcp_off, tcp_end;
 };
 
 /* Why decoding stopped early. The segments decoded so far stay valid: a

@@ -21,6 +21,8 @@ unsigned dec_tcp(struct dctx *c, uint32_t *offp)
 		s->sport = sport;
 		s->dport = dport;
 		s->tcp_flags = rd8(c, off + 13) & 0x1f;
+		s->tcp_off = off;
+		s->tcp_end = c->end;
 	}
 	off += doff;
 	*offp = off;

@@ -30,10 +30,33 @@ const char *flow_finish_name(unsigned f);
 /* Parses "L2" / "L3"; returns 0 or -EINVAL. */
 int flow_key_mode_parse(const char *s, enum flow_key_mode *out);
 
-/* SYN/FIN/RST times (ms) and SYN TTLs per direction (ExtraTCPMetric). */
+/* ---- reassembly metrics (IPDefrag, ReassembleTCP: flow/ipdefrag.h,
+ * flow/tcp_reasm.h; Skydive's flow.proto IPMetric and TCPMetric 9-22) ---- */
+
+/* One direction of a reassembled TCP stream: Skydive's <dir>Segment* and
+ * <dir>Packets/Bytes/SawStart/SawEnd of TCPMetric. */
+struct flow_tcp_stream {
+	uint64_t bytes;          /* payload bytes delivered in order */
+	uint64_t skipped_bytes;  /* bytes of the gaps given up */
+	uint32_t packets;        /* segments that delivered payload */
+	uint32_t out_of_order;   /* segments delivered after one that arrived later */
+	uint32_t skipped;        /* gaps given up */
+	uint8_t saw_start, saw_end; /* SYN / FIN or RST seen */
+	uint8_t pad[2];
+};
+
+/* IPMetric: fragments of the flow's reassembled datagrams. */
+struct flow_ip_metric {
+	uint32_t fragments;       /* held before the completing one, per datagram */
+	uint32_t fragment_errors; /* refused as invalid */
+};
+
+/* SYN/FIN/RST times (ms) and SYN TTLs per direction (ExtraTCPMetric), and
+ * the reassembled streams (ReassembleTCP; seg[0] AB, seg[1] BA). */
 struct flow_tcp_metric {
 	int64_t ab_syn_start, ba_syn_start, ab_fin_start, ba_fin_start, ab_rst_start, ba_rst_start;
 	uint32_t ab_syn_ttl, ba_syn_ttl;
+	struct flow_tcp_stream seg[2];
 };
 
 /* flags */

@@ -30,7 +30,10 @@ struct flow_rec {
 	uint64_t lu_abp, lu_abb, lu_bap, lu_bab;
 	int64_t rtt_ns;
 	uint64_t link_id;
-	struct flow_tcp_metric tcp; /* when has_tcp */
+	struct flow_tcp_metric tcp; /* when has_tcp (FREC_TCP_* bits) */
+	/* IPDefrag: IPMetric when has_ip */
+	struct flow_ip_metric ip;
+	uint8_t has_ip, pad_ip[7];
 	uint8_t net_a[16], net_b[16];
 	uint8_t link_a[6], link_b[6];
 	uint32_t net_id, raw_captured;
@@ -39,7 +42,11 @@ struct flow_rec {
 	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish, has_tcp;
 	uint8_t pad[6];
 };
-_Static_assert(sizeof(struct flow_rec) == 288, "flow_rec has implicit padding");
+_Static_assert(sizeof(struct flow_rec) == 368, "flow_rec has implicit padding");
+
+/* has_tcp bits: which parts of tcp a record holds */
+#define FREC_TCP_FLAGS 0x1   /* SYN/FIN/RST times and TTLs (ExtraTCPMetric) */
+#define FREC_TCP_STREAMS 0x2 /* seg[] (ReassembleTCP) */
 
 /* A raw packet: wirelen is the frame's length on the wire; ts_ns nanoseconds since the
  * epoch; index its position in the flow, from 1. Its caplen bytes follow in the block's

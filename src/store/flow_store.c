@@ -637,7 +637,13 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 	r.finish = fl->finish;
 	if (tm && fl->l4 == DECODE_L4_TCP) {
 		r.tcp = *tm;
-		r.has_tcp = 1;
+		r.has_tcp = (uint8_t)((to->extra_tcp_metric ? FREC_TCP_FLAGS : 0) |
+				      (to->reassemble_tcp ? FREC_TCP_STREAMS : 0));
+	}
+	const struct flow_ip_metric *im = flow_table_ip_metric(t, fl);
+	if (im) {
+		r.ip = *im;
+		r.has_ip = 1;
 	}
 	const char *str[FREC_NSTR] = {flow_table_path(t, fl), flow_table_app(t, fl), tid,
 				      to->capture_id};
@@ -660,6 +666,29 @@ static uint64_t hex_or_zero(const char *str)
 static uint16_t port16(int64_t v)
 {
 	return v < 0 ? 0 : v > 65535 ? 65535 : (uint16_t)v;
+}
+
+/* TCPMetric 9-22 (ReassembleTCP) of a received flow: kept when any is set. */
+static void pb_streams(const Flow__TCPMetric *tm, struct flow_rec *r)
+{
+	struct flow_tcp_stream *a = &r->tcp.seg[0], *b = &r->tcp.seg[1];
+	a->out_of_order = (uint32_t)tm->absegmentoutoforder;
+	a->skipped = (uint32_t)tm->absegmentskipped;
+	a->skipped_bytes = (uint64_t)tm->absegmentskippedbytes;
+	a->packets = (uint32_t)tm->abpackets;
+	a->bytes = (uint64_t)tm->abbytes;
+	a->saw_start = tm->absawstart != 0;
+	a->saw_end = tm->absawend != 0;
+	b->out_of_order = (uint32_t)tm->basegmentoutoforder;
+	b->skipped = (uint32_t)tm->basegmentskipped;
+	b->skipped_bytes = (uint64_t)tm->basegmentskippedbytes;
+	b->packets = (uint32_t)tm->bapackets;
+	b->bytes = (uint64_t)tm->babytes;
+	b->saw_start = tm->basawstart != 0;
+	b->saw_end = tm->basawend != 0;
+	static const struct flow_tcp_stream zero;
+	if (memcmp(a, &zero, sizeof(zero)) || memcmp(b, &zero, sizeof(zero)))
+		r->has_tcp |= FREC_TCP_STREAMS;
 }
 
 /* The record and strings of pf (no lock needed). -EINVAL without a hex UUID. */
@@ -731,6 +760,12 @@ static int pb_to_rec(const struct Flow__Flow *pf, struct flow_rec *rp, const cha
 						 .ba_rst_start = tm->barststart,
 						 .ab_syn_ttl = tm->absynttl,
 						 .ba_syn_ttl = tm->basynttl};
+		pb_streams(tm, &r);
+	}
+	if (pf->ipmetric) {
+		r.has_ip = 1;
+		r.ip.fragments = (uint32_t)pf->ipmetric->fragments;
+		r.ip.fragment_errors = (uint32_t)pf->ipmetric->fragmenterrors;
 	}
 	str[FREC_S_PATH] = pf->layerspath;
 	str[FREC_S_APP] = pf->application;
@@ -945,6 +980,8 @@ void flow_store_status_hook(void *user, json_t *status)
 
 /* ---- JSON ------------------------------------------------------------------------- */
 
+static void streams_json(json_t *t, const struct flow_tcp_metric *m);
+
 static void set_int(json_t *o, const char *k, int64_t v)
 {
 	if (v)
@@ -1028,15 +1065,25 @@ static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_
 			    metric_json(f->abp, f->abb, f->bap, f->bab, f->start, f->last, f->rtt_ns));
 	if (f->has_tcp) {
 		json_t *t = json_object();
-		set_int(t, "ABSynStart", f->tcp.ab_syn_start);
-		set_int(t, "BASynStart", f->tcp.ba_syn_start);
-		set_int(t, "ABSynTTL", f->tcp.ab_syn_ttl);
-		set_int(t, "BASynTTL", f->tcp.ba_syn_ttl);
-		set_int(t, "ABFinStart", f->tcp.ab_fin_start);
-		set_int(t, "BAFinStart", f->tcp.ba_fin_start);
-		set_int(t, "ABRstStart", f->tcp.ab_rst_start);
-		set_int(t, "BARstStart", f->tcp.ba_rst_start);
+		if (f->has_tcp & FREC_TCP_STREAMS)
+			streams_json(t, &f->tcp);
+		if (f->has_tcp & FREC_TCP_FLAGS) {
+			set_int(t, "ABSynStart", f->tcp.ab_syn_start);
+			set_int(t, "BASynStart", f->tcp.ba_syn_start);
+			set_int(t, "ABSynTTL", f->tcp.ab_syn_ttl);
+			set_int(t, "BASynTTL", f->tcp.ba_syn_ttl);
+			set_int(t, "ABFinStart", f->tcp.ab_fin_start);
+			set_int(t, "BAFinStart", f->tcp.ba_fin_start);
+			set_int(t, "ABRstStart", f->tcp.ab_rst_start);
+			set_int(t, "BARstStart", f->tcp.ba_rst_start);
+		}
 		json_object_set_new(o, "TCPMetric", t);
+	}
+	if (f->has_ip) {
+		json_t *t = json_object();
+		set_int(t, "Fragments", f->ip.fragments);
+		set_int(t, "FragmentErrors", f->ip.fragment_errors);
+		json_object_set_new(o, "IPMetric", t);
 	}
 	json_object_set_new(o, "Start", json_integer(f->start));
 	json_object_set_new(o, "Last", json_integer(f->last));
@@ -1113,6 +1160,48 @@ static int metric_field(const struct flow_rec *f, int lu, const char *sub, struc
 	return v ? fv_int(o, v) : 0;
 }
 
+/* TCPMetric 9-22 (ReassembleTCP), Skydive's names (flow/flow.proto). */
+static int stream_field(const struct flow_tcp_metric *t, const char *sub, int64_t *v)
+{
+	int d = !strncmp(sub, "AB", 2) ? 0 : !strncmp(sub, "BA", 2) ? 1 : -1;
+	if (d < 0)
+		return 0;
+	const struct flow_tcp_stream *s = &t->seg[d];
+	const char *k = sub + 2;
+	if (!strcmp(k, "SegmentOutOfOrder"))
+		*v = s->out_of_order;
+	else if (!strcmp(k, "SegmentSkipped"))
+		*v = s->skipped;
+	else if (!strcmp(k, "SegmentSkippedBytes"))
+		*v = (int64_t)s->skipped_bytes;
+	else if (!strcmp(k, "Packets"))
+		*v = s->packets;
+	else if (!strcmp(k, "Bytes"))
+		*v = (int64_t)s->bytes;
+	else if (!strcmp(k, "SawStart"))
+		*v = s->saw_start;
+	else if (!strcmp(k, "SawEnd"))
+		*v = s->saw_end;
+	else
+		return 0;
+	return 1;
+}
+
+static void streams_json(json_t *t, const struct flow_tcp_metric *m)
+{
+	static const char *const k[] = {"SegmentOutOfOrder", "SegmentSkipped",
+					"SegmentSkippedBytes", "Packets", "Bytes", "SawStart",
+					"SawEnd"};
+	char name[32];
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
+			int64_t v = 0;
+			snprintf(name, sizeof(name), "%s%s", d ? "BA" : "AB", k[i]);
+			stream_field(m, name, &v);
+			set_int(t, name, v);
+		}
+}
+
 static int tcp_field(const struct flow_tcp_metric *t, const char *sub, struct gremlin_fval *o)
 {
 	static const struct {
@@ -1128,6 +1217,9 @@ static int tcp_field(const struct flow_tcp_metric *t, const char *sub, struct gr
 	};
 	if (!sub)
 		return fv_obj(o);
+	int64_t sv;
+	if (stream_field(t, sub, &sv))
+		return sv ? fv_int(o, sv) : 0;
 	if (!strcmp(sub, "ABSynTTL"))
 		return t->ab_syn_ttl ? fv_int(o, t->ab_syn_ttl) : 0;
 	if (!strcmp(sub, "BASynTTL"))
@@ -1186,7 +1278,7 @@ int flow_rec_field(const struct flow_rec *f, const char *const str[], const char
 	if (sub) { /* only the objects below have sub-keys */
 		if (strcmp(top, "Link") && strcmp(top, "Network") && strcmp(top, "Transport") &&
 		    strcmp(top, "ICMP") && strcmp(top, "Metric") && strcmp(top, "LastUpdateMetric") &&
-		    strcmp(top, "TCPMetric"))
+		    strcmp(top, "TCPMetric") && strcmp(top, "IPMetric"))
 			return 0;
 	}
 	switch (top[0]) {
@@ -1203,6 +1295,14 @@ int flow_rec_field(const struct flow_rec *f, const char *const str[], const char
 			return f->finish ? fv_str(o, flow_finish_name(f->finish)) : 0;
 		break;
 	case 'I':
+		if (!strcmp(top, "IPMetric") && f->has_ip) {
+			if (!sub)
+				return fv_obj(o);
+			int64_t v = !strcmp(sub, "Fragments")        ? f->ip.fragments
+				    : !strcmp(sub, "FragmentErrors") ? f->ip.fragment_errors
+								     : 0;
+			return v ? fv_int(o, v) : 0;
+		}
 		if (!strcmp(top, "ICMP") && f->icmp_ver) {
 			if (!sub)
 				return fv_obj(o);
