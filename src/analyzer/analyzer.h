@@ -1,23 +1,29 @@
-/* analyzer.h - the analyzer's HTTP + WebSocket server (libwebsockets): REST
- * /api, /api/status, /api/topology (Gremlin), and the WebSocket endpoints
- * /ws/agent/topology, /ws/publisher and /ws/subscriber. Protocol: docs/API.md.
+/* analyzer.h - the analyzer's services on the HTTP server (http/server.h): REST /api,
+ * /api/status, /api/topology (Gremlin), /api/pcap, /api/capture, and the WebSocket
+ * endpoints /ws/agent/topology, /ws/agent/flow, /ws/publisher, /ws/pubsub and
+ * /ws/subscriber, the graph writer, subscribers' queues and filters, the capture dispatch
+ * and flow ingest. The agent's own API (service "agent") is the same object without
+ * captures, dispatch and flow ingest. Protocol: docs/API.md. The server (connections,
+ * TLS, auth, CORS, the web UI, bodies, query workers) is src/http; src/http never
+ * includes src/analyzer.
  *
  * Threads (docs/API.md "Limits"):
  * - the event loop (one thread, lws_service) accepts, reads every request and message,
  *   writes every answer; it runs what is cheap or bounded: routing, auth, /api/status,
  *   captures, the web UI, subscribers' SyncReplies, the capture dispatch; all of these take only the
  *   graph's reader side (graph_rdlock), which a running query does not hold off.
- * - query workers (workers.h, analyzer.query_workers): GET/POST /api/topology and POST
- *   /api/pcap (rest_is_query). The loop hands each a copy of the request (struct
- *   http_job); the worker evaluates and serialises under the reader side, taken once the
- *   graph messages received before the request are applied (graph_writer_rdlock), and
- *   wakes the loop (lws_cancel_service ->
- *   LWS_CALLBACK_EVENT_WAIT_CANCELLED), which moves the answer to its connection and
- *   writes it as any other (64 KiB chunks). The loop alone links a job and its pss: a
- *   connection that closes unlinks its job (http_reset), whose answer is then dropped and
+ * - query workers (the server's, workers.h, analyzer.query_workers): GET/POST
+ *   /api/topology and POST /api/pcap (the routes' worker_methods, rest_is_query). The
+ *   server's loop hands each a copy of the request (http_request, stamped with the graph
+ *   writer's number); the worker evaluates and serialises under the reader side, taken
+ *   once the graph messages received before the request are applied
+ *   (graph_writer_rdlock), and wakes the loop, which moves the answer to its connection
+ *   and writes it as any other (64 KiB chunks). The loop alone links a job and its
+ *   connection: one that closes unlinks its job, whose answer is then dropped and
  *   counted. Beyond analyzer.query_queue: 503 + Retry-After. The same workers
- *   re-evaluate filtered subscribers (sub_tick: one job at a time, the peers lent to it
- *   with in_sub_job: a close or a SyncRequest of theirs waits until it is back).
+ *   re-evaluate filtered subscribers (sub_tick, an http_task: one job at a time, the
+ *   peers lent to it with in_sub_job: a close or a SyncRequest of theirs waits until it
+ *   is back, and the peer's free is deferred).
  * - the graph writer (graph_writer.h): agents' and publishers' messages and the removal
  *   of a departed sender's elements, queued (bounded) by the loop, parsed and applied
  *   under graph_lock (the writer side); the graph listener (subscribers' queues, dispatch)
@@ -34,14 +40,13 @@
  * Subscribers get every change through the listener, each with a bounded send queue (a
  * client that cannot keep up is disconnected, never waited for).
  *
- * Config keys read: analyzer.listen (host:port; port 0 picks a free one),
- * host_id, http.ws.queue_size, http.ws.ping_delay, tls.server_cert,
- * tls.server_key, tls.ca_cert, tls.require_client_cert, analyzer.query_workers,
- * analyzer.query_queue, analyzer.graph_queue, analyzer.graph_queue_bytes, analyzer.flow_queue,
- * analyzer.flow_queue_bytes, analyzer.data_dir
- * (where captures are kept: captures.json), and the authentication keys of
- * src/auth/auth.h (<service>.auth.*, auth.<backend>.*, rbac.*): every request is
- * authenticated and authorized before it is routed (docs/API.md "Authentication"). */
+ * Config keys read here: host_id, http.ws.queue_size, analyzer.pcap.max_bytes,
+ * analyzer.graph_queue, analyzer.graph_queue_bytes, analyzer.flow_queue,
+ * analyzer.flow_queue_bytes, analyzer.flow.stats_max_hosts,
+ * analyzer.flow.stats_max_captures, analyzer.data_dir (where captures are kept:
+ * captures.json); the server's (listen address, TLS, limits, query workers,
+ * authentication): http/server.h. Every request is authenticated and authorized by the
+ * server before it is routed here (docs/API.md "Authentication"). */
 #ifndef SKYDIVE_ANALYZER_H
 #define SKYDIVE_ANALYZER_H
 

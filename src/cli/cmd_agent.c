@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
-#include "http/analyzer.h"
+#include "analyzer/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"

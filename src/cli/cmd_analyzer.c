@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/analyzer.h"
+#include "analyzer/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"
