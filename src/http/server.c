@@ -406,7 +406,7 @@ static void http_job_run(struct workers_job *wj)
 	job_request(j, &req);
 	if (j->file_fp)
 		fflush(j->file_fp);
-	j->route->handle(j->s->o.svc, &req, &j->resp);
+	j->route->handle(j->route->user, &req, &j->resp);
 }
 
 static void http_job_finish(struct http_server *s, struct http_task *t);
@@ -430,7 +430,7 @@ static int http_offload(struct http_server *s, struct lws *wsi, struct pss *pss)
 	snprintf(j->ctype, sizeof(j->ctype), "%s", pss->ctype);
 	memcpy(j->kept, pss->kept, sizeof(j->kept));
 	j->id = pss->av.id;
-	j->stamp = pss->route->stamp ? pss->route->stamp(s->o.svc) : 0;
+	j->stamp = pss->route->stamp ? pss->route->stamp(pss->route->user) : 0;
 	j->body = pss->body;
 	j->body_len = pss->body_len;
 	pss->body = NULL;
@@ -577,7 +577,7 @@ static void http_respond(struct http_server *s, struct lws *wsi, struct pss *pss
 		struct http_request req;
 		pss_request(s, pss, &req);
 		memset(&pss->resp, 0, sizeof(pss->resp));
-		r->handle(s->o.svc, &req, &pss->resp);
+		r->handle(r->user, &req, &pss->resp);
 	} else if (r && r->path) {
 		if (http_offload(s, wsi, pss))
 			return;
@@ -605,7 +605,7 @@ static void http_respond(struct http_server *s, struct lws *wsi, struct pss *pss
 			struct http_request req;
 			pss_request(s, pss, &req);
 			memset(&pss->resp, 0, sizeof(pss->resp));
-			r->handle(s->o.svc, &req, &pss->resp);
+			r->handle(r->user, &req, &pss->resp);
 		} else if (http_offload(s, wsi, pss)) {
 			return; /* answered by jobs_done() */
 		}
@@ -991,7 +991,7 @@ static int ws_admit(struct http_server *s, struct lws *wsi, const struct http_ws
 		return ws_refuse(wsi, 429, why);
 	}
 	struct http_ws_req r = {.wsi = wsi};
-	int st = ep->admit ? ep->admit(s->o.svc, ep->kind, &r, why, sizeof(why)) : 0;
+	int st = ep->admit ? ep->admit(ep->user, ep->kind, &r, why, sizeof(why)) : 0;
 	return st ? ws_refuse(wsi, (unsigned)st, why) : 0;
 }
 
@@ -1033,7 +1033,7 @@ static int ws_filter(struct http_server *s, struct lws *wsi)
 		return ws_refuse(wsi, HTTP_STATUS_NOT_FOUND, why);
 	}
 	struct http_ws_req r = {.wsi = wsi};
-	int st = ep->check ? ep->check(s->o.svc, ep->kind, &r, why, sizeof(why)) : 0;
+	int st = ep->check ? ep->check(ep->user, ep->kind, &r, why, sizeof(why)) : 0;
 	if (st)
 		return ws_refuse(wsi, (unsigned)st, why);
 	return ws_admit(s, wsi, ep, peer);
@@ -1064,7 +1064,7 @@ static int ws_established(struct http_server *s, struct lws *wsi, struct pss *ps
 	if (!ws->ep)
 		return -1;
 	ws->opened = 1;
-	return ws->ep->open(s->o.svc, ws, ws->ep->kind, &ws->user);
+	return ws->ep->open(ws->ep->user, ws, ws->ep->kind, &ws->user);
 }
 
 static void ws_closed(struct http_server *s, struct pss *pss)
@@ -1079,7 +1079,7 @@ static void ws_closed(struct http_server *s, struct pss *pss)
 			break;
 		}
 	if (ws->opened && ws->ep->close)
-		ws->ep->close(s->o.svc, ws, ws->user);
+		ws->ep->close(ws->ep->user, ws, ws->user);
 	free(ws->rx);
 	free(ws);
 }
@@ -1115,7 +1115,7 @@ static int ws_receive(struct http_server *s, struct lws *wsi, struct http_ws *ws
 	if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
 		ws->rx[ws->rx_len] = 0;
 		struct http_ws_msg m = {.data = ws->rx, .len = ws->rx_len};
-		int rc = ws->ep->message(s->o.svc, ws, ws->user, &m);
+		int rc = ws->ep->message(ws->ep->user, ws, ws->user, &m);
 		if (!m.data) { /* taken */
 			ws->rx = NULL;
 			ws->rx_cap = 0;
@@ -1248,7 +1248,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return pss->ws ? ws_receive(s, wsi, pss->ws, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->ws && pss->ws->ep->writeable
-		           ? pss->ws->ep->writeable(s->o.svc, pss->ws, pss->ws->user)
+		           ? pss->ws->ep->writeable(pss->ws->ep->user, pss->ws, pss->ws->user)
 		           : 0;
 	case LWS_CALLBACK_CLOSED:
 		ws_closed(s, pss);
@@ -1578,7 +1578,7 @@ void http_server_free(struct http_server *s)
 		struct http_ws *ws = s->ws;
 		s->ws = ws->next;
 		if (ws->opened && ws->ep->close)
-			ws->ep->close(s->o.svc, ws, ws->user);
+			ws->ep->close(ws->ep->user, ws, ws->user);
 		free(ws->rx);
 		free(ws);
 	}

@@ -87,9 +87,10 @@ struct http_route {
 	const char *file_what;       /* its 413: "<what> larger than N bytes (<key>)..." */
 	const char *file_key;
 	/* Fills out (always). On the loop, or on a worker for worker_methods. */
-	void (*handle)(void *svc, const struct http_request *req, struct rest_response *out);
+	void (*handle)(void *user, const struct http_request *req, struct rest_response *out);
 	/* On the loop when a request is handed to a worker: http_request.stamp. NULL: 0. */
-	uint64_t (*stamp)(void *svc);
+	uint64_t (*stamp)(void *user);
+	void *user; /* the service's, handed to handle and stamp */
 };
 
 /* 1 when the request's caller holds the permission (auth_allowed; RawPackets(), BPF()). */
@@ -121,6 +122,7 @@ struct http_ws_endpoint {
 	const char *path;
 	int kind;   /* the service's own tag */
 	int binary; /* binary frames are its messages; else they are ignored (logged) */
+	void *user; /* the service's, handed to every callback */
 	/* Before the limits (origin, per address): 0 to go on, else an HTTP status with why
 	 * filled (the handshake refused with {"Error": why}). NULL: accepted. */
 	int (*check)(void *svc, int kind, struct http_ws_req *r, char *why, size_t whylen);
@@ -171,7 +173,7 @@ struct http_server_opts {
 	const char *listen_default; /* when the key is unset ("127.0.0.1:8082") */
 	const struct http_route *routes; /* ending with a route whose handle is NULL */
 	const struct http_ws_endpoint *endpoints; /* ending with path NULL */
-	void *svc;                  /* handed to every callback */
+	void *svc;                  /* handed to wake */
 	/* On the loop each time it is woken (http_server_wake), after workers' answers. */
 	void (*wake)(void *svc);
 };
