@@ -172,24 +172,9 @@ const char *http_server_address(const struct http_server *s)
 	return s->address;
 }
 
-const char *http_server_service(const struct http_server *s)
-{
-	return s->service;
-}
-
-const char *http_server_host_id(const struct http_server *s)
-{
-	return s->host_id;
-}
-
 int http_server_stopping(const struct http_server *s)
 {
 	return atomic_load(&s->stopping);
-}
-
-struct workers *http_server_workers(struct http_server *s)
-{
-	return s->pool;
 }
 
 void http_server_wake(struct http_server *s)

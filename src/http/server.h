@@ -11,7 +11,8 @@
  * the per-address bound of WebSocket connections (http.ws.max_connections_per_address),
  * and its sections of GET /api/status (http_server_status). The service (src/analyzer)
  * registers its routes and WebSocket endpoints and keeps its own state; src/http never
- * includes src/analyzer.
+ * includes src/analyzer. Permissions are src/auth's, by method and path (auth_check_http,
+ * auth_check_ws), checked before a route or endpoint is looked up.
  *
  * Threads: everything here runs on the loop thread (callbacks included), except
  * http_server_wake (any thread) and the run of a route with worker methods (a query
@@ -118,6 +119,8 @@ struct http_ws_msg {
 	size_t len;
 };
 
+/* Every callback gets the endpoint's user as svc, and the connection's own state (what
+ * open put in *user) as user. */
 struct http_ws_endpoint {
 	const char *path;
 	int kind;   /* the service's own tag */
@@ -196,8 +199,6 @@ int http_server_stopping(const struct http_server *s);
 
 int http_server_port(const struct http_server *s);
 const char *http_server_address(const struct http_server *s); /* "127.0.0.1:8082" */
-const char *http_server_service(const struct http_server *s);
-const char *http_server_host_id(const struct http_server *s);
 
 /* Wakes the loop (any thread): its opts.wake runs there. */
 void http_server_wake(struct http_server *s);
@@ -207,7 +208,5 @@ int http_server_every(struct http_server *s, int period_ms, void (*fn)(void *use
  * "WebSocket" MaxConnectionsPerAddress, RefusedCrossOrigin and RefusedPerAddress
  * (added to status). Loop thread. */
 void http_server_status(struct http_server *s, json_t *status);
-/* The query workers (their stats); NULL before they exist. */
-struct workers *http_server_workers(struct http_server *s);
 
 #endif
