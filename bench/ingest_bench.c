@@ -12,6 +12,9 @@
  *   ingest  flow_ingest_frame() of every frame until UPDATES flow states were ingested
  *           (decode + store + per-host counters): the number that matters;
  *   decode  flow__message__unpack() + free of the same frames only;
+ *   decode_arena, decode_onepass  the same into a bump arena (as the ingest decodes):
+ *           protobuf-c's unpack, then the one-pass decoder (store/flow_pbdec.h; and how
+ *           many frames it took itself, decode_onepass_frames);
  *   store   flow_store_ingest_pb() of already decoded flows into a fresh store.
  * Memory: RSS growth over the ingest phase / flows stored, and the store's BytesPerFlow.
  *
@@ -33,6 +36,7 @@
 #include "analyzer/flow_ingest.h"
 #include "flow.pb-c.h"
 #include "flow/flow_table.h"
+#include "store/flow_pbdec.h"
 #include "store/flow_store.h"
 
 struct frame {
@@ -40,6 +44,25 @@ struct frame {
 	size_t len;
 	size_t nflows;
 };
+
+/* The decode phases' arena: one block, emptied after each frame. */
+static uint8_t bump[8u << 20];
+static size_t bump_used;
+static void *bump_alloc(void *u, size_t n)
+{
+	(void)u;
+	n = (n + 15) & ~(size_t)15;
+	if (bump_used + n > sizeof(bump))
+		return NULL;
+	void *p = bump + bump_used;
+	bump_used += n;
+	return p;
+}
+static void bump_free(void *u, void *p)
+{
+	(void)u;
+	(void)p;
+}
 
 static struct frame *frames;
 static size_t nframes, capframes;
@@ -308,6 +331,35 @@ int main(int argc, char **argv)
 	w1 = now_s(CLOCK_MONOTONIC);
 	c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	report("decode", done, w1 - w0, c1 - c0);
+
+	/* ---- decode into a bump arena, as the ingest does: protobuf-c, then the one-pass
+	 * decoder (store/flow_pbdec.h) ---- */
+	for (int pass = 0; pass < 2; pass++) {
+		ProtobufCAllocator al = {bump_alloc, bump_free, NULL};
+		size_t fast = 0;
+		done = 0;
+		k = 0;
+		w0 = now_s(CLOCK_MONOTONIC);
+		c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+		while (done < updates) {
+			Flow__Message *m = NULL;
+			if (pass == 0)
+				m = flow__message__unpack(&al, frames[k].len, frames[k].buf);
+			else if (flow_pbdec_fast(&al, frames[k].len, frames[k].buf, &m) == 1)
+				fast++;
+			if (!m)
+				return 1;
+			done += m->n_flows;
+			bump_used = 0;
+			if (++k == nframes)
+				k = 0;
+		}
+		w1 = now_s(CLOCK_MONOTONIC);
+		c1 = now_s(CLOCK_THREAD_CPUTIME_ID);
+		report(pass ? "decode_onepass" : "decode_arena", done, w1 - w0, c1 - c0);
+		if (pass)
+			printf("decode_onepass_frames %zu\n", fast);
+	}
 
 	/* ---- store only: decoded once, ingested UPDATES times ---- */
 	Flow__Message **dec = calloc(nframes, sizeof(*dec));

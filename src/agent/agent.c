@@ -122,6 +122,11 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.sflow_port_min = o->sflow_port_min,
 		.sflow_port_max = o->sflow_port_max,
 		.ovsdb = o->ovsdb,
+		.appmap = o->appmap,
+		.default_key_mode = o->default_key_mode,
+		.ebpf_polling_rate = o->ebpf_polling_rate,
+		.arp_timeout_s = o->arp_timeout_s,
+		.dns_timeout_s = o->dns_timeout_s,
 	};
 	a->caps = capmgr_new(&co);
 	if (!a->caps) {

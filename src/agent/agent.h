@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/tls.h"
+#include "flow/flow.h"
 #include "graph/graph.h"
 
 struct agent_opts {
@@ -40,6 +41,10 @@ struct agent_opts {
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* min_port/max_port; 0 = 8100/8132 */
 	const char *sflow_bind;		 /* agent.flow.sflow.bind_address; NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* port_min/port_max; 0 = 6345/6355 */
+	const struct appmap *appmap;	 /* flow.application_ports; NULL = none */
+	enum flow_key_mode default_key_mode; /* flow.default_layer_key_mode */
+	uint32_t ebpf_polling_rate;	 /* agent.flow.ebpf.polling_rate; 0 = default */
+	uint32_t arp_timeout_s, dns_timeout_s; /* flow.application_timeout.arp/dns */
 	struct tls_client_conf tls;	 /* links to the analyzers: wss when tls.on */
 	/* Authorization header value of both analyzer links ("Basic <base64>", from
 	 * agent.auth.cluster.username/password, Skydive's keys); "" = none */
@@ -47,6 +52,7 @@ struct agent_opts {
 };
 
 struct agent;
+struct appmap;
 
 /* NULL with err filled (missing host id, bad analyzer address, OOM). */
 struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen);
@@ -87,6 +93,7 @@ struct agent_config {
 	struct agent_opts opts;
 	json_t *analyzers;	  /* the list, owned */
 	const char **addrs;	  /* opts.analyzers, owned */
+	struct appmap *appmap;	  /* opts.appmap, owned; NULL when none is set */
 };
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen);

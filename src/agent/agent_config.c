@@ -6,8 +6,62 @@
 
 #include "agent/agent.h"
 #include "agent/captures.h"
+#include "agent/ebpf_capture.h"
 #include "common/base64.h"
 #include "config/config.h"
+#include "flow/appmap.h"
+
+/* flow.application_ports: {tcp: {PORT: NAME ...}, udp: {...}} as Skydive's
+ * (flow/application.go: names upper-cased, the source port's first). Skydive
+ * logs a port that is no number and goes on; here any bad entry stops the
+ * agent with its name. *out stays NULL when the key is not set. */
+static int load_app_ports(const struct config *cfg, struct appmap **out, char *err, size_t errlen)
+{
+	const json_t *ap = config_get_json(cfg, "flow.application_ports");
+	if (!ap || json_is_null(ap))
+		return 0;
+	if (!json_is_object(ap)) {
+		snprintf(err, errlen, "flow.application_ports must be a map of tcp/udp to "
+				      "{port: name}");
+		return -EINVAL;
+	}
+	struct appmap *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	const char *proto;
+	const json_t *ports;
+	json_object_foreach((json_t *)ap, proto, ports) {
+		uint8_t l4 = !strcmp(proto, "tcp") ? 6 : !strcmp(proto, "udp") ? 17 : 0;
+		if (!l4 || !(json_is_object(ports) || json_is_null(ports))) {
+			snprintf(err, errlen, "flow.application_ports.%s: expected tcp or udp, "
+					      "each a map of port: name", proto);
+			free(m);
+			return -EINVAL;
+		}
+		const char *port;
+		const json_t *name;
+		json_object_foreach((json_t *)ports, port, name) {
+			char *end;
+			long p = strtol(port, &end, 10);
+			const char *s = json_string_value(name);
+			int r = *port && !*end && p >= 0 && p <= 65535 && s
+					? appmap_add(m, l4, (uint16_t)p, s)
+					: -EINVAL;
+			if (r) {
+				snprintf(err, errlen, "flow.application_ports.%s.%s: %s", proto, port,
+					 r == -ENOSPC ? "more than 256 ports"
+					 : s ? "expected a port 0..65535 and a name of 1..23 characters"
+					     : "the name must be a string");
+				free(m);
+				return -EINVAL;
+			}
+		}
+	}
+	*out = m;
+	return 0;
+}
 
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
@@ -133,6 +187,37 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->sflow_bind = config_get_string(cfg, "agent.flow.sflow.bind_address", "127.0.0.1");
 	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
 	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
+	if (load_app_ports(cfg, &ac->appmap, err, errlen)) {
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->appmap = ac->appmap;
+	const char *km = config_get_string(cfg, "flow.default_layer_key_mode", "L2");
+	if (flow_key_mode_parse(km, &o->default_key_mode)) {
+		snprintf(err, errlen, "flow.default_layer_key_mode must be L2 or L3, not '%s'", km);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	/* Skydive's default and unit: kernel flow entries read per second */
+	int64_t pr = config_get_int(cfg, "agent.flow.ebpf.polling_rate", EBPF_CAPTURE_POLLING_RATE);
+	if (pr < 1 || pr > 100000000) {
+		snprintf(err, errlen, "agent.flow.ebpf.polling_rate must be 1..100000000 flows per "
+				      "second, not %lld", (long long)pr);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->ebpf_polling_rate = (uint32_t)pr;
+	/* Skydive's application_timeout: ARP and DNS flows expire sooner */
+	int64_t ta = config_get_duration(cfg, "flow.application_timeout.arp", 10000) / 1000;
+	int64_t td = config_get_duration(cfg, "flow.application_timeout.dns", 10000) / 1000;
+	if (ta < 1 || ta > 86400 || td < 1 || td > 86400) {
+		snprintf(err, errlen, "flow.application_timeout.arp and .dns must be 1..86400 "
+				      "seconds");
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->arp_timeout_s = (uint32_t)ta;
+	o->dns_timeout_s = (uint32_t)td;
 	/* Skydive's default probe list is [ovsdb]; netlink and netns always run. */
 	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
 	if (!probes)
@@ -158,6 +243,7 @@ void agent_config_free(struct agent_config *ac)
 	if (!ac)
 		return;
 	free(ac->addrs);
+	free(ac->appmap);
 	json_decref(ac->analyzers);
 	memset(ac, 0, sizeof(*ac));
 }

@@ -380,6 +380,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.ifname = w->ifname,
 		.snaplen = w->header_size ? w->header_size : 256,
 		.fanout_group = fanout_group,
+		.bpf = w->bpf, /* afpacket, pcap: in place before the socket receives */
 	};
 	if (!strcmp(w->type, "pcapsocket")) {
 		/* A listener on the agent host (its own namespace, not the node's). */
@@ -406,7 +407,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		}
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */
-		l->eb = ebpf_capture_open(w->netns, w->ifname, err, errlen);
+		l->eb = ebpf_capture_open(w->netns, w->ifname, m->o.ebpf_polling_rate, err, errlen);
 		if (!l->eb)
 			return -1;
 	} else {
@@ -415,7 +416,9 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	}
 	if (!l->cap && !l->eb)
 		return -1;
-	if (l->cap && w->bpf && *w->bpf && capture_set_filter(l->cap, w->bpf, err, errlen))
+	/* The listeners' filters (afpacket and pcap took theirs at opening). */
+	if (l->cap && (!strcmp(w->type, "pcapsocket") || is_sflow(w)) && w->bpf && *w->bpf &&
+	    capture_set_filter(l->cap, w->bpf, err, errlen))
 		return -1;
 	struct flow_batch_opts bo = {
 		.pre = flow_sender_headroom(),
@@ -429,6 +432,9 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	}
 	struct flow_table_opts to = {
 		.key_mode = w->key_mode,
+		.appmap = m->o.appmap,
+		.arp_timeout_s = m->o.arp_timeout_s,
+		.dns_timeout_s = m->o.dns_timeout_s,
 		.raw_packet_limit = w->raw_limit,
 		.header_size = w->header_size,
 		.extra_tcp_metric = w->extra_tcp,
@@ -631,7 +637,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
 		return reply(msg, 400, "capture type ebpf does not support a BPF filter");
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
-	enum flow_key_mode key_mode = FLOW_KEY_L2;
+	enum flow_key_mode key_mode = m->o.default_key_mode; /* flow.default_layer_key_mode */
 	if (km && *km && flow_key_mode_parse(km, &key_mode))
 		return reply(msg, 400, "LayerKeyMode '%s': expected L2 or L3", km);
 	json_int_t raw = json_integer_value(json_object_get(res, "RawPacketLimit"));

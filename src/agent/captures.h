@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "agent/flow_sender.h"
+#include "flow/appmap.h"
+#include "flow/flow.h"
 #include "graph/graph.h"
 
 struct capmgr_opts {
@@ -35,6 +37,13 @@ struct capmgr_opts {
 	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default
 	 * socket, "" = off (those types then fail) */
 	const char *ovsdb;
+	/* flow.application_ports (borrowed, may be NULL), flow.default_layer_key_mode
+	 * (a capture without LayerKeyMode), agent.flow.ebpf.polling_rate (kernel
+	 * entries read per second; 0 = EBPF_CAPTURE_POLLING_RATE) */
+	const struct appmap *appmap;
+	enum flow_key_mode default_key_mode;
+	uint32_t ebpf_polling_rate;
+	uint32_t arp_timeout_s, dns_timeout_s; /* flow.application_timeout.arp/dns; 0 = 10 */
 };
 
 #define CAPMGR_MAX_WORKERS 64

@@ -10,16 +10,20 @@
 struct ebpf_capture {
 	struct ebpf_flow *e;
 	uint64_t packets;
+	uint32_t per_poll; /* entries read per poll at most */
 };
 
-struct ebpf_capture *ebpf_capture_open(const char *netns, const char *ifname, char *err,
-				       size_t errlen)
+struct ebpf_capture *ebpf_capture_open(const char *netns, const char *ifname,
+				       uint32_t polling_rate, char *err, size_t errlen)
 {
 	struct ebpf_capture *c = calloc(1, sizeof(*c));
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	uint64_t pp = (uint64_t)(polling_rate ? polling_rate : EBPF_CAPTURE_POLLING_RATE) *
+		      EBPF_CAPTURE_POLL_MS / 1000;
+	c->per_poll = pp ? (pp < UINT32_MAX ? (uint32_t)pp : UINT32_MAX) : 1;
 	c->e = ebpf_flow_open(netns, ifname, 0, err, errlen);
 	if (!c->e) {
 		free(c);
@@ -84,7 +88,7 @@ static void on_entry(void *user, const struct ebpf_flow_key *k, const struct ebp
 int ebpf_capture_poll(struct ebpf_capture *c, struct flow_table *t)
 {
 	struct poll_ctx p = {c, t};
-	return ebpf_flow_drain(c->e, on_entry, &p);
+	return ebpf_flow_drain(c->e, c->per_poll, on_entry, &p);
 }
 
 uint64_t ebpf_capture_packets(const struct ebpf_capture *c)

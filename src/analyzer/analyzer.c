@@ -253,6 +253,8 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
 		return -1;
 	dispatch_tick(a);
+	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
+		return -1;
 	if (http_server_every(srv, 500, capture_tick, a) ||
 	    http_server_every(srv, 100, dispatch_tick, a)) {
 		snprintf(err, errlen, "out of memory");

@@ -16,6 +16,7 @@
  * them under the flow store's own lock.
  *
  * Config keys read here: analyzer.data_dir (captures.json, the topology log),
+ * analyzer.startup.capture_gremlin/capture_bpf/capture_type (capture_res_startup),
  * analyzer.topology.history.* (graph_log_config), the flow store's (flow_store.h),
  * analyzer.flow_queue, analyzer.flow_queue_bytes, analyzer.flow.stats_max_hosts,
  * analyzer.flow.stats_max_captures; the graph service's and the server's: their

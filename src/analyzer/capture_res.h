@@ -94,6 +94,15 @@ struct capture_res_request {
 void capture_res_handle(struct capture_res *r, const struct capture_res_request *req,
                         struct rest_response *out);
 
+/* analyzer.startup.capture_gremlin (with capture_bpf, capture_type): creates
+ * that capture, as Skydive's analyzer does when it starts, unless one with the
+ * same GremlinQuery, BPFFilter and Type exists (kept from a previous run in
+ * captures.json: a restart does not make a second one). Unset: nothing.
+ * 0, or -EINVAL / -ENOMEM with err filled (a query or filter the POST would
+ * refuse): the analyzer does not start, as Skydive's. */
+struct config;
+int capture_res_startup(struct capture_res *r, const struct config *cfg, char *err,
+			size_t errlen);
 /* Deletes the captures whose TTL ended by now_ms; returns how many. */
 int capture_res_expire(struct capture_res *r, int64_t now_ms);
 

@@ -12,8 +12,10 @@
 
 #include "analyzer/capture_res_int.h"
 #include "common/duration.h"
+#include "common/json_patch.h"
 #include "common/log.h"
 #include "common/yaml_json.h"
+#include "config/config.h"
 
 #define CT_TEXT        "text/plain; charset=UTF-8"
 #define YAML_MAX_DEPTH 32
@@ -214,6 +216,57 @@ static void api_get(struct capture_res *r, const char *id, struct rest_response 
 		rest_reply_json(out, 200, c);
 }
 
+/* PATCH /api/capture/<id>: a JSON Patch (RFC 6902), as Skydive's API server
+ * takes it (graffiti/api/server/server.go patchMethod): the patch is decoded,
+ * applied to the capture's JSON and the result validated, each step's
+ * failure a 400 with Skydive's words; then, as Skydive's capture handler
+ * (api/server/capture.go Update returns ErrNotUpdatable), no field may change:
+ * 400 "resource not updatable". Unknown id: 404. */
+static void api_patch(struct capture_res *r, const struct capture_res_request *req, const char *id,
+		      struct rest_response *out)
+{
+	json_t *doc = NULL, *counts = read_counts(r);
+	pthread_mutex_lock(&r->lock);
+	ssize_t i = capture_res_find(r, id);
+	if (i >= 0)
+		doc = capture_def_to_json(&r->items[i], count_of(counts, id));
+	pthread_mutex_unlock(&r->lock);
+	json_decref(counts);
+	if (i < 0)
+		return rest_reply_error(out, 404, "Capture '%.100s' not found", id);
+	if (!doc)
+		return rest_reply_error(out, 500, "out of memory");
+	char why[400];
+	json_error_t je;
+	json_t *patch = json_loadb(req->body ? req->body : "", req->body_len, 0, &je);
+	if (!patch)
+		snprintf(why, sizeof(why), "invalid JSON at line %d, column %d: %s", je.line,
+			 je.column, je.text);
+	if (!patch || json_patch_check(patch, why, sizeof(why))) {
+		rest_reply_error(out, 400, "incorrect JSON patch: %s", why);
+		goto out;
+	}
+	if (json_patch_apply(&doc, patch, why, sizeof(why))) {
+		rest_reply_error(out, 400, "applying JSON patch to resource: %s", why);
+		goto out;
+	}
+	struct capture_def c = {0};
+	struct capture_res_error e = {.pos = -1};
+	int rc = json_is_object(doc) ? capture_def_from_json(doc, &c, &e)
+				     : fail(&e, -1, "a Capture is a JSON object");
+	capture_def_clear(&c);
+	if (rc)
+		rest_reply_error(out, 400, "validating patched resource: %s", e.msg);
+	else
+		rest_reply_error(out, 400,
+				 "updating resource with patched version: resource not updatable "
+				 "(a capture cannot be changed, as in Skydive: delete it and create "
+				 "it again)");
+out:
+	json_decref(patch);
+	json_decref(doc);
+}
+
 static void api_delete(struct capture_res *r, const char *id, struct rest_response *out)
 {
 	char err[512];
@@ -247,13 +300,14 @@ static void api_delete(struct capture_res *r, const char *id, struct rest_respon
 	out->len = 0;
 }
 
+static void create_from(struct capture_res *r, const json_t *body, int64_t ttl, int64_t now,
+			struct rest_response *out);
+
 static void api_create(struct capture_res *r, const struct capture_res_request *req, int64_t now,
                        struct rest_response *out)
 {
 	struct capture_res_error e = {.pos = -1};
-	struct capture_def c = {0};
 	int64_t ttl = 0;
-	char err[512];
 	if (req->ttl && *req->ttl && (capture_res_parse_duration(req->ttl, &ttl) || ttl < 0)) {
 		rest_reply_error(
 		    out, 400,
@@ -267,19 +321,32 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 		reply_cerr(out, 400, &e);
 		return;
 	}
-	int rc = capture_def_from_json(body, &c, &e);
+	create_from(r, body, ttl, now, out);
 	json_decref(body);
+}
+
+/* Validates and stores the capture of body (Skydive's fields), ttl ms (0 =
+ * none) from now. Returns 201 with *created (new reference, the API JSON), or
+ * the status of the refusal with e filled: 400 refused, 409 one with the same
+ * settings exists, 500. */
+static int create_def(struct capture_res *r, const json_t *body, int64_t ttl, int64_t now,
+		      json_t **created, struct capture_res_error *e)
+{
+	struct capture_def c = {0};
+	char err[512];
+	*created = NULL;
+	int rc = capture_def_from_json(body, &c, e);
 	if (!rc)
-		rc = capture_def_check_graph(&c, r->g, &e);
+		rc = capture_def_check_graph(&c, r->g, e);
 	if (!rc)
 		rc = uuid_v4(c.uuid);
 	if (rc) {
 		capture_def_clear(&c);
 		if (rc == -EINVAL)
-			reply_cerr(out, 400, &e);
-		else
-			rest_reply_error(out, 500, "capture not created: %s", strerror(-rc));
-		return;
+			return 400;
+		e->pos = -1;
+		snprintf(e->msg, sizeof(e->msg), "capture not created: %s", strerror(-rc));
+		return 500;
 	}
 	c.expires_ms = ttl > 0 ? now + ttl : 0;
 
@@ -287,15 +354,14 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 	for (size_t i = 0; i < r->n; i++) {
 		if (!same_settings(&r->items[i], &c))
 			continue;
-		char dup[37];
-		memcpy(dup, r->items[i].uuid, sizeof(dup));
+		e->pos = -1;
+		snprintf(e->msg, sizeof(e->msg),
+			 "Capture '%s' already has the same settings (only Name and Description "
+			 "differ): delete it first or change a setting",
+			 r->items[i].uuid);
 		pthread_mutex_unlock(&r->lock);
 		capture_def_clear(&c);
-		rest_reply_error(out, 409,
-		            "Capture '%s' already has the same settings (only Name and Description "
-		            "differ): delete it first or change a setting",
-		            dup);
-		return;
+		return 409;
 	}
 	json_t *j = capture_def_to_json(&c, 0);
 	rc = j ? capture_res_append(r, &c) : -ENOMEM;
@@ -310,19 +376,31 @@ static void api_create(struct capture_res *r, const struct capture_res_request *
 	pthread_mutex_unlock(&r->lock);
 	if (rc) {
 		json_decref(j);
-		if (rc == -EIO)
-			rest_reply_error(out, 500, "capture not created: %s", err);
-		else
-			rest_reply_error(out, 500, "capture not created: out of memory");
+		e->pos = -1;
+		snprintf(e->msg, sizeof(e->msg), "capture not created: %.400s",
+			 rc == -EIO ? err : "out of memory");
 		capture_def_clear(&c);
-		return;
+		return 500;
 	}
 	if (have_copy) {
 		log_info("api: capture %s created (%s)", copy.uuid, copy.gremlin_query);
 		capture_res_notify(r, CAPTURE_RES_CREATED, &copy);
 		capture_def_clear(&copy);
 	}
-	rest_reply_json(out, 201, j);
+	*created = j;
+	return 201;
+}
+
+static void create_from(struct capture_res *r, const json_t *body, int64_t ttl, int64_t now,
+			struct rest_response *out)
+{
+	struct capture_res_error e = {.pos = -1};
+	json_t *j;
+	int status = create_def(r, body, ttl, now, &j, &e);
+	if (status == 201)
+		rest_reply_json(out, 201, j);
+	else
+		reply_cerr(out, status, &e);
 }
 
 void capture_res_handle(struct capture_res *r, const struct capture_res_request *req,
@@ -351,10 +429,66 @@ void capture_res_handle(struct capture_res *r, const struct capture_res_request 
 	if (!strcmp(m, "DELETE"))
 		return api_delete(r, id, out);
 	if (!strcmp(m, "PATCH"))
-		return rest_reply_error(
-		    out, 405,
-		    "PATCH of a capture is not supported yet: delete it and create it "
-		    "again (use GET or DELETE)");
-	rest_reply_error(out, 405, "method %s not allowed on /api/capture/<UUID> (use GET or DELETE)",
-	            m);
+		return api_patch(r, req, id, out);
+	rest_reply_error(out, 405,
+			 "method %s not allowed on /api/capture/<UUID> (use GET, PATCH or DELETE)",
+			 m);
+}
+
+/* ---- analyzer.startup (Skydive's analyzer/server.go createStartupCapture) ---- */
+
+struct startup_match {
+	const char *gremlin, *bpf, *type;
+	char uuid[37];
+};
+
+/* Skydive's duplicate rule for it: the same GremlinQuery and Type (and
+ * BPFFilter), whatever the other settings. */
+static int startup_same(void *user, const struct capture_def *c)
+{
+	struct startup_match *m = user;
+	if (strcmp(c->gremlin_query, m->gremlin) || strcmp(c->bpf_filter, m->bpf) ||
+	    strcmp(c->type, m->type))
+		return 0;
+	memcpy(m->uuid, c->uuid, sizeof(m->uuid));
+	return 1;
+}
+
+int capture_res_startup(struct capture_res *r, const struct config *cfg, char *err,
+			size_t errlen)
+{
+	struct startup_match m = {
+	    .gremlin = config_get_string(cfg, "analyzer.startup.capture_gremlin", ""),
+	    .bpf = config_get_string(cfg, "analyzer.startup.capture_bpf", ""),
+	    .type = config_get_string(cfg, "analyzer.startup.capture_type", ""),
+	};
+	if (!*m.gremlin)
+		return 0;
+	if (capture_res_foreach(r, startup_same, &m)) {
+		log_info("analyzer: startup capture exists already: %s (%s)", m.uuid, m.gremlin);
+		return 0;
+	}
+	json_t *body = json_pack("{ss ss ss}", "GremlinQuery", m.gremlin, "BPFFilter", m.bpf,
+				 "Type", m.type);
+	if (!body) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	struct capture_res_error e = {.pos = -1};
+	json_t *created;
+	int status = create_def(r, body, 0, rest_now_ms(), &created, &e);
+	json_decref(body);
+	if (status == 201) {
+		log_info("analyzer: startup capture %s created (%s, BPF '%s', type '%s')",
+			 json_string_value(json_object_get(created, "UUID")), m.gremlin, m.bpf,
+			 *m.type ? m.type : "the node's default");
+		json_decref(created);
+		return 0;
+	}
+	if (status == 409) { /* the same settings, found by the stricter rule: still there */
+		log_info("analyzer: startup capture exists already: %s", e.msg);
+		return 0;
+	}
+	snprintf(err, errlen, "analyzer.startup.capture_gremlin '%s': %s", m.gremlin, e.msg);
+	return status == 400 ? -EINVAL : -ENOMEM;
 }

@@ -1,7 +1,7 @@
 /* flow_ingest.c - /ws/agent/flow frames: queued by the loop to the flow-ingest thread
- * (a one-thread workers.h pool, bounded by frames and bytes), protobuf-c decoding of
- * flow.Message into the flow store there, per agent and per capture counters for
- * /api/status. */
+ * (a one-thread workers.h pool, bounded by frames and bytes), decoding of flow.Message
+ * (store/flow_pbdec.h: protobuf-c's structs, in one pass) into the flow store there, per
+ * agent and per capture counters for /api/status. */
 #include "analyzer/flow_ingest.h"
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include "http/workers.h"
 #include "common/log.h"
 #include "flow.pb-c.h"
+#include "store/flow_pbdec.h"
 
 /* Decoding allocator: protobuf-c's many small allocations per flow (strings, layers,
  * metrics) come from a bump arena reset after each frame, so a frame costs no malloc
@@ -267,8 +268,9 @@ int flow_ingest_frame(struct flow_ingest *fi, const char *host, const uint8_t *b
                       int64_t now_ms, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&fi->lock);
-	/* Decoded into the arena (reset below: nothing to free per field). */
-	Flow__Message *m = flow__message__unpack(&fi->alloc, len, buf);
+	/* Decoded into the arena (reset below: nothing to free per field), in one pass when
+	 * the frame allows it, else by protobuf-c: the same message either way. */
+	Flow__Message *m = flow_pbdec_unpack(&fi->alloc, len, buf);
 	json_t *h = host_stats(fi, host);
 	if (!h) {
 		arena_reset(&fi->arena);

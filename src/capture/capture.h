@@ -42,10 +42,16 @@ struct capture_live_opts {
 	int fanout_group;   /* afpacket: PACKET_FANOUT group id shared by workers; 0 = none */
 	uint32_t ring_bytes; /* afpacket ring size; 0 = 8 MiB */
 	int timeout_ms;     /* longest wait before a read returns; 0 = 100 */
+	const char *bpf;    /* BPF filter; NULL or "" = none. Set by the open call, so no
+	                       frame ever bypasses it (capture_set_filter later would
+	                       let the first ones through) */
 };
 
-/* AF_PACKET TPACKET_V3 ring opened inside o->netns. NULL with a message in
- * err (no such namespace or interface, no permission ...). */
+/* AF_PACKET TPACKET_V3 ring opened inside o->netns, receiving when this
+ * returns (bound to the interface, in its fanout group, o->bpf in place): a
+ * frame that arrives after the call is in the ring, one that arrives before,
+ * or on another interface, never is. NULL with a message in err (no such
+ * namespace or interface, no permission, a filter that does not compile ...). */
 struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *err,
 				      size_t errlen);
 /* libpcap live capture (same pipeline, libpcap's own ring). */

@@ -32,7 +32,6 @@ struct capture_afpacket {
 	struct capture base;
 	int fd;
 	int ifindex;
-	int bound;
 	int fanout_group;
 	uint8_t *ring;
 	size_t ring_len;
@@ -47,6 +46,7 @@ struct capture_afpacket {
 };
 
 static const struct capture_ops afpacket_ops;
+static int start(struct capture_afpacket *c, const char *bpf, char *err, size_t errlen);
 
 static int linktype_of(int fd, const char *ifname)
 {
@@ -138,6 +138,8 @@ struct capture *capture_open_afpacket(const struct capture_live_opts *o, char *e
 		goto fail;
 	}
 	c->base.ops = &afpacket_ops;
+	if (start(c, o->bpf, err, errlen))
+		goto fail;
 	return &c->base;
 fail:
 	if (c->fd >= 0)
@@ -146,35 +148,19 @@ fail:
 	return NULL;
 }
 
-/* The socket is bound lazily, at the first read, so a filter set right
- * after opening applies to every packet the ring ever holds. */
-static int do_bind(struct capture_afpacket *c)
+/* Installs bpf (NULL or "": none) on the socket; 0 or -errno with err filled. */
+static int attach_bpf(struct capture_afpacket *c, const char *bpf, char *err, size_t errlen)
 {
-	struct sockaddr_ll sll;
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = c->ifindex;
-	if (bind(c->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		snprintf(c->base.err, sizeof(c->base.err), "cannot bind to %s: %s", c->ifname,
-			 strerror(errno));
-		return -EIO;
-	}
-	if (c->fanout_group) {
-		int arg = (c->fanout_group & 0xffff) | (PACKET_FANOUT_HASH << 16);
-		if (setsockopt(c->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
-			snprintf(c->base.err, sizeof(c->base.err), "cannot join fanout group %d: %s",
-				 c->fanout_group, strerror(errno));
-			return -EIO;
+	if (!bpf || !*bpf) {
+		/* No filter: remove the drop-all one start() may have set. */
+		int unused = 0; /* the kernel wants an int's room, and ignores it */
+		if (setsockopt(c->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused)) < 0 &&
+		    errno != ENOENT) {
+			snprintf(err, errlen, "cannot remove the socket filter: %s", strerror(errno));
+			return -errno;
 		}
+		return 0;
 	}
-	c->bound = 1;
-	return 0;
-}
-
-static int afpacket_set_filter(struct capture *base, const char *bpf, char *err, size_t errlen)
-{
-	struct capture_afpacket *c = (struct capture_afpacket *)base;
 	struct bpf_program prog;
 	int r = capture_bpf_compile(c->base.linktype, 65535, bpf, &prog, err, errlen);
 	if (r)
@@ -183,24 +169,63 @@ static int afpacket_set_filter(struct capture *base, const char *bpf, char *err,
 				.filter = (struct sock_filter *)prog.bf_insns};
 	r = setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0 ? -errno : 0;
 	pcap_freecode(&prog);
-	if (r) {
+	if (r)
 		snprintf(err, errlen, "cannot attach BPF filter '%s': %s", bpf, strerror(-r));
-		return r;
+	return r;
+}
+
+/* Makes the socket receive, ready before capture_open_afpacket returns (so
+ * before the caller reports the capture active), with only the interface's
+ * frames that pass bpf, each in one worker of a fanout group. The socket was
+ * opened with protocol 0 (it takes nothing yet). As libpcap, bind() names
+ * the interface and ETH_P_ALL only once the filter is in place. A fanout
+ * group can only be joined by a bound, receiving socket: between that bind
+ * and the join every frame of the interface would reach this worker as well
+ * as the group's, so until the join a filter that drops everything stands in
+ * for bpf (SO_ATTACH_FILTER then replaces it atomically). */
+static int start(struct capture_afpacket *c, const char *bpf, char *err, size_t errlen)
+{
+	static struct sock_filter drop_all[] = {{BPF_RET | BPF_K, 0, 0, 0}};
+	if (c->fanout_group) {
+		struct sock_fprog fp = {.len = 1, .filter = drop_all};
+		if (setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0) {
+			snprintf(err, errlen, "cannot attach a socket filter: %s", strerror(errno));
+			return -EIO;
+		}
+	} else if (bpf && *bpf && attach_bpf(c, bpf, err, errlen)) {
+		return -EINVAL;
 	}
-	/* The filter is in place: bind now, so the ring receives from the moment
-	 * the caller reports the capture active, not from its first read. */
-	if (!c->bound && do_bind(c)) {
-		snprintf(err, errlen, "%s", c->base.err);
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = c->ifindex;
+	if (bind(c->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+		snprintf(err, errlen, "cannot bind to %s: %s", c->ifname, strerror(errno));
 		return -EIO;
 	}
+	if (c->fanout_group) {
+		int arg = (c->fanout_group & 0xffff) | (PACKET_FANOUT_HASH << 16);
+		if (setsockopt(c->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0) {
+			snprintf(err, errlen, "cannot join fanout group %d: %s", c->fanout_group,
+				 strerror(errno));
+			return -EIO;
+		}
+		if (attach_bpf(c, bpf, err, errlen))
+			return -EINVAL;
+	}
 	return 0;
+}
+
+/* A later change of filter replaces the one in place atomically. */
+static int afpacket_set_filter(struct capture *base, const char *bpf, char *err, size_t errlen)
+{
+	return attach_bpf((struct capture_afpacket *)base, bpf, err, errlen);
 }
 
 static int afpacket_dispatch(struct capture *base, int max, capture_cb cb, void *user)
 {
 	struct capture_afpacket *c = (struct capture_afpacket *)base;
-	if (!c->bound && do_bind(c))
-		return -EIO;
 	struct tpacket_block_desc *bd = (void *)(c->ring + (size_t)c->cur * BLOCK_SIZE);
 	if (!(bd->hdr.bh1.block_status & TP_STATUS_USER)) {
 		struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLERR};

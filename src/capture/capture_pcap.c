@@ -68,6 +68,13 @@ struct capture *capture_open_pcap(const struct capture_live_opts *o, char *err, 
 	c->base.ops = &pcap_ops;
 	c->base.linktype = pcap_datalink(c->p);
 	c->base.nano = pcap_get_tstamp_precision(c->p) == PCAP_TSTAMP_PRECISION_NANO;
+	/* libpcap drains what its socket took before the filter (its "total
+	 * filter" step), so setting it right after activation is exact. */
+	if (o->bpf && *o->bpf && capture_pcap_setfilter(c->p, o->bpf, err, errlen)) {
+		pcap_close(c->p);
+		free(c);
+		return NULL;
+	}
 	return &c->base;
 fail:
 	netns_leave(saved);

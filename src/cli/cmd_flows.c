@@ -245,13 +245,13 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 		.ifname = l->iface,
 		.snaplen = o->header_size ? o->header_size : 256,
 		.fanout_group = nw > 1 ? (int)(getpid() & 0xffff) : 0,
+		.bpf = l->bpf,
 	};
 	int afpacket = !strcmp(l->type, "afpacket");
 	for (int i = 0; i < nw; i++) {
 		w[i].cap = afpacket ? capture_open_afpacket(&co, err, sizeof(err))
 				    : capture_open_pcap(&co, err, sizeof(err));
-		if (!w[i].cap || (l->bpf && *l->bpf &&
-				  capture_set_filter(w[i].cap, l->bpf, err, sizeof(err)))) {
+		if (!w[i].cap) {
 			fprintf(stderr, "skydive flows: %s\n", err);
 			goto out;
 		}

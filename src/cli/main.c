@@ -14,7 +14,7 @@ static const struct {
 	{"analyzer", cmd_analyzer, "Run the analyzer (REST and WebSocket API over the topology)"},
 	{"agent", cmd_agent, "Run the agent (topology probes, pushed to the analyzers)"},
 	{"allinone", cmd_allinone, "Run analyzer and agent in one process"},
-	{"client", cmd_client, "Talk to an analyzer (Gremlin queries, topology, status)"},
+	{"client", cmd_client, "Talk to an analyzer (Gremlin queries, topology, captures, status)"},
 	{"version", cmd_version, "Print the version"},
 };
 

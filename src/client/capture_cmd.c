@@ -28,8 +28,9 @@ static const struct {
     {NULL, NULL, NULL},
     {"create", "capture create [--gremlin QUERY | --node TID] [--bpf FILTER] [--type TYPE] ...",
      "Creates a capture (POST /api/capture) on the nodes its Gremlin query matches,\n"
-     "now and later, and prints it. (The analyzer stores and validates captures;\n"
-     "starting them on the agents is not implemented yet.)\n\n"
+     "now and later, and prints it. The analyzer keeps it (across restarts) and has\n"
+     "the agents of the matching nodes start it; each node's Captures metadata\n"
+     "shows its state there (active, or error and why).\n\n"
      "      --gremlin QUERY         nodes to capture on, e.g. \"G.V().Has('Name', 'eth0')\"\n"
      "      --node TID              the node with this TID (instead of --gremlin)\n"
      "      --bpf FILTER            BPF filter, e.g. 'tcp port 80'\n"
@@ -62,7 +63,8 @@ static const struct {
 static const char persistent_help[] =
     "Options for every client command:\n"
     "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
-    "                            first of 'analyzers' in the config, else 127.0.0.1:8082)\n"
+    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
+    "                            else 127.0.0.1:8082)\n"
     "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
     "                            $SKYDIVE_PASSWORD)\n"
     "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/yaml_json.h"
 #include "config/config.h"
+#include "config/config_keys.h"
 
 struct config {
 	json_t *tree;      /* defaults merged with the files */
@@ -269,6 +270,7 @@ struct config *config_load(const char *const *files, size_t n, char *err, size_t
 			config_free(cfg);
 			return NULL;
 		}
+		config_keys_check(t, files[i]); /* warnings only: a key nobody reads */
 		int rc = json_object_update_recursive(cfg->tree, t);
 		json_decref(t);
 		if (rc) {

@@ -89,8 +89,11 @@ struct ebpf_flow *ebpf_flow_open(const char *netns, const char *ifname, uint32_t
 	int saved;
 	if (netns_enter(netns, &saved, err, errlen))
 		goto fail;
-	/* Socket and interface index both belong to the node's namespace. */
-	e->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	/* Socket and interface index both belong to the node's namespace.
+	 * Protocol 0: nothing reaches the socket until bind() below names the
+	 * interface and ETH_P_ALL (opened with ETH_P_ALL, every interface's
+	 * frames would queue on it, unread, until the program and the bind). */
+	e->sock = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	int se = errno;
 	unsigned ifindex = if_nametoindex(ifname);
 	int ie = errno;
@@ -142,7 +145,7 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
+int ebpf_flow_drain(struct ebpf_flow *e, uint32_t max, ebpf_flow_fn fn, void *user)
 {
 	uint32_t old = __atomic_load_n(&e->skel->bss->active, __ATOMIC_RELAXED) & 1;
 	__atomic_store_n(&e->skel->bss->active, old ^ 1, __ATOMIC_SEQ_CST);
@@ -158,9 +161,11 @@ int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint32_t token = 0;
 	void *in = NULL;
-	int total = 0;
-	for (;;) {
+	uint32_t total = 0;
+	while (!max || total < max) {
 		uint32_t count = DRAIN_CHUNK;
+		if (max && max - total < count)
+			count = max - total;
 		int rc = bpf_map_lookup_and_delete_batch(fd, in, &token, e->keys, e->vals, &count,
 							 &opts);
 		int er = rc ? errno : 0;
@@ -177,7 +182,7 @@ int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user)
 		}
 		in = &token;
 	}
-	return total;
+	return total > INT32_MAX ? INT32_MAX : (int)total;
 }
 
 uint64_t ebpf_flow_dropped(const struct ebpf_flow *e)

@@ -26,10 +26,11 @@ void ebpf_flow_close(struct ebpf_flow *e); /* NULL is fine */
 typedef void (*ebpf_flow_fn)(void *user, const struct ebpf_flow_key *k,
 			     const struct ebpf_flow_val *v, uint64_t first_ns, uint64_t last_ns);
 
-/* Switches the program to the other map, then reads and deletes every entry
- * of the one it left: each packet is reported once. Returns the entries
- * drained, or -errno. */
-int ebpf_flow_drain(struct ebpf_flow *e, ebpf_flow_fn fn, void *user);
+/* Switches the program to the other map, then reads and deletes up to max
+ * entries (0 = all) of the one it left: each packet is reported once (an
+ * entry left there is updated again when the program comes back to that map,
+ * and read by a later drain). Returns the entries drained, or -errno. */
+int ebpf_flow_drain(struct ebpf_flow *e, uint32_t max, ebpf_flow_fn fn, void *user);
 
 /* New flows the kernel refused because the map was full (KernelFlowDropped). */
 uint64_t ebpf_flow_dropped(const struct ebpf_flow *e);

@@ -45,7 +45,7 @@ struct flow_tcp_metric {
 #define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
 #define FLOW_F_SWAPPED 0x40     /* the first packet was in reversed key order */
 
-/* 176 bytes: everything a packet of a known flow touches is in the first 64
+/* 184 bytes: everything a packet of a known flow touches is in the first 64
  * (the table prefetches them); the rest is set when the flow is created and
  * read when it is reported. */
 struct flow {
@@ -65,8 +65,9 @@ struct flow {
 	/* cold */
 	uint64_t start_ns;
 	uint64_t parent_uuid; /* numeric UUID of the parent flow; 0 = none */
-	uint64_t upd_ab_bytes, upd_ba_bytes; /* counters at the last update pass */
-	uint32_t upd_ab_packets, upd_ba_packets;
+	/* counters at the last update pass, all 64 bits (LastUpdateMetric is the
+	 * difference: a 32-bit snapshot broke it past 2^32 packets) */
+	uint64_t upd_ab_bytes, upd_ba_bytes, upd_ab_packets, upd_ba_packets;
 	uint64_t link_id;
 	uint8_t net_a[16], net_b[16];
 	uint8_t link_a[6], link_b[6];
@@ -87,7 +88,7 @@ struct flow {
 	uint32_t lru_prev;
 };
 
-_Static_assert(sizeof(struct flow) == 176, "struct flow grew");
+_Static_assert(sizeof(struct flow) == 184, "struct flow grew");
 
 /* RTT in 32 bits: ns up to 2.1 s, then us (up to 35 min, saturated). */
 static inline uint32_t flow_rtt_encode(uint64_t ns)

@@ -468,8 +468,8 @@ static void update_pass(struct flow_table *t, uint64_t now_ns)
 			continue;
 		if (f->flags & FLOW_F_UPDATED)
 			emit_flow(t, f, FLOW_EV_UPDATE, now_ms);
-		f->upd_ab_packets = (uint32_t)f->ab_packets;
-		f->upd_ba_packets = (uint32_t)f->ba_packets;
+		f->upd_ab_packets = f->ab_packets;
+		f->upd_ba_packets = f->ba_packets;
 		f->upd_ab_bytes = f->ab_bytes;
 		f->upd_ba_bytes = f->ba_bytes;
 		f->flags = (uint8_t)((f->flags | FLOW_F_SEEN_UPDATE) & ~FLOW_F_UPDATED);

@@ -19,9 +19,9 @@
 #include <xxhash.h>
 
 #include "common/log.h"
+#include "common/smap.h"
 #include "common/util.h"
 #include "config/config.h"
-#include "graph/graph_int.h"
 
 #define LOG_HEADER     "SKTOPO01"
 #define LOG_HEADER_LEN 8

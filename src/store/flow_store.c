@@ -462,6 +462,7 @@ struct flow_store *flow_store_new(const struct flow_store_opts *o)
 					 .max_bytes = s->o.max_bytes,
 					 .max_age_ms = s->o.storage_max_age_ms,
 					 .block_records = s->o.block_records,
+					 .raw_max_bytes = s->o.raw_max_bytes,
 					 .no_thread = s->o.no_thread};
 		s->log = seglog_open(&lo, s->log_err, sizeof(s->log_err));
 		if (!s->log)
@@ -802,7 +803,11 @@ int flow_store_add_raw_ns(struct flow_store *s, uint64_t uuid, int64_t ts_ns, ui
 		rc = -ENOENT;
 	} else if (s->log) {
 		/* on disk only: the log's active block is the recent part, so a flow's packets
-		 * are read from one place before and after a restart */
+		 * are read from one place before and after a restart; and numbered on from
+		 * the log's last Index of the flow (a restart, or the flow back in memory
+		 * after it was dropped from there) */
+		if (!f->nraw)
+			f->nraw = seglog_raw_last_index(s->log, uuid);
 		struct raw_rec h = {.uuid = uuid,
 				    .ts_ns = ts_ns,
 				    .index = ++f->nraw,
@@ -894,7 +899,7 @@ json_t *flow_store_status_json(struct flow_store *s)
 		seglog_stats(s->log, &ls);
 		const struct seglog_opts *lo = seglog_opts(s->log);
 		d = json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			      "s:I,s:I,s:I,s:I,s:s}",
+			      "s:I,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:I,s:I}",
 			      "Dir", lo->dir, "Persistent", 1, "From", (json_int_t)ls.min_time,
 			      "To", (json_int_t)ls.max_time, "BytesOnDisk", (json_int_t)ls.bytes,
 			      "Segments", (json_int_t)ls.segments, "Blocks", (json_int_t)ls.blocks,
@@ -909,7 +914,13 @@ json_t *flow_store_status_json(struct flow_store *s)
 			      "CorruptBlocks", (json_int_t)ls.corrupt_blocks, "TornBytes",
 			      (json_int_t)ls.torn_bytes, "MaxBytes", (json_int_t)lo->max_bytes,
 			      "MaxAge", (json_int_t)lo->max_age_ms, "SegmentDuration",
-			      (json_int_t)lo->segment_ms, "LastError", ls.last_error);
+			      (json_int_t)lo->segment_ms, "LastError", ls.last_error,
+			      /* raw packets: their bytes bounded by analyzer.flow.raw_max_bytes */
+			      "RawBytesOnDisk", (json_int_t)ls.raw_bytes, "RawMaxBytes",
+			      (json_int_t)lo->raw_max_bytes, "EvictedRawSegments",
+			      (json_int_t)ls.evicted_raw_segments, "EvictedRawBytes",
+			      (json_int_t)ls.evicted_raw_bytes, "EvictedRawPackets",
+			      (json_int_t)ls.evicted_raw_records);
 	} else {
 		d = json_pack("{s:b,s:s}", "Persistent", 0, "Error",
 			      s->log_err[0] ? s->log_err : "not asked (analyzer.storage.enabled)");

@@ -19,9 +19,10 @@
  * replaces the old one and moves to the end, and the oldest are dropped first when
  * analyzer.flow.max_flows is reached or they were ingested more than
  * analyzer.flow.max_age ago; every drop is counted. Raw packets come from a byte
- * budget (analyzer.flow.raw_max_bytes); a packet that does not fit is refused and
- * counted. Every function takes the store's mutex: ingest from any thread, queries
- * from the event loop. */
+ * budget (analyzer.flow.raw_max_bytes): in memory, a packet that does not fit is refused
+ * and counted; with the log, the oldest raw files go (Storage.EvictedRaw*), and a flow's
+ * packets number on from the log's last Index of it. Every function takes the store's
+ * mutex: ingest from any thread, queries from the event loop. */
 #ifndef SKYDIVE_FLOW_STORE_H
 #define SKYDIVE_FLOW_STORE_H
 
@@ -46,7 +47,7 @@
 struct flow_store_opts {
 	size_t max_flows;      /* 0 = FLOW_STORE_MAX_FLOWS */
 	int64_t max_age_ms;    /* 0 = FLOW_STORE_MAX_AGE_MS; < 0 = no age limit */
-	size_t raw_max_bytes;  /* 0 = FLOW_STORE_RAW_BYTES (memory mode only) */
+	size_t raw_max_bytes;  /* 0 = FLOW_STORE_RAW_BYTES (memory; the log's .raw files) */
 	unsigned max_updates;  /* 0 = FLOW_STORE_MAX_UPDATES */
 	/* The log (analyzer.storage.*): none when storage_dir is "" (memory only). */
 	char storage_dir[1024];      /* <analyzer.data_dir>/flows */
@@ -110,8 +111,9 @@ int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int6
 size_t flow_store_ingest_pb_batch(struct flow_store *s, const struct Flow__Flow *const *pf,
 				  size_t n, int64_t now_ms, uint64_t *uuid, int *rc);
 
-/* Appends a raw packet to flow uuid (Index = its position, from 1): caplen bytes of
- * data, wirelen its length on the wire (< caplen is taken as caplen), ts_ns its time.
+/* Appends a raw packet to flow uuid (Index = its position, from 1; with the log, after
+ * the last the log holds of the flow): caplen bytes of data, wirelen its length on the
+ * wire (< caplen is taken as caplen), ts_ns its time.
  * Returns 0, -ENOENT (no such flow) or -ENOSPC (memory mode: budget full: the packets'
  * bytes, or their records, at most raw_max_bytes / 32 of them, so empty packets are
  * bounded too; persistent mode: the log could not take it); counted in raw_dropped,
@@ -223,7 +225,9 @@ void flow_store_stats(struct flow_store *s, struct flow_store_stats *out);
  *  (time range of the flows held, ms), "BytesOnDisk", "Segments", "Blocks",
  *  "FlowStates", "RawPackets", "Pending", "EvictedSegments", "EvictedBytes",
  *  "EvictedRecords", "WriteErrors", "DroppedFlows", "DroppedRaw", "CorruptBlocks",
- *  "TornBytes", "MaxBytes", "MaxAge", "SegmentDuration", "LastError"}; new reference. */
+ *  "TornBytes", "MaxBytes", "MaxAge", "SegmentDuration", "LastError", "RawBytesOnDisk",
+ *  "RawMaxBytes", "EvictedRawSegments", "EvictedRawBytes", "EvictedRawPackets"}; new
+ *  reference. */
 json_t *flow_store_status_json(struct flow_store *s);
 /* analyzer_status_fn: adds "Flows" to GET /api/status (user = the store). */
 void flow_store_status_hook(void *user, json_t *status);

@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #include "common/log.h"
+#include "store/raw_index.h"
 
 #define SEG_DEFAULT_MS      (10 * 60 * 1000)
 #define SEG_BLOCK_RECORDS   4096
@@ -280,7 +281,9 @@ struct seg_file {
 	uint32_t nb, cap;
 	uint64_t flow_records, raw_records;
 	int64_t min_time, max_time;
+	int64_t raw_max_ingest; /* of its raw blocks: raw_index_prune at its eviction */
 	int dirty; /* written since the last sync */
+	int raw;   /* a .raw file (raw blocks only) */
 };
 
 struct seglog {
@@ -292,6 +295,10 @@ struct seglog {
 	char *dir;
 	struct seg_file **segs; /* oldest first; the last one is written */
 	size_t nsegs, segcap;
+	struct seg_file **rsegs; /* the .raw files, the same way */
+	size_t nrsegs, rsegcap;
+	struct raw_index ridx; /* last raw Index per flow held */
+	ZSTD_DCtx *dctx;       /* open: the raw blocks' headers for ridx */
 	/* the active blocks */
 	struct flow_rec *af;
 	size_t naf, afcap;
@@ -356,11 +363,40 @@ static int seg_add_block(struct seg_file *f, uint64_t off, const struct seg_bloc
 			f->max_time = h->max_time;
 	} else {
 		f->raw_records += h->count;
+		if (h->max_ingest > f->raw_max_ingest)
+			f->raw_max_ingest = h->max_ingest;
 	}
 	return 0;
 }
 
+static int grow_buf(void *pp, size_t *cap, size_t need, size_t elem);
+
+/* Notes the flows' last Index from a raw block's headers, the payload's first part: only
+ * that much is decompressed (open costs the packets' count, not their bytes). A block
+ * that does not decode adds nothing (a scan skips it too). */
+static void raw_index_block(struct seglog *l, const struct seg_block_hdr *h, const uint8_t *rest)
+{
+	size_t need = (size_t)h->count * sizeof(struct raw_rec);
+	if (!need || need > h->raw_len || !l->dctx || grow_buf(&l->pbuf, &l->pcap, need, 1))
+		return;
+	ZSTD_DCtx_reset(l->dctx, ZSTD_reset_session_only);
+	ZSTD_inBuffer in = {rest + h->bloom_len, h->payload_len, 0};
+	ZSTD_outBuffer out = {l->pbuf, need, 0};
+	while (out.pos < need) {
+		size_t before = out.pos + in.pos;
+		size_t r = ZSTD_decompressStream(l->dctx, &out, &in);
+		if (ZSTD_isError(r) || out.pos + in.pos == before)
+			return;
+	}
+	const struct raw_rec *hdr = (const struct raw_rec *)(const void *)l->pbuf;
+	for (uint32_t i = 0; i < h->count; i++)
+		/* out of memory: that flow may number from less than it should (logged once
+		 * by nobody: the packets are all there, only a later Index may repeat) */
+		(void)raw_index_note(&l->ridx, hdr[i].uuid, hdr[i].index, h->max_ingest);
+}
+
 struct open_ctx {
+	struct seglog *l;
 	struct seg_file *f;
 };
 
@@ -368,7 +404,8 @@ static int open_cb(void *user, uint64_t off, const struct seg_block_hdr *h,
 		   const uint8_t *rest)
 {
 	struct open_ctx *c = user;
-	(void)rest;
+	if (h->kind == SEG_KIND_RAW)
+		raw_index_block(c->l, h, rest);
 	return seg_add_block(c->f, off, h);
 }
 
@@ -400,7 +437,7 @@ static struct seg_file *seg_load(struct seglog *l, const char *path, int64_t fir
 		return NULL;
 	}
 	struct src s = {.fd = fd, .len = (uint64_t)st.st_size};
-	struct open_ctx c = {f};
+	struct open_ctx c = {l, f};
 	uint64_t corrupt;
 	int64_t torn;
 	int rc = walk_blocks(&s, path, open_cb, &c, &corrupt, &torn);
@@ -424,14 +461,16 @@ static struct seg_file *seg_load(struct seglog *l, const char *path, int64_t fir
 	return f;
 }
 
-static int name_ms(const char *name, int64_t *ms)
+/* "<ms>.seg" (*raw = 0) or "<ms>.raw" (1); -1 for any other name. */
+static int name_ms(const char *name, int64_t *ms, int *raw)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(name, &end, 10);
-	if (errno || end == name || strcmp(end, ".seg") || v < 0)
+	if (errno || end == name || (strcmp(end, ".seg") && strcmp(end, ".raw")) || v < 0)
 		return -1;
 	*ms = v;
+	*raw = !strcmp(end, ".raw");
 	return 0;
 }
 
@@ -441,17 +480,20 @@ static int seg_cmp(const void *a, const void *b)
 	return x->first_ms < y->first_ms ? -1 : x->first_ms > y->first_ms;
 }
 
+/* Appends f to its list (l->segs or, for a .raw file, l->rsegs). */
 static int segs_push(struct seglog *l, struct seg_file *f)
 {
-	if (l->nsegs == l->segcap) {
-		size_t nc = l->segcap ? l->segcap * 2 : 16;
-		struct seg_file **n = realloc(l->segs, nc * sizeof(*n));
-		if (!n)
+	struct seg_file ***v = f->raw ? &l->rsegs : &l->segs;
+	size_t *n = f->raw ? &l->nrsegs : &l->nsegs, *cap = f->raw ? &l->rsegcap : &l->segcap;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct seg_file **nv = realloc(*v, nc * sizeof(*nv));
+		if (!nv)
 			return -ENOMEM;
-		l->segs = n;
-		l->segcap = nc;
+		*v = nv;
+		*cap = nc;
 	}
-	l->segs[l->nsegs++] = f;
+	(*v)[(*n)++] = f;
 	return 0;
 }
 
@@ -494,7 +536,8 @@ struct seglog *seglog_open(const struct seglog_opts *o, char *err, size_t errlen
 	l->dir = strdup(o->dir ? o->dir : "");
 	l->o.dir = l->dir;
 	l->cctx = ZSTD_createCCtx();
-	if (!l->dir || !l->cctx) {
+	l->dctx = ZSTD_createDCtx();
+	if (!l->dir || !l->cctx || !l->dctx) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -508,11 +551,14 @@ struct seglog *seglog_open(const struct seglog_opts *o, char *err, size_t errlen
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		int64_t ms;
-		if (name_ms(de->d_name, &ms))
+		int raw;
+		if (name_ms(de->d_name, &ms, &raw))
 			continue;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", l->dir, de->d_name);
 		struct seg_file *f = seg_load(l, path, ms);
+		if (f)
+			f->raw = raw;
 		if (f && segs_push(l, f)) {
 			seg_unref(f);
 			closedir(d);
@@ -523,13 +569,23 @@ struct seglog *seglog_open(const struct seglog_opts *o, char *err, size_t errlen
 	closedir(d);
 	if (l->nsegs)
 		qsort(l->segs, l->nsegs, sizeof(*l->segs), seg_cmp);
-	uint64_t recs = 0, bytes = 0;
+	if (l->nrsegs)
+		qsort(l->rsegs, l->nrsegs, sizeof(*l->rsegs), seg_cmp);
+	ZSTD_freeDCtx(l->dctx); /* only open reads the headers */
+	l->dctx = NULL;
+	uint64_t recs = 0, raws = 0, bytes = 0;
 	for (size_t i = 0; i < l->nsegs; i++) {
 		recs += l->segs[i]->flow_records;
+		raws += l->segs[i]->raw_records;
 		bytes += l->segs[i]->size;
 	}
-	log_info("store: %zu segments, %" PRIu64 " flow states, %" PRIu64 " bytes in %s",
-		 l->nsegs, recs, bytes, l->dir);
+	for (size_t i = 0; i < l->nrsegs; i++) {
+		raws += l->rsegs[i]->raw_records;
+		bytes += l->rsegs[i]->size;
+	}
+	log_info("store: %zu segments, %zu raw files, %" PRIu64 " flow states, %" PRIu64
+		 " raw packets of %zu flows, %" PRIu64 " bytes in %s",
+		 l->nsegs, l->nrsegs, recs, raws, l->ridx.n, bytes, l->dir);
 	if (!o->no_thread) {
 		if (pthread_create(&l->thr, NULL, flusher, l)) {
 			snprintf(err, errlen, "cannot start the flow store's flusher thread");
@@ -559,22 +615,40 @@ static void note_error(struct seglog *l, const char *path, int err, uint32_t cou
 	}
 }
 
-/* The segment for records received at now_ms: the last one while its slice lasts (or
- * when the clock went back), else a new file. NULL on error (counted by the caller). */
-static struct seg_file *cur_seg(struct seglog *l, int64_t now_ms, int *err)
+/* A .raw file takes no more blocks once it holds a quarter of raw_max_bytes, so the
+ * raw retention removes packets by quarters of its bound, not by whole time slices. */
+static uint64_t raw_roll_bytes(const struct seglog *l)
 {
-	struct seg_file *c = l->nsegs ? l->segs[l->nsegs - 1] : NULL;
-	int64_t slice = now_ms - now_ms % l->o.segment_ms;
-	if (c && slice <= c->first_ms)
+	return l->o.raw_max_bytes ? (l->o.raw_max_bytes + 3) / 4 : UINT64_MAX;
+}
+
+/* The segment (raw: the .raw file) for records received at now_ms: the last one while
+ * its slice lasts (or when the clock went back) and, for raw, while it is under
+ * raw_roll_bytes; else a new file. NULL on error (counted by the caller). */
+static struct seg_file *cur_seg(struct seglog *l, int raw, int64_t now_ms, int *err)
+{
+	size_t n = raw ? l->nrsegs : l->nsegs;
+	struct seg_file *c = n ? (raw ? l->rsegs : l->segs)[n - 1] : NULL;
+	int64_t slice = now_ms - now_ms % l->o.segment_ms, name = slice;
+	if (c && raw) {
+		int64_t cslice = c->first_ms - c->first_ms % l->o.segment_ms;
+		if (slice <= cslice && c->size < raw_roll_bytes(l))
+			return c;
+		if (name <= c->first_ms) /* rolled within its slice: the next name */
+			name = c->first_ms + 1;
+	} else if (c && slice <= c->first_ms) {
 		return c;
+	}
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/%" PRId64 ".seg", l->dir, slice);
+	snprintf(path, sizeof(path), "%s/%" PRId64 "%s", l->dir, name, raw ? ".raw" : ".seg");
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*err = errno;
 		return NULL;
 	}
-	struct seg_file *f = seg_new(path, slice, fd);
+	struct seg_file *f = seg_new(path, name, fd);
+	if (f)
+		f->raw = raw;
 	if (!f || segs_push(l, f)) {
 		if (f)
 			seg_unref(f);
@@ -705,7 +779,7 @@ static int write_block(struct seglog *l, uint16_t kind, uint32_t count, const ui
 	h.checksum = blk_checksum(&h, bloom, bloom_len + c);
 	memcpy(l->wbuf, &h, sizeof(h));
 	int err = 0;
-	struct seg_file *f = cur_seg(l, now_ms, &err);
+	struct seg_file *f = cur_seg(l, kind == SEG_KIND_RAW, now_ms, &err);
 	if (!f) {
 		note_error(l, NULL, err, count);
 		return -err;
@@ -908,7 +982,11 @@ int seglog_append_raw(struct seglog *l, const struct raw_rec *h, const uint8_t *
 		if ((l->arset = calloc(n, sizeof(*l->arset))))
 			l->arsetn = n;
 	}
-	if (l->ardlen + h->caplen > l->o.block_raw_bytes && l->nar)
+	/* a block is at most a .raw file's share of raw_max_bytes too (headers counted), so
+	 * the raw bound holds to within a block however large the blocks may be */
+	uint64_t lim = raw_roll_bytes(l) < l->o.block_raw_bytes ? raw_roll_bytes(l)
+								 : l->o.block_raw_bytes;
+	if (l->nar && (l->nar + 1) * sizeof(struct raw_rec) + l->ardlen + h->caplen > lim)
 		rc = seal_raw(l, now_ms);
 	if (h->caplen > l->o.block_raw_bytes) {
 		l->st.dropped_raw++;
@@ -937,6 +1015,8 @@ int seglog_append_raw(struct seglog *l, const struct raw_rec *h, const uint8_t *
 			l->arset[slot] = (uint32_t)l->nar + 1;
 		}
 		l->nar++;
+		/* out of memory: this flow may number from less after a restart */
+		(void)raw_index_note(&l->ridx, h->uuid, h->index, now_ms);
 		if (l->nar >= max)
 			rc = seal_raw(l, now_ms);
 	}
@@ -955,14 +1035,16 @@ static int flush(struct seglog *l, int64_t now_ms)
 		rc = r2;
 	struct seg_file *sync[4];
 	size_t ns = 0;
-	if (l->o.fsync_ms != SEG_FSYNC_NEVER)
-		for (size_t i = l->nsegs; i-- > 0 && ns < 4;) {
-			if (!l->segs[i]->dirty)
+	for (int raw = 0; raw < 2 && l->o.fsync_ms != SEG_FSYNC_NEVER; raw++) {
+		struct seg_file **v = raw ? l->rsegs : l->segs;
+		for (size_t i = raw ? l->nrsegs : l->nsegs, k = 0; i-- > 0 && k < 2; k++) {
+			if (!v[i]->dirty)
 				continue;
-			l->segs[i]->dirty = 0;
-			l->segs[i]->refs++;
-			sync[ns++] = l->segs[i];
+			v[i]->dirty = 0;
+			v[i]->refs++;
+			sync[ns++] = v[i];
 		}
+	}
 	pthread_mutex_unlock(&l->lock);
 	for (size_t i = 0; i < ns; i++) {
 		if (fdatasync(sync[i]->fd) && !rc)
@@ -984,36 +1066,67 @@ int seglog_flush(struct seglog *l)
 	return flush(l, wall_ms());
 }
 
-/* Removes segment i (lock held). */
-static void evict(struct seglog *l, size_t i, const char *why)
+/* Removes the oldest segment of its list (raw: l->rsegs) and returns its size. Lock
+ * held. */
+static uint64_t evict(struct seglog *l, int raw, const char *why)
 {
-	struct seg_file *f = l->segs[i];
-	log_info("store: %s removed (%s: %" PRIu64 " bytes, %" PRIu64 " flow states)", f->path,
-		 why, f->size, f->flow_records);
+	struct seg_file **v = raw ? l->rsegs : l->segs;
+	size_t *n = raw ? &l->nrsegs : &l->nsegs;
+	struct seg_file *f = v[0];
+	uint64_t size = f->size;
+	log_info("store: %s removed (%s: %" PRIu64 " bytes, %" PRIu64 " flow states, %" PRIu64
+		 " raw packets)",
+		 f->path, why, f->size, f->flow_records, f->raw_records);
 	if (unlink(f->path))
 		log_warn("store: cannot remove %s: %s", f->path, strerror(errno));
 	l->st.evicted_segments++;
 	l->st.evicted_bytes += f->size;
 	l->st.evicted_records += f->flow_records + f->raw_records;
-	memmove(l->segs + i, l->segs + i + 1, (l->nsegs - i - 1) * sizeof(*l->segs));
-	l->nsegs--;
+	if (raw) {
+		l->st.evicted_raw_segments++;
+		l->st.evicted_raw_bytes += f->size;
+	}
+	l->st.evicted_raw_records += f->raw_records;
+	/* the flows whose last packet went with it number from 1 again: none of theirs is
+	 * left to repeat (raw records are appended in ingest order) */
+	if (f->raw_records)
+		raw_index_prune(&l->ridx, f->raw_max_ingest);
+	memmove(v, v + 1, (*n - 1) * sizeof(*v));
+	(*n)--;
 	seg_unref(f);
+	return size;
 }
 
+static uint64_t list_bytes(struct seg_file *const *v, size_t n)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i]->size;
+	return total;
+}
+
+/* Oldest first, never the file being written of either list. */
 static void retention(struct seglog *l, int64_t now_ms)
 {
 	pthread_mutex_lock(&l->lock);
-	if (l->o.max_age_ms > 0)
-		while (l->nsegs > 1 &&
-		       l->segs[0]->first_ms + l->o.segment_ms < now_ms - l->o.max_age_ms)
-			evict(l, 0, "older than analyzer.storage.max_age");
+	for (int raw = 0; raw < 2 && l->o.max_age_ms > 0; raw++) {
+		struct seg_file **v = raw ? l->rsegs : l->segs;
+		size_t *n = raw ? &l->nrsegs : &l->nsegs;
+		while (*n > 1 && v[0]->first_ms + l->o.segment_ms < now_ms - l->o.max_age_ms)
+			evict(l, raw, "older than analyzer.storage.max_age");
+	}
+	if (l->o.raw_max_bytes) {
+		uint64_t total = list_bytes(l->rsegs, l->nrsegs);
+		while (l->nrsegs > 1 && total > l->o.raw_max_bytes)
+			total -= evict(l, 1, "raw packets beyond analyzer.flow.raw_max_bytes");
+	}
 	if (l->o.max_bytes) {
-		uint64_t total = 0;
-		for (size_t i = 0; i < l->nsegs; i++)
-			total += l->segs[i]->size;
-		while (l->nsegs > 1 && total > l->o.max_bytes) {
-			total -= l->segs[0]->size;
-			evict(l, 0, "beyond analyzer.storage.max_bytes");
+		uint64_t total = list_bytes(l->segs, l->nsegs) + list_bytes(l->rsegs, l->nrsegs);
+		while (total > l->o.max_bytes && (l->nsegs > 1 || l->nrsegs > 1)) {
+			/* the older head of the two lists */
+			int raw = l->nsegs <= 1 ||
+				  (l->nrsegs > 1 && l->rsegs[0]->first_ms < l->segs[0]->first_ms);
+			total -= evict(l, raw, "beyond analyzer.storage.max_bytes");
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
@@ -1063,6 +1176,11 @@ void seglog_close(struct seglog *l)
 	for (size_t i = 0; i < l->nsegs; i++)
 		seg_unref(l->segs[i]);
 	free(l->segs);
+	for (size_t i = 0; i < l->nrsegs; i++)
+		seg_unref(l->rsegs[i]);
+	free(l->rsegs);
+	raw_index_free(&l->ridx);
+	ZSTD_freeDCtx(l->dctx);
 	free(l->af);
 	frec_dict_free(&l->dict);
 	free(l->ar);
@@ -1192,8 +1310,10 @@ int seglog_scan(struct seglog *l, const struct seg_pred *p, seg_flows_fn ff, seg
 
 	/* the snapshot: references to the segments, their block index, the active blocks */
 	pthread_mutex_lock(&l->lock);
-	for (size_t i = 0; i < l->nsegs && !rc; i++) {
-		struct seg_file *f = l->segs[i];
+	/* the .seg files, then the .raw files (the raw blocks of .seg files are older: those
+	 * a version before .raw files wrote) */
+	for (size_t j = 0; j < l->nsegs + l->nrsegs && !rc; j++) {
+		struct seg_file *f = j < l->nsegs ? l->segs[j] : l->rsegs[j - l->nsegs];
 		int took = 0;
 		for (uint32_t k = 0; k < f->nb; k++) {
 			st->blocks++;
@@ -1299,12 +1419,15 @@ void seglog_stats(struct seglog *l, struct seglog_stats *out)
 {
 	pthread_mutex_lock(&l->lock);
 	*out = l->st;
-	out->segments = l->nsegs;
-	out->bytes = out->blocks = out->flow_records = out->raw_records = 0;
+	out->segments = l->nsegs + l->nrsegs;
+	out->bytes = out->blocks = out->flow_records = out->raw_records = out->raw_bytes = 0;
 	out->min_time = out->max_time = 0;
-	for (size_t i = 0; i < l->nsegs; i++) {
-		const struct seg_file *f = l->segs[i];
+	out->raw_index_flows = l->ridx.n;
+	for (size_t i = 0; i < l->nsegs + l->nrsegs; i++) {
+		const struct seg_file *f = i < l->nsegs ? l->segs[i] : l->rsegs[i - l->nsegs];
 		out->bytes += f->size;
+		if (f->raw)
+			out->raw_bytes += f->size;
 		out->blocks += f->nb;
 		out->flow_records += f->flow_records;
 		out->raw_records += f->raw_records;
@@ -1316,6 +1439,14 @@ void seglog_stats(struct seglog *l, struct seglog_stats *out)
 	out->pending_flows = l->naf;
 	out->pending_raw = l->nar;
 	pthread_mutex_unlock(&l->lock);
+}
+
+uint32_t seglog_raw_last_index(struct seglog *l, uint64_t uuid)
+{
+	pthread_mutex_lock(&l->lock);
+	uint32_t i = raw_index_get(&l->ridx, uuid);
+	pthread_mutex_unlock(&l->lock);
+	return i;
 }
 
 const struct seglog_opts *seglog_opts(const struct seglog *l)

@@ -3,7 +3,11 @@
  *
  * Layout: <dir>/<first_ms>.seg, one file per time slice of ingest time (slice =
  * analyzer.storage.segment_duration, 10 min by default; first_ms is the slice's start,
- * ms since the epoch). A file is a sequence of blocks:
+ * ms since the epoch), holds the flow states; <dir>/<first_ms>.raw the raw packets, one
+ * file per slice too, and a new one (named the previous one's first_ms + 1) once a file
+ * holds a quarter of raw_max_bytes, so that raw retention goes by quarters of its bound.
+ * (A log written before .raw files has raw blocks in its .seg files: they are read as
+ * well.) A file is a sequence of blocks:
  *
  *     struct seg_block_hdr (64 bytes) | summary (bloom_len bytes) | payload (zstd)
  *
@@ -29,9 +33,14 @@
  * dropped_*), the file is cut back to its last good block, and the next block tries
  * again, so writing resumes when space returns. The process never stops for it.
  *
- * Retention: after each flush, the oldest segments go while the total exceeds
- * max_bytes or a segment's slice ended more than max_age ago (never the one being
- * written); evictions are counted.
+ * Retention: after each flush, the oldest .raw files go while they hold more than
+ * raw_max_bytes, then the oldest files of either kind while the total exceeds max_bytes,
+ * and those whose slice ended more than max_age ago (never the one being written of
+ * each kind); evictions are counted (the raw ones also apart).
+ *
+ * Raw packet Index: the log keeps each flow's last Index (raw_index.h), from the raw
+ * blocks' headers at open and from every append, so a flow's packets number on after a
+ * restart (seglog_raw_last_index); a flow whose packets were all evicted starts again.
  *
  * Threads: every function takes the log's mutex. A scan holds it only to take a
  * snapshot (references to the segments, copies of their block index and of the active
@@ -89,6 +98,7 @@ struct seglog_opts {
 	int64_t max_age_ms;       /* 0 = no bound */
 	uint32_t block_records;   /* flow records per block; 0 = 4096 */
 	uint32_t block_raw_bytes; /* raw data per block; 0 = 4 MiB */
+	uint64_t raw_max_bytes;   /* the .raw files' total, oldest first; 0 = no bound */
 	int no_thread;            /* tests: no flusher thread (seglog_tick by hand) */
 };
 
@@ -173,11 +183,17 @@ struct seglog_stats {
 	int64_t min_time, max_time; /* of the flows held (0 when none) */
 	uint64_t pending_flows, pending_raw; /* in the active blocks */
 	uint64_t evicted_segments, evicted_bytes, evicted_records;
+	uint64_t raw_bytes;       /* of the .raw files */
+	uint64_t evicted_raw_segments, evicted_raw_bytes; /* .raw files (also in evicted_*) */
+	uint64_t evicted_raw_records; /* raw packets, of any file */
+	uint64_t raw_index_flows;     /* flows whose last raw Index is known */
 	uint64_t write_errors, dropped_flows, dropped_raw;
 	uint64_t corrupt_blocks, torn_bytes; /* found at open, or by scans */
 	char last_error[200];
 };
 void seglog_stats(struct seglog *l, struct seglog_stats *out);
+/* The last raw packet Index stored for flow uuid, 0 when the log holds none of its. */
+uint32_t seglog_raw_last_index(struct seglog *l, uint64_t uuid);
 const struct seglog_opts *seglog_opts(const struct seglog *l);
 
 /* Reads one segment file's blocks as seglog_open does, without changing the file:

@@ -166,8 +166,14 @@ code=$(curl -s -o "$tmp/o" -w '%{http_code}' -H 'Content-Type: application/yaml'
 check bad-yaml-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "invalid YAML body at line" "$tmp/o"'
 code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -H 'X-Resource-TTL: soon' -d '{"GremlinQuery": "G.V()"}' "$URL")
 check bad-ttl-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "X-Resource-TTL" "$tmp/o"'
-code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[]' "$URL/$ID1")
-check patch-405 "status $code: $(cat "$tmp/o")" test "$code" = 405
+# PATCH: a JSON Patch is read and applied as Skydive's API server does, and refused as
+# Skydive's capture handler refuses every update (api/server/capture.go)
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[{"op":"add","path":"/Name","value":"x"}]' "$URL/$ID1")
+check patch-not-updatable-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "resource not updatable" "$tmp/o"'
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[{"op":"remove","path":"/Nope"}]' "$URL/$ID1")
+check patch-bad-path-400 "status $code: $(cat "$tmp/o")" eval '[ "$code" = 400 ] && grep -q "applying JSON patch to resource: operation 0 (remove): path ./Nope. does not exist" "$tmp/o"'
+code=$(curl -s -H 'Content-Type: application/json' -o "$tmp/o" -w '%{http_code}' -X PATCH -d '[]' "$URL/00000000-0000-4000-8000-000000000000")
+check patch-unknown-404 "status $code: $(cat "$tmp/o")" test "$code" = 404
 
 # ---- TTL ---------------------------------------------------------------------------
 C create --gremlin "G.V().Has('Name', 'vetha')" --ttl 2s >"$tmp/o" 2>"$tmp/e"

@@ -115,10 +115,10 @@ start_stack() { # NAME MODE (distributed | allinone); logs in $tmp/NAME-*.log
 			--listen "0.0.0.0:$PORT" --host-id analyzer >"$tmp/$1-analyzer.log" 2>&1 &
 		pids+=($!)
 		ip netns exec "$H1" "$SKYDIVE" agent --host-id host1 --analyzer "10.77.2.1:$PORT" \
-			--listen none --netns-run-path '' >"$tmp/$1-agent1.log" 2>&1 &
+			--listen none --netns-run-path '' ${AGENT_CONF:+-c "$AGENT_CONF"} >"$tmp/$1-agent1.log" 2>&1 &
 		pids+=($!)
 		ip netns exec "$H2" "$SKYDIVE" agent --host-id host2 --analyzer "10.77.3.1:$PORT" \
-			--listen none --netns-run-path '' >"$tmp/$1-agent2.log" 2>&1 &
+			--listen none --netns-run-path '' ${AGENT_CONF:+-c "$AGENT_CONF"} >"$tmp/$1-agent2.log" 2>&1 &
 		pids+=($!)
 		CEXEC="ip netns exec $AN"
 	fi
@@ -212,6 +212,32 @@ run allinone allinone
 export SKYDIVE_AGENT_CAPTURE_WORKERS=2
 run fanout2 distributed
 unset SKYDIVE_AGENT_CAPTURE_WORKERS
+
+# A capture without a filter receives from the moment it is reported active: the one
+# datagram sent right then is counted at both capture points. The agents' config
+# names its port's application (flow.application_ports, upper-cased as Skydive's).
+AGENT_CONF=$tmp/agent.yml
+printf 'flow:\n  application_ports:\n    udp:\n      7777: skytest\n' >"$AGENT_CONF"
+start_stack first distributed
+if wait_jq 15 "$EACH" 'length == 2'; then
+	out=$(client capture create --gremlin "G.V().Has('Name', 'eth0')" 2>&1)
+	uuid=$(echo "$out" | jq -r '.UUID' 2>/dev/null)
+	if wait_jq 15 "$EACH" "$CAPS | map(select(.ID == \"$uuid\" and .State == \"active\")) | length == 2"; then
+		ip netns exec "$H1" bash -c 'echo first >/dev/udp/10.77.1.2/7777'
+		if wait_jq 15 "G.Flows().Has('Application', 'SKYTEST')" \
+			'[.[] | select(.Metric.ABPackets == 1 and .Transport.B == 7777)] | length == 2'; then
+			ok "first-packet-counted (the datagram sent when active, at both points, Application SKYTEST)"
+		else
+			ko "first-packet-counted" "$(q "G.Flows().Has('Transport.B', '7777')" | head -c 400); $(logs first)"
+		fi
+	else
+		ko "first-packet-counted" "capture not active: $out; $(logs first)"
+	fi
+else
+	ko "first-packet-counted" "no topology: $(logs first)"
+fi
+stop_all
+unset AGENT_CONF
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

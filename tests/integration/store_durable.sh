@@ -3,9 +3,10 @@
 # raw packets imported with POST /api/pcap survive kill -9 (flows and the RawPackets PCAP
 # compare equal before and after), kill -9 in the middle of an import keeps what was
 # durable before it, a torn segment tail is cut and a corrupted block skipped with log
-# lines naming the file and offset (the rest served), and a full disk (a 2 MB tmpfs)
-# counts drops in /api/status while the analyzer keeps answering, then writes again
-# once space returns. One `ok NAME` / `FAIL NAME: reason` line per check.
+# lines naming the file and offset (the rest served), raw packets number on after a restart
+# and stay within analyzer.flow.raw_max_bytes (oldest raw files evicted, flows kept), and a
+# full disk (a 2 MB tmpfs) counts drops in /api/status while the analyzer keeps answering,
+# then writes again once space returns. One `ok NAME` / `FAIL NAME: reason` line per check.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
 mnt=
@@ -176,6 +177,54 @@ query "G.Flows().Has('Network.A','10.2.0.1').Count()" >"$tmp/o"
 check corrupt-b-kept "$(cat "$tmp/o")" jtest 'j==1' <"$tmp/o"
 storage >"$tmp/o"
 check corrupt-status "$(cat "$tmp/o")" jtest 'j["CorruptBlocks"]==1 and j["TornBytes"]==0' <"$tmp/o"
+kill9
+
+# ---- raw packets: Index goes on after a restart; analyzer.flow.raw_max_bytes on disk ----
+D=$tmp/d4
+start "$D" "$tmp/a4.log"
+import "$tmp/a.pcap" -1 >/dev/null
+drained
+kill9
+start "$D" "$tmp/a4.log"
+# the same capture again: the same flows (same keys and start, so the same UUIDs) get 3
+# more packets each, after the 3 they had before the restart
+import "$tmp/a.pcap" -1 >"$tmp/o"
+check raw-reimport "$(cat "$tmp/o")" jtest 'j["Flows"]==40 and j["RawPackets"]==120' <"$tmp/o"
+drained
+query "G.Flows().RawPackets()" >"$tmp/raw.json"
+"$PYTHON" -c '
+import json,sys
+flows = {}
+for o in json.load(open(sys.argv[1])):
+    for u, pk in o.items():
+        flows.setdefault(u, []).extend(p["Index"] for p in pk)
+bad = [(u, ix) for u, ix in flows.items() if ix != list(range(1, 7))]
+print("%d flows, %d with other indexes than 1..6: %s" % (len(flows), len(bad), bad[:2]))
+sys.exit(0 if len(flows) == 40 and not bad else 1)' "$tmp/raw.json" >"$tmp/o"
+check raw-index-continues "$(cat "$tmp/o")" test $? = 0
+query "G.Flows().RawPackets()" application/vnd.tcpdump.pcap >"$tmp/raw.pcap"
+tcpdump -nn -r "$tmp/raw.pcap" 2>/dev/null | wc -l >"$tmp/n"
+check raw-restart-pcap "tcpdump read $(cat "$tmp/n") packets, want 240" test "$(cat "$tmp/n")" = 240
+if command -v tshark >/dev/null; then
+	tshark -n -r "$tmp/raw.pcap" 2>/dev/null | wc -l >"$tmp/n"
+	check raw-restart-tshark "tshark read $(cat "$tmp/n") packets, want 240" test "$(cat "$tmp/n")" = 240
+fi
+kill9
+# 60000 packets of big.pcap into a 64 KiB raw bound: the oldest raw files go, not the flows
+D=$tmp/d5
+start "$D" "$tmp/a5.log" SKYDIVE_ANALYZER_FLOW_RAW_MAX_BYTES=65536
+import "$tmp/big.pcap" -1 >"$tmp/o"
+check raw-bound-import "$(head -c 300 "$tmp/o")" jtest 'j["Flows"]==3000 and j["RawPackets"]==60000' <"$tmp/o"
+drained
+for _ in $(seq 1 30); do storage | jtest 'j["Pending"]==0 and j["EvictedRawSegments"]>0 and j["RawBytesOnDisk"]<=j["RawMaxBytes"]' && break; sleep 0.1; done
+storage >"$tmp/o"
+check raw-bound-evicted "$(cat "$tmp/o")" jtest 'j["RawMaxBytes"]==65536 and 0<j["RawBytesOnDisk"]<=65536 and j["EvictedRawSegments"]>0 and j["RawPackets"]+j["EvictedRawPackets"]==60000 and j["FlowStates"]>=3000' <"$tmp/o"
+held=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["RawPackets"])' "$tmp/o")
+query "G.Flows().Count()" >"$tmp/o"
+check raw-bound-flows-kept "$(cat "$tmp/o")" jtest 'j==3000' <"$tmp/o"
+query "G.Flows().RawPackets()" application/vnd.tcpdump.pcap >"$tmp/raw.pcap"
+tcpdump -nn -r "$tmp/raw.pcap" 2>/dev/null | wc -l >"$tmp/n"
+check raw-bound-pcap "tcpdump read $(cat "$tmp/n") packets, the store holds $held" test "$(cat "$tmp/n")" = "$held"
 kill9
 
 # ---- disk full ------------------------------------------------------------------------

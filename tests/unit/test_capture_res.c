@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "analyzer/capture_res.h"
+#include "config/config.h"
 
 /* ---- validation table ----------------------------------------------------- */
 
@@ -428,7 +429,30 @@ static void test_rest(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "Error")),
 	                    "Capture 'nope' not found");
 	json_decref(j);
-	assert_int_equal(call(r, "PATCH", path, NULL, NULL, "[]", now, NULL), 405);
+	/* PATCH as Skydive's API server: each step's refusal a 400 in its words, and a
+	 * capture is never updatable (api/server/capture.go) */
+	static const char *const patches[][2] = {
+	    {"{\"op\":\"add\"}", "incorrect JSON patch: a JSON Patch is an array of operations"},
+	    {"[{\"op\":\"test\",\"path\":\"/BPFFilter\",\"value\":\"udp\"}]",
+	     "applying JSON patch to resource: operation 0 (test): test of '/BPFFilter' failed: "
+	     "the value differs"},
+	    {"[{\"op\":\"replace\",\"path\":\"/BPFFilter\",\"value\":\"port eighty\"}]",
+	     "validating patched resource: "},
+	    {"[{\"op\":\"add\",\"path\":\"/Name\",\"value\":\"new\"}]",
+	     "updating resource with patched version: resource not updatable"},
+	    {"[]", "updating resource with patched version: resource not updatable"},
+	};
+	for (size_t k = 0; k < sizeof(patches) / sizeof(patches[0]); k++) {
+		assert_int_equal(call(r, "PATCH", path, NULL, NULL, patches[k][0], now, &j), 400);
+		const char *msg = json_string_value(json_object_get(j, "Error"));
+		if (!msg || strncmp(msg, patches[k][1], strlen(patches[k][1])))
+			fail_msg("PATCH %s: %s", patches[k][0], msg ? msg : "(no Error)");
+		json_decref(j);
+	}
+	assert_int_equal(call(r, "PATCH", "/api/capture/nope", NULL, NULL, "[]", now, NULL), 404);
+	assert_int_equal(call(r, "GET", path, NULL, NULL, NULL, now, &j), 200);
+	assert_string_equal(json_string_value(json_object_get(j, "BPFFilter")), "icmp"); /* as it was */
+	json_decref(j);
 	assert_int_equal(call(r, "PUT", "/api/capture", NULL, NULL, NULL, now, NULL), 405);
 
 	/* the TTL ends: gone on the next request (or the analyzer's timer) */
@@ -541,6 +565,66 @@ static void test_persistence(void **state)
 	capture_res_free(r);
 }
 
+/* analyzer.startup: the capture is created once (a restart finds it in
+ * captures.json), with Skydive's duplicate rule (same GremlinQuery, BPF and
+ * Type, other settings aside); a query or filter POST refuses stops it. */
+static int count_startup(void *user, const struct capture_def *c)
+{
+	if (!strcmp(c->gremlin_query, "G.V().Has('Name', 'eth0')") &&
+	    !strcmp(c->bpf_filter, "port 80") && !strcmp(c->type, "pcap"))
+		++*(int *)user;
+	return 0;
+}
+
+static void test_startup_capture(void **state)
+{
+	char dir[300], err[512] = "";
+	snprintf(dir, sizeof(dir), "%s/startup", tmpdir);
+	struct config *cfg = config_new();
+	assert_non_null(cfg);
+	struct capture_res *r = capture_res_new(dir, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0); /* unset */
+	assert_int_equal(capture_res_count(r), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_gremlin",
+					   "G.V().Has('Name', 'eth0')"), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_bpf", "port 80"), 0);
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_type", "pcap"), 0);
+	events[0] = 0;
+	int lid = capture_res_listen(r, on_event, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	capture_res_unlisten(r, lid);
+	assert_int_equal(events[CAPTURE_RES_CREATED], 1); /* dispatch hears of it */
+	int n = 0;
+	capture_res_foreach(r, count_startup, &n);
+	assert_int_equal(n, 1);
+	capture_res_free(r);
+
+	/* a restart: the capture is there, no second one */
+	r = capture_res_new(dir, NULL);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	assert_int_equal(capture_res_count(r), 1);
+	capture_res_free(r);
+
+	/* one with the same query, filter and type but another setting counts too */
+	char dir2[320];
+	snprintf(dir2, sizeof(dir2), "%s/startup2", tmpdir);
+	r = capture_res_new(dir2, NULL);
+	assert_int_equal(call(r, "POST", "/api/capture", NULL, NULL,
+			      "{\"GremlinQuery\":\"G.V().Has('Name', 'eth0')\",\"BPFFilter\":"
+			      "\"port 80\",\"Type\":\"pcap\",\"RawPacketLimit\":3}", 0, NULL),
+			 201);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), 0);
+	assert_int_equal(capture_res_count(r), 1);
+	/* a filter that does not compile: refused, with the key and the reason */
+	assert_int_equal(config_set_string(cfg, "analyzer.startup.capture_bpf", "port eighty"), 0);
+	assert_int_equal(capture_res_startup(r, cfg, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "analyzer.startup.capture_gremlin 'G.V().Has('Name', 'eth0')'"));
+	assert_non_null(strstr(err, "port eighty"));
+	assert_int_equal(capture_res_count(r), 1);
+	capture_res_free(r);
+	config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_node_types),
 	    cmocka_unit_test(test_rest),
 	    cmocka_unit_test(test_persistence),
+	    cmocka_unit_test(test_startup_capture),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

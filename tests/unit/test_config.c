@@ -12,7 +12,10 @@
 
 #include <cmocka.h>
 
+#include "agent/agent.h"
 #include "config/config.h"
+#include "config/config_keys.h"
+#include "flow/appmap.h"
 
 static char dir[64];
 
@@ -234,12 +237,142 @@ static void test_split_addr(void **state)
 	assert_int_equal(config_split_addr("averyveryverylonghostname:1", h, 8, &port), -EINVAL);
 }
 
+/* config_load with stderr in a file: what it logged. */
+static struct config *load_logged(const char *path, char *log, size_t len)
+{
+	char lp[160];
+	snprintf(lp, sizeof(lp), "%s/log.txt", dir);
+	fflush(stderr);
+	int saved = dup(2);
+	FILE *f = fopen(lp, "w+");
+	assert_non_null(f);
+	dup2(fileno(f), 2);
+	char err[256] = "";
+	struct config *cfg = config_load(&path, 1, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	size_t n = fread(log, 1, len - 1, f);
+	log[n] = 0;
+	fclose(f);
+	return cfg;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* A key no code reads is a warning naming the file and the key, with the
+ * key meant when one is close; keys read (a backend's under its own name,
+ * maps such as agent.metadata) are not. */
+static void test_unknown_key_warning(void **state)
+{
+	const char *p = write_file("keys.yml", "flow:\n  expir: 30\n  update: 10\n"
+					       "analyzer:\n  flow: {backend: memory}\n"
+					       "  startup: {capture_gremlin: \"G.V()\"}\n"
+					       "auth:\n  users1: {type: basic, fil: /x, users: {a: b}}\n"
+					       "agent:\n  metadata: {rack: {row: 1}}\n"
+					       "tls:\n  sever_cert: /x.crt\n");
+	char log[4096];
+	struct config *cfg = load_logged(p, log, sizeof(log));
+	assert_non_null(cfg);
+	config_free(cfg);
+	assert_int_equal(count(log, "unknown key"), 4);
+	char want[512];
+	snprintf(want, sizeof(want), "config: %s: unknown key 'flow.expir'", p);
+	assert_non_null(strstr(log, want));
+	assert_non_null(strstr(log, "did you mean 'flow.expire'?"));
+	assert_non_null(strstr(log, "unknown key 'auth.users1.fil'"));
+	assert_non_null(strstr(log, "did you mean 'auth.users1.file'?"));
+	assert_non_null(strstr(log, "did you mean 'tls.server_cert'?"));
+	/* Skydive's storage backend key: not read here, and nothing close */
+	assert_non_null(strstr(log, "unknown key 'analyzer.flow.backend' (this build does not "
+				    "read it)\n"));
+	assert_null(strstr(log, "metadata"));
+	assert_null(strstr(log, "startup"));
+
+	assert_true(config_key_known("auth.mine.type"));
+	assert_true(config_key_known("flow.application_ports.tcp.8080"));
+	assert_false(config_key_known("flow.application_port.tcp"));
+	assert_false(config_key_known("auth.type"));
+	char b[128];
+	assert_null(config_key_suggest("completely.different", b, sizeof(b)));
+}
+
+/* The agent's flow keys: application ports, default key mode, ebpf polling
+ * rate, application timeouts; bad values refused with the key's name. */
+static void test_agent_flow_keys(void **state)
+{
+	const char *p = write_file("agent.yml", "flow:\n"
+						"  default_layer_key_mode: L3\n"
+						"  application_ports:\n"
+						"    tcp: {8080: http, 1194: OpenVPN}\n"
+						"    udp: {1194: openvpn}\n"
+						"  application_timeout: {arp: 5, dns: 7}\n"
+						"agent:\n  flow:\n    ebpf: {polling_rate: 500}\n");
+	char err[256] = "";
+	struct config *cfg = config_load(&p, 1, err, sizeof(err));
+	assert_non_null(cfg);
+	struct agent_config ac;
+	assert_int_equal(agent_config_load(&ac, cfg, err, sizeof(err)), 0);
+	assert_int_equal(ac.opts.default_key_mode, FLOW_KEY_L3);
+	assert_int_equal(ac.opts.ebpf_polling_rate, 500);
+	assert_int_equal(ac.opts.arp_timeout_s, 5);
+	assert_int_equal(ac.opts.dns_timeout_s, 7);
+	const struct appmap *m = ac.opts.appmap;
+	assert_non_null(m);
+	assert_int_equal(m->n, 3);
+	int i = appmap_lookup(m, 6, 40000, 8080);
+	assert_true(i >= 0);
+	assert_string_equal(m->e[i].name, "HTTP"); /* upper-cased, as Skydive */
+	i = appmap_lookup(m, 17, 1194, 5000);
+	assert_true(i >= 0);
+	assert_string_equal(m->e[i].name, "OPENVPN");
+	assert_int_equal(appmap_lookup(m, 17, 8080, 1), -1);
+	agent_config_free(&ac);
+	config_free(cfg);
+
+	/* the defaults: Skydive's */
+	cfg = config_new();
+	assert_non_null(cfg);
+	assert_int_equal(agent_config_load(&ac, cfg, err, sizeof(err)), 0);
+	assert_int_equal(ac.opts.default_key_mode, FLOW_KEY_L2);
+	assert_int_equal(ac.opts.ebpf_polling_rate, 16000);
+	assert_null(ac.opts.appmap);
+	agent_config_free(&ac);
+	config_free(cfg);
+
+	static const char *const bad[][2] = {
+	    {"flow:\n  default_layer_key_mode: L4\n", "flow.default_layer_key_mode"},
+	    {"flow:\n  application_ports: {tcp: {http: 80}}\n", "flow.application_ports.tcp.http"},
+	    {"flow:\n  application_ports: {sctp: {80: x}}\n", "flow.application_ports.sctp"},
+	    {"flow:\n  application_ports: {tcp: {70000: x}}\n", "flow.application_ports.tcp.70000"},
+	    {"agent:\n  flow:\n    ebpf: {polling_rate: 0}\n", "agent.flow.ebpf.polling_rate"},
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		p = write_file("bad.yml", bad[k][0]);
+		cfg = config_load(&p, 1, err, sizeof(err));
+		assert_non_null(cfg);
+		err[0] = 0;
+		assert_int_equal(agent_config_load(&ac, cfg, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[k][1]))
+			fail_msg("'%s': %s", bad[k][0], err);
+		config_free(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),      cmocka_unit_test(test_file_types_and_merge),
 	    cmocka_unit_test(test_env_overrides), cmocka_unit_test(test_env_name),
 	    cmocka_unit_test(test_errors),        cmocka_unit_test(test_split_addr),
+	    cmocka_unit_test(test_unknown_key_warning), cmocka_unit_test(test_agent_flow_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -313,6 +313,44 @@ static void test_update_window(void **state)
 	flow_table_free(t);
 }
 
+/* LastUpdateMetric of a flow past 2^32 packets: the update pass's snapshot
+ * keeps all 64 bits, so the next update counts only the packets since (a
+ * 32-bit snapshot made it 2^32 + 3). Counts come as a kernel record (the ebpf
+ * capture's way), 4294967301 packets at once. */
+static void test_update_delta_past_2_32(void **state)
+{
+	struct flow_table_opts o = {.update_s = 10, .expire_s = 1000};
+	struct seen x;
+	struct flow_table *t = mk(&o, &x);
+	struct flow_record r;
+	memset(&r, 0, sizeof(r));
+	memcpy(r.h.mac_src, mac1, 6);
+	memcpy(r.h.mac_dst, mac2, 6);
+	r.h.ip_ver = 4;
+	memcpy(r.h.ip_src, ip1, 4);
+	memcpy(r.h.ip_dst, ip2, 4);
+	r.h.proto = 17;
+	r.h.sport = 5000;
+	r.h.dport = 6000;
+	r.ab_packets = (1ull << 32) + 5;
+	r.ab_bytes = r.ab_packets * 60;
+	r.first_ns = r.last_ns = S(100);
+	assert_int_equal(flow_table_feed_record(t, &r), 0);
+	flow_table_tick(t, S(111)); /* update pass: snapshot at 2^32 + 5 */
+	assert_int_equal(x.n, 1);
+	r.ab_packets = 3;
+	r.ab_bytes = 3 * 60;
+	r.first_ns = r.last_ns = S(115);
+	assert_int_equal(flow_table_feed_record(t, &r), 0);
+	flow_table_tick(t, S(121));
+	assert_int_equal(x.n, 2);
+	assert_int_equal(x.ev[1], FLOW_EV_UPDATE);
+	assert_int_equal(x.f[1].ab_packets, (1ull << 32) + 8);
+	assert_int_equal(x.f[1].ab_packets - x.f[1].upd_ab_packets, 3);
+	assert_non_null(strstr(x.json[1], "\"LastUpdateMetric\":{\"ABPackets\":3,\"ABBytes\":180,"));
+	flow_table_free(t);
+}
+
 static void test_raw_packets_limit_and_budget(void **state)
 {
 	struct frame f;
@@ -447,6 +485,7 @@ int main(void)
 		cmocka_unit_test(test_idle_expiry_and_short_timeouts),
 		cmocka_unit_test(test_finished_tcp_hold),
 		cmocka_unit_test(test_update_window),
+		cmocka_unit_test(test_update_delta_past_2_32),
 		cmocka_unit_test(test_raw_packets_limit_and_budget),
 		cmocka_unit_test(test_many_flows_expire_and_reuse),
 		cmocka_unit_test(test_app_port_map),

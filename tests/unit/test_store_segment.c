@@ -186,16 +186,21 @@ static struct count scan_all(struct seglog *l)
 	return c;
 }
 
-/* The only .seg file of tmpdir. */
-static void seg_path(char *out, size_t n)
+/* The only .seg file of tmpdir (raw_path: the only .raw file). */
+static void file_path(char *out, size_t n, const char *ext)
 {
 	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "ls %s/*.seg", tmpdir);
+	snprintf(cmd, sizeof(cmd), "ls %s/*%s", tmpdir, ext);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(out, (int)n, p));
 	out[strcspn(out, "\n")] = 0;
 	pclose(p);
+}
+
+static void seg_path(char *out, size_t n)
+{
+	file_path(out, n, ".seg");
 }
 
 static off_t file_size(const char *path)
@@ -449,7 +454,7 @@ static void test_raw_shared_frame(void **state)
 	assert_int_equal(seglog_append_raw(l, &h, f2, T0), 0);
 	seglog_close(l);
 	char path[300];
-	seg_path(path, sizeof(path));
+	file_path(path, sizeof(path), ".raw"); /* raw packets have their own files */
 	int fd = open(path, O_RDONLY);
 	uint32_t raw_len = 0;
 	uint64_t corrupt;
@@ -743,6 +748,124 @@ static void test_store_strings_bounded(void **state)
 	flow_store_free(s);
 }
 
+/* ---- raw packets: Index across restarts, raw_max_bytes on disk ---------------------------- */
+
+static uint32_t raw_add(struct flow_store *s, uint64_t uuid, int64_t ts_ns, uint32_t len,
+			uint32_t seed)
+{
+	uint8_t pkt[512];
+	/* bytes that do not compress, so the files' sizes follow the packets' */
+	for (uint32_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		pkt[i] = (uint8_t)(seed >> 16);
+	}
+	return (uint32_t)flow_store_add_raw_ns(s, uuid, ts_ns, 1, pkt, len, len);
+}
+
+/* The Index of flow uuid's raw packets as the store answers them, in order. */
+static size_t raw_indexes(struct flow_store *s, const char *uuid, uint32_t *out, size_t max)
+{
+	struct flow_store_rawset *r;
+	const char *u[1] = {uuid};
+	assert_int_equal(flow_store_raw_select(s, u, 1, &r), 0);
+	size_t n;
+	const struct gremlin_raw_pkt *p = flow_store_rawset_pkts(r, &n);
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = p[i].index;
+	flow_store_rawset_free(r);
+	return n;
+}
+
+static void test_raw_index_continues(void **state)
+{
+	(void)state;
+	mk_tmp();
+	struct flow_store *s = open_store(100);
+	assert_int_equal(ingest_pb(s, 1, "node-a", T0), 0); /* UUID 5001 */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(raw_add(s, 0x5001, (T0 + i) * 1000000, 60, (uint32_t)i), 0);
+	/* flow 1 leaves memory (max_flows 100) and comes back: it numbers on */
+	for (int i = 2; i < 151; i++)
+		assert_int_equal(ingest_pb(s, i, "node-a", T0), 0);
+	struct flow_store_stats st;
+	flow_store_stats(s, &st);
+	assert_int_equal(st.dropped_max_flows, 50);
+	assert_int_equal(ingest_pb(s, 1, "node-a", T0 + 10), 0);
+	assert_int_equal(raw_add(s, 0x5001, (T0 + 10) * 1000000, 60, 10), 0);
+	flow_store_free(s);
+	/* a restart: the index is recovered from the log's raw blocks */
+	s = open_store(100);
+	assert_int_equal(ingest_pb(s, 1, "node-a", T0 + 20), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(raw_add(s, 0x5001, (T0 + 20 + i) * 1000000, 60, 20u + (uint32_t)i),
+				 0);
+	flow_store_flush(s); /* sealed, and one more restart reads both blocks' headers */
+	flow_store_free(s);
+	s = open_store(100);
+	assert_int_equal(ingest_pb(s, 1, "node-a", T0 + 30), 0);
+	assert_int_equal(raw_add(s, 0x5001, (T0 + 30) * 1000000, 60, 30), 0);
+	uint32_t idx[16];
+	size_t n = raw_indexes(s, "5001", idx, 16);
+	assert_int_equal(n, 7); /* 3 + 1 + 2 + 1 packets */
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(idx[i], i + 1);
+	/* another flow starts at 1 */
+	assert_int_equal(ingest_pb(s, 2, "node-a", T0 + 30), 0);
+	assert_int_equal(raw_add(s, 0x5002, T0 * 1000000, 60, 40), 0);
+	n = raw_indexes(s, "5002", idx, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(idx[0], 1);
+	flow_store_free(s);
+	rm_tmp();
+}
+
+static void test_raw_max_bytes_on_disk(void **state)
+{
+	(void)state;
+	mk_tmp();
+	struct flow_store_opts o = {.max_age_ms = -1,
+				    .raw_max_bytes = 20000,
+				    .fsync_ms = FLOW_STORE_FSYNC_NEVER,
+				    .block_records = 10, /* raw blocks of 40 packets */
+				    .no_thread = 1};
+	snprintf(o.storage_dir, sizeof(o.storage_dir), "%s/flows", tmpdir);
+	struct flow_store *s = flow_store_new(&o);
+	assert_non_null(s);
+	assert_int_equal(ingest_pb(s, 1, "node-a", T0), 0);
+	enum { NPKT = 400, LEN = 200 };
+	for (uint32_t i = 0; i < NPKT; i++) {
+		assert_int_equal(raw_add(s, 0x5001, (T0 + i) * 1000000, LEN, i), 0);
+		if (i % 40 == 39)
+			flow_store_tick(s, T0); /* retention runs after each flush */
+	}
+	json_t *j = flow_store_status_json(s);
+	json_t *sto = json_object_get(j, "Storage");
+	json_int_t held = json_integer_value(json_object_get(sto, "RawPackets"));
+	json_int_t evicted = json_integer_value(json_object_get(sto, "EvictedRawPackets"));
+	/* blocks of at most a quarter of the bound (5000 bytes: 19-20 packets of 200), and a
+	 * file takes blocks until it holds a quarter: files of 40 packets (~8.6 KB), two of
+	 * which fit in the bound, not three */
+	assert_int_equal(held, 80);
+	assert_int_equal(held + evicted, NPKT);
+	assert_int_equal(json_integer_value(json_object_get(sto, "EvictedRawSegments")),
+			 NPKT / 40 - 2);
+	assert_true(json_integer_value(json_object_get(sto, "EvictedRawBytes")) >
+		    (NPKT / 40 - 2) * 40 * LEN);
+	assert_true(json_integer_value(json_object_get(sto, "RawBytesOnDisk")) <= 20000);
+	assert_int_equal(json_integer_value(json_object_get(sto, "RawMaxBytes")), 20000);
+	/* the flow states stay: the raw bound removes raw files only */
+	assert_int_equal(json_integer_value(json_object_get(sto, "FlowStates")), 1);
+	json_decref(j);
+	/* the newest packets are those served, numbered as they came */
+	uint32_t idx[NPKT];
+	size_t n = raw_indexes(s, "5001", idx, NPKT);
+	assert_int_equal(n, 80);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(idx[i], NPKT - 80 + i + 1);
+	flow_store_free(s);
+	rm_tmp();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,6 +882,8 @@ int main(void)
 	    cmocka_unit_test(test_store_no_window_is_max_age),
 	    cmocka_unit_test(test_store_metrics_from_log),
 	    cmocka_unit_test(test_store_strings_bounded),
+	    cmocka_unit_test(test_raw_index_continues),
+	    cmocka_unit_test(test_raw_max_bytes_on_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
