@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "decode/decode.h"
+#include "decode/xlayer.h"
 #include "flow/flow_json.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
@@ -64,6 +65,8 @@ static void usage(FILE *out)
 		"      --node-tid TID         capture node TID, part of each flow's UUID\n"
 		"      --capture-id ID        CaptureID put in each flow\n"
 		"      --extra-tcp-metric     fill TCPMetric (SYN/FIN/RST times and TTLs)\n"
+		"      --extra-layer L        decode an extra layer into the flows: DNS, DHCPv4 or\n"
+		"                             VRRP (repeatable; Skydive's ExtraLayers)\n"
 		"      --app-port P:PORT=NAME application name for a port, e.g. tcp:8080=HTTP\n"
 		"                             (repeatable)\n"
 		"      --max-flows N          flows tracked at once (default 4000000); more are\n"
@@ -164,6 +167,12 @@ static void print_stats(const struct flow_stats *st)
 		(unsigned long long)st->undecodable, (unsigned long long)st->partial,
 		(unsigned long long)st->flows_created, (unsigned long long)st->flow_dropped,
 		(unsigned long long)st->raw_kept, (unsigned long long)st->raw_dropped);
+	if (st->layers_no_slot || st->layers_cut || st->layers_tcp_partial)
+		fprintf(stderr,
+			"extra layers not kept (no slot) %llu, DNS messages cut %llu, DNS over TCP "
+			"not whole in one segment %llu\n",
+			(unsigned long long)st->layers_no_slot, (unsigned long long)st->layers_cut,
+			(unsigned long long)st->layers_tcp_partial);
 }
 
 /* ---- live capture ---------------------------------------------------- */
@@ -226,6 +235,9 @@ static void add_stats(struct flow_stats *sum, const struct flow_stats *st)
 	sum->flow_dropped += st->flow_dropped;
 	sum->raw_kept += st->raw_kept;
 	sum->raw_dropped += st->raw_dropped;
+	sum->layers_no_slot += st->layers_no_slot;
+	sum->layers_cut += st->layers_cut;
+	sum->layers_tcp_partial += st->layers_tcp_partial;
 }
 
 /* Captures on an interface until --duration, --count or a signal; workers
@@ -341,7 +353,7 @@ out:
 int cmd_flows(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
-	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS };
+	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS, O_XL };
 	static const struct option longopts[] = {
 		{"read", required_argument, 0, 'r'},
 		{"interface", required_argument, 0, 'i'},
@@ -360,6 +372,7 @@ int cmd_flows(int argc, char **argv)
 		{"node-tid", required_argument, 0, O_TID},
 		{"capture-id", required_argument, 0, O_CID},
 		{"extra-tcp-metric", no_argument, 0, O_TCPM},
+		{"extra-layer", required_argument, 0, O_XL},
 		{"app-port", required_argument, 0, O_APP},
 		{"max-flows", required_argument, 0, O_MAX},
 		{"expire", required_argument, 0, O_EXP},
@@ -473,6 +486,21 @@ int cmd_flows(int argc, char **argv)
 			break;
 		case O_TCPM:
 			o.extra_tcp_metric = 1;
+			break;
+		case O_XL: /* Skydive's words (flow/flow.go extraLayersMap) */
+			if (!strcmp(optarg, "DNS"))
+				o.extra_layers |= XL_DNS;
+			else if (!strcmp(optarg, "DHCPv4"))
+				o.extra_layers |= XL_DHCPV4;
+			else if (!strcmp(optarg, "VRRP"))
+				o.extra_layers |= XL_VRRP;
+			else {
+				fprintf(stderr,
+					"skydive flows: --extra-layer '%s' is not supported: use DNS, "
+					"DHCPv4 or VRRP\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case O_APP:
 			if (appmap_add_spec(&apps, optarg, err, sizeof(err))) {

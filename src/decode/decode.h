@@ -163,6 +163,13 @@ struct decode_seg {
 	 * VXLAN/Geneve VNI or GRE key (0 if the GRE header has no key). */
 	uint8_t tunnel;
 	uint32_t tunnel_id;
+
+	/* the message an extra layer decodes (src/decode/xlayer.h): app is
+	 * LAYER_DNS, LAYER_DHCPV4 or LAYER_VRRPV2 (else 0), at app_off in the
+	 * frame, app_len bytes of it present (cut to its container and to the
+	 * capture); for DNS over TCP the bytes are the segment's payload */
+	uint8_t app;
+	uint32_t app_off, app_len;
 };
 
 /* Why decoding stopped early. The segments decoded so far stay valid: a

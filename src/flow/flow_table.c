@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -60,6 +61,7 @@ struct flow_table {
 	uint32_t free_head; /* freed slots, linked through lru_next */
 	struct flow_tcp_metric *tcpm; /* parallel to pool when extra_tcp_metric */
 	size_t tcpm_bytes;
+	struct xlayer_store *xl; /* ExtraLayers; NULL when off */
 
 	uint32_t *index; /* slot ids, 0 = empty */
 	uint32_t index_mask;
@@ -140,6 +142,7 @@ static uint32_t slot_alloc(struct flow_table *t)
 
 static void slot_free(struct flow_table *t, uint32_t s)
 {
+	xlayer_drop(t->xl, s);
 	t->pool[s].lru_next = t->free_head;
 	t->pool[s].hkey = 0;
 	t->free_head = s;
@@ -349,7 +352,10 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 	while (cap < t->o.max_flows * 2u && cap < (1u << 31))
 		cap *= 2;
 	t->index_max = cap;
-	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || index_grow(t)) {
+	if (t->o.extra_layers)
+		t->xl = xlayer_store_new(t->o.max_flows, t->o.extra_layers);
+	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || (t->o.extra_layers && !t->xl) ||
+	    index_grow(t)) {
 		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
 		flow_table_free(t);
 		return NULL;
@@ -367,6 +373,7 @@ void flow_table_free(struct flow_table *t)
 		munmap(t->pool, t->pool_bytes);
 	if (t->tcpm)
 		munmap(t->tcpm, t->tcpm_bytes);
+	xlayer_store_free(t->xl);
 	for (unsigned i = 0; i < t->npaths; i++)
 		free(t->paths[i].str);
 	free(t->index);
@@ -383,6 +390,12 @@ void flow_table_set_raw_flows(struct flow_table *t, flow_raw_flows_fn fn)
 const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
 	drain(t);
+	if (t->xl) {
+		const struct xlayer_stats *x = xlayer_store_stats(t->xl);
+		t->st.layers_no_slot = x->no_slot;
+		t->st.layers_cut = x->cut;
+		t->st.layers_tcp_partial = x->tcp_partial;
+	}
 	return &t->st;
 }
 
@@ -414,6 +427,13 @@ const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 	if (!t->tcpm)
 		return NULL;
 	return &t->tcpm[f - t->pool];
+}
+
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len)
+{
+	*len = 0;
+	return t->xl ? xlayer_get(t->xl, (uint32_t)(f - t->pool), len) : NULL;
 }
 
 void flow_table_foreach(struct flow_table *t,
@@ -862,6 +882,8 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 			break; /* inner flows need their parent */
 		any = 1;
 		struct flow *f = &t->pool[s];
+		if (t->xl && g->app)
+			xlayer_packet(t->xl, s, f->ab_packets + f->ba_packets == 1, g, data, ts_ns);
 		if (t->o.raw_packet_limit &&
 		    (t->o.raw_packet_limit < 0 || f->raw_captured < t->o.raw_packet_limit))
 			keepers[nkeep++] = s;
@@ -917,9 +939,9 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	t->st.packets++;
 	t->st.bytes += wirelen;
 
-	if (t->o.raw_packet_limit) {
-		/* Raw packets need the frame itself, which is only borrowed for
-		 * this call: no pipelining. */
+	if (t->o.raw_packet_limit || t->xl) {
+		/* Raw packets and extra layers need the frame itself, which is
+		 * only borrowed for this call: no pipelining. */
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);

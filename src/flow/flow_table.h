@@ -34,6 +34,7 @@ struct flow_table_opts {
 	uint64_t raw_budget;    /* bytes of raw packets accepted per update window
 	                           (what the receiver must hold until the next
 	                           update ships them); 0 = no limit */
+	unsigned extra_layers;        /* ExtraLayers bits (XL_* of decode/xlayer.h) */
 	const struct appmap *appmap; /* borrowed; may be NULL */
 	const char *node_tid;        /* borrowed; "" or NULL for none */
 	const char *capture_id;      /* borrowed; may be NULL */
@@ -69,6 +70,9 @@ struct flow_stats {
 	uint64_t raw_kept, raw_dropped;
 	uint64_t paths_overflow; /* layer paths beyond the intern table (path cut) */
 	uint32_t flow_count;     /* flows in the table now */
+	/* ExtraLayers (flow/xlayer.h): layers not kept for want of a slot,
+	 * DNS messages cut to XL_BLOB_MAX, DNS over TCP not whole in a segment */
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 /* Returns NULL with a message in err on bad options or no memory. */
@@ -122,6 +126,10 @@ const char *flow_table_app(const struct flow_table *t, const struct flow *f);
 /* The TCP metric of f, or NULL when extra_tcp_metric is off. */
 const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 						    const struct flow *f);
+/* The extra layers of f (src/decode/xlayer.h blob), NULL (*len 0) when none
+ * or extra_layers is off; valid until the flow's next packet. */
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len);
 /* Calls fn for every flow in the table (no particular order). */
 void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
