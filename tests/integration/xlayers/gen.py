@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from gen_pcaps import Pcap, eth  # noqa: E402
 from scapy.layers.inet import IP, TCP, UDP  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
-from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRMX, DNSRRSOA, DNSRRSRV  # noqa: E402
+from scapy.layers.dns import DNS, DNSQR, DNSRR, DNSRRSOA, DNSRRSRV  # noqa: E402
 from scapy.layers.dhcp import BOOTP, DHCP  # noqa: E402
 from scapy.layers.vrrp import VRRP, VRRPv3  # noqa: E402
 
@@ -60,7 +60,8 @@ def dns():
     q(4000, p, 40003, DNS(id=0x4444, rd=1, qd=DNSQR(qname="example.com", qtype="MX")))
     r(4300, p, 40003, DNS(id=0x4444, qr=1, rd=1, ra=1,
                           qd=DNSQR(qname="example.com", qtype="MX"),
-                          an=DNSRRMX(rrname="example.com", ttl=3600, preference=10, exchange="mail.example.com")
+                          an=DNSRR(rrname="example.com", type="MX", ttl=3600,
+                                  rdata=struct.pack(">H", 10) + b"\x04mail\x07example\x03com\x00")
                           / DNSRR(rrname="example.com", type="TXT", ttl=3600, rdata=[b"v=spf1 -all", b"hello world"])
                           / DNSRRSRV(rrname="_sip._udp.example.com", ttl=600, priority=5, weight=20, port=5060,
                                      target="sip.example.com")
@@ -97,7 +98,7 @@ def dhcp():
     p = Pcap()
     cm = "02:00:00:00:00:c1"
     sm = "02:00:00:00:00:5e"
-    chaddr = bytes.fromhex("020000000000c1")[:6]
+    chaddr = bytes.fromhex("0200000000c1")
 
     def client(t, secs, mtype, xid):
         p.add(t, eth(cm, "ff:ff:ff:ff:ff:ff") / IP(src="0.0.0.0", dst="255.255.255.255")
