@@ -28,6 +28,7 @@
 #include "capture/capture.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "decode/xlayer.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
 
@@ -66,6 +67,7 @@ struct cap_worker {
 	struct sflow_meta *sfm; /* sflow/ovssflow: counters between publications */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
+	unsigned extra_layers; /* XL_* */
 	int nlanes;
 	struct cap_lane *lanes;
 	int threads_started;
@@ -432,6 +434,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.raw_packet_limit = w->raw_limit,
 		.header_size = w->header_size,
 		.extra_tcp_metric = w->extra_tcp,
+		.extra_layers = w->extra_layers,
 		.max_flows = m->o.max_flows,
 		.expire_s = m->o.flow_expire_s,
 		.update_s = m->o.flow_update_s,
@@ -638,6 +641,32 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	json_int_t hs = json_integer_value(json_object_get(res, "HeaderSize"));
 	if (raw < -1 || hs < 0 || hs > 65535 || (hs && hs < 14))
 		return reply(msg, 400, "RawPacketLimit or HeaderSize out of range");
+	/* ExtraLayers: Skydive's bitmask, or its JSON form, a list of names */
+	json_t *xj = json_object_get(res, "ExtraLayers");
+	unsigned xl = 0;
+	if (json_is_integer(xj) && json_integer_value(xj) >= 0 && json_integer_value(xj) <= 255) {
+		xl = (unsigned)json_integer_value(xj);
+	} else if (json_is_array(xj)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(xj, i, e) {
+			const char *nm = json_string_value(e);
+			unsigned b = !nm                    ? 0
+				     : !strcmp(nm, "DNS")    ? XL_DNS
+				     : !strcmp(nm, "DHCPv4") ? XL_DHCPV4
+				     : !strcmp(nm, "VRRP")   ? XL_VRRP
+							     : 0;
+			if (!b)
+				return reply(msg, 400, "ExtraLayers item #%zu: expected DNS, DHCPv4 or VRRP",
+					     i);
+			xl |= b;
+		}
+	} else if (xj && !json_is_null(xj)) {
+		return reply(msg, 400, "ExtraLayers: expected a bitmask 0..255 or a list of names");
+	}
+	/* the ebpf capture counts flows in the kernel: no packet to decode */
+	if (xl && !strcmp(type, "ebpf"))
+		return reply(msg, 400, "capture type ebpf does not support ExtraLayers");
 
 	pthread_mutex_lock(&m->lock);
 	struct cap_worker *dup = find(m, cid, nid);
@@ -673,6 +702,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
 	w->key_mode = key_mode;
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
+	w->extra_layers = xl;
 	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
 	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
 	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;

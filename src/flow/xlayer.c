@@ -158,6 +158,22 @@ int xlayer_check(const uint8_t *blob, size_t len)
 	return check_msg(&m_flow, blob, len, 0);
 }
 
+int xlayer_fields(const uint8_t *blob, size_t len, uint32_t *num, const uint8_t **data,
+		  size_t *dlen, int max)
+{
+	struct pbf f;
+	size_t pos = 0;
+	int n = 0, r;
+	while (n < max && (r = pb_next(blob, len, &pos, &f)) > 0) {
+		if (f.wt != 2)
+			return -1;
+		num[n] = f.num;
+		data[n] = f.d;
+		dlen[n++] = f.dl;
+	}
+	return n;
+}
+
 /* ---- walking by schema (Go's field order) --------------------------------- */
 
 struct sink {

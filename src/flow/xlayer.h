@@ -63,6 +63,11 @@ long xlayer_unescape(uint8_t *out, size_t cap, const char *s);
  * shape (what an agent sent; each kept as given), else -1. */
 int xlayer_check(const uint8_t *blob, size_t len);
 
+/* The flow.Flow fields of the blob: up to max of them into num[], data[] and
+ * dlen[] (pointing into blob). Returns how many, or -1 when malformed. */
+int xlayer_fields(const uint8_t *blob, size_t len, uint32_t *num, const uint8_t **data,
+		  size_t *dlen, int max);
+
 /* Appends the layers as Skydive's JSON keys ("DHCPv4", "DNS", "VRRPv2", in
  * that order) to an object being written; *first as flow_json's key(). */
 void xlayer_json_buf(struct buf *b, int *first, const uint8_t *blob, size_t len);

@@ -17,7 +17,9 @@
 
 #include "flow/flow.h"
 
-enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_NSTR };
+/* FREC_S_LAYERS: the extra layers (src/decode/xlayer.h blob, NUL-free through
+ * xlayer_escape: at most 2 * XL_BLOB_MAX < FREC_STR_MAX bytes), "" for none */
+enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_S_LAYERS, FREC_NSTR };
 
 /* One flow state as received (flow.Flow of proto/flow.proto, or a flow table's emit).
  * Times in ms since the epoch. Every byte is defined (no implicit padding), so records
@@ -35,9 +37,9 @@ struct flow_rec {
 	uint8_t link_a[6], link_b[6];
 	uint32_t net_id, raw_captured;
 	uint16_t tp_a, tp_b, icmp_id;
-	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID */
+	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID, layers */
 	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish, has_tcp;
-	uint8_t pad[6];
+	uint8_t pad[4];
 };
 _Static_assert(sizeof(struct flow_rec) == 288, "flow_rec has implicit padding");
 

@@ -55,7 +55,7 @@
 #include "store/flow_rec.h"
 
 #define SEG_MAGIC   0x42464b53u /* "SKFB" */
-#define SEG_VERSION 1
+#define SEG_VERSION 2 /* 2: flow_rec holds a fifth string, the extra layers */
 enum { SEG_KIND_FLOWS = 1, SEG_KIND_RAW = 2 };
 
 /* Bounds a reader enforces on a header before trusting its lengths. */
