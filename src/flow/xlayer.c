@@ -11,7 +11,9 @@
 
 /* ---- schema: the messages of flow/layers/ (.proto), JSON and Go names ------------------------ */
 
-enum xk { XK_UINT, XK_BOOL, XK_STR, XK_BYTES, XK_MSG };
+/* XK_UINT: uint32 (a wider varint is cut to 32 bits, as protobuf parses it);
+ * XK_I64, XK_I32: the timestamp's int64 seconds and int32 nanos */
+enum xk { XK_UINT, XK_BOOL, XK_STR, XK_BYTES, XK_MSG, XK_I64, XK_I32 };
 
 struct xmsg;
 struct xf {
@@ -29,7 +31,7 @@ struct xmsg {
 	static const struct xf name##_f[] = {__VA_ARGS__};                                         \
 	static const struct xmsg name = {sizeof(name##_f) / sizeof(name##_f[0]), name##_f}
 
-MSG(m_ts, {1, XK_UINT, 0, "seconds", "Seconds", NULL}, {2, XK_UINT, 0, "nanos", "Nanos", NULL});
+MSG(m_ts, {1, XK_I64, 0, "seconds", "Seconds", NULL}, {2, XK_I32, 0, "nanos", "Nanos", NULL});
 MSG(m_q, {1, XK_STR, 0, "name", "Name", NULL}, {2, XK_STR, 0, "type", "Type", NULL},
     {3, XK_STR, 0, "class", "Class", NULL});
 MSG(m_soa, {1, XK_STR, 0, "m_name", "MName", NULL}, {2, XK_STR, 0, "r_name", "RName", NULL},
@@ -145,7 +147,8 @@ static int check_msg(const struct xmsg *m, const uint8_t *p, size_t len, int dep
 		return -1;
 	while ((r = pb_next(p, len, &pos, &f)) > 0) {
 		const struct xf *s = schema_field(m, f.num);
-		if (!s || (f.wt == 0) != (s->kind == XK_UINT || s->kind == XK_BOOL))
+		if (!s || (f.wt == 0) != (s->kind == XK_UINT || s->kind == XK_BOOL ||
+					  s->kind == XK_I64 || s->kind == XK_I32))
 			return -1;
 		if (s->kind == XK_MSG && check_msg(s->sub, f.d, f.dl, depth + 1))
 			return -1;
@@ -180,7 +183,7 @@ struct sink {
 	void (*key)(void *u, const char *k); /* NULL k: next element of a list */
 	void (*obj)(void *u, int open);
 	void (*arr)(void *u, int open);
-	void (*num)(void *u, uint64_t v);
+	void (*num)(void *u, int64_t v);
 	void (*boolean)(void *u, int v);
 	void (*str)(void *u, const uint8_t *s, uint32_t n, int bytes);
 	void *u;
@@ -220,7 +223,8 @@ static void walk_msg(const struct sink *k, const struct xmsg *m, const uint8_t *
 				k->arr(k->u, 0);
 		} else if (n) {
 			/* proto3 writes no zero scalars, but an agent may */
-			if (s->kind == XK_UINT || s->kind == XK_BOOL ? last.wt == 0 && last.v
+			if (s->kind != XK_STR && s->kind != XK_BYTES && s->kind != XK_MSG
+				? last.wt == 0 && last.v
 							      : last.wt == 2 &&
 								    (last.dl || s->kind == XK_MSG)) {
 				k->key(k->u, s->json);
@@ -235,7 +239,13 @@ static void walk_value(const struct sink *k, const struct xf *s, const struct pb
 {
 	switch (s->kind) {
 	case XK_UINT:
-		k->num(k->u, f->wt == 0 ? f->v : 0);
+		k->num(k->u, f->wt == 0 ? (int64_t)(uint32_t)f->v : 0);
+		break;
+	case XK_I64:
+		k->num(k->u, f->wt == 0 ? (int64_t)f->v : 0);
+		break;
+	case XK_I32:
+		k->num(k->u, f->wt == 0 ? (int64_t)(int32_t)f->v : 0);
 		break;
 	case XK_BOOL:
 		k->boolean(k->u, f->wt == 0 && f->v);
@@ -339,9 +349,9 @@ static void bk_arr(void *u, int open)
 	}
 }
 
-static void bk_num(void *u, uint64_t v)
+static void bk_num(void *u, int64_t v)
 {
-	buf_put_u64(((struct bsink *)u)->b, v);
+	buf_put_i64(((struct bsink *)u)->b, v);
 }
 
 static void bk_bool(void *u, int v)
@@ -440,7 +450,7 @@ static void jk_arr(void *u, int open)
 		s->depth--;
 }
 
-static void jk_num(void *u, uint64_t v)
+static void jk_num(void *u, int64_t v)
 {
 	j_put(u, json_integer((json_int_t)v));
 }
@@ -537,9 +547,11 @@ int xlayer_field(const uint8_t *blob, size_t len, const char *key, int *is_str, 
 		}
 		if (dot)
 			return 0;
-		if (s->kind == XK_UINT) {
+		if (s->kind == XK_UINT || s->kind == XK_I64 || s->kind == XK_I32) {
 			*is_str = 0;
-			*iv = (int64_t)v;
+			*iv = s->kind == XK_UINT ? (int64_t)(uint32_t)v
+			      : s->kind == XK_I32 ? (int64_t)(int32_t)v
+						   : (int64_t)v;
 			return 1;
 		}
 		if (s->kind == XK_STR) {

@@ -60,7 +60,8 @@ static struct flow_rec mk_rec(uint64_t i)
 	return r;
 }
 
-static const char *const strs_a[FREC_NSTR] = {"Ethernet/IPv4/TCP", "HTTP", "node-a", "cap-1"};
+static const char *const strs_a[FREC_NSTR] = {"Ethernet/IPv4/TCP", "HTTP", "node-a", "cap-1",
+					       "layers"};
 
 /* ---- codec ---------------------------------------------------------------------------- */
 
@@ -79,7 +80,7 @@ static void test_codec_round_trip(void **state)
 			r[i].str[k] = (uint16_t)id;
 		}
 	}
-	assert_int_equal(d.n, 3 * 7); /* the CaptureID "" is id 0, not stored */
+	assert_int_equal(d.n, (FREC_NSTR - 1) * 7); /* the CaptureID "" is id 0, not stored */
 	uint8_t *buf = malloc(frec_flows_bound(&d, 100));
 	size_t len = frec_encode_flows(&d, r, 100, buf);
 	assert_true(len <= frec_flows_bound(&d, 100));
