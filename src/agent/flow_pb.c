@@ -120,10 +120,14 @@ void flow_pb_fill(struct flow_pb_slot *s, const struct flow_table *t, const stru
 		memcpy(s->layers, xl, xlen);
 		int n = xlayer_fields(s->layers, xlen, num, d, dl, 3);
 		for (int i = 0; i < n; i++) {
+			/* protobuf-c writes an unknown field's tag, then its bytes as
+			 * given: for a length-delimited one, with its length varint
+			 * (1 or 2 bytes: a blob is under 16 KiB) */
+			size_t vl = dl[i] < 128 ? 1 : 2;
 			s->layer_fields[i].tag = num[i];
 			s->layer_fields[i].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
-			s->layer_fields[i].len = dl[i];
-			s->layer_fields[i].data = (uint8_t *)d[i];
+			s->layer_fields[i].len = dl[i] + vl;
+			s->layer_fields[i].data = (uint8_t *)d[i] - vl;
 		}
 		if (n > 0) {
 			s->f.base.n_unknown_fields = (unsigned)n;

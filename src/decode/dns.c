@@ -112,8 +112,7 @@ static void put_cstr(struct pbw *w, uint32_t field, const char *s)
 	pbw_bytes(w, field, s, (uint32_t)strlen(s));
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
-static uint32_t utf8_len(const uint8_t *s, uint32_t n)
+uint32_t xl_utf8_len(const uint8_t *s, uint32_t n)
 {
 	uint8_t c = s[0];
 	if (c < 0x80)
@@ -138,7 +137,7 @@ static uint32_t utf8_len(const uint8_t *s, uint32_t n)
 static void put_utf8(struct pbw *w, const uint8_t *s, uint32_t n)
 {
 	for (uint32_t i = 0; i < n && !w->err;) {
-		uint32_t k = utf8_len(s + i, n - i);
+		uint32_t k = xl_utf8_len(s + i, n - i);
 		if (k) {
 			pbw_raw(w, s + i, k);
 			i += k;

@@ -48,6 +48,10 @@ int xl_vrrp_encode(const uint8_t *msg, uint32_t len, uint8_t *out, uint32_t cap)
 /* 1 when gopacket decodes msg[0..len) as a VRRP advertisement. */
 int xl_vrrp_valid(const uint8_t *msg, uint32_t len);
 
+/* Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629), 0 if none
+ * (n >= 1). */
+uint32_t xl_utf8_len(const uint8_t *s, uint32_t n);
+
 /* gopacket's names (layers/dns.go String()) */
 const char *xl_dns_type_name(uint16_t t);
 const char *xl_dns_class_name(uint16_t c);

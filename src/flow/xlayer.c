@@ -251,11 +251,33 @@ static void walk_value(const struct sink *k, const struct xf *s, const struct pb
 		k->boolean(k->u, f->wt == 0 && f->v);
 		break;
 	case XK_STR:
+		if (f->wt == 2) {
+			/* valid UTF-8 from our decoders; an agent's other bytes are
+			 * shown as Go shows them, U+FFFD each */
+			uint8_t clean[3 * XL_BLOB_MAX];
+			uint32_t n = 0;
+			for (uint32_t i = 0; i < f->dl && n + 4 <= sizeof(clean);) {
+				uint32_t l = xl_utf8_len(f->d + i, f->dl - i);
+				if (l) {
+					memcpy(clean + n, f->d + i, l);
+					n += l;
+					i += l;
+				} else {
+					memcpy(clean + n, "\xef\xbf\xbd", 3);
+					n += 3;
+					i++;
+				}
+			}
+			k->str(k->u, clean, n, 0);
+		} else {
+			k->str(k->u, (const uint8_t *)"", 0, 0);
+		}
+		break;
 	case XK_BYTES:
 		if (f->wt == 2)
-			k->str(k->u, f->d, f->dl, s->kind == XK_BYTES);
+			k->str(k->u, f->d, f->dl, 1);
 		else
-			k->str(k->u, (const uint8_t *)"", 0, 0);
+			k->str(k->u, (const uint8_t *)"", 0, 1);
 		break;
 	case XK_MSG:
 		if (f->wt == 2)
