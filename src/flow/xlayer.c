@@ -128,6 +128,20 @@ static int pb_next(const uint8_t *p, size_t len, size_t *pos, struct pbf *f)
 	return 1;
 }
 
+/* The last occurrence of field num in p[0..len) (protobuf: the last wins). */
+static int last_of(const uint8_t *p, size_t len, uint32_t num, struct pbf *last)
+{
+	struct pbf f;
+	size_t pos = 0;
+	int n = 0;
+	while (pb_next(p, len, &pos, &f) > 0)
+		if (f.num == num) {
+			*last = f;
+			n = 1;
+		}
+	return n;
+}
+
 static const struct xf *schema_field(const struct xmsg *m, uint32_t num)
 {
 	for (unsigned i = 0; i < m->n; i++)
@@ -349,26 +363,24 @@ static void bk_open(struct bsink *s, char c)
 		s->first[++s->depth] = 1;
 }
 
-static void bk_obj(void *u, int open)
+static void bk_nest(struct bsink *s, int open, const char *pair)
 {
-	struct bsink *s = u;
 	if (open) {
-		bk_open(s, '{');
+		bk_open(s, pair[0]);
 	} else {
-		buf_putc(s->b, '}');
+		buf_putc(s->b, pair[1]);
 		s->depth--;
 	}
 }
 
+static void bk_obj(void *u, int open)
+{
+	bk_nest(u, open, "{}");
+}
+
 static void bk_arr(void *u, int open)
 {
-	struct bsink *s = u;
-	if (open) {
-		bk_open(s, '[');
-	} else {
-		buf_putc(s->b, ']');
-		s->depth--;
-	}
+	bk_nest(u, open, "[]");
 }
 
 static void bk_num(void *u, int64_t v)
@@ -403,15 +415,8 @@ void xlayer_json_buf(struct buf *b, int *first, const uint8_t *blob, size_t len)
 	const struct sink k = {bk_key, bk_obj, bk_arr, bk_num, bk_bool, bk_str, &s};
 	/* the top level is the caller's object: its fields without braces */
 	for (unsigned i = 0; i < m_flow.n; i++) {
-		struct pbf f, last = {0};
-		size_t pos = 0;
-		int n = 0;
-		while (pb_next(blob, len, &pos, &f) > 0)
-			if (f.num == m_flow.f[i].num) {
-				last = f;
-				n = 1;
-			}
-		if (n) {
+		struct pbf last;
+		if (last_of(blob, len, m_flow.f[i].num, &last)) {
 			bk_key(&s, m_flow.f[i].json);
 			walk_value(&k, &m_flow.f[i], &last, 0);
 		}
@@ -454,22 +459,22 @@ static void j_open(struct jsink *s, json_t *v)
 		s->oom = 1;
 }
 
-static void jk_obj(void *u, int open)
+static void j_nest(struct jsink *s, int open, int array)
 {
-	struct jsink *s = u;
 	if (open)
-		j_open(s, json_object());
+		j_open(s, array ? json_array() : json_object());
 	else if (s->depth > 0)
 		s->depth--;
 }
 
+static void jk_obj(void *u, int open)
+{
+	j_nest(u, open, 0);
+}
+
 static void jk_arr(void *u, int open)
 {
-	struct jsink *s = u;
-	if (open)
-		j_open(s, json_array());
-	else if (s->depth > 0)
-		s->depth--;
+	j_nest(u, open, 1);
 }
 
 static void jk_num(void *u, int64_t v)
@@ -505,15 +510,8 @@ int xlayer_json_obj(json_t *o, const uint8_t *blob, size_t len)
 	struct jsink s = {.stack = {o}};
 	const struct sink k = {jk_key, jk_obj, jk_arr, jk_num, jk_bool, jk_str, &s};
 	for (unsigned i = 0; i < m_flow.n; i++) {
-		struct pbf f, last = {0};
-		size_t pos = 0;
-		int n = 0;
-		while (pb_next(blob, len, &pos, &f) > 0)
-			if (f.num == m_flow.f[i].num) {
-				last = f;
-				n = 1;
-			}
-		if (n) {
+		struct pbf last;
+		if (last_of(blob, len, m_flow.f[i].num, &last)) {
 			s.key = m_flow.f[i].json;
 			s.depth = 0;
 			walk_value(&k, &m_flow.f[i], &last, 0);
@@ -542,20 +540,11 @@ int xlayer_field(const uint8_t *blob, size_t len, const char *key, int *is_str, 
 				s = &m->f[i];
 		if (!s || s->rep || (top && !dot))
 			return 0;
-		/* the field's last occurrence, if any */
-		struct pbf f;
-		size_t pos = 0;
-		int found = 0;
-		const uint8_t *vd = NULL;
-		uint32_t vl = 0;
-		uint64_t v = 0;
-		while (pb_next(p, plen, &pos, &f) > 0)
-			if (f.num == s->num) {
-				found = 1;
-				vd = f.wt == 2 ? f.d : NULL;
-				vl = f.wt == 2 ? f.dl : 0;
-				v = f.wt == 0 ? f.v : 0;
-			}
+		struct pbf f = {0};
+		int found = last_of(p, plen, s->num, &f);
+		const uint8_t *vd = found && f.wt == 2 ? f.d : NULL;
+		uint32_t vl = found && f.wt == 2 ? f.dl : 0;
+		uint64_t v = found && f.wt == 0 ? f.v : 0;
 		if (s->kind == XK_MSG) {
 			/* a nil message stops the path (Go's reflect finds nothing) */
 			if (!found || !dot)

@@ -13,27 +13,16 @@
 # only when asked for, and an unknown layer name refused.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-SKYDIVE=${SKYDIVE:-$root/build/skydive}
-PYTHON=${PYTHON:-/usr/bin/python3}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-ok() { echo "ok $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/harness.sh"
+here=$root/tests/integration
 
 if ! command -v tshark >/dev/null; then
 	ko tshark "tshark not installed"
-	echo "$pass passed, $fail failed"
-	exit 1
+	finish
 fi
 if ! "$PYTHON" "$here/xlayers/gen.py" "$tmp" 2>"$tmp/gen.err"; then
 	ko gen "$(head -c 300 "$tmp/gen.err")"
-	echo "$pass passed, $fail failed"
-	exit 1
+	finish
 fi
 
 all="--extra-layer DNS --extra-layer DHCPv4 --extra-layer VRRP"
@@ -89,5 +78,4 @@ else
 	ko unknown_layer "no clear error: $(cat "$tmp/bad")"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
