@@ -1719,7 +1719,9 @@ static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
 			str[k] = r->probe_str[k];
 		return;
 	}
-	const struct cand *c = x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
+	/* no arithmetic on an empty part's NULL array (UB) */
+	const struct cand *c =
+	    r->disk.n && x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
 	for (int k = 0; k < FREC_NSTR; k++)
 		str[k] = cand_str(c, x, k);
 }
