@@ -49,6 +49,7 @@ struct cap_lane {
 	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
 	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	_Atomic uint64_t layers_no_slot, layers_cut, layers_tcp_partial; /* ExtraLayers */
 };
 
 /* One (capture, node). */
@@ -100,6 +101,7 @@ static void worker_fail(struct cap_worker *w, const char *msg)
 struct lane_sums {
 	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -113,6 +115,9 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->flow_count += atomic_load(&l->flow_count);
 		s->flow_dropped += atomic_load(&l->flow_dropped);
 		s->kernel_flow_dropped += atomic_load(&l->kernel_flow_dropped);
+		s->layers_no_slot += atomic_load(&l->layers_no_slot);
+		s->layers_cut += atomic_load(&l->layers_cut);
+		s->layers_tcp_partial += atomic_load(&l->layers_tcp_partial);
 	}
 }
 
@@ -154,6 +159,12 @@ static json_t *entry_json(const struct cap_worker *w)
 			    json_integer((json_int_t)atomic_load(&w->send_dropped)));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
+	if (w->extra_layers) { /* what the extra layers could not keep (docs/FLOWS.md) */
+		json_object_set_new(e, "ExtraLayersNoSlot", json_integer((json_int_t)s.layers_no_slot));
+		json_object_set_new(e, "ExtraLayersCut", json_integer((json_int_t)s.layers_cut));
+		json_object_set_new(e, "DNSOverTCPPartial",
+				    json_integer((json_int_t)s.layers_tcp_partial));
+	}
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
 		struct capture_pcapsocket_info pi;
 		capture_pcapsocket_info(w->lanes[0].cap, &pi);
@@ -267,6 +278,9 @@ static void lane_update(struct cap_lane *l)
 	const struct flow_stats *st = flow_table_stats(l->t);
 	atomic_store(&l->flow_count, (uint64_t)st->flow_count);
 	atomic_store(&l->flow_dropped, (uint64_t)st->flow_dropped);
+	atomic_store(&l->layers_no_slot, st->layers_no_slot);
+	atomic_store(&l->layers_cut, st->layers_cut);
+	atomic_store(&l->layers_tcp_partial, st->layers_tcp_partial);
 }
 
 /* The capture's summed entry and Stats message (lane 0, or stop_worker). */

@@ -119,6 +119,13 @@ for spec in dns:DNS:8 dhcp:DHCPv4:2 vrrp:VRRP:3; do
 	fi
 done
 
+# the DNS answer split over two TCP segments is counted in the capture's entry
+if wait_jq 10 "$EACH" "$ENTRY | .DNSOverTCPPartial >= 1 and .ExtraLayersNoSlot == 0"; then
+	ok "counters (DNSOverTCPPartial $(q "$EACH" | jq -r "$ENTRY | .DNSOverTCPPartial"))"
+else
+	ko "counters" "$(q "$EACH" | jq -c "$ENTRY")"
+fi
+
 # Gremlin fields of the layers (values from gen.py's messages)
 count() { q "$1" | jq 'length'; }
 [ "$(count "G.Flows().Has('DNS.ID', 4660)")" = 1 ] && ok "gremlin DNS.ID" ||
@@ -141,6 +148,14 @@ if grep -q 'could not start capture .*capture type ebpf does not support ExtraLa
 	ok "ebpf-refused (the agent's error reaches the analyzer)"
 else
 	ko "ebpf-refused" "$(logs)"
+fi
+
+# the allinone stops cleanly (and, in a sanitizer build, reported nothing)
+stop_all
+if [ -z "$bad_exit" ] && ! grep -qE 'Sanitizer|runtime error' "$tmp/allinone.log"; then
+	ok "clean-exit"
+else
+	ko "clean-exit" "exit status:$bad_exit; $(grep -m3 -E 'Sanitizer|runtime error' "$tmp/allinone.log")"
 fi
 
 finish
