@@ -323,35 +323,12 @@ static void b_sep(struct bsink *s)
 		*g = 0;
 }
 
-static void b_str_raw(struct buf *b, const uint8_t *p, uint32_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint32_t run = 0;
-	buf_putc(b, '"');
-	for (uint32_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		buf_put(b, p + run, i - run);
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			buf_put(b, esc, 2);
-		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-			buf_put(b, esc, 6);
-		}
-		run = i + 1;
-	}
-	buf_put(b, p + run, n - run);
-	buf_putc(b, '"');
-}
-
 static void bk_key(void *u, const char *k)
 {
 	struct bsink *s = u;
 	b_sep(s);
 	if (k) {
-		b_str_raw(s->b, (const uint8_t *)k, (uint32_t)strlen(k));
+		buf_put_json_strn(s->b, k, strlen(k));
 		buf_putc(s->b, ':');
 	}
 }
@@ -401,9 +378,9 @@ static void bk_str(void *u, const uint8_t *p, uint32_t n, int bytes)
 		if (n > XL_BLOB_MAX)
 			n = XL_BLOB_MAX;
 		size_t k = base64_encode(enc, p, n);
-		b_str_raw(s->b, (const uint8_t *)enc, (uint32_t)k);
+		buf_put_json_strn(s->b, enc, k);
 	} else {
-		b_str_raw(s->b, p, n);
+		buf_put_json_strn(s->b, p, n);
 	}
 }
 
