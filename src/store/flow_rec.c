@@ -3,6 +3,7 @@
 #include "store/flow_rec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,7 +160,27 @@ size_t frec_encode_flows(const struct frec_dict *d, const struct flow_rec *r, si
 	return (size_t)(p - out) + vary * n;
 }
 
+/* Segment version 1 records had four strings: the fifth's two bytes were where the
+ * one-byte fields start now. Moves those up and clears the new id (no layers). */
+static void upgrade_v1(struct flow_rec *r, size_t n)
+{
+	size_t at = offsetof(struct flow_rec, str) + 4 * sizeof(uint16_t);
+	size_t len = offsetof(struct flow_rec, pad) - offsetof(struct flow_rec, icmp_type);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *b = (uint8_t *)&r[i];
+		memmove(b + at + 2, b + at, len);
+		memset(b + at, 0, 2);
+		memset(r[i].pad, 0, sizeof(r[i].pad));
+	}
+}
+
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out)
+{
+	return frec_decode_flows_v(p, len, n, 2, out);
+}
+
+int frec_decode_flows_v(const uint8_t *p, size_t len, size_t n, unsigned version,
+			struct frec_flows *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->dict.max = UINT32_MAX; /* what was written is read back whole */
@@ -239,6 +260,8 @@ int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows 
 		}
 	}
 	out->n = n;
+	if (version == 1)
+		upgrade_v1(out->rec, n);
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < FREC_NSTR; k++)
 			if (out->rec[i].str[k] > ns)

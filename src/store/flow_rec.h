@@ -98,6 +98,10 @@ struct frec_flows {
 /* Decodes a payload of n records. 0, -EINVAL (lengths that do not add up, a string id
  * beyond the dictionary: nothing kept) or -ENOMEM. Free with frec_flows_free. */
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out);
+/* The same for a block of segment version `version`: 1 (records of four strings, read
+ * with an empty layers string) or 2 (this layout). */
+int frec_decode_flows_v(const uint8_t *p, size_t len, size_t n, unsigned version,
+			struct frec_flows *out);
 void frec_flows_free(struct frec_flows *f);
 
 /* A raw payload: n headers then the data of those that are not refs; frec_decode_raw

@@ -56,6 +56,7 @@
 
 #define SEG_MAGIC   0x42464b53u /* "SKFB" */
 #define SEG_VERSION 2 /* 2: flow_rec holds a fifth string, the extra layers */
+#define SEG_VERSION_MIN 1 /* still read: its flow records are upgraded */
 enum { SEG_KIND_FLOWS = 1, SEG_KIND_RAW = 2 };
 
 /* Bounds a reader enforces on a header before trusting its lengths. */

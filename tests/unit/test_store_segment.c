@@ -64,6 +64,31 @@ static const char *const strs_a[FREC_NSTR] = {"Ethernet/IPv4/TCP", "HTTP", "node
 					       "layers"};
 
 /* ---- codec ---------------------------------------------------------------------------- */
+/* A block of segment version 1 (records of four strings, the one-byte fields right
+ * after them) reads as the same flows with no layers string. */
+static void test_codec_v1_upgrade(void **state)
+{
+	(void)state;
+	struct frec_dict d = {0};
+	struct flow_rec want = mk_rec(3), v1;
+	want.icmp_type = 7, want.icmp_code = 9, want.icmp_ver = 4, want.finish = 2;
+	want.str[FREC_S_PATH] = (uint16_t)frec_dict_add(&d, "Ethernet/IPv4/ICMPv4");
+	want.str[FREC_S_LAYERS] = 0;
+	/* the version 1 layout of the same record */
+	v1 = want;
+	size_t at = offsetof(struct flow_rec, str) + 4 * sizeof(uint16_t);
+	memmove((uint8_t *)&v1 + at, (uint8_t *)&want + at + 2, 8);
+	memset((uint8_t *)&v1 + at + 8, 0, sizeof(v1) - at - 8);
+	uint8_t *buf = malloc(frec_flows_bound(&d, 1));
+	size_t len = frec_encode_flows(&d, &v1, 1, buf);
+	struct frec_flows out;
+	assert_int_equal(frec_decode_flows_v(buf, len, 1, 1, &out), 0);
+	assert_memory_equal(&out.rec[0], &want, sizeof(want));
+	frec_flows_free(&out);
+	free(buf);
+	frec_dict_free(&d);
+}
+
 
 static void test_codec_round_trip(void **state)
 {
@@ -748,6 +773,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_codec_round_trip),
+	    cmocka_unit_test(test_codec_v1_upgrade),
 	    cmocka_unit_test(test_dict_bounded),
 	    cmocka_unit_test(test_log_round_trip),
 	    cmocka_unit_test(test_recover_torn_tail),
