@@ -169,6 +169,12 @@ struct decode_seg {
 	 * fragment header (0: none), its TCP header and the end of the TCP
 	 * segment's container (payload end, capture-cut) when l4 is TCP */
 	uint32_t ip_off, ip6_frag_off, tcp_off, tcp_end;
+	/* the message an extra layer decodes (src/decode/xlayer.h): app is
+	 * LAYER_DNS, LAYER_DHCPV4 or LAYER_VRRPV2 (else 0), at app_off in the
+	 * frame, app_len bytes of it present (cut to its container and to the
+	 * capture); for DNS over TCP the bytes are the segment's payload */
+	uint8_t app;
+	uint32_t app_off, app_len;
 };
 
 /* Why decoding stopped early. The segments decoded so far stay valid: a
