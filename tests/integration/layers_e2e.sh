@@ -5,7 +5,7 @@
 #   skydive client capture create --gremlin "G.V().Has('Name','eth0')" --type pcapsocket
 #       --extra-layer DNS --extra-layer DHCPv4 --extra-layer VRRP
 # the pcaps of tests/integration/xlayers/gen.py are sent to the capture's socket
-# (nc -N), and the analyzer's flows (G.Flows(), JSON through the agent's protobuf
+# (nc -N), and the analyzer's flows (G.At(1700001000, 1000).Flows(): history around the pcaps' times, tests/golden/gen_pcaps.py T0; the pcaps' flows leave the live view once the agent's table expires them; JSON through the agent's protobuf
 # and the store's records) are compared field by field with tshark's decoding of the
 # same pcaps (xlayers/check.py, as tshark_layers.sh does for `skydive flows`);
 # Gremlin reads the layers' fields (Has('DNS.ID', ...), Has('DNS.ResponseCode',
@@ -104,11 +104,11 @@ for spec in dns:DNS:8 dhcp:DHCPv4:2 vrrp:VRRP:3; do
 		continue
 	fi
 	sel="[.[] | select(.Application == \"$app\")]"
-	if ! wait_jq 20 "G.Flows()" "$sel | length == $n"; then
-		ko "$p-flows" "$(q "G.Flows()" | jq -c "$sel | length"); $(logs)"
+	if ! wait_jq 20 "G.At(1700001000, 1000).Flows()" "$sel | length == $n"; then
+		ko "$p-flows" "$(q "G.At(1700001000, 1000).Flows()" | jq -c "$sel | length"); $(logs)"
 		continue
 	fi
-	q "G.Flows()" | jq "$sel" >"$tmp/$p.flows"
+	q "G.At(1700001000, 1000).Flows()" | jq "$sel" >"$tmp/$p.flows"
 	tshark -n -T json -o tcp.desegment_tcp_streams:FALSE -r "$tmp/pcaps/$p.pcap" >"$tmp/$p.tshark" 2>/dev/null
 	res=$("$PYTHON" "$here/xlayers/check.py" "$tmp/$p.flows" "$tmp/$p.tshark" 2>&1)
 	last=$(echo "$res" | tail -1)
@@ -128,13 +128,13 @@ fi
 
 # Gremlin fields of the layers (values from gen.py's messages)
 count() { q "$1" | jq 'length'; }
-[ "$(count "G.Flows().Has('DNS.ID', 4660)")" = 1 ] && ok "gremlin DNS.ID" ||
-	ko "gremlin DNS.ID" "$(q "G.Flows().Has('DNS.ID', 4660)" | head -c 300)"
-[ "$(count "G.Flows().Has('DNS.ResponseCode', 'Non-Existent Domain')")" = 1 ] &&
-	ok "gremlin DNS.ResponseCode" || ko "gremlin DNS.ResponseCode" "$(count "G.Flows().Has('DNS.ResponseCode', 'Non-Existent Domain')")"
-[ "$(count "G.Flows().Has('DHCPv4.Secs', 2)")" = 1 ] && ok "gremlin DHCPv4.Secs" ||
-	ko "gremlin DHCPv4.Secs" "$(count "G.Flows().Has('DHCPv4.Secs', 2)")"
-v=$(q "G.Flows().Has('DNS.ID', 4660).Values('DNS.OpCode')" | jq -c .)
+[ "$(count "G.At(1700001000, 1000).Flows().Has('DNS.ID', 4660)")" = 1 ] && ok "gremlin DNS.ID" ||
+	ko "gremlin DNS.ID" "$(q "G.At(1700001000, 1000).Flows().Has('DNS.ID', 4660)" | head -c 300)"
+[ "$(count "G.At(1700001000, 1000).Flows().Has('DNS.ResponseCode', 'Non-Existent Domain')")" = 1 ] &&
+	ok "gremlin DNS.ResponseCode" || ko "gremlin DNS.ResponseCode" "$(count "G.At(1700001000, 1000).Flows().Has('DNS.ResponseCode', 'Non-Existent Domain')")"
+[ "$(count "G.At(1700001000, 1000).Flows().Has('DHCPv4.Secs', 2)")" = 1 ] && ok "gremlin DHCPv4.Secs" ||
+	ko "gremlin DHCPv4.Secs" "$(count "G.At(1700001000, 1000).Flows().Has('DHCPv4.Secs', 2)")"
+v=$(q "G.At(1700001000, 1000).Flows().Has('DNS.ID', 4660).Values('DNS.OpCode')" | jq -c .)
 [ "$v" = '["Query"]' ] && ok "gremlin Values(DNS.OpCode)" || ko "gremlin Values(DNS.OpCode)" "$v"
 
 # ebpf has no packets to decode: refused by the agent, with the reason (the
