@@ -34,6 +34,9 @@ struct capmgr_opts {
 	/* agent.flow.sflow: collector address and port range (capture.h, sflow) */
 	const char *sflow_bind; /* NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* 0 = 6345, 6355 */
+	/* agent.flow.netflow: collector address and port range (netflow_collector.h) */
+	const char *netflow_bind; /* NULL = 127.0.0.1 */
+	uint16_t netflow_port_min, netflow_port_max; /* 0 = 6365, 6375 */
 	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default
 	 * socket, "" = off (those types then fail) */
 	const char *ovsdb;
