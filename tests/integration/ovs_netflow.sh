@@ -32,11 +32,13 @@ OVS_TMP=$tmp
 . "$root/tests/integration/lib/ovs.sh"
 pass=0 fail=0
 aio=""
+nfcapd=""
 ok() { echo "ok $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; exit $?; }
 
 teardown() {
+	[ -n "$nfcapd" ] && kill -TERM "$nfcapd" 2>/dev/null
 	if [ -n "$aio" ]; then
 		kill -TERM "$aio" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$aio" 2>/dev/null || break; sleep 0.1; done
@@ -63,7 +65,7 @@ if [ "$(id -u)" != 0 ]; then
 	fail=1
 	finish
 fi
-for tool in ip curl jq ping ss $PY ovs-appctl; do
+for tool in ip curl jq ping ss nfcapd nfdump $PY ovs-appctl; do
 	command -v $tool >/dev/null || { ko setup "$tool missing"; finish; }
 done
 
@@ -163,7 +165,13 @@ btid=$(q "$BNODE" | jq -r '.[0].Metadata.TID')
 vtid=$(q "$VNODE" | jq -r '.[0].Metadata.TID')
 create afpacket "$VNODE" afpacket 'true' || finish
 afuuid=$uuid
+# The extra Target is a real nfcapd: what OVS exported, read by nfdump, is
+# checked against our flows below.
 extra=$(free_port udp)
+mkdir -p "$tmp/nf"
+nfcapd -w "$tmp/nf" -b 127.0.0.1 -p "$extra" -t 3600 >"$tmp/nfcapd.log" 2>&1 &
+nfcapd=$!
+wait_cmd 5 udp_bound "$extra" || ko nfcapd-up "$(tail -c 200 "$tmp/nfcapd.log")"
 create netflow "$BNODE" ovsnetflow '.NetFlowSocket // "" | startswith("127.0.0.1:")' \
 	--target "127.0.0.1:$extra" || finish
 nport=$(q "$BNODE" | jq -r "$ENTRY"' | .[0].NetFlowSocket | split(":")[1]')
@@ -235,6 +243,36 @@ if jq -e "$UDP"' | length == 1 and .[0].Link == null and .[0].LayersPath == "IPv
 	ok "netflow-layers (no Link layer: IPv4/UDP, IPv4/ICMPv4; A = the pinger)"
 else
 	ko netflow-layers "$(jq -c "$UDP + $ICMP" <<<"$nf" | head -c 600)"
+fi
+# nfdump's records (the same export, received by nfcapd) = our flows per direction.
+kill -TERM "$nfcapd" 2>/dev/null
+for _ in $(seq 50); do kill -0 "$nfcapd" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$nfcapd" 2>/dev/null
+wait "$nfcapd" 2>/dev/null
+nfcapd=""
+nfdump -R "$tmp/nf" -N -q -o "fmt:%sa|%da|%sp|%dp|%pr|%pkt|%byt" 2>"$tmp/nfdump.err" |
+	tr -d ' ' | grep '^10\.203\.0\.' | sort >"$tmp/nfdump.txt"
+jq -r '.[] | select(.Network.A | startswith("10.203.0.")) |
+	(if .Transport then [(.Transport.A | tostring), (.Transport.B | tostring)] else ["0", "0"] end) as $p |
+	(.Transport.Protocol // "ICMP") as $pr |
+	"\(.Network.A)|\(.Network.B)|\($p[0])|\($p[1])|\($pr)|\(.Metric.ABPackets)|\(.Metric.ABBytes)",
+	(select((.Metric.BAPackets // 0) > 0) |
+	 "\(.Network.B)|\(.Network.A)|\($p[1])|\($p[0])|\($pr)|\(.Metric.BAPackets)|\(.Metric.BABytes)")' \
+	<<<"$nf" | sort >"$tmp/ours.txt"
+# nfdump prints the protocol's number and ICMP's type.code as the destination
+# port, and OVS may export one direction in several records (a datapath flow
+# replaced): add up packets and bytes per direction and 5-tuple (ICMP: per
+# address pair).
+norm() {
+	awk -F'|' '{ pr = $5; if (pr == "1") pr = "ICMP"; else if (pr == "17") pr = "UDP"; else if (pr == "6") pr = "TCP"
+		k = (pr == "ICMP") ? $1"|"$2"|ICMP" : $1"|"$2"|"$3"|"$4"|"pr
+		p[k] += $6; b[k] += $7 }
+		END { for (k in p) print k"|"p[k]"|"b[k] }' "$1" | sort
+}
+if [ -s "$tmp/nfdump.txt" ] && [ "$(norm "$tmp/nfdump.txt")" = "$(norm "$tmp/ours.txt")" ]; then
+	ok "netflow-nfdump (nfcapd on the Target got the same export: $(norm "$tmp/nfdump.txt" | tr '\n' ' '))"
+else
+	ko netflow-nfdump "nfdump: $(tr '\n' ' ' <"$tmp/nfdump.txt") ours: $(tr '\n' ' ' <"$tmp/ours.txt") $(head -c 200 "$tmp/nfdump.err")"
 fi
 entry=$(q "$BNODE" | jq -c "$ENTRY | .[0]")
 if jq -e '.NetFlowDatagrams >= 1 and .NetFlowRecords >= 3 and .NetFlowDatagramErrors == 0 and .NetFlowRecordsLost == 0' <<<"$entry" >/dev/null; then
