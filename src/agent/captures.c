@@ -30,6 +30,7 @@
 #include "capture/capture.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "decode/xlayer.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
 
@@ -52,7 +53,16 @@ struct cap_lane {
 	/* Written by the lane's thread, summed by lane 0 and by stop_worker. */
 	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	_Atomic uint64_t reasm[10]; /* IPDefrag / ReassembleTCP counters (reasm_keys) */
+	_Atomic uint64_t layers_no_slot, layers_cut, layers_tcp_partial; /* ExtraLayers */
 };
+
+/* The Captures metadata names of the reassembly counters (struct flow_stats):
+ * the first 5 under "IPDefrag", the others under "ReassembleTCP". */
+static const char *const reasm_keys[10] = {
+    "Fragments",        "Reassembled",     "FragmentErrors", "FragmentsNoRoom",
+    "DatagramsTimedOut", "SegmentsBuffered", "HolesBufferFull", "HolesTimedOut",
+    "HolesFlowEnded",   "SegmentsCut"};
 
 /* One (capture, node). */
 struct cap_worker {
@@ -73,6 +83,8 @@ struct cap_worker {
 	struct capture_target *tgt; /* opened before the lanes, closed after */
 	enum flow_key_mode key_mode;
 	int extra_tcp;
+	int ip_defrag, reasm_tcp; /* IPDefrag, ReassembleTCP */
+	unsigned extra_layers; /* XL_* */
 	int nlanes;
 	struct cap_lane *lanes;
 	int threads_started;
@@ -105,6 +117,8 @@ static void worker_fail(struct cap_worker *w, const char *msg)
 struct lane_sums {
 	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
+	uint64_t reasm[10];
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -118,6 +132,11 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->flow_count += atomic_load(&l->flow_count);
 		s->flow_dropped += atomic_load(&l->flow_dropped);
 		s->kernel_flow_dropped += atomic_load(&l->kernel_flow_dropped);
+		for (int k = 0; k < 10; k++)
+			s->reasm[k] += atomic_load(&l->reasm[k]);
+		s->layers_no_slot += atomic_load(&l->layers_no_slot);
+		s->layers_cut += atomic_load(&l->layers_cut);
+		s->layers_tcp_partial += atomic_load(&l->layers_tcp_partial);
 	}
 }
 
@@ -159,6 +178,21 @@ static json_t *entry_json(const struct cap_worker *w)
 			    json_integer((json_int_t)atomic_load(&w->send_dropped)));
 	if (w->nlanes > 1)
 		json_object_set_new(e, "Workers", json_integer(w->nlanes));
+	/* What reassembly held, gave up or refused (docs/FLOWS.md). */
+	for (int part = 0; part < 2; part++) {
+		if (!(part ? w->reasm_tcp : w->ip_defrag))
+			continue;
+		json_t *o = json_object();
+		for (int k = part * 5; k < part * 5 + 5; k++)
+			json_object_set_new(o, reasm_keys[k], json_integer((json_int_t)s.reasm[k]));
+		json_object_set_new(e, part ? "ReassembleTCP" : "IPDefrag", o);
+	}
+	if (w->extra_layers) { /* what the extra layers could not keep (docs/FLOWS.md) */
+		json_object_set_new(e, "ExtraLayersNoSlot", json_integer((json_int_t)s.layers_no_slot));
+		json_object_set_new(e, "ExtraLayersCut", json_integer((json_int_t)s.layers_cut));
+		json_object_set_new(e, "DNSOverTCPPartial",
+				    json_integer((json_int_t)s.layers_tcp_partial));
+	}
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
 		struct capture_pcapsocket_info pi;
 		capture_pcapsocket_info(w->lanes[0].cap, &pi);
@@ -291,6 +325,15 @@ static void lane_update(struct cap_lane *l)
 	const struct flow_stats *st = flow_table_stats(l->t);
 	atomic_store(&l->flow_count, (uint64_t)st->flow_count);
 	atomic_store(&l->flow_dropped, (uint64_t)st->flow_dropped);
+	const uint64_t r[10] = {st->frag_frames,      st->frag_reassembled, st->frag_errors,
+				st->frag_no_room,     st->frag_timeouts,    st->tcp_buffered,
+				st->tcp_gaps_full,    st->tcp_gaps_timeout, st->tcp_gaps_closed,
+				st->tcp_cut};
+	for (int k = 0; k < 10; k++)
+		atomic_store(&l->reasm[k], r[k]);
+	atomic_store(&l->layers_no_slot, st->layers_no_slot);
+	atomic_store(&l->layers_cut, st->layers_cut);
+	atomic_store(&l->layers_tcp_partial, st->layers_tcp_partial);
 }
 
 /* The capture's summed entry and Stats message (lane 0, or stop_worker). */
@@ -435,7 +478,11 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 	struct capture_live_opts co = {
 		.netns = w->netns,
 		.ifname = w->ifname,
-		.snaplen = w->header_size ? w->header_size : 256,
+		/* Reassembly needs whole frames; raw packets are still cut to
+		 * the header size by the flow table. */
+		.snaplen = w->ip_defrag || w->reasm_tcp ? 65535
+			   : w->header_size             ? w->header_size
+							: 256,
 		.fanout_group = fanout_group,
 		.bpf = w->bpf, /* afpacket, pcap: in place before the socket receives */
 	};
@@ -505,6 +552,9 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.raw_packet_limit = w->raw_limit,
 		.header_size = w->header_size,
 		.extra_tcp_metric = w->extra_tcp,
+		.ip_defrag = w->ip_defrag,
+		.reassemble_tcp = w->reasm_tcp,
+		.extra_layers = w->extra_layers,
 		.max_flows = m->o.max_flows,
 		.expire_s = m->o.flow_expire_s,
 		.update_s = m->o.flow_update_s,
@@ -777,6 +827,12 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	const char *bpf = json_string_value(json_object_get(res, "BPFFilter"));
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
 		return reply(msg, 400, "capture type ebpf does not support a BPF filter");
+	/* The kernel counts an ebpf capture's flows: no packet to reassemble. */
+	if (!strcmp(type, "ebpf") && (json_is_true(json_object_get(res, "IPDefrag")) ||
+				      json_is_true(json_object_get(res, "ReassembleTCP"))))
+		return reply(msg, 400,
+			     "capture type ebpf does not support IPDefrag nor ReassembleTCP (the "
+			     "kernel counts its flows, no packet reaches the agent)");
 	const char *km = json_string_value(json_object_get(res, "LayerKeyMode"));
 	enum flow_key_mode key_mode = m->o.default_key_mode; /* flow.default_layer_key_mode */
 	if (km && *km && flow_key_mode_parse(km, &key_mode))
@@ -798,6 +854,32 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		if (ttype == CAPTURE_TARGET_ERSPAN1 && !strcmp(type, "ebpf"))
 			return reply(msg, 400, "TargetType erspanv1 needs frames: not with capture type ebpf");
 	}
+	/* ExtraLayers: Skydive's bitmask, or its JSON form, a list of names */
+	json_t *xj = json_object_get(res, "ExtraLayers");
+	unsigned xl = 0;
+	if (json_is_integer(xj) && json_integer_value(xj) >= 0 && json_integer_value(xj) <= 255) {
+		xl = (unsigned)json_integer_value(xj);
+	} else if (json_is_array(xj)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(xj, i, e) {
+			const char *nm = json_string_value(e);
+			unsigned b = !nm                    ? 0
+				     : !strcmp(nm, "DNS")    ? XL_DNS
+				     : !strcmp(nm, "DHCPv4") ? XL_DHCPV4
+				     : !strcmp(nm, "VRRP")   ? XL_VRRP
+							     : 0;
+			if (!b)
+				return reply(msg, 400, "ExtraLayers item #%zu: expected DNS, DHCPv4 or VRRP",
+					     i);
+			xl |= b;
+		}
+	} else if (xj && !json_is_null(xj)) {
+		return reply(msg, 400, "ExtraLayers: expected a bitmask 0..255 or a list of names");
+	}
+	/* the ebpf capture counts flows in the kernel: no packet to decode */
+	if (xl && !strcmp(type, "ebpf"))
+		return reply(msg, 400, "capture type ebpf does not support ExtraLayers");
 
 	pthread_mutex_lock(&m->lock);
 	struct cap_worker *dup = find(m, cid, nid);
@@ -833,6 +915,9 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->port = port > 0 && port <= 65535 ? (uint16_t)port : 0;
 	w->key_mode = key_mode;
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
+	w->ip_defrag = json_is_true(json_object_get(res, "IPDefrag"));
+	w->reasm_tcp = json_is_true(json_object_get(res, "ReassembleTCP"));
+	w->extra_layers = xl;
 	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
 	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
 	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;

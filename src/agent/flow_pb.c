@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -105,10 +106,58 @@ void flow_pb_fill(struct flow_pb_slot *s, const struct flow_table *t, const stru
 		s->tcp.bafinstart = m->ba_fin_start;
 		s->tcp.abrststart = m->ab_rst_start;
 		s->tcp.barststart = m->ba_rst_start;
+		/* ReassembleTCP streams (zero when off) */
+		const struct flow_tcp_stream *a = &m->seg[0], *b = &m->seg[1];
+		s->tcp.absegmentoutoforder = a->out_of_order;
+		s->tcp.absegmentskipped = a->skipped;
+		s->tcp.absegmentskippedbytes = (int64_t)a->skipped_bytes;
+		s->tcp.abpackets = a->packets;
+		s->tcp.abbytes = (int64_t)a->bytes;
+		s->tcp.absawstart = a->saw_start;
+		s->tcp.absawend = a->saw_end;
+		s->tcp.basegmentoutoforder = b->out_of_order;
+		s->tcp.basegmentskipped = b->skipped;
+		s->tcp.basegmentskippedbytes = (int64_t)b->skipped_bytes;
+		s->tcp.bapackets = b->packets;
+		s->tcp.babytes = (int64_t)b->bytes;
+		s->tcp.basawstart = b->saw_start;
+		s->tcp.basawend = b->saw_end;
 		s->f.tcpmetric = &s->tcp;
+	}
+	const struct flow_ip_metric *im = flow_table_ip_metric(t, f);
+	if (im) { /* IPDefrag */
+		static const Flow__IPMetric ipm_init = FLOW__IPMETRIC__INIT;
+		s->ipm = ipm_init;
+		s->ipm.fragments = im->fragments;
+		s->ipm.fragmenterrors = im->fragment_errors;
+		s->f.ipmetric = &s->ipm;
 	}
 	s->f.rawpacketscaptured = f->raw_captured;
 	s->f.finishtype = (Flow__FlowFinishType)f->finish;
+	uint32_t xlen;
+	const uint8_t *xl = flow_table_layers(t, f, &xlen);
+	if (xl && xlen <= sizeof(s->layers)) {
+		/* copied: the table's slot changes with the flow's next packet */
+		uint32_t num[3];
+		const uint8_t *d[3];
+		size_t dl[3];
+		memcpy(s->layers, xl, xlen);
+		int n = xlayer_fields(s->layers, xlen, num, d, dl, 3);
+		for (int i = 0; i < n; i++) {
+			/* protobuf-c writes an unknown field's tag, then its bytes as
+			 * given: for a length-delimited one, with its length varint
+			 * (1 or 2 bytes: a blob is under 16 KiB) */
+			size_t vl = dl[i] < 128 ? 1 : 2;
+			s->layer_fields[i].tag = num[i];
+			s->layer_fields[i].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+			s->layer_fields[i].len = dl[i] + vl;
+			s->layer_fields[i].data = (uint8_t *)d[i] - vl;
+		}
+		if (n > 0) {
+			s->f.base.n_unknown_fields = (unsigned)n;
+			s->f.base.unknown_fields = s->layer_fields;
+		}
+	}
 }
 
 static uint8_t *pack(const Flow__Message *m, size_t pre, size_t *len)

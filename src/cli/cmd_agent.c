@@ -1,6 +1,8 @@
 /* cmd_agent.c - `skydive agent`: wires configuration, the agent (topology
- * probes + analyzer connections) and its local API, then waits for SIGINT
- * or SIGTERM. Also holds the option parsing shared with `skydive allinone`. */
+ * probes + analyzer connections) and its local API (the graph service on the
+ * HTTP server: graph_service.h, nothing of the analyzer's own services), then
+ * waits for SIGINT or SIGTERM. Also holds the option parsing shared with
+ * `skydive allinone`. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,7 +10,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
-#include "http/analyzer.h"
+#include "analyzer/graph_service.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"
@@ -173,7 +175,7 @@ int cmd_agent(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct agent_config ac = {0};
 	struct agent *a = NULL;
-	struct analyzer *api = NULL;
+	struct graph_service *api = NULL;
 	char err[1024];
 	int rc = agent_cli_parse(argc, argv, "agent", extra, agent_flag, &flags, usage, &cfg);
 	if (rc >= 0)
@@ -217,10 +219,10 @@ int cmd_agent(int argc, char **argv)
 	}
 	const char *listen = config_get_string(cfg, "agent.listen", "127.0.0.1:8081");
 	if (strcmp(listen, "none") && *listen) {
-		struct analyzer_opts ao = {.service = "agent",
-					   .listen_key = "agent.listen",
-					   .listen_default = "127.0.0.1:8081"};
-		api = analyzer_new_opts(cfg, agent_graph(a), &ao, err, sizeof(err));
+		struct graph_service_opts go = {.service = "agent",
+						.listen_key = "agent.listen",
+						.listen_default = "127.0.0.1:8081"};
+		api = graph_service_new(cfg, agent_graph(a), &go, err, sizeof(err));
 		if (!api) {
 			fprintf(stderr, "skydive agent: %s\n", err);
 			goto out;
@@ -230,18 +232,18 @@ int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "skydive agent: %s\n", err);
 		goto out;
 	}
-	if (api && analyzer_start(api)) {
+	if (api && graph_service_start(api)) {
 		fprintf(stderr, "skydive agent: cannot start the API thread\n");
 		goto out;
 	}
 	log_info("agent %s started (%zu analyzer(s)%s%s)", ac.opts.host_id, ac.opts.n_analyzers,
-		 api ? ", API on " : "", api ? analyzer_address(api) : "");
+		 api ? ", API on " : "", api ? graph_service_address(api) : "");
 	int sig;
 	sigwait(&stop, &sig);
 	log_info("agent stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	rc = 0;
 out:
-	analyzer_stop(api);
+	graph_service_stop(api);
 	agent_free(a);
 	agent_config_free(&ac);
 	config_free(cfg);

@@ -1,33 +1,16 @@
-/* cmd_analyzer.c - `skydive analyzer`: wires configuration, the graph and the
- * API server, then waits for SIGINT/SIGTERM. */
+/* cmd_analyzer.c - `skydive analyzer`: parses the options, loads the configuration,
+ * creates and starts the analyzer (analyzer.h), then waits for SIGINT/SIGTERM. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/analyzer.h"
+#include "analyzer/analyzer.h"
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/privs.h"
-#include "common/util.h"
 #include "config/config.h"
-#include "graph/graph.h"
-#include "graph/graph_log.h"
-#include "store/flow_store.h"
-
-struct status_ctx {
-	struct flow_store *fs;
-	struct graph_log *hl;
-};
-
-/* The flow store's and the topology history's counters in GET /api/status. */
-static void status_hook(void *user, json_t *status)
-{
-	struct status_ctx *sc = user;
-	flow_store_status_hook(sc->fs, status);
-	json_object_set_new(status, "TopologyHistory", graph_log_status(sc->hl));
-}
 
 static void usage(FILE *out)
 {
@@ -63,12 +46,7 @@ int cmd_analyzer(int argc, char **argv)
 	size_t nfiles = 0;
 	const char *listen = NULL, *host_id = NULL;
 	struct config *cfg = NULL;
-	struct graph *g = NULL;
-	struct graph_log *hl = NULL;
 	struct analyzer *a = NULL;
-	struct flow_store *fs = NULL;
-	struct gremlin_flow_ops fops;
-	struct flow_store_opts fso;
 	int rc = 1, c, allow_root = 0;
 	char err[1024];
 
@@ -129,24 +107,6 @@ int cmd_analyzer(int argc, char **argv)
 	if (log_level_parse(level, &ll) == 0)
 		log_set_level(ll);
 
-	/* The topology history: bounds for memory and disk, the log in <data_dir>/topology
-	 * replayed before any agent connects (an unwritable directory only costs the log). */
-	struct graph_opts go;
-	struct graph_log_opts lo;
-	char hdir[4096];
-	if (graph_log_config(cfg, &go, &lo, hdir, sizeof(hdir), err, sizeof(err))) {
-		fprintf(stderr, "skydive analyzer: %s\n", err);
-		goto out;
-	}
-	g = graph_new(&go);
-	if (!g) {
-		fprintf(stderr, "skydive analyzer: out of memory\n");
-		goto out;
-	}
-	if (lo.dir && !(hl = graph_log_open(g, &lo, (int64_t)(time_now_ns() / 1000000), err,
-					     sizeof(err))))
-		log_warn("topology history not kept on disk: %s", err);
-
 	/* Block the stop signals before any thread starts, so every thread
 	 * inherits the mask and sigwait() below is the only receiver. */
 	sigset_t stop;
@@ -156,22 +116,11 @@ int cmd_analyzer(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (flow_store_opts_from_config(cfg, &fso, err, sizeof(err))) {
-		fprintf(stderr, "skydive analyzer: %s\n", err);
-		goto out;
-	}
-	if (!(fs = flow_store_new(&fso))) {
-		fprintf(stderr, "skydive analyzer: out of memory\n");
-		goto out;
-	}
-	flow_store_gremlin_ops(fs, &fops);
-	a = analyzer_new_opts(cfg, g, &(struct analyzer_opts){.flow_ops = &fops}, err, sizeof(err));
+	a = analyzer_new(cfg, err, sizeof(err));
 	if (!a) {
 		fprintf(stderr, "skydive analyzer: %s\n", err);
 		goto out;
 	}
-	struct status_ctx sc = {.fs = fs, .hl = hl}; /* lives until analyzer_stop below */
-	analyzer_set_status_hook(a, status_hook, &sc);
 	if (analyzer_start(a)) {
 		fprintf(stderr, "skydive analyzer: cannot start the server thread\n");
 		goto out;
@@ -184,9 +133,6 @@ int cmd_analyzer(int argc, char **argv)
 	rc = 0;
 out:
 	analyzer_stop(a);
-	flow_store_free(fs);
-	graph_log_close(hl, (int64_t)(time_now_ns() / 1000000));
-	graph_free(g);
 	config_free(cfg);
 	free(files);
 	return rc;

@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "decode/decode.h"
+#include "decode/xlayer.h"
 #include "flow/flow_json.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
@@ -64,6 +65,12 @@ static void usage(FILE *out)
 		"      --node-tid TID         capture node TID, part of each flow's UUID\n"
 		"      --capture-id ID        CaptureID put in each flow\n"
 		"      --extra-tcp-metric     fill TCPMetric (SYN/FIN/RST times and TTLs)\n"
+		"      --ip-defrag            reassemble IPv4/IPv6 fragments before accounting and\n"
+		"                             fill IPMetric (Skydive's IPDefrag)\n"
+		"      --reassemble-tcp       reassemble TCP streams and fill TCPMetric's segment\n"
+		"                             counters (Skydive's ReassembleTCP)\n"
+		"      --extra-layer L        decode an extra layer into the flows: DNS, DHCPv4 or\n"
+		"                             VRRP (repeatable; Skydive's ExtraLayers)\n"
 		"      --app-port P:PORT=NAME application name for a port, e.g. tcp:8080=HTTP\n"
 		"                             (repeatable)\n"
 		"      --max-flows N          flows tracked at once (default 4000000); more are\n"
@@ -164,6 +171,30 @@ static void print_stats(const struct flow_stats *st)
 		(unsigned long long)st->undecodable, (unsigned long long)st->partial,
 		(unsigned long long)st->flows_created, (unsigned long long)st->flow_dropped,
 		(unsigned long long)st->raw_kept, (unsigned long long)st->raw_dropped);
+	if (st->frag_frames) /* IPDefrag */
+		fprintf(stderr,
+			"fragments %llu, datagrams reassembled %llu, fragments refused invalid %llu, "
+			"refused for room %llu, datagrams timed out %llu (%llu fragments), peak bytes "
+			"held %llu\n",
+			(unsigned long long)st->frag_frames, (unsigned long long)st->frag_reassembled,
+			(unsigned long long)st->frag_errors, (unsigned long long)st->frag_no_room,
+			(unsigned long long)st->frag_timeouts,
+			(unsigned long long)st->frag_timeout_fragments,
+			(unsigned long long)st->frag_peak_bytes);
+	if (st->tcp_buffered || st->tcp_cut) /* ReassembleTCP */
+		fprintf(stderr,
+			"TCP segments buffered %llu, holes given up: buffer full %llu, timeout %llu, "
+			"flow ended %llu; segments cut by the capture %llu, peak bytes held %llu\n",
+			(unsigned long long)st->tcp_buffered, (unsigned long long)st->tcp_gaps_full,
+			(unsigned long long)st->tcp_gaps_timeout,
+			(unsigned long long)st->tcp_gaps_closed, (unsigned long long)st->tcp_cut,
+			(unsigned long long)st->tcp_peak_bytes);
+	if (st->layers_no_slot || st->layers_cut || st->layers_tcp_partial)
+		fprintf(stderr,
+			"extra layers not kept (no slot) %llu, DNS messages cut %llu, DNS over TCP "
+			"not whole in one segment %llu\n",
+			(unsigned long long)st->layers_no_slot, (unsigned long long)st->layers_cut,
+			(unsigned long long)st->layers_tcp_partial);
 }
 
 /* ---- live capture ---------------------------------------------------- */
@@ -226,6 +257,22 @@ static void add_stats(struct flow_stats *sum, const struct flow_stats *st)
 	sum->flow_dropped += st->flow_dropped;
 	sum->raw_kept += st->raw_kept;
 	sum->raw_dropped += st->raw_dropped;
+	sum->frag_frames += st->frag_frames;
+	sum->frag_reassembled += st->frag_reassembled;
+	sum->frag_errors += st->frag_errors;
+	sum->frag_no_room += st->frag_no_room;
+	sum->frag_timeouts += st->frag_timeouts;
+	sum->frag_timeout_fragments += st->frag_timeout_fragments;
+	sum->frag_peak_bytes += st->frag_peak_bytes;
+	sum->tcp_buffered += st->tcp_buffered;
+	sum->tcp_gaps_full += st->tcp_gaps_full;
+	sum->tcp_gaps_timeout += st->tcp_gaps_timeout;
+	sum->tcp_gaps_closed += st->tcp_gaps_closed;
+	sum->tcp_cut += st->tcp_cut;
+	sum->tcp_peak_bytes += st->tcp_peak_bytes;
+	sum->layers_no_slot += st->layers_no_slot;
+	sum->layers_cut += st->layers_cut;
+	sum->layers_tcp_partial += st->layers_tcp_partial;
 }
 
 /* Captures on an interface until --duration, --count or a signal; workers
@@ -243,7 +290,11 @@ static int run_live(struct run *r, const struct flow_table_opts *o, const struct
 	struct capture_live_opts co = {
 		.netns = l->netns,
 		.ifname = l->iface,
-		.snaplen = o->header_size ? o->header_size : 256,
+		/* Reassembly needs whole frames (raw packets are still cut to
+		 * the header size by the flow table). */
+		.snaplen = o->ip_defrag || o->reassemble_tcp ? 65535
+			   : o->header_size                  ? o->header_size
+							     : 256,
 		.fanout_group = nw > 1 ? (int)(getpid() & 0xffff) : 0,
 		.bpf = l->bpf,
 	};
@@ -341,7 +392,8 @@ out:
 int cmd_flows(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
-	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS };
+	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS,
+	       O_DEFRAG, O_REASM, O_XL };
 	static const struct option longopts[] = {
 		{"read", required_argument, 0, 'r'},
 		{"interface", required_argument, 0, 'i'},
@@ -360,6 +412,9 @@ int cmd_flows(int argc, char **argv)
 		{"node-tid", required_argument, 0, O_TID},
 		{"capture-id", required_argument, 0, O_CID},
 		{"extra-tcp-metric", no_argument, 0, O_TCPM},
+		{"ip-defrag", no_argument, 0, O_DEFRAG},
+		{"reassemble-tcp", no_argument, 0, O_REASM},
+		{"extra-layer", required_argument, 0, O_XL},
 		{"app-port", required_argument, 0, O_APP},
 		{"max-flows", required_argument, 0, O_MAX},
 		{"expire", required_argument, 0, O_EXP},
@@ -473,6 +528,27 @@ int cmd_flows(int argc, char **argv)
 			break;
 		case O_TCPM:
 			o.extra_tcp_metric = 1;
+			break;
+		case O_DEFRAG:
+			o.ip_defrag = 1;
+			break;
+		case O_REASM:
+			o.reassemble_tcp = 1;
+			break;
+		case O_XL: /* Skydive's words (flow/flow.go extraLayersMap) */
+			if (!strcmp(optarg, "DNS"))
+				o.extra_layers |= XL_DNS;
+			else if (!strcmp(optarg, "DHCPv4"))
+				o.extra_layers |= XL_DHCPV4;
+			else if (!strcmp(optarg, "VRRP"))
+				o.extra_layers |= XL_VRRP;
+			else {
+				fprintf(stderr,
+					"skydive flows: --extra-layer '%s' is not supported: use DNS, "
+					"DHCPv4 or VRRP\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case O_APP:
 			if (appmap_add_spec(&apps, optarg, err, sizeof(err))) {

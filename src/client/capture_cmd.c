@@ -43,7 +43,7 @@ static const struct {
      "      --header-size N         bytes kept of each packet (0: 256; 14..65535)\n"
      "      --rawpacket-limit N     raw packets kept per flow (-1: all; default 0)\n"
      "      --extra-tcp-metric      TCP metrics in flows\n"
-     "      --ip-defrag             defragment IPv4\n"
+     "      --ip-defrag             reassemble IPv4 and IPv6 fragments (IPMetric)\n"
      "      --reassamble-tcp        reassemble TCP (Skydive's spelling; --reassemble-tcp too)\n"
      "      --layer-key-mode L2|L3  flow key from L2 or L3 (default L2)\n"
      "      --extra-layer NAME      VRRP, DNS, DHCPv4 or ALL (repeatable)\n"

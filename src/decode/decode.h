@@ -163,6 +163,18 @@ struct decode_seg {
 	 * VXLAN/Geneve VNI or GRE key (0 if the GRE header has no key). */
 	uint8_t tunnel;
 	uint32_t tunnel_id;
+
+	/* where headers are in the frame, for reassembly (flow/ipdefrag.c,
+	 * flow/tcp_reasm.c): the segment's network-layer IP header, its IPv6
+	 * fragment header (0: none), its TCP header and the end of the TCP
+	 * segment's container (payload end, capture-cut) when l4 is TCP */
+	uint32_t ip_off, ip6_frag_off, tcp_off, tcp_end;
+	/* the message an extra layer decodes (src/decode/xlayer.h): app is
+	 * LAYER_DNS, LAYER_DHCPV4 or LAYER_VRRPV2 (else 0), at app_off in the
+	 * frame, app_len bytes of it present (cut to its container and to the
+	 * capture); for DNS over TCP the bytes are the segment's payload */
+	uint8_t app;
+	uint32_t app_off, app_len;
 };
 
 /* Why decoding stopped early. The segments decoded so far stay valid: a

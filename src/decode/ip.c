@@ -32,6 +32,7 @@ unsigned dec_ipv4(struct dctx *c, uint32_t *offp)
 		memset(s->ip_dst + 4, 0, 12);
 		s->ttl = rd8(c, off + 8);
 		s->ip_proto = proto;
+		s->ip_off = off;
 		c->ip6_chain = 0;
 	}
 	/* The payload ends at the total length: Ethernet padding is not data. */
@@ -63,6 +64,7 @@ unsigned dec_ipv6(struct dctx *c, uint32_t *offp)
 		rdcopy(c, off + 24, s->ip_dst, 16);
 		s->ttl = rd8(c, off + 7);
 		s->ip_proto = nh;
+		s->ip_off = off;
 	}
 	uint32_t plen = rd16(c, off + 4);
 	/* A zero payload length is a jumbogram or an offloaded segment: the
@@ -98,8 +100,10 @@ unsigned dec_ipv6_fragment(struct dctx *c, uint32_t *offp)
 	push(c, LAYER_IPV6_FRAGMENT);
 	uint8_t nh = rd8(c, off);
 	uint16_t fo = rd16(c, off + 2);
-	if (c->ip6_chain)
+	if (c->ip6_chain) {
 		c->seg->ip_proto = nh;
+		c->seg->ip6_frag_off = off;
+	}
 	*offp = off + 8;
 	/* An atomic fragment (offset 0, no MF) is a whole packet. */
 	if ((fo >> 3) || (fo & 1)) {

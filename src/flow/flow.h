@@ -30,18 +30,41 @@ const char *flow_finish_name(unsigned f);
 /* Parses "L2" / "L3"; returns 0 or -EINVAL. */
 int flow_key_mode_parse(const char *s, enum flow_key_mode *out);
 
-/* SYN/FIN/RST times (ms) and SYN TTLs per direction (ExtraTCPMetric). */
+/* ---- reassembly metrics (IPDefrag, ReassembleTCP: flow/ipdefrag.h,
+ * flow/tcp_reasm.h; Skydive's flow.proto IPMetric and TCPMetric 9-22) ---- */
+
+/* One direction of a reassembled TCP stream: Skydive's <dir>Segment* and
+ * <dir>Packets/Bytes/SawStart/SawEnd of TCPMetric. */
+struct flow_tcp_stream {
+	uint64_t bytes;          /* payload bytes delivered in order */
+	uint64_t skipped_bytes;  /* bytes of the gaps given up */
+	uint32_t packets;        /* segments that delivered payload */
+	uint32_t out_of_order;   /* segments delivered after one that arrived later */
+	uint32_t skipped;        /* gaps given up */
+	uint8_t saw_start, saw_end; /* SYN / FIN or RST seen */
+	uint8_t pad[2];
+};
+
+/* IPMetric: fragments of the flow's reassembled datagrams. */
+struct flow_ip_metric {
+	uint32_t fragments;       /* held before the completing one, per datagram */
+	uint32_t fragment_errors; /* refused as invalid */
+};
+
+/* SYN/FIN/RST times (ms) and SYN TTLs per direction (ExtraTCPMetric), and
+ * the reassembled streams (ReassembleTCP; seg[0] AB, seg[1] BA). */
 struct flow_tcp_metric {
 	int64_t ab_syn_start, ba_syn_start, ab_fin_start, ba_fin_start, ab_rst_start, ba_rst_start;
 	uint32_t ab_syn_ttl, ba_syn_ttl;
+	struct flow_tcp_stream seg[2];
 };
 
 /* flags */
 #define FLOW_F_LINK 0x01        /* Link layer present (Ethernet) */
 #define FLOW_F_SEEN_UPDATE 0x02 /* an update pass has seen this flow */
 #define FLOW_F_UPDATED 0x04     /* packets since the last update pass */
-#define FLOW_F_RTT_DONE 0x08    /* RTT measured, or can no longer be */
-#define FLOW_F_RTT_WAIT 0x10    /* first packet qualifies: waiting for the answer */
+/* 0x08 free */
+#define FLOW_F_RTT_WAIT 0x10    /* an RTT measurement is pending (flow_table.c rtt_update) */
 #define FLOW_F_TUN_KEY 0x20     /* transport key uses VNI + dport (VXLAN/Geneve outer) */
 #define FLOW_F_SWAPPED 0x40     /* the first packet was in reversed key order */
 
@@ -90,18 +113,26 @@ struct flow {
 
 _Static_assert(sizeof(struct flow) == 184, "struct flow grew");
 
-/* RTT in 32 bits: ns up to 2.1 s, then us (up to 35 min, saturated). */
+/* RTT in 32 bits: ns below 2^31 ns (2.1 s); above, bit 31 set and bit 30
+ * the unit: us below 2^30 us (17.9 min), else ms (12.4 days, saturated). A
+ * TCP RTT can end at a RST long after the SYN, hence the ms range. */
 static inline uint32_t flow_rtt_encode(uint64_t ns)
 {
 	if (ns < (1u << 31))
 		return (uint32_t)ns;
 	uint64_t us = ns / 1000;
-	return (1u << 31) | (uint32_t)(us < (1u << 31) ? us : (1u << 31) - 1);
+	if (us < (1u << 30))
+		return (1u << 31) | (uint32_t)us;
+	uint64_t ms = ns / 1000000;
+	return (3u << 30) | (uint32_t)(ms < (1u << 30) ? ms : (1u << 30) - 1);
 }
 
 static inline int64_t flow_rtt_ns(const struct flow *f)
 {
-	return f->rtt & (1u << 31) ? (int64_t)(f->rtt & ((1u << 31) - 1)) * 1000 : (int64_t)f->rtt;
+	if (!(f->rtt & (1u << 31)))
+		return (int64_t)f->rtt;
+	int64_t v = (int64_t)(f->rtt & ((1u << 30) - 1));
+	return f->rtt & (1u << 30) ? v * 1000000 : v * 1000;
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -27,6 +28,29 @@ static void put_int(struct buf *b, int *first, const char *k, int64_t v)
 		return;
 	key(b, first, k);
 	buf_put_i64(b, v);
+}
+
+/* TCPMetric 9-22 (ReassembleTCP), in flow.proto's order. */
+static void put_tcp_streams(struct buf *b, int *first, const struct flow_tcp_metric *m)
+{
+	for (int d = 0; d < 2; d++) {
+		const struct flow_tcp_stream *s = &m->seg[d];
+		const char *const *k = d ? (const char *const[]){"BASegmentOutOfOrder",
+								 "BASegmentSkipped",
+								 "BASegmentSkippedBytes", "BAPackets",
+								 "BABytes", "BASawStart", "BASawEnd"}
+					 : (const char *const[]){"ABSegmentOutOfOrder",
+								 "ABSegmentSkipped",
+								 "ABSegmentSkippedBytes", "ABPackets",
+								 "ABBytes", "ABSawStart", "ABSawEnd"};
+		put_int(b, first, k[0], s->out_of_order);
+		put_int(b, first, k[1], s->skipped);
+		put_int(b, first, k[2], (int64_t)s->skipped_bytes);
+		put_int(b, first, k[3], s->packets);
+		put_int(b, first, k[4], (int64_t)s->bytes);
+		put_int(b, first, k[5], s->saw_start);
+		put_int(b, first, k[6], s->saw_end);
+	}
 }
 
 static void put_str(struct buf *b, int *first, const char *k, const char *v)
@@ -123,6 +147,12 @@ void flow_json_write(struct buf *b, const struct flow_table *t, const struct flo
 		put_int(b, &f2, "ID", f->icmp_id);
 		buf_putc(b, '}');
 	}
+	{ /* extra layers (DHCPv4, DNS, VRRPv2): after ICMP, as in flow.Flow */
+		uint32_t xlen;
+		const uint8_t *xl = flow_table_layers(t, f, &xlen);
+		if (xl)
+			xlayer_json_buf(b, &first, xl, xlen);
+	}
 	put_metric(b, &first, "LastUpdateMetric", (int64_t)(f->ab_packets - f->upd_ab_packets),
 		   (int64_t)(f->ab_bytes - f->upd_ab_bytes),
 		   (int64_t)(f->ba_packets - f->upd_ba_packets),
@@ -142,6 +172,16 @@ void flow_json_write(struct buf *b, const struct flow_table *t, const struct flo
 		put_int(b, &f2, "BAFinStart", m->ba_fin_start);
 		put_int(b, &f2, "ABRstStart", m->ab_rst_start);
 		put_int(b, &f2, "BARstStart", m->ba_rst_start);
+		put_tcp_streams(b, &f2, m); /* ReassembleTCP (zero when off) */
+		buf_putc(b, '}');
+	}
+	const struct flow_ip_metric *im = flow_table_ip_metric(t, f);
+	if (im) { /* IPDefrag */
+		int f2 = 1;
+		key(b, &first, "IPMetric");
+		buf_putc(b, '{');
+		put_int(b, &f2, "Fragments", im->fragments);
+		put_int(b, &f2, "FragmentErrors", im->fragment_errors);
 		buf_putc(b, '}');
 	}
 	key(b, &first, "Start");

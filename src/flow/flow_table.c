@@ -19,6 +19,9 @@
 #include "common/log.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/ipdefrag.h"
+#include "flow/tcp_reasm.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -60,6 +63,17 @@ struct flow_table {
 	uint32_t free_head; /* freed slots, linked through lru_next */
 	struct flow_tcp_metric *tcpm; /* parallel to pool when extra_tcp_metric */
 	size_t tcpm_bytes;
+	uint64_t *rtt_first; /* parallel to pool: time of the packet that started the
+			      * pending RTT measurement (FLOW_F_RTT_WAIT) */
+	/* IPDefrag / ReassembleTCP: NULL when off */
+	struct ipdefrag *defrag;
+	struct flow_ip_metric *ipm; /* parallel to pool */
+	size_t ipm_bytes;
+	struct tcp_reasm *reasm;
+	tcp_stream_fn stream_fn;
+	void *stream_user;
+	uint32_t seg0_slot; /* slot of the frame's segment 0 flow (process) */
+	struct xlayer_store *xl; /* ExtraLayers; NULL when off */
 
 	uint32_t *index; /* slot ids, 0 = empty */
 	uint32_t index_mask;
@@ -140,6 +154,7 @@ static uint32_t slot_alloc(struct flow_table *t)
 
 static void slot_free(struct flow_table *t, uint32_t s)
 {
+	xlayer_drop(t->xl, s);
 	t->pool[s].lru_next = t->free_head;
 	t->pool[s].hkey = 0;
 	t->free_head = s;
@@ -287,6 +302,80 @@ static uint16_t path_intern(struct flow_table *t, const uint8_t *layers, uint8_t
 	return t->npaths++;
 }
 
+/* ---- reassembly (IPDefrag, ReassembleTCP) ------------------------------ */
+
+static void on_stream(void *user, uint32_t slot, int dir, const uint8_t *data, uint32_t len,
+		      uint64_t skipped, unsigned flags, uint64_t ts_ns)
+{
+	struct flow_table *t = user;
+	if (t->stream_fn)
+		t->stream_fn(t->stream_user, t, &t->pool[slot], dir, data, len, skipped, flags,
+			     ts_ns);
+}
+
+/* The reassemblers the options ask for; 0 or -1 with err set. */
+static int reasm_new(struct flow_table *t, char *err, size_t errlen)
+{
+	if (t->o.ip_defrag) {
+		struct ipdefrag_opts d = {0};
+		t->defrag = ipdefrag_new(&d, err, errlen);
+		t->ipm_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow_ip_metric);
+		t->ipm = reserve(t->ipm_bytes);
+		if (!t->defrag || !t->ipm) {
+			if (t->defrag)
+				snprintf(err, errlen, "cannot reserve memory for %u flows",
+					 t->o.max_flows);
+			return -1;
+		}
+	}
+	if (t->o.reassemble_tcp) {
+		if (!t->tcpm) {
+			snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
+			return -1;
+		}
+		struct tcp_reasm_opts r = {.slots = t->o.max_flows + 1};
+		t->reasm = tcp_reasm_new(&r, t->tcpm, on_stream, t, err, errlen);
+		if (!t->reasm)
+			return -1;
+	}
+	return 0;
+}
+
+void flow_table_set_tcp_stream(struct flow_table *t, tcp_stream_fn fn, void *user)
+{
+	t->stream_fn = fn;
+	t->stream_user = user;
+}
+
+const struct flow_ip_metric *flow_table_ip_metric(const struct flow_table *t,
+						  const struct flow *f)
+{
+	return t->ipm && f->ip_ver ? &t->ipm[f - t->pool] : NULL;
+}
+
+static void reasm_stats(struct flow_table *t)
+{
+	if (t->defrag) {
+		const struct ipdefrag_stats *d = ipdefrag_stats(t->defrag);
+		t->st.frag_frames = d->fragments;
+		t->st.frag_reassembled = d->reassembled;
+		t->st.frag_errors = d->errors;
+		t->st.frag_no_room = d->no_room;
+		t->st.frag_timeouts = d->timeouts;
+		t->st.frag_timeout_fragments = d->timeout_fragments;
+		t->st.frag_peak_bytes = d->peak_bytes;
+	}
+	if (t->reasm) {
+		const struct tcp_reasm_stats *r = tcp_reasm_stats(t->reasm);
+		t->st.tcp_buffered = r->buffered;
+		t->st.tcp_gaps_full = r->gaps_full;
+		t->st.tcp_gaps_timeout = r->gaps_timeout;
+		t->st.tcp_gaps_closed = r->gaps_closed;
+		t->st.tcp_cut = r->cut;
+		t->st.tcp_peak_bytes = r->peak_bytes_held;
+	}
+}
+
 /* ---- lifecycle -------------------------------------------------------- */
 
 struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn emit,
@@ -341,15 +430,23 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 	if (t->pool && t->pool_bytes > POOL_SMALL_PAGES)
 		madvise((char *)t->pool + POOL_SMALL_PAGES, t->pool_bytes - POOL_SMALL_PAGES,
 			MADV_HUGEPAGE);
-	if (t->o.extra_tcp_metric) {
+	if (t->o.extra_tcp_metric || t->o.reassemble_tcp) {
 		t->tcpm_bytes = ((size_t)t->o.max_flows + 1) * sizeof(struct flow_tcp_metric);
 		t->tcpm = reserve(t->tcpm_bytes);
 	}
+	t->rtt_first = reserve(((size_t)t->o.max_flows + 1) * sizeof(uint64_t));
 	uint32_t cap = INDEX_MIN;
 	while (cap < t->o.max_flows * 2u && cap < (1u << 31))
 		cap *= 2;
 	t->index_max = cap;
-	if (!t->pool || (t->o.extra_tcp_metric && !t->tcpm) || index_grow(t)) {
+	if (reasm_new(t, err, errlen)) {
+		flow_table_free(t);
+		return NULL;
+	}
+	if (t->o.extra_layers)
+		t->xl = xlayer_store_new(t->o.max_flows, t->o.extra_layers);
+	if (!t->pool || ((t->o.extra_tcp_metric || t->o.reassemble_tcp) && !t->tcpm) ||
+	    (t->o.extra_layers && !t->xl) || !t->rtt_first || index_grow(t)) {
 		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
 		flow_table_free(t);
 		return NULL;
@@ -367,6 +464,13 @@ void flow_table_free(struct flow_table *t)
 		munmap(t->pool, t->pool_bytes);
 	if (t->tcpm)
 		munmap(t->tcpm, t->tcpm_bytes);
+	if (t->rtt_first)
+		munmap(t->rtt_first, ((size_t)t->o.max_flows + 1) * sizeof(uint64_t));
+	ipdefrag_free(t->defrag);
+	tcp_reasm_free(t->reasm);
+	if (t->ipm)
+		munmap(t->ipm, t->ipm_bytes);
+	xlayer_store_free(t->xl);
 	for (unsigned i = 0; i < t->npaths; i++)
 		free(t->paths[i].str);
 	free(t->index);
@@ -383,6 +487,13 @@ void flow_table_set_raw_flows(struct flow_table *t, flow_raw_flows_fn fn)
 const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
 	drain(t);
+	reasm_stats(t);
+	if (t->xl) {
+		const struct xlayer_stats *x = xlayer_store_stats(t->xl);
+		t->st.layers_no_slot = x->no_slot;
+		t->st.layers_cut = x->cut;
+		t->st.layers_tcp_partial = x->tcp_partial;
+	}
 	return &t->st;
 }
 
@@ -416,6 +527,13 @@ const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 	return &t->tcpm[f - t->pool];
 }
 
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len)
+{
+	*len = 0;
+	return t->xl ? xlayer_get(t->xl, (uint32_t)(f - t->pool), len) : NULL;
+}
+
 void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),
 			void *user)
@@ -432,6 +550,11 @@ size_t flow_table_memory(const struct flow_table *t)
 	m += ((size_t)t->pool_used + 1) * sizeof(struct flow);
 	if (t->tcpm)
 		m += ((size_t)t->pool_used + 1) * sizeof(struct flow_tcp_metric);
+	m += ((size_t)t->pool_used + 1) * sizeof(uint64_t); /* rtt_first */
+	if (t->defrag)
+		m += ipdefrag_memory(t->defrag) + ((size_t)t->pool_used + 1) * sizeof(*t->ipm);
+	if (t->reasm) /* its buffers, and the stream state of the flows */
+		m += tcp_reasm_memory(t->reasm, t->pool_used + 1);
 	return m;
 }
 
@@ -451,6 +574,8 @@ static void remove_flow(struct flow_table *t, uint32_t s, int timed_out)
 	struct flow *f = &t->pool[s];
 	if (timed_out && f->finish == FLOW_NOT_FINISHED)
 		f->finish = FLOW_TIMEOUT;
+	if (t->reasm && f->l4 == DECODE_L4_TCP)
+		tcp_reasm_close(t->reasm, s, f->last_ns); /* its last bytes, before it is reported */
 	emit_flow(t, f, FLOW_EV_EXPIRE, (int64_t)(f->last_ns / NS_PER_MS));
 	wheel_unlink(t, s);
 	index_remove(t, f->hkey);
@@ -529,6 +654,10 @@ void flow_table_tick(struct flow_table *t, uint64_t now_ns)
 		t->next_update_ns = now_ns + (uint64_t)t->o.update_s * NS_PER_S;
 	}
 	expire_pass(t, now_ns);
+	if (t->defrag)
+		ipdefrag_expire(t->defrag, now_ns);
+	if (t->reasm)
+		tcp_reasm_expire(t->reasm, now_ns);
 	t->next_tick_ns = (now_ns / NS_PER_S + 1) * NS_PER_S;
 }
 
@@ -544,6 +673,12 @@ static int cmp_slot_start(const void *a, const void *b, void *arg)
 void flow_table_flush(struct flow_table *t)
 {
 	drain(t);
+	if (t->defrag) /* the capture ends: incomplete datagrams are given up */
+		ipdefrag_flush(t->defrag);
+	if (t->reasm)
+		for (uint32_t s = 1; s <= t->pool_used; s++)
+			if (t->pool[s].hkey && t->pool[s].l4 == DECODE_L4_TCP)
+				tcp_reasm_close(t->reasm, s, t->pool[s].last_ns);
 	uint32_t n = t->st.flow_count, k = 0;
 	uint32_t *order = n ? malloc(n * sizeof(*order)) : NULL;
 	for (uint32_t s = 1; s <= t->pool_used && k < n; s++)
@@ -644,19 +779,46 @@ static void init_flow(struct flow_table *t, struct flow *f, const struct decode_
 	if (!strcmp(app, "ARP") || !strcmp(app, "DNS"))
 		f->timeout_class = 1;
 
-	/* Which first packets can start an RTT measurement (docs/FLOWS.md). */
-	if (g->l4 == DECODE_L4_TCP) {
-		if ((g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) == DECODE_TCP_SYN)
-			f->flags |= FLOW_F_RTT_WAIT;
-		else
-			f->flags |= FLOW_F_RTT_DONE;
-	} else if (g->icmp_ver && g->icmp_flow_type == ICMP_ECHO) {
-		f->flags |= is_echo_request(g) ? FLOW_F_RTT_WAIT : FLOW_F_RTT_DONE;
-	} else {
-		f->flags |= FLOW_F_RTT_WAIT;
-	}
 	if (t->tcpm)
 		memset(&t->tcpm[f - t->pool], 0, sizeof(struct flow_tcp_metric));
+	if (t->ipm)
+		memset(&t->ipm[f - t->pool], 0, sizeof(*t->ipm));
+	if (t->reasm && g->l4 == DECODE_L4_TCP)
+		tcp_reasm_reset(t->reasm, (uint32_t)(f - t->pool));
+}
+
+/* Skydive's updateRTT (flow/flow.go), packet by packet, whatever the
+ * direction: an ICMPv4/ICMPv6 echo request starts a measurement when none is
+ * pending and the next echo reply ends it; a TCP segment with SYN (with or
+ * without ACK) starts one, and the next SYN+ACK or RST ends it. Each end
+ * replaces Metric.RTT, so the last completed pair is kept. Other protocols
+ * (UDP, SCTP, ARP, a tunnel's outer segment) never have one. */
+static void rtt_update(struct flow_table *t, uint32_t s, struct flow *f,
+		       const struct decode_seg *g, uint64_t ts_ns)
+{
+	int start, stop;
+	if (g->icmp_ver) {
+		start = is_echo_request(g);
+		stop = is_echo_reply(g);
+	} else if (g->l4 == DECODE_L4_TCP) {
+		start = (g->tcp_flags & DECODE_TCP_SYN) != 0;
+		stop = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
+			       (DECODE_TCP_SYN | DECODE_TCP_ACK) ||
+		       (g->tcp_flags & DECODE_TCP_RST);
+	} else {
+		return;
+	}
+	if (!(f->flags & FLOW_F_RTT_WAIT)) {
+		if (start) {
+			t->rtt_first[s] = ts_ns;
+			f->flags |= FLOW_F_RTT_WAIT;
+		}
+	} else if (stop) {
+		/* Skydive's int64 would go negative for an answer stamped
+		 * before its request; ours has no sign: 0, not shown. */
+		f->rtt = ts_ns > t->rtt_first[s] ? flow_rtt_encode(ts_ns - t->rtt_first[s]) : 0;
+		f->flags &= (uint8_t)~FLOW_F_RTT_WAIT;
+	}
 }
 
 static void tcp_metric_update(struct flow_table *t, struct flow *f, const struct decode_seg *g,
@@ -797,23 +959,7 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 		f->ba_packets++;
 		f->ba_bytes += g->length;
 	}
-	if ((f->flags & (FLOW_F_RTT_WAIT | FLOW_F_RTT_DONE)) == FLOW_F_RTT_WAIT) {
-		/* An echo reply or a SYN+ACK is recognised by its type, so a ping
-		 * of an address on the same host (both ends alike) still gets an
-		 * RTT; anything else needs the other direction. */
-		int ok;
-		if (f->icmp_ver && f->icmp_type == ICMP_ECHO)
-			ok = is_echo_reply(g);
-		else if (f->l4 == DECODE_L4_TCP)
-			ok = (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_ACK)) ==
-			     (DECODE_TCP_SYN | DECODE_TCP_ACK);
-		else
-			ok = !ab;
-		if (ok) {
-			f->rtt = flow_rtt_encode(ts_ns - f->start_ns);
-			f->flags |= FLOW_F_RTT_DONE;
-		}
-	}
+	rtt_update(t, s, f, g, ts_ns);
 	if (g->l4 == DECODE_L4_TCP) {
 		uint8_t before = f->finish;
 		if (g->tcp_flags & DECODE_TCP_RST)
@@ -825,7 +971,8 @@ static uint32_t account(struct flow_table *t, const struct decode_seg *g, const 
 			wheel_unlink(t, s);
 			wheel_insert(t, s);
 		}
-		if (t->tcpm && (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_FIN | DECODE_TCP_RST)))
+		if (t->o.extra_tcp_metric &&
+		    (g->tcp_flags & (DECODE_TCP_SYN | DECODE_TCP_FIN | DECODE_TCP_RST)))
 			tcp_metric_update(t, f, g, ab, ts_ns);
 	}
 	return s;
@@ -851,6 +998,7 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 	uint32_t keepers[DECODE_MAX_SEGS];
 	int nkeep = 0, any = 0;
 	const struct flow *parent = NULL;
+	t->seg0_slot = 0;
 	for (int i = 0; i < n; i++) {
 		const struct decode_seg *g = &r->seg[i];
 		if (!g->has_eth && !g->ip_ver)
@@ -862,6 +1010,13 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 			break; /* inner flows need their parent */
 		any = 1;
 		struct flow *f = &t->pool[s];
+		if (i == 0)
+			t->seg0_slot = s;
+		if (t->reasm && g->l4 == DECODE_L4_TCP && data)
+			tcp_reasm_segment(t->reasm, s, sw == !!(f->flags & FLOW_F_SWAPPED) ? 0 : 1, data,
+					  caplen, g, ts_ns);
+		if (t->xl && g->app)
+			xlayer_packet(t->xl, s, f->ab_packets + f->ba_packets == 1, g, data, ts_ns);
 		if (t->o.raw_packet_limit &&
 		    (t->o.raw_packet_limit < 0 || f->raw_captured < t->o.raw_packet_limit))
 			keepers[nkeep++] = s;
@@ -900,6 +1055,30 @@ static void drain(struct flow_table *t)
 	}
 }
 
+/* A fragment (IPDefrag): nothing is accounted until its datagram is whole;
+ * then the reassembled frame counts as one packet of the bytes of all its
+ * fragments' frames (docs/FLOWS.md). */
+static void feed_fragment(struct flow_table *t, int linktype, const uint8_t *data, uint32_t caplen,
+			  uint32_t wirelen, const struct decode_seg *g, uint64_t ts_ns)
+{
+	struct ipdefrag_out out;
+	if (ipdefrag_add(t->defrag, linktype, data, caplen, wirelen, g, ts_ns, &out) !=
+	    IPDEFRAG_DONE)
+		return; /* held or refused: counted in the defragmenter's stats */
+	struct decode_result r;
+	int n = decode_packet(linktype, out.frame, out.len, out.len, &r);
+	/* Every segment carries the bytes the fragments' frames repeated. */
+	uint32_t extra = out.wirelen > out.len ? out.wirelen - out.len : 0;
+	for (int i = 0; i < n; i++)
+		r.seg[i].length += extra;
+	process(t, &r, n, 0, 0, out.frame, out.len, out.wirelen, ts_ns);
+	if (t->seg0_slot) {
+		struct flow_ip_metric *m = &t->ipm[t->seg0_slot];
+		m->fragments += out.fragments;
+		m->fragment_errors += out.errors;
+	}
+}
+
 void flow_table_sync(struct flow_table *t)
 {
 	drain(t);
@@ -917,13 +1096,17 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	t->st.packets++;
 	t->st.bytes += wirelen;
 
-	if (t->o.raw_packet_limit) {
-		/* Raw packets need the frame itself, which is only borrowed for
-		 * this call: no pipelining. */
+	if (t->o.raw_packet_limit || t->reasm || t->xl) {
+		/* Raw packets, TCP reassembly and extra layers need the frame
+		 * itself, which is only borrowed for this call: no pipelining. */
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);
 		t->linktype = linktype; /* for the raw callback (flow_table_linktype) */
+		if (t->defrag && n && r.seg[0].is_fragment && r.seg[0].ip_ver) {
+			feed_fragment(t, linktype, data, caplen, wirelen, &r.seg[0], ts_ns);
+			return;
+		}
 		process(t, &r, n, 0, 0, data, caplen, wirelen, ts_ns);
 		return;
 	}
@@ -934,6 +1117,12 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	 * of a large table then overlap instead of stalling every packet. */
 	struct pending *e = &t->pipe[t->pipe_head & (PIPE_SIZE - 1)];
 	e->n = decode_packet(linktype, data, caplen, wirelen, &e->r);
+	if (t->defrag && e->n && e->r.seg[0].is_fragment && e->r.seg[0].ip_ver) {
+		/* A fragment needs its bytes now; the frames before it go first. */
+		drain(t);
+		feed_fragment(t, linktype, data, caplen, wirelen, &e->r.seg[0], ts_ns);
+		return;
+	}
 	e->wirelen = wirelen;
 	e->ts_ns = ts_ns;
 	e->hkey = 0;
@@ -989,8 +1178,7 @@ int flow_table_feed_record(struct flow_table *t, const struct flow_record *r)
 		if (!s)
 			return -ENOSPC;
 		f = &t->pool[s];
-		/* No per-packet times: no RTT. */
-		f->flags = (uint8_t)((f->flags & ~FLOW_F_RTT_WAIT) | FLOW_F_RTT_DONE);
+		/* No per-packet times: no RTT (rtt_update is never called). */
 	}
 	if (r->last_ns > f->last_ns)
 		f->last_ns = r->last_ns;

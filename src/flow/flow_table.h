@@ -17,6 +17,7 @@
 #include "decode/decode.h"
 #include "flow/appmap.h"
 #include "flow/flow.h"
+#include "flow/tcp_reasm.h"
 
 struct flow_table;
 
@@ -34,9 +35,13 @@ struct flow_table_opts {
 	uint64_t raw_budget;    /* bytes of raw packets accepted per update window
 	                           (what the receiver must hold until the next
 	                           update ships them); 0 = no limit */
+	unsigned extra_layers;        /* ExtraLayers bits (XL_* of decode/xlayer.h) */
 	const struct appmap *appmap; /* borrowed; may be NULL */
 	const char *node_tid;        /* borrowed; "" or NULL for none */
 	const char *capture_id;      /* borrowed; may be NULL */
+	/* IPDefrag / ReassembleTCP (flow/ipdefrag.h, flow/tcp_reasm.h) */
+	int ip_defrag;
+	int reassemble_tcp;
 };
 
 enum flow_event { FLOW_EV_UPDATE = 1, FLOW_EV_EXPIRE = 2 };
@@ -69,6 +74,19 @@ struct flow_stats {
 	uint64_t raw_kept, raw_dropped;
 	uint64_t paths_overflow; /* layer paths beyond the intern table (path cut) */
 	uint32_t flow_count;     /* flows in the table now */
+	/* IPDefrag (struct ipdefrag_stats): fragment frames, datagrams made
+	 * whole, fragments refused as invalid / for want of room, datagrams
+	 * given up incomplete and their fragments, bytes held (peak) */
+	uint64_t frag_frames, frag_reassembled, frag_errors, frag_no_room;
+	uint64_t frag_timeouts, frag_timeout_fragments, frag_peak_bytes;
+	/* ReassembleTCP (struct tcp_reasm_stats): segments copied aside,
+	 * holes given up (buffer full, timeout, flow ended), segments the
+	 * capture cut, buffered bytes (peak) */
+	uint64_t tcp_buffered, tcp_gaps_full, tcp_gaps_timeout, tcp_gaps_closed, tcp_cut;
+	uint64_t tcp_peak_bytes;
+	/* ExtraLayers (flow/xlayer.h): layers not kept for want of a slot,
+	 * DNS messages cut to XL_BLOB_MAX, DNS over TCP not whole in a segment */
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 /* Returns NULL with a message in err on bad options or no memory. */
@@ -119,9 +137,22 @@ int flow_table_linktype(const struct flow_table *t);
 const char *flow_table_path(const struct flow_table *t, const struct flow *f);
 /* Application name for f->app_id; owned by the table or static. */
 const char *flow_table_app(const struct flow_table *t, const struct flow *f);
-/* The TCP metric of f, or NULL when extra_tcp_metric is off. */
+/* The TCP metric of f, or NULL when extra_tcp_metric and reassemble_tcp
+ * are off (the SYN/FIN/RST part is filled with extra_tcp_metric, seg[] with
+ * reassemble_tcp). */
 const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 						    const struct flow *f);
+/* The IPMetric of f, or NULL when ip_defrag is off or f is not IP. */
+const struct flow_ip_metric *flow_table_ip_metric(const struct flow_table *t,
+						  const struct flow *f);
+/* Installs (NULL removes) the receiver of the reassembled TCP streams
+ * (tcp_reasm.h says how to use it); only a table made with reassemble_tcp
+ * calls it. */
+void flow_table_set_tcp_stream(struct flow_table *t, tcp_stream_fn fn, void *user);
+/* The extra layers of f (src/decode/xlayer.h blob), NULL (*len 0) when none
+ * or extra_layers is off; valid until the flow's next packet. */
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len);
 /* Calls fn for every flow in the table (no particular order). */
 void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),

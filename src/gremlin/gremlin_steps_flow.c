@@ -504,6 +504,60 @@ static const struct bpf_program *bpf_for(struct ctx *c, const struct step *s, st
 	return &b->prog[b->n++];
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Skydive's RawPackets() answer (gremlin/traversal/rawpackets.go): Values() is one
+ * map UUID -> packets, [] when it is empty, and Go's encoding/json writes a map's
+ * keys sorted. Takes the entries of `in` ({UUID: [packets]} objects, any number of
+ * keys each; a UUID seen twice gets its lists joined) and returns that answer, or
+ * NULL (no memory). `in` is not changed. */
+static json_t *raw_answer(const json_t *in)
+{
+	json_t *m = json_object(), *out = json_array();
+	size_t i, nk = 0;
+	json_t *e, *list;
+	const char *k;
+	if (!m || !out)
+		goto fail;
+	json_array_foreach(in, i, e)
+	{
+		json_object_foreach((json_t *)e, k, list)
+		{
+			json_t *have = json_object_get(m, k);
+			if (have ? json_array_extend(have, list) : json_object_set(m, k, list))
+				goto fail;
+		}
+	}
+	nk = json_object_size(m);
+	if (nk) {
+		const char **keys = malloc(nk * sizeof(*keys));
+		json_t *sorted = json_object();
+		size_t n = 0;
+		if (keys)
+			json_object_foreach(m, k, list) keys[n++] = k;
+		if (keys)
+			qsort(keys, n, sizeof(*keys), key_cmp);
+		int bad = !keys || !sorted;
+		for (size_t j = 0; !bad && j < n; j++)
+			bad = json_object_set(sorted, keys[j], json_object_get(m, keys[j])) != 0;
+		free(keys);
+		if (bad || json_array_append_new(out, sorted)) {
+			if (bad)
+				json_decref(sorted);
+			goto fail;
+		}
+	}
+	json_decref(m);
+	return out;
+fail:
+	json_decref(m);
+	json_decref(out);
+	return NULL;
+}
+
 /* BPF('filter') after RawPackets(): keeps the packets the filter matches (compiled for
  * the packets' link type), drops the flows left without any; same shape. A filter that
  * does not compile is refused even when there is no packet (checked for Ethernet). */
@@ -586,12 +640,12 @@ static int bpf_json(struct ctx *c, const struct step *s, struct val *v)
 		bpf_for(c, s, &b, 1, &r);
 	for (int k = 0; k < b.n; k++)
 		pcap_freecode(&b.prog[k]);
-	if (r) {
-		json_decref(out);
-		return r;
-	}
+	json_t *ans = r ? NULL : raw_answer(out);
+	json_decref(out);
+	if (r || !ans)
+		return r ? r : ENOMEM_AT(c, s->pos);
 	json_decref(v->json);
-	v->json = out; /* still raw packets: v->raw stays */
+	v->json = ans; /* still raw packets: v->raw stays */
 	return 0;
 }
 
@@ -640,29 +694,25 @@ size_t ge_raw_flows(const struct val *v)
 	return n;
 }
 
-/* Typed raw packets to Skydive's JSON: [{"<UUID>": [packet, ...]}, ...], one entry per
- * run of one flow's packets (they are grouped by flow). */
+/* Typed raw packets to Skydive's JSON (raw_answer): [{"<UUID>": [packet, ...], ...}]. */
 int ge_raw_json(struct ctx *c, const struct step *s, struct val *v)
 {
-	json_t *a = json_array(), *list = NULL;
-	for (size_t i = 0; a && i < v->items.n; i++) {
+	json_t *runs = json_array(), *list = NULL, *a = NULL;
+	int bad = !runs;
+	for (size_t i = 0; !bad && i < v->items.n; i++) {
 		const struct gremlin_raw_pkt *p = v->items.v[i];
 		if (!i || p->uuid != ((const struct gremlin_raw_pkt *)v->items.v[i - 1])->uuid) {
 			char hex[17]; /* the store's form of a UUID */
 			fmt_hex_u64(hex, p->uuid);
 			list = json_array();
 			json_t *e = list ? json_pack("{s:o}", hex, list) : NULL;
-			if (!e || json_array_append_new(a, e)) {
-				json_decref(a);
-				a = NULL;
-				break;
-			}
+			bad = !e || json_array_append_new(runs, e);
 		}
-		if (json_array_append_new(list, v->fops->raw_json(v->rset, p))) {
-			json_decref(a);
-			a = NULL;
-		}
+		bad = bad || json_array_append_new(list, v->fops->raw_json(v->rset, p));
 	}
+	if (!bad)
+		a = raw_answer(runs);
+	json_decref(runs);
 	if (!a)
 		return ENOMEM_AT(c, s ? s->pos : 0);
 	val_clear(v);
@@ -742,9 +792,13 @@ int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v)
 		return efail(c, s->pos, -EINVAL, "%s",
 			     ferr.msg[0] ? ferr.msg : "RawPackets() failed");
 	}
+	json_t *ans = raw_answer(raw);
+	json_decref(raw);
+	if (!ans)
+		return ENOMEM_AT(c, s->pos);
 	val_clear(v);
 	v->type = V_VALUES;
-	v->json = raw;
+	v->json = ans;
 	v->raw = 1;
 	return 0;
 }

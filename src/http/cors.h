@@ -22,7 +22,7 @@
 #ifndef SKYDIVE_CORS_H
 #define SKYDIVE_CORS_H
 
-#include "analyzer/rest.h"
+#include "http/rest_reply.h"
 #include "config/config.h"
 
 struct cors;

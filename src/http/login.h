@@ -21,7 +21,7 @@
 
 #include <stddef.h>
 
-#include "analyzer/rest.h"
+#include "http/rest_reply.h"
 #include "auth/auth.h"
 
 struct login_request {

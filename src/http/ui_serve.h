@@ -12,7 +12,7 @@
 #ifndef SKYDIVE_UI_SERVE_H
 #define SKYDIVE_UI_SERVE_H
 
-#include "analyzer/rest.h"
+#include "http/rest_reply.h"
 
 struct ui_request {
 	const char *method;

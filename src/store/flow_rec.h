@@ -17,7 +17,9 @@
 
 #include "flow/flow.h"
 
-enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_NSTR };
+/* FREC_S_LAYERS: the extra layers (src/decode/xlayer.h blob, NUL-free through
+ * xlayer_escape: at most 2 * XL_BLOB_MAX < FREC_STR_MAX bytes), "" for none */
+enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_S_LAYERS, FREC_NSTR };
 
 /* One flow state as received (flow.Flow of proto/flow.proto, or a flow table's emit).
  * Times in ms since the epoch. Every byte is defined (no implicit padding), so records
@@ -30,16 +32,23 @@ struct flow_rec {
 	uint64_t lu_abp, lu_abb, lu_bap, lu_bab;
 	int64_t rtt_ns;
 	uint64_t link_id;
-	struct flow_tcp_metric tcp; /* when has_tcp */
+	struct flow_tcp_metric tcp; /* when has_tcp (FREC_TCP_* bits) */
+	/* IPDefrag: IPMetric when has_ip */
+	struct flow_ip_metric ip;
+	uint8_t has_ip, pad_ip[7];
 	uint8_t net_a[16], net_b[16];
 	uint8_t link_a[6], link_b[6];
 	uint32_t net_id, raw_captured;
 	uint16_t tp_a, tp_b, icmp_id;
-	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID */
+	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID, layers */
 	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish, has_tcp;
-	uint8_t pad[6];
+	uint8_t pad[4];
 };
-_Static_assert(sizeof(struct flow_rec) == 288, "flow_rec has implicit padding");
+_Static_assert(sizeof(struct flow_rec) == 368, "flow_rec has implicit padding");
+
+/* has_tcp bits: which parts of tcp a record holds */
+#define FREC_TCP_FLAGS 0x1   /* SYN/FIN/RST times and TTLs (ExtraTCPMetric) */
+#define FREC_TCP_STREAMS 0x2 /* seg[] (ReassembleTCP) */
 
 /* A raw packet: wirelen is the frame's length on the wire; ts_ns nanoseconds since the
  * epoch; index its position in the flow, from 1. Its caplen bytes follow in the block's
@@ -96,6 +105,10 @@ struct frec_flows {
 /* Decodes a payload of n records. 0, -EINVAL (lengths that do not add up, a string id
  * beyond the dictionary: nothing kept) or -ENOMEM. Free with frec_flows_free. */
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out);
+/* The same for a block of segment version `version`: 1 (records of four strings, read
+ * with an empty layers string) or 2 (this layout). */
+int frec_decode_flows_v(const uint8_t *p, size_t len, size_t n, unsigned version,
+			struct frec_flows *out);
 void frec_flows_free(struct frec_flows *f);
 
 /* A raw payload: n headers then the data of those that are not refs; frec_decode_raw

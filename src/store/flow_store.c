@@ -19,6 +19,7 @@
 #include "flow.pb-c.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 #include "gremlin/gremlin_int.h"
 #include "common/log.h"
 #include "store/segment.h"
@@ -73,6 +74,7 @@ struct flow_store {
 	struct flow_store_stats st;
 	struct seglog *log; /* NULL: memory only */
 	char log_err[256];  /* why there is no log when one was asked for */
+	struct flow_store_live live; /* begin NULL: no live-view hook */
 };
 
 static int parse_uuid(const char *s, uint64_t *out);
@@ -636,10 +638,21 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 	r.finish = fl->finish;
 	if (tm && fl->l4 == DECODE_L4_TCP) {
 		r.tcp = *tm;
-		r.has_tcp = 1;
+		r.has_tcp = (uint8_t)((to->extra_tcp_metric ? FREC_TCP_FLAGS : 0) |
+				      (to->reassemble_tcp ? FREC_TCP_STREAMS : 0));
 	}
+	const struct flow_ip_metric *im = flow_table_ip_metric(t, fl);
+	if (im) {
+		r.ip = *im;
+		r.has_ip = 1;
+	}
+	char xs[2 * XL_BLOB_MAX + 1];
+	uint32_t xlen;
+	const uint8_t *xl = flow_table_layers(t, fl, &xlen);
+	if (xl)
+		xlayer_escape(xs, xl, xlen);
 	const char *str[FREC_NSTR] = {flow_table_path(t, fl), flow_table_app(t, fl), tid,
-				      to->capture_id};
+				      to->capture_id, xl ? xs : NULL};
 	return store_rec(s, &r, str, now_ms);
 }
 
@@ -659,6 +672,79 @@ static uint64_t hex_or_zero(const char *str)
 static uint16_t port16(int64_t v)
 {
 	return v < 0 ? 0 : v > 65535 ? 65535 : (uint16_t)v;
+}
+
+/* TCPMetric 9-22 (ReassembleTCP) of a received flow: kept when any is set. */
+static void pb_streams(const Flow__TCPMetric *tm, struct flow_rec *r)
+{
+	struct flow_tcp_stream *a = &r->tcp.seg[0], *b = &r->tcp.seg[1];
+	a->out_of_order = (uint32_t)tm->absegmentoutoforder;
+	a->skipped = (uint32_t)tm->absegmentskipped;
+	a->skipped_bytes = (uint64_t)tm->absegmentskippedbytes;
+	a->packets = (uint32_t)tm->abpackets;
+	a->bytes = (uint64_t)tm->abbytes;
+	a->saw_start = tm->absawstart != 0;
+	a->saw_end = tm->absawend != 0;
+	b->out_of_order = (uint32_t)tm->basegmentoutoforder;
+	b->skipped = (uint32_t)tm->basegmentskipped;
+	b->skipped_bytes = (uint64_t)tm->basegmentskippedbytes;
+	b->packets = (uint32_t)tm->bapackets;
+	b->bytes = (uint64_t)tm->babytes;
+	b->saw_start = tm->basawstart != 0;
+	b->saw_end = tm->basawend != 0;
+	static const struct flow_tcp_stream zero;
+	if (memcmp(a, &zero, sizeof(zero)) || memcmp(b, &zero, sizeof(zero)))
+		r->has_tcp |= FREC_TCP_STREAMS;
+}
+
+/* ---- extra layers of an agent's flow (flow.Flow fields 1000-1002) ---- */
+
+/* One layer message appended to the blob as its flow.Flow field; 0, or -1
+ * when it would pass XL_BLOB_MAX. */
+static int pb_layer(uint8_t *blob, size_t *len, uint32_t num, const ProtobufCMessage *m)
+{
+	uint8_t hdr[16];
+	size_t h = 0, n = protobuf_c_message_get_packed_size(m);
+	uint64_t v = (uint64_t)num << 3 | 2;
+	for (int k = 0; k < 2; k++, v = n) {
+		do {
+			hdr[h++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			v >>= 7;
+		} while (v);
+	}
+	if (*len + h + n > XL_BLOB_MAX)
+		return -1;
+	memcpy(blob + *len, hdr, h);
+	protobuf_c_message_pack(m, blob + *len + h);
+	*len += h + n;
+	return 0;
+}
+
+/* The layers of pf as the store's string (xs: 2 * XL_BLOB_MAX + 1 bytes), NULL
+ * when none; *too_big when one did not fit (left out). */
+static const char *pb_layers(const struct Flow__Flow *pf, char *xs, int *too_big)
+{
+	uint8_t blob[XL_BLOB_MAX];
+	size_t len = 0;
+	*too_big = 0;
+	if (pf->dhcpv4 && pb_layer(blob, &len, XL_FIELD_DHCPV4, &pf->dhcpv4->base))
+		*too_big = 1;
+	if (pf->dns && pb_layer(blob, &len, XL_FIELD_DNS, &pf->dns->base))
+		*too_big = 1;
+	if (pf->vrrpv2 && pb_layer(blob, &len, XL_FIELD_VRRP, &pf->vrrpv2->base))
+		*too_big = 1;
+	if (!len)
+		return NULL;
+	xlayer_escape(xs, blob, len);
+	return xs;
+}
+
+/* Rare: a layer from an agent larger than our bound. */
+static void count_too_big(struct flow_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.layers_too_big++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* The record and strings of pf (no lock needed). -EINVAL without a hex UUID. */
@@ -730,11 +816,18 @@ static int pb_to_rec(const struct Flow__Flow *pf, struct flow_rec *rp, const cha
 						 .ba_rst_start = tm->barststart,
 						 .ab_syn_ttl = tm->absynttl,
 						 .ba_syn_ttl = tm->basynttl};
+		pb_streams(tm, &r);
+	}
+	if (pf->ipmetric) {
+		r.has_ip = 1;
+		r.ip.fragments = (uint32_t)pf->ipmetric->fragments;
+		r.ip.fragment_errors = (uint32_t)pf->ipmetric->fragmenterrors;
 	}
 	str[FREC_S_PATH] = pf->layerspath;
 	str[FREC_S_APP] = pf->application;
 	str[FREC_S_NODE] = pf->nodetid;
 	str[FREC_S_CAPTURE] = pf->captureid;
+	str[FREC_S_LAYERS] = NULL; /* the caller's pb_layers() */
 	*rp = r;
 	return 0;
 }
@@ -744,9 +837,13 @@ int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int6
 {
 	struct flow_rec r;
 	const char *str[FREC_NSTR];
-	int rc = pb_to_rec(pf, &r, str);
+	char xs[2 * XL_BLOB_MAX + 1];
+	int rc = pb_to_rec(pf, &r, str), too_big;
 	if (rc)
 		return rc;
+	str[FREC_S_LAYERS] = pb_layers(pf, xs, &too_big);
+	if (too_big)
+		count_too_big(s);
 	if (uuid_out)
 		*uuid_out = r.uuid;
 	return store_rec(s, &r, str, now_ms);
@@ -762,6 +859,7 @@ size_t flow_store_ingest_pb_batch(struct flow_store *s, const struct Flow__Flow 
 {
 	struct flow_rec r[BATCH_CHUNK];
 	const char *str[BATCH_CHUNK][FREC_NSTR];
+	char xs[BATCH_CHUNK][2 * XL_BLOB_MAX + 1]; /* extra layers' strings */
 	size_t stored = 0;
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
@@ -769,6 +867,12 @@ size_t flow_store_ingest_pb_batch(struct flow_store *s, const struct Flow__Flow 
 		for (size_t i = 0; i < m; i++) {
 			ok[i] = !(rc[base + i] = pb_to_rec(pf[base + i], &r[i], str[i]));
 			uuid[base + i] = ok[i] ? r[i].uuid : 0;
+			int too_big;
+			if (ok[i] && (pf[base + i]->dns || pf[base + i]->dhcpv4 || pf[base + i]->vrrpv2)) {
+				str[i][FREC_S_LAYERS] = pb_layers(pf[base + i], xs[i], &too_big);
+				if (too_big)
+					count_too_big(s);
+			}
 		}
 		pthread_mutex_lock(&s->lock);
 		/* two passes of prefetch: the buckets, then the flows they point to */
@@ -893,6 +997,7 @@ json_t *flow_store_status_json(struct flow_store *s)
 			      (json_int_t)s->o.raw_max_bytes);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "LayersTooBig", json_integer((json_int_t)st.layers_too_big));
 	json_t *d = NULL;
 	if (s->log) {
 		struct seglog_stats ls;
@@ -943,6 +1048,8 @@ void flow_store_status_hook(void *user, json_t *status)
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */
+
+static void streams_json(json_t *t, const struct flow_tcp_metric *m);
 
 static void set_int(json_t *o, const char *k, int64_t v)
 {
@@ -1020,6 +1127,14 @@ static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_
 		set_int(t, "ID", f->icmp_id);
 		json_object_set_new(o, "ICMP", t);
 	}
+	if (str[FREC_S_LAYERS] && *str[FREC_S_LAYERS]) { /* DHCPv4, DNS, VRRPv2 */
+		uint8_t xl[XL_BLOB_MAX];
+		long xn = xlayer_unescape(xl, sizeof(xl), str[FREC_S_LAYERS]);
+		if (xn > 0 && xlayer_json_obj(o, xl, (size_t)xn)) {
+			json_decref(o);
+			return NULL;
+		}
+	}
 	json_object_set_new(o, "LastUpdateMetric",
 			    metric_json(f->lu_abp, f->lu_abb, f->lu_bap, f->lu_bab, f->lu_start,
 					f->lu_last, 0));
@@ -1027,15 +1142,25 @@ static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_
 			    metric_json(f->abp, f->abb, f->bap, f->bab, f->start, f->last, f->rtt_ns));
 	if (f->has_tcp) {
 		json_t *t = json_object();
-		set_int(t, "ABSynStart", f->tcp.ab_syn_start);
-		set_int(t, "BASynStart", f->tcp.ba_syn_start);
-		set_int(t, "ABSynTTL", f->tcp.ab_syn_ttl);
-		set_int(t, "BASynTTL", f->tcp.ba_syn_ttl);
-		set_int(t, "ABFinStart", f->tcp.ab_fin_start);
-		set_int(t, "BAFinStart", f->tcp.ba_fin_start);
-		set_int(t, "ABRstStart", f->tcp.ab_rst_start);
-		set_int(t, "BARstStart", f->tcp.ba_rst_start);
+		if (f->has_tcp & FREC_TCP_STREAMS)
+			streams_json(t, &f->tcp);
+		if (f->has_tcp & FREC_TCP_FLAGS) {
+			set_int(t, "ABSynStart", f->tcp.ab_syn_start);
+			set_int(t, "BASynStart", f->tcp.ba_syn_start);
+			set_int(t, "ABSynTTL", f->tcp.ab_syn_ttl);
+			set_int(t, "BASynTTL", f->tcp.ba_syn_ttl);
+			set_int(t, "ABFinStart", f->tcp.ab_fin_start);
+			set_int(t, "BAFinStart", f->tcp.ba_fin_start);
+			set_int(t, "ABRstStart", f->tcp.ab_rst_start);
+			set_int(t, "BARstStart", f->tcp.ba_rst_start);
+		}
 		json_object_set_new(o, "TCPMetric", t);
+	}
+	if (f->has_ip) {
+		json_t *t = json_object();
+		set_int(t, "Fragments", f->ip.fragments);
+		set_int(t, "FragmentErrors", f->ip.fragment_errors);
+		json_object_set_new(o, "IPMetric", t);
 	}
 	json_object_set_new(o, "Start", json_integer(f->start));
 	json_object_set_new(o, "Last", json_integer(f->last));
@@ -1112,6 +1237,48 @@ static int metric_field(const struct flow_rec *f, int lu, const char *sub, struc
 	return v ? fv_int(o, v) : 0;
 }
 
+/* TCPMetric 9-22 (ReassembleTCP), Skydive's names (flow/flow.proto). */
+static int stream_field(const struct flow_tcp_metric *t, const char *sub, int64_t *v)
+{
+	int d = !strncmp(sub, "AB", 2) ? 0 : !strncmp(sub, "BA", 2) ? 1 : -1;
+	if (d < 0)
+		return 0;
+	const struct flow_tcp_stream *s = &t->seg[d];
+	const char *k = sub + 2;
+	if (!strcmp(k, "SegmentOutOfOrder"))
+		*v = s->out_of_order;
+	else if (!strcmp(k, "SegmentSkipped"))
+		*v = s->skipped;
+	else if (!strcmp(k, "SegmentSkippedBytes"))
+		*v = (int64_t)s->skipped_bytes;
+	else if (!strcmp(k, "Packets"))
+		*v = s->packets;
+	else if (!strcmp(k, "Bytes"))
+		*v = (int64_t)s->bytes;
+	else if (!strcmp(k, "SawStart"))
+		*v = s->saw_start;
+	else if (!strcmp(k, "SawEnd"))
+		*v = s->saw_end;
+	else
+		return 0;
+	return 1;
+}
+
+static void streams_json(json_t *t, const struct flow_tcp_metric *m)
+{
+	static const char *const k[] = {"SegmentOutOfOrder", "SegmentSkipped",
+					"SegmentSkippedBytes", "Packets", "Bytes", "SawStart",
+					"SawEnd"};
+	char name[32];
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
+			int64_t v = 0;
+			snprintf(name, sizeof(name), "%s%s", d ? "BA" : "AB", k[i]);
+			stream_field(m, name, &v);
+			set_int(t, name, v);
+		}
+}
+
 static int tcp_field(const struct flow_tcp_metric *t, const char *sub, struct gremlin_fval *o)
 {
 	static const struct {
@@ -1127,6 +1294,9 @@ static int tcp_field(const struct flow_tcp_metric *t, const char *sub, struct gr
 	};
 	if (!sub)
 		return fv_obj(o);
+	int64_t sv;
+	if (stream_field(t, sub, &sv))
+		return sv ? fv_int(o, sv) : 0;
 	if (!strcmp(sub, "ABSynTTL"))
 		return t->ab_syn_ttl ? fv_int(o, t->ab_syn_ttl) : 0;
 	if (!strcmp(sub, "BASynTTL"))
@@ -1185,8 +1355,25 @@ int flow_rec_field(const struct flow_rec *f, const char *const str[], const char
 	if (sub) { /* only the objects below have sub-keys */
 		if (strcmp(top, "Link") && strcmp(top, "Network") && strcmp(top, "Transport") &&
 		    strcmp(top, "ICMP") && strcmp(top, "Metric") && strcmp(top, "LastUpdateMetric") &&
-		    strcmp(top, "TCPMetric"))
+		    strcmp(top, "TCPMetric") && strcmp(top, "IPMetric") &&
+		    strcmp(top, "DNS") && strcmp(top, "DHCPv4"))
 			return 0;
+	}
+	if (sub && (!strcmp(top, "DNS") || !strcmp(top, "DHCPv4"))) {
+		/* extra layers (flow/flow.go GetFieldString/GetFieldInt64) */
+		uint8_t xl[XL_BLOB_MAX];
+		int is_str;
+		int64_t iv;
+		long xn = str[FREC_S_LAYERS] && *str[FREC_S_LAYERS]
+			      ? xlayer_unescape(xl, sizeof(xl), str[FREC_S_LAYERS])
+			      : -1;
+		if (xn <= 0 || !xlayer_field(xl, (size_t)xn, key, &is_str, &iv, o->buf, sizeof(o->buf)))
+			return 0;
+		if (!is_str)
+			return fv_int(o, iv);
+		o->kind = GREMLIN_FV_STR;
+		o->s = o->buf;
+		return 1;
 	}
 	switch (top[0]) {
 	case 'A':
@@ -1202,6 +1389,14 @@ int flow_rec_field(const struct flow_rec *f, const char *const str[], const char
 			return f->finish ? fv_str(o, flow_finish_name(f->finish)) : 0;
 		break;
 	case 'I':
+		if (!strcmp(top, "IPMetric") && f->has_ip) {
+			if (!sub)
+				return fv_obj(o);
+			int64_t v = !strcmp(sub, "Fragments")        ? f->ip.fragments
+				    : !strcmp(sub, "FragmentErrors") ? f->ip.fragment_errors
+								     : 0;
+			return v ? fv_int(o, v) : 0;
+		}
 		if (!strcmp(top, "ICMP") && f->icmp_ver) {
 			if (!sub)
 				return fv_obj(o);
@@ -1542,6 +1737,9 @@ void flow_store_sel_free(struct flow_store_sel *r)
 	free(r);
 }
 
+static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
+		     const char *str[FREC_NSTR]);
+
 int flow_store_select(struct flow_store *s, const json_t *filters, const json_t *nodes,
 		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
 		      struct flow_store_sel **out)
@@ -1604,18 +1802,39 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 		flow_store_sel_free(r);
 		return rc < 0 ? rc : -EIO;
 	}
+	/* without At(): the live view only (flow_store_set_live) */
+	void *lq = !at_ms && s->live.begin ? s->live.begin(s->live.user) : NULL;
+	if (!at_ms && s->live.begin && !lq) {
+		flow_store_sel_free(r);
+		return -ENOMEM;
+	}
 	struct cand *parts[2] = {&r->disk, &r->mem};
 	for (int p = 0; p < 2; p++)
 		for (size_t i = 0; i < parts[p]->n; i++) {
 			const struct flow_rec *x = &parts[p]->v[i];
 			if (!x->uuid && x->last == INT64_MIN)
 				continue;
+			if (lq) {
+				const char *str[FREC_NSTR];
+				sel_strs(r, x, str);
+				if (!s->live.test(lq, x, str))
+					continue;
+			}
 			r->recs[r->n++] = x;
 		}
+	if (lq)
+		s->live.end(lq);
 	/* the records are copied: the filters and nodes are not needed after this */
 	r->disk.nodes = r->mem.nodes = NULL;
 	*out = r;
 	return 0;
+}
+
+void flow_store_set_live(struct flow_store *s, const struct flow_store_live *l)
+{
+	pthread_mutex_lock(&s->lock);
+	s->live = l ? *l : (struct flow_store_live){0};
+	pthread_mutex_unlock(&s->lock);
 }
 
 size_t flow_store_sel_count(const struct flow_store_sel *r)
@@ -1637,7 +1856,9 @@ static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
 			str[k] = r->probe_str[k];
 		return;
 	}
-	const struct cand *c = x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
+	/* no arithmetic on an empty part's NULL array (UB) */
+	const struct cand *c =
+	    r->disk.n && x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
 	for (int k = 0; k < FREC_NSTR; k++)
 		str[k] = cand_str(c, x, k);
 }

@@ -67,6 +67,7 @@ struct flow_store_stats {
 	uint64_t dropped_age;        /* flows dropped for age */
 	uint64_t raw_packets, raw_bytes;
 	uint64_t raw_dropped;        /* raw packets refused: budget full or unknown flow */
+	uint64_t layers_too_big;     /* agents' extra layers over XL_BLOB_MAX: left out */
 };
 
 struct flow_store;
@@ -167,6 +168,21 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 		      int64_t at_ms, int64_t duration_ms, gremlin_flow_want_fn want, void *wuser,
 		      struct flow_store_sel **out);
 void flow_store_sel_free(struct flow_store_sel *r); /* NULL is fine */
+/* The live view (docs/FLOWS.md "Live view and history"): a selection without At()
+ * (at_ms 0) keeps only the records the hook accepts, whether memory or the log gave
+ * them. begin() is called once per such selection, outside the store's mutex (NULL:
+ * no memory, the selection fails with -ENOMEM), test() on each newest state, end()
+ * after the last test. The hook is the analyzer's (analyzer/flow_live.h); without one
+ * every flow received within analyzer.flow.max_age is live. */
+struct flow_store_live {
+	void *(*begin)(void *user);
+	int (*test)(void *q, const struct flow_rec *r, const char *const str[]);
+	void (*end)(void *q);
+	void *user;
+};
+/* Installs (a copy of) l, or removes the hook (l NULL). Call before queries run. */
+void flow_store_set_live(struct flow_store *s, const struct flow_store_live *l);
+
 size_t flow_store_sel_count(const struct flow_store_sel *r);
 /* Record i (< count), valid until the selection is freed. */
 const struct flow_rec *flow_store_sel_rec(const struct flow_store_sel *r, size_t i);

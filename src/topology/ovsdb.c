@@ -358,7 +358,7 @@ static int node_want(struct topo_ovs *o, const char *id, json_t *md)
 			return 0;
 		}
 		json_t *copy = json_deep_copy(md);
-		int rc = graph_node_set_metadata(t->g, id, md, now);
+		int rc = topo_update_metadata(t->g, id, md, now);
 		if (rc < 0 || !copy) {
 			json_decref(copy);
 			return rc < 0 ? rc : -ENOMEM;
@@ -419,7 +419,7 @@ static void sync_kernel_links(struct topo_ovs *o, int64_t now)
 			continue;
 		}
 		json_t *copy = json_deep_copy(md);
-		if (!copy || graph_node_set_metadata(t->g, it->id, md, now) < 0) {
+		if (!copy || topo_update_metadata(t->g, it->id, md, now) < 0) {
 			json_decref(copy);
 			continue;
 		}

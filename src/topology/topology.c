@@ -236,7 +236,7 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 			return;
 		}
 		json_t *copy = json_deep_copy(md);
-		int rc = graph_node_set_metadata(t->g, id, md, now_ms);
+		int rc = topo_update_metadata(t->g, id, md, now_ms);
 		if (rc < 0) {
 			log_warn("topology: updating %s: %s", li->name, strerror(-rc));
 			json_decref(copy);
@@ -285,6 +285,19 @@ oom:
 	json_decref(md);
 }
 
+int topo_update_metadata(struct graph *g, const char *id, json_t *md, int64_t now_ms)
+{
+	if (md && !json_object_get(md, "Captures")) {
+		struct graph_view *v = graph_view_at(g, 0, NULL);
+		const struct graph_node *n = v ? graph_view_node_get(v, id) : NULL;
+		json_t *c = n ? json_object_get(n->e.metadata, "Captures") : NULL;
+		if (c)
+			json_object_set_new(md, "Captures", json_deep_copy(c));
+		graph_view_free(v);
+	}
+	return graph_node_set_metadata(g, id, md, now_ms);
+}
+
 void topo_intf_set_keys(struct topology *t, struct topo_ns *ns, int ifindex, json_t *keys,
 			int64_t now_ms)
 {
@@ -318,7 +331,7 @@ void topo_intf_set_keys(struct topology *t, struct topo_ns *ns, int ifindex, jso
 		return;
 	}
 	json_t *copy = json_deep_copy(md);
-	int rc = graph_node_set_metadata(t->g, it->id, md, now_ms);
+	int rc = topo_update_metadata(t->g, it->id, md, now_ms);
 	if (rc < 0 || !copy) {
 		json_decref(copy);
 		return;
@@ -352,7 +365,7 @@ void topo_intf_set_metric(struct topology *t, struct topo_ns *ns, int ifindex, j
 	json_object_set_new(md, "Metric", metric);
 	json_object_set_new(md, "LastUpdateMetric", last);
 	json_t *copy = json_deep_copy(md);
-	int rc = graph_node_set_metadata(t->g, it->id, md, now_ms);
+	int rc = topo_update_metadata(t->g, it->id, md, now_ms);
 	if (rc < 0 || !copy) {
 		json_decref(copy);
 		return;

@@ -162,8 +162,9 @@ def tcp_ttl():
 
 def tcp_midstream():
     """Captures that miss the start of a connection: the first packet's source
-    is A even when it is the server; without a SYN (no ACK) first there is no
-    TCP RTT."""
+    is A even when it is the server. Without any SYN there is no TCP RTT; a
+    SYN/ACK first starts a measurement (Skydive's updateRTT) that nothing
+    ends (no later SYN/ACK or RST): no RTT either."""
     p = Pcap()
     # data first, then the rest of the conversation
     p.add(100, eth(M1, M2) / IP(src=IP1, dst=IP2, id=1) / TCP(sport=42000, dport=80, flags="PA", seq=10, ack=20) / payload(30))
@@ -177,12 +178,59 @@ def tcp_midstream():
 
 
 def tcp_rst():
-    """A SYN answered by RST/ACK (closed port: no SYN/ACK so no RTT), then a
-    full connection ended by FIN from the client and RST from the server."""
+    """A SYN answered by RST/ACK (closed port: Skydive's updateRTT ends the
+    measurement at the RST, RTT = SYN to RST), then a full connection ended by
+    FIN from the client and RST from the server (RTT = SYN to SYN/ACK; the RST
+    has nothing pending)."""
     p = Pcap()
     p.add(100, eth(M1, M2) / IP(src=IP1, dst=IP2, id=11, ttl=64) / TCP(sport=40001, dport=81, flags="S", seq=77))
     p.add(350, eth(M2, M1) / IP(src=IP2, dst=IP1, id=12, ttl=64) / TCP(sport=81, dport=40001, flags="RA", seq=0, ack=78))
     tcp_conv(p, 10000, M1, M2, IP1, IP2, 40002, 80, end="rst")
+    return p
+
+
+def rtt():
+    """Skydive's updateRTT (flow/flow.go) case by case. TCP: a retransmitted
+    SYN does not restart (RTT from the first SYN to the SYN/ACK); a capture
+    that starts at the SYN/ACK measures from it to a later RST. ICMPv4 echo:
+    a second request while one is pending is ignored, a reply with nothing
+    pending too, and each reply replaces the RTT (the last pair is kept).
+    ICMPv6 echo: an unanswered request leaves the previous RTT. UDP both ways
+    and an ICMP timestamp exchange: no RTT."""
+    p = Pcap()
+
+    def t4(t, fwd, sp, flags):
+        if fwd:
+            return p.add(t, eth(M1, M2) / IP(src=IP1, dst=IP2, id=t % 65536) / TCP(sport=sp, dport=80, flags=flags, seq=100))
+        return p.add(t, eth(M2, M1) / IP(src=IP2, dst=IP1, id=t % 65536) / TCP(sport=80, dport=sp, flags=flags, seq=900, ack=101))
+
+    t4(100, 1, 43001, "S")
+    t4(1100, 1, 43001, "S")      # retransmitted: ignored
+    t4(1350, 0, 43001, "SA")     # RTT 1250 us
+    t4(1500, 1, 43001, "A")
+    t4(3000, 0, 43002, "SA")     # capture starts here: starts a measurement
+    t4(3100, 1, 43002, "A")
+    t4(3900, 0, 43002, "R")      # RTT 900 us
+    d = payload(24)
+
+    def e4(t, fwd, typ, seq):
+        if fwd:
+            return p.add(t, eth(M1, M2) / IP(src=IP1, dst=IP2, id=t % 65536) / ICMP(type=typ, id=21, seq=seq) / d)
+        return p.add(t, eth(M2, M1) / IP(src=IP2, dst=IP1, id=t % 65536) / ICMP(type=typ, id=21, seq=seq) / d)
+
+    e4(5000, 1, 8, 1)
+    e4(6000, 1, 8, 2)            # pending: ignored
+    e4(6100, 0, 0, 1)            # RTT 1100 us
+    e4(6200, 0, 0, 2)            # nothing pending: ignored
+    e4(7000, 1, 8, 3)
+    e4(7300, 0, 0, 3)            # RTT 300 us replaces it
+    p.add(8000, eth(M1, M2) / IPv6(src=V6A, dst=V6B) / ICMPv6EchoRequest(id=0x77, seq=1, data=d))
+    p.add(8050, eth(M2, M1) / IPv6(src=V6B, dst=V6A) / ICMPv6EchoReply(id=0x77, seq=1, data=d))
+    p.add(9000, eth(M1, M2) / IPv6(src=V6A, dst=V6B) / ICMPv6EchoRequest(id=0x77, seq=2, data=d))  # RTT stays 50 us
+    p.add(10000, eth(M1, M2) / IP(src=IP1, dst=IP2, id=5) / UDP(sport=40100, dport=5002) / payload(10))
+    p.add(10200, eth(M2, M1) / IP(src=IP2, dst=IP1, id=6) / UDP(sport=5002, dport=40100) / payload(10))
+    p.add(11000, eth(M1, M2) / IP(src=IP1, dst=IP2, id=7) / ICMP(type=13, id=0x56, seq=1, ts_ori=1, ts_rx=0, ts_tx=0))
+    p.add(11400, eth(M2, M1) / IP(src=IP2, dst=IP1, id=8) / ICMP(type=14, id=0x56, seq=1, ts_ori=1, ts_rx=2, ts_tx=3))
     return p
 
 
@@ -595,7 +643,7 @@ def snaplen():
 
 
 GENERATORS = {
-    "icmp4": icmp4, "icmp4_types": icmp4_types, "tcp_midstream": tcp_midstream, "vxlan6": vxlan6, "tcp": tcp, "tcp_ttl": tcp_ttl, "tcp_rst": tcp_rst, "udp": udp, "dns": dns,
+    "icmp4": icmp4, "icmp4_types": icmp4_types, "tcp_midstream": tcp_midstream, "vxlan6": vxlan6, "tcp": tcp, "tcp_ttl": tcp_ttl, "tcp_rst": tcp_rst, "rtt": rtt, "udp": udp, "dns": dns,
     "arp": arp, "vlan": vlan, "qinq": qinq, "mpls": mpls, "ipv4_options": ipv4_options,
     "ipv4_frag": ipv4_frag, "icmp6": icmp6, "icmp6_nd": icmp6_nd, "ipv6_ext": ipv6_ext,
     "ipv6_frag": ipv6_frag, "sctp": sctp, "gre": gre, "gre_eth": gre_eth, "vxlan": vxlan,

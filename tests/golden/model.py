@@ -427,30 +427,28 @@ class Flow:
         else:
             self.ba_p += 1
             self.ba_b += seg.length
-        # RTT
+        # RTT: Skydive's updateRTT (flow/flow.go), on this packet's own
+        # layers whatever its direction: an ICMPv4/ICMPv6 echo request starts
+        # a measurement when none is pending, the next echo reply ends it; a
+        # TCP segment with SYN starts one, the next SYN+ACK or RST ends it.
+        # Every end replaces the RTT. Nothing else (UDP, SCTP, ARP, the outer
+        # segment of a tunnel) has one.
         f = self.seg0
-        if self.rtt == 0:
-            if f.l4 is not None and f.l4[0] == "tcp":
-                flags = seg.l4[3]
-                if flags & TCP_SYN and not flags & TCP_ACK:
-                    if self.rtt_state is None:
-                        self.rtt_state = (ts_ns, ab)
-                elif flags & TCP_SYN and flags & TCP_ACK:
-                    if self.rtt_state is not None and self.rtt_state[1] != ab:
-                        self.rtt = ts_ns - self.rtt_state[0]
-            elif f.icmp is not None and icmp_flow_type(f) == ICMP_ECHO:
-                t = seg.icmp[1]
-                if t in (8, 128):
-                    if self.rtt_state is None:
-                        self.rtt_state = ts_ns
-                elif t in (0, 129):
-                    if self.rtt_state is not None:
-                        self.rtt = ts_ns - self.rtt_state
-            else:
-                if self.rtt_state is None:
-                    self.rtt_state = (ts_ns, ab)
-                elif self.rtt_state[1] != ab:
-                    self.rtt = ts_ns - self.rtt_state[0]
+        start = stop = False
+        if seg.icmp is not None:
+            ver, t = seg.icmp[0], seg.icmp[1]
+            start = t == (8 if ver == 4 else 128)
+            stop = t == (0 if ver == 4 else 129)
+        elif seg.l4 is not None and seg.l4[0] == "tcp":
+            flags = seg.l4[3]
+            start = bool(flags & TCP_SYN)
+            stop = bool((flags & TCP_SYN and flags & TCP_ACK) or flags & TCP_RST)
+        if self.rtt_state is None:
+            if start:
+                self.rtt_state = ts_ns
+        elif stop:
+            self.rtt = ts_ns - self.rtt_state
+            self.rtt_state = None
         # FinishType and TCPMetric
         if seg.l4 is not None and seg.l4[0] == "tcp" and f.l4 is not None and f.l4[0] == "tcp":
             flags = seg.l4[3]

@@ -95,7 +95,7 @@ check status-flows "$(head -c 300 "$tmp/o")" jtest 'j["Flows"]["Flows"]>0 and j[
 # ---- raw packets ----------------------------------------------------------------------
 query "G.Flows().Has('Application','ICMPv4').RawPackets()" >"$tmp/o"
 check rawpackets-json "$(head -c 300 "$tmp/o")" \
-	jtest 'len(j)>=1 and all(len(v)<=2 and v[0]["Index"]==1 and v[0]["LinkType"]==1 and v[0]["Data"] for e in j for v in e.values())' <"$tmp/o"
+	jtest 'len(j)==1 and list(j[0])==sorted(j[0]) and len(j[0])>=1 and all(len(v)<=2 and v[0]["Index"]==1 and v[0]["LinkType"]==1 and v[0]["Data"] for e in j for v in e.values())' <"$tmp/o"
 code=$(curl -s -o "$tmp/raw.pcap" -w '%{http_code}' -XPOST "$URL/api/topology" \
 	-H 'Accept: application/vnd.tcpdump.pcap' -H 'Content-Type: application/json' \
 	--data "{\"GremlinQuery\":\"G.Flows().Has('Application','ICMPv4').RawPackets()\"}")

@@ -553,7 +553,6 @@ static void test_bpf_and_nodes(void **state)
 	    {"G.Flows().RawPackets().BPF('tcp port 80').Count()", "1"},
 	    {"G.Flows().RawPackets().BPF('udp')", "[]"},
 	    {"G.Flows().RawPackets().BPF('ether src 02:00:00:00:00:02').Count()", "1"},
-	    {"G.Flows().RawPackets().BPF('ether src 02:00:00:00:00:01').Count()", "2"},
 	    {"G.Flows().Has('Application','ICMPv4').CaptureNode().Values('Name')", "[\"cap\"]"},
 	    {"G.Flows().Hops().Values('Name')", "[\"cap\"]"},
 	    {"G.Flows().Has('Application','ICMPv4').In().Values('Name')", "[\"eth-1\"]"},
@@ -571,10 +570,23 @@ static void test_bpf_and_nodes(void **state)
 			fail_msg("%s\n  got:  %s\n  want: %s", cases[i].q, got, cases[i].want);
 		free(got);
 	}
-	/* the reply is the second packet kept, Index 2, same shape as RawPackets() */
-	json_t *j = jrun(g, "G.Flows().RawPackets().BPF('icmp[icmptype] == 0')", &env);
-	const char *k;
+	const char *k, *prev = NULL;
 	json_t *v;
+	/* Skydive's shape (gremlin/traversal/rawpackets.go): one map UUID -> packets, keys
+	 * sorted; both flows have a packet from mac1 (the ping request, the SYN) */
+	json_t *j = jrun(g, "G.Flows().RawPackets().BPF('ether src 02:00:00:00:00:01')", &env);
+	assert_int_equal(json_array_size(j), 1);
+	assert_int_equal(json_object_size(json_array_get(j, 0)), 2);
+	json_object_foreach(json_array_get(j, 0), k, v)
+	{
+		if (prev)
+			assert_true(strcmp(prev, k) < 0);
+		prev = k;
+		assert_int_equal(json_array_size(v), 1);
+	}
+	json_decref(j);
+	/* the reply is the second packet kept, Index 2, same shape as RawPackets() */
+	j = jrun(g, "G.Flows().RawPackets().BPF('icmp[icmptype] == 0')", &env);
 	json_object_foreach(json_array_get(j, 0), k, v)
 	{
 		assert_int_equal(json_array_size(v), 1);

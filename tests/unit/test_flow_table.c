@@ -95,19 +95,21 @@ static void test_icmp_echo_one_flow_rtt(void **state)
 	fr_ping4(&f, mac2, mac1, ip2, ip1, 1, 7, 2);
 	feed(t, &f, S(1001) + 900000);
 	assert_int_equal(flow_table_stats(t)->flow_count, 1);
+	/* Skydive's updateRTT: each reply ends the pending measurement and
+	 * replaces the RTT: the second pair's 0.9 ms is kept. */
 	flow_table_flush(t);
 	assert_int_equal(x.n, 1);
 	struct flow *fl = &x.f[0];
 	assert_int_equal(fl->ab_packets, 2);
 	assert_int_equal(fl->ba_packets, 2);
 	assert_int_equal(fl->ab_bytes, 2 * 98);
-	assert_int_equal(flow_rtt_ns(fl), 1500000);
+	assert_int_equal(flow_rtt_ns(fl), 900000);
 	assert_memory_equal(fl->net_a, ip1, 4);
 	assert_int_equal(fl->finish, FLOW_NOT_FINISHED);
 	assert_non_null(strstr(x.json[0], "\"LayersPath\":\"Ethernet/IPv4/ICMPv4\""));
 	assert_non_null(strstr(x.json[0], "\"Application\":\"ICMPv4\""));
 	assert_non_null(strstr(x.json[0], "\"ICMP\":{\"Type\":\"ECHO\",\"ID\":7}"));
-	assert_non_null(strstr(x.json[0], "\"RTT\":1500000"));
+	assert_non_null(strstr(x.json[0], "\"RTT\":900000"));
 	assert_non_null(strstr(x.json[0], "\"Start\":1000000,\"Last\":1001000"));
 	assert_null(strstr(x.json[0], "FinishType"));
 	flow_table_free(t);
@@ -172,6 +174,101 @@ static void test_tcp_midstream_no_rtt_and_rst(void **state)
 	flow_table_flush(t);
 	assert_int_equal(flow_rtt_ns(&x.f[0]), 0);
 	assert_int_equal(x.f[0].finish, FLOW_TCP_RST);
+	flow_table_free(t);
+}
+
+/* The RTT of one TCP flow fed the given (flags, direction, time) steps. */
+static int64_t rtt_of_tcp(const uint8_t *flags, const int *fwd, const uint64_t *ts, int n)
+{
+	/* Neither idle expiry nor an update pass inside the 20 minutes. */
+	struct flow_table_opts o = {.expire_s = 7200, .update_s = 7200};
+	struct seen x;
+	struct flow_table *t = mk(&o, &x);
+	struct frame f;
+	for (int i = 0; i < n; i++) {
+		if (fwd[i])
+			fr_tcp4(&f, mac1, mac2, ip1, ip2, 40000, 80, flags[i]);
+		else
+			fr_tcp4(&f, mac2, mac1, ip2, ip1, 80, 40000, flags[i]);
+		feed(t, &f, ts[i]);
+	}
+	assert_int_equal(flow_table_stats(t)->flows_created, 1);
+	flow_table_flush(t);
+	assert_true(x.n >= 1);
+	int64_t r = flow_rtt_ns(&x.f[x.n - 1]);
+	flow_table_free(t);
+	return r;
+}
+
+/* Skydive's updateRTT (flow/flow.go) for TCP: any SYN starts when nothing is
+ * pending; the next SYN+ACK or RST ends it, whatever the direction. */
+static void test_tcp_rtt_rules(void **state)
+{
+	/* SYN, retransmitted SYN, SYN+ACK: from the first SYN. */
+	const uint8_t f1[] = {0x02, 0x02, 0x12};
+	const int d1[] = {1, 1, 0};
+	const uint64_t t1[] = {S(5), S(6), S(6) + 3000};
+	assert_int_equal(rtt_of_tcp(f1, d1, t1, 3), S(1) + 3000);
+	/* SYN answered by RST/ACK (closed port): SYN to RST. */
+	const uint8_t f2[] = {0x02, 0x14};
+	const int d2[] = {1, 0};
+	const uint64_t t2[] = {S(5), S(5) + 70000};
+	assert_int_equal(rtt_of_tcp(f2, d2, t2, 2), 70000);
+	/* The SYN was missed: the SYN+ACK starts, a later RST ends. */
+	const uint8_t f3[] = {0x12, 0x10, 0x18, 0x04};
+	const int d3[] = {0, 1, 1, 0};
+	const uint64_t t3[] = {S(5), S(5) + 10, S(5) + 20, S(7)};
+	assert_int_equal(rtt_of_tcp(f3, d3, t3, 4), S(2));
+	/* A RST with nothing pending measures nothing. */
+	const uint8_t f4[] = {0x10, 0x04};
+	const int d4[] = {1, 0};
+	const uint64_t t4[] = {S(5), S(6)};
+	assert_int_equal(rtt_of_tcp(f4, d4, t4, 2), 0);
+	/* After SYN/SYN+ACK a retransmitted SYN+ACK starts again (SYN set,
+	 * nothing pending) and the final RST ends it: the last pair is kept. */
+	const uint8_t f5[] = {0x02, 0x12, 0x12, 0x10, 0x04};
+	const int d5[] = {1, 0, 0, 1, 1};
+	const uint64_t t5[] = {S(5), S(5) + 100, S(6), S(6) + 10, S(6) + 500};
+	assert_int_equal(rtt_of_tcp(f5, d5, t5, 5), 500);
+	/* A RST 20 minutes after the SYN: beyond the us range, kept in ms. */
+	const uint8_t f6[] = {0x02, 0x04};
+	const int d6[] = {1, 0};
+	const uint64_t t6[] = {S(5), S(5 + 1200) + MS(7)};
+	assert_int_equal(rtt_of_tcp(f6, d6, t6, 2), (int64_t)(S(1200) + MS(7)));
+}
+
+/* ICMP echo: the first request since the last reply to the next reply. */
+static void test_icmp_rtt_pairs_and_udp_none(void **state)
+{
+	struct flow_table_opts o = {0};
+	struct seen x;
+	struct flow_table *t = mk(&o, &x);
+	struct frame f;
+	fr_ping4(&f, mac1, mac2, ip1, ip2, 0, 9, 1);
+	feed(t, &f, S(20));
+	fr_ping4(&f, mac1, mac2, ip1, ip2, 0, 9, 2); /* a second request: ignored */
+	feed(t, &f, S(21));
+	fr_ping4(&f, mac2, mac1, ip2, ip1, 1, 9, 1);
+	feed(t, &f, S(21) + 4000);
+	fr_ping4(&f, mac2, mac1, ip2, ip1, 1, 9, 2); /* nothing pending: ignored */
+	feed(t, &f, S(21) + 5000);
+	fr_ping4(&f, mac1, mac2, ip1, ip2, 0, 9, 3); /* pending, never answered */
+	feed(t, &f, S(22));
+	fr_udp4(&f, mac1, mac2, ip1, ip2, 5000, 53, 10);
+	feed(t, &f, S(20));
+	fr_udp4(&f, mac2, mac1, ip2, ip1, 53, 5000, 10);
+	feed(t, &f, S(20) + 1000);
+	flow_table_flush(t);
+	assert_int_equal(x.n, 2);
+	for (int i = 0; i < 2; i++) {
+		if (x.f[i].l4 == DECODE_L4_UDP) {
+			assert_int_equal(flow_rtt_ns(&x.f[i]), 0);
+			assert_null(strstr(x.json[i], "\"RTT\""));
+		} else {
+			/* req1 at 20 s to rep1 at 21.000004 s; req3 leaves it. */
+			assert_int_equal(flow_rtt_ns(&x.f[i]), S(1) + 4000);
+		}
+	}
 	flow_table_free(t);
 }
 
@@ -479,6 +576,8 @@ int main(void)
 		cmocka_unit_test(test_icmp_ids_split_flows),
 		cmocka_unit_test(test_tcp_handshake_fin_rtt),
 		cmocka_unit_test(test_tcp_midstream_no_rtt_and_rst),
+		cmocka_unit_test(test_tcp_rtt_rules),
+		cmocka_unit_test(test_icmp_rtt_pairs_and_udp_none),
 		cmocka_unit_test(test_key_modes),
 		cmocka_unit_test(test_tracking_id_direction_and_uuid),
 		cmocka_unit_test(test_table_full_counts_dropped),

@@ -328,12 +328,37 @@ static void test_set_keys(void **state)
 	graph_free(g);
 }
 
+/* A probe's rewrite of a node keeps the Captures the capture manager set on it. */
+static void test_update_keeps_captures(void **state)
+{
+	struct graph *g = graph_new(NULL);
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, "n", json_pack("{s:s, s:[{s:s}]}", "Name", "eth0",
+							  "Captures", "ID", "c1"),
+					"h", "o", 1),
+			 0);
+	assert_int_equal(topo_update_metadata(g, "n", json_pack("{s:s, s:s}", "Name", "eth0",
+								   "State", "UP"),
+					      2),
+			 0);
+	struct graph_view *v = graph_view_at(g, 0, NULL);
+	const json_t *md = graph_view_node_get(v, "n")->e.metadata;
+	assert_string_equal(json_string_value(json_object_get(md, "State")), "UP");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(md, "Captures"), 0), "ID")),
+			    "c1");
+	graph_view_free(v);
+	graph_unlock(g);
+	graph_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ids),	  cmocka_unit_test(test_types),
 		cmocka_unit_test(test_metrics),	  cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_messages),  cmocka_unit_test(test_set_keys),
+		cmocka_unit_test(test_update_keeps_captures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

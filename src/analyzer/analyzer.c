@@ -1,0 +1,389 @@
+/* analyzer.c - the analyzer (analyzer.h): its graph, topology history and flow store, and
+ * the services it adds to the graph service: captures, their dispatch, flow ingest. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/analyzer.h"
+#include "analyzer/capture_res.h"
+#include "analyzer/dispatch.h"
+#include "analyzer/flow_ingest.h"
+#include "analyzer/flow_live.h"
+#include "analyzer/graph_service.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "graph/graph.h"
+#include "graph/graph_log.h"
+#include "http/server.h"
+#include "store/flow_store.h"
+
+struct analyzer {
+	struct config *cfg;
+	struct graph *g;
+	struct graph_log *hl;         /* the topology history on disk; NULL: not kept */
+	struct flow_store *fs;
+	struct gremlin_flow_ops fops; /* G.Flows() over fs */
+	struct graph_service *gs;
+	struct capture_res *captures; /* /api/capture */
+	struct dispatch *dispatch;    /* OnDemand captures to agents */
+	struct flow_ingest *flows;    /* /ws/agent/flow */
+	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
+	struct http_route routes[2];
+	struct http_ws_endpoint endpoints[2];
+	analyzer_status_fn status_fn;
+	void *status_user;
+};
+
+/* One /ws/agent/flow connection. */
+struct flow_peer {
+	char host_id[128];
+	char client_type[32];
+	char who[96]; /* "addr:port" */
+	int bad_logged; /* a dropped frame was logged */
+};
+
+/* ---- /api/capture ------------------------------------------------------- */
+
+/* /api/capture[/<id>] (capture_res.h), on the loop */
+static void capture_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	struct capture_res_request cr = {.method = req->method,
+	                                 .path = req->path,
+	                                 .content_type = req->content_type,
+	                                 .ttl = req->kept[0][0] ? req->kept[0] : NULL,
+	                                 .body = req->body,
+	                                 .body_len = req->body_len};
+	capture_res_handle(a->captures, &cr, out);
+}
+
+/* Deletes captures whose X-Resource-TTL ended; runs on the loop twice a second. */
+static void capture_tick(void *user)
+{
+	struct analyzer *a = user;
+	capture_res_expire(a->captures, rest_now_ms());
+}
+
+/* capture_res_counts_fn: Count = nodes where the agent reports the capture active. */
+static json_t *capture_counts(void *user)
+{
+	struct analyzer *a = user;
+	return dispatch_capture_counts(a->g);
+}
+
+/* ---- dispatch (graph_service_opts hooks) --------------------------------- */
+
+/* dispatch_send_fn: queues an OnDemand message on the agent's topology connection. */
+static int dispatch_send(void *user, const char *host, json_t *msg)
+{
+	struct analyzer *a = user;
+	return graph_service_send_agent(a->gs, host, msg);
+}
+
+/* Runs the capture dispatch when something changed (at most every 200 ms). */
+static void dispatch_tick(void *user)
+{
+	struct analyzer *a = user;
+	dispatch_poll(a->dispatch, rest_now_ms());
+}
+
+static void agent_up(void *user, const char *host)
+{
+	struct analyzer *a = user;
+	if (a->dispatch)
+		dispatch_agent_up(a->dispatch, host);
+}
+
+static void agent_down(void *user, const char *host)
+{
+	struct analyzer *a = user;
+	if (a->dispatch)
+		dispatch_agent_down(a->dispatch, host);
+}
+
+static void agent_reply(void *user, const char *host, const json_t *msg)
+{
+	struct analyzer *a = user;
+	if (a->dispatch)
+		dispatch_reply(a->dispatch, host, msg);
+}
+
+/* ---- /ws/agent/flow ------------------------------------------------------ */
+
+static int flow_check(void *user, int kind, struct http_ws_req *r, char *why, size_t whylen)
+{
+	char host[128];
+	/* flow frames are protobuf whatever X-Client-Protocol says */
+	if (!http_ws_req_header(r, "X-Host-ID", host, sizeof(host))) {
+		snprintf(why, whylen, "/ws/agent/flow needs the X-Host-ID header");
+		return 400;
+	}
+	return 0;
+}
+
+static int flow_open(void *user, struct http_ws *ws, int kind, void **peer)
+{
+	const struct http_ws_info *info = http_ws_info(ws);
+	struct flow_peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -1;
+	http_ws_header(ws, "X-Host-ID", p->host_id, sizeof(p->host_id));
+	if (!http_ws_header(ws, "X-Client-Type", p->client_type, sizeof(p->client_type)))
+		snprintf(p->client_type, sizeof(p->client_type), "agent");
+	for (char *c = p->client_type; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	snprintf(p->who, sizeof(p->who), "%s:%d", info->remote, info->remote_port);
+	http_ws_set_name(ws, p->host_id);
+	*peer = p;
+	log_info("api: %s %s connected to %s from %s", p->client_type, p->host_id, info->path,
+	         p->who);
+	return 0;
+}
+
+/* One binary frame: a copy queued for the flow-ingest thread, which decodes, stores and
+ * counts it (flow_ingest.h); a full queue drops it (counted in Flows.IngestQueue), logged
+ * once per connection, and the connection kept. */
+static int flow_message(void *user, struct http_ws *ws, void *peer, struct http_ws_msg *msg)
+{
+	struct analyzer *a = user;
+	struct flow_peer *p = peer;
+	int rc = flow_ingest_submit(a->flows, p->host_id, p->who, (const uint8_t *)msg->data,
+	                            msg->len, rest_now_ms());
+	if ((rc == -ENOBUFS || rc == -ENOMEM) && !p->bad_logged) {
+		p->bad_logged = 1;
+		log_warn("api: flow frame from agent %s (%s) dropped: %s (counted in /api/status "
+		         "Flows.IngestQueue.Dropped: see analyzer.flow_queue and "
+		         "analyzer.flow_queue_bytes; further ones from this connection are not "
+		         "logged)",
+		         p->host_id, p->who,
+		         rc == -ENOBUFS ? "the flow-ingest queue is full" : "out of memory");
+	}
+	return 0;
+}
+
+static void flow_close(void *user, struct http_ws *ws, void *peer)
+{
+	struct flow_peer *p = peer;
+	if (!p)
+		return;
+	log_info("api: %s %s disconnected", p->client_type, p->host_id);
+	free(p);
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+/* The dispatch's Captures, the flows' (ingest, store), the topology history, then the
+ * caller's hook. */
+static void analyzer_status(void *user, json_t *s)
+{
+	struct analyzer *a = user;
+	if (a->dispatch) {
+		json_t *d = dispatch_status_json(a->dispatch);
+		if (d)
+			json_object_update(json_object_get(s, "Captures"), d);
+		json_decref(d);
+	}
+	if (a->flows)
+		flow_ingest_status_hook(a->flows, s);
+	flow_store_status_hook(a->fs, s);
+	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
+	if (a->status_fn)
+		a->status_fn(a->status_user, s);
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+/* The graph, its history log, the flow store. 0 or -1 with err filled. */
+static int stores_open(struct analyzer *a, char *err, size_t errlen)
+{
+	struct graph_opts go;
+	struct graph_log_opts lo;
+	struct flow_store_opts fso;
+	char hdir[4096], lerr[1024];
+	if (graph_log_config(a->cfg, &go, &lo, hdir, sizeof(hdir), err, errlen))
+		return -1;
+	if (!(a->g = graph_new(&go))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* replayed before any agent connects; an unwritable directory only costs the log */
+	if (lo.dir && !(a->hl = graph_log_open(a->g, &lo, (int64_t)(time_now_ns() / 1000000),
+	                                       lerr, sizeof(lerr))))
+		log_warn("topology history not kept on disk: %s", lerr);
+	if (flow_store_opts_from_config(a->cfg, &fso, err, errlen))
+		return -1;
+	if (!(a->fs = flow_store_new(&fso))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	flow_store_gremlin_ops(a->fs, &a->fops);
+	return 0;
+}
+
+/* Captures, their dispatch, flow ingest; after the port is bound (a conflict is reported
+ * first). 0 or -1 with err filled. */
+static int services_start(struct analyzer *a, char *err, size_t errlen)
+{
+	struct config *cfg = a->cfg;
+	struct http_server *srv = graph_service_server(a->gs);
+	a->captures =
+	    capture_res_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"), a->g);
+	if (!a->captures) {
+		snprintf(err, errlen, "out of memory loading the captures");
+		return -1;
+	}
+	capture_tick(a); /* those whose TTL ended while we were down */
+	capture_res_set_counts(a->captures, capture_counts, a);
+	a->dispatch = dispatch_new(a->g, a->captures, dispatch_send, a);
+	if (!a->dispatch || !(a->flows = flow_ingest_new(a->fs))) {
+		snprintf(err, errlen, "out of memory creating the capture dispatch");
+		return -1;
+	}
+	{ /* G.Flows() without At(): the agents' live flows (flow_live.h) */
+		struct flow_store_live hook;
+		if (!(a->live = flow_live_new(a->g, a->captures))) {
+			snprintf(err, errlen, "out of memory creating the live flow view");
+			return -1;
+		}
+		flow_live_hook(a->live, NULL, &hook);
+		flow_store_set_live(a->fs, &hook);
+	}
+	int64_t mh = config_get_int(cfg, "analyzer.flow.stats_max_hosts", 0);
+	int64_t mc = config_get_int(cfg, "analyzer.flow.stats_max_captures", 0);
+	flow_ingest_set_limits(a->flows, mh > 0 ? (size_t)mh : 0, mc > 0 ? (size_t)mc : 0);
+	int64_t fq = config_get_int(cfg, "analyzer.flow_queue", FLOW_INGEST_QUEUE);
+	int64_t fb = config_get_int(cfg, "analyzer.flow_queue_bytes", FLOW_INGEST_QUEUE_BYTES);
+	if (fq < 1 || fb < 1) {
+		snprintf(err, errlen,
+		         "analyzer.flow_queue %lld or analyzer.flow_queue_bytes %lld must be >= 1",
+		         (long long)fq, (long long)fb);
+		return -1;
+	}
+	if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
+		return -1;
+	dispatch_tick(a);
+	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
+		return -1;
+	if (http_server_every(srv, 500, capture_tick, a) ||
+	    http_server_every(srv, 100, dispatch_tick, a)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
+{
+	struct analyzer *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->cfg = cfg;
+	if (stores_open(a, err, errlen))
+		goto fail;
+	a->routes[0] = (struct http_route){.path = "/api/capture",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .keep = {"x-resource-ttl:"},
+	                                   .handle = capture_route,
+	                                   .user = a};
+	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",
+	                                            .binary = 1,
+	                                            .user = a,
+	                                            .check = flow_check,
+	                                            .open = flow_open,
+	                                            .message = flow_message,
+	                                            .close = flow_close};
+	struct graph_service_opts o = {.service = "analyzer",
+	                               .flow_ops = &a->fops,
+	                               .routes = a->routes,
+	                               .endpoints = a->endpoints,
+	                               .user = a,
+	                               .agent_up = agent_up,
+	                               .agent_down = agent_down,
+	                               .agent_namespace = DISPATCH_NAMESPACE,
+	                               .agent_reply = agent_reply,
+	                               .status = analyzer_status};
+	a->gs = graph_service_new(cfg, a->g, &o, err, errlen);
+	if (!a->gs || services_start(a, err, errlen))
+		goto fail;
+	return a;
+fail:
+	analyzer_stop(a);
+	return NULL;
+}
+
+int analyzer_start(struct analyzer *a)
+{
+	return graph_service_start(a->gs);
+}
+
+void analyzer_stop(struct analyzer *a)
+{
+	if (!a)
+		return;
+	/* connections first (their close needs the dispatch), then what they fed */
+	graph_service_stop(a->gs);
+	dispatch_free(a->dispatch);
+	flow_ingest_free(a->flows);
+	if (a->live) {
+		flow_store_set_live(a->fs, NULL);
+		flow_live_free(a->live);
+	}
+	capture_res_free(a->captures);
+	flow_store_free(a->fs);
+	graph_log_close(a->hl, (int64_t)(time_now_ns() / 1000000));
+	graph_free(a->g);
+	free(a);
+}
+
+int analyzer_port(const struct analyzer *a)
+{
+	return graph_service_port(a->gs);
+}
+
+const char *analyzer_address(const struct analyzer *a)
+{
+	return graph_service_address(a->gs);
+}
+
+void analyzer_set_status_hook(struct analyzer *a, analyzer_status_fn fn, void *user)
+{
+	a->status_fn = fn;
+	a->status_user = user;
+}
+
+int analyzer_local_agent_config(const struct analyzer *a, struct config *cfg)
+{
+	/* The agent talks to the analyzer's real port (which may have been picked by the
+	 * kernel), on loopback when it listens on every address. */
+	char host[256], local[300];
+	int port = analyzer_port(a), p;
+	if (config_split_addr(analyzer_address(a), host, sizeof(host), &p) < 0)
+		host[0] = 0;
+	if (!host[0] || !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	else if (!strcmp(host, "::"))
+		snprintf(host, sizeof(host), "::1");
+	if (strchr(host, ':'))
+		snprintf(local, sizeof(local), "[%s]:%d", host, port);
+	else
+		snprintf(local, sizeof(local), "%s:%d", host, port);
+	if (config_set(cfg, "analyzers", json_pack("[s]", local)))
+		return -ENOMEM;
+	/* The in-process agent logs in with analyzer.auth.cluster.username/password, as
+	 * Skydive's allinone (cmd/allinone/allinone.go), unless agent.auth.cluster is set. */
+	static const char *const cred_keys[][2] = {
+	    {"agent.auth.cluster.username", "analyzer.auth.cluster.username"},
+	    {"agent.auth.cluster.password", "analyzer.auth.cluster.password"}};
+	const char *own = config_get_string(cfg, cred_keys[0][0], NULL);
+	for (size_t k = 0; k < 2 && !(own && *own); k++) {
+		const char *v = config_get_string(cfg, cred_keys[k][1], NULL);
+		if (v && config_set_string(cfg, cred_keys[k][0], v))
+			return -ENOMEM;
+	}
+	return 0;
+}
