@@ -1,8 +1,9 @@
 /* captures.h - the agent's captures: OnDemand Start/Stop requests from the
  * analyzer (docs/API.md, "Agent protocol"), one worker per (capture, node)
  * running a live capture (afpacket or pcap; pcapsocket, sflow; ovssflow and
- * ovsmirror through ovs_capture.h; ebpf, flows counted in the kernel, through
- * ebpf_capture.h) inside the node's network
+ * ovsmirror through ovs_capture.h; ovsnetflow, OVS's NetFlow records, through
+ * ovs_capture.h and netflow_collector.h; ebpf, flows counted in the kernel,
+ * through ebpf_capture.h) inside the node's network
  * namespace into a flow table (afpacket: capture_workers threads sharing a
  * PACKET_FANOUT group, a table each), flows and Stats sent as protobuf through
  * the flow sender, and the node's `Captures` metadata kept up to date. */

@@ -1,5 +1,5 @@
-/* ovs_capture.h - the OVSDB side of the ovssflow and ovsmirror capture
- * types: rows written into Open vSwitch's database (RFC 7047 "transact" on a
+/* ovs_capture.h - the OVSDB side of the ovssflow, ovsnetflow and ovsmirror
+ * capture types: rows written into Open vSwitch's database (RFC 7047 "transact" on a
  * short-lived connection to ovs.ovsdb, unix: or tcp:) when a capture starts,
  * removed when it stops. Every row made carries external_ids
  * {"skydive-probe-id": <capture UUID>}.
