@@ -23,6 +23,7 @@
 #include "agent/capture_target.h"
 #include "agent/ebpf_capture.h"
 #include "agent/flow_pb.h"
+#include "agent/netflow_collector.h"
 #include "agent/ovs_capture.h"
 #include "agent/sflow_meta.h"
 #include "wire/graph_msg.h"
@@ -43,6 +44,7 @@ struct cap_lane {
 	int idx;
 	struct capture *cap;
 	struct ebpf_capture *eb; /* ebpf: the kernel flow map instead of cap */
+	struct netflow_collector *nf; /* ovsnetflow: NetFlow records instead of cap */
 	struct flow_table *t;
 	struct flow_batch *batch;
 	struct capture_target_lane *tl; /* netflowv5 target: this lane's records */
@@ -200,6 +202,18 @@ static json_t *entry_json(const struct cap_worker *w)
 	}
 	if (is_sflow(w) && w->nlanes && w->lanes[0].cap)
 		sflow_meta_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
+	if (w->nlanes && w->lanes[0].nf) { /* ovsnetflow: the collector's counters */
+		struct netflow_collector_stats ns;
+		netflow_collector_stats(w->lanes[0].nf, &ns);
+		json_object_set_new(e, "NetFlowSocket",
+				    json_string(netflow_collector_address(w->lanes[0].nf)));
+		json_object_set_new(e, "NetFlowDatagrams", json_integer((json_int_t)ns.datagrams));
+		json_object_set_new(e, "NetFlowDatagramErrors",
+				    json_integer((json_int_t)ns.datagram_errors));
+		json_object_set_new(e, "NetFlowRecords", json_integer((json_int_t)ns.records));
+		json_object_set_new(e, "NetFlowRecordsLost",
+				    json_integer((json_int_t)ns.records_lost));
+	}
 	if (w->mirror_of)
 		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
 	capture_target_entry(w->tgt, e); /* TargetType, TargetSent, ... */
@@ -299,6 +313,10 @@ static void lane_update(struct cap_lane *l)
 	if (l->eb) {
 		atomic_store(&l->received, ebpf_capture_packets(l->eb));
 		atomic_store(&l->kernel_flow_dropped, ebpf_capture_kernel_dropped(l->eb));
+	} else if (l->nf) { /* the packets the exporter counted in its records */
+		struct netflow_collector_stats ns;
+		netflow_collector_stats(l->nf, &ns);
+		atomic_store(&l->received, ns.packets);
 	} else if (capture_stats(l->cap, &cs) == 0) {
 		atomic_store(&l->received, cs.received);
 		atomic_store(&l->dropped_kernel, cs.dropped_kernel);
@@ -369,6 +387,13 @@ static int ebpf_poll(void *src, struct flow_table *t)
 	return ebpf_capture_poll(src, t);
 }
 
+static int netflow_poll(void *src, struct flow_table *t)
+{
+	return netflow_collector_poll(src, t);
+}
+
+#define NETFLOW_POLL_MS 100 /* between reads of the collector's socket */
+
 static void *lane_main(void *arg)
 {
 	struct cap_lane *l = arg;
@@ -385,6 +410,16 @@ static void *lane_main(void *arg)
 		if (rc) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s", strerror(-rc));
+			worker_fail(w, msg);
+			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
+		}
+	} else if (l->nf) { /* NetFlow records from OVS */
+		struct flow_loop_records src = {netflow_poll, l->nf, NETFLOW_POLL_MS};
+		int rc = flow_loop_run_records(&src, l->t, &lo);
+		if (rc) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "netflow: reading the collector: %s",
+				 strerror(-rc));
 			worker_fail(w, msg);
 			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
 		}
@@ -415,6 +450,7 @@ static void worker_free(struct cap_worker *w)
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 	}
 	free(w->lanes);
 	capture_target_close(w->tgt);
@@ -473,6 +509,16 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+	} else if (!strcmp(w->type, "ovsnetflow")) {
+		/* A UDP NetFlow v5 collector on the agent host, fed by OVS. */
+		struct netflow_collector_opts no = {
+			.bind_address = m->o.netflow_bind,
+			.port_min = m->o.netflow_port_min,
+			.port_max = m->o.netflow_port_max,
+		};
+		l->nf = netflow_collector_open(&no, err, errlen);
+		if (!l->nf)
+			return -1;
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */
 		l->eb = ebpf_capture_open(w->netns, w->ifname, m->o.ebpf_polling_rate, err, errlen);
@@ -482,7 +528,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
 						  : capture_open_afpacket(&co, err, errlen);
 	}
-	if (!l->cap && !l->eb)
+	if (!l->cap && !l->eb && !l->nf)
 		return -1;
 	/* The listeners' filters (afpacket and pcap took theirs at opening). */
 	if (l->cap && (!strcmp(w->type, "pcapsocket") || is_sflow(w)) && w->bpf && *w->bpf &&
@@ -569,11 +615,13 @@ fail:
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
+		w->lanes[i].nf = NULL;
 	}
 }
 
@@ -622,14 +670,26 @@ static const char *sflow_address(const struct capture *c)
 	return in.address;
 }
 
-/* ovssflow: the sFlow row pointing the bridge at the collector just opened. */
+/* ovssflow, ovsnetflow: the sFlow or NetFlow row pointing the bridge at the
+ * collector just opened. */
 static void ovs_after_open(struct cap_worker *w)
 {
-	if (strcmp(w->type, "ovssflow") || !w->nlanes || !w->lanes[0].cap)
+	int nf = !strcmp(w->type, "ovsnetflow");
+	if ((!nf && strcmp(w->type, "ovssflow")) || !w->nlanes ||
+	    !(nf ? (void *)w->lanes[0].nf : (void *)w->lanes[0].cap))
 		return;
 	char err[512] = "";
 	if (w->m->o.ovsdb && !*w->m->o.ovsdb) {
-		snprintf(err, sizeof(err), "ovssflow needs OVSDB (the ovsdb probe is off)");
+		snprintf(err, sizeof(err), "%s needs OVSDB (the ovsdb probe is off)", w->type);
+	} else if (nf) {
+		struct ovs_netflow_opts no = {
+			.ovsdb = w->m->o.ovsdb,
+			.bridge_uuid = w->ovs_uuid,
+			.probe_id = w->capture_id,
+			.collector = netflow_collector_address(w->lanes[0].nf),
+			.target = w->target,
+		};
+		w->ovs = ovs_netflow_attach(&no, err, sizeof(err));
 	} else {
 		struct ovs_sflow_opts so = {
 			.ovsdb = w->m->o.ovsdb,
@@ -652,11 +712,13 @@ static void ovs_after_open(struct cap_worker *w)
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
+		w->lanes[i].nf = NULL;
 	}
 }
 
@@ -700,6 +762,55 @@ static struct cap_worker *find(struct capmgr *m, const char *cid, const char *ni
 	return NULL;
 }
 
+/* ovsnetflow takes flow records from OVS, not packets: the options that need
+ * packets (or are sFlow's) are refused rather than ignored. */
+static int ovsnetflow_refused(const json_t *res, int has_target_type, char *why, size_t len)
+{
+	static const struct {
+		const char *key, *reason;
+	} opts[] = {
+	    {"BPFFilter", "no BPF filter (OVS exports flow records, not packets)"},
+	    {"RawPacketLimit", "no raw packets (NetFlow records carry none)"},
+	    {"HeaderSize", "no HeaderSize (NetFlow records carry no headers)"},
+	    {"ExtraTCPMetric", "no ExtraTCPMetric (NetFlow records carry no TCP timing)"},
+	    {"IPDefrag", "no IPDefrag (OVS exports flow records, not packets)"},
+	    {"ReassembleTCP", "no ReassembleTCP (OVS exports flow records, not packets)"},
+	    {"ExtraLayers", "no ExtraLayers (OVS exports flow records, not packets)"},
+	    {"Port", "no Port (the collector takes agent.flow.netflow.port_min..port_max)"},
+	};
+	if (has_target_type) {
+		snprintf(why, len, "capture type ovsnetflow: OVS sends NetFlow to its Target "
+				   "itself: no TargetType there");
+		return 1;
+	}
+	/* sFlow's two options come with every create (Skydive's client sends its
+	 * defaults 1 and 10): those values are what NetFlow does anyway (every
+	 * packet counted; no counter polling), any other is refused. */
+	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
+	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
+	if (sr > 1) {
+		snprintf(why, len, "capture type ovsnetflow takes no SamplingRate (OVS's NetFlow "
+				   "counts every packet; 0 or 1 only)");
+		return 1;
+	}
+	if (pi != 0 && pi != 10) {
+		snprintf(why, len, "capture type ovsnetflow takes no PollingInterval (an sFlow "
+				   "counter option; 0 or the default 10 only)");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const json_t *v = json_object_get(res, opts[i].key);
+		int set = json_is_string(v)    ? *json_string_value(v) != 0
+			  : json_is_integer(v) ? json_integer_value(v) != 0
+			  : json_is_true(v);
+		if (set) {
+			snprintf(why, len, "capture type ovsnetflow takes %s", opts[i].reason);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const json_t *res)
 {
 	const char *cid = json_string_value(json_object_get(res, "UUID"));
@@ -711,7 +822,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		type = "afpacket"; /* or the node type's default, below */
 	if (strcmp(type, "afpacket") && strcmp(type, "pcap") && strcmp(type, "pcapsocket") &&
 	    strcmp(type, "sflow") && strcmp(type, "ovssflow") && strcmp(type, "ovsmirror") &&
-	    strcmp(type, "ebpf"))
+	    strcmp(type, "ovsnetflow") && strcmp(type, "ebpf"))
 		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
 	const char *bpf = json_string_value(json_object_get(res, "BPFFilter"));
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
@@ -862,6 +973,13 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		worker_free(w);
 		return reply(msg, 400, "capture type ovssflow sends sFlow to its Target: "
 				       "no TargetType there");
+	}
+	if (!strcmp(w->type, "ovsnetflow")) {
+		char why[160];
+		if (ovsnetflow_refused(res, w->target_type != NULL, why, sizeof(why))) {
+			worker_free(w);
+			return reply(msg, 400, "%s", why);
+		}
 	}
 	if (w->target_type) {
 		char err[512] = "";

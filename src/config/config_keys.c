@@ -88,6 +88,9 @@ static const struct {
     {"agent.flow.sflow.bind_address", KEY_LEAF},
     {"agent.flow.sflow.port_min", KEY_LEAF},
     {"agent.flow.sflow.port_max", KEY_LEAF},
+    {"agent.flow.netflow.bind_address", KEY_LEAF},
+    {"agent.flow.netflow.port_min", KEY_LEAF},
+    {"agent.flow.netflow.port_max", KEY_LEAF},
     {"agent.flow.ebpf.polling_rate", KEY_LEAF},
     /* authentication backends and authorization */
     {"auth.*.type", KEY_LEAF},

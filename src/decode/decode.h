@@ -219,6 +219,8 @@ struct decode_hdrs {
 	uint16_t sport, dport;
 	uint8_t icmp_type, icmp_code; /* wire values */
 	uint16_t icmp_id;   /* ICMPv4: bytes 4-5; ICMPv6: the echo identifier */
+	uint8_t no_link;    /* 1: an IP-only record (NetFlow v5 has no MACs): no Ethernet
+			     * layer, as a raw-IP frame decodes; mac_*, has_vlan unused */
 };
 
 /* Fills *out (completely) with the segment decode_packet gives an Ethernet
