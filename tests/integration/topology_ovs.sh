@@ -201,15 +201,30 @@ check_edge layer2-bridge-port ovsbridge "$BR" \
 check_edge layer2-port-veth ovsport "${P}v1" \
 	'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
 	--arg p "$v1_port" --arg i "$v1_intf"
-# The internal port is a tap device OVS creates in the root namespace.
-if wait_for 10 "G.V().Has('Name','${P}in').Has('Type','tuntap')" \
-	'.[0].Metadata.Ovs.UUID != null and .[0].Metadata.UUID == .[0].Metadata.Ovs.UUID'; then
-	in_intf=$(nid tuntap "${P}in")
+# The internal port is a tap device OVS creates in the root namespace: one
+# node with the OVSDB's Type "internal" (as Skydive's ovsdb.go sets it), the
+# netlink keys and the OVS keys, not a second "tuntap" node.
+in_uuid=$(vsctl get interface "${P}in" _uuid)
+in_mac=$(cat "/sys/class/net/${P}in/address")
+in_idx=$(cat "/sys/class/net/${P}in/ifindex")
+in_mtu=$(cat "/sys/class/net/${P}in/mtu")
+if wait_for 10 "G.V().Has('Name','${P}in')" \
+	'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (.[0].Metadata |
+		.Type == "internal" and .UUID == $u and .Ovs.UUID == $u and .MAC == $m and
+		.IfIndex == ($i | tonumber) and .MTU == ($t | tonumber))' \
+	--arg u "$in_uuid" --arg m "$in_mac" --arg i "$in_idx" --arg t "$in_mtu"; then
+	ok "internal-one-node (Type internal, MAC $in_mac, IfIndex $in_idx, MTU $in_mtu, UUID)"
+	in_intf=$(nid internal "${P}in")
 	check_edge layer2-port-internal ovsport "${P}in" \
 		'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
 		--arg p "$in_port" --arg i "$in_intf"
 else
-	ko internal-intf "$(q "G.V().Has('Name','${P}in')" | head -c 400)"
+	ko internal-one-node "$(q "G.V().Has('Name','${P}in')" | head -c 600)"
+fi
+if [ "$(q "G.V().Has('Type','tuntap').Has('Name','${P}in').Count()" | jq -r 'if type == "array" then .[0] else . end')" = 0 ]; then
+	ok internal-no-tuntap-node
+else
+	ko internal-no-tuntap-node "$(q "G.V().Has('Type','tuntap').Has('Name','${P}in')" | head -c 300)"
 fi
 v1_iface_uuid=$(vsctl get interface "${P}v1" _uuid)
 v1_ofport=$(vsctl get interface "${P}v1" ofport)
@@ -235,6 +250,50 @@ if [ -n "$pa" ] && [ -n "$pb" ]; then
 		--arg b "$(nid ovsbridge "$BP")" --arg x "$pb"
 else
 	ko patch-nodes "$(q "G.V().Has('Type','patch')" | head -c 300)"
+fi
+
+# Tunnel ports have no kernel link on the userspace datapath: nodes of the
+# OVSDB's type. Remote on loopback: nothing leaves the machine.
+vsctl add-port "$BR" "${P}vx" -- set interface "${P}vx" type=vxlan options:remote_ip=127.0.0.9 \
+	-- add-port "$BR" "${P}gr" -- set interface "${P}gr" type=gre options:remote_ip=127.0.0.10 ||
+	ko ovs-up "add-port vxlan/gre failed"
+for tun in vxlan:vx gre:gr; do
+	ty=${tun%%:*} nm=${P}${tun#*:}
+	u=$(vsctl get interface "$nm" _uuid)
+	if wait_for 10 "G.V().Has('Name','$nm')" \
+		'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (map(select(.Metadata.Type != "ovsport"))[0].Metadata |
+			.Type == $ty and .UUID == $u and .Ovs.Options.remote_ip == $r)' \
+		--arg ty "$ty" --arg u "$u" --arg r "$(vsctl get interface "$nm" options:remote_ip | tr -d '"')"; then
+		ok "$ty-node"
+	else
+		ko "$ty-node" "$(q "G.V().Has('Name','$nm')" | head -c 400)"
+	fi
+done
+if q "G.V().Has('Name','${P}pa')" | jq -e 'map(select(.Metadata.Type != "ovsport")) | length == 1 and .[0].Metadata.Type == "patch" and .[0].Metadata.Ovs.Options.peer == $p' \
+	--arg p "${P}pb" >/dev/null; then
+	ok patch-type
+else
+	ko patch-type "$(q "G.V().Has('Name','${P}pa')" | head -c 400)"
+fi
+
+# An internal port moved to a namespace stays one node, now owned by the
+# netns node, with its OVS keys and its port's layer2 edge.
+ip netns add "${P}n4"
+ip link set "${P}in" netns "${P}n4"
+tm=$(now_ms)
+if wait_for 10 "G.V().Has('Name','${P}in')" \
+	'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (map(select(.Metadata.Type != "ovsport"))[0].Metadata |
+		.Type == "internal" and .UUID == $u and .MAC == $m)' \
+	--arg u "$in_uuid" --arg m "$in_mac" &&
+	wait_for 10 "G.V().Has('Type','netns').Has('Name','${P}n4').Out().Has('Name','${P}in')" \
+		'length == 1 and .[0].Metadata.Type == "internal" and .[0].Metadata.Ovs.UUID == $u' --arg u "$in_uuid"; then
+	ok "internal-moved-netns ($(($(now_ms) - tm)) ms: one node, owned by netns ${P}n4)"
+	moved=$(q "G.V().Has('Type','netns').Has('Name','${P}n4').Out().Has('Name','${P}in')" | jq -r '.[0].ID')
+	check_edge layer2-port-internal-moved ovsport "${P}in" \
+		'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
+		--arg p "$in_port" --arg i "$moved"
+else
+	ko internal-moved-netns "$(q "G.V().Has('Name','${P}in')" | jq -c '[.[].Metadata | {Type, MAC, IfIndex, UUID}]') OVSDB: $(vsctl --columns=mac_in_use,ifindex,error list interface "${P}in" | tr '\n' ' ')"
 fi
 
 # ---- live updates ---------------------------------------------------------
