@@ -51,7 +51,7 @@ struct topo_ovs {
 
 /* Type is not among them: it is the netlink one until the OVSDB says
  * otherwise (sync_kernel_links puts it back). */
-const char *const topo_ovs_intf_keys[] = {"UUID", "Ovs", "ExtID", NULL};
+const char *const topo_ovs_intf_keys[] = {"UUID", "Ovs", "ExtID", "OfPort", NULL};
 
 static const char *const tables[] = {"Bridge", "Port", "Interface"};
 
@@ -277,16 +277,24 @@ static json_t *ovs_md(const char *uuid, const json_t *row)
 	json_t *opts = col_map(row, "options");
 	if (opts)
 		json_object_set_new(m, "Options", opts);
+	json_t *oc = col_map(row, "other_config");
+	if (oc)
+		json_object_set_new(m, "OtherConfig", oc);
 	const char *err = col_str(row, "error");
 	if (*err)
 		json_object_set_new(m, "Error", json_string(err));
 	return m;
 }
 
-/* UUID, Ovs and ExtID of an interface into md. */
+/* UUID, OfPort, Ovs and ExtID of an interface into md. OfPort is also a
+ * top-level key, where Skydive's ovsdb.go puts it (Ovs.OfPort stays for
+ * our earlier users). */
 static void iface_keys(json_t *md, const char *uuid, const json_t *row)
 {
 	json_object_set_new(md, "UUID", json_string(uuid));
+	json_int_t ofport = col_int(row, "ofport");
+	if (ofport)
+		json_object_set_new(md, "OfPort", json_integer(ofport));
 	json_t *m = ovs_md(uuid, row);
 	if (m)
 		json_object_set_new(md, "Ovs", m);
@@ -719,11 +727,11 @@ static int send_msg(struct topo_ovs *o, int fd, json_t *msg)
 static json_t *monitor_request(void)
 {
 	return json_pack(
-		"{ss ss s[s n {s{s[sssss]} s{s[ssss]} s{s[ssssssss]}}]}", "id", "monitor", "method",
+		"{ss ss s[s n {s{s[sssss]} s{s[ssss]} s{s[sssssssss]}}]}", "id", "monitor", "method",
 		"monitor", "params", "Open_vSwitch", "Bridge", "columns", "name", "ports",
 		"external_ids", "datapath_type", "datapath_id", "Port", "columns", "name",
 		"interfaces", "external_ids", "tag", "Interface", "columns", "name", "type",
-		"options", "ofport", "ifindex", "external_ids", "mac_in_use", "error");
+		"options", "ofport", "ifindex", "external_ids", "mac_in_use", "error", "other_config");
 }
 
 /* Handles one message: 0, or -errno to drop the connection. */

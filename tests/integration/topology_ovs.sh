@@ -229,7 +229,7 @@ fi
 v1_iface_uuid=$(vsctl get interface "${P}v1" _uuid)
 v1_ofport=$(vsctl get interface "${P}v1" ofport)
 if wait_for 10 "G.V().Has('Type','veth').Has('Name','${P}v1')" \
-	'.[0].Metadata | .Ovs.UUID == $u and .UUID == $u and .Ovs.OfPort == ($o | tonumber)' \
+	'.[0].Metadata | .Ovs.UUID == $u and .UUID == $u and .Ovs.OfPort == ($o | tonumber) and .OfPort == ($o | tonumber)' \
 	--arg u "$v1_iface_uuid" --arg o "$v1_ofport"; then
 	ok "ovs-keys-on-veth (OfPort $v1_ofport)"
 else
