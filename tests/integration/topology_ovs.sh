@@ -285,6 +285,31 @@ else
 	ko patch-type "$(q "G.V().Has('Name','${P}pa')" | head -c 400)"
 fi
 
+# A tap port (a tap device made beforehand): Type "tap" while in OVS. On
+# del-port OVS clears the device's persistence, so it goes, and its node too.
+ip tuntap add "${P}tp" mode tap && ip link set "${P}tp" up
+vsctl add-port "$BR" "${P}tp" -- set interface "${P}tp" type=tap || ko ovs-up "add-port tap failed"
+tp_uuid=$(vsctl get interface "${P}tp" _uuid)
+if wait_for 10 "G.V().Has('Name','${P}tp')" \
+	'map(select(.Metadata.Type != "ovsport")) | length == 1 and .[0].Metadata.Type == "tap" and .[0].Metadata.UUID == $u and .[0].Metadata.IfIndex == ($i | tonumber)' \
+	--arg u "$tp_uuid" --arg i "$(cat "/sys/class/net/${P}tp/ifindex")"; then
+	ok tap-type
+else
+	ko tap-type "$(q "G.V().Has('Name','${P}tp')" | jq -c '[.[].Metadata | {Type, UUID, IfIndex}]')"
+fi
+vsctl del-port "$BR" "${P}tp"
+for _ in $(seq 50); do [ -e "/sys/class/net/${P}tp" ] || break; sleep 0.1; done
+if [ -e "/sys/class/net/${P}tp" ]; then # kept: its netlink Type, no OVS keys
+	want='length == 1 and .[0].Metadata.Type == "tuntap" and .[0].Metadata.UUID == null and .[0].Metadata.Ovs == null'
+else
+	want='length == 0'
+fi
+if wait_for 10 "G.V().Has('Name','${P}tp')" "$want"; then
+	ok "tap-del-port ($([ -e "/sys/class/net/${P}tp" ] && echo "device kept: tuntap again" || echo "device gone: node gone"))"
+else
+	ko tap-del-port "$(q "G.V().Has('Name','${P}tp')" | jq -c '[.[].Metadata | {Type, UUID}]')"
+fi
+
 # An internal port moved to a namespace stays one node, now owned by the
 # netns node, with its OVS keys and its port's layer2 edge.
 ip netns add "${P}n4"
