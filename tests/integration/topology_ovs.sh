@@ -362,7 +362,7 @@ else
 fi
 
 # ---- OVSDB goes away: its nodes go, the probe waits for it quietly --------
-kill_pidfile ovs-vswitchd
+# ovsdb-server first: vswitchd, still up, keeps the moved internal port's tap.
 t4=$(now_ms)
 kill_pidfile ovsdb-server
 t5=$(now_ms)
@@ -371,6 +371,18 @@ if wait_for 5 "G.V().Has('Type','ovsbridge').Has('Name','$BR').Count()" '. == 0 
 else
 	ko ovsdb-lost "$(q "G.V().Has('Type','ovsbridge')" | head -c 300)"
 fi
+# What the OVSDB said no longer holds: the link's netlink Type is back.
+if [ -e "/var/run/netns/${P}n4" ] && ip -n "${P}n4" link show "${P}in" >/dev/null 2>&1; then
+	if wait_for 5 "G.V().Has('Name','${P}in')" \
+		'length == 1 and .[0].Metadata.Type == "tuntap" and .[0].Metadata.UUID == null and .[0].Metadata.Ovs == null'; then
+		ok ovsdb-lost-netlink-type-back
+	else
+		ko ovsdb-lost-netlink-type-back "$(q "G.V().Has('Name','${P}in')" | jq -c '[.[].Metadata | {Type, UUID}]')"
+	fi
+else
+	ko ovsdb-lost-netlink-type-back "the moved internal port ${P}in is no longer in ${P}n4"
+fi
+kill_pidfile ovs-vswitchd
 sleep 2.5
 n_logs=$(grep -c "ovsdb probe:.*not reachable\|ovsdb probe: connection .* lost" "$tmp/allinone.log")
 if [ "$n_logs" -le 1 ]; then
