@@ -243,6 +243,14 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	json_decref(probes);
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
+	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not
+	 * built yet, so asking for them is an error rather than a graph without them. */
+	if (config_get_bool(cfg, "ovs.oflow.enable", 0)) {
+		snprintf(err, errlen, "ovs.oflow.enable: OpenFlow rule nodes (ofrule) are not "
+				      "implemented in this build");
+		agent_config_free(ac);
+		return -ENOTSUP;
+	}
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");

@@ -124,6 +124,7 @@ static const struct {
     {"tls.client_key", KEY_LEAF},
     {"tls.require_client_cert", KEY_LEAF},
     {"ovs.ovsdb", KEY_LEAF},
+    {"ovs.oflow.enable", KEY_LEAF}, /* refused when true: agent_config.c */
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
