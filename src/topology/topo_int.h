@@ -157,7 +157,7 @@ int topo_netns_start(struct topology *t);
 void topo_netns_stop(struct topology *t);
 
 /* graph_node_set_metadata of a probe's new view of a node it already published,
- * keeping the node's "Captures" (agent/captures.c owns it): otherwise a capture
+ * keeping the node's "Captures" (agent/captures.c owns it) and "SFlow" (agent/sflow_meta.c): otherwise a capture
  * vanishes from the node until its next stats update, and its flows from the live
  * view (analyzer/flow_live.h). Graph lock held; md stolen. */
 int topo_update_metadata(struct graph *g, const char *id, json_t *md, int64_t now_ms);

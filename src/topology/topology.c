@@ -287,14 +287,21 @@ oom:
 
 int topo_update_metadata(struct graph *g, const char *id, json_t *md, int64_t now_ms)
 {
-	if (md && !json_object_get(md, "Captures")) {
-		struct graph_view *v = graph_view_at(g, 0, NULL);
-		const struct graph_node *n = v ? graph_view_node_get(v, id) : NULL;
-		json_t *c = n ? json_object_get(n->e.metadata, "Captures") : NULL;
+	/* keys the agent's capture lanes set on a node, which no probe owns: Captures
+	 * (the capture manager) and SFlow (an sflow capture's counters, sflow_meta.c) */
+	static const char *const kept[] = {"Captures", "SFlow"};
+	struct graph_view *v = NULL;
+	const struct graph_node *n = NULL;
+	for (size_t k = 0; md && k < sizeof(kept) / sizeof(kept[0]); k++) {
+		if (json_object_get(md, kept[k]))
+			continue;
+		if (!v && (v = graph_view_at(g, 0, NULL)))
+			n = graph_view_node_get(v, id);
+		json_t *c = n ? json_object_get(n->e.metadata, kept[k]) : NULL;
 		if (c)
-			json_object_set_new(md, "Captures", json_deep_copy(c));
-		graph_view_free(v);
+			json_object_set_new(md, kept[k], json_deep_copy(c));
 	}
+	graph_view_free(v);
 	return graph_node_set_metadata(g, id, md, now_ms);
 }
 
