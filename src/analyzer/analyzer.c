@@ -11,6 +11,7 @@
 #include "analyzer/flow_ingest.h"
 #include "analyzer/flow_live.h"
 #include "analyzer/graph_service.h"
+#include "analyzer/metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "graph/graph.h"
@@ -193,6 +194,14 @@ static void analyzer_status(void *user, json_t *s)
 		a->status_fn(a->status_user, s);
 }
 
+/* GET /metrics: the flows' (ingest, store) and the topology history (metrics.h) */
+static void analyzer_metrics(void *user, struct buf *b)
+{
+	struct analyzer *a = user;
+	metrics_analyzer(b, config_get_string(a->cfg, "host_id", "localhost"), a->flows, a->fs,
+	                 a->hl);
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 /* The graph, its history log, the flow store. 0 or -1 with err filled. */
@@ -306,7 +315,8 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                               .agent_down = agent_down,
 	                               .agent_namespace = DISPATCH_NAMESPACE,
 	                               .agent_reply = agent_reply,
-	                               .status = analyzer_status};
+	                               .status = analyzer_status,
+	                               .metrics = analyzer_metrics};
 	a->gs = graph_service_new(cfg, a->g, &o, err, errlen);
 	if (!a->gs || services_start(a, err, errlen))
 		goto fail;
