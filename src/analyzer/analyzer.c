@@ -34,6 +34,8 @@ struct analyzer {
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
 	void *status_user;
+	void (*metrics_fn)(void *user, struct buf *b);
+	void *metrics_user;
 };
 
 /* One /ws/agent/flow connection. */
@@ -200,6 +202,8 @@ static void analyzer_metrics(void *user, struct buf *b)
 	struct analyzer *a = user;
 	metrics_analyzer(b, config_get_string(a->cfg, "host_id", "localhost"), a->flows, a->fs,
 	                 a->hl);
+	if (a->metrics_fn)
+		a->metrics_fn(a->metrics_user, b);
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -364,6 +368,13 @@ void analyzer_set_status_hook(struct analyzer *a, analyzer_status_fn fn, void *u
 {
 	a->status_fn = fn;
 	a->status_user = user;
+}
+
+void analyzer_set_metrics_hook(struct analyzer *a, void (*fn)(void *user, struct buf *b),
+                               void *user)
+{
+	a->metrics_fn = fn;
+	a->metrics_user = user;
 }
 
 int analyzer_local_agent_config(const struct analyzer *a, struct config *cfg)

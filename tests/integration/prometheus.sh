@@ -11,7 +11,7 @@
 # viewer role: /metrics needs status/read); its query of skydive_capture_packets_total
 # equals 10 and the capture's PacketsReceived in the nodes' Captures metadata
 # (/api/topology); /metrics without credentials is 401; request latency histograms are
-# there and their +Inf bucket equals their count.
+# there and their +Inf bucket equals their count; each agent's link to the analyzer is up.
 # Needs root (ip netns), prometheus + promtool, curl, jq, htpasswd, ping.
 . "$(dirname "$0")/lib/harness.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP prometheus: needs root (ip netns)"; echo "0 passed, 0 failed"; exit 0; }
@@ -158,6 +158,10 @@ check prom-kernel-drops "kernel drops of the capture: $(pq "skydive_capture_drop
 	'length == 2 and all(.[]; .value[1] == "0")'
 check prom-ws-agents "skydive_websocket_peers{kind=agent} on the analyzer: $(pq 'skydive_websocket_peers{job="analyzer",kind="agent"}')" \
 	wait_pq 10 'skydive_websocket_peers{job="analyzer",kind="agent"}' '.[0].value[1] == "2"'
+for job in analyzer agent; do # allinone's in-process agent, and host2's
+	check "prom-agent-link-$job" "skydive_agent_analyzers_connected: $(pq "skydive_agent_analyzers_connected{job=\"$job\"}")" \
+		wait_pq 10 "skydive_agent_analyzers_connected{job=\"$job\"}" '.[0].value[1] == "1"'
+done
 stop_all
 check clean-exit "daemons' exit statuses:$bad_exit" test -z "$bad_exit"
 finish
