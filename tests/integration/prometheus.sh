@@ -11,7 +11,8 @@
 # viewer role: /metrics needs status/read); its query of skydive_capture_packets_total
 # equals 10 and the capture's PacketsReceived in the nodes' Captures metadata
 # (/api/topology); /metrics without credentials is 401; request latency histograms are
-# there and their +Inf bucket equals their count; each agent's link to the analyzer is up.
+# there and their +Inf bucket equals their count; each agent's link to the analyzer is up;
+# every query of the Grafana dashboard etc/grafana/skydive-prometheus.json finds series.
 # Needs root (ip netns), prometheus + promtool, curl, jq, htpasswd, ping.
 . "$(dirname "$0")/lib/harness.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP prometheus: needs root (ip netns)"; echo "0 passed, 0 failed"; exit 0; }
@@ -162,6 +163,13 @@ for job in analyzer agent; do # allinone's in-process agent, and host2's
 	check "prom-agent-link-$job" "skydive_agent_analyzers_connected: $(pq "skydive_agent_analyzers_connected{job=\"$job\"}")" \
 		wait_pq 10 "skydive_agent_analyzers_connected{job=\"$job\"}" '.[0].value[1] == "1"'
 done
+# the Grafana dashboard's queries (etc/grafana): each is valid PromQL over our metrics
+# and finds series here (Grafana itself is not in Debian)
+while IFS= read -r expr; do
+	r=$(X curl -s -m 5 "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$expr")
+	check "grafana-query: $expr" "$(echo "$r" | head -c 200)" \
+		sh -c "echo '$r' | jq -e '.status == \"success\" and (.data.result | length) > 0' >/dev/null"
+done < <(jq -r '.panels[].targets[].expr' "$root/etc/grafana/skydive-prometheus.json")
 stop_all
 check clean-exit "daemons' exit statuses:$bad_exit" test -z "$bad_exit"
 finish
