@@ -200,8 +200,13 @@ static void analyzer_status(void *user, json_t *s)
 static void analyzer_metrics(void *user, struct buf *b)
 {
 	struct analyzer *a = user;
-	metrics_analyzer(b, config_get_string(a->cfg, "host_id", "localhost"), a->flows, a->fs,
-	                 a->hl);
+	const char *host = config_get_string(a->cfg, "host_id", "localhost");
+	metrics_analyzer(b, host, a->flows, a->fs, a->hl);
+	if (a->dispatch) {
+		struct dispatch_stats ds;
+		dispatch_stats(a->dispatch, &ds);
+		metrics_dispatch(b, host, &ds);
+	}
 	if (a->metrics_fn)
 		a->metrics_fn(a->metrics_user, b);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyzer/dispatch.h"
 #include "analyzer/flow_ingest.h"
 #include "analyzer/metrics.h"
 #include "common/prom.h"
@@ -289,4 +290,22 @@ void metrics_analyzer(struct buf *b, const char *h, struct flow_ingest *fi,
 		one(b, "skydive_topology_history_removed_files_total", "counter",
 		    "History files removed by retention", h, gl.removed_files);
 	}
+}
+
+void metrics_dispatch(struct buf *b, const char *h, const struct dispatch_stats *d)
+{
+	one(b, "skydive_capture_dispatch_runs_total", "counter",
+	    "Passes matching captures to nodes and agents", h, d->runs);
+	const struct split sent[] = {{"start", d->starts}, {"stop", d->stops_sent}};
+	split(b, "skydive_capture_dispatch_sent_total", "counter",
+	      "Capture start and stop requests sent to agents", h, "kind", sent, NSPLIT(sent));
+	const struct split fail[] = {{"send_failed", d->send_failed},
+	                             {"error_reply", d->error_replies},
+	                             {"stop_error", d->stop_errors},
+	                             {"stale_reply", d->stale_replies}};
+	split(b, "skydive_capture_dispatch_failed_total", "counter",
+	      "Capture requests that failed or whose reply came too late, by stage", h, "stage",
+	      fail, NSPLIT(fail));
+	one(b, "skydive_capture_dispatch_agents", "gauge", "Agents the dispatch knows connected",
+	    h, d->agents);
 }

@@ -41,5 +41,8 @@ void metrics_captures(struct buf *b, struct graph *g);
  * store and its log, the topology history (hl may be NULL). */
 void metrics_analyzer(struct buf *b, const char *host, struct flow_ingest *fi,
                       struct flow_store *fs, struct graph_log *hl);
+/* The capture dispatch's counters (dispatch.h): starts and stops sent, what failed. */
+struct dispatch_stats;
+void metrics_dispatch(struct buf *b, const char *host, const struct dispatch_stats *d);
 
 #endif

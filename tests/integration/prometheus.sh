@@ -159,6 +159,11 @@ check prom-kernel-drops "kernel drops of the capture: $(pq "skydive_capture_drop
 	'length == 2 and all(.[]; .value[1] == "0")'
 check prom-ws-agents "skydive_websocket_peers{kind=agent} on the analyzer: $(pq 'skydive_websocket_peers{job="analyzer",kind="agent"}')" \
 	wait_pq 10 'skydive_websocket_peers{job="analyzer",kind="agent"}' '.[0].value[1] == "2"'
+# one start per node the capture matched (the two eth0), no stop: the capture still runs
+check prom-dispatch-sent "$(pq 'skydive_capture_dispatch_sent_total' | jq -c '[.[] | [.metric.kind, .value[1]]]')" \
+	wait_pq 10 'skydive_capture_dispatch_sent_total{job="analyzer"}' '[.[] | [.metric.kind, .value[1]]] | sort == [["start","2"],["stop","0"]]'
+check prom-dispatch-failed "capture dispatch failures: $(pq 'skydive_capture_dispatch_failed_total')" \
+	wait_pq 10 'skydive_capture_dispatch_failed_total{job="analyzer"}' 'length == 4 and all(.[]; .value[1] == "0")'
 for job in analyzer agent; do # allinone's in-process agent, and host2's
 	check "prom-agent-link-$job" "skydive_agent_analyzers_connected: $(pq "skydive_agent_analyzers_connected{job=\"$job\"}")" \
 		wait_pq 10 "skydive_agent_analyzers_connected{job=\"$job\"}" '.[0].value[1] == "1"'
