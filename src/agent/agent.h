@@ -76,6 +76,14 @@ struct agent_stats {
 	uint64_t flow_msgs_sent, flow_msgs_dropped; /* flow channel */
 };
 void agent_get_stats(struct agent *a, struct agent_stats *out);
+/* GET /metrics (graph_service_opts.metrics, agent_metrics.c): user is a struct
+ * agent_metrics_ctx, borrowed for the service's life. */
+struct buf;
+struct agent_metrics_ctx {
+	struct agent *agent;
+	const char *host_id;
+};
+void agent_metrics(void *user, struct buf *b);
 
 /* ---- configuration ---------------------------------------------------- */
 

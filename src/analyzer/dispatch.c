@@ -657,6 +657,18 @@ json_t *dispatch_status_json(struct dispatch *d)
 	return out;
 }
 
+void dispatch_stats(const struct dispatch *d, struct dispatch_stats *out)
+{
+	*out = (struct dispatch_stats){.runs = d->runs,
+	                               .starts = d->starts,
+	                               .stops_sent = d->stops_sent,
+	                               .send_failed = d->send_failed,
+	                               .error_replies = d->error_replies,
+	                               .stop_errors = d->stop_errors,
+	                               .stale_replies = d->stale_replies,
+	                               .agents = d->nhosts};
+}
+
 json_t *dispatch_capture_counts(struct graph *g)
 {
 	json_t *out = json_object();

@@ -1035,6 +1035,14 @@ json_t *flow_store_status_json(struct flow_store *s)
 	return j;
 }
 
+int flow_store_log_stats(struct flow_store *s, struct seglog_stats *out)
+{
+	if (!s->log)
+		return -1;
+	seglog_stats(s->log, out);
+	return 0;
+}
+
 void flow_store_status_hook(void *user, json_t *status)
 {
 	json_t *j = flow_store_status_json(user);
