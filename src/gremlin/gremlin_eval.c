@@ -475,6 +475,7 @@ static size_t val_elements(const struct val *v)
 			n += ((const struct pvec *)v->items.v[i])->n;
 		return n;
 	case V_METRICS:
+	case V_GROUPS:
 		return json_object_size(v->json);
 	default:
 		return ge_val_count(v);
@@ -552,6 +553,8 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return ge_step_dedup(c, s, v);
 	case S_COUNT: {
+		if (v->type == V_METRICS)
+			return ge_step_map_count(c, s, v);
 		if ((r = need(c, s, v, M_LISTS | M(V_PATHS))))
 			return r;
 		size_t n = ge_val_count(v);
@@ -626,9 +629,19 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return ge_step_raw_packets(c, s, v);
 		break;
 	case S_METRICS:
+		if (v->type == V_NODES)
+			return ge_step_node_metrics(c, s, v, at_ms, dur_ms);
 		if (v->type == V_FLOWS && c->env && c->env->flow_ops)
 			return ge_step_metrics(c, s, v);
 		break;
+	case S_GROUP:
+		if ((r = need(c, s, v, M(V_FLOWS))))
+			return r;
+		return ge_step_group(c, s, v);
+	case S_MORETHAN:
+		if ((r = need(c, s, v, M(V_GROUPS))))
+			return r;
+		return ge_step_morethan(c, s, v);
 	case S_AGGREGATES:
 		if ((r = need(c, s, v, M(V_METRICS))))
 			return r;
@@ -721,8 +734,9 @@ static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 		out->kind = GREMLIN_RESULT_VALUE;
 		break;
 	case V_METRICS:
-		/* as Skydive: the one map of every flow's metrics, in an array */
-		j = json_pack("[O]", v->json);
+	case V_GROUPS:
+		/* as Skydive: the one map in an array, an empty array when it is empty */
+		j = json_object_size(v->json) ? json_pack("[O]", v->json) : json_array();
 		out->kind = GREMLIN_RESULT_VALUE;
 		break;
 	default:
