@@ -581,6 +581,8 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return ge_step_valuemap(c, s, v);
 	case S_KEYS:
+		if (v->type == V_METRICS)
+			return ge_step_metrics_keys(c, s, v);
 		if ((r = need(c, s, v, M_ELEMS | M(V_FLOWS) | M(V_VALUES))))
 			return r;
 		return ge_step_keys(c, s, v);

@@ -234,5 +234,6 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 int ge_step_group(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_morethan(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_map_count(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_metrics_keys(struct ctx *c, const struct step *s, struct val *v);
 
 #endif

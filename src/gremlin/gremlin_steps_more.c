@@ -426,3 +426,48 @@ int ge_step_map_count(struct ctx *c, const struct step *s, struct val *v)
 	v->json = json_integer((json_int_t)n);
 	return v->json ? 0 : ENOMEM_AT(c, s->pos);
 }
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Keys() on metrics: the fields of a metric when there is one (Skydive's GetFieldKeys:
+ * an interface metric's counters in name order, a flow metric's in its own), then Start
+ * and Last; null without metrics, as Skydive's nil list. */
+int ge_step_metrics_keys(struct ctx *c, const struct step *s, struct val *v)
+{
+	const char *const *f = series_fields(v);
+	const char *names[GE_METRIC_MAX + 2];
+	size_t n = 0;
+	int any = 0;
+	const char *key;
+	json_t *l;
+	json_object_foreach(v->json, key, l)
+	{
+		if (json_array_size(l)) {
+			any = 1;
+			break;
+		}
+	}
+	for (; any && f[n]; n++)
+		names[n] = f[n];
+	if (f != ge_flow_metric_fields)
+		qsort(names, n, sizeof(names[0]), name_cmp);
+	json_t *out = any ? json_array() : json_null();
+	if (any) {
+		names[n++] = "Start";
+		names[n++] = "Last";
+	}
+	for (size_t i = 0; out && i < n; i++)
+		if (json_array_append_new(out, json_string(names[i]))) {
+			json_decref(out);
+			out = NULL;
+		}
+	if (!out)
+		return ENOMEM_AT(c, s->pos);
+	val_clear(v);
+	v->type = any ? V_VALUES : V_SCALAR;
+	v->json = out;
+	return 0;
+}

@@ -146,6 +146,16 @@ static void test_node_metrics(void **state)
 			      "RxPackets", (json_int_t)(rx[1] + rx[2]), "RxBytes",
 			      (json_int_t)((rx[1] + rx[2]) * 100), "Start", (json_int_t)(T0 + 10000),
 			      "Last", (json_int_t)(T0 + 30000)));
+	/* Keys(): InterfaceMetric's fields in name order, then Start and Last */
+	expect_json(g, "G.V().Metrics().Keys()", &env,
+		    json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "Collisions",
+			      "Multicast", "RxBytes", "RxCompressed", "RxCrcErrors", "RxDropped",
+			      "RxErrors", "RxFifoErrors", "RxFrameErrors", "RxLengthErrors",
+			      "RxMissedErrors", "RxOverErrors", "RxPackets", "TxAbortedErrors",
+			      "TxBytes", "TxCarrierErrors", "TxCompressed", "TxDropped", "TxErrors",
+			      "TxFifoErrors", "TxHeartbeatErrors", "TxPackets", "TxWindowErrors",
+			      "Start", "Last"));
+	expect_json(g, "G.V().Has('Name', 'nometric').Metrics().Keys()", &env, json_null());
 	expect_error(g, "G.V().Metrics('Foo')", &env, "Metrics takes LastUpdateMetric, SFlow or Ovs");
 	expect_error(g, "G.V().Metrics('LastUpdateMetric', 'x')", &env, "at most one key");
 	expect_error(g, "G.E().Metrics()", &env, "needs a flow store");
