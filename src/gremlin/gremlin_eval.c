@@ -636,6 +636,11 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		if (v->type == V_FLOWS && c->env && c->env->flow_ops)
 			return ge_step_metrics(c, s, v);
 		break;
+	case S_WORKFLOW:
+		/* Skydive runs a stored JavaScript workflow here (gremlin/traversal/workflow.go) */
+		return efail(c, s->pos, -EINVAL,
+			     "Workflow() (Skydive's JavaScript workflows) is not available in this "
+			     "build");
 	case S_GROUP:
 		if ((r = need(c, s, v, M(V_FLOWS))))
 			return r;

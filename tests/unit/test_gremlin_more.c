@@ -200,6 +200,14 @@ static void test_group(void **state)
 	expect_error(g, "G.Flows().Group('Metric.ABBytes')", &env, "no string field Metric.ABBytes");
 	expect_error(g, "G.Flows().Group().MoreThan(-1)", &env, "must be positive");
 	expect_error(g, "G.Flows().Group().MoreThan('x')", &env, "MoreThan takes an integer");
+	/* Metrics() and Keys() of flows (their Metric without a store hook) */
+	expect_json(g, "G.Flows().Metrics().Keys()", &env,
+		    json_pack("[s,s,s,s,s,s]", "ABPackets", "ABBytes", "BAPackets", "BABytes",
+			      "Start", "Last"));
+	expect_json(g, "G.Flows().Metrics().Count()", &env, json_integer(3));
+	expect_error(g, "G.Flows().Metrics().Values('ABBytes')", &env,
+		     "Values() does not apply to metrics");
+	expect_error(g, "G.V().Workflow('x')", &env, "Workflow() (Skydive's JavaScript workflows)");
 	expect_error(g, "G.V().Group()", &env, "Group() does not apply to nodes");
 	expect_error(g, "G.Flows().MoreThan()", &env, "MoreThan() does not apply to flows");
 	json_decref(f);
