@@ -13,8 +13,7 @@
 
 /* ---- the counters of a series ---------------------------------------------------------- */
 
-const char *const ge_flow_metric_fields[] = {"ABPackets", "ABBytes", "BAPackets", "BABytes",
-					     NULL};
+const char *const ge_flow_metric_fields[] = {"ABPackets", "ABBytes", "BAPackets", "BABytes", NULL};
 
 /* Skydive's InterfaceMetric (topology/metrics.go); the order of the netlink probe's. */
 const char *const ge_intf_metric_fields[] = {
@@ -53,7 +52,7 @@ json_t *ge_metric_json(const char *const *f, const struct ge_metric *m)
 			return NULL;
 		}
 	if (o && (json_object_set_new(o, "Start", json_integer(m->start)) ||
-		  json_object_set_new(o, "Last", json_integer(m->last)))) {
+	          json_object_set_new(o, "Last", json_integer(m->last)))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -96,7 +95,7 @@ static int start_cmp(const void *a, const void *b)
  * distinct Start, in Start order, those wholly inside the window (Start > t - d and
  * Last < t, Skydive's test). Nodes without the key are left out. */
 int ge_step_node_metrics(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-			 int64_t dur_ms)
+                         int64_t dur_ms)
 {
 	const char *key = "LastUpdateMetric";
 	if (s->nargs > 1)
@@ -111,7 +110,7 @@ int ge_step_node_metrics(struct ctx *c, const struct step *s, struct val *v, int
 			key = "Ovs.LastUpdateMetric";
 		else
 			return efail(c, s->args[0].pos, -EINVAL,
-				     "Metrics takes LastUpdateMetric, SFlow or Ovs");
+			             "Metrics takes LastUpdateMetric, SFlow or Ovs");
 	}
 	int window = at_ms && dur_ms > 0;
 	int64_t from = window ? at_ms - dur_ms : 0, to = window ? at_ms : 0;
@@ -215,14 +214,14 @@ int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v)
  * remainder goes to the later slice; nothing lost inside the range). Gives
  * {"Aggregated": [metric per slice that got something, Start/Last its bounds]}. */
 int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-		       int64_t dur_ms)
+                       int64_t dur_ms)
 {
 	const char *const *f = series_fields(v);
 	int64_t slice = 30000;
 	if (s->nargs) {
 		if (s->args[0].kind != A_INT || s->args[0].i <= 0)
 			return efail(c, s->args[0].pos, -EINVAL,
-				     "Aggregates takes a positive slice length in ms");
+			             "Aggregates takes a positive slice length in ms");
 		slice = s->args[0].i;
 	}
 	const char *key;
@@ -259,8 +258,8 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 		if (n > AGG_MAX_SLICES) {
 			json_decref(res);
 			return efail(c, s->pos, -EINVAL,
-				     "Aggregates(%lld) would make %lld slices (at most %d)",
-				     (long long)slice, (long long)n, AGG_MAX_SLICES);
+			             "Aggregates(%lld) would make %lld slices (at most %d)",
+			             (long long)slice, (long long)n, AGG_MAX_SLICES);
 		}
 		struct ge_metric *acc = calloc((size_t)n, sizeof(*acc));
 		char *used = calloc((size_t)n, 1);
@@ -298,8 +297,10 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 							continue;
 						}
 						/* cumulative shares: exact totals over the range */
-						__int128 a = (__int128)m.n[q] * (p0 - m.start) / len;
-						__int128 b = (__int128)m.n[q] * (p1 - m.start) / len;
+						__int128 a =
+						    (__int128)m.n[q] * (p0 - m.start) / len;
+						__int128 b =
+						    (__int128)m.n[q] * (p1 - m.start) / len;
 						acc[k].n[q] += (int64_t)(b - a);
 					}
 					used[k] = 1;
@@ -342,7 +343,7 @@ int ge_step_group(struct ctx *c, const struct step *s, struct val *v)
 	const char *by = "TrackingID";
 	if (s->nargs > 1 || (s->nargs == 1 && s->args[0].kind != A_STR))
 		return efail(c, s->nargs ? s->args[0].pos : s->pos, -EINVAL,
-			     "Group takes an optional key string");
+		             "Group takes an optional key string");
 	if (s->nargs && s->args[0].s[0])
 		by = s->args[0].s;
 	int rc;
@@ -364,7 +365,7 @@ int ge_step_group(struct ctx *c, const struct step *s, struct val *v)
 		if (!k) {
 			const char *u = json_string_value(json_object_get(fl, "UUID"));
 			rc = efail(c, s->pos, -EINVAL, "Group(): flow %s has no string field %s",
-				   u ? u : "?", by);
+			           u ? u : "?", by);
 		} else {
 			json_t *a = json_object_get(g, k);
 			if (!a && (!(a = json_array()) || json_object_set_new(g, k, a)))
