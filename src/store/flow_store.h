@@ -67,6 +67,7 @@ struct flow_store_stats {
 	uint64_t dropped_age;        /* flows dropped for age */
 	uint64_t raw_packets, raw_bytes;
 	uint64_t raw_dropped;        /* raw packets refused: budget full or unknown flow */
+	uint64_t layers_too_big;     /* agents' extra layers over XL_BLOB_MAX: left out */
 };
 
 struct flow_store;

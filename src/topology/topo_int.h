@@ -143,10 +143,12 @@ void topo_ovs_free(struct topology *t); /* stops first */
 /* Graph lock held: the OVS edges (host->bridge, bridge->port,
  * port->interface, patch peers) whose ends exist. */
 void topo_ovs_want_edges(struct topology *t, struct topo_want *w);
-/* Graph lock held: the OVS keys (UUID, Ovs, ExtID) for the root-namespace
- * link of that name and ifindex, as a new object; NULL when OVS has no such
- * interface (or without the probe). */
-json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex);
+/* Graph lock held: the OVS keys (UUID, Ovs, ExtID, and Type when the OVSDB
+ * names one, e.g. "internal") for the link of that name and ifindex (root
+ * namespace) or name and MAC (another namespace), as a new object; NULL
+ * when OVS has no such interface (or without the probe). */
+json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name, int ifindex,
+			    const char *mac);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
 

@@ -197,13 +197,13 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 	/* The owner is the host (root namespace) or the netns node. */
 	topology_tid(id, ns->node_id, li->name, li->type);
 	json_object_set_new(md, "TID", json_string(id));
-	if (ns == t->root) {
-		/* What the OVSDB probe knows of it (UUID, Ovs, ExtID). */
-		json_t *extra = topo_ovs_intf_extra(t, li->name, li->ifindex);
-		if (extra)
-			json_object_update(md, extra);
-		json_decref(extra);
-	}
+	/* What the OVSDB probe knows of it (UUID, Ovs, ExtID, its OVS Type), also
+	 * once an internal port moved to another namespace. */
+	const char *mac = json_string_value(json_object_get(md, "MAC"));
+	json_t *extra = topo_ovs_intf_extra(t, ns == t->root, li->name, li->ifindex, mac ? mac : "");
+	if (extra)
+		json_object_update(md, extra);
+	json_decref(extra);
 
 	struct topo_intf *it = topo_intf_find(t, ns, li->ifindex);
 	if (it && strcmp(it->id, id)) {
