@@ -30,6 +30,7 @@ struct agent_opts {
 	size_t queue_max;		 /* messages per analyzer; 0 = 10000 */
 	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
 	const char *ovsdb;		 /* OVSDB target; NULL = the default socket, "" = off */
+	int64_t socketinfo_update_ms;	 /* socketinfo probe refresh; <= 0 = no such probe */
 	/* captures (see captures.h, flow_sender.h) */
 	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
 	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */

@@ -210,4 +210,8 @@ size_t ge_raw_flows(const struct val *v); /* flows of typed raw packets */
 
 int ge_step_nexthop(struct ctx *c, const struct step *s, struct val *v);
 
+/* ---- gremlin_steps_sockets.c -------------------------------------------------- */
+
+int ge_step_sockets(struct ctx *c, const struct step *s, struct val *v);
+
 #endif
