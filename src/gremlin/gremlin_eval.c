@@ -638,7 +638,7 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return ge_step_nexthop(c, s, v);
 	case S_SOCKETS:
-		if ((r = need(c, s, v, M(V_FLOWS))))
+		if ((r = need(c, s, v, M(V_FLOWS) | M(V_NODES))))
 			return r;
 		return ge_step_sockets(c, s, v);
 	case S_BPF:

@@ -7,7 +7,9 @@
  * sockets are those of the "Sockets" metadata of every node of the graph (the
  * socketinfo probe's host nodes, src/topology/socketinfo.h), as Skydive's socket
  * indexer takes them. Addresses compare as 16-byte IPs (an IPv4-mapped IPv6 address
- * is its IPv4 address, as Go's To16 makes it). */
+ * is its IPv4 address, as Go's To16 makes it). On nodes, Sockets() is each node's list
+ * by node ID (Skydive's gremlin/traversal/topology.go Sockets), nodes without one left
+ * out. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -70,10 +72,37 @@ static void sk_free(struct smap *m, struct pvec *ents)
 	smap_free(m);
 }
 
+/* Sockets() on nodes (Skydive's topology.go Sockets): {"<node ID>": its Sockets}. */
+static int node_sockets(struct ctx *c, const struct step *s, struct val *v)
+{
+	json_t *map = json_object();
+	for (size_t i = 0; map && i < v->items.n; i++) {
+		const struct graph_node *n = v->items.v[i];
+		json_t *list = json_object_get(n->e.metadata, "Sockets");
+		if (json_is_array(list) && json_object_set(map, n->e.id, list)) {
+			json_decref(map);
+			map = NULL;
+		}
+	}
+	json_t *ans = map ? json_array() : NULL;
+	if (!ans || (json_object_size(map) && json_array_append(ans, map))) {
+		json_decref(ans);
+		json_decref(map);
+		return ENOMEM_AT(c, s->pos);
+	}
+	json_decref(map);
+	val_clear(v);
+	v->type = V_VALUES;
+	v->json = ans;
+	return 0;
+}
+
 int ge_step_sockets(struct ctx *c, const struct step *s, struct val *v)
 {
 	if (s->nargs)
 		return efail(c, s->pos, -EINVAL, "Sockets requires no parameter");
+	if (v->type == V_NODES)
+		return node_sockets(c, s, v);
 	if (val_typed_flows(v)) {
 		int r = ge_flows_json(c, s, v);
 		if (r)

@@ -2,7 +2,8 @@
  * (src/topology/socketinfo.c), with messages built by hand as the kernel lays them out
  * (linux/inet_diag.h), and of Sockets() after Flows() (src/gremlin/gremlin_steps_sockets.c)
  * with the cases of Skydive's gremlin/traversal/flows.go: both ends of a flow, the
- * reverse tuple, IPv6, protocol mismatch, no socket at all. */
+ * reverse tuple, IPv6, protocol mismatch, no socket at all; and Sockets() on nodes
+ * (gremlin/traversal/topology.go). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -200,6 +201,8 @@ static void test_sockets_step(void **state)
 				SOCK(21, "fd00::2", 53, "fd00::1", 6000, "UDP") "]}", 0, NULL);
 	assert_non_null(m1);
 	assert_non_null(m2);
+	json_incref(m1); /* kept to compare with */
+	json_incref(m2);
 	assert_int_equal(graph_node_add(g, "h1", m1, "h1", "agent.h1", 1), 0);
 	assert_int_equal(graph_node_add(g, "h2", m2, "h2", "agent.h2", 1), 0);
 	graph_unlock(g);
@@ -233,10 +236,29 @@ static void test_sockets_step(void **state)
 	got = run(g, flows, "G.Flows().Sockets(1)");
 	assert_non_null(strstr(got, "Sockets requires no parameter"));
 	free(got);
+	/* on nodes: each node's list by its ID; a node without Sockets left out */
+	graph_lock(g);
+	assert_int_equal(graph_node_add(g, "n3", json_pack("{s:s}", "Type", "veth"), "h1",
+					"agent.h1", 1), 0);
+	graph_unlock(g);
 	got = run(g, flows, "G.V().Sockets()");
-	assert_non_null(strstr(got, "Sockets() does not apply to nodes"));
+	want = json_pack("[{s:O, s:O}]", "h1", json_object_get(m1, "Sockets"), "h2",
+			 json_object_get(m2, "Sockets"));
+	w = json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS);
+	if (strcmp(got, w))
+		fail_msg("got  %s\nwant %s", got, w);
+	free(got);
+	free(w);
+	json_decref(want);
+	got = run(g, flows, "G.V().Has('Type','veth').Sockets()");
+	assert_string_equal(got, "[]");
+	free(got);
+	got = run(g, flows, "G.E().Sockets()");
+	assert_non_null(strstr(got, "Sockets() does not apply to edges"));
 	free(got);
 	json_decref(flows);
+	json_decref(m1);
+	json_decref(m2);
 	graph_free(g);
 }
 
