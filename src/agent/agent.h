@@ -88,7 +88,8 @@ struct config;
  * (1..64), agent.flow.queue_size
  * tls.ca_cert/client_cert/client_key (files checked, see common/tls.h)
  * and agent.topology.probes (the OVSDB probe
- * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
+ * runs when the list names "ovsdb", as Skydive's default list does; the socketinfo
+ * probe when it names "socketinfo", every agent.topology.socketinfo.host_update s). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {
 	struct agent_opts opts;
