@@ -151,7 +151,7 @@ struct topo_sockinfo {
 	struct si_ino *inos; /* sorted by inode: the cache of the last /proc scan */
 	size_t n_inos, cap_inos;
 	uint32_t buf[8192]; /* one sock_diag read */
-	json_t *last; /* the Sockets list last set */
+	json_t *last, *last_stats; /* the Sockets list and SocketInfo last set */
 };
 
 static int ino_cmp(const void *a, const void *b)
@@ -163,6 +163,8 @@ static int ino_cmp(const void *a, const void *b)
 static const struct si_ino *ino_find(const struct topo_sockinfo *si, uint32_t inode)
 {
 	struct si_ino k = {.inode = inode};
+	if (!si->n_inos)
+		return NULL;
 	return bsearch(&k, si->inos, si->n_inos, sizeof(k), ino_cmp);
 }
 
@@ -310,8 +312,11 @@ static void refresh(struct topo_sockinfo *si)
 		dump_ns(si, paths[i]);
 		free(paths[i]);
 	}
-	/* the cache answers while every socket's owner still holds it; else rescan */
+	/* the cache answers while every socket's owner still holds it; else rescan (a
+	 * socket without inode, as in TIME_WAIT, has no owner to find) */
 	for (size_t i = 0; i < si->n; i++) {
+		if (!si->socks[i].inode)
+			continue;
 		const struct si_ino *e = ino_find(si, si->socks[i].inode);
 		if (!e || !ino_valid(e)) {
 			proc_scan(si);
@@ -321,7 +326,8 @@ static void refresh(struct topo_sockinfo *si)
 	json_t *list = json_array();
 	struct socketinfo_proc pr = {.pid = -1};
 	for (size_t i = 0; list && i < si->n; i++) {
-		const struct si_ino *e = ino_find(si, si->socks[i].inode);
+		const struct si_ino *e =
+		    si->socks[i].inode ? ino_find(si, si->socks[i].inode) : NULL;
 		if (!e) {
 			si->unattributed++;
 			continue;
@@ -345,14 +351,25 @@ static void refresh(struct topo_sockinfo *si)
 				  "Unattributed", (json_int_t)si->unattributed, "Overflow",
 				  (json_int_t)si->over, "Errors", (json_int_t)si->errors);
 	int64_t now = topo_now_ms();
+	if (!stats) {
+		json_decref(list);
+		si->errors++;
+		return;
+	}
+	/* the node changes (a revision, a message to the analyzers) only when they do */
 	graph_lock(t->g);
 	if (!si->last || !json_equal(si->last, list)) {
 		json_decref(si->last);
 		si->last = json_incref(list);
 		graph_node_set_key(t->g, t->host_node_id, "Sockets", list, now);
-		graph_node_set_key(t->g, t->host_node_id, "SocketInfo", stats, now);
 	} else {
 		json_decref(list);
+	}
+	if (!si->last_stats || !json_equal(si->last_stats, stats)) {
+		json_decref(si->last_stats);
+		si->last_stats = json_incref(stats);
+		graph_node_set_key(t->g, t->host_node_id, "SocketInfo", stats, now);
+	} else {
 		json_decref(stats);
 	}
 	graph_unlock(t->g);
@@ -410,6 +427,7 @@ void topo_socketinfo_stop(struct topology *t)
 	pthread_join(si->thread, NULL);
 	close(si->stop_fd);
 	json_decref(si->last);
+	json_decref(si->last_stats);
 	free(si->inos);
 	free(si->socks);
 	free(si);
