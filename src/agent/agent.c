@@ -85,6 +85,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.metrics_update_ms = o->metrics_update_ms,
 		.host_metadata = o->host_metadata,
 		.ovsdb = o->ovsdb,
+		.socketinfo_update_ms = o->socketinfo_update_ms,
 	};
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)

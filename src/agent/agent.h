@@ -30,6 +30,7 @@ struct agent_opts {
 	size_t queue_max;		 /* messages per analyzer; 0 = 10000 */
 	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
 	const char *ovsdb;		 /* OVSDB target; NULL = the default socket, "" = off */
+	int64_t socketinfo_update_ms;	 /* socketinfo probe refresh; <= 0 = no such probe */
 	/* captures (see captures.h, flow_sender.h) */
 	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
 	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */
@@ -97,7 +98,8 @@ struct config;
  * (1..64), agent.flow.queue_size
  * tls.ca_cert/client_cert/client_key (files checked, see common/tls.h)
  * and agent.topology.probes (the OVSDB probe
- * runs when the list names "ovsdb", as Skydive's default list does). The strings point into cfg and into the holder, which
+ * runs when the list names "ovsdb", as Skydive's default list does; the socketinfo
+ * probe when it names "socketinfo", every agent.topology.socketinfo.host_update s). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {
 	struct agent_opts opts;

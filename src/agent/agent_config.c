@@ -234,13 +234,27 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
 	if (!probes)
 		goto oom;
-	int ovsdb = 0;
+	int ovsdb = 0, socketinfo = 0;
 	size_t i;
 	json_t *p;
-	json_array_foreach(probes, i, p)
+	json_array_foreach(probes, i, p) {
 		if (json_is_string(p) && !strcmp(json_string_value(p), "ovsdb"))
 			ovsdb = 1;
+		if (json_is_string(p) && !strcmp(json_string_value(p), "socketinfo"))
+			socketinfo = 1;
+	}
 	json_decref(probes);
+	/* socketinfo probe: Skydive's key and default (10 s) */
+	const char *sh = config_get_string(cfg, "agent.topology.socketinfo.host_update", "10");
+	if (config_parse_duration(sh, &ms) || ms <= 0 || ms > 86400 * 1000) {
+		snprintf(err, errlen,
+			 "agent.topology.socketinfo.host_update must be a number of seconds "
+			 "(or a Go duration), not '%s'",
+			 sh);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->socketinfo_update_ms = socketinfo ? ms : 0;
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
 	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not

@@ -19,6 +19,12 @@ const char PRIVS_AGENT_CAPS[] = "cap_net_raw,cap_net_admin,cap_sys_admin,cap_bpf
 static const cap_value_t agent_caps[] = {CAP_NET_RAW, CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_BPF,
 					 CAP_PERFMON};
 #define N_AGENT_CAPS (sizeof(agent_caps) / sizeof(agent_caps[0]))
+/* The socketinfo probe's, kept only when agent.topology.probes names it: reading
+ * another process's /proc/PID/fd is a ptrace-mode access (CAP_SYS_PTRACE once our
+ * capabilities are fewer than the target's; CAP_DAC_READ_SEARCH under agent.user). */
+static const cap_value_t socketinfo_caps[] = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+#define N_SOCKETINFO_CAPS (sizeof(socketinfo_caps) / sizeof(socketinfo_caps[0]))
+#define N_MAX_CAPS (N_AGENT_CAPS + N_SOCKETINFO_CAPS)
 
 int privs_refuse_root(const struct config *cfg, int allow_root_flag, char *err, size_t errlen)
 {
@@ -32,12 +38,31 @@ int privs_refuse_root(const struct config *cfg, int allow_root_flag, char *err, 
 	return -1;
 }
 
-static int is_kept(cap_value_t v)
+static int is_kept(const cap_value_t *keep, size_t n, cap_value_t v)
 {
-	for (size_t i = 0; i < N_AGENT_CAPS; i++)
-		if (agent_caps[i] == v)
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] == v)
 			return 1;
 	return 0;
+}
+
+/* The agent's set, and the socketinfo probe's when the configuration starts it. */
+static size_t wanted_caps(const struct config *cfg, cap_value_t out[N_MAX_CAPS])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < N_AGENT_CAPS; i++)
+		out[n++] = agent_caps[i];
+	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
+	size_t i;
+	json_t *p;
+	int si = 0;
+	json_array_foreach(probes, i, p)
+		if (json_is_string(p) && !strcmp(json_string_value(p), "socketinfo"))
+			si = 1;
+	json_decref(probes);
+	for (i = 0; si && i < N_SOCKETINFO_CAPS; i++)
+		out[n++] = socketinfo_caps[i];
+	return n;
 }
 
 /* Switches uid/gid to user, keeping the permitted capabilities across setresuid. */
@@ -75,16 +100,16 @@ int privs_drop_agent(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the process capabilities: %s", strerror(errno));
 		return -1;
 	}
-	cap_value_t have[N_AGENT_CAPS];
-	size_t n = 0;
+	cap_value_t want[N_MAX_CAPS], have[N_MAX_CAPS];
+	size_t nw = wanted_caps(cfg, want), n = 0;
 	char missing[256] = "";
-	for (size_t i = 0; i < N_AGENT_CAPS; i++) {
+	for (size_t i = 0; i < nw; i++) {
 		cap_flag_value_t v = CAP_CLEAR;
-		if (CAP_IS_SUPPORTED(agent_caps[i]) &&
-		    cap_get_flag(cur, agent_caps[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET) {
-			have[n++] = agent_caps[i];
+		if (CAP_IS_SUPPORTED(want[i]) &&
+		    cap_get_flag(cur, want[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET) {
+			have[n++] = want[i];
 		} else {
-			char *name = cap_to_name(agent_caps[i]);
+			char *name = cap_to_name(want[i]);
 			size_t l = strlen(missing);
 			snprintf(missing + l, sizeof(missing) - l, "%s%s", l ? "," : "",
 				 name ? name : "?");
@@ -104,7 +129,7 @@ int privs_drop_agent(const struct config *cfg, char *err, size_t errlen)
 	 * ambient capabilities) it cannot shrink, and no_new_privs keeps it unused. */
 	if (setpcap == CAP_SET)
 		for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
-			if (!is_kept(v) && CAP_IS_SUPPORTED(v) && cap_drop_bound(v) < 0) {
+			if (!is_kept(want, nw, v) && CAP_IS_SUPPORTED(v) && cap_drop_bound(v) < 0) {
 				snprintf(err, errlen, "cannot drop capability %d from the bounding "
 						      "set: %s", (int)v, strerror(errno));
 				return -1;

@@ -657,6 +657,10 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		if ((r = need(c, s, v, M(V_NODES))))
 			return r;
 		return ge_step_nexthop(c, s, v);
+	case S_SOCKETS:
+		if ((r = need(c, s, v, M(V_FLOWS) | M(V_NODES))))
+			return r;
+		return ge_step_sockets(c, s, v);
 	case S_BPF:
 		if (v->type != V_VALUES || !v->raw)
 			return efail(c, s->pos, -EINVAL, "BPF() applies to RawPackets() only");

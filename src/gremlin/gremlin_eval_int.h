@@ -213,6 +213,10 @@ size_t ge_raw_flows(const struct val *v); /* flows of typed raw packets */
 
 int ge_step_nexthop(struct ctx *c, const struct step *s, struct val *v);
 
+/* ---- gremlin_steps_sockets.c -------------------------------------------------- */
+
+int ge_step_sockets(struct ctx *c, const struct step *s, struct val *v);
+
 /* ---- gremlin_steps_more.c ---------------------------------------------------- */
 
 extern const char *const ge_flow_metric_fields[]; /* NULL-terminated counter names */

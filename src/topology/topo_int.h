@@ -61,12 +61,15 @@ struct topo_edge {
 };
 
 struct topo_ovs; /* ovsdb.c */
+struct topo_sockinfo; /* socketinfo.c */
 
 struct topology {
 	struct graph *g;
 	char *host_id, *origin, *run_path;
 	char *ovsdb;		/* OVSDB target; "" = no OVSDB probe */
 	struct topo_ovs *ovs; /* the OVSDB probe, once started */
+	int64_t socketinfo_ms;		/* socketinfo refresh; 0 = no socketinfo probe */
+	struct topo_sockinfo *sockinfo; /* the socketinfo probe, once started */
 	int64_t metrics_update_ms;
 	json_t *host_extra;
 	char host_node_id[TOPOLOGY_ID_LEN];
@@ -89,6 +92,10 @@ struct topology {
 };
 
 int64_t topo_now_ms(void);
+
+/* socketinfo.c: the socketinfo probe's thread (socketinfo.h). 0 or -errno. */
+int topo_socketinfo_start(struct topology *t);
+void topo_socketinfo_stop(struct topology *t); /* joins; nothing started is fine */
 
 /* host.c: metadata of the host node (new reference, NULL on OOM). */
 json_t *topo_host_metadata(const char *host_id, const json_t *extra);

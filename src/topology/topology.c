@@ -40,6 +40,7 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	t->run_path = strdup(o->netns_run_path ? o->netns_run_path : "/var/run/netns");
 	t->ovsdb = strdup(o->ovsdb ? o->ovsdb : "unix:///var/run/openvswitch/db.sock");
 	t->metrics_update_ms = o->metrics_update_ms > 0 ? o->metrics_update_ms : 30000;
+	t->socketinfo_ms = o->socketinfo_update_ms > 0 ? o->socketinfo_update_ms : 0;
 	t->host_extra = o->host_metadata ? json_deep_copy(o->host_metadata) : NULL;
 	if (!t->host_id || !t->origin || !t->run_path || !t->ovsdb ||
 	    (o->host_metadata && !t->host_extra))
@@ -103,6 +104,13 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (t->socketinfo_ms) {
+		rc = topo_socketinfo_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: socketinfo probe: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -110,6 +118,7 @@ void topology_stop(struct topology *t)
 {
 	if (!t || !t->started)
 		return;
+	topo_socketinfo_stop(t); /* reads the named namespace list: before netns */
 	topo_ovs_stop(t);
 	topo_netns_stop(t); /* stops every named namespace probe too */
 	topo_netlink_stop(t->root);

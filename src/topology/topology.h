@@ -48,6 +48,9 @@ struct topology_opts {
 	 * "" = no OVSDB probe. An unreachable OVSDB is retried every second
 	 * in the background (logged once). */
 	const char *ovsdb;
+	/* socketinfo probe (socketinfo.h): refresh of the host node's Sockets, ms;
+	 * <= 0 = no socketinfo probe */
+	int64_t socketinfo_update_ms;
 };
 
 struct topology;

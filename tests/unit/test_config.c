@@ -314,7 +314,9 @@ static void test_agent_flow_keys(void **state)
 						"    tcp: {8080: http, 1194: OpenVPN}\n"
 						"    udp: {1194: openvpn}\n"
 						"  application_timeout: {arp: 5, dns: 7}\n"
-						"agent:\n  flow:\n    ebpf: {polling_rate: 500}\n");
+						"agent:\n  flow:\n    ebpf: {polling_rate: 500}\n"
+						"  topology:\n    probes: [socketinfo]\n"
+						"    socketinfo: {host_update: 3}\n");
 	char err[256] = "";
 	struct config *cfg = config_load(&p, 1, err, sizeof(err));
 	assert_non_null(cfg);
@@ -324,6 +326,8 @@ static void test_agent_flow_keys(void **state)
 	assert_int_equal(ac.opts.ebpf_polling_rate, 500);
 	assert_int_equal(ac.opts.arp_timeout_s, 5);
 	assert_int_equal(ac.opts.dns_timeout_s, 7);
+	assert_int_equal(ac.opts.socketinfo_update_ms, 3000);
+	assert_string_equal(ac.opts.ovsdb, ""); /* not in the list */
 	const struct appmap *m = ac.opts.appmap;
 	assert_non_null(m);
 	assert_int_equal(m->n, 3);
@@ -344,6 +348,7 @@ static void test_agent_flow_keys(void **state)
 	assert_int_equal(ac.opts.default_key_mode, FLOW_KEY_L2);
 	assert_int_equal(ac.opts.ebpf_polling_rate, 16000);
 	assert_null(ac.opts.appmap);
+	assert_int_equal(ac.opts.socketinfo_update_ms, 0); /* not in Skydive's default list */
 	agent_config_free(&ac);
 	config_free(cfg);
 
@@ -353,6 +358,8 @@ static void test_agent_flow_keys(void **state)
 	    {"flow:\n  application_ports: {sctp: {80: x}}\n", "flow.application_ports.sctp"},
 	    {"flow:\n  application_ports: {tcp: {70000: x}}\n", "flow.application_ports.tcp.70000"},
 	    {"agent:\n  flow:\n    ebpf: {polling_rate: 0}\n", "agent.flow.ebpf.polling_rate"},
+	    {"agent:\n  topology:\n    socketinfo: {host_update: 0}\n",
+	     "agent.topology.socketinfo.host_update"},
 	};
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
 		p = write_file("bad.yml", bad[k][0]);
