@@ -61,12 +61,17 @@ struct topo_edge {
 };
 
 struct topo_ovs; /* ovsdb.c */
+struct topo_lldp; /* lldp.c */
 
 struct topology {
 	struct graph *g;
 	char *host_id, *origin, *run_path;
 	char *ovsdb;		/* OVSDB target; "" = no OVSDB probe */
 	struct topo_ovs *ovs; /* the OVSDB probe, once started */
+	int lldp_on;	      /* LLDP probe wanted */
+	char **lldp_ifs;      /* its links by name; none = every UP Ethernet link */
+	size_t n_lldp_ifs;
+	struct topo_lldp *lldp; /* the LLDP probe, once started */
 	int64_t metrics_update_ms;
 	json_t *host_extra;
 	char host_node_id[TOPOLOGY_ID_LEN];
@@ -149,6 +154,14 @@ void topo_ovs_want_edges(struct topology *t, struct topo_want *w);
 json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
+
+/* lldp.c: copies the LLDP options into t (-EINVAL with err filled for a bad
+ * name, -ENOMEM); free releases them. */
+int topo_lldp_init(struct topology *t, const struct topology_opts *o, char *err, size_t errlen);
+void topo_lldp_free(struct topology *t);
+/* lldp.c: the LLDP probe thread (t->lldp_ifs); start: 0 or -errno. */
+int topo_lldp_start(struct topology *t);
+void topo_lldp_stop(struct topology *t); /* joins; the graph keeps the nodes */
 
 /* netns.c: the run path watcher. */
 int topo_netns_start(struct topology *t);
