@@ -2,9 +2,10 @@
  * thread listens, on AF_PACKET sockets with a BPF filter for ether proto
  * 0x88cc to a multicast destination, on the chosen links of every watched
  * namespace (agent.topology.lldp.interfaces; none listed = every UP Ethernet
- * link with a MAC, Skydive's auto discovery), and turns each neighbour's
- * LLDPDU into a "switch" (chassis) node and a "switchport" node, with
- * chassis->port ownership and layer2 edges and a port->link layer2 edge.
+ * link with a MAC of the agent's own namespace, Skydive's auto discovery),
+ * and turns each neighbour's LLDPDU into a "switch" (chassis) node and a
+ * "switchport" node, with chassis->port ownership and layer2 edges and a
+ * port->link layer2 edge.
  * Unlike Skydive (whose TTL handling is a TODO), a neighbour not heard from
  * for its TTL, or sending TTL 0, is removed: its port->link edge, then the
  * port and chassis nodes that no other neighbour entry still uses.
@@ -39,6 +40,7 @@
 #define LLDP_SCAN_MS 1000  /* link list rescan period */
 #define LLDP_MAX_CAPS 256  /* sockets at most (one per link) */
 #define LLDP_MAX_NBRS 4096 /* neighbour entries at most */
+#define LLDP_MISSING_AFTER 5 /* rescans before a listed name without a link is logged */
 
 /* One link listened on. */
 struct lldp_cap {
@@ -70,6 +72,7 @@ struct topo_lldp {
 	struct lldp_nbr nbrs[LLDP_MAX_NBRS];
 	size_t n_nbrs;
 	uint64_t nbrs_dropped;
+	unsigned rescans;
 	uint8_t buf[LLDP_SNAPLEN];
 };
 
@@ -453,6 +456,10 @@ static int lldp_eligible(const struct topology *t, const struct topo_intf *it, u
 {
 	if (!lldp_wanted_name(t, it->info.name) || !it->md)
 		return 0;
+	/* Auto discovery covers the host's own links, as Skydive's (links owned
+	 * by the host node); links of named namespaces only when listed. */
+	if (!t->n_lldp_ifs && it->ns->path)
+		return 0;
 	const char *st = json_string_value(json_object_get(it->md, "State"));
 	const char *enc = json_string_value(json_object_get(it->md, "EncapType"));
 	const char *m = json_string_value(json_object_get(it->md, "MAC"));
@@ -520,6 +527,18 @@ static void lldp_rescan(struct topo_lldp *p)
 			continue;
 		nw++;
 	}
+	/* A listed name no link has a few seconds after start is said once (a
+	 * link may still come later: the name stays listened for). */
+	if (++p->rescans == LLDP_MISSING_AFTER)
+		for (size_t j = 0; j < t->n_lldp_ifs; j++) {
+			size_t i;
+			for (i = 0; i < t->n_intfs; i++)
+				if (!strcmp(t->intfs[i]->info.name, t->lldp_ifs[j]))
+					break;
+			if (i == t->n_intfs)
+				log_warn("lldp probe: agent.topology.lldp.interfaces names %s, which "
+					 "no watched namespace has (yet)", t->lldp_ifs[j]);
+		}
 	graph_unlock(t->g);
 	int64_t now = topo_now_ms();
 	for (size_t k = p->n_caps; k-- > 0;)

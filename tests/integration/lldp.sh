@@ -203,7 +203,7 @@ chk port-edge-to-veth ".[0].Metadata.Name == \"$VR\""
 
 # ---- lldpd killed (no shutdown frame): gone once the TTL passes ---------------
 kill -KILL "$lldpd_pid"
-wait "$lldpd_pid" 2>/dev/null
+{ wait "$lldpd_pid"; } 2>/dev/null
 if wait_for 15 "G.V().Has('Probe','lldp')" 'length == 0'; then
 	ok removed-after-ttl
 else
@@ -216,7 +216,7 @@ chk veth-stays 'length == 1'
 start_lldpd >/dev/null
 if wait_for 15 "$SWQ" 'length == 1'; then ok switch-back; else ko switch-back "no switch node"; fi
 kill -TERM "$lldpd_pid"
-wait "$lldpd_pid" 2>/dev/null
+{ wait "$lldpd_pid"; } 2>/dev/null
 if wait_for 15 "G.V().Has('Probe','lldp')" 'length == 0'; then
 	ok removed-after-shutdown
 else
