@@ -5,8 +5,9 @@
 #   <P>ag  the veth's other end, a named namespace the agent watches
 #   <P>api `skydive allinone` (its netns run path holds only <P>ag), API on lo
 # Asserts through the API the switch (chassis) and switchport nodes with what
-# lldpd advertises (lldpcli show chassis/interfaces -f json and the test's own
-# hostname / management address), the ownership and layer2 edges, removal once
+# lldpd advertises (lldpcli show chassis/interfaces -f json, tcpdump's reading
+# of its link aggregation TLV, the test's own hostname / management address),
+# the ownership and layer2 edges, removal once
 # lldpd is killed (no shutdown LLDPDU) and its TTL (tx-interval 1 x tx-hold 2)
 # passes, and the refusal of an interface list that names nothing.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
@@ -147,6 +148,16 @@ else
 	ko lldpd-advertises "chassis '$CHASSIS_ID' port '$PORT_ID' '$PORT_DESCR', veth MAC $MAC_S"
 fi
 
+# Link aggregation as tcpdump decodes one of lldpd's frames on our end
+# (lldpd sends the 802.3 TLV: status bits and port ID)
+ip netns exec "$AG" timeout 10 tcpdump -c 1 -vv -i "$VR" ether proto 0x88cc >"$tmp/frame.txt" 2>/dev/null
+lag=$(sed -n 's/.*aggregation status \[\([^]]*\)\], aggregation port ID \([0-9]*\).*/\1|\2/p' "$tmp/frame.txt" | head -1)
+LAG_SUP=false LAG_EN=false
+case ${lag%|*} in *supported*) LAG_SUP=true ;; esac
+case ${lag%|*} in *enabled*) LAG_EN=true ;; esac
+LAG_PORT=${lag#*|}
+if [ -n "$lag" ]; then ok "tcpdump-lag ($lag)"; else ko tcpdump-lag "no link aggregation TLV: $(head -c 300 "$tmp/frame.txt")"; fi
+
 # ---- the agent, listening on its end only ------------------------------------
 cat >"$tmp/agent.yml" <<EOF
 host_id: ${P}host
@@ -190,6 +201,10 @@ chk port-node 'length == 1'
 chk port-name ".[0].Metadata.Name == \"$VS\""
 chk port-id ".[0].Metadata.LLDP.PortID == \"$PORT_ID\" and .[0].Metadata.LLDP.PortIDType == \"MAC Address\""
 chk port-descr ".[0].Metadata.LLDP.Description == \"$VS\""
+if [ "$LAG_SUP" = true ]; then
+	if [ "$LAG_PORT" = 0 ]; then lagport=null; else lagport=$LAG_PORT; fi
+	chk port-link-aggregation ".[0].Metadata.LLDP.LinkAgggregation | .Enabled == $LAG_EN and .Supported == true and .PortID == $lagport"
+fi
 n=$(q "$PQ.Both('Type','switch')")
 chk port-owned-by-switch ".[0].Metadata.LLDP.SysName == \"$SYSNAME\""
 
