@@ -123,6 +123,13 @@ static struct graph *build_graph(void)
 	graph_edge_add(g, "e5", "c", "b", json_pack("{s:s}", "RelationType", "layer2"), "h", "o", 1900);
 	graph_edge_add(g, "e6", "b", "a", json_pack("{s:s}", "RelationType", "layer2"), "h", "o", 2000);
 	graph_node_set_key(g, "a", "MTU", json_integer(1400), 3000);
+	/* interface counters in two revisions, for Metrics() on nodes over the history */
+	graph_node_set_key(g, "b", "LastUpdateMetric",
+			   json_pack("{s:i,s:i,s:i}", "RxPackets", 4, "Start", 1000, "Last", 2500),
+			   2500);
+	graph_node_set_key(g, "b", "LastUpdateMetric",
+			   json_pack("{s:i,s:i,s:i}", "RxPackets", 6, "Start", 2500, "Last", 3500),
+			   3500);
 	graph_node_delete(g, "c", 4000);
 	return g;
 }

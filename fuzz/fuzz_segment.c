@@ -37,7 +37,7 @@ static int on_block(void *user, const struct seg_block_hdr *h, const uint8_t *pa
 	w->blocks++;
 	if (h->kind == SEG_KIND_FLOWS) {
 		struct frec_flows f;
-		int rc = frec_decode_flows(payload, h->raw_len, h->count, &f);
+		int rc = frec_decode_flows_v(payload, h->raw_len, h->count, h->version, &f);
 		CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM);
 		if (rc == 0) {
 			CHECK(f.n == h->count);

@@ -46,6 +46,8 @@ struct agent_opts {
 	uint16_t pcapsocket_min_port, pcapsocket_max_port; /* min_port/max_port; 0 = 8100/8132 */
 	const char *sflow_bind;		 /* agent.flow.sflow.bind_address; NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* port_min/port_max; 0 = 6345/6355 */
+	const char *netflow_bind;	 /* agent.flow.netflow.bind_address; NULL = 127.0.0.1 */
+	uint16_t netflow_port_min, netflow_port_max; /* port_min/port_max; 0 = 6365/6375 */
 	const struct appmap *appmap;	 /* flow.application_ports; NULL = none */
 	enum flow_key_mode default_key_mode; /* flow.default_layer_key_mode */
 	uint32_t ebpf_polling_rate;	 /* agent.flow.ebpf.polling_rate; 0 = default */
@@ -79,6 +81,14 @@ struct agent_stats {
 	uint64_t flow_msgs_sent, flow_msgs_dropped; /* flow channel */
 };
 void agent_get_stats(struct agent *a, struct agent_stats *out);
+/* GET /metrics (graph_service_opts.metrics, agent_metrics.c): user is a struct
+ * agent_metrics_ctx, borrowed for the service's life. */
+struct buf;
+struct agent_metrics_ctx {
+	struct agent *agent;
+	const char *host_id;
+};
+void agent_metrics(void *user, struct buf *b);
 
 /* ---- configuration ---------------------------------------------------- */
 

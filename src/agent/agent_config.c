@@ -232,6 +232,18 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	o->sflow_port_min = (uint16_t)sfmin;
 	o->sflow_port_max = (uint16_t)sfmax;
 	o->sflow_bind = config_get_string(cfg, "agent.flow.sflow.bind_address", "127.0.0.1");
+	/* NetFlow collectors (ovsnetflow): agent.flow.netflow.{bind_address,port_min,port_max} */
+	int64_t nfmin = config_get_int(cfg, "agent.flow.netflow.port_min", 6365);
+	int64_t nfmax = config_get_int(cfg, "agent.flow.netflow.port_max", 6375);
+	if (nfmin < 1 || nfmax > 65535 || nfmin > nfmax) {
+		snprintf(err, errlen, "agent.flow.netflow: port_min..port_max must be a range in "
+				      "1..65535, not %lld..%lld", (long long)nfmin, (long long)nfmax);
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	o->netflow_port_min = (uint16_t)nfmin;
+	o->netflow_port_max = (uint16_t)nfmax;
+	o->netflow_bind = config_get_string(cfg, "agent.flow.netflow.bind_address", "127.0.0.1");
 	int64_t fq = config_get_int(cfg, "agent.flow.queue_size", 10000);
 	o->flow_queue_max = fq > 0 ? (size_t)fq : 10000;
 	if (load_app_ports(cfg, &ac->appmap, err, errlen)) {
@@ -286,6 +298,14 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	}
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
+	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not
+	 * built yet, so asking for them is an error rather than a graph without them. */
+	if (config_get_bool(cfg, "ovs.oflow.enable", 0)) {
+		snprintf(err, errlen, "ovs.oflow.enable: OpenFlow rule nodes (ofrule) are not "
+				      "implemented in this build");
+		agent_config_free(ac);
+		return -ENOTSUP;
+	}
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");

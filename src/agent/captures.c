@@ -23,12 +23,14 @@
 #include "agent/capture_target.h"
 #include "agent/ebpf_capture.h"
 #include "agent/flow_pb.h"
+#include "agent/netflow_collector.h"
 #include "agent/ovs_capture.h"
 #include "agent/sflow_meta.h"
 #include "wire/graph_msg.h"
 #include "capture/capture.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "decode/xlayer.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
 
@@ -42,6 +44,7 @@ struct cap_lane {
 	int idx;
 	struct capture *cap;
 	struct ebpf_capture *eb; /* ebpf: the kernel flow map instead of cap */
+	struct netflow_collector *nf; /* ovsnetflow: NetFlow records instead of cap */
 	struct flow_table *t;
 	struct flow_batch *batch;
 	struct capture_target_lane *tl; /* netflowv5 target: this lane's records */
@@ -51,6 +54,7 @@ struct cap_lane {
 	_Atomic uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
 	_Atomic uint64_t reasm[10]; /* IPDefrag / ReassembleTCP counters (reasm_keys) */
+	_Atomic uint64_t layers_no_slot, layers_cut, layers_tcp_partial; /* ExtraLayers */
 };
 
 /* The Captures metadata names of the reassembly counters (struct flow_stats):
@@ -80,6 +84,7 @@ struct cap_worker {
 	enum flow_key_mode key_mode;
 	int extra_tcp;
 	int ip_defrag, reasm_tcp; /* IPDefrag, ReassembleTCP */
+	unsigned extra_layers; /* XL_* */
 	int nlanes;
 	struct cap_lane *lanes;
 	int threads_started;
@@ -113,6 +118,7 @@ struct lane_sums {
 	uint64_t received, dropped_kernel, dropped_ifdrop, flow_count, flow_dropped,
 		kernel_flow_dropped;
 	uint64_t reasm[10];
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -128,6 +134,9 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->kernel_flow_dropped += atomic_load(&l->kernel_flow_dropped);
 		for (int k = 0; k < 10; k++)
 			s->reasm[k] += atomic_load(&l->reasm[k]);
+		s->layers_no_slot += atomic_load(&l->layers_no_slot);
+		s->layers_cut += atomic_load(&l->layers_cut);
+		s->layers_tcp_partial += atomic_load(&l->layers_tcp_partial);
 	}
 }
 
@@ -178,6 +187,12 @@ static json_t *entry_json(const struct cap_worker *w)
 			json_object_set_new(o, reasm_keys[k], json_integer((json_int_t)s.reasm[k]));
 		json_object_set_new(e, part ? "ReassembleTCP" : "IPDefrag", o);
 	}
+	if (w->extra_layers) { /* what the extra layers could not keep (docs/FLOWS.md) */
+		json_object_set_new(e, "ExtraLayersNoSlot", json_integer((json_int_t)s.layers_no_slot));
+		json_object_set_new(e, "ExtraLayersCut", json_integer((json_int_t)s.layers_cut));
+		json_object_set_new(e, "DNSOverTCPPartial",
+				    json_integer((json_int_t)s.layers_tcp_partial));
+	}
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
 		struct capture_pcapsocket_info pi;
 		capture_pcapsocket_info(w->lanes[0].cap, &pi);
@@ -187,6 +202,18 @@ static json_t *entry_json(const struct cap_worker *w)
 	}
 	if (is_sflow(w) && w->nlanes && w->lanes[0].cap)
 		sflow_meta_entry(w->lanes[0].cap, e); /* SFlowSocket, SamplingRate, ... */
+	if (w->nlanes && w->lanes[0].nf) { /* ovsnetflow: the collector's counters */
+		struct netflow_collector_stats ns;
+		netflow_collector_stats(w->lanes[0].nf, &ns);
+		json_object_set_new(e, "NetFlowSocket",
+				    json_string(netflow_collector_address(w->lanes[0].nf)));
+		json_object_set_new(e, "NetFlowDatagrams", json_integer((json_int_t)ns.datagrams));
+		json_object_set_new(e, "NetFlowDatagramErrors",
+				    json_integer((json_int_t)ns.datagram_errors));
+		json_object_set_new(e, "NetFlowRecords", json_integer((json_int_t)ns.records));
+		json_object_set_new(e, "NetFlowRecordsLost",
+				    json_integer((json_int_t)ns.records_lost));
+	}
 	if (w->mirror_of)
 		json_object_set_new(e, "MirrorOf", json_string(w->mirror_of));
 	capture_target_entry(w->tgt, e); /* TargetType, TargetSent, ... */
@@ -286,6 +313,10 @@ static void lane_update(struct cap_lane *l)
 	if (l->eb) {
 		atomic_store(&l->received, ebpf_capture_packets(l->eb));
 		atomic_store(&l->kernel_flow_dropped, ebpf_capture_kernel_dropped(l->eb));
+	} else if (l->nf) { /* the packets the exporter counted in its records */
+		struct netflow_collector_stats ns;
+		netflow_collector_stats(l->nf, &ns);
+		atomic_store(&l->received, ns.packets);
 	} else if (capture_stats(l->cap, &cs) == 0) {
 		atomic_store(&l->received, cs.received);
 		atomic_store(&l->dropped_kernel, cs.dropped_kernel);
@@ -300,6 +331,9 @@ static void lane_update(struct cap_lane *l)
 				st->tcp_cut};
 	for (int k = 0; k < 10; k++)
 		atomic_store(&l->reasm[k], r[k]);
+	atomic_store(&l->layers_no_slot, st->layers_no_slot);
+	atomic_store(&l->layers_cut, st->layers_cut);
+	atomic_store(&l->layers_tcp_partial, st->layers_tcp_partial);
 }
 
 /* The capture's summed entry and Stats message (lane 0, or stop_worker). */
@@ -353,6 +387,13 @@ static int ebpf_poll(void *src, struct flow_table *t)
 	return ebpf_capture_poll(src, t);
 }
 
+static int netflow_poll(void *src, struct flow_table *t)
+{
+	return netflow_collector_poll(src, t);
+}
+
+#define NETFLOW_POLL_MS 100 /* between reads of the collector's socket */
+
 static void *lane_main(void *arg)
 {
 	struct cap_lane *l = arg;
@@ -369,6 +410,16 @@ static void *lane_main(void *arg)
 		if (rc) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "ebpf: draining the flow map: %s", strerror(-rc));
+			worker_fail(w, msg);
+			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
+		}
+	} else if (l->nf) { /* NetFlow records from OVS */
+		struct flow_loop_records src = {netflow_poll, l->nf, NETFLOW_POLL_MS};
+		int rc = flow_loop_run_records(&src, l->t, &lo);
+		if (rc) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "netflow: reading the collector: %s",
+				 strerror(-rc));
 			worker_fail(w, msg);
 			log_warn("agent: capture %s on %s failed: %s", w->capture_id, w->ifname, msg);
 		}
@@ -399,6 +450,7 @@ static void worker_free(struct cap_worker *w)
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 	}
 	free(w->lanes);
 	capture_target_close(w->tgt);
@@ -457,6 +509,16 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
+	} else if (!strcmp(w->type, "ovsnetflow")) {
+		/* A UDP NetFlow v5 collector on the agent host, fed by OVS. */
+		struct netflow_collector_opts no = {
+			.bind_address = m->o.netflow_bind,
+			.port_min = m->o.netflow_port_min,
+			.port_max = m->o.netflow_port_max,
+		};
+		l->nf = netflow_collector_open(&no, err, errlen);
+		if (!l->nf)
+			return -1;
 	} else if (!strcmp(w->type, "ebpf")) {
 		/* The program, in the node's namespace: flows, not frames. */
 		l->eb = ebpf_capture_open(w->netns, w->ifname, m->o.ebpf_polling_rate, err, errlen);
@@ -466,7 +528,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		l->cap = !strcmp(w->type, "pcap") ? capture_open_pcap(&co, err, errlen)
 						  : capture_open_afpacket(&co, err, errlen);
 	}
-	if (!l->cap && !l->eb)
+	if (!l->cap && !l->eb && !l->nf)
 		return -1;
 	/* The listeners' filters (afpacket and pcap took theirs at opening). */
 	if (l->cap && (!strcmp(w->type, "pcapsocket") || is_sflow(w)) && w->bpf && *w->bpf &&
@@ -492,6 +554,7 @@ static int lane_open(struct cap_lane *l, int fanout_group, char *err, size_t err
 		.extra_tcp_metric = w->extra_tcp,
 		.ip_defrag = w->ip_defrag,
 		.reassemble_tcp = w->reasm_tcp,
+		.extra_layers = w->extra_layers,
 		.max_flows = m->o.max_flows,
 		.expire_s = m->o.flow_expire_s,
 		.update_s = m->o.flow_update_s,
@@ -552,11 +615,13 @@ fail:
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
+		w->lanes[i].nf = NULL;
 	}
 }
 
@@ -605,14 +670,26 @@ static const char *sflow_address(const struct capture *c)
 	return in.address;
 }
 
-/* ovssflow: the sFlow row pointing the bridge at the collector just opened. */
+/* ovssflow, ovsnetflow: the sFlow or NetFlow row pointing the bridge at the
+ * collector just opened. */
 static void ovs_after_open(struct cap_worker *w)
 {
-	if (strcmp(w->type, "ovssflow") || !w->nlanes || !w->lanes[0].cap)
+	int nf = !strcmp(w->type, "ovsnetflow");
+	if ((!nf && strcmp(w->type, "ovssflow")) || !w->nlanes ||
+	    !(nf ? (void *)w->lanes[0].nf : (void *)w->lanes[0].cap))
 		return;
 	char err[512] = "";
 	if (w->m->o.ovsdb && !*w->m->o.ovsdb) {
-		snprintf(err, sizeof(err), "ovssflow needs OVSDB (the ovsdb probe is off)");
+		snprintf(err, sizeof(err), "%s needs OVSDB (the ovsdb probe is off)", w->type);
+	} else if (nf) {
+		struct ovs_netflow_opts no = {
+			.ovsdb = w->m->o.ovsdb,
+			.bridge_uuid = w->ovs_uuid,
+			.probe_id = w->capture_id,
+			.collector = netflow_collector_address(w->lanes[0].nf),
+			.target = w->target,
+		};
+		w->ovs = ovs_netflow_attach(&no, err, sizeof(err));
 	} else {
 		struct ovs_sflow_opts so = {
 			.ovsdb = w->m->o.ovsdb,
@@ -635,11 +712,13 @@ static void ovs_after_open(struct cap_worker *w)
 		capture_target_lane_free(w->lanes[i].tl);
 		capture_close(w->lanes[i].cap);
 		ebpf_capture_close(w->lanes[i].eb);
+		netflow_collector_close(w->lanes[i].nf);
 		w->lanes[i].t = NULL;
 		w->lanes[i].batch = NULL;
 		w->lanes[i].tl = NULL;
 		w->lanes[i].cap = NULL;
 		w->lanes[i].eb = NULL;
+		w->lanes[i].nf = NULL;
 	}
 }
 
@@ -683,6 +762,55 @@ static struct cap_worker *find(struct capmgr *m, const char *cid, const char *ni
 	return NULL;
 }
 
+/* ovsnetflow takes flow records from OVS, not packets: the options that need
+ * packets (or are sFlow's) are refused rather than ignored. */
+static int ovsnetflow_refused(const json_t *res, int has_target_type, char *why, size_t len)
+{
+	static const struct {
+		const char *key, *reason;
+	} opts[] = {
+	    {"BPFFilter", "no BPF filter (OVS exports flow records, not packets)"},
+	    {"RawPacketLimit", "no raw packets (NetFlow records carry none)"},
+	    {"HeaderSize", "no HeaderSize (NetFlow records carry no headers)"},
+	    {"ExtraTCPMetric", "no ExtraTCPMetric (NetFlow records carry no TCP timing)"},
+	    {"IPDefrag", "no IPDefrag (OVS exports flow records, not packets)"},
+	    {"ReassembleTCP", "no ReassembleTCP (OVS exports flow records, not packets)"},
+	    {"ExtraLayers", "no ExtraLayers (OVS exports flow records, not packets)"},
+	    {"Port", "no Port (the collector takes agent.flow.netflow.port_min..port_max)"},
+	};
+	if (has_target_type) {
+		snprintf(why, len, "capture type ovsnetflow: OVS sends NetFlow to its Target "
+				   "itself: no TargetType there");
+		return 1;
+	}
+	/* sFlow's two options come with every create (Skydive's client sends its
+	 * defaults 1 and 10): those values are what NetFlow does anyway (every
+	 * packet counted; no counter polling), any other is refused. */
+	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
+	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
+	if (sr > 1) {
+		snprintf(why, len, "capture type ovsnetflow takes no SamplingRate (OVS's NetFlow "
+				   "counts every packet; 0 or 1 only)");
+		return 1;
+	}
+	if (pi != 0 && pi != 10) {
+		snprintf(why, len, "capture type ovsnetflow takes no PollingInterval (an sFlow "
+				   "counter option; 0 or the default 10 only)");
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		const json_t *v = json_object_get(res, opts[i].key);
+		int set = json_is_string(v)    ? *json_string_value(v) != 0
+			  : json_is_integer(v) ? json_integer_value(v) != 0
+			  : json_is_true(v);
+		if (set) {
+			snprintf(why, len, "capture type ovsnetflow takes %s", opts[i].reason);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const json_t *res)
 {
 	const char *cid = json_string_value(json_object_get(res, "UUID"));
@@ -694,7 +822,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		type = "afpacket"; /* or the node type's default, below */
 	if (strcmp(type, "afpacket") && strcmp(type, "pcap") && strcmp(type, "pcapsocket") &&
 	    strcmp(type, "sflow") && strcmp(type, "ovssflow") && strcmp(type, "ovsmirror") &&
-	    strcmp(type, "ebpf"))
+	    strcmp(type, "ovsnetflow") && strcmp(type, "ebpf"))
 		return reply(msg, 400, "capture type %s is not supported by this agent yet", type);
 	const char *bpf = json_string_value(json_object_get(res, "BPFFilter"));
 	if (!strcmp(type, "ebpf") && bpf && *bpf)
@@ -726,6 +854,32 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		if (ttype == CAPTURE_TARGET_ERSPAN1 && !strcmp(type, "ebpf"))
 			return reply(msg, 400, "TargetType erspanv1 needs frames: not with capture type ebpf");
 	}
+	/* ExtraLayers: Skydive's bitmask, or its JSON form, a list of names */
+	json_t *xj = json_object_get(res, "ExtraLayers");
+	unsigned xl = 0;
+	if (json_is_integer(xj) && json_integer_value(xj) >= 0 && json_integer_value(xj) <= 255) {
+		xl = (unsigned)json_integer_value(xj);
+	} else if (json_is_array(xj)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(xj, i, e) {
+			const char *nm = json_string_value(e);
+			unsigned b = !nm                    ? 0
+				     : !strcmp(nm, "DNS")    ? XL_DNS
+				     : !strcmp(nm, "DHCPv4") ? XL_DHCPV4
+				     : !strcmp(nm, "VRRP")   ? XL_VRRP
+							     : 0;
+			if (!b)
+				return reply(msg, 400, "ExtraLayers item #%zu: expected DNS, DHCPv4 or VRRP",
+					     i);
+			xl |= b;
+		}
+	} else if (xj && !json_is_null(xj)) {
+		return reply(msg, 400, "ExtraLayers: expected a bitmask 0..255 or a list of names");
+	}
+	/* the ebpf capture counts flows in the kernel: no packet to decode */
+	if (xl && !strcmp(type, "ebpf"))
+		return reply(msg, 400, "capture type ebpf does not support ExtraLayers");
 
 	pthread_mutex_lock(&m->lock);
 	struct cap_worker *dup = find(m, cid, nid);
@@ -763,6 +917,7 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 	w->extra_tcp = json_is_true(json_object_get(res, "ExtraTCPMetric"));
 	w->ip_defrag = json_is_true(json_object_get(res, "IPDefrag"));
 	w->reasm_tcp = json_is_true(json_object_get(res, "ReassembleTCP"));
+	w->extra_layers = xl;
 	json_int_t sr = json_integer_value(json_object_get(res, "SamplingRate"));
 	json_int_t pi = json_integer_value(json_object_get(res, "PollingInterval"));
 	w->sampling = sr > 0 && sr <= UINT32_MAX ? (uint32_t)sr : 0;
@@ -818,6 +973,13 @@ static json_t *start(struct capmgr *m, const json_t *msg, const char *nid, const
 		worker_free(w);
 		return reply(msg, 400, "capture type ovssflow sends sFlow to its Target: "
 				       "no TargetType there");
+	}
+	if (!strcmp(w->type, "ovsnetflow")) {
+		char why[160];
+		if (ovsnetflow_refused(res, w->target_type != NULL, why, sizeof(why))) {
+			worker_free(w);
+			return reply(msg, 400, "%s", why);
+		}
 	}
 	if (w->target_type) {
 		char err[512] = "";

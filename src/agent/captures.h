@@ -1,8 +1,9 @@
 /* captures.h - the agent's captures: OnDemand Start/Stop requests from the
  * analyzer (docs/API.md, "Agent protocol"), one worker per (capture, node)
  * running a live capture (afpacket or pcap; pcapsocket, sflow; ovssflow and
- * ovsmirror through ovs_capture.h; ebpf, flows counted in the kernel, through
- * ebpf_capture.h) inside the node's network
+ * ovsmirror through ovs_capture.h; ovsnetflow, OVS's NetFlow records, through
+ * ovs_capture.h and netflow_collector.h; ebpf, flows counted in the kernel,
+ * through ebpf_capture.h) inside the node's network
  * namespace into a flow table (afpacket: capture_workers threads sharing a
  * PACKET_FANOUT group, a table each), flows and Stats sent as protobuf through
  * the flow sender, and the node's `Captures` metadata kept up to date. */
@@ -34,6 +35,9 @@ struct capmgr_opts {
 	/* agent.flow.sflow: collector address and port range (capture.h, sflow) */
 	const char *sflow_bind; /* NULL = 127.0.0.1 */
 	uint16_t sflow_port_min, sflow_port_max; /* 0 = 6345, 6355 */
+	/* agent.flow.netflow: collector address and port range (netflow_collector.h) */
+	const char *netflow_bind; /* NULL = 127.0.0.1 */
+	uint16_t netflow_port_min, netflow_port_max; /* 0 = 6365, 6375 */
 	/* ovs.ovsdb, for ovssflow/ovsmirror (ovs_capture.h): NULL = the default
 	 * socket, "" = off (those types then fail) */
 	const char *ovsdb;

@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -133,6 +134,30 @@ void flow_pb_fill(struct flow_pb_slot *s, const struct flow_table *t, const stru
 	}
 	s->f.rawpacketscaptured = f->raw_captured;
 	s->f.finishtype = (Flow__FlowFinishType)f->finish;
+	uint32_t xlen;
+	const uint8_t *xl = flow_table_layers(t, f, &xlen);
+	if (xl && xlen <= sizeof(s->layers)) {
+		/* copied: the table's slot changes with the flow's next packet */
+		uint32_t num[3];
+		const uint8_t *d[3];
+		size_t dl[3];
+		memcpy(s->layers, xl, xlen);
+		int n = xlayer_fields(s->layers, xlen, num, d, dl, 3);
+		for (int i = 0; i < n; i++) {
+			/* protobuf-c writes an unknown field's tag, then its bytes as
+			 * given: for a length-delimited one, with its length varint
+			 * (1 or 2 bytes: a blob is under 16 KiB) */
+			size_t vl = dl[i] < 128 ? 1 : 2;
+			s->layer_fields[i].tag = num[i];
+			s->layer_fields[i].wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+			s->layer_fields[i].len = dl[i] + vl;
+			s->layer_fields[i].data = (uint8_t *)d[i] - vl;
+		}
+		if (n > 0) {
+			s->f.base.n_unknown_fields = (unsigned)n;
+			s->f.base.unknown_fields = s->layer_fields;
+		}
+	}
 }
 
 static uint8_t *pack(const Flow__Message *m, size_t pre, size_t *len)

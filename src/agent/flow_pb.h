@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "flow.pb-c.h"
+#include "decode/xlayer.h"
 #include "flow/flow_table.h"
 
 #define FLOW_PB_BATCH_MAX 100
@@ -34,6 +35,10 @@ struct flow_pb_slot {
 	Flow__IPMetric ipm; /* IPDefrag */
 	char uuid[17], tracking[17], l3tracking[17], parent[17];
 	char link_a[18], link_b[18], net_a[46], net_b[46];
+	/* extra layers: the flow's layer blob, sent as its flow.Flow fields
+	 * 1000-1002 (protobuf-c packs unknown fields as they are) */
+	uint8_t layers[XL_BLOB_MAX];
+	ProtobufCMessageUnknownField layer_fields[3];
 };
 
 /* Fills s from a flow as the emit callback gives it (no raw packets). The

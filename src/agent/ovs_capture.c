@@ -23,13 +23,18 @@
 #define OVSDB_TIMEOUT_S 5
 #define PROBE_KEY       "skydive-probe-id"
 
-enum ovs_kind { OVS_SFLOW, OVS_MIRROR };
+enum ovs_kind { OVS_SFLOW, OVS_MIRROR, OVS_NETFLOW };
+
+/* ovssflow and ovsnetflow: the row's table and the Bridge column naming it. */
+static const char *const kind_table[] = {"sFlow", "Mirror", "NetFlow"};
+static const char *const kind_column[] = {"sflow", "mirrors", "netflow"};
+static const char *const kind_type[] = {"ovssflow", "ovsmirror", "ovsnetflow"};
 
 struct ovs_capture {
 	enum ovs_kind kind;
 	char *ovsdb;
 	char *probe_id;
-	char *row_uuid;  /* sFlow row, or the Mirror row */
+	char *row_uuid;  /* sFlow or NetFlow row, or the Mirror row */
 	char *port_uuid; /* ovsmirror: the internal Port row */
 	char ifname[IFNAMSIZ];
 };
@@ -282,31 +287,30 @@ static void oc_free(struct ovs_capture *c)
 
 /* ---- ovssflow ---------------------------------------------------------------- */
 
-struct ovs_capture *ovs_sflow_attach(const struct ovs_sflow_opts *o, char *err, size_t errlen)
+/* Inserts row (owned) into the kind's table and points the bridge's column
+ * at it, in one transaction. */
+static struct ovs_capture *bridge_row_attach(enum ovs_kind kind, const char *ovsdb,
+                                             const char *bridge_uuid, const char *probe_id,
+                                             json_t *row, const char *collector, char *err,
+                                             size_t errlen)
 {
-	if (!o->bridge_uuid || !*o->bridge_uuid) {
+	if (!bridge_uuid || !*bridge_uuid) {
+		json_decref(row);
 		snprintf(err, errlen, "the ovsbridge node has no UUID");
 		return NULL;
 	}
-	struct ovs_capture *c = oc_new(OVS_SFLOW, o->ovsdb, o->probe_id);
-	if (!c) {
+	struct ovs_capture *c = oc_new(kind, ovsdb, probe_id);
+	if (!c || !row) {
+		json_decref(row);
+		oc_free(c);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	json_t *targets = json_array();
-	json_array_append_new(targets, json_string(o->collector));
-	if (o->target && *o->target && strcmp(o->target, o->collector))
-		json_array_append_new(targets, json_string(o->target));
-	json_t *row = json_pack("{ss s[so] sI sI so}", "agent", "lo", "targets", "set", targets,
-	                        "sampling", (json_int_t)(o->sampling ? o->sampling : 1), "header",
-	                        (json_int_t)(o->header ? o->header : 128), "external_ids",
-	                        probe_map(o->probe_id));
-	if (row && o->polling)
-		json_object_set_new(row, "polling", json_integer(o->polling));
-	json_t *ops = json_pack(
-	    "[{ss ss so ss} {ss ss s[[sso]] s{s[ss]}}]", "op", "insert", "table", "sFlow", "row",
-	    row, "uuid-name", "skysflow", "op", "update", "table", "Bridge", "where", "_uuid",
-	    "==", uuid_atom(o->bridge_uuid), "row", "sflow", "named-uuid", "skysflow");
+	json_t *ops = json_pack("[{ss ss so ss} {ss ss s[[sso]] s{s[ss]}}]", "op", "insert",
+	                        "table", kind_table[kind], "row", row, "uuid-name", "skyrow",
+	                        "op", "update", "table", "Bridge", "where", "_uuid", "==",
+	                        uuid_atom(bridge_uuid), "row", kind_column[kind], "named-uuid",
+	                        "skyrow");
 	json_t *res = ops ? transact(c->ovsdb, ops, err, errlen) : NULL;
 	json_decref(ops);
 	if (!res) {
@@ -319,13 +323,51 @@ struct ovs_capture *ovs_sflow_attach(const struct ovs_sflow_opts *o, char *err, 
 	json_int_t n = op_count(res, 1);
 	json_decref(res);
 	if (!c->row_uuid || n != 1) {
-		snprintf(err, errlen, "bridge %s not found in OVSDB", o->bridge_uuid);
+		snprintf(err, errlen, "bridge %s not found in OVSDB", bridge_uuid);
 		ovs_capture_detach(c); /* nothing points at the row: it is gone; be sure */
 		return NULL;
 	}
-	log_info("agent: ovssflow %s: sFlow row %s on bridge %s -> %s", c->probe_id, c->row_uuid,
-	         o->bridge_uuid, o->collector);
+	log_info("agent: %s %s: %s row %s on bridge %s -> %s", kind_type[kind], c->probe_id,
+	         kind_table[kind], c->row_uuid, bridge_uuid, collector);
 	return c;
+}
+
+/* The collector first, then the capture's Target unless it is the same. */
+static json_t *targets_set(const char *collector, const char *target)
+{
+	json_t *targets = json_array();
+	json_array_append_new(targets, json_string(collector));
+	if (target && *target && strcmp(target, collector))
+		json_array_append_new(targets, json_string(target));
+	return json_pack("[so]", "set", targets);
+}
+
+struct ovs_capture *ovs_sflow_attach(const struct ovs_sflow_opts *o, char *err, size_t errlen)
+{
+	json_t *row = json_pack("{ss so sI sI so}", "agent", "lo", "targets",
+	                        targets_set(o->collector, o->target), "sampling",
+	                        (json_int_t)(o->sampling ? o->sampling : 1), "header",
+	                        (json_int_t)(o->header ? o->header : 128), "external_ids",
+	                        probe_map(o->probe_id));
+	if (row && o->polling)
+		json_object_set_new(row, "polling", json_integer(o->polling));
+	return bridge_row_attach(OVS_SFLOW, o->ovsdb, o->bridge_uuid, o->probe_id, row,
+	                         o->collector, err, errlen);
+}
+
+/* ---- ovsnetflow -------------------------------------------------------------- */
+
+struct ovs_capture *ovs_netflow_attach(const struct ovs_netflow_opts *o, char *err,
+                                       size_t errlen)
+{
+	/* As Skydive's ovsnetflow probe (flow/probes/ovsnetflow/ovsnetflow.go):
+	 * engine_type 10, engine_id 1, add_id_to_interface; OVS's default
+	 * active_timeout (600 s) is kept, as there. */
+	json_t *row = json_pack("{so sI sI sb so}", "targets", targets_set(o->collector, o->target),
+	                        "engine_type", (json_int_t)10, "engine_id", (json_int_t)1,
+	                        "add_id_to_interface", 1, "external_ids", probe_map(o->probe_id));
+	return bridge_row_attach(OVS_NETFLOW, o->ovsdb, o->bridge_uuid, o->probe_id, row,
+	                         o->collector, err, errlen);
 }
 
 /* ---- ovsmirror --------------------------------------------------------------- */
@@ -440,17 +482,17 @@ void ovs_capture_detach(struct ovs_capture *c)
 		return;
 	char err[512] = "";
 	json_t *ops = json_array();
-	if (c->kind == OVS_SFLOW) {
+	if (c->kind == OVS_SFLOW || c->kind == OVS_NETFLOW) {
 		/* Unreference the row from every bridge, then delete it (and any row
 		 * of this capture, in case the insert result was not seen). */
 		if (c->row_uuid)
 			json_array_append_new(
 			    ops, json_pack("{ss ss s[] s[[ss[so]]]}", "op", "mutate", "table",
-			                   "Bridge", "where", "mutations", "sflow", "delete", "set",
-			                   json_pack("[o]", uuid_atom(c->row_uuid))));
+			                   "Bridge", "where", "mutations", kind_column[c->kind],
+			                   "delete", "set", json_pack("[o]", uuid_atom(c->row_uuid))));
 		json_array_append_new(ops, json_pack("{ss ss s[[sso]]}", "op", "delete", "table",
-		                                     "sFlow", "where", "external_ids", "includes",
-		                                     probe_map(c->probe_id)));
+		                                     kind_table[c->kind], "where", "external_ids",
+		                                     "includes", probe_map(c->probe_id)));
 	} else {
 		if (c->row_uuid || c->port_uuid) {
 			json_t *mut = json_array();
@@ -472,10 +514,10 @@ void ovs_capture_detach(struct ovs_capture *c)
 		json_t *res = transact(c->ovsdb, ops, err, sizeof(err));
 		if (!res)
 			log_warn("agent: %s %s: cannot remove its OVSDB rows: %s",
-			         c->kind == OVS_SFLOW ? "ovssflow" : "ovsmirror", c->probe_id, err);
+			         kind_type[c->kind], c->probe_id, err);
 		else
-			log_info("agent: %s %s: OVSDB rows removed",
-			         c->kind == OVS_SFLOW ? "ovssflow" : "ovsmirror", c->probe_id);
+			log_info("agent: %s %s: OVSDB rows removed", kind_type[c->kind],
+			         c->probe_id);
 		json_decref(res);
 	}
 	json_decref(ops);

@@ -1,5 +1,5 @@
-/* ovs_capture.h - the OVSDB side of the ovssflow and ovsmirror capture
- * types: rows written into Open vSwitch's database (RFC 7047 "transact" on a
+/* ovs_capture.h - the OVSDB side of the ovssflow, ovsnetflow and ovsmirror
+ * capture types: rows written into Open vSwitch's database (RFC 7047 "transact" on a
  * short-lived connection to ovs.ovsdb, unix: or tcp:) when a capture starts,
  * removed when it stops. Every row made carries external_ids
  * {"skydive-probe-id": <capture UUID>}.
@@ -7,6 +7,9 @@
  * ovssflow: an sFlow row {agent "lo", targets [collector, Target?], sampling,
  * polling, header} set as the bridge's sflow column; the agent collects with
  * its sFlow collector (capture.h, capture_open_sflow).
+ * ovsnetflow: a NetFlow row {targets [collector, Target?], engine_type 10,
+ * engine_id 1, add_id_to_interface true} set as the bridge's netflow column;
+ * the agent collects with its NetFlow v5 collector (netflow_collector.h).
  * ovsmirror: an internal port "mir-<8 hex of the capture UUID>" on the port's
  * bridge and a Mirror {select_src_port = select_dst_port = the port,
  * output_port = the internal port}; the internal interface (a tap in the
@@ -37,6 +40,18 @@ struct ovs_sflow_opts {
 
 /* Inserts the sFlow row and points the bridge at it. NULL with err filled. */
 struct ovs_capture *ovs_sflow_attach(const struct ovs_sflow_opts *o, char *err, size_t errlen);
+
+struct ovs_netflow_opts {
+	const char *ovsdb;       /* as above */
+	const char *bridge_uuid; /* the ovsbridge node's UUID metadata */
+	const char *probe_id;    /* the capture UUID */
+	const char *collector;   /* "ADDR:PORT" of our collector */
+	const char *target;      /* extra "ADDR:PORT" target, or NULL/"" */
+};
+
+/* Inserts the NetFlow row and points the bridge at it. NULL with err filled. */
+struct ovs_capture *ovs_netflow_attach(const struct ovs_netflow_opts *o, char *err,
+                                       size_t errlen);
 
 struct ovs_mirror_opts {
 	const char *ovsdb;     /* as above */

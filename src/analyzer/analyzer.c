@@ -11,6 +11,7 @@
 #include "analyzer/flow_ingest.h"
 #include "analyzer/flow_live.h"
 #include "analyzer/graph_service.h"
+#include "analyzer/metrics.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "graph/graph.h"
@@ -33,6 +34,8 @@ struct analyzer {
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
 	void *status_user;
+	void (*metrics_fn)(void *user, struct buf *b);
+	void *metrics_user;
 };
 
 /* One /ws/agent/flow connection. */
@@ -193,6 +196,21 @@ static void analyzer_status(void *user, json_t *s)
 		a->status_fn(a->status_user, s);
 }
 
+/* GET /metrics: the flows' (ingest, store) and the topology history (metrics.h) */
+static void analyzer_metrics(void *user, struct buf *b)
+{
+	struct analyzer *a = user;
+	const char *host = config_get_string(a->cfg, "host_id", "localhost");
+	metrics_analyzer(b, host, a->flows, a->fs, a->hl);
+	if (a->dispatch) {
+		struct dispatch_stats ds;
+		dispatch_stats(a->dispatch, &ds);
+		metrics_dispatch(b, host, &ds);
+	}
+	if (a->metrics_fn)
+		a->metrics_fn(a->metrics_user, b);
+}
+
 /* ---- life cycle ---------------------------------------------------------- */
 
 /* The graph, its history log, the flow store. 0 or -1 with err filled. */
@@ -306,7 +324,8 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                               .agent_down = agent_down,
 	                               .agent_namespace = DISPATCH_NAMESPACE,
 	                               .agent_reply = agent_reply,
-	                               .status = analyzer_status};
+	                               .status = analyzer_status,
+	                               .metrics = analyzer_metrics};
 	a->gs = graph_service_new(cfg, a->g, &o, err, errlen);
 	if (!a->gs || services_start(a, err, errlen))
 		goto fail;
@@ -354,6 +373,13 @@ void analyzer_set_status_hook(struct analyzer *a, analyzer_status_fn fn, void *u
 {
 	a->status_fn = fn;
 	a->status_user = user;
+}
+
+void analyzer_set_metrics_hook(struct analyzer *a, void (*fn)(void *user, struct buf *b),
+                               void *user)
+{
+	a->metrics_fn = fn;
+	a->metrics_user = user;
 }
 
 int analyzer_local_agent_config(const struct analyzer *a, struct config *cfg)

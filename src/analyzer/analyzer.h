@@ -54,6 +54,10 @@ const char *analyzer_address(const struct analyzer *a);
  * being built. Set before analyzer_start(). */
 typedef void (*analyzer_status_fn)(void *user, json_t *status);
 void analyzer_set_status_hook(struct analyzer *a, analyzer_status_fn fn, void *user);
+/* Adds the caller's metrics to GET /metrics (allinone: its agent's); before start. */
+struct buf;
+void analyzer_set_metrics_hook(struct analyzer *a, void (*fn)(void *user, struct buf *b),
+                               void *user);
 
 /* What an agent in the same process (allinone) needs in cfg to connect: "analyzers" set
  * to this analyzer's real address (loopback when it listens on every address) and, unless

@@ -223,6 +223,27 @@ static int def_validate(const struct capture_def *c, struct capture_res_error *e
 	if (!strcmp(c->type, "ebpf") && c->bpf_filter[0])
 		return fail(err, -1, "capture type ebpf does not take a BPFFilter: remove it, or use "
 		                     "afpacket or pcap");
+	/* ovsnetflow: flow records exported by OVS, no packets (the agent refuses
+	 * the same, agent/captures.c ovsnetflow_refused). SamplingRate 1 and
+	 * PollingInterval 10 are the defaults every client sends. */
+	if (!strcmp(c->type, "ovsnetflow")) {
+		const char *no = c->bpf_filter[0]                          ? "BPFFilter"
+		                 : c->raw_packet_limit                      ? "RawPacketLimit"
+		                 : c->header_size                           ? "HeaderSize"
+		                 : c->extra_tcp_metric                      ? "ExtraTCPMetric"
+		                 : c->ip_defrag                             ? "IPDefrag"
+		                 : c->reassemble_tcp                        ? "ReassembleTCP"
+		                 : c->extra_layers                          ? "ExtraLayers"
+		                 : c->port                                  ? "Port"
+		                 : c->target_type[0]                        ? "TargetType"
+		                 : c->sampling_rate > 1                     ? "SamplingRate"
+		                 : c->polling_interval && c->polling_interval != 10 ? "PollingInterval"
+		                                                            : NULL;
+		if (no)
+			return fail(err, -1, "capture type ovsnetflow takes no %s: OVS exports "
+			                     "flow records, not packets",
+			            no);
+	}
 	if (c->header_size != 0 && (c->header_size < 14 || c->header_size > 65535))
 		return fail(err, -1,
 		            "HeaderSize %d is out of range: expected 0 (default, 256 bytes) or "

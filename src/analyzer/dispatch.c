@@ -499,12 +499,16 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 			d->pairs[i].seen = 1; /* stop nothing on a failed evaluation */
 	}
 
-	/* Stops: pairs no longer wanted (node gone or not matching, capture deleted). */
+	/* Stops: pairs no longer wanted (node gone or not matching, capture deleted).
+	 * A pair in error gets its Stop too: the agent keeps the failed capture's
+	 * entry (State error) in the node's Captures until told to stop, as Skydive's
+	 * OnDemand client sends Stop to every node whose Captures holds the ID
+	 * (graffiti/ondemand/client/client.go, unregisterResource). */
 	for (size_t i = d->npairs; i-- > 0;) {
 		struct pair *p = &d->pairs[i];
 		if (p->seen)
 			continue;
-		if (p->state != PAIR_ERROR && host_connected(d, p->host)) {
+		if (host_connected(d, p->host)) {
 			char req[37];
 			req_id(d, req);
 			json_t *m = ondemand("Stop", req, p->node, json_pack("{s:s}", "UUID", p->cap));
@@ -651,6 +655,18 @@ json_t *dispatch_status_json(struct dispatch *d)
 	              "StaleReplies", (json_int_t)d->stale_replies, "ConnectedAgents",
 	              (json_int_t)d->nhosts));
 	return out;
+}
+
+void dispatch_stats(const struct dispatch *d, struct dispatch_stats *out)
+{
+	*out = (struct dispatch_stats){.runs = d->runs,
+	                               .starts = d->starts,
+	                               .stops_sent = d->stops_sent,
+	                               .send_failed = d->send_failed,
+	                               .error_replies = d->error_replies,
+	                               .stop_errors = d->stop_errors,
+	                               .stale_replies = d->stale_replies,
+	                               .agents = d->nhosts};
 }
 
 json_t *dispatch_capture_counts(struct graph *g)

@@ -59,6 +59,12 @@ int dispatch_reply(struct dispatch *d, const char *host, const json_t *msg);
  *  "Dispatch": {"Runs","StartsSent","StopsSent","SendFailed","ErrorReplies",
  *  "StaleReplies","ConnectedAgents"}}; new reference. Merge it into "Captures". */
 json_t *dispatch_status_json(struct dispatch *d);
+/* Its "Dispatch" counters typed (GET /metrics, metrics.c); same thread. */
+struct dispatch_stats {
+	uint64_t runs, starts, stops_sent, send_failed, error_replies, stop_errors, stale_replies;
+	size_t agents;
+};
+void dispatch_stats(const struct dispatch *d, struct dispatch_stats *out);
 
 /* Number of nodes whose Captures metadata shows each capture "active", from the live
  * graph (takes the graph lock): a new object {"<capture UUID>": n}. For the Count of

@@ -11,9 +11,11 @@
 
 #include "analyzer/graph_service.h"
 #include "analyzer/graph_writer.h"
+#include "analyzer/metrics.h"
 #include "analyzer/rest.h"
 #include "analyzer/rest_pcap.h"
 #include "analyzer/sub_filter.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "http/server.h"
 #include "wire/graph_msg.h"
@@ -373,6 +375,49 @@ static void rest_route(void *svc, const struct http_request *req, struct rest_re
 	struct rest_ctx rc;
 	req_ctx(svc, req, &l, &rc);
 	rest_handle(&rc, req->method, req->path, req->accept, req->body, req->body_len, out);
+}
+
+/* GET /metrics (metrics.h, docs/API.md "Metrics"): the graph's, the server's, the
+ * caller's (o.metrics). */
+static void metrics_route(void *svc, const struct http_request *req, struct rest_response *out)
+{
+	struct graph_service *a = svc;
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+		rest_reply_error(out, 405, "%s /metrics: only GET", req->method);
+		return;
+	}
+	struct metrics_service m = {.writer_resyncs = a->writer_resyncs};
+	graph_rdlock(a->g);
+	graph_stats(a->g, &m.graph);
+	graph_unlock(a->g);
+	graph_writer_stats(a->writer, &m.writer);
+	pthread_mutex_lock(&a->qlock);
+	m.ws_queue_max = a->queue_max;
+	m.slow_dropped = a->slow_dropped;
+	m.bad_messages = a->bad_messages;
+	m.refused_duplicate = a->refused_duplicate;
+	for (struct peer *p = a->peers; p; p = p->next) {
+		m.agents += p->kind == PEER_AGENT;
+		m.publishers += p->kind == PEER_PUBLISHER || p->kind == PEER_PUBSUB;
+		m.subscribers += p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB;
+	}
+	pthread_mutex_unlock(&a->qlock);
+	struct buf b;
+	buf_init(&b, NULL);
+	metrics_service(&b, a->host_id, &m);
+	metrics_captures(&b, a->g);
+	http_server_metrics(a->srv, &b);
+	if (a->o.metrics)
+		a->o.metrics(a->o.user, &b);
+	if (b.err) {
+		buf_free(&b);
+		rest_reply_error(out, 500, "out of memory");
+		return;
+	}
+	*out = (struct rest_response){.status = 200,
+	                              .content_type = "text/plain; version=0.0.4; charset=utf-8",
+	                              .body = b.data,
+	                              .len = b.len};
 }
 
 /* POST /api/pcap: streamed to a file (rest_pcap.h), or a body without a length in
@@ -975,7 +1020,7 @@ static int routes_fill(struct graph_service *a)
 		nr++;
 	for (const struct http_ws_endpoint *e = a->o.endpoints; e && e->path; e++)
 		ne++;
-	a->routes = calloc(nr + 4, sizeof(*a->routes));
+	a->routes = calloc(nr + 5, sizeof(*a->routes));
 	a->endpoints = calloc(ne + 5, sizeof(*a->endpoints));
 	if (!a->routes || !a->endpoints)
 		return -1;
@@ -999,6 +1044,7 @@ static int routes_fill(struct graph_service *a)
 	                           .handle = pcap_route,
 	                           .stamp = writer_stamp,
 	                           .user = a};
+	*r++ = (struct http_route){.path = "/metrics", .handle = metrics_route, .user = a};
 	*r++ = (struct http_route){.path = NULL, .handle = rest_route, .user = a};
 	static const struct {
 		const char *path;

@@ -55,6 +55,7 @@
 #include "http/server.h"
 
 struct graph_service;
+struct buf;
 
 /* Called on the loop thread, graph not locked; status is the object being built. */
 typedef void (*graph_service_status_fn)(void *user, json_t *status);
@@ -81,6 +82,9 @@ struct graph_service_opts {
 	/* Adds the caller's sections to GET /api/status (after the graph's and the
 	 * server's). */
 	graph_service_status_fn status;
+	/* Adds the caller's metrics to GET /metrics (after the graph's and the server's),
+	 * on the loop (metrics.h). */
+	void (*metrics)(void *user, struct buf *b);
 };
 
 /* Creates the server and binds its port (so a port conflict is reported here, not in

@@ -270,6 +270,9 @@ int auth_path_is_public(const char *method, const char *path)
 	size_t n = strcspn(path, "?");
 	if ((n == 6 && !strncmp(path, "/login", 6)) || (n == 7 && !strncmp(path, "/logout", 7)))
 		return 1;
+	/* /metrics (Prometheus) is the API's counters: status/read (rbac_request_needs) */
+	if (n == 8 && !strncmp(path, "/metrics", 8))
+		return 0;
 	/* the router: /api... is the API, /ws/... WebSockets, the rest the UI's files */
 	return strncmp(path, "/api", 4) && strncmp(path, "/ws/", 4);
 }
@@ -644,6 +647,18 @@ json_t *auth_permissions(const struct auth *a, const struct auth_identity *id)
 {
 	const char *roles[1] = {id->role};
 	return rbac_permissions_json(a->rbac, id->user, roles, id->role[0] ? 1 : 0);
+}
+
+void auth_stats(struct auth *a, int64_t now_ms, struct auth_stats *out)
+{
+	*out = (struct auth_stats){.unauthenticated = atomic_load(&a->unauthenticated),
+	                           .forbidden = atomic_load(&a->forbidden),
+	                           .throttled = atomic_load(&a->throttled),
+	                           .password_failures = atomic_load(&a->password_failures),
+	                           .logins = atomic_load(&a->logins),
+	                           .login_failures = atomic_load(&a->login_failures)};
+	token_store_stats(a->tokens, now_ms, &out->tokens);
+	throttle_stats(a->thr, &out->throttle);
 }
 
 json_t *auth_status_json(struct auth *a, int64_t now_ms)

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/token.h"
 #include "config/config.h"
 
 struct auth;
@@ -126,6 +127,13 @@ const char *auth_api_type(const struct auth *a);
 /* {"APIBackend","ClusterBackend","Unauthenticated","Forbidden","Throttled",
  *  "PasswordFailures","Logins","Tokens":{...},"ThrottledAddresses"}; new reference. */
 json_t *auth_status_json(struct auth *a, int64_t now_ms);
+/* The same counters typed (/metrics, src/analyzer/metrics.c). */
+struct auth_stats {
+	uint64_t unauthenticated, forbidden, throttled, password_failures, logins, login_failures;
+	struct token_stats tokens;
+	struct throttle_stats throttle;
+};
+void auth_stats(struct auth *a, int64_t now_ms, struct auth_stats *out);
 
 /* Splits "Basic <b64>" into user/pass; 0 or -1 (not Basic, bad base64, no ':'). */
 int auth_parse_basic(const char *authorization, char *user, size_t userlen, char *pass,

@@ -689,6 +689,9 @@ int rbac_request_needs(const char *method, const char *path, const char *accept,
 				return need(objects, actions, 0, "websocket", pairs[i].act);
 		return need(objects, actions, 0, "config", "write");
 	}
+	/* Prometheus' scrape: the counters of /api/status, so the same permission */
+	if (plen == 8 && !strncmp(path, "/metrics", 8))
+		return need(objects, actions, 0, "status", "read");
 	/* the router treats every path starting with /api as the API (ui_serve.c): the
 	 * rest is the web UI's static files, /login and /logout */
 	if (strncmp(path, "/api", 4))

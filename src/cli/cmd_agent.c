@@ -175,6 +175,7 @@ int cmd_agent(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct agent_config ac = {0};
 	struct agent *a = NULL;
+	struct agent_metrics_ctx mctx; /* GET /metrics of the API: the agent's counters */
 	struct graph_service *api = NULL;
 	char err[1024];
 	int rc = agent_cli_parse(argc, argv, "agent", extra, agent_flag, &flags, usage, &cfg);
@@ -219,9 +220,12 @@ int cmd_agent(int argc, char **argv)
 	}
 	const char *listen = config_get_string(cfg, "agent.listen", "127.0.0.1:8081");
 	if (strcmp(listen, "none") && *listen) {
+		mctx = (struct agent_metrics_ctx){.agent = a, .host_id = ac.opts.host_id};
 		struct graph_service_opts go = {.service = "agent",
 						.listen_key = "agent.listen",
-						.listen_default = "127.0.0.1:8081"};
+						.listen_default = "127.0.0.1:8081",
+						.user = &mctx,
+						.metrics = agent_metrics};
 		api = graph_service_new(cfg, agent_graph(a), &go, err, sizeof(err));
 		if (!api) {
 			fprintf(stderr, "skydive agent: %s\n", err);

@@ -64,6 +64,7 @@ int cmd_allinone(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct analyzer *an = NULL;
 	struct agent *ag = NULL;
+	struct agent_metrics_ctx mctx; /* GET /metrics: the in-process agent's counters */
 	struct agent_config ac = {0};
 	char err[1024];
 	int rc = agent_cli_parse(argc, argv, "allinone", extra, allinone_flag, &listen, usage,
@@ -107,6 +108,8 @@ int cmd_allinone(int argc, char **argv)
 		goto out;
 	}
 	analyzer_set_status_hook(an, status_hook, ag);
+	mctx = (struct agent_metrics_ctx){.agent = ag, .host_id = ac.opts.host_id};
+	analyzer_set_metrics_hook(an, agent_metrics, &mctx);
 	if (analyzer_start(an)) {
 		fprintf(stderr, "skydive allinone: cannot start the server thread\n");
 		goto out;

@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "decode/decode.h"
+#include "decode/xlayer.h"
 #include "flow/flow_json.h"
 #include "flow/flow_loop.h"
 #include "flow/flow_table.h"
@@ -68,6 +69,8 @@ static void usage(FILE *out)
 		"                             fill IPMetric (Skydive's IPDefrag)\n"
 		"      --reassemble-tcp       reassemble TCP streams and fill TCPMetric's segment\n"
 		"                             counters (Skydive's ReassembleTCP)\n"
+		"      --extra-layer L        decode an extra layer into the flows: DNS, DHCPv4 or\n"
+		"                             VRRP (repeatable; Skydive's ExtraLayers)\n"
 		"      --app-port P:PORT=NAME application name for a port, e.g. tcp:8080=HTTP\n"
 		"                             (repeatable)\n"
 		"      --max-flows N          flows tracked at once (default 4000000); more are\n"
@@ -186,6 +189,12 @@ static void print_stats(const struct flow_stats *st)
 			(unsigned long long)st->tcp_gaps_timeout,
 			(unsigned long long)st->tcp_gaps_closed, (unsigned long long)st->tcp_cut,
 			(unsigned long long)st->tcp_peak_bytes);
+	if (st->layers_no_slot || st->layers_cut || st->layers_tcp_partial)
+		fprintf(stderr,
+			"extra layers not kept (no slot) %llu, DNS messages cut %llu, DNS over TCP "
+			"not whole in one segment %llu\n",
+			(unsigned long long)st->layers_no_slot, (unsigned long long)st->layers_cut,
+			(unsigned long long)st->layers_tcp_partial);
 }
 
 /* ---- live capture ---------------------------------------------------- */
@@ -261,6 +270,9 @@ static void add_stats(struct flow_stats *sum, const struct flow_stats *st)
 	sum->tcp_gaps_closed += st->tcp_gaps_closed;
 	sum->tcp_cut += st->tcp_cut;
 	sum->tcp_peak_bytes += st->tcp_peak_bytes;
+	sum->layers_no_slot += st->layers_no_slot;
+	sum->layers_cut += st->layers_cut;
+	sum->layers_tcp_partial += st->layers_tcp_partial;
 }
 
 /* Captures on an interface until --duration, --count or a signal; workers
@@ -381,7 +393,7 @@ int cmd_flows(int argc, char **argv)
 {
 	enum { O_RAW = 256, O_HDR, O_KEY, O_FMT, O_TID, O_CID, O_TCPM, O_APP, O_MAX, O_EXP, O_UPD,
 	       O_STATS, O_NOPROG, O_BUDGET, O_NETNS, O_TYPE, O_DUR, O_COUNT, O_WORKERS,
-	       O_DEFRAG, O_REASM };
+	       O_DEFRAG, O_REASM, O_XL };
 	static const struct option longopts[] = {
 		{"read", required_argument, 0, 'r'},
 		{"interface", required_argument, 0, 'i'},
@@ -402,6 +414,7 @@ int cmd_flows(int argc, char **argv)
 		{"extra-tcp-metric", no_argument, 0, O_TCPM},
 		{"ip-defrag", no_argument, 0, O_DEFRAG},
 		{"reassemble-tcp", no_argument, 0, O_REASM},
+		{"extra-layer", required_argument, 0, O_XL},
 		{"app-port", required_argument, 0, O_APP},
 		{"max-flows", required_argument, 0, O_MAX},
 		{"expire", required_argument, 0, O_EXP},
@@ -521,6 +534,21 @@ int cmd_flows(int argc, char **argv)
 			break;
 		case O_REASM:
 			o.reassemble_tcp = 1;
+			break;
+		case O_XL: /* Skydive's words (flow/flow.go extraLayersMap) */
+			if (!strcmp(optarg, "DNS"))
+				o.extra_layers |= XL_DNS;
+			else if (!strcmp(optarg, "DHCPv4"))
+				o.extra_layers |= XL_DHCPV4;
+			else if (!strcmp(optarg, "VRRP"))
+				o.extra_layers |= XL_VRRP;
+			else {
+				fprintf(stderr,
+					"skydive flows: --extra-layer '%s' is not supported: use DNS, "
+					"DHCPv4 or VRRP\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case O_APP:
 			if (appmap_add_spec(&apps, optarg, err, sizeof(err))) {

@@ -64,9 +64,21 @@ void buf_put_i64(struct buf *b, int64_t v)
 	}
 }
 
-void buf_put_json_str(struct buf *b, const char *s)
+/* The escape of a byte JSON does not take as is: '"', '\\' or a control character. */
+static void json_esc(struct buf *b, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	if (c == '"' || c == '\\') {
+		char esc[2] = {'\\', (char)c};
+		buf_put(b, esc, 2);
+	} else {
+		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+		buf_put(b, esc, 6);
+	}
+}
+
+void buf_put_json_str(struct buf *b, const char *s)
+{
 	const unsigned char *p = (const unsigned char *)s, *run = p;
 	buf_putc(b, '"');
 	/* Copy runs of plain characters at once; escape the rest. */
@@ -77,15 +89,26 @@ void buf_put_json_str(struct buf *b, const char *s)
 		buf_put(b, run, (size_t)(p - run));
 		if (!c)
 			break;
-		if (c == '"' || c == '\\') {
-			char esc[2] = {'\\', (char)c};
-			buf_put(b, esc, 2);
-		} else {
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-			buf_put(b, esc, 6);
-		}
+		json_esc(b, c);
 		run = p + 1;
 	}
+	buf_putc(b, '"');
+}
+
+void buf_put_json_strn(struct buf *b, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t run = 0;
+	buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_put(b, p + run, i - run);
+		json_esc(b, c);
+		run = i + 1;
+	}
+	buf_put(b, p + run, n - run);
 	buf_putc(b, '"');
 }
 

@@ -52,6 +52,8 @@ void buf_put_i64(struct buf *b, int64_t v);
 void buf_put_u64(struct buf *b, uint64_t v);
 /* A JSON string with quotes and escapes. */
 void buf_put_json_str(struct buf *b, const char *s);
+/* The same for s[0..n), which may hold NULs (written \u0000). */
+void buf_put_json_strn(struct buf *b, const void *s, size_t n);
 /* Writes everything to out; returns 0 or -errno. */
 int buf_flush(struct buf *b);
 static inline void buf_maybe_flush(struct buf *b)

@@ -89,6 +89,9 @@ static const struct {
     {"agent.flow.sflow.bind_address", KEY_LEAF},
     {"agent.flow.sflow.port_min", KEY_LEAF},
     {"agent.flow.sflow.port_max", KEY_LEAF},
+    {"agent.flow.netflow.bind_address", KEY_LEAF},
+    {"agent.flow.netflow.port_min", KEY_LEAF},
+    {"agent.flow.netflow.port_max", KEY_LEAF},
     {"agent.flow.ebpf.polling_rate", KEY_LEAF},
     /* authentication backends and authorization */
     {"auth.*.type", KEY_LEAF},
@@ -122,6 +125,7 @@ static const struct {
     {"tls.client_key", KEY_LEAF},
     {"tls.require_client_cert", KEY_LEAF},
     {"ovs.ovsdb", KEY_LEAF},
+    {"ovs.oflow.enable", KEY_LEAF}, /* refused when true: agent_config.c */
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

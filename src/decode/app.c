@@ -93,6 +93,11 @@ unsigned dec_app(struct dctx *c, uint32_t *offp, unsigned layer)
 	if (!have(c, off, min))
 		return dfail(c, DECODE_ERR_TRUNCATED, layer, off);
 	push(c, layer);
+	if (layer == LAYER_DNS || layer == LAYER_DHCPV4) {
+		c->seg->app = (uint8_t)layer;
+		c->seg->app_off = off;
+		c->seg->app_len = c->end - off;
+	}
 	*offp = c->end;
 	return LAYER_NONE;
 }

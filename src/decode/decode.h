@@ -169,6 +169,12 @@ struct decode_seg {
 	 * fragment header (0: none), its TCP header and the end of the TCP
 	 * segment's container (payload end, capture-cut) when l4 is TCP */
 	uint32_t ip_off, ip6_frag_off, tcp_off, tcp_end;
+	/* the message an extra layer decodes (src/decode/xlayer.h): app is
+	 * LAYER_DNS, LAYER_DHCPV4 or LAYER_VRRPV2 (else 0), at app_off in the
+	 * frame, app_len bytes of it present (cut to its container and to the
+	 * capture); for DNS over TCP the bytes are the segment's payload */
+	uint8_t app;
+	uint32_t app_off, app_len;
 };
 
 /* Why decoding stopped early. The segments decoded so far stay valid: a
@@ -213,6 +219,8 @@ struct decode_hdrs {
 	uint16_t sport, dport;
 	uint8_t icmp_type, icmp_code; /* wire values */
 	uint16_t icmp_id;   /* ICMPv4: bytes 4-5; ICMPv6: the echo identifier */
+	uint8_t no_link;    /* 1: an IP-only record (NetFlow v5 has no MACs): no Ethernet
+			     * layer, as a raw-IP frame decodes; mac_*, has_vlan unused */
 };
 
 /* Fills *out (completely) with the segment decode_packet gives an Ethernet

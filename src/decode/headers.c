@@ -18,6 +18,8 @@ static int is_ip6_ext(unsigned layer)
 void decode_headers(const struct decode_hdrs *h, struct decode_seg *s)
 {
 	memset(s, 0, sizeof(*s));
+	if (h->no_link && (h->ip_ver == 4 || h->ip_ver == 6))
+		goto ip;
 	put(s, LAYER_ETHERNET);
 	s->has_eth = 1;
 	memcpy(s->eth_src, h->mac_src, 6);
@@ -34,6 +36,7 @@ void decode_headers(const struct decode_hdrs *h, struct decode_seg *s)
 			put(s, LAYER_ARP);
 		return;
 	}
+ip:;
 	size_t al = h->ip_ver == 4 ? 4 : 16;
 	s->ip_ver = h->ip_ver;
 	memcpy(s->ip_src, h->ip_src, al);

@@ -293,9 +293,17 @@ unsigned dec_vrrp(struct dctx *c, uint32_t *offp)
 	uint32_t off = *offp;
 	if (!have(c, off, 8))
 		return dfail(c, DECODE_ERR_TRUNCATED, LAYER_VRRPV2, off);
-	if ((rd8(c, off) >> 4) != 2) /* gopacket only knows version 2 */
+	/* gopacket's VRRPv2 decoder takes any version (a VRRPv3 advert too):
+	 * type 1 with at least one address, 4 bytes per address */
+	uint8_t n = rd8(c, off + 3);
+	if ((rd8(c, off) & 0x0f) != 1 || n == 0)
 		return dfail(c, DECODE_ERR_MALFORMED, LAYER_VRRPV2, off);
+	if (!have(c, off, 8u + 4u * n))
+		return dfail(c, DECODE_ERR_TRUNCATED, LAYER_VRRPV2, off);
 	push(c, LAYER_VRRPV2);
+	c->seg->app = LAYER_VRRPV2;
+	c->seg->app_off = off;
+	c->seg->app_len = c->end - off;
 	*offp = off + 8;
 	return LAYER_NONE;
 }

@@ -7,6 +7,7 @@
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -145,6 +146,12 @@ void flow_json_write(struct buf *b, const struct flow_table *t, const struct flo
 		put_int(b, &f2, "Code", f->icmp_code);
 		put_int(b, &f2, "ID", f->icmp_id);
 		buf_putc(b, '}');
+	}
+	{ /* extra layers (DHCPv4, DNS, VRRPv2): after ICMP, as in flow.Flow */
+		uint32_t xlen;
+		const uint8_t *xl = flow_table_layers(t, f, &xlen);
+		if (xl)
+			xlayer_json_buf(b, &first, xl, xlen);
 	}
 	put_metric(b, &first, "LastUpdateMetric", (int64_t)(f->ab_packets - f->upd_ab_packets),
 		   (int64_t)(f->ab_bytes - f->upd_ab_bytes),

@@ -21,6 +21,7 @@
 #include "flow/flow_id.h"
 #include "flow/ipdefrag.h"
 #include "flow/tcp_reasm.h"
+#include "flow/xlayer.h"
 
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
@@ -72,6 +73,7 @@ struct flow_table {
 	tcp_stream_fn stream_fn;
 	void *stream_user;
 	uint32_t seg0_slot; /* slot of the frame's segment 0 flow (process) */
+	struct xlayer_store *xl; /* ExtraLayers; NULL when off */
 
 	uint32_t *index; /* slot ids, 0 = empty */
 	uint32_t index_mask;
@@ -152,6 +154,7 @@ static uint32_t slot_alloc(struct flow_table *t)
 
 static void slot_free(struct flow_table *t, uint32_t s)
 {
+	xlayer_drop(t->xl, s);
 	t->pool[s].lru_next = t->free_head;
 	t->pool[s].hkey = 0;
 	t->free_head = s;
@@ -440,8 +443,10 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 		flow_table_free(t);
 		return NULL;
 	}
+	if (t->o.extra_layers)
+		t->xl = xlayer_store_new(t->o.max_flows, t->o.extra_layers);
 	if (!t->pool || ((t->o.extra_tcp_metric || t->o.reassemble_tcp) && !t->tcpm) ||
-	    !t->rtt_first || index_grow(t)) {
+	    (t->o.extra_layers && !t->xl) || !t->rtt_first || index_grow(t)) {
 		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
 		flow_table_free(t);
 		return NULL;
@@ -465,6 +470,7 @@ void flow_table_free(struct flow_table *t)
 	tcp_reasm_free(t->reasm);
 	if (t->ipm)
 		munmap(t->ipm, t->ipm_bytes);
+	xlayer_store_free(t->xl);
 	for (unsigned i = 0; i < t->npaths; i++)
 		free(t->paths[i].str);
 	free(t->index);
@@ -482,6 +488,12 @@ const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
 	drain(t);
 	reasm_stats(t);
+	if (t->xl) {
+		const struct xlayer_stats *x = xlayer_store_stats(t->xl);
+		t->st.layers_no_slot = x->no_slot;
+		t->st.layers_cut = x->cut;
+		t->st.layers_tcp_partial = x->tcp_partial;
+	}
 	return &t->st;
 }
 
@@ -513,6 +525,13 @@ const struct flow_tcp_metric *flow_table_tcp_metric(const struct flow_table *t,
 	if (!t->tcpm)
 		return NULL;
 	return &t->tcpm[f - t->pool];
+}
+
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len)
+{
+	*len = 0;
+	return t->xl ? xlayer_get(t->xl, (uint32_t)(f - t->pool), len) : NULL;
 }
 
 void flow_table_foreach(struct flow_table *t,
@@ -996,6 +1015,8 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 		if (t->reasm && g->l4 == DECODE_L4_TCP && data)
 			tcp_reasm_segment(t->reasm, s, sw == !!(f->flags & FLOW_F_SWAPPED) ? 0 : 1, data,
 					  caplen, g, ts_ns);
+		if (t->xl && g->app)
+			xlayer_packet(t->xl, s, f->ab_packets + f->ba_packets == 1, g, data, ts_ns);
 		if (t->o.raw_packet_limit &&
 		    (t->o.raw_packet_limit < 0 || f->raw_captured < t->o.raw_packet_limit))
 			keepers[nkeep++] = s;
@@ -1075,9 +1096,9 @@ void flow_table_feed(struct flow_table *t, int linktype, const uint8_t *data, ui
 	t->st.packets++;
 	t->st.bytes += wirelen;
 
-	if (t->o.raw_packet_limit || t->reasm) {
-		/* Raw packets and TCP reassembly need the frame itself, which
-		 * is only borrowed for this call: no pipelining. */
+	if (t->o.raw_packet_limit || t->reasm || t->xl) {
+		/* Raw packets, TCP reassembly and extra layers need the frame
+		 * itself, which is only borrowed for this call: no pipelining. */
 		struct decode_result r;
 		int n = decode_packet(linktype, data, caplen, wirelen, &r);
 		drain(t);

@@ -35,6 +35,7 @@ struct flow_table_opts {
 	uint64_t raw_budget;    /* bytes of raw packets accepted per update window
 	                           (what the receiver must hold until the next
 	                           update ships them); 0 = no limit */
+	unsigned extra_layers;        /* ExtraLayers bits (XL_* of decode/xlayer.h) */
 	const struct appmap *appmap; /* borrowed; may be NULL */
 	const char *node_tid;        /* borrowed; "" or NULL for none */
 	const char *capture_id;      /* borrowed; may be NULL */
@@ -83,6 +84,9 @@ struct flow_stats {
 	 * capture cut, buffered bytes (peak) */
 	uint64_t tcp_buffered, tcp_gaps_full, tcp_gaps_timeout, tcp_gaps_closed, tcp_cut;
 	uint64_t tcp_peak_bytes;
+	/* ExtraLayers (flow/xlayer.h): layers not kept for want of a slot,
+	 * DNS messages cut to XL_BLOB_MAX, DNS over TCP not whole in a segment */
+	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
 };
 
 /* Returns NULL with a message in err on bad options or no memory. */
@@ -145,6 +149,10 @@ const struct flow_ip_metric *flow_table_ip_metric(const struct flow_table *t,
  * (tcp_reasm.h says how to use it); only a table made with reassemble_tcp
  * calls it. */
 void flow_table_set_tcp_stream(struct flow_table *t, tcp_stream_fn fn, void *user);
+/* The extra layers of f (src/decode/xlayer.h blob), NULL (*len 0) when none
+ * or extra_layers is off; valid until the flow's next packet. */
+const uint8_t *flow_table_layers(const struct flow_table *t, const struct flow *f,
+				 uint32_t *len);
 /* Calls fn for every flow in the table (no particular order). */
 void flow_table_foreach(struct flow_table *t,
 			void (*fn)(void *user, const struct flow_table *t, const struct flow *f),

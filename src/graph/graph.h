@@ -151,6 +151,14 @@ const struct graph_node *const *graph_view_nodes_by(const struct graph_view *v, 
 struct graph_view *graph_view_subgraph(const struct graph_view *v,
 				       const struct graph_node *const *nodes, size_t nn,
 				       const struct graph_edge *const *edges, size_t ne);
+/* The revisions of node id whose validity meets [from_ms, to_ms] (a time window), for a
+ * step that reads a node's past states (Gremlin's Metrics() on nodes): in a past view the
+ * history's revisions then the live one, oldest first; in a live view or a copy only the
+ * view's own node. fn's first non-zero return stops the walk and is returned; 0 when done.
+ * The nodes are borrowed like a view's. */
+typedef int (*graph_rev_fn)(void *user, const struct graph_node *n);
+int graph_view_node_revisions(const struct graph_view *v, const char *id, int64_t from_ms,
+			      int64_t to_ms, graph_rev_fn fn, void *user);
 /* Whether key is answered by an index (not a scan). */
 int graph_indexed_key(const char *key);
 /* Position of n in graph_view_node() order (n from this view); the order of

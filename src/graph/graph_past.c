@@ -274,3 +274,30 @@ const struct pvec *graph_past_listing(const struct graph_view *v, int edges)
 		return &none;
 	return edges ? &w->edges : &w->nodes;
 }
+
+/* ---- a node's revisions in a window (graph.h) ---------------------------------------- */
+
+int graph_view_node_revisions(const struct graph_view *v, const char *id, int64_t from_ms,
+			      int64_t to_ms, graph_rev_fn fn, void *user)
+{
+	if (!v->g) {
+		const struct graph_node *n = graph_view_node_get(v, id);
+		return n ? fn(user, n) : 0;
+	}
+	const struct graph *g = v->g;
+	const struct graph_hq *q = hq_get(g, GRAPH_HQ_NODE, id);
+	for (size_t i = q ? q->head : 0; q && i < q->v.n; i++) {
+		const struct graph_hrec *h = q->v.v[i];
+		/* valid in [h->from, h->to): meets the window when it starts by its end and
+		 * ends after its start */
+		if (h->from <= to_ms && h->to > from_ms) {
+			int r = fn(user, (const struct graph_node *)(const void *)&h->el);
+			if (r)
+				return r;
+		}
+	}
+	const struct gnode *n = smap_get(&g->live->nodes, id);
+	if (n && n->pub.e.updated_at <= to_ms && n->pub.e.created_at <= to_ms)
+		return fn(user, &n->pub);
+	return 0;
+}

@@ -475,6 +475,7 @@ static size_t val_elements(const struct val *v)
 			n += ((const struct pvec *)v->items.v[i])->n;
 		return n;
 	case V_METRICS:
+	case V_GROUPS:
 		return json_object_size(v->json);
 	default:
 		return ge_val_count(v);
@@ -552,6 +553,8 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return ge_step_dedup(c, s, v);
 	case S_COUNT: {
+		if (v->type == V_METRICS)
+			return ge_step_map_count(c, s, v);
 		if ((r = need(c, s, v, M_LISTS | M(V_PATHS))))
 			return r;
 		size_t n = ge_val_count(v);
@@ -578,6 +581,8 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return r;
 		return ge_step_valuemap(c, s, v);
 	case S_KEYS:
+		if (v->type == V_METRICS)
+			return ge_step_metrics_keys(c, s, v);
 		if ((r = need(c, s, v, M_ELEMS | M(V_FLOWS) | M(V_VALUES))))
 			return r;
 		return ge_step_keys(c, s, v);
@@ -626,9 +631,24 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 			return ge_step_raw_packets(c, s, v);
 		break;
 	case S_METRICS:
+		if (v->type == V_NODES)
+			return ge_step_node_metrics(c, s, v, at_ms, dur_ms);
 		if (v->type == V_FLOWS && c->env && c->env->flow_ops)
 			return ge_step_metrics(c, s, v);
 		break;
+	case S_WORKFLOW:
+		/* Skydive runs a stored JavaScript workflow here (gremlin/traversal/workflow.go) */
+		return efail(c, s->pos, -EINVAL,
+			     "Workflow() (Skydive's JavaScript workflows) is not available in this "
+			     "build");
+	case S_GROUP:
+		if ((r = need(c, s, v, M(V_FLOWS))))
+			return r;
+		return ge_step_group(c, s, v);
+	case S_MORETHAN:
+		if ((r = need(c, s, v, M(V_GROUPS))))
+			return r;
+		return ge_step_morethan(c, s, v);
 	case S_AGGREGATES:
 		if ((r = need(c, s, v, M(V_METRICS))))
 			return r;
@@ -721,8 +741,9 @@ static int to_result(struct ctx *c, struct val *v, struct gremlin_result *out)
 		out->kind = GREMLIN_RESULT_VALUE;
 		break;
 	case V_METRICS:
-		/* as Skydive: the one map of every flow's metrics, in an array */
-		j = json_pack("[O]", v->json);
+	case V_GROUPS:
+		/* as Skydive: the one map in an array, an empty array when it is empty */
+		j = json_object_size(v->json) ? json_pack("[O]", v->json) : json_array();
 		out->kind = GREMLIN_RESULT_VALUE;
 		break;
 	default:

@@ -14,11 +14,14 @@
 #include "common/pvec.h"
 #include "gremlin/gremlin_int.h"
 
-/* V_METRICS: a JSON object {"<flow UUID>": [FlowMetric, ...]} (Metrics(), Aggregates()). */
-enum vtype { V_GRAPH, V_NODES, V_EDGES, V_PATHS, V_FLOWS, V_VALUES, V_SCALAR, V_METRICS };
+/* V_METRICS: a JSON object {"<flow UUID or node ID>": [metric, ...]} (Metrics(),
+ * Aggregates()); V_GROUPS: {"<key value>": [flow, ...]} (Group(), MoreThan()). */
+enum vtype { V_GRAPH, V_NODES, V_EDGES, V_PATHS, V_FLOWS, V_VALUES, V_SCALAR, V_METRICS,
+	     V_GROUPS };
 
-static const char *const vtype_names[] = {"the graph", "nodes",  "edges",          "paths",
-					  "flows",     "values", "a single value", "metrics"};
+static const char *const vtype_names[] = {"the graph", "nodes",  "edges",
+					  "paths",     "flows",  "values",
+					  "a single value", "metrics", "groups of flows"};
 
 struct val {
 	enum vtype type;
@@ -36,6 +39,8 @@ struct val {
 	 * struct gremlin_raw_pkt of rset (fops->raw_free), grouped by flow, json is NULL;
 	 * BPF() filters items, the other steps and a JSON answer call ge_raw_json first. */
 	void *rset;
+	/* V_METRICS: the counters of its metrics (NULL: a flow's; gremlin_steps_more.c) */
+	const char *const *mfields;
 };
 
 struct named {
@@ -119,6 +124,7 @@ static inline void val_clear(struct val *v)
 	json_decref(v->json);
 	v->json = NULL;
 	v->raw = 0;
+	v->mfields = NULL;
 	if (v->fset && v->fops->set_free)
 		v->fops->set_free(v->fset);
 	if (v->rset && v->fops->raw_free)
@@ -198,9 +204,6 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v);
 int ge_flows_json(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v);
-int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v);
-int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-                       int64_t dur_ms);
 int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v);
 int ge_raw_json(struct ctx *c, const struct step *s, struct val *v);
@@ -209,5 +212,28 @@ size_t ge_raw_flows(const struct val *v); /* flows of typed raw packets */
 /* ---- gremlin_steps_nexthop.c -------------------------------------------------- */
 
 int ge_step_nexthop(struct ctx *c, const struct step *s, struct val *v);
+
+/* ---- gremlin_steps_more.c ---------------------------------------------------- */
+
+extern const char *const ge_flow_metric_fields[]; /* NULL-terminated counter names */
+extern const char *const ge_intf_metric_fields[];
+/* A metric of a series: its counters in the order of the series' fields, Start, Last. */
+#define GE_METRIC_MAX 24
+struct ge_metric {
+	int64_t n[GE_METRIC_MAX];
+	int64_t start, last;
+};
+struct ge_metric ge_metric_read(const char *const *fields, const json_t *o);
+/* NULL on out of memory. */
+json_t *ge_metric_json(const char *const *fields, const struct ge_metric *m);
+int ge_step_node_metrics(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+			 int64_t dur_ms);
+int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+		       int64_t dur_ms);
+int ge_step_group(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_morethan(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_map_count(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_metrics_keys(struct ctx *c, const struct step *s, struct val *v);
 
 #endif

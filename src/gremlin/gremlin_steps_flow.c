@@ -247,33 +247,6 @@ int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v)
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-/* A FlowMetric: the counters ABPackets, ABBytes, BAPackets, BABytes, then Start, Last. */
-struct fmetric {
-	int64_t n[4];
-	int64_t start, last;
-};
-
-static const char *const metric_counters[4] = {"ABPackets", "ABBytes", "BAPackets", "BABytes"};
-
-static struct fmetric metric_read(const json_t *o)
-{
-	struct fmetric m;
-	for (int k = 0; k < 4; k++)
-		m.n[k] = json_integer_value(json_object_get(o, metric_counters[k]));
-	m.start = json_integer_value(json_object_get(o, "Start"));
-	m.last = json_integer_value(json_object_get(o, "Last"));
-	return m;
-}
-
-/* Every field present, zeros too. */
-static json_t *metric_new(const struct fmetric *m)
-{
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)m->n[0],
-			 "ABBytes", (json_int_t)m->n[1], "BAPackets", (json_int_t)m->n[2],
-			 "BABytes", (json_int_t)m->n[3], "Start", (json_int_t)m->start, "Last",
-			 (json_int_t)m->last);
-}
-
 /* Metrics() on flows: {"<UUID>": [metric, ...]} from the store (its update records), or
  * without a store hook the flow's LastUpdateMetric (Metric when it counted nothing). */
 int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
@@ -299,10 +272,11 @@ int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
 			if (!u || json_object_get(m, u))
 				continue;
 			const json_t *lu = json_object_get(f, "LastUpdateMetric");
-			struct fmetric x = metric_read(lu);
+			struct ge_metric x = ge_metric_read(ge_flow_metric_fields, lu);
 			if (!x.n[0] && !x.n[2])
-				x = metric_read(json_object_get(f, "Metric"));
-			json_t *o = metric_new(&x);
+				x = ge_metric_read(ge_flow_metric_fields,
+						   json_object_get(f, "Metric"));
+			json_t *o = ge_metric_json(ge_flow_metric_fields, &x);
 			if (!o || json_object_set_new(m, u, json_pack("[o]", o))) {
 				json_decref(m);
 				return ENOMEM_AT(c, s->pos);
@@ -315,161 +289,7 @@ int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
 	return 0;
 }
 
-/* Sum() on metrics: one metric with the counters added, Start the earliest and Last the
- * latest; Sum('ABBytes') the total of one field. */
-int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v)
-{
-	struct fmetric t = {0};
-	json_int_t keysum = 0;
-	const char *key;
-	json_t *l, *x;
-	size_t i;
-	json_object_foreach(v->json, key, l)
-	{
-		json_array_foreach(l, i, x)
-		{
-			if (s->nargs) {
-				keysum += json_integer_value(json_object_get(x, s->args[0].s));
-				continue;
-			}
-			struct fmetric m = metric_read(x);
-			for (int k = 0; k < 4; k++)
-				t.n[k] += m.n[k];
-			if (m.start && (!t.start || m.start < t.start))
-				t.start = m.start;
-			if (m.last > t.last)
-				t.last = m.last;
-		}
-	}
-	val_clear(v);
-	v->type = V_SCALAR;
-	v->json = s->nargs ? json_integer(keysum) : metric_new(&t);
-	return v->json ? 0 : ENOMEM_AT(c, s->pos);
-}
-
-#define AGG_MAX_SLICES 100000
-
-/* Aggregates([sliceMs]) as Skydive: the metrics of every key summed in slices of sliceMs
- * (default 30000) from the start of the time context (G.At(t, d): t - d) or else from
- * the earliest Start, up to the context's end or the latest Last; a metric spanning
- * several slices is split in proportion to its time in each (integer counts, the
- * remainder goes to the later slice; nothing lost inside the range). Gives
- * {"Aggregated": [metric per slice that got something, Start/Last its bounds]}. */
-int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
-                       int64_t dur_ms)
-{
-	int64_t slice = 30000;
-	if (s->nargs) {
-		if (s->args[0].kind != A_INT || s->args[0].i <= 0)
-			return efail(c, s->args[0].pos, -EINVAL,
-				     "Aggregates takes a positive slice length in ms");
-		slice = s->args[0].i;
-	}
-	const char *key;
-	json_t *l, *x;
-	size_t i;
-	int64_t from = 0, to = 0;
-	int any = 0;
-	if (at_ms && dur_ms > 0) {
-		from = at_ms - dur_ms;
-		to = at_ms;
-		any = 1;
-	} else {
-		json_object_foreach(v->json, key, l)
-		{
-			json_array_foreach(l, i, x)
-			{
-				struct fmetric m = metric_read(x);
-				if (!any || m.start < from)
-					from = m.start;
-				if (!any || m.last > to)
-					to = m.last;
-				any = 1;
-			}
-		}
-	}
-	json_t *res = json_array();
-	if (!res)
-		return ENOMEM_AT(c, s->pos);
-	if (any && to >= from) {
-		int64_t span = to - from;
-		int64_t n = span / slice + 1;
-		if (span % slice == 0 && span)
-			n = span / slice;
-		if (n > AGG_MAX_SLICES) {
-			json_decref(res);
-			return efail(c, s->pos, -EINVAL,
-				     "Aggregates(%lld) would make %lld slices (at most %d)",
-				     (long long)slice, (long long)n, AGG_MAX_SLICES);
-		}
-		struct fmetric *acc = calloc((size_t)n, sizeof(*acc));
-		char *used = calloc((size_t)n, 1);
-		if (!acc || !used) {
-			free(acc);
-			free(used);
-			json_decref(res);
-			return ENOMEM_AT(c, s->pos);
-		}
-		json_object_foreach(v->json, key, l)
-		{
-			json_array_foreach(l, i, x)
-			{
-				struct fmetric m = metric_read(x);
-				int64_t lo = m.start > from ? m.start : from;
-				int64_t hi = m.last < to ? m.last : to;
-				if (m.last < m.start || hi < lo)
-					continue;
-				int64_t k0 = (lo - from) / slice, k1 = (hi - from) / slice;
-				if (k1 >= n)
-					k1 = n - 1;
-				if (k0 > k1)
-					k0 = k1;
-				int64_t len = m.last - m.start;
-				for (int64_t k = k0; k <= k1; k++) {
-					int64_t b0 = from + k * slice, b1 = b0 + slice;
-					int64_t p0 = lo > b0 ? lo : b0, p1 = hi < b1 ? hi : b1;
-					if (k == n - 1)
-						p1 = hi;
-					if (len && p1 <= p0)
-						continue;
-					for (int f = 0; f < 4; f++) {
-						if (!len) {
-							acc[k].n[f] += m.n[f];
-							continue;
-						}
-						/* cumulative shares: exact totals over the range */
-						__int128 a = (__int128)m.n[f] * (p0 - m.start) / len;
-						__int128 b = (__int128)m.n[f] * (p1 - m.start) / len;
-						acc[k].n[f] += (int64_t)(b - a);
-					}
-					used[k] = 1;
-				}
-			}
-		}
-		for (int64_t k = 0; k < n; k++) {
-			if (!used[k])
-				continue;
-			acc[k].start = from + k * slice;
-			acc[k].last = acc[k].start + slice;
-			json_t *o = metric_new(&acc[k]);
-			if (!o || json_array_append_new(res, o)) {
-				free(acc);
-				free(used);
-				json_decref(res);
-				return ENOMEM_AT(c, s->pos);
-			}
-		}
-		free(acc);
-		free(used);
-	}
-	json_t *agg = json_pack("{s:o}", "Aggregated", res);
-	if (!agg)
-		return ENOMEM_AT(c, s->pos);
-	val_clear(v);
-	v->type = V_METRICS;
-	v->json = agg;
-	return 0;
-}
+/* Sum() and Aggregates() on metrics: gremlin_steps_more.c (flow and interface series). */
 
 /* ---- BPF() on raw packets ------------------------------------------------------------ */
 

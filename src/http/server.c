@@ -23,6 +23,7 @@
 #include "http/ui_serve.h"
 #include "http/workers.h"
 #include "common/log.h"
+#include "common/prom.h"
 
 #define MAX_BODY   (16u << 20)  /* POST bodies: a Gremlin query is small */
 #define MAX_MSG    (256u << 20) /* one WebSocket message (a whole agent graph): the default
@@ -89,6 +90,7 @@ struct pss {
 	char peer_addr[64];
 	char cert_user[128]; /* the verified client certificate's name (tls_server.h) */
 	struct auth_verdict av;
+	struct timespec t0; /* the request's headers came (its latency, /metrics) */
 };
 
 struct timer {
@@ -137,6 +139,9 @@ struct http_server {
 	struct timer *timers;
 	struct workers *pool; /* analyzer.query_workers, analyzer.query_queue */
 	uint64_t jobs_abandoned; /* answers whose client went while they ran */
+	/* /metrics: each route's request durations (the last: no route), loop only */
+	struct prom_histo *lat;
+	size_t nlat;
 };
 
 /* A request handed to a query worker: what it needs, copied or stolen from the pss, so
@@ -224,6 +229,89 @@ void http_server_status(struct http_server *s, json_t *status)
 	              (json_int_t)s->jobs_abandoned));
 	if (s->auth)
 		json_object_set_new(status, "Auth", auth_status_json(s->auth, rest_now_ms()));
+}
+
+/* ---- /metrics (docs/API.md "Metrics"): the same counters as http_server_status ---- */
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   const char *host, uint64_t v)
+{
+	prom_family(b, name, type, help);
+	prom_u64(b, name, (prom_labels){"host", host, NULL}, v);
+}
+
+void http_server_metrics(struct http_server *s, struct buf *b)
+{
+	struct workers_stats qs = {0};
+	if (s->pool)
+		workers_stats(s->pool, &qs);
+	const char *h = s->host_id;
+	metric(b, "skydive_http_connections", "gauge", "TCP connections open now", h,
+	       s->conn_current);
+	metric(b, "skydive_http_connections_max", "gauge", "http.max_connections", h, s->conn_max);
+	metric(b, "skydive_http_connections_refused_total", "counter",
+	       "Connections closed at accept: http.max_connections reached", h, s->conn_refused);
+	metric(b, "skydive_query_workers", "gauge", "Query worker threads", h, (uint64_t)qs.threads);
+	metric(b, "skydive_query_queue_max", "gauge", "analyzer.query_queue", h, qs.queue_max);
+	metric(b, "skydive_query_queued", "gauge", "Queries waiting for a worker", h, qs.queued);
+	metric(b, "skydive_query_running", "gauge", "Queries on a worker now", h, qs.running);
+	metric(b, "skydive_query_submitted_total", "counter", "Queries handed to workers", h,
+	       qs.submitted);
+	metric(b, "skydive_query_refused_total", "counter",
+	       "Queries refused with 503: the queue was full", h, qs.refused);
+	metric(b, "skydive_query_abandoned_total", "counter",
+	       "Answers dropped: the client went while the query ran", h, s->jobs_abandoned);
+	prom_family(b, "skydive_websocket_refused_total", "counter",
+	            "WebSocket handshakes refused by the server's limits");
+	prom_u64(b, "skydive_websocket_refused_total",
+	         (prom_labels){"host", h, "reason", "cross_origin", NULL}, s->refused_origin);
+	prom_u64(b, "skydive_websocket_refused_total",
+	         (prom_labels){"host", h, "reason", "per_address", NULL}, s->refused_per_addr);
+	prom_family(b, "skydive_websocket_clients", "gauge", "WebSocket connections open now");
+	for (const struct http_ws_endpoint *e = s->o.endpoints; e && e->path; e++) {
+		uint64_t n = 0;
+		for (const struct http_ws *w = s->ws; w; w = w->next)
+			n += w->ep == e && w->opened;
+		prom_u64(b, "skydive_websocket_clients",
+		         (prom_labels){"host", h, "endpoint", e->path, NULL}, n);
+	}
+	if (s->auth) {
+		struct auth_stats as;
+		auth_stats(s->auth, rest_now_ms(), &as);
+		prom_family(b, "skydive_auth_refused_total", "counter",
+		            "Requests and handshakes refused by authentication or RBAC");
+		const struct {
+			const char *why;
+			uint64_t v;
+		} r[] = {{"unauthenticated", as.unauthenticated},
+		         {"forbidden", as.forbidden},
+		         {"throttled", as.throttled}};
+		for (size_t i = 0; i < 3; i++)
+			prom_u64(b, "skydive_auth_refused_total",
+			         (prom_labels){"host", h, "reason", r[i].why, NULL}, r[i].v);
+		metric(b, "skydive_auth_password_failures_total", "counter", "Wrong passwords", h,
+		       as.password_failures);
+		metric(b, "skydive_auth_logins_total", "counter", "Successful POST /login", h,
+		       as.logins);
+		metric(b, "skydive_auth_login_failures_total", "counter", "Failed POST /login", h,
+		       as.login_failures);
+		metric(b, "skydive_auth_tokens", "gauge", "Login tokens live now", h, as.tokens.live);
+		metric(b, "skydive_auth_tokens_evicted_total", "counter",
+		       "Login tokens dropped: the store was full", h, as.tokens.evicted);
+		metric(b, "skydive_auth_token_save_errors_total", "counter",
+		       "Failed writes of the token file", h, as.tokens.save_errors);
+		metric(b, "skydive_auth_throttle_evicted_total", "counter",
+		       "Throttled addresses forgotten: the table was full", h, as.throttle.evicted);
+	}
+	prom_family(b, "skydive_http_request_duration_seconds", "histogram",
+	            "HTTP requests, from their headers to the last byte of their answer, by route");
+	for (size_t i = 0; i < s->nlat; i++) {
+		const char *route = i + 1 == s->nlat ? "(none)"
+		                    : s->o.routes[i].path ? s->o.routes[i].path
+		                                          : "(default)";
+		prom_histo_write(b, "skydive_http_request_duration_seconds",
+		                 (prom_labels){"host", h, "route", route, NULL}, &s->lat[i]);
+	}
 }
 
 /* ---- HTTP -------------------------------------------------------------- */
@@ -601,6 +689,18 @@ static void http_respond(struct http_server *s, struct lws *wsi, struct pss *pss
 	http_answer(s, wsi, pss, !strcmp(pss->method, "OPTIONS"));
 }
 
+/* /metrics: from the request's headers to its answer's last byte handed to the socket */
+static void latency_done(struct http_server *s, const struct pss *pss)
+{
+	if (!s->lat)
+		return;
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double d = (double)(t1.tv_sec - pss->t0.tv_sec) + (double)(t1.tv_nsec - pss->t0.tv_nsec) / 1e9;
+	size_t i = pss->route ? (size_t)(pss->route - s->o.routes) : s->nlat - 1;
+	prom_histo_observe(&s->lat[i < s->nlat ? i : s->nlat - 1], d);
+}
+
 /* Returns -1 to close the connection. */
 static int http_write(struct http_server *s, struct lws *wsi, struct pss *pss)
 {
@@ -642,6 +742,7 @@ static int http_write(struct http_server *s, struct lws *wsi, struct pss *pss)
 			return -1;
 		pss->headers_sent = 1;
 		if (pss->resp.len == 0 || nobody) {
+			latency_done(s, pss);
 			http_reset(pss);
 			return lws_http_transaction_completed(wsi) ? -1 : 0;
 		}
@@ -665,6 +766,7 @@ static int http_write(struct http_server *s, struct lws *wsi, struct pss *pss)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	latency_done(s, pss);
 	http_reset(pss);
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -739,6 +841,7 @@ static void http_auth(struct http_server *s, struct lws *wsi, struct pss *pss)
 static int http_begin(struct http_server *s, struct lws *wsi, struct pss *pss, const char *uri)
 {
 	http_reset(pss);
+	clock_gettime(CLOCK_MONOTONIC, &pss->t0);
 	snprintf(pss->path, sizeof(pss->path), "%s", uri ? uri : "/");
 	pss->method[0] = 0;
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
@@ -1330,6 +1433,27 @@ static int workers_make(struct http_server *s, struct config *cfg, char *err, si
 	return s->pool ? 0 : -1;
 }
 
+/* One latency histogram per route and one for requests no route took. 0 or -1. */
+static int latency_make(struct http_server *s)
+{
+	static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	                                0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+	size_t n = 1;
+	for (const struct http_route *r = s->o.routes; r && r->handle; r++)
+		n++;
+	if (!(s->lat = calloc(n, sizeof(*s->lat))))
+		return -1;
+	for (; s->nlat < n; s->nlat++)
+		if (prom_histo_init(&s->lat[s->nlat], bounds, sizeof(bounds) / sizeof(bounds[0])))
+			break;
+	if (s->nlat == n)
+		return 0;
+	for (size_t i = 0; i < s->nlat; i++)
+		prom_histo_free(&s->lat[i]);
+	free(s->lat);
+	return -1;
+}
+
 struct http_server *http_server_new(struct config *cfg, const struct http_server_opts *o,
                                     char *err, size_t errlen)
 {
@@ -1381,6 +1505,11 @@ struct http_server *http_server_new(struct config *cfg, const struct http_server
 	}
 	s->cfg = cfg;
 	s->o = *o;
+	if (latency_make(s)) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
 	snprintf(s->service, sizeof(s->service), "%s", service);
 	snprintf(s->host_id, sizeof(s->host_id), "%s",
 	         config_get_string(cfg, "host_id", "localhost"));
@@ -1568,6 +1697,9 @@ void http_server_free(struct http_server *s)
 		free(ws);
 	}
 	free(s->scratch);
+	for (size_t i = 0; i < s->nlat; i++)
+		prom_histo_free(&s->lat[i]);
+	free(s->lat);
 	cors_free(s->cors);
 	auth_free(s->auth);
 	free(s);

@@ -208,5 +208,9 @@ int http_server_every(struct http_server *s, int period_ms, void (*fn)(void *use
  * "WebSocket" MaxConnectionsPerAddress, RefusedCrossOrigin and RefusedPerAddress
  * (added to status). Loop thread. */
 void http_server_status(struct http_server *s, json_t *status);
+/* The same counters in Prometheus' text format (common/prom.h), label host; WebSocket
+ * clients per endpoint; every route's request durations (a histogram). Loop thread. */
+struct buf;
+void http_server_metrics(struct http_server *s, struct buf *b);
 
 #endif

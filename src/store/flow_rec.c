@@ -3,6 +3,7 @@
 #include "store/flow_rec.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,7 +160,66 @@ size_t frec_encode_flows(const struct frec_dict *d, const struct flow_rec *r, si
 	return (size_t)(p - out) + vary * n;
 }
 
+/* Segment version 1 (the layout before IPMetric, TCPMetric's streams and the
+ * fifth string): decoded at its own size, then moved field by field. */
+struct flow_tcp_metric_v1 {
+	int64_t syn_fin_rst[6];
+	uint32_t syn_ttl[2];
+};
+struct flow_rec_v1 {
+	uint64_t uuid, l2, l3, parent;
+	int64_t start, last, ingest;
+	int64_t lu_start, lu_last;
+	uint64_t abp, abb, bap, bab;
+	uint64_t lu_abp, lu_abb, lu_bap, lu_bab;
+	int64_t rtt_ns;
+	uint64_t link_id;
+	struct flow_tcp_metric_v1 tcp;
+	uint8_t net_a[16], net_b[16];
+	uint8_t link_a[6], link_b[6];
+	uint32_t net_id, raw_captured;
+	uint16_t tp_a, tp_b, icmp_id;
+	uint16_t str[4];
+	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish, has_tcp;
+	uint8_t pad[6];
+};
+_Static_assert(sizeof(struct flow_rec_v1) == 288, "segment version 1 records are 288 bytes");
+
+static void upgrade_v1(const struct flow_rec_v1 *o, struct flow_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	/* the fields up to tcp kept their places */
+	memcpy(r, o, offsetof(struct flow_rec_v1, tcp));
+	_Static_assert(offsetof(struct flow_rec_v1, tcp) == offsetof(struct flow_rec, tcp),
+		       "v1 prefix moved");
+	memcpy(&r->tcp, &o->tcp, sizeof(o->tcp)); /* times and TTLs lead flow_tcp_metric */
+	memcpy(r->net_a, o->net_a, 16);
+	memcpy(r->net_b, o->net_b, 16);
+	memcpy(r->link_a, o->link_a, 6);
+	memcpy(r->link_b, o->link_b, 6);
+	r->net_id = o->net_id;
+	r->raw_captured = o->raw_captured;
+	r->tp_a = o->tp_a;
+	r->tp_b = o->tp_b;
+	r->icmp_id = o->icmp_id;
+	memcpy(r->str, o->str, sizeof(o->str));
+	r->icmp_type = o->icmp_type;
+	r->icmp_code = o->icmp_code;
+	r->icmp_ver = o->icmp_ver;
+	r->has_link = o->has_link;
+	r->ip_ver = o->ip_ver;
+	r->tproto = o->tproto;
+	r->finish = o->finish;
+	r->has_tcp = o->has_tcp ? FREC_TCP_FLAGS : 0;
+}
+
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out)
+{
+	return frec_decode_flows_v(p, len, n, 2, out);
+}
+
+int frec_decode_flows_v(const uint8_t *p, size_t len, size_t n, unsigned version,
+			struct frec_flows *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->dict.max = UINT32_MAX; /* what was written is read back whole */
@@ -195,28 +255,31 @@ int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows 
 		if (id != (int)i + 1)
 			goto bad;
 	}
-	if ((size_t)(end - p) < REC_BITMAP)
+	const size_t rs = version == 1 ? sizeof(struct flow_rec_v1) : REC_SIZE;
+	const size_t rb = (rs + 7) / 8;
+	if ((size_t)(end - p) < rb)
 		goto bad;
 	const uint8_t *bitmap = p;
-	p += REC_BITMAP;
+	p += rb;
 	size_t vary = 0;
-	for (size_t k = 0; k < REC_SIZE; k++)
+	for (size_t k = 0; k < rs; k++)
 		vary += !!(bitmap[k / 8] & (1u << (k % 8)));
-	for (size_t k = REC_SIZE; k < REC_BITMAP * 8; k++)
+	for (size_t k = rs; k < rb * 8; k++)
 		if (bitmap[k / 8] & (1u << (k % 8)))
 			goto bad;
-	if ((size_t)(end - p) != (REC_SIZE - vary) + vary * n)
+	if ((size_t)(end - p) != (rs - vary) + vary * n)
 		goto bad;
-	if (n && !(out->rec = malloc(n * REC_SIZE))) {
+	uint8_t *dst = NULL;
+	if (n && !(dst = malloc(n * rs))) {
 		frec_flows_free(out);
 		return -ENOMEM;
 	}
 	/* a template of the constant bytes copied whole into each record, then only the
-	 * varying columns scattered: ~70 byte writes a record, not 288 */
+	 * varying columns scattered: ~70 byte writes a record, not 368 */
 	uint8_t tmpl[REC_SIZE];
 	uint16_t vk[REC_SIZE];
 	const uint8_t *cst = p;
-	for (size_t k = 0, j = 0; k < REC_SIZE; k++) {
+	for (size_t k = 0, j = 0; k < rs; k++) {
 		if (bitmap[k / 8] & (1u << (k % 8))) {
 			tmpl[k] = 0;
 			vk[j++] = (uint16_t)k;
@@ -224,20 +287,35 @@ int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows 
 			tmpl[k] = *cst++;
 		}
 	}
-	uint8_t *dst = (uint8_t *)out->rec;
-	const uint8_t *cols = p + (REC_SIZE - vary);
+	const uint8_t *cols = p + (rs - vary);
 	for (size_t c = 0; c < n; c += CHUNK) {
 		size_t m = n - c < CHUNK ? n - c : CHUNK;
-		uint8_t *base = dst + c * REC_SIZE;
+		uint8_t *base = dst + c * rs;
 		for (size_t i = 0; i < m; i++)
-			memcpy(base + i * REC_SIZE, tmpl, REC_SIZE);
+			memcpy(base + i * rs, tmpl, rs);
 		for (size_t j = 0; j < vary; j++) {
 			const uint8_t *col = cols + j * n + c;
 			uint8_t *d = base + vk[j];
 			for (size_t i = 0; i < m; i++)
-				d[i * REC_SIZE] = col[i];
+				d[i * rs] = col[i];
 		}
 	}
+	if (version == 1 && n) {
+		struct flow_rec *r = malloc(n * REC_SIZE);
+		if (!r) {
+			free(dst);
+			frec_flows_free(out);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct flow_rec_v1 o;
+			memcpy(&o, dst + i * rs, rs);
+			upgrade_v1(&o, &r[i]);
+		}
+		free(dst);
+		dst = (uint8_t *)r;
+	}
+	out->rec = (struct flow_rec *)dst;
 	out->n = n;
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < FREC_NSTR; k++)

@@ -17,7 +17,9 @@
 
 #include "flow/flow.h"
 
-enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_NSTR };
+/* FREC_S_LAYERS: the extra layers (src/decode/xlayer.h blob, NUL-free through
+ * xlayer_escape: at most 2 * XL_BLOB_MAX < FREC_STR_MAX bytes), "" for none */
+enum { FREC_S_PATH, FREC_S_APP, FREC_S_NODE, FREC_S_CAPTURE, FREC_S_LAYERS, FREC_NSTR };
 
 /* One flow state as received (flow.Flow of proto/flow.proto, or a flow table's emit).
  * Times in ms since the epoch. Every byte is defined (no implicit padding), so records
@@ -38,9 +40,9 @@ struct flow_rec {
 	uint8_t link_a[6], link_b[6];
 	uint32_t net_id, raw_captured;
 	uint16_t tp_a, tp_b, icmp_id;
-	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID */
+	uint16_t str[FREC_NSTR]; /* LayersPath, Application, NodeTID, CaptureID, layers */
 	uint8_t icmp_type, icmp_code, icmp_ver, has_link, ip_ver, tproto, finish, has_tcp;
-	uint8_t pad[6];
+	uint8_t pad[4];
 };
 _Static_assert(sizeof(struct flow_rec) == 368, "flow_rec has implicit padding");
 
@@ -103,6 +105,10 @@ struct frec_flows {
 /* Decodes a payload of n records. 0, -EINVAL (lengths that do not add up, a string id
  * beyond the dictionary: nothing kept) or -ENOMEM. Free with frec_flows_free. */
 int frec_decode_flows(const uint8_t *p, size_t len, size_t n, struct frec_flows *out);
+/* The same for a block of segment version `version`: 1 (records of four strings, read
+ * with an empty layers string) or 2 (this layout). */
+int frec_decode_flows_v(const uint8_t *p, size_t len, size_t n, unsigned version,
+			struct frec_flows *out);
 void frec_flows_free(struct frec_flows *f);
 
 /* A raw payload: n headers then the data of those that are not refs; frec_decode_raw

@@ -19,6 +19,7 @@
 #include "flow.pb-c.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
+#include "flow/xlayer.h"
 #include "gremlin/gremlin_int.h"
 #include "common/log.h"
 #include "store/segment.h"
@@ -645,8 +646,13 @@ int flow_store_ingest(struct flow_store *s, const struct flow_table *t, const st
 		r.ip = *im;
 		r.has_ip = 1;
 	}
+	char xs[2 * XL_BLOB_MAX + 1];
+	uint32_t xlen;
+	const uint8_t *xl = flow_table_layers(t, fl, &xlen);
+	if (xl)
+		xlayer_escape(xs, xl, xlen);
 	const char *str[FREC_NSTR] = {flow_table_path(t, fl), flow_table_app(t, fl), tid,
-				      to->capture_id};
+				      to->capture_id, xl ? xs : NULL};
 	return store_rec(s, &r, str, now_ms);
 }
 
@@ -689,6 +695,56 @@ static void pb_streams(const Flow__TCPMetric *tm, struct flow_rec *r)
 	static const struct flow_tcp_stream zero;
 	if (memcmp(a, &zero, sizeof(zero)) || memcmp(b, &zero, sizeof(zero)))
 		r->has_tcp |= FREC_TCP_STREAMS;
+}
+
+/* ---- extra layers of an agent's flow (flow.Flow fields 1000-1002) ---- */
+
+/* One layer message appended to the blob as its flow.Flow field; 0, or -1
+ * when it would pass XL_BLOB_MAX. */
+static int pb_layer(uint8_t *blob, size_t *len, uint32_t num, const ProtobufCMessage *m)
+{
+	uint8_t hdr[16];
+	size_t h = 0, n = protobuf_c_message_get_packed_size(m);
+	uint64_t v = (uint64_t)num << 3 | 2;
+	for (int k = 0; k < 2; k++, v = n) {
+		do {
+			hdr[h++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			v >>= 7;
+		} while (v);
+	}
+	if (*len + h + n > XL_BLOB_MAX)
+		return -1;
+	memcpy(blob + *len, hdr, h);
+	protobuf_c_message_pack(m, blob + *len + h);
+	*len += h + n;
+	return 0;
+}
+
+/* The layers of pf as the store's string (xs: 2 * XL_BLOB_MAX + 1 bytes), NULL
+ * when none; *too_big when one did not fit (left out). */
+static const char *pb_layers(const struct Flow__Flow *pf, char *xs, int *too_big)
+{
+	uint8_t blob[XL_BLOB_MAX];
+	size_t len = 0;
+	*too_big = 0;
+	if (pf->dhcpv4 && pb_layer(blob, &len, XL_FIELD_DHCPV4, &pf->dhcpv4->base))
+		*too_big = 1;
+	if (pf->dns && pb_layer(blob, &len, XL_FIELD_DNS, &pf->dns->base))
+		*too_big = 1;
+	if (pf->vrrpv2 && pb_layer(blob, &len, XL_FIELD_VRRP, &pf->vrrpv2->base))
+		*too_big = 1;
+	if (!len)
+		return NULL;
+	xlayer_escape(xs, blob, len);
+	return xs;
+}
+
+/* Rare: a layer from an agent larger than our bound. */
+static void count_too_big(struct flow_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->st.layers_too_big++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* The record and strings of pf (no lock needed). -EINVAL without a hex UUID. */
@@ -771,6 +827,7 @@ static int pb_to_rec(const struct Flow__Flow *pf, struct flow_rec *rp, const cha
 	str[FREC_S_APP] = pf->application;
 	str[FREC_S_NODE] = pf->nodetid;
 	str[FREC_S_CAPTURE] = pf->captureid;
+	str[FREC_S_LAYERS] = NULL; /* the caller's pb_layers() */
 	*rp = r;
 	return 0;
 }
@@ -780,9 +837,13 @@ int flow_store_ingest_pb(struct flow_store *s, const struct Flow__Flow *pf, int6
 {
 	struct flow_rec r;
 	const char *str[FREC_NSTR];
-	int rc = pb_to_rec(pf, &r, str);
+	char xs[2 * XL_BLOB_MAX + 1];
+	int rc = pb_to_rec(pf, &r, str), too_big;
 	if (rc)
 		return rc;
+	str[FREC_S_LAYERS] = pb_layers(pf, xs, &too_big);
+	if (too_big)
+		count_too_big(s);
 	if (uuid_out)
 		*uuid_out = r.uuid;
 	return store_rec(s, &r, str, now_ms);
@@ -798,6 +859,7 @@ size_t flow_store_ingest_pb_batch(struct flow_store *s, const struct Flow__Flow 
 {
 	struct flow_rec r[BATCH_CHUNK];
 	const char *str[BATCH_CHUNK][FREC_NSTR];
+	char xs[BATCH_CHUNK][2 * XL_BLOB_MAX + 1]; /* extra layers' strings */
 	size_t stored = 0;
 	for (size_t base = 0; base < n; base += BATCH_CHUNK) {
 		size_t m = n - base < BATCH_CHUNK ? n - base : BATCH_CHUNK;
@@ -805,6 +867,12 @@ size_t flow_store_ingest_pb_batch(struct flow_store *s, const struct Flow__Flow 
 		for (size_t i = 0; i < m; i++) {
 			ok[i] = !(rc[base + i] = pb_to_rec(pf[base + i], &r[i], str[i]));
 			uuid[base + i] = ok[i] ? r[i].uuid : 0;
+			int too_big;
+			if (ok[i] && (pf[base + i]->dns || pf[base + i]->dhcpv4 || pf[base + i]->vrrpv2)) {
+				str[i][FREC_S_LAYERS] = pb_layers(pf[base + i], xs[i], &too_big);
+				if (too_big)
+					count_too_big(s);
+			}
 		}
 		pthread_mutex_lock(&s->lock);
 		/* two passes of prefetch: the buckets, then the flows they point to */
@@ -929,6 +997,7 @@ json_t *flow_store_status_json(struct flow_store *s)
 			      (json_int_t)s->o.raw_max_bytes);
 	if (!j)
 		return NULL;
+	json_object_set_new(j, "LayersTooBig", json_integer((json_int_t)st.layers_too_big));
 	json_t *d = NULL;
 	if (s->log) {
 		struct seglog_stats ls;
@@ -964,6 +1033,14 @@ json_t *flow_store_status_json(struct flow_store *s)
 	if (d)
 		json_object_set_new(j, "Storage", d);
 	return j;
+}
+
+int flow_store_log_stats(struct flow_store *s, struct seglog_stats *out)
+{
+	if (!s->log)
+		return -1;
+	seglog_stats(s->log, out);
+	return 0;
 }
 
 void flow_store_status_hook(void *user, json_t *status)
@@ -1057,6 +1134,14 @@ static json_t *rec_to_json(const struct flow_rec *f, const char *const str[FREC_
 		set_int(t, "Code", f->icmp_code);
 		set_int(t, "ID", f->icmp_id);
 		json_object_set_new(o, "ICMP", t);
+	}
+	if (str[FREC_S_LAYERS] && *str[FREC_S_LAYERS]) { /* DHCPv4, DNS, VRRPv2 */
+		uint8_t xl[XL_BLOB_MAX];
+		long xn = xlayer_unescape(xl, sizeof(xl), str[FREC_S_LAYERS]);
+		if (xn > 0 && xlayer_json_obj(o, xl, (size_t)xn)) {
+			json_decref(o);
+			return NULL;
+		}
 	}
 	json_object_set_new(o, "LastUpdateMetric",
 			    metric_json(f->lu_abp, f->lu_abb, f->lu_bap, f->lu_bab, f->lu_start,
@@ -1278,8 +1363,25 @@ int flow_rec_field(const struct flow_rec *f, const char *const str[], const char
 	if (sub) { /* only the objects below have sub-keys */
 		if (strcmp(top, "Link") && strcmp(top, "Network") && strcmp(top, "Transport") &&
 		    strcmp(top, "ICMP") && strcmp(top, "Metric") && strcmp(top, "LastUpdateMetric") &&
-		    strcmp(top, "TCPMetric") && strcmp(top, "IPMetric"))
+		    strcmp(top, "TCPMetric") && strcmp(top, "IPMetric") &&
+		    strcmp(top, "DNS") && strcmp(top, "DHCPv4"))
 			return 0;
+	}
+	if (sub && (!strcmp(top, "DNS") || !strcmp(top, "DHCPv4"))) {
+		/* extra layers (flow/flow.go GetFieldString/GetFieldInt64) */
+		uint8_t xl[XL_BLOB_MAX];
+		int is_str;
+		int64_t iv;
+		long xn = str[FREC_S_LAYERS] && *str[FREC_S_LAYERS]
+			      ? xlayer_unescape(xl, sizeof(xl), str[FREC_S_LAYERS])
+			      : -1;
+		if (xn <= 0 || !xlayer_field(xl, (size_t)xn, key, &is_str, &iv, o->buf, sizeof(o->buf)))
+			return 0;
+		if (!is_str)
+			return fv_int(o, iv);
+		o->kind = GREMLIN_FV_STR;
+		o->s = o->buf;
+		return 1;
 	}
 	switch (top[0]) {
 	case 'A':
@@ -1762,7 +1864,9 @@ static void sel_strs(const struct flow_store_sel *r, const struct flow_rec *x,
 			str[k] = r->probe_str[k];
 		return;
 	}
-	const struct cand *c = x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
+	/* no arithmetic on an empty part's NULL array (UB) */
+	const struct cand *c =
+	    r->disk.n && x >= r->disk.v && x < r->disk.v + r->disk.n ? &r->disk : &r->mem;
 	for (int k = 0; k < FREC_NSTR; k++)
 		str[k] = cand_str(c, x, k);
 }

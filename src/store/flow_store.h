@@ -67,6 +67,7 @@ struct flow_store_stats {
 	uint64_t dropped_age;        /* flows dropped for age */
 	uint64_t raw_packets, raw_bytes;
 	uint64_t raw_dropped;        /* raw packets refused: budget full or unknown flow */
+	uint64_t layers_too_big;     /* agents' extra layers over XL_BLOB_MAX: left out */
 };
 
 struct flow_store;
@@ -234,6 +235,9 @@ json_t *flow_store_updates(struct flow_store *s, uint64_t uuid);
 json_t *flow_store_metrics(struct flow_store *s, const json_t *flows);
 
 void flow_store_stats(struct flow_store *s, struct flow_store_stats *out);
+/* The on-disk log's counters (store/segment.h): 0, or -1 when the store has no log. */
+struct seglog_stats;
+int flow_store_log_stats(struct flow_store *s, struct seglog_stats *out);
 /* {"Flows","Bytes","BytesPerFlow","Ingested","Dropped","DroppedMaxFlows","DroppedAge",
  *  "MaxFlows","MaxAge","RawPackets","RawBytes","RawDropped","RawMaxBytes","Storage"};
  *  Storage: {"Persistent": false, "Error"} or {"Persistent": true, "Dir", "From", "To"

@@ -98,7 +98,7 @@ static int src_read(const struct src *s, uint64_t off, void *dst, size_t n)
 /* A header whose fields are in bounds (its lengths may still run past the file). */
 static int hdr_plausible(const struct seg_block_hdr *h)
 {
-	if (h->magic != SEG_MAGIC || h->version != SEG_VERSION)
+	if (h->magic != SEG_MAGIC || h->version < SEG_VERSION_MIN || h->version > SEG_VERSION)
 		return 0;
 	if (h->kind != SEG_KIND_FLOWS && h->kind != SEG_KIND_RAW)
 		return 0;
@@ -1267,7 +1267,7 @@ static int scan_block(const struct snap_blk *sb, seg_flows_fn ff, seg_raw_fn rf,
 	}
 	if (h->kind == SEG_KIND_FLOWS) {
 		struct frec_flows fl;
-		rc = frec_decode_flows(p, r, h->count, &fl);
+		rc = frec_decode_flows_v(p, r, h->count, h->version, &fl);
 		if (rc == 0) {
 			st->records += fl.n;
 			rc = ff(user, fl.rec, fl.n, &fl.dict);

@@ -64,7 +64,9 @@
 #include "store/flow_rec.h"
 
 #define SEG_MAGIC   0x42464b53u /* "SKFB" */
-#define SEG_VERSION 2 /* 2: flow_rec of 368 bytes (TCPMetric streams, IPMetric) */
+#define SEG_VERSION 2 /* 2: flow_rec of 368 bytes (TCPMetric streams, IPMetric) with a
+                       * fifth string, the extra layers */
+#define SEG_VERSION_MIN 1 /* still read: its flow records are upgraded */
 enum { SEG_KIND_FLOWS = 1, SEG_KIND_RAW = 2 };
 
 /* Bounds a reader enforces on a header before trusting its lengths. */

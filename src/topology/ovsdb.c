@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -40,11 +41,17 @@ struct topo_ovs {
 	json_t *rows;	   /* {"Bridge":{uuid:row}, "Port":{...}, "Interface":{...}} */
 	json_t *port_of;   /* interface uuid -> port uuid */
 	json_t *bridge_of; /* port uuid -> bridge uuid */
+	/* interface uuid -> the last mac_in_use OVS reported: once an internal
+	 * port moved to another namespace OVS clears mac_in_use and ifindex, and
+	 * the MAC (which the move keeps) is what still names its link. */
+	json_t *last_mac;
 	struct ovs_node *nodes;
 	size_t n_nodes, cap_nodes;
 };
 
-const char *const topo_ovs_intf_keys[] = {"UUID", "Ovs", "ExtID", NULL};
+/* Type is not among them: it is the netlink one until the OVSDB says
+ * otherwise (sync_kernel_links puts it back). */
+const char *const topo_ovs_intf_keys[] = {"UUID", "Ovs", "ExtID", "OfPort", NULL};
 
 static const char *const tables[] = {"Bridge", "Port", "Interface"};
 
@@ -172,17 +179,51 @@ static int iface_place(const struct topo_ovs *o, const char *iface_uuid, const c
 	       json_object_get(table(o, "Port"), *port);
 }
 
-/* The root-namespace link an OVS interface is: same name, and same ifindex
- * once OVS knows it. */
-static struct topo_intf *kernel_intf(struct topology *t, const char *name, json_int_t ifindex)
+/* The MAC string of a link's metadata, "" if none. */
+static const char *link_mac(const struct topo_intf *it)
 {
+	const char *m = json_string_value(json_object_get(it->md, "MAC"));
+	return m ? m : "";
+}
+
+/* Whether the kernel link (ns_is_root, name, ifindex, MAC) is the device of
+ * that OVS interface row. In the root namespace: same name, and same ifindex
+ * once OVS knows it. In another namespace (an internal port moved there with
+ * `ip link set ... netns`, which OVS does not follow): same name and the MAC
+ * OVS saw in use, as Skydive's ovsdb.go finds the netlink node by Name and
+ * MAC (and IfIndex when known). */
+static int link_is_row(const struct topo_ovs *o, int ns_is_root, const char *name, int ifindex,
+		       const char *mac, const char *uuid, const json_t *row)
+{
+	if (strcmp(col_str(row, "name"), name))
+		return 0;
+	if (ns_is_root) {
+		json_int_t idx = col_int(row, "ifindex");
+		return idx <= 0 || idx == ifindex;
+	}
+	const char *in_use = col_str(row, "mac_in_use");
+	if (!*in_use)
+		in_use = json_string_value(json_object_get(o->last_mac, uuid));
+	return *mac && in_use && *in_use && !strcasecmp(mac, in_use);
+}
+
+/* The link an OVS interface row is: the root-namespace one first, else one
+ * in a named namespace with the same MAC. */
+static struct topo_intf *kernel_intf(struct topo_ovs *o, const char *uuid, const json_t *row)
+{
+	struct topology *t = o->t;
+	struct topo_intf *moved = NULL;
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		struct topo_intf *it = t->intfs[i];
-		if (it->ns == t->root && !strcmp(it->info.name, name) &&
-		    (ifindex <= 0 || it->info.ifindex == ifindex))
+		int root = it->ns == t->root;
+		if (!link_is_row(o, root, it->info.name, it->info.ifindex, link_mac(it), uuid, row))
+			continue;
+		if (root)
 			return it;
+		if (!moved)
+			moved = it;
 	}
-	return NULL;
+	return moved;
 }
 
 /* Types of interfaces that have a kernel link (in the root namespace) we
@@ -217,7 +258,7 @@ static const char *iface_node(struct topo_ovs *o, const char *uuid, const json_t
 {
 	const char *name = col_str(row, "name"), *type = col_str(row, "type");
 	if (has_kernel_link(type)) {
-		struct topo_intf *it = kernel_intf(o->t, name, col_int(row, "ifindex"));
+		struct topo_intf *it = kernel_intf(o, uuid, row);
 		return it ? it->id : NULL;
 	}
 	own_iface_id(o->t, bridge, name, type, buf);
@@ -236,16 +277,24 @@ static json_t *ovs_md(const char *uuid, const json_t *row)
 	json_t *opts = col_map(row, "options");
 	if (opts)
 		json_object_set_new(m, "Options", opts);
+	json_t *oc = col_map(row, "other_config");
+	if (oc)
+		json_object_set_new(m, "OtherConfig", oc);
 	const char *err = col_str(row, "error");
 	if (*err)
 		json_object_set_new(m, "Error", json_string(err));
 	return m;
 }
 
-/* UUID, Ovs and ExtID of an interface into md. */
+/* UUID, OfPort, Ovs and ExtID of an interface into md. OfPort is also a
+ * top-level key, where Skydive's ovsdb.go puts it (Ovs.OfPort stays for
+ * our earlier users). */
 static void iface_keys(json_t *md, const char *uuid, const json_t *row)
 {
 	json_object_set_new(md, "UUID", json_string(uuid));
+	json_int_t ofport = col_int(row, "ofport");
+	if (ofport)
+		json_object_set_new(md, "OfPort", json_integer(ofport));
 	json_t *m = ovs_md(uuid, row);
 	if (m)
 		json_object_set_new(md, "Ovs", m);
@@ -254,7 +303,8 @@ static void iface_keys(json_t *md, const char *uuid, const json_t *row)
 		json_object_set_new(md, "ExtID", ext);
 }
 
-json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex)
+json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name, int ifindex,
+			    const char *mac)
 {
 	struct topo_ovs *o = t->ovs;
 	if (!o)
@@ -263,14 +313,20 @@ json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex)
 	json_t *row;
 	json_object_foreach(table(o, "Interface"), uuid, row)
 	{
-		json_int_t idx = col_int(row, "ifindex");
-		const char *port, *bridge;
-		if (strcmp(col_str(row, "name"), name) || (idx > 0 && idx != ifindex) ||
-		    !has_kernel_link(col_str(row, "type")) || !iface_place(o, uuid, &port, &bridge))
+		const char *port, *bridge, *type = col_str(row, "type");
+		if (!has_kernel_link(type) ||
+		    !link_is_row(o, ns_is_root, name, ifindex, mac, uuid, row) ||
+		    !iface_place(o, uuid, &port, &bridge))
 			continue;
 		json_t *md = json_object();
-		if (md)
-			iface_keys(md, uuid, row);
+		if (!md)
+			return NULL;
+		iface_keys(md, uuid, row);
+		/* The OVSDB type names the link, as Skydive's ovsdb.go sets Type from
+		 * it when set: an internal port is "internal" whether the kernel
+		 * datapath made it (kind openvswitch) or the userspace one (a tap). */
+		if (*type && strcmp(type, "system"))
+			json_object_set_new(md, "Type", json_string(type));
 		return md;
 	}
 	return NULL;
@@ -397,20 +453,20 @@ static int node_want(struct topo_ovs *o, const char *id, json_t *md)
 	return 0;
 }
 
-/* The OVS keys of every root-namespace link, as the mirror says. */
+/* The OVS keys (and Type) of every link, as the mirror says. */
 static void sync_kernel_links(struct topo_ovs *o, int64_t now)
 {
 	struct topology *t = o->t;
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		struct topo_intf *it = t->intfs[i];
-		if (it->ns != t->root)
-			continue;
 		json_t *md = json_deep_copy(it->md);
 		if (!md)
 			continue;
 		for (size_t k = 0; topo_ovs_intf_keys[k]; k++)
 			json_object_del(md, topo_ovs_intf_keys[k]);
-		json_t *extra = topo_ovs_intf_extra(t, it->info.name, it->info.ifindex);
+		json_object_set_new(md, "Type", json_string(it->info.type));
+		json_t *extra = topo_ovs_intf_extra(t, it->ns == t->root, it->info.name,
+						    it->info.ifindex, link_mac(it));
 		if (extra)
 			json_object_update(md, extra);
 		json_decref(extra);
@@ -428,12 +484,32 @@ static void sync_kernel_links(struct topo_ovs *o, int64_t now)
 	}
 }
 
+/* Keeps o->last_mac in line with the Interface table. */
+static void remember_macs(struct topo_ovs *o)
+{
+	const char *uuid;
+	json_t *row, *v;
+	void *tmp;
+	json_object_foreach(table(o, "Interface"), uuid, row)
+	{
+		const char *mac = col_str(row, "mac_in_use");
+		if (*mac)
+			json_object_set_new(o->last_mac, uuid, json_string(mac));
+	}
+	json_object_foreach_safe(o->last_mac, tmp, uuid, v)
+	{
+		if (!json_object_get(table(o, "Interface"), uuid))
+			json_object_del(o->last_mac, uuid);
+	}
+}
+
 /* Brings the graph in line with the mirror. */
 static void ovs_sync(struct topo_ovs *o)
 {
 	struct topology *t = o->t;
 	int64_t now = topo_now_ms();
 	rebuild_maps(o);
+	remember_macs(o);
 	for (size_t i = 0; i < o->n_nodes; i++)
 		o->nodes[i].wanted = 0;
 
@@ -651,11 +727,11 @@ static int send_msg(struct topo_ovs *o, int fd, json_t *msg)
 static json_t *monitor_request(void)
 {
 	return json_pack(
-		"{ss ss s[s n {s{s[sssss]} s{s[ssss]} s{s[ssssssss]}}]}", "id", "monitor", "method",
+		"{ss ss s[s n {s{s[sssss]} s{s[ssss]} s{s[sssssssss]}}]}", "id", "monitor", "method",
 		"monitor", "params", "Open_vSwitch", "Bridge", "columns", "name", "ports",
 		"external_ids", "datapath_type", "datapath_id", "Port", "columns", "name",
 		"interfaces", "external_ids", "tag", "Interface", "columns", "name", "type",
-		"options", "ofport", "ifindex", "external_ids", "mac_in_use", "error");
+		"options", "ofport", "ifindex", "external_ids", "mac_in_use", "error", "other_config");
 }
 
 /* Handles one message: 0, or -errno to drop the connection. */
@@ -824,13 +900,15 @@ int topo_ovs_start(struct topology *t)
 	o->rows = json_pack("{s{} s{} s{}}", "Bridge", "Port", "Interface");
 	o->port_of = json_object();
 	o->bridge_of = json_object();
-	if (o->stop_fd < 0 || !o->rows || !o->port_of || !o->bridge_of) {
+	o->last_mac = json_object();
+	if (o->stop_fd < 0 || !o->rows || !o->port_of || !o->bridge_of || !o->last_mac) {
 		int rc = o->stop_fd < 0 ? -errno : -ENOMEM;
 		if (o->stop_fd >= 0)
 			close(o->stop_fd);
 		json_decref(o->rows);
 		json_decref(o->port_of);
 		json_decref(o->bridge_of);
+		json_decref(o->last_mac);
 		free(o);
 		return rc;
 	}
@@ -871,6 +949,7 @@ void topo_ovs_free(struct topology *t)
 	json_decref(o->rows);
 	json_decref(o->port_of);
 	json_decref(o->bridge_of);
+	json_decref(o->last_mac);
 	if (o->stop_fd >= 0)
 		close(o->stop_fd);
 	free(o);

@@ -148,10 +148,12 @@ void topo_ovs_free(struct topology *t); /* stops first */
 /* Graph lock held: the OVS edges (host->bridge, bridge->port,
  * port->interface, patch peers) whose ends exist. */
 void topo_ovs_want_edges(struct topology *t, struct topo_want *w);
-/* Graph lock held: the OVS keys (UUID, Ovs, ExtID) for the root-namespace
- * link of that name and ifindex, as a new object; NULL when OVS has no such
- * interface (or without the probe). */
-json_t *topo_ovs_intf_extra(struct topology *t, const char *name, int ifindex);
+/* Graph lock held: the OVS keys (UUID, Ovs, ExtID, and Type when the OVSDB
+ * names one, e.g. "internal") for the link of that name and ifindex (root
+ * namespace) or name and MAC (another namespace), as a new object; NULL
+ * when OVS has no such interface (or without the probe). */
+json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name, int ifindex,
+			    const char *mac);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
 
@@ -168,7 +170,7 @@ int topo_netns_start(struct topology *t);
 void topo_netns_stop(struct topology *t);
 
 /* graph_node_set_metadata of a probe's new view of a node it already published,
- * keeping the node's "Captures" (agent/captures.c owns it): otherwise a capture
+ * keeping the node's "Captures" (agent/captures.c owns it) and "SFlow" (agent/sflow_meta.c): otherwise a capture
  * vanishes from the node until its next stats update, and its flows from the live
  * view (analyzer/flow_live.h). Graph lock held; md stolen. */
 int topo_update_metadata(struct graph *g, const char *id, json_t *md, int64_t now_ms);

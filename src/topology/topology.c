@@ -210,13 +210,13 @@ void topo_intf_upsert(struct topology *t, struct topo_ns *ns, const struct topo_
 	/* The owner is the host (root namespace) or the netns node. */
 	topology_tid(id, ns->node_id, li->name, li->type);
 	json_object_set_new(md, "TID", json_string(id));
-	if (ns == t->root) {
-		/* What the OVSDB probe knows of it (UUID, Ovs, ExtID). */
-		json_t *extra = topo_ovs_intf_extra(t, li->name, li->ifindex);
-		if (extra)
-			json_object_update(md, extra);
-		json_decref(extra);
-	}
+	/* What the OVSDB probe knows of it (UUID, Ovs, ExtID, its OVS Type), also
+	 * once an internal port moved to another namespace. */
+	const char *mac = json_string_value(json_object_get(md, "MAC"));
+	json_t *extra = topo_ovs_intf_extra(t, ns == t->root, li->name, li->ifindex, mac ? mac : "");
+	if (extra)
+		json_object_update(md, extra);
+	json_decref(extra);
 
 	struct topo_intf *it = topo_intf_find(t, ns, li->ifindex);
 	if (it && strcmp(it->id, id)) {
@@ -300,14 +300,21 @@ oom:
 
 int topo_update_metadata(struct graph *g, const char *id, json_t *md, int64_t now_ms)
 {
-	if (md && !json_object_get(md, "Captures")) {
-		struct graph_view *v = graph_view_at(g, 0, NULL);
-		const struct graph_node *n = v ? graph_view_node_get(v, id) : NULL;
-		json_t *c = n ? json_object_get(n->e.metadata, "Captures") : NULL;
+	/* keys the agent's capture lanes set on a node, which no probe owns: Captures
+	 * (the capture manager) and SFlow (an sflow capture's counters, sflow_meta.c) */
+	static const char *const kept[] = {"Captures", "SFlow"};
+	struct graph_view *v = NULL;
+	const struct graph_node *n = NULL;
+	for (size_t k = 0; md && k < sizeof(kept) / sizeof(kept[0]); k++) {
+		if (json_object_get(md, kept[k]))
+			continue;
+		if (!v && (v = graph_view_at(g, 0, NULL)))
+			n = graph_view_node_get(v, id);
+		json_t *c = n ? json_object_get(n->e.metadata, kept[k]) : NULL;
 		if (c)
-			json_object_set_new(md, "Captures", json_deep_copy(c));
-		graph_view_free(v);
+			json_object_set_new(md, kept[k], json_deep_copy(c));
 	}
+	graph_view_free(v);
 	return graph_node_set_metadata(g, id, md, now_ms);
 }
 

@@ -13,11 +13,13 @@
  * (layer2, Type veth, also across namespaces).
  * The OVSDB probe adds ovsbridge and ovsport nodes (Name, UUID, ExtID),
  * host->ovsbridge (ownership), ovsbridge->ovsport (ownership and layer2),
- * ovsport->interface (layer2) where the interface is the root-namespace
- * link of the same name (given UUID, Ovs {UUID, OfPort, Options, Error} and
- * ExtID), or a node of the probe's own (Type "patch", "vxlan", ..., owned
- * by the bridge) for an interface without a kernel link; patch peers are
- * joined by a "patch" edge.
+ * ovsport->interface (layer2) where the interface is the kernel link of
+ * the same name (root namespace: same ifindex; another one, an internal
+ * port moved there: same MAC), given UUID, OfPort, Ovs {UUID, OfPort,
+ * Options, OtherConfig, Error}, ExtID and the OVSDB type as Type when it
+ * has one ("internal", "tap"), or a node of the probe's own (Type "patch",
+ * "vxlan", ..., owned by the bridge) for an interface without a kernel
+ * link; patch peers are joined by a "patch" edge. docs/TOPOLOGY.md.
  * The LLDP probe (lldp.c) adds a "switch" node per neighbour chassis and a
  * "switchport" node per neighbour port (LLDP metadata as Skydive's), with
  * chassis->port (ownership and layer2) and port->link (layer2) edges.

@@ -341,9 +341,14 @@ if wait_for 15 "$NODE" "$ENTRY | map(select(.ID == \"$uuid\" and .State == \"err
 else
 	ko erspan-ipv6-target "$(q "$NODE" | jq -c "$ENTRY" | head -c 300)"
 fi
-# (The analyzer sends no Stop for a capture that failed to start, so the
-# agent's error entry stays after this delete: a known dispatch issue.)
+# Deleting it sends the agent a Stop all the same: the error entry leaves the
+# node's Captures (as Skydive's OnDemand client stops every node listing the ID).
 client capture delete "$uuid" >/dev/null 2>&1
+if wait_for 15 "$NODE" "$ENTRY | map(select(.ID == \"$uuid\")) | length == 0"; then
+	ok "error-entry-removed-on-delete"
+else
+	ko error-entry-removed-on-delete "$(q "$NODE" | jq -c "$ENTRY" | head -c 300)"
+fi
 
 stop_pid "$aio"
 pids=()

@@ -6,7 +6,8 @@
 # lines naming the file and offset (the rest served), raw packets number on after a restart
 # and stay within analyzer.flow.raw_max_bytes (oldest raw files evicted, flows kept), and a
 # full disk (a 2 MB tmpfs) counts drops in /api/status while the analyzer keeps answering,
-# then writes again once space returns. One `ok NAME` / `FAIL NAME: reason` line per check.
+# then writes again once space returns; a log written by the build before segment version
+# 2 is read as it was. One `ok NAME` / `FAIL NAME: reason` line per check.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
 mnt=
@@ -225,6 +226,18 @@ check raw-bound-flows-kept "$(cat "$tmp/o")" jtest 'j==3000' <"$tmp/o"
 query "G.Flows().RawPackets()" application/vnd.tcpdump.pcap >"$tmp/raw.pcap"
 tcpdump -nn -r "$tmp/raw.pcap" 2>/dev/null | wc -l >"$tmp/n"
 check raw-bound-pcap "tcpdump read $(cat "$tmp/n") packets, the store holds $held" test "$(cat "$tmp/n")" = "$held"
+kill9
+
+# ---- a log of segment version 1 ---------------------------------------------------------
+# data/seg_v1 was written by the build before segment version 2 (288-byte records, four
+# strings; commit 18f24db): POST /api/pcap of `gen t.pcap 20 3 1`, 20 UDP flows of 3
+# frames of 200 bytes A->B (10.1.0.x:10000+f -> 10.255.0.1:53). Read as they were.
+mkdir -p "$tmp/v1/flows" && chmod 700 "$tmp/v1" "$tmp/v1/flows"
+cp "$(dirname "$0")/data/seg_v1/"*.seg "$tmp/v1/flows/" && chmod 600 "$tmp/v1/flows/"*
+start "$tmp/v1" "$tmp/v1.log"
+query "G.At(1700001100, 2000).Flows()" >"$tmp/o"
+check v1-segment-read "$(head -c 300 "$tmp/o"); $(grep -i 'skip\|cut\|corrupt' "$tmp/v1.log" | head -3)" \
+	jtest 'len(j)==20 and all(f["Metric"]["ABPackets"]==3 and f["Metric"]["ABBytes"]==600 and f["Network"]["A"].startswith("10.1.0.") and f["Network"]["B"]=="10.255.0.1" and f["Transport"]["B"]==53 and 10000<=f["Transport"]["A"]<10020 for f in j) and len({f["Transport"]["A"] for f in j})==20' <"$tmp/o"
 kill9
 
 # ---- disk full ------------------------------------------------------------------------

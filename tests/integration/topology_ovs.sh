@@ -123,6 +123,15 @@ ovs-vswitchd "$DB" --pidfile="$tmp/ovs-vswitchd.pid" --detach --log-file="$tmp/o
 	--unixctl="$tmp/ovs-vswitchd.ctl" -vconsole:off 2>/dev/null ||
 	{ ko ovs-up "ovs-vswitchd did not start: $(tail -c 300 "$tmp/ovs-vswitchd.log")"; finish; }
 
+# OpenFlow rule nodes are not built: asking for them is refused at start.
+out=$(SKYDIVE_OVS_OFLOW_ENABLE=true timeout 10 "$SKYDIVE" allinone --listen 127.0.0.1:0 2>&1)
+rc=$?
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && printf '%s' "$out" | grep -q "ovs.oflow.enable: .*not implemented"; then
+	ok "oflow-refused (exit $rc)"
+else
+	ko oflow-refused "exit $rc: $(printf '%s' "$out" | tail -c 300)"
+fi
+
 # The agent starts before the bridges exist: the probe must follow.
 PORT=$(free_port)
 API=127.0.0.1:$PORT
@@ -201,20 +210,35 @@ check_edge layer2-bridge-port ovsbridge "$BR" \
 check_edge layer2-port-veth ovsport "${P}v1" \
 	'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
 	--arg p "$v1_port" --arg i "$v1_intf"
-# The internal port is a tap device OVS creates in the root namespace.
-if wait_for 10 "G.V().Has('Name','${P}in').Has('Type','tuntap')" \
-	'.[0].Metadata.Ovs.UUID != null and .[0].Metadata.UUID == .[0].Metadata.Ovs.UUID'; then
-	in_intf=$(nid tuntap "${P}in")
+# The internal port is a tap device OVS creates in the root namespace: one
+# node with the OVSDB's Type "internal" (as Skydive's ovsdb.go sets it), the
+# netlink keys and the OVS keys, not a second "tuntap" node.
+in_uuid=$(vsctl get interface "${P}in" _uuid)
+in_mac=$(cat "/sys/class/net/${P}in/address")
+in_idx=$(cat "/sys/class/net/${P}in/ifindex")
+in_mtu=$(cat "/sys/class/net/${P}in/mtu")
+if wait_for 10 "G.V().Has('Name','${P}in')" \
+	'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (.[0].Metadata |
+		.Type == "internal" and .UUID == $u and .Ovs.UUID == $u and .MAC == $m and
+		.IfIndex == ($i | tonumber) and .MTU == ($t | tonumber))' \
+	--arg u "$in_uuid" --arg m "$in_mac" --arg i "$in_idx" --arg t "$in_mtu"; then
+	ok "internal-one-node (Type internal, MAC $in_mac, IfIndex $in_idx, MTU $in_mtu, UUID)"
+	in_intf=$(nid internal "${P}in")
 	check_edge layer2-port-internal ovsport "${P}in" \
 		'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
 		--arg p "$in_port" --arg i "$in_intf"
 else
-	ko internal-intf "$(q "G.V().Has('Name','${P}in')" | head -c 400)"
+	ko internal-one-node "$(q "G.V().Has('Name','${P}in')" | head -c 600)"
+fi
+if [ "$(q "G.V().Has('Type','tuntap').Has('Name','${P}in').Count()" | jq -r 'if type == "array" then .[0] else . end')" = 0 ]; then
+	ok internal-no-tuntap-node
+else
+	ko internal-no-tuntap-node "$(q "G.V().Has('Type','tuntap').Has('Name','${P}in')" | head -c 300)"
 fi
 v1_iface_uuid=$(vsctl get interface "${P}v1" _uuid)
 v1_ofport=$(vsctl get interface "${P}v1" ofport)
 if wait_for 10 "G.V().Has('Type','veth').Has('Name','${P}v1')" \
-	'.[0].Metadata | .Ovs.UUID == $u and .UUID == $u and .Ovs.OfPort == ($o | tonumber)' \
+	'.[0].Metadata | .Ovs.UUID == $u and .UUID == $u and .Ovs.OfPort == ($o | tonumber) and .OfPort == ($o | tonumber)' \
 	--arg u "$v1_iface_uuid" --arg o "$v1_ofport"; then
 	ok "ovs-keys-on-veth (OfPort $v1_ofport)"
 else
@@ -235,6 +259,75 @@ if [ -n "$pa" ] && [ -n "$pb" ]; then
 		--arg b "$(nid ovsbridge "$BP")" --arg x "$pb"
 else
 	ko patch-nodes "$(q "G.V().Has('Type','patch')" | head -c 300)"
+fi
+
+# Tunnel ports have no kernel link on the userspace datapath: nodes of the
+# OVSDB's type. Remote on loopback: nothing leaves the machine.
+vsctl add-port "$BR" "${P}vx" -- set interface "${P}vx" type=vxlan options:remote_ip=127.0.0.9 \
+	-- add-port "$BR" "${P}gr" -- set interface "${P}gr" type=gre options:remote_ip=127.0.0.10 ||
+	ko ovs-up "add-port vxlan/gre failed"
+for tun in vxlan:vx gre:gr; do
+	ty=${tun%%:*} nm=${P}${tun#*:}
+	u=$(vsctl get interface "$nm" _uuid)
+	if wait_for 10 "G.V().Has('Name','$nm')" \
+		'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (map(select(.Metadata.Type != "ovsport"))[0].Metadata |
+			.Type == $ty and .UUID == $u and .Ovs.Options.remote_ip == $r)' \
+		--arg ty "$ty" --arg u "$u" --arg r "$(vsctl get interface "$nm" options:remote_ip | tr -d '"')"; then
+		ok "$ty-node"
+	else
+		ko "$ty-node" "$(q "G.V().Has('Name','$nm')" | head -c 400)"
+	fi
+done
+if q "G.V().Has('Name','${P}pa')" | jq -e 'map(select(.Metadata.Type != "ovsport")) | length == 1 and .[0].Metadata.Type == "patch" and .[0].Metadata.Ovs.Options.peer == $p' \
+	--arg p "${P}pb" >/dev/null; then
+	ok patch-type
+else
+	ko patch-type "$(q "G.V().Has('Name','${P}pa')" | head -c 400)"
+fi
+
+# A tap port (a tap device made beforehand): Type "tap" while in OVS. On
+# del-port OVS clears the device's persistence, so it goes, and its node too.
+ip tuntap add "${P}tp" mode tap && ip link set "${P}tp" up
+vsctl add-port "$BR" "${P}tp" -- set interface "${P}tp" type=tap || ko ovs-up "add-port tap failed"
+tp_uuid=$(vsctl get interface "${P}tp" _uuid)
+if wait_for 10 "G.V().Has('Name','${P}tp')" \
+	'map(select(.Metadata.Type != "ovsport")) | length == 1 and .[0].Metadata.Type == "tap" and .[0].Metadata.UUID == $u and .[0].Metadata.IfIndex == ($i | tonumber)' \
+	--arg u "$tp_uuid" --arg i "$(cat "/sys/class/net/${P}tp/ifindex")"; then
+	ok tap-type
+else
+	ko tap-type "$(q "G.V().Has('Name','${P}tp')" | jq -c '[.[].Metadata | {Type, UUID, IfIndex}]')"
+fi
+vsctl del-port "$BR" "${P}tp"
+for _ in $(seq 50); do [ -e "/sys/class/net/${P}tp" ] || break; sleep 0.1; done
+if [ -e "/sys/class/net/${P}tp" ]; then # kept: its netlink Type, no OVS keys
+	want='length == 1 and .[0].Metadata.Type == "tuntap" and .[0].Metadata.UUID == null and .[0].Metadata.Ovs == null'
+else
+	want='length == 0'
+fi
+if wait_for 10 "G.V().Has('Name','${P}tp')" "$want"; then
+	ok "tap-del-port ($([ -e "/sys/class/net/${P}tp" ] && echo "device kept: tuntap again" || echo "device gone: node gone"))"
+else
+	ko tap-del-port "$(q "G.V().Has('Name','${P}tp')" | jq -c '[.[].Metadata | {Type, UUID}]')"
+fi
+
+# An internal port moved to a namespace stays one node, now owned by the
+# netns node, with its OVS keys and its port's layer2 edge.
+ip netns add "${P}n4"
+ip link set "${P}in" netns "${P}n4"
+tm=$(now_ms)
+if wait_for 10 "G.V().Has('Name','${P}in')" \
+	'[.[] | select(.Metadata.Type != "ovsport")] | length == 1 and (map(select(.Metadata.Type != "ovsport"))[0].Metadata |
+		.Type == "internal" and .UUID == $u and .MAC == $m)' \
+	--arg u "$in_uuid" --arg m "$in_mac" &&
+	wait_for 10 "G.V().Has('Type','netns').Has('Name','${P}n4').Out().Has('Name','${P}in')" \
+		'length == 1 and .[0].Metadata.Type == "internal" and .[0].Metadata.Ovs.UUID == $u' --arg u "$in_uuid"; then
+	ok "internal-moved-netns ($(($(now_ms) - tm)) ms: one node, owned by netns ${P}n4)"
+	moved=$(q "G.V().Has('Type','netns').Has('Name','${P}n4').Out().Has('Name','${P}in')" | jq -r '.[0].ID')
+	check_edge layer2-port-internal-moved ovsport "${P}in" \
+		'any(.[]; .Metadata.RelationType == "layer2" and .Parent == $p and .Child == $i)' \
+		--arg p "$in_port" --arg i "$moved"
+else
+	ko internal-moved-netns "$(q "G.V().Has('Name','${P}in')" | jq -c '[.[].Metadata | {Type, MAC, IfIndex, UUID}]') OVSDB: $(vsctl --columns=mac_in_use,ifindex,error list interface "${P}in" | tr '\n' ' ')"
 fi
 
 # ---- live updates ---------------------------------------------------------
@@ -269,7 +362,7 @@ else
 fi
 
 # ---- OVSDB goes away: its nodes go, the probe waits for it quietly --------
-kill_pidfile ovs-vswitchd
+# ovsdb-server first: vswitchd, still up, keeps the moved internal port's tap.
 t4=$(now_ms)
 kill_pidfile ovsdb-server
 t5=$(now_ms)
@@ -278,6 +371,18 @@ if wait_for 5 "G.V().Has('Type','ovsbridge').Has('Name','$BR').Count()" '. == 0 
 else
 	ko ovsdb-lost "$(q "G.V().Has('Type','ovsbridge')" | head -c 300)"
 fi
+# What the OVSDB said no longer holds: the link's netlink Type is back.
+if [ -e "/var/run/netns/${P}n4" ] && ip -n "${P}n4" link show "${P}in" >/dev/null 2>&1; then
+	if wait_for 5 "G.V().Has('Name','${P}in')" \
+		'length == 1 and .[0].Metadata.Type == "tuntap" and .[0].Metadata.UUID == null and .[0].Metadata.Ovs == null'; then
+		ok ovsdb-lost-netlink-type-back
+	else
+		ko ovsdb-lost-netlink-type-back "$(q "G.V().Has('Name','${P}in')" | jq -c '[.[].Metadata | {Type, UUID}]')"
+	fi
+else
+	ko ovsdb-lost-netlink-type-back "the moved internal port ${P}in is no longer in ${P}n4"
+fi
+kill_pidfile ovs-vswitchd
 sleep 2.5
 n_logs=$(grep -c "ovsdb probe:.*not reachable\|ovsdb probe: connection .* lost" "$tmp/allinone.log")
 if [ "$n_logs" -le 1 ]; then

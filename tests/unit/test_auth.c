@@ -415,6 +415,8 @@ static void test_auth_checks(void **state)
 	assert_int_equal(auth_check_http(a, "GET", "/api/status", NULL, &none, 0, &v), 401);
 	assert_non_null(strstr(v.msg, "authentication required"));
 	assert_int_equal(auth_check_http(a, "GET", "/ui/", NULL, &none, 0, &v), 0);
+	/* Prometheus' scrape is not the UI's: it needs credentials (status/read) */
+	assert_int_equal(auth_check_http(a, "GET", "/metrics", NULL, &none, 0, &v), 401);
 	/* base64("alice:correct horse") */
 	struct auth_creds alice = {.authorization = "Basic YWxpY2U6Y29ycmVjdCBob3JzZQ==",
 	                           .peer = "10.0.0.1"};

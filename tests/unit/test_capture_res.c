@@ -40,6 +40,16 @@ static const struct {
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"afpacket\"}", NULL, -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"dpdk\"}", NULL, -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ovsnetflow\"}", NULL, -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ovsnetflow\",\"SamplingRate\":1,"
+     "\"PollingInterval\":10,\"Target\":\"127.0.0.1:2055\"}",
+     NULL, -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ovsnetflow\",\"BPFFilter\":\"icmp\"}",
+     "capture type ovsnetflow takes no BPFFilter", -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ovsnetflow\",\"SamplingRate\":2}",
+     "capture type ovsnetflow takes no SamplingRate", -1},
+    {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"ovsnetflow\",\"Target\":\"127.0.0.1:2055\","
+     "\"TargetType\":\"netflowv5\"}",
+     "capture type ovsnetflow takes no TargetType", -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"pcapx\"}",
      "unknown capture type 'pcapx': expected one of afpacket, pcap", -1},
     {"{\"GremlinQuery\":\"G.V()\",\"Type\":\"pcap,\"}", "unknown capture type", -1},

@@ -1245,10 +1245,27 @@ static void test_igmp_vrrp(void **state)
 	dec(DECODE_LINKTYPE_ETHERNET, &p, &r);
 	assert_ok(&r);
 	assert_path(&r.seg[0], "Ethernet/IPv4/VRRP");
-	p.b[v] = 0x31; /* VRRPv3 */
+	assert_int_equal(r.seg[0].app, LAYER_VRRPV2);
+	assert_int_equal(r.seg[0].app_off, 34);
+	assert_int_equal(r.seg[0].app_len, 12);
+	/* gopacket's VRRPv2 decoder takes a VRRPv3 advert too (no version check,
+	 * layers/vrrp.go): same path */
+	p.b[v] = 0x31;
+	dec(DECODE_LINKTYPE_ETHERNET, &p, &r);
+	assert_ok(&r);
+	assert_path(&r.seg[0], "Ethernet/IPv4/VRRP");
+	/* but not another type, nor no address, nor fewer address bytes than said */
+	p.b[v] = 0x22;
 	dec(DECODE_LINKTYPE_ETHERNET, &p, &r);
 	assert_err(&r, DECODE_ERR_MALFORMED, LAYER_VRRPV2, 34);
 	assert_path(&r.seg[0], "Ethernet/IPv4");
+	p.b[v] = 0x21;
+	p.b[v + 3] = 0;
+	dec(DECODE_LINKTYPE_ETHERNET, &p, &r);
+	assert_err(&r, DECODE_ERR_MALFORMED, LAYER_VRRPV2, 34);
+	p.b[v + 3] = 2;
+	dec(DECODE_LINKTYPE_ETHERNET, &p, &r);
+	assert_err(&r, DECODE_ERR_TRUNCATED, LAYER_VRRPV2, 34);
 }
 
 /* ---- applications ----------------------------------------------------- */

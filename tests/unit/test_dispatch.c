@@ -430,11 +430,34 @@ static void test_replies_and_count(void **state)
 	    json_integer_value(json_object_get(json_object_get(st, "Dispatch"), "ErrorReplies")),
 	    1);
 	json_decref(st);
-	/* the errored node leaves the query: no Stop for a capture that never started */
+	/* the errored node leaves the query: a Stop all the same, so the agent drops
+	 * its error entry from the node's Captures */
 	graph_lock(f->g);
-	graph_node_delete(f->g, "veth9", T0 + 3);
+	graph_node_set_key(f->g, "veth9", "State", json_string("DOWN"), T0 + 3);
 	graph_unlock(f->g);
-	assert_int_equal(dispatch_run(f->d, T0 + 40), 0);
+	assert_int_equal(dispatch_run(f->d, T0 + 40), 1);
+	assert_int_equal(count_sent(f, "Stop", "veth9"), 1);
+	assert_non_null(strstr(node_status(f, uuid, "veth9"), "skipped")); /* not the error */
+
+	/* back UP: Start again, it fails again; the capture is deleted: Stop to the
+	 * errored node (and to the started one) */
+	clear_sent(f);
+	graph_lock(f->g);
+	graph_node_set_key(f->g, "veth9", "State", json_string("UP"), T0 + 4);
+	graph_unlock(f->g);
+	assert_int_equal(dispatch_run(f->d, T0 + 50), 1);
+	m = json_object_get(find_sent(f, "Start", "veth9"), "Msg");
+	bad = json_pack("{s:s, s:s, s:O, s:i, s:{s:s}}", "Namespace", "OnDemand", "Type", "Start",
+	                "UUID", json_object_get(m, "UUID"), "Status", 500, "Obj", "Error",
+	                "socket: permission denied");
+	assert_int_equal(dispatch_reply(f->d, "h1", bad), 0);
+	json_decref(bad);
+	assert_string_equal(node_status(f, uuid, "veth9"), "error: socket: permission denied");
+	clear_sent(f);
+	delete(f, uuid);
+	assert_int_equal(dispatch_run(f->d, T0 + 60), 2);
+	assert_int_equal(count_sent(f, "Stop", "veth9"), 1);
+	assert_int_equal(count_sent(f, "Stop", "veth1"), 1);
 }
 
 /* A refused send is retried on the next run; debounce. */

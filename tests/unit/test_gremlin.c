@@ -322,8 +322,11 @@ static void test_values_and_types(void **state)
 	expect(g, "G.V().Values('Name').Out()", "!Out() does not apply to values at position 21");
 	expect(g, "G.V().Sum()", "!Sum() needs a key here at position 6");
 	expect(g, "G.V().Values('Name').Sum()", "0");
-	expect(g, "G.V().Has('Captures').Metrics()",
-	       "!Metrics() needs a flow store: not available in this build at position 22");
+	/* Metrics() on nodes without LastUpdateMetric: Skydive's empty answer
+	 * (gremlin_steps_more.c; test_gremlin_more.c has the counter history) */
+	expect(g, "G.V().Has('Captures').Metrics()", "[]");
+	expect(g, "G.E().Metrics()",
+	       "!Metrics() needs a flow store: not available in this build at position 6");
 	graph_free(g);
 }
 
@@ -456,9 +459,8 @@ static void test_flow_steps(void **state)
 	     "[{\"f1\":[{\"ABPackets\":0,\"ABBytes\":100,\"BAPackets\":0,\"BABytes\":0,"
 	     "\"Start\":0,\"Last\":0}],\"f3\":[{\"ABPackets\":0,\"ABBytes\":7,"
 	     "\"BAPackets\":0,\"BABytes\":0,\"Start\":0,\"Last\":0}]}]"},
-	    {"G.Flows().Metrics().Count()", "!Count() does not apply to metrics at position 20"},
-	    {"G.V().Metrics().Aggregates()",
-	     "!Metrics() needs a flow store: not available in this build at position 6"},
+	    {"G.Flows().Metrics().Count()", "3"}, /* the flows with metrics, as Skydive */
+	    {"G.V().Metrics().Aggregates()", "[{\"Aggregated\":[]}]"},
 	    {"G.Flows().Aggregates()", "!Aggregates() does not apply to flows at position 10"},
 	    {"G.Flows().BPF('tcp')", "!BPF() applies to RawPackets() only at position 10"},
 	};

@@ -301,6 +301,8 @@ static void test_request_needs(void **state)
 	    {"GET", "/api", NULL, 1, {"status", "read"}},
 	    {"GET", "/api/", NULL, 1, {"status", "read"}},
 	    {"GET", "/api/status", NULL, 1, {"status", "read"}},
+	    {"GET", "/metrics", NULL, 1, {"status", "read"}}, /* Prometheus: /api/status's */
+	    {"GET", "/metricsx", NULL, 0, {NULL}},
 	    {"GET", "/api/topology", NULL, 1, {"topology", "read"}},
 	    {"POST", "/api/topology", "application/json", 1, {"topology", "read"}},
 	    {"POST", "/api/topology", NULL, 1, {"topology", "read"}},
