@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decode/decode.h"
+#include "decode/lldp.h"
 #include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -80,6 +81,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      s->tunnel == LAYER_MPLS || s->tunnel == LAYER_ERSPAN2);
 		/* every segment but the last ends at a tunnel */
 		CHECK(i == n - 1 || s->tunnel != LAYER_NONE);
+	}
+	/* The LLDP probe's TLV parser (decode/lldp.h) on an Ethernet LLDP frame. */
+	if (lt == DECODE_LINKTYPE_ETHERNET && caplen >= 14 && frame[12] == 0x88 &&
+	    frame[13] == 0xcc) {
+		struct decode_lldp l;
+		memset(&l, 0xa5, sizeof(l));
+		enum decode_lldp_err e = decode_lldp(frame + 14, caplen - 14, &l);
+		CHECK(e <= DECODE_LLDP_BAD_TLV);
+		CHECK(decode_lldp_strerror(e) != NULL);
+		CHECK(l.n_vlans <= DECODE_LLDP_MAX_VLANS && l.n_ppvids <= DECODE_LLDP_MAX_PPVIDS);
+		const struct decode_lldp_bytes *b[] = {&l.chassis_id, &l.port_id, &l.port_desc,
+						       &l.sys_name, &l.sys_desc, &l.mgmt_addr};
+		for (size_t k = 0; k < sizeof(b) / sizeof(b[0]); k++)
+			CHECK(b[k]->len == 0 || (b[k]->p >= frame + 14 &&
+						 b[k]->p + b[k]->len <= frame + caplen));
+		for (size_t k = 0; e == DECODE_LLDP_OK && k < l.n_vlans; k++)
+			CHECK(l.vlans[k].name.len == 0 ||
+			      (l.vlans[k].name.p >= frame + 14 &&
+			       l.vlans[k].name.p + l.vlans[k].name.len <= frame + caplen));
+		CHECK(decode_lldp_chassis_subtype_name(l.chassis_subtype) != NULL);
+		CHECK(decode_lldp_port_subtype_name(l.port_subtype) != NULL);
 	}
 	free(frame);
 	return 0;

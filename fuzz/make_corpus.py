@@ -72,6 +72,28 @@ def lldp():
             LLDPDUTimeToLive(ttl=120) / LLDPDUEndOfLLDPDU())
 
 
+def tlv(t, v):
+    return struct.pack(">H", t << 9 | len(v)) + v
+
+
+def lldp_full():
+    """Every TLV the LLDP probe reads: names, management address, 802.1 PVID /
+    PPVID / VLAN name / VID digest / management VID / link aggregation, 802.3 MTU."""
+    mac = bytes.fromhex("020000000001")
+    body = (tlv(1, b"\x04" + mac) + tlv(2, b"\x05swp1") + tlv(3, struct.pack(">H", 120)) +
+            tlv(4, b"uplink") + tlv(5, b"sw1") + tlv(6, b"a switch") +
+            tlv(7, struct.pack(">HH", 0x14, 0x04)) +
+            tlv(8, b"\x05\x01\xc0\x00\x02\x01\x02\x00\x00\x00\x03\x00") +
+            tlv(127, b"\x00\x80\xc2\x01" + struct.pack(">H", 10)) +
+            tlv(127, b"\x00\x80\xc2\x02\x06" + struct.pack(">H", 20)) +
+            tlv(127, b"\x00\x80\xc2\x03" + struct.pack(">HB", 10, 4) + b"prod") +
+            tlv(127, b"\x00\x80\xc2\x05" + struct.pack(">I", 0xdeadbeef)) +
+            tlv(127, b"\x00\x80\xc2\x06" + struct.pack(">H", 99)) +
+            tlv(127, b"\x00\x80\xc2\x07\x03" + struct.pack(">I", 7)) +
+            tlv(127, b"\x00\x12\x0f\x04" + struct.pack(">H", 9216)) + tlv(0, b""))
+    return raw(Ether(src=A, dst="01:80:c2:00:00:0e", type=0x88cc)) + body
+
+
 def seeds():
     s = {}
     # Ethernet, VLANs, link-level protocols
@@ -89,6 +111,8 @@ def seeds():
     s["eth_arp"] = (ETH, Ether(src=A, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=IA, pdst=IB))
     s["eth_llc_stp"] = (ETH, Dot3(src=A, dst="01:80:c2:00:00:00") / LLC() / STP())
     s["eth_lldp"] = (ETH, lldp())
+    s["eth_lldp_full"] = (ETH, lldp_full())
+    s["eth_lldp_truncated"] = (ETH, lldp_full()[:60])
     s["eth_unknown_type"] = (ETH, raw(eth(0x88b5)) + b"\0" * 20)
     # IPv6 and extension headers
     s["eth_ipv6_tcp"] = (ETH, eth(0x86dd) / ip6() / TCP(sport=3000, dport=443) / Raw(TLS_HELLO))

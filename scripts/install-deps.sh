@@ -9,7 +9,7 @@ libcmocka-dev tcpdump tshark python3 python3-scapy python3-xxhash iproute2 iputi
 bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev netcat-openbsd
 libcrypt-dev apache2-utils
 libcap-dev libcap2-bin util-linux openssl libzstd-dev
-nfdump
+nfdump lldpd
 prometheus
 chromium fonts-dejavu-core"
 # The web UI's build (make) needs node and npm: Debian's, unless a node is installed

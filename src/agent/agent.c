@@ -86,6 +86,9 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.host_metadata = o->host_metadata,
 		.ovsdb = o->ovsdb,
 		.socketinfo_update_ms = o->socketinfo_update_ms,
+		.lldp = o->lldp,
+		.lldp_interfaces = o->lldp_interfaces,
+		.n_lldp_interfaces = o->n_lldp_interfaces,
 	};
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)

@@ -31,6 +31,11 @@ struct agent_opts {
 	int ping_delay_s;		 /* idle seconds before a ping; 0 = 2 */
 	const char *ovsdb;		 /* OVSDB target; NULL = the default socket, "" = off */
 	int64_t socketinfo_update_ms;	 /* socketinfo probe refresh; <= 0 = no such probe */
+	/* LLDP probe (agent.topology.probes names "lldp"): links by name from
+	 * agent.topology.lldp.interfaces, none = every UP Ethernet link */
+	int lldp;
+	const char *const *lldp_interfaces;
+	size_t n_lldp_interfaces;
 	/* captures (see captures.h, flow_sender.h) */
 	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
 	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */
@@ -99,13 +104,17 @@ struct config;
  * tls.ca_cert/client_cert/client_key (files checked, see common/tls.h)
  * and agent.topology.probes (the OVSDB probe
  * runs when the list names "ovsdb", as Skydive's default list does; the socketinfo
- * probe when it names "socketinfo", every agent.topology.socketinfo.host_update s). The strings point into cfg and into the holder, which
+ * probe when it names "socketinfo", every agent.topology.socketinfo.host_update s; the LLDP
+ * probe when it names "lldp", on agent.topology.lldp.interfaces: a value
+ * set but naming no link, or a name no link can have, is refused). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {
 	struct agent_opts opts;
 	json_t *analyzers;	  /* the list, owned */
 	const char **addrs;	  /* opts.analyzers, owned */
 	struct appmap *appmap;	  /* opts.appmap, owned; NULL when none is set */
+	json_t *lldp_list;	  /* agent.topology.lldp.interfaces, owned */
+	const char **lldp_ifs;	  /* opts.lldp_interfaces, owned */
 };
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen);

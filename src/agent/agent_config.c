@@ -8,8 +8,10 @@
 #include "agent/captures.h"
 #include "agent/ebpf_capture.h"
 #include "common/base64.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "flow/appmap.h"
+#include "topology/topology.h"
 
 /* flow.application_ports: {tcp: {PORT: NAME ...}, udp: {...}} as Skydive's
  * (flow/application.go: names upper-cased, the source port's first). Skydive
@@ -60,6 +62,51 @@ static int load_app_ports(const struct config *cfg, struct appmap **out, char *e
 		}
 	}
 	*out = m;
+	return 0;
+}
+
+/* agent.topology.lldp.interfaces (Skydive's key): the links the LLDP probe
+ * listens on. Left out, it listens on every UP Ethernet link as Skydive's auto
+ * discovery; set to a value that names no link ("", [] or a name no link can
+ * have) it is refused, since taking it for "every link" would listen where
+ * nobody asked. 0 or -EINVAL/-ENOMEM with err filled. */
+static int agent_config_lldp(struct agent_config *ac, const struct config *cfg, char *err,
+			     size_t errlen)
+{
+	static const char key[] = "agent.topology.lldp.interfaces";
+	char env[128];
+	int set = config_get_json(cfg, key) != NULL ||
+		  (config_env_name(key, env, sizeof(env)) == 0 && getenv(env));
+	ac->lldp_list = config_get_list(cfg, key, NULL);
+	if (!ac->lldp_list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = json_array_size(ac->lldp_list);
+	if (set && !n) {
+		snprintf(err, errlen, "%s names no interface: list the links to listen on, or "
+				      "leave the key out to listen on every Ethernet link", key);
+		return -EINVAL;
+	}
+	ac->lldp_ifs = calloc(n ? n : 1, sizeof(*ac->lldp_ifs));
+	if (!ac->lldp_ifs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = json_string_value(json_array_get(ac->lldp_list, i));
+		if (!name || topology_lldp_check_ifname(name) < 0) {
+			snprintf(err, errlen, "%s: \"%s\" names no interface (1 to 15 bytes, no "
+					      "'/', ':' or blanks)", key, name ? name : "");
+			return -EINVAL;
+		}
+		ac->lldp_ifs[i] = name;
+	}
+	if (n && !ac->opts.lldp)
+		log_warn("%s is set but agent.topology.probes does not name lldp: no LLDP probe",
+			 key);
+	ac->opts.lldp_interfaces = ac->lldp_ifs;
+	ac->opts.n_lldp_interfaces = n;
 	return 0;
 }
 
@@ -238,10 +285,24 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	size_t i;
 	json_t *p;
 	json_array_foreach(probes, i, p) {
-		if (json_is_string(p) && !strcmp(json_string_value(p), "ovsdb"))
+		const char *pn = json_string_value(p);
+		if (pn && !strcmp(pn, "ovsdb"))
 			ovsdb = 1;
-		if (json_is_string(p) && !strcmp(json_string_value(p), "socketinfo"))
+		else if (pn && !strcmp(pn, "socketinfo"))
 			socketinfo = 1;
+		else if (pn && !strcmp(pn, "lldp"))
+			o->lldp = 1;
+		else if (!pn || (strcmp(pn, "netlink") && strcmp(pn, "netns"))) {
+			/* Skydive's other probes (docker, runc, lxd, k8s, ...): a probe asked
+			 * for and not run would be a graph silently missing its part */
+			snprintf(err, errlen,
+				 "agent.topology.probes item #%zu: '%.40s' is not a probe of this build "
+				 "(netlink, netns, ovsdb, socketinfo, lldp)",
+				 i, pn ? pn : "(not a string)");
+			json_decref(probes);
+			agent_config_free(ac);
+			return -EINVAL;
+		}
 	}
 	json_decref(probes);
 	/* socketinfo probe: Skydive's key and default (10 s) */
@@ -255,6 +316,10 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 		return -EINVAL;
 	}
 	o->socketinfo_update_ms = socketinfo ? ms : 0;
+	if (agent_config_lldp(ac, cfg, err, errlen) < 0) {
+		agent_config_free(ac);
+		return -EINVAL;
+	}
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
 	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not
@@ -279,5 +344,7 @@ void agent_config_free(struct agent_config *ac)
 	free(ac->addrs);
 	free(ac->appmap);
 	json_decref(ac->analyzers);
+	json_decref(ac->lldp_list);
+	free(ac->lldp_ifs);
 	memset(ac, 0, sizeof(*ac));
 }

@@ -80,6 +80,7 @@ static const struct {
     {"agent.topology.netlink.metrics_update", KEY_LEAF},
     {"agent.topology.netns.run_path", KEY_LEAF},
     {"agent.topology.socketinfo.host_update", KEY_LEAF},
+    {"agent.topology.lldp.interfaces", KEY_LEAF},
     {"agent.capture.stats_update", KEY_LEAF},
     {"agent.capture.workers", KEY_LEAF},
     {"agent.flow.queue_size", KEY_LEAF},

@@ -62,6 +62,7 @@ struct topo_edge {
 
 struct topo_ovs; /* ovsdb.c */
 struct topo_sockinfo; /* socketinfo.c */
+struct topo_lldp; /* lldp.c */
 
 struct topology {
 	struct graph *g;
@@ -70,6 +71,10 @@ struct topology {
 	struct topo_ovs *ovs; /* the OVSDB probe, once started */
 	int64_t socketinfo_ms;		/* socketinfo refresh; 0 = no socketinfo probe */
 	struct topo_sockinfo *sockinfo; /* the socketinfo probe, once started */
+	int lldp_on;	      /* LLDP probe wanted */
+	char **lldp_ifs;      /* its links by name; none = every UP Ethernet link */
+	size_t n_lldp_ifs;
+	struct topo_lldp *lldp; /* the LLDP probe, once started */
 	int64_t metrics_update_ms;
 	json_t *host_extra;
 	char host_node_id[TOPOLOGY_ID_LEN];
@@ -158,6 +163,14 @@ json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name
 			    const char *mac);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
+
+/* lldp.c: copies the LLDP options into t (-EINVAL with err filled for a bad
+ * name, -ENOMEM); free releases them. */
+int topo_lldp_init(struct topology *t, const struct topology_opts *o, char *err, size_t errlen);
+void topo_lldp_free(struct topology *t);
+/* lldp.c: the LLDP probe thread (t->lldp_ifs); start: 0 or -errno. */
+int topo_lldp_start(struct topology *t);
+void topo_lldp_stop(struct topology *t); /* joins; the graph keeps the nodes */
 
 /* netns.c: the run path watcher. */
 int topo_netns_start(struct topology *t);

@@ -46,6 +46,10 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	    (o->host_metadata && !t->host_extra))
 		goto oom;
 	topology_host_tid(t->host_node_id, t->host_id);
+	if (topo_lldp_init(t, o, err, errlen) < 0) {
+		topology_free(t);
+		return NULL;
+	}
 	t->root = calloc(1, sizeof(*t->root));
 	if (!t->root)
 		goto oom;
@@ -111,6 +115,13 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (t->lldp_on) {
+		rc = topo_lldp_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: lldp probe: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -119,6 +130,7 @@ void topology_stop(struct topology *t)
 	if (!t || !t->started)
 		return;
 	topo_socketinfo_stop(t); /* reads the named namespace list: before netns */
+	topo_lldp_stop(t);
 	topo_ovs_stop(t);
 	topo_netns_stop(t); /* stops every named namespace probe too */
 	topo_netlink_stop(t->root);
@@ -146,6 +158,7 @@ void topology_free(struct topology *t)
 	free(t->origin);
 	free(t->run_path);
 	free(t->ovsdb);
+	topo_lldp_free(t);
 	free(t);
 }
 

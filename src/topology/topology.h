@@ -20,6 +20,9 @@
  * has one ("internal", "tap"), or a node of the probe's own (Type "patch",
  * "vxlan", ..., owned by the bridge) for an interface without a kernel
  * link; patch peers are joined by a "patch" edge. docs/TOPOLOGY.md.
+ * The LLDP probe (lldp.c) adds a "switch" node per neighbour chassis and a
+ * "switchport" node per neighbour port (LLDP metadata as Skydive's), with
+ * chassis->port (ownership and layer2) and port->link (layer2) edges.
  *
  * IDs: every node's ID is its TID, computed exactly as Skydive 0.28 does
  * (UUIDv5, see topology_tid and its siblings below), so a restarted agent
@@ -51,6 +54,13 @@ struct topology_opts {
 	/* socketinfo probe (socketinfo.h): refresh of the host node's Sockets, ms;
 	 * <= 0 = no socketinfo probe */
 	int64_t socketinfo_update_ms;
+	/* LLDP probe (src/topology/lldp.c): on when lldp; lldp_interfaces (n of
+	 * them, copied) are the links to listen on, none = every UP Ethernet link
+	 * (Skydive's agent.topology.lldp.interfaces). A name that cannot be a link's
+	 * (topology_lldp_check_ifname) makes topology_new fail. */
+	int lldp;
+	const char *const *lldp_interfaces;
+	size_t n_lldp_interfaces;
 };
 
 struct topology;
@@ -67,6 +77,10 @@ void topology_free(struct topology *t); /* stops first; NULL is fine */
 
 /* ID of the host node (valid for the topology's life). */
 const char *topology_host_node_id(const struct topology *t);
+
+/* 0 when name can be a link's name (1..15 bytes, no '/', ':' or blank, not
+ * "." or ".."), else -EINVAL. */
+int topology_lldp_check_ifname(const char *name);
 
 /* ---- pure helpers (unit tested) ---------------------------------------- */
 
