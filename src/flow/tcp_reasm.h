@@ -42,7 +42,8 @@
 
 #define TCP_REASM_START 0x1 /* the first bytes after the SYN */
 #define TCP_REASM_END 0x2   /* the stream ends here (FIN, RST or the flow left
-                               the table): no more data; len may be 0 */
+                               the table): no more data; len may be 0, and
+                               data is then NULL */
 
 struct flow_table;
 typedef void (*tcp_stream_fn)(void *user, const struct flow_table *t, const struct flow *f,

@@ -35,7 +35,8 @@ struct fr {
 
 static void put(struct fr *f, const void *p, uint32_t n)
 {
-	memcpy(f->b + f->len, p, n);
+	if (n) /* p may be NULL for an empty payload */
+		memcpy(f->b + f->len, p, n);
 	f->len += n;
 }
 static void u8(struct fr *f, uint8_t v)
@@ -305,7 +306,8 @@ static void on_stream(void *user, const struct flow_table *t, const struct flow 
 	if (flags & TCP_REASM_START)
 		g->starts[dir]++;
 	assert_true(g->slen[dir] + len <= sizeof(g->stream[dir]));
-	memcpy(g->stream[dir] + g->slen[dir], data, len);
+	if (len) /* an END comes with no bytes, and data may be NULL then */
+		memcpy(g->stream[dir] + g->slen[dir], data, len);
 	g->slen[dir] += len;
 }
 
