@@ -9,9 +9,10 @@
 # peer, an ICMP capture on it, N pings of S bytes, then:
 #   - the answers have the plugin's shapes ([{"<ID>": [metric...]}], Aggregated lists,
 #     Start/Last in ms, Last > Start, a list of key names for Keys());
-#   - what the plugin would plot adds up to what the lab sent: the interface series to
-#     the kernel's own counters of flv0, the flow series to N echo requests and replies
-#     of S + 42 bytes (ICMP 8, IPv4 20, Ethernet 14).
+#   - what the plugin would plot adds up to what the lab sent (static neighbours and no
+#     IPv6: only the pings cross flv0, as its kernel counters confirm): N echo requests
+#     and N replies of S + 42 bytes (ICMP 8, IPv4 20, Ethernet 14), in the interface
+#     series and in the flow series.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
@@ -55,6 +56,10 @@ for l in "$H1 flv0" "$PEER flv0" "$AN m1" "$H1 mgmt"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
 done
+# static neighbours: no ARP on flv0, so its counters are the pings' alone
+mac() { ip -n "$1" -j link show "$2" | jq -r '.[0].address'; }
+ip -n "$H1" neigh add 10.79.5.2 lladdr "$(mac "$PEER" flv0)" dev flv0 nud permanent
+ip -n "$PEER" neigh add 10.79.5.1 lladdr "$(mac "$H1" flv0)" dev flv0 nud permanent
 
 PORT=8082
 # post GREMLIN: the plugin's sendRawGremlinQuery (the fixture's request); prints the
@@ -141,9 +146,11 @@ ip netns exec "$H1" ping -c $N -s $S -i 0.2 -W 1 10.79.5.2 >/dev/null 2>&1 || ko
 FLOWS="$NODE.Flows().Has('Application','ICMPv4')"
 wait_jq 15 "$FLOWS" "length == 1 and .[0].Metric.ABPackets == $N and .[0].Metric.BAPackets == $N" ||
 	ko flow "$(q "$FLOWS" | head -c 300)"
-sleep 1.5 # late ARP settles before the kernel counters are read
-krx=$(ip -n "$H1" -s -j link show flv0 | jq '.[0].stats64.rx')
-ktx=$(ip -n "$H1" -s -j link show flv0 | jq '.[0].stats64.tx')
+# what flv0 carried: N echo requests out, N replies in, S + 42 bytes each
+krx=$(ip -n "$H1" -s -j link show flv0 | jq -c '.[0].stats64.rx')
+ktx=$(ip -n "$H1" -s -j link show flv0 | jq -c '.[0].stats64.tx')
+check kernel-counters "rx $krx tx $ktx for $N pings of $((S + 42)) bytes" \
+	[ "$(jq -c '[.packets, .bytes]' <<<"$krx$ktx" | tr -d '\n')" = "[$N,$((N * (S + 42)))][$N,$((N * (S + 42)))]" ]
 wait_jq 10 "$NODE" ".[0].Metadata.Metric.RxBytes == $(jq .bytes <<<"$krx") and .[0].Metadata.Metric.TxBytes == $(jq .bytes <<<"$ktx")" ||
 	ko counters "Metric never reached the kernel's $krx / $ktx: $(q "$NODE" | jq -c '.[0].Metadata.Metric')"
 # Grafana's range is whole seconds (format('X')): the window ends after the last update
@@ -169,15 +176,16 @@ for m in Interface.Default.Bytes Interface.Default.Packets; do
 	check "$m-shape" "$(head -c 300 <<<"$ans")" jqt --argjson from $FROM --argjson to $TO "$shape" <<<"$ans"
 done
 ans=$(q "$(target Interface.Default.Bytes "$NODE" $FROM $TO)")
-want=$(($(jq .bytes <<<"$krx") + $(jq .bytes <<<"$ktx")))
 got=$(total Interface.Default.Bytes <<<"$ans")
-check interface-bytes "plotted bytes $got, kernel rx+tx $want" [ "$got" = "$want" ]
-check interface-bytes-pings "kernel rx+tx $want for $N echo requests and replies of $((S + 42)) bytes" \
-	[ "$want" -ge $((2 * N * (S + 42))) ]
+check interface-bytes "plotted bytes $got, sent $((2 * N)) x $((S + 42))" [ "$got" = $((2 * N * (S + 42))) ]
+got=$(total Interface.Default.RxBytes <<<"$ans")
+check interface-rxbytes "plotted RxBytes $got, received $N x $((S + 42))" [ "$got" = $((N * (S + 42))) ]
 ans=$(q "$(target Interface.Default.Packets "$NODE" $FROM $TO)")
-want=$(($(jq .packets <<<"$krx") + $(jq .packets <<<"$ktx")))
+want=$((2 * N))
 got=$(total Interface.Default.Packets <<<"$ans")
-check interface-packets "plotted packets $got, kernel rx+tx $want" [ "$got" = "$want" ]
+check interface-packets "plotted packets $got, sent $want" [ "$got" = "$want" ]
+got=$(total Interface.Default.TxPackets <<<"$ans")
+check interface-txpackets "plotted TxPackets $got, sent $N" [ "$got" = "$N" ]
 rates=$(plot Interface.Default.Bytes <<<"$ans")
 check interface-points "points $rates" jqt 'length > 0 and all(.[]; (.[0] | type) == "number" and .[0] >= 0)' <<<"$rates"
 
