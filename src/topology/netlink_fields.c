@@ -305,9 +305,12 @@ json_t *topo_link_vfs(struct rtnl_link *l)
 		if (rtnl_link_vf_get_rate(vf, &rate) == 0)
 			x->tx_rate = rate.api == RTNL_LINK_VF_RATE_API_NEW ? rate.max_tx_rate : rate.rate;
 		nl_vf_vlans_t *vl = NULL;
-		if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl && vl->size > 0) {
-			x->vlan = vl->vlans[0].vf_vlan;
-			x->qos = vl->vlans[0].vf_vlan_qos;
+		if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
+			if (vl->size > 0) {
+				x->vlan = vl->vlans[0].vf_vlan;
+				x->qos = vl->vlans[0].vf_vlan_qos;
+			}
+			rtnl_link_vf_vlan_put(vl); /* the getter took a reference */
 		}
 		struct nl_addr *mac = NULL;
 		if (rtnl_link_vf_get_addr(vf, &mac) == 0 && mac && nl_addr_get_len(mac) >= 6)
