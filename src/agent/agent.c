@@ -224,4 +224,6 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
 	flow_sender_get_stats(a->fs, &fs);
 	out->flow_msgs_sent = fs.sent;
 	out->flow_msgs_dropped = fs.dropped;
+	_Static_assert(TOPOLOGY_LEFT_KINDS == 3, "agent_stats.netlink_left_out");
+	topology_left_out(a->topo, out->netlink_left_out);
 }

@@ -80,6 +80,7 @@ struct agent_stats {
 	uint64_t syncs;	  /* full Sync messages sent */
 	size_t captures;  /* captures running */
 	uint64_t flow_msgs_sent, flow_msgs_dropped; /* flow channel */
+	uint64_t netlink_left_out[3]; /* topology_left_out(): routes, neighbours, FDB */
 };
 void agent_get_stats(struct agent *a, struct agent_stats *out);
 /* GET /metrics (graph_service_opts.metrics, agent_metrics.c): user is a struct

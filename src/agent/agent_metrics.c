@@ -1,5 +1,6 @@
 /* agent_metrics.c - the agent's own counters on GET /metrics (agent.h,
- * docs/API.md "GET /metrics"): its links to the analyzers and what their queues dropped. */
+ * docs/API.md "GET /metrics"): its links to the analyzers and what their queues dropped,
+ * and what its netlink probes left out of nodes. */
 #include "agent/agent.h"
 #include "common/buf.h"
 #include "common/prom.h"
@@ -32,4 +33,12 @@ void agent_metrics(void *user, struct buf *b)
 	         st.dropped);
 	prom_u64(b, m[6].name, (prom_labels){"host", c->host_id, "stage", "flow_messages", NULL},
 	         st.flow_msgs_dropped);
+	static const char *const kinds[] = {"routes", "neighbors", "fdb"};
+	const char *lo = "skydive_agent_netlink_left_out_total";
+	prom_family(b, lo, "counter",
+	            "Routes, neighbours and FDB entries left out of link nodes beyond 2048 per "
+	            "link, counted at each refresh of such a link");
+	for (int k = 0; k < 3; k++)
+		prom_u64(b, lo, (prom_labels){"host", c->host_id, "kind", kinds[k], NULL},
+		         st.netlink_left_out[k]);
 }

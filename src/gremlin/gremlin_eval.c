@@ -634,7 +634,7 @@ static int run_step(struct ctx *c, const struct gremlin_query *q, int si, struct
 		if (v->type == V_NODES)
 			return ge_step_node_metrics(c, s, v, at_ms, dur_ms);
 		if (v->type == V_FLOWS && c->env && c->env->flow_ops)
-			return ge_step_metrics(c, s, v);
+			return ge_step_metrics(c, s, v, at_ms, dur_ms);
 		break;
 	case S_WORKFLOW:
 		/* Skydive runs a stored JavaScript workflow here (gremlin/traversal/workflow.go) */

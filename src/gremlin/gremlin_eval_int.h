@@ -203,7 +203,8 @@ int ge_step_flows(struct ctx *c, const struct step *s, struct val *v, int64_t at
 		  int64_t dur_ms, const struct step *next, int nnext);
 int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v);
 int ge_flows_json(struct ctx *c, const struct step *s, struct val *v);
-int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v);
+int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+		    int64_t dur_ms);
 int ge_step_bpf(struct ctx *c, const struct step *s, struct val *v);
 int ge_step_raw_packets(struct ctx *c, const struct step *s, struct val *v);
 int ge_raw_json(struct ctx *c, const struct step *s, struct val *v);

@@ -247,9 +247,35 @@ int ge_step_flow_nodes(struct ctx *c, const struct step *s, struct val *v)
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
+/* Keeps in m ({"<UUID>": [metric, ...]}) the metrics wholly inside a time context, as
+ * Skydive's FlowMetrics (gremlin/traversal/flows.go: Start >= t - d, Last <= t; t alone
+ * bounds Last only); a flow left with none goes, as its storage search finds none. */
+static int metrics_in_context(json_t *m, int64_t at_ms, int64_t dur_ms)
+{
+	int64_t from = dur_ms > 0 ? at_ms - dur_ms : 0;
+	const char *key;
+	json_t *l;
+	void *it;
+	json_object_foreach_safe(m, it, key, l)
+	{
+		for (size_t i = json_array_size(l); i-- > 0;) {
+			const json_t *x = json_array_get(l, i);
+			json_int_t st = json_integer_value(json_object_get(x, "Start"));
+			json_int_t la = json_integer_value(json_object_get(x, "Last"));
+			if ((st < from || la > at_ms) && json_array_remove(l, i))
+				return -ENOMEM;
+		}
+		if (!json_array_size(l) && json_object_del(m, key))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Metrics() on flows: {"<UUID>": [metric, ...]} from the store (its update records), or
- * without a store hook the flow's LastUpdateMetric (Metric when it counted nothing). */
-int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
+ * without a store hook the flow's LastUpdateMetric (Metric when it counted nothing);
+ * with a time context (at_ms, forever: dur_ms < 0) only the metrics inside it. */
+int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v, int64_t at_ms,
+		    int64_t dur_ms)
 {
 	const struct gremlin_flow_ops *ops = c->env->flow_ops;
 	json_t *m;
@@ -282,6 +308,10 @@ int ge_step_metrics(struct ctx *c, const struct step *s, struct val *v)
 				return ENOMEM_AT(c, s->pos);
 			}
 		}
+	}
+	if (at_ms && metrics_in_context(m, at_ms, dur_ms)) {
+		json_decref(m);
+		return ENOMEM_AT(c, s->pos);
 	}
 	val_clear(v);
 	v->type = V_METRICS;

@@ -5,6 +5,7 @@
  * MoreThan() on flows (gremlin/traversal/group.go, flows.go). Errors: efail with the
  * step's position; out of memory -ENOMEM. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,11 +206,13 @@ int ge_step_metrics_sum(struct ctx *c, const struct step *s, struct val *v)
 	return v->json ? 0 : ENOMEM_AT(c, s->pos);
 }
 
-#define AGG_MAX_SLICES 100000
+#define AGG_MAX_SLICES 10000 /* Skydive's aggregatesMaxSlices */
 
-/* Aggregates([sliceMs]) as Skydive: the metrics of every key summed in slices of sliceMs
- * (default 30000) from the start of the time context (G.At(t, d): t - d) or else from
- * the earliest Start, up to the context's end or the latest Last; a metric spanning
+/* Aggregates([seconds]) as Skydive (gremlin/traversal/metrics.go: the parameter is in
+ * seconds, 30 by default): the metrics of every key summed in slices of that length
+ * from the start of the time context (G.At(t, d): t - d) or else from the earliest
+ * Start, up to the context's end or the latest Last (the last slice ends there, as
+ * Skydive's: Grafana's datasource divides by Last - Start); a metric spanning
  * several slices is split in proportion to its time in each (integer counts, the
  * remainder goes to the later slice; nothing lost inside the range). Gives
  * {"Aggregated": [metric per slice that got something, Start/Last its bounds]}. */
@@ -218,11 +221,13 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 {
 	const char *const *f = series_fields(v);
 	int64_t slice = 30000;
+	if (s->nargs > 1)
+		return efail(c, s->args[1].pos, -EINVAL, "Aggregates takes at most one parameter");
 	if (s->nargs) {
-		if (s->args[0].kind != A_INT || s->args[0].i <= 0)
+		if (s->args[0].kind != A_INT || s->args[0].i <= 0 || s->args[0].i > INT64_MAX / 1000)
 			return efail(c, s->args[0].pos, -EINVAL,
-			             "Aggregates takes a positive slice length in ms");
-		slice = s->args[0].i;
+			             "Aggregates takes a positive slice length in seconds");
+		slice = s->args[0].i * 1000;
 	}
 	const char *key;
 	json_t *l, *x;
@@ -259,7 +264,7 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 			json_decref(res);
 			return efail(c, s->pos, -EINVAL,
 			             "Aggregates(%lld) would make %lld slices (at most %d)",
-			             (long long)slice, (long long)n, AGG_MAX_SLICES);
+			             (long long)(slice / 1000), (long long)n, AGG_MAX_SLICES);
 		}
 		struct ge_metric *acc = calloc((size_t)n, sizeof(*acc));
 		char *used = calloc((size_t)n, 1);
@@ -311,7 +316,7 @@ int ge_step_aggregates(struct ctx *c, const struct step *s, struct val *v, int64
 			if (!used[k])
 				continue;
 			acc[k].start = from + k * slice;
-			acc[k].last = acc[k].start + slice;
+			acc[k].last = acc[k].start + slice < to ? acc[k].start + slice : to;
 			json_t *o = ge_metric_json(f, &acc[k]);
 			if (!o || json_array_append_new(res, o)) {
 				free(acc);

@@ -30,6 +30,7 @@
 struct fs_upd {
 	int64_t start, last;
 	uint64_t abp, abb, bap, bab;
+	int64_t rtt_ns; /* the flow's Metric.RTT at that state (Skydive's LastUpdateMetric copies it) */
 };
 
 struct fs_raw {
@@ -504,8 +505,8 @@ void flow_store_tick(struct flow_store *s, int64_t now_ms)
 
 static void upd_push(struct flow_store *s, struct fs_flow *f)
 {
-	struct fs_upd lu = {f->r.lu_start, f->r.lu_last, f->r.lu_abp,
-			    f->r.lu_abb,   f->r.lu_bap,  f->r.lu_bab};
+	struct fs_upd lu = {f->r.lu_start, f->r.lu_last, f->r.lu_abp, f->r.lu_abb,
+			    f->r.lu_bap,   f->r.lu_bab,  f->r.rtt_ns};
 	if (!lu.abp && !lu.bap)
 		return;
 	/* the same window sent again (an expiry right after an update) replaces it */
@@ -2332,19 +2333,26 @@ json_t *flow_store_updates(struct flow_store *s, uint64_t uuid)
 		for (unsigned k = 0; k < f->nupd; k++) {
 			const struct fs_upd *u = &f->upd[k];
 			json_array_append_new(out, metric_json(u->abp, u->abb, u->bap, u->bab,
-							       u->start, u->last, 0));
+							       u->start, u->last, u->rtt_ns));
 		}
 	pthread_mutex_unlock(&s->lock);
 	return out;
 }
 
-/* One metric of Metrics(): the six counters, always present (zeros too). */
+/* One metric of Metrics(): the six counters, always present (zeros too), and the
+ * flow's RTT (ns) at that state when it has one (Skydive's LastUpdateMetric carries
+ * Metric.RTT, flow/table.go updateMetric; omitted when 0 as its omitempty). */
 static json_t *metric_full(uint64_t abp, uint64_t abb, uint64_t bap, uint64_t bab, int64_t start,
-			   int64_t last)
+			   int64_t last, int64_t rtt_ns)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)abp, "ABBytes",
-			 (json_int_t)abb, "BAPackets", (json_int_t)bap, "BABytes", (json_int_t)bab,
-			 "Start", (json_int_t)start, "Last", (json_int_t)last);
+	json_t *m = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "ABPackets", (json_int_t)abp,
+			      "ABBytes", (json_int_t)abb, "BAPackets", (json_int_t)bap, "BABytes",
+			      (json_int_t)bab, "Start", (json_int_t)start, "Last", (json_int_t)last);
+	if (m && rtt_ns && json_object_set_new(m, "RTT", json_integer(rtt_ns))) {
+		json_decref(m);
+		return NULL;
+	}
+	return m;
 }
 
 static json_int_t jint(const json_t *o, const char *k)
@@ -2360,7 +2368,8 @@ static json_t *metric_of_json(const json_t *fj)
 		m = json_object_get(fj, "Metric");
 	return metric_full((uint64_t)jint(m, "ABPackets"), (uint64_t)jint(m, "ABBytes"),
 			   (uint64_t)jint(m, "BAPackets"), (uint64_t)jint(m, "BABytes"),
-			   jint(m, "Start"), jint(m, "Last"));
+			   jint(m, "Start"), jint(m, "Last"),
+			   jint(json_object_get(fj, "Metric"), "RTT"));
 }
 
 /* Metrics() of flows memory no longer has: the LastUpdateMetric of each of their states
@@ -2385,7 +2394,7 @@ static int metq_fn(void *user, const struct flow_rec *r, size_t n, const struct 
 		fmt_hex_u64(hex, r[i].uuid);
 		json_t *l = json_object_get(q->by_uuid, hex);
 		json_t *m = metric_full(r[i].lu_abp, r[i].lu_abb, r[i].lu_bap, r[i].lu_bab,
-					r[i].lu_start, r[i].lu_last);
+					r[i].lu_start, r[i].lu_last, r[i].rtt_ns);
 		if (!l || !m) {
 			json_decref(m);
 			return -ENOMEM;
@@ -2482,16 +2491,19 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 			for (unsigned k = 0; k < f->nupd; k++) {
 				const struct fs_upd *u = &f->upd[k];
 				if (json_array_append_new(l, metric_full(u->abp, u->abb, u->bap,
-									 u->bab, u->start, u->last)))
+									 u->bab, u->start, u->last,
+									 u->rtt_ns)))
 					goto nomem_l;
 			}
 		} else if (f->r.lu_abp || f->r.lu_bap) {
 			if (json_array_append_new(l, metric_full(f->r.lu_abp, f->r.lu_abb,
 								 f->r.lu_bap, f->r.lu_bab,
-								 f->r.lu_start, f->r.lu_last)))
+								 f->r.lu_start, f->r.lu_last,
+								 f->r.rtt_ns)))
 				goto nomem_l;
 		} else if (json_array_append_new(l, metric_full(f->r.abp, f->r.abb, f->r.bap,
-							      f->r.bab, f->r.start, f->r.last))) {
+							      f->r.bab, f->r.start, f->r.last,
+							      f->r.rtt_ns))) {
 			goto nomem_l;
 		}
 		if (json_object_set_new(out, us, l))

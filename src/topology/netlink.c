@@ -54,7 +54,7 @@ struct nlp {
 	int ethfd;
 	struct dirty *dirty;
 	size_t n_dirty, cap_dirty;
-	uint64_t dropped; /* routes and neighbours beyond the per-link bounds */
+	uint64_t left[TOPOLOGY_LEFT_KINDS]; /* entries beyond the per-link bounds, this batch */
 };
 
 static const char *ns_label(const struct topo_ns *ns)
@@ -332,7 +332,7 @@ static json_t *link_metadata(struct nlp *p, struct rtnl_link *l, struct topo_lin
 	if (snap) {
 		json_t *keys = json_object();
 		if (keys) {
-			topo_nl_snap_link(snap, li->ifindex, keys, &p->dropped);
+			topo_nl_snap_link(snap, li->ifindex, keys, p->left);
 			const char *k;
 			json_t *v;
 			json_object_foreach(keys, k, v)
@@ -410,7 +410,7 @@ static void flush(struct nlp *p)
 	}
 	struct topo_nl_snap snap;
 	topo_nl_snap_take(p->sync_sock, &snap);
-	uint64_t dropped = p->dropped;
+	memset(p->left, 0, sizeof(p->left));
 	for (size_t i = 0; i < n; i++) {
 		u[i].li.ifindex = p->dirty[i].ifindex;
 		struct rtnl_link *l = link_lookup(p->links, p->dirty[i].ifindex);
@@ -421,16 +421,21 @@ static void flush(struct nlp *p)
 		if (p->dirty[i].what & DIRTY_LINK) {
 			u[i].md = link_metadata(p, l, &u[i].li, &snap, now);
 		} else if (snap.ok && (keys[i] = json_object())) {
-			topo_nl_snap_link(&snap, u[i].li.ifindex, keys[i], &p->dropped);
+			topo_nl_snap_link(&snap, u[i].li.ifindex, keys[i], p->left);
 		}
 		rtnl_link_put(l);
 	}
 	topo_nl_snap_free(&snap);
-	if (p->dropped != dropped)
-		log_warn("netlink probe (%s): %llu routes or neighbours left out of links "
-			 "beyond %d per link",
-			 ns_label(p->ns), (unsigned long long)(p->dropped - dropped),
-			 TOPO_MAX_ROUTES_PER_LINK);
+	uint64_t lo = p->left[0] + p->left[1] + p->left[2];
+	if (lo) {
+		topo_left_out_add(p->ns->t, p->left);
+		log_warn("netlink probe (%s): %llu routes, %llu neighbours and %llu FDB entries "
+			 "left out of links beyond %d per link (RoutingTablesLeftOut ... on "
+			 "their nodes)",
+			 ns_label(p->ns), (unsigned long long)p->left[TOPOLOGY_LEFT_ROUTES],
+			 (unsigned long long)p->left[TOPOLOGY_LEFT_NEIGHBORS],
+			 (unsigned long long)p->left[TOPOLOGY_LEFT_FDB], TOPO_MAX_ROUTES_PER_LINK);
+	}
 	graph_lock(t->g);
 	for (size_t i = 0; i < n; i++) {
 		if (u[i].md)

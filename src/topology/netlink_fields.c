@@ -157,8 +157,14 @@ static int route_uses(const struct topo_route *r, int ifindex)
 	return 0;
 }
 
+/* a count of entries left out, or a JSON null (the key goes) when there is none */
+static json_t *left_json(size_t n)
+{
+	return n ? json_integer((json_int_t)n) : json_null();
+}
+
 void topo_nl_snap_link(const struct topo_nl_snap *s, int ifindex, json_t *keys,
-		       uint64_t *dropped)
+		       uint64_t left[TOPOLOGY_LEFT_KINDS])
 {
 	json_t *rt = NULL, *nb = NULL, *fdb = NULL;
 	if (!s->ok)
@@ -177,7 +183,9 @@ void topo_nl_snap_link(const struct topo_nl_snap *s, int ifindex, json_t *keys,
 	size_t cr = nr < TOPO_MAX_ROUTES_PER_LINK ? nr : TOPO_MAX_ROUTES_PER_LINK;
 	size_t cn = nn < TOPO_MAX_NEIGH_PER_LINK ? nn : TOPO_MAX_NEIGH_PER_LINK;
 	size_t cf = nf < TOPO_MAX_NEIGH_PER_LINK ? nf : TOPO_MAX_NEIGH_PER_LINK;
-	*dropped += (nr - cr) + (nn - cn) + (nf - cf);
+	left[TOPOLOGY_LEFT_ROUTES] += nr - cr;
+	left[TOPOLOGY_LEFT_NEIGHBORS] += nn - cn;
+	left[TOPOLOGY_LEFT_FDB] += nf - cf;
 	struct topo_route *mine = cr ? malloc(cr * sizeof(*mine)) : NULL;
 	struct topo_neigh *nv = cn ? malloc(cn * sizeof(*nv)) : NULL;
 	struct topo_neigh *fv = cf ? malloc(cf * sizeof(*fv)) : NULL;
@@ -212,6 +220,10 @@ void topo_nl_snap_link(const struct topo_nl_snap *s, int ifindex, json_t *keys,
 	json_object_set_new(keys, "RoutingTables", rt ? rt : json_null());
 	json_object_set_new(keys, "Neighbors", nb ? nb : json_null());
 	json_object_set_new(keys, "FDB", fdb ? fdb : json_null());
+	/* ours, not Skydive's: which link is incomplete, and by how much */
+	json_object_set_new(keys, "RoutingTablesLeftOut", left_json(nr - cr));
+	json_object_set_new(keys, "NeighborsLeftOut", left_json(nn - cn));
+	json_object_set_new(keys, "FDBLeftOut", left_json(nf - cf));
 }
 
 /* ---- ethtool, VFs, bonds ---------------------------------------------------------- */
@@ -293,9 +305,12 @@ json_t *topo_link_vfs(struct rtnl_link *l)
 		if (rtnl_link_vf_get_rate(vf, &rate) == 0)
 			x->tx_rate = rate.api == RTNL_LINK_VF_RATE_API_NEW ? rate.max_tx_rate : rate.rate;
 		nl_vf_vlans_t *vl = NULL;
-		if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl && vl->size > 0) {
-			x->vlan = vl->vlans[0].vf_vlan;
-			x->qos = vl->vlans[0].vf_vlan_qos;
+		if (rtnl_link_vf_get_vlans(vf, &vl) == 0 && vl) {
+			if (vl->size > 0) {
+				x->vlan = vl->vlans[0].vf_vlan;
+				x->qos = vl->vlans[0].vf_vlan_qos;
+			}
+			rtnl_link_vf_vlan_put(vl); /* the getter took a reference */
 		}
 		struct nl_addr *mac = NULL;
 		if (rtnl_link_vf_get_addr(vf, &mac) == 0 && mac && nl_addr_get_len(mac) >= 6)

@@ -11,6 +11,7 @@
 #include <netlink/route/link.h>
 
 #include "topology/topo_fields.h"
+#include "topology/topology.h"
 
 /* One dump of the namespace's routes (every table, IPv4 and IPv6, cloned ones left
  * out) and neighbours (ARP, NDP and bridge FDB entries). */
@@ -25,10 +26,12 @@ struct topo_nl_snap {
 int topo_nl_snap_take(struct nl_sock *sk, struct topo_nl_snap *s);
 void topo_nl_snap_free(struct topo_nl_snap *s);
 /* Sets RoutingTables, Neighbors and FDB of the link ifindex in keys (a JSON null for
- * one the link has none of); what goes beyond the per-link bounds is added to
- * *dropped. Nothing is set when the snapshot failed (s->ok 0). */
+ * one the link has none of), and RoutingTablesLeftOut, NeighborsLeftOut, FDBLeftOut:
+ * how many entries went beyond the per-link bounds (a JSON null when none did, so the
+ * key goes); those counts are also added to left[TOPOLOGY_LEFT_ROUTES ...]. Nothing is set
+ * when the snapshot failed (s->ok 0). */
 void topo_nl_snap_link(const struct topo_nl_snap *s, int ifindex, json_t *keys,
-		       uint64_t *dropped);
+		       uint64_t left[TOPOLOGY_LEFT_KINDS]);
 
 /* Features of a link by ETHTOOL_GFEATURES (fd: any AF_INET socket of the
  * namespace); NULL when the driver has none or the ioctl fails. */

@@ -4,6 +4,7 @@
 
 #include <net/if.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/types.h>
 
 #include <netlink/netlink.h>
@@ -94,9 +95,14 @@ struct topology {
 	pthread_t watcher;
 	int watcher_started;
 	int watcher_stop_fd;
+
+	_Atomic uint64_t left_out[TOPOLOGY_LEFT_KINDS]; /* topology_left_out() */
 };
 
 int64_t topo_now_ms(void);
+
+/* Adds a netlink probe's batch of left-out entries to topology_left_out() (any thread). */
+void topo_left_out_add(struct topology *t, const uint64_t add[TOPOLOGY_LEFT_KINDS]);
 
 /* socketinfo.c: the socketinfo probe's thread (socketinfo.h). 0 or -errno. */
 int topo_socketinfo_start(struct topology *t);

@@ -69,6 +69,18 @@ const char *topology_host_node_id(const struct topology *t)
 	return t->host_node_id;
 }
 
+void topo_left_out_add(struct topology *t, const uint64_t add[TOPOLOGY_LEFT_KINDS])
+{
+	for (int k = 0; k < TOPOLOGY_LEFT_KINDS; k++)
+		atomic_fetch_add(&t->left_out[k], add[k]);
+}
+
+void topology_left_out(struct topology *t, uint64_t out[TOPOLOGY_LEFT_KINDS])
+{
+	for (int k = 0; k < TOPOLOGY_LEFT_KINDS; k++)
+		out[k] = atomic_load(&t->left_out[k]);
+}
+
 int topology_start(struct topology *t, char *err, size_t errlen)
 {
 	int64_t now = topo_now_ms();

@@ -78,6 +78,13 @@ void topology_free(struct topology *t); /* stops first; NULL is fine */
 /* ID of the host node (valid for the topology's life). */
 const char *topology_host_node_id(const struct topology *t);
 
+/* Routes, neighbours and FDB entries the netlink probes left out of nodes beyond the
+ * per-link bounds (2048 each; the node's RoutingTablesLeftOut ... keys say which link,
+ * docs/TOPOLOGY.md), added up at every refresh of such a link since the start. Any
+ * thread. */
+enum { TOPOLOGY_LEFT_ROUTES, TOPOLOGY_LEFT_NEIGHBORS, TOPOLOGY_LEFT_FDB, TOPOLOGY_LEFT_KINDS };
+void topology_left_out(struct topology *t, uint64_t out[TOPOLOGY_LEFT_KINDS]);
+
 /* 0 when name can be a link's name (1..15 bytes, no '/', ':' or blank, not
  * "." or ".."), else -EINVAL. */
 int topology_lldp_check_ifname(const char *name);

@@ -266,7 +266,7 @@ else
 	echo "skip bond: this kernel has no bonding driver (CONFIG_BONDING)"
 fi
 nvf=$(cat /sys/class/net/*/device/sriov_numvfs 2>/dev/null | awk '$1 > 0' | wc -l)
-echo "skip vfs: SR-IOV needs a physical NIC with VFs ($nvf here), none in a namespace lab"
+echo "skip vfs: SR-IOV needs a physical NIC with VFs ($nvf here), none in a namespace lab (the decoding: unit test test_topo_fields test_vfs_netlink)"
 
 # ---- clean exit -----------------------------------------------------------------------------
 kill -TERM "$aio"

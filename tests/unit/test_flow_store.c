@@ -484,7 +484,7 @@ static void test_metrics(void **state)
 	free(out);
 
 	/* 5 s slices from T0: exchanges 0, 1 in the first, 2, 3 in the second */
-	json_t *agg = jrun(g, "G.Flows().Metrics().Aggregates(5000)", &env);
+	json_t *agg = jrun(g, "G.Flows().Metrics().Aggregates(5)", &env);
 	json_t *al = json_object_get(json_array_get(agg, 0), "Aggregated");
 	assert_int_equal(json_array_size(al), 2);
 	assert_int_equal(jint(json_array_get(al, 0), "ABPackets"), 2);

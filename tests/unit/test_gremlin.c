@@ -479,26 +479,33 @@ static void test_flow_steps(void **state)
 	     "{\"ABPackets\":14,\"ABBytes\":1360,\"BAPackets\":1,\"BABytes\":50,"
 	     "\"Start\":1000,\"Last\":2500}"},
 	    {"G.Flows().Metrics().Sum('BABytes')", "50"},
-	    /* one 30 s slice from the earliest Start */
+	    /* one 30 s slice from the earliest Start, ending at the latest Last (Skydive's
+	     * last slice ends at the range's end) */
 	    {"G.Flows().Metrics().Aggregates()",
 	     "[{\"Aggregated\":[{\"ABPackets\":14,\"ABBytes\":1360,\"BAPackets\":1,"
-	     "\"BABytes\":50,\"Start\":1000,\"Last\":31000}]}]"},
-	    /* 1 s slices: [1000,2000) gets the first record and half of the second (rounded
-	     * down), [2000,3000) the rest and the instant record of f3 */
-	    {"G.Flows().Metrics().Aggregates(1000)",
+	     "\"BABytes\":50,\"Start\":1000,\"Last\":2500}]}]"},
+	    /* 1 s slices (Skydive's parameter is in seconds): [1000,2000) gets the first
+	     * record and half of the second (rounded down), [2000,2500] the rest and the
+	     * instant record of f3 */
+	    {"G.Flows().Metrics().Aggregates(1)",
 	     "[{\"Aggregated\":[{\"ABPackets\":11,\"ABBytes\":1150,\"BAPackets\":0,"
 	     "\"BABytes\":25,\"Start\":1000,\"Last\":2000},{\"ABPackets\":3,"
 	     "\"ABBytes\":210,\"BAPackets\":1,\"BABytes\":25,\"Start\":2000,"
-	     "\"Last\":3000}]}]"},
-	    {"G.Flows().Metrics().Aggregates(1000).Sum('ABPackets')", "14"},
+	     "\"Last\":2500}]}]"},
+	    {"G.Flows().Metrics().Aggregates(1).Sum('ABPackets')", "14"},
 	    {"G.Flows().Metrics().Aggregates(0)",
-	     "!Aggregates takes a positive slice length in ms at position 31"},
-	    {"G.Flows().Metrics().Aggregates(1)",
-	     "[{\"Aggregated\":[{\"ABPackets\":0,\"ABBytes\":1,\"BAPackets\":0,"
-	     "\"BABytes\":0,\"Start\":1000,\"Last\":1001}"},
-	    /* a time context sets the range: 1 ms slices over 1970 would be far too many */
-	    {"G.At(1700000000, 3600).Flows().Metrics().Aggregates(1)",
-	     "!Aggregates(1) would make 3600000 slices (at most 100000) at position 41"},
+	     "!Aggregates takes a positive slice length in seconds at position 31"},
+	    {"G.Flows().Metrics().Aggregates(1, 2)",
+	     "!Aggregates takes at most one parameter at position 34"},
+	    /* a time context sets the range: 1 s slices over 20000 s are too many for
+	     * Skydive's aggregatesMaxSlices */
+	    {"G.At(1700000000, 20000).Flows().Metrics().Aggregates(1)",
+	     "!Aggregates(1) would make 20000 slices (at most 10000) at position 42"},
+	    /* a time context keeps the metrics wholly inside it (Skydive's FlowMetrics:
+	     * Start >= t - d and Last <= t): the records of 1970 are not in 2023's hour */
+	    {"G.At(1700000000, 3600).Flows().Metrics()", "[]"}, /* none: Skydive's [] */
+	    {"G.At(3, 2).Flows().Metrics().Sum('ABPackets')", "14"},
+	    {"G.At(2, 1).Flows().Metrics().Sum('ABPackets')", "10"},
 	};
 	for (size_t i = 0; i < sizeof(mcases) / sizeof(mcases[0]); i++) {
 		char *got = run(g, mcases[i].q, &env);

@@ -134,11 +134,11 @@ static void test_node_metrics(void **state)
 	expect_json(g, "G.At(1700000040, 50).V().Metrics().Sum()", &env,
 	            json_pack("{s:I,s:I,s:I,s:I}", "RxPackets", sum, "RxBytes", sum * 100, "Start",
 	                      (json_int_t)T0, "Last", (json_int_t)(T0 + 30000)));
-	/* Aggregates(ms): slices from the window's start T0 - 10 s; each 10 s pass lies in
+	/* Aggregates(seconds): slices from the window's start T0 - 10 s; each 10 s pass lies in
 	 * one 10 s slice; with 20 s slices the second slice holds passes 1 and 2 */
-	expect_json(g, "G.At(1700000040, 50).V().Metrics().Aggregates(10000)", &env,
+	expect_json(g, "G.At(1700000040, 50).V().Metrics().Aggregates(10)", &env,
 	            json_pack("[{s:[o,o,o]}]", "Aggregated", lum(0), lum(1), lum(2)));
-	expect_json(g, "G.At(1700000040, 50).V().Metrics().Aggregates(20000)", &env,
+	expect_json(g, "G.At(1700000040, 50).V().Metrics().Aggregates(20)", &env,
 	            json_pack("[{s:[{s:I,s:I,s:I,s:I},{s:I,s:I,s:I,s:I}]}]", "Aggregated",
 	                      "RxPackets", (json_int_t)rx[0], "RxBytes", (json_int_t)(rx[0] * 100),
 	                      "Start", (json_int_t)(T0 - 10000), "Last", (json_int_t)(T0 + 10000),

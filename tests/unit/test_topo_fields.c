@@ -1,6 +1,8 @@
 /* test_topo_fields.c - unit tests of the netlink probe's JSON shapes
  * (src/topology/topo_fields.c: RoutingTables, Neighbors/FDB, LinkFlags, State,
- * Features, Vfs, bond messages) and of Gremlin's NextHop() on nodes carrying them,
+ * Features, Vfs, bond messages), of the Vfs a link gets from an IFLA_VFINFO_LIST decoded
+ * by libnl, of the per-link bounds (RoutingTablesLeftOut ...), and of Gremlin's
+ * NextHop() on nodes carrying them,
  * with the cases of Skydive's gremlin/traversal/nexthop_test.go. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +23,11 @@
 
 #include "gremlin/gremlin.h"
 #include "graph/graph.h"
+#include "topology/netlink_fields.h"
 #include "topology/topo_fields.h"
+
+#include <netlink/msg.h>
+#include <netlink/object.h>
 
 static struct topo_ip ip4(const char *s)
 {
@@ -172,6 +178,151 @@ static void test_vfs(void **state)
 		    "{\"ID\":1,\"LinkState\":2,\"MAC\":\"aa:bb:cc:00:00:01\",\"Qos\":3,"
 		    "\"Spoofchk\":true,\"TxRate\":100,\"Vlan\":20}]");
 	assert_null(topo_vfs_json(v, 0));
+}
+
+/* Vfs from the kernel's attributes: an RTM_NEWLINK with IFLA_NUM_VF and IFLA_VFINFO_LIST
+ * laid out as the kernel's rtnl_fill_vfinfo does (struct ifla_vf_* of linux/if_link.h,
+ * each with its VF number), parsed by libnl's own link parser (nl_msg_parse, as the
+ * probe's cache does) and turned into the node's Vfs. No SR-IOV device is needed. */
+static void put_vf(struct nl_msg *m, uint32_t vf, const uint8_t mac[6], uint32_t vlan,
+		   uint32_t qos, uint32_t rate, uint32_t spoofchk, uint32_t link_state)
+{
+	struct nlattr *info = nla_nest_start(m, IFLA_VF_INFO);
+	assert_non_null(info);
+	struct ifla_vf_mac vm = {.vf = vf};
+	memcpy(vm.mac, mac, 6);
+	struct ifla_vf_vlan vv = {.vf = vf, .vlan = vlan, .qos = qos};
+	struct ifla_vf_tx_rate vt = {.vf = vf, .rate = rate};
+	struct ifla_vf_rate vr = {.vf = vf, .min_tx_rate = 0, .max_tx_rate = rate};
+	struct ifla_vf_spoofchk vs = {.vf = vf, .setting = spoofchk};
+	struct ifla_vf_link_state vl = {.vf = vf, .link_state = link_state};
+	assert_int_equal(nla_put(m, IFLA_VF_MAC, sizeof(vm), &vm), 0);
+	assert_int_equal(nla_put(m, IFLA_VF_VLAN, sizeof(vv), &vv), 0);
+	assert_int_equal(nla_put(m, IFLA_VF_TX_RATE, sizeof(vt), &vt), 0);
+	assert_int_equal(nla_put(m, IFLA_VF_RATE, sizeof(vr), &vr), 0);
+	assert_int_equal(nla_put(m, IFLA_VF_SPOOFCHK, sizeof(vs), &vs), 0);
+	assert_int_equal(nla_put(m, IFLA_VF_LINK_STATE, sizeof(vl), &vl), 0);
+	nla_nest_end(m, info);
+}
+
+static void got_link(struct nl_object *o, void *arg)
+{
+	nl_object_get(o);
+	*(struct rtnl_link **)arg = (struct rtnl_link *)o;
+}
+
+static void test_vfs_netlink(void **state)
+{
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	assert_non_null(m);
+	nlmsg_set_proto(m, NETLINK_ROUTE);
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = 7, .ifi_type = 1};
+	assert_int_equal(nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+	assert_int_equal(nla_put_string(m, IFLA_IFNAME, "pf0"), 0);
+	assert_int_equal(nla_put_u32(m, IFLA_NUM_VF, 3), 0);
+	struct nlattr *list = nla_nest_start(m, IFLA_VFINFO_LIST);
+	const uint8_t mac0[6] = {0x02, 0, 0, 0, 0, 0x10}, mac1[6] = {0}, mac2[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+	/* VF 0: VLAN 100 prio 3, 1000 Mb/s, spoof check on, link forced up */
+	put_vf(m, 0, mac0, 100, 3, 1000, 1, IFLA_VF_LINK_STATE_ENABLE);
+	/* VF 1: nothing set (the kernel's defaults: zero MAC, auto link) */
+	put_vf(m, 1, mac1, 0, 0, 0, 0, IFLA_VF_LINK_STATE_AUTO);
+	/* VF 2: link forced down */
+	put_vf(m, 2, mac2, 0, 0, 0, 0, IFLA_VF_LINK_STATE_DISABLE);
+	nla_nest_end(m, list);
+	struct rtnl_link *l = NULL;
+	assert_int_equal(nl_msg_parse(m, got_link, &l), 0);
+	assert_non_null(l);
+	assert_string_equal(rtnl_link_get_name(l), "pf0");
+	/* Skydive's VF (topology/probes/netlink/metadata.go): omitempty fields, so VF 0 has
+	 * no ID and VF 1 only its ID and MAC; LinkState the kernel's number */
+	expect_json(topo_link_vfs(l),
+		    "[{\"LinkState\":1,\"MAC\":\"02:00:00:00:00:10\",\"Qos\":3,\"Spoofchk\":true,"
+		    "\"TxRate\":1000,\"Vlan\":100},"
+		    "{\"ID\":1,\"MAC\":\"00:00:00:00:00:00\"},"
+		    "{\"ID\":2,\"LinkState\":2,\"MAC\":\"02:aa:bb:cc:dd:ee\"}]");
+	rtnl_link_put(l);
+	nlmsg_free(m);
+
+	/* a link without VFs: no Vfs key */
+	m = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	nlmsg_set_proto(m, NETLINK_ROUTE);
+	assert_int_equal(nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO), 0);
+	assert_int_equal(nla_put_string(m, IFLA_IFNAME, "eth0"), 0);
+	l = NULL;
+	assert_int_equal(nl_msg_parse(m, got_link, &l), 0);
+	assert_non_null(l);
+	assert_null(topo_link_vfs(l));
+	rtnl_link_put(l);
+	nlmsg_free(m);
+}
+
+/* The per-link bounds: a namespace snapshot with more routes, neighbours and FDB
+ * entries on one link than TOPO_MAX_*_PER_LINK keeps that many and says how many it
+ * left out, on the node (RoutingTablesLeftOut ...) and in the probe's counters. */
+static void test_left_out(void **state)
+{
+	enum { NR = TOPO_MAX_ROUTES_PER_LINK + 7, NN = TOPO_MAX_NEIGH_PER_LINK + 3,
+	       NF = TOPO_MAX_NEIGH_PER_LINK + 1 };
+	struct topo_nl_snap s = {.ok = 1};
+	s.routes = calloc(NR + 1, sizeof(*s.routes));
+	s.neighs = calloc(NN + NF + 2, sizeof(*s.neighs));
+	assert_non_null(s.routes);
+	assert_non_null(s.neighs);
+	for (int i = 0; i < NR; i++) { /* 10.x.y.0/24 via link 5, distinct prefixes */
+		struct topo_route *r = &s.routes[s.n_routes++];
+		r->table = 254;
+		r->family = AF_INET;
+		r->plen = 24;
+		r->protocol = 4;
+		r->dst.len = 4;
+		r->dst.b[0] = 10;
+		r->dst.b[1] = (uint8_t)(i >> 8);
+		r->dst.b[2] = (uint8_t)i;
+		r->nnh = 1;
+		r->nh[0].ifindex = 5;
+	}
+	s.routes[s.n_routes].nnh = 1; /* one route of another link */
+	s.routes[s.n_routes].family = AF_INET;
+	s.routes[s.n_routes++].nh[0].ifindex = 6;
+	for (int i = 0; i < NN + NF; i++) {
+		struct topo_neigh *n = &s.neighs[s.n_neighs++];
+		n->family = i < NN ? AF_INET : AF_BRIDGE;
+		n->ifindex = 5;
+		n->ip = ip4("10.9.0.1");
+		n->ip.b[2] = (uint8_t)(i >> 8);
+		n->ip.b[3] = (uint8_t)i;
+		n->mac_len = 6;
+		n->mac[4] = (uint8_t)(i >> 8);
+		n->mac[5] = (uint8_t)i;
+		n->state = NUD_PERMANENT;
+	}
+	uint64_t left[TOPOLOGY_LEFT_KINDS] = {0};
+	json_t *keys = json_object();
+	topo_nl_snap_link(&s, 5, keys, left);
+	assert_int_equal(left[TOPOLOGY_LEFT_ROUTES], 7);
+	assert_int_equal(left[TOPOLOGY_LEFT_NEIGHBORS], 3);
+	assert_int_equal(left[TOPOLOGY_LEFT_FDB], 1);
+	assert_int_equal(json_integer_value(json_object_get(keys, "RoutingTablesLeftOut")), 7);
+	assert_int_equal(json_integer_value(json_object_get(keys, "NeighborsLeftOut")), 3);
+	assert_int_equal(json_integer_value(json_object_get(keys, "FDBLeftOut")), 1);
+	/* what is kept: the bound's worth, all in table 254 */
+	json_t *rt = json_object_get(keys, "RoutingTables");
+	assert_int_equal(json_array_size(rt), 1);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(rt, 0), "Routes")),
+			 TOPO_MAX_ROUTES_PER_LINK);
+	assert_int_equal(json_array_size(json_object_get(keys, "Neighbors")),
+			 TOPO_MAX_NEIGH_PER_LINK);
+	assert_int_equal(json_array_size(json_object_get(keys, "FDB")), TOPO_MAX_NEIGH_PER_LINK);
+	json_decref(keys);
+	/* the other link is within bounds: its LeftOut keys are JSON nulls (the key goes) */
+	keys = json_object();
+	topo_nl_snap_link(&s, 6, keys, left);
+	assert_true(json_is_null(json_object_get(keys, "RoutingTablesLeftOut")));
+	assert_true(json_is_null(json_object_get(keys, "NeighborsLeftOut")));
+	assert_true(json_is_null(json_object_get(keys, "FDBLeftOut")));
+	assert_int_equal(left[TOPOLOGY_LEFT_ROUTES], 7);
+	json_decref(keys);
+	topo_nl_snap_free(&s);
 }
 
 /* An RTM_NEWLINK message with IFLA_LINKINFO built by hand (no libnl writer, so the
@@ -388,7 +539,8 @@ int main(void)
 		cmocka_unit_test(test_routes),	 cmocka_unit_test(test_neighbors),
 		cmocka_unit_test(test_flags_state), cmocka_unit_test(test_features),
 		cmocka_unit_test(test_vfs),	 cmocka_unit_test(test_bond),
-		cmocka_unit_test(test_nexthop),
+		cmocka_unit_test(test_nexthop),	 cmocka_unit_test(test_vfs_netlink),
+		cmocka_unit_test(test_left_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
