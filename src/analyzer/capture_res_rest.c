@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "common/json_patch.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/yaml_json.h"
 #include "config/config.h"
 
@@ -46,27 +47,6 @@ int capture_res_parse_duration(const char *s, int64_t *ms)
 	if (*s == '-' || duration_parse(s, &ns))
 		return -EINVAL; /* a TTL in the past is no TTL */
 	*ms = ns / 1000000 + (ns % 1000000 != 0); /* rounded up: 1ns still ends later */
-	return 0;
-}
-
-static int uuid_v4(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)n;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	         b[13], b[14], b[15]);
 	return 0;
 }
 
@@ -339,7 +319,7 @@ static int create_def(struct capture_res *r, const json_t *body, int64_t ttl, in
 	if (!rc)
 		rc = capture_def_check_graph(&c, r->g, e);
 	if (!rc)
-		rc = uuid_v4(c.uuid);
+		rc = util_uuid_v4(c.uuid);
 	if (rc) {
 		capture_def_clear(&c);
 		if (rc == -EINVAL)
