@@ -96,6 +96,21 @@ int alert_def_from_json(const json_t *in, int allow_commands, struct alert_def *
 		snprintf(err, errlen, "the body must be an Alert object ({\"Expression\": ...})");
 		return -EINVAL;
 	}
+	const char *k;
+	json_t *kv;
+	json_object_foreach((json_t *)in, k, kv)
+	{
+		int known = !strcasecmp(k, "UUID") || !strcasecmp(k, "CreateTime");
+		for (size_t i = 0; !known && i < 5; i++)
+			known = !strcasecmp(k, keys[i]);
+		if (!known) {
+			snprintf(err, errlen,
+			         "unknown Alert field '%.64s' (expected Name, Description, Expression, "
+			         "Trigger, Action)",
+			         k);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < 5; i++) {
 		json_t *v = get_ci(in, keys[i]);
 		if (v && !json_is_string(v) && !json_is_null(v)) {
