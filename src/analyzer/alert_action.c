@@ -228,7 +228,7 @@ static int post_once(struct alert_actions *q, const char *url, const char *paylo
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "POST %.200s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+		snprintf(err, errlen, "POST %.200s: %.250s", url, ebuf[0] ? ebuf : curl_easy_strerror(rc));
 		return -1;
 	}
 	if (code < 200 || code > 299) {
@@ -332,7 +332,7 @@ static void *sender(void *arg)
 		if (!q->head)
 			q->tail = NULL;
 		q->n--;
-		char err[256] = "";
+		char err[512] = "";
 		int ok = 0, stopped = 0, cmd = !strncmp(it->target, "file://", 7);
 		for (int k = 0; k < q->attempts; k++) {
 			if (k) {
@@ -361,7 +361,7 @@ static void *sender(void *arg)
 			q->failed++;
 			if (it->st) {
 				it->st->failed++;
-				snprintf(it->st->last_error, sizeof(it->st->last_error), "%s", err);
+				snprintf(it->st->last_error, sizeof(it->st->last_error), "%.255s", err);
 			}
 			log_warn("alert: action failed: %s", err);
 		}
