@@ -252,7 +252,18 @@ static int run_command(struct alert_actions *q, const char *path, const char *pa
 	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
 	char *argv[] = {(char *)path, NULL};
 	pid_t pid;
-	int rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
+	/* the command gets no blocked signals and SIGPIPE's default (the analyzer ignores it) */
+	posix_spawnattr_t at;
+	sigset_t none, pipe_only;
+	sigemptyset(&none);
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &pipe_only);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[0]);
 	if (rc) {
@@ -260,13 +271,22 @@ static int run_command(struct alert_actions *q, const char *path, const char *pa
 		snprintf(err, errlen, "cannot run %s: %s", path, strerror(rc));
 		return -1;
 	}
-	/* a command that does not read its input must not block us: SIGPIPE is ignored by
-	 * the process (EPIPE here) */
+	/* a command that exits without reading its input: EPIPE here, and the SIGPIPE this
+	 * thread blocks (sender) taken back, so the process is not killed whatever its
+	 * disposition */
 	size_t len = strlen(payload), off = 0;
 	while (off < len) {
 		ssize_t k = write(p[1], payload + off, len - off);
 		if (k < 0 && errno == EINTR)
 			continue;
+		if (k < 0 && errno == EPIPE) {
+			sigset_t pipe_set;
+			sigemptyset(&pipe_set);
+			sigaddset(&pipe_set, SIGPIPE);
+			struct timespec zero = {0, 0};
+			while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+				;
+		}
 		if (k <= 0)
 			break;
 		off += (size_t)k;
@@ -321,6 +341,10 @@ static int wait_ms(struct alert_actions *q, int64_t ms)
 static void *sender(void *arg)
 {
 	struct alert_actions *q = arg;
+	sigset_t pipe_set; /* run_command's writes to a command that went */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
 		while (!q->stop && !q->head)
