@@ -118,6 +118,7 @@ mkdir -p "$tmp/data"
 start_analyzer() {
 	ip netns exec "$AN" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/data" SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true \
 		SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth SKYDIVE_ANALYZER_ALERT_ACTION_ATTEMPTS=2 \
+		SKYDIVE_ANALYZER_ALERT_ALLOW_COMMANDS=${CMDS:-false} \
 		"$SKYDIVE" analyzer --listen "0.0.0.0:$PORT" --host-id analyzer >>"$tmp/analyzer.log" 2>&1 &
 	ANALYZER=$!
 	pids+=($ANALYZER)
@@ -254,7 +255,8 @@ kill -TERM $ANALYZER
 wait $ANALYZER 2>/dev/null
 jq -e --arg a "$A1" --arg b "$A2" '.Alerts | has($a) and has($b) and (length == 2)' "$tmp/data/alerts.json" >/dev/null &&
 	ok "alerts-json (both kept on disk)" || ko "alerts-json" "$(head -c 400 "$tmp/data/alerts.json")"
-start_analyzer
+# restarted with local commands allowed (analyzer.alert.allow_commands; docs/SECURITY.md)
+CMDS=true start_analyzer
 wait_true 15 sh -c "ip netns exec $AN curl -sf http://127.0.0.1:$PORT/api >/dev/null" || ko "restart" "$(logs)"
 out=$(client alert get "$A1" 2>&1)
 echo "$out" | jq -e --arg e "$EXPR" --arg u "$A1" '.UUID == $u and .Expression == $e and .Name == "linkdown" and .Action != null' >/dev/null &&
@@ -263,5 +265,12 @@ echo "$out" | jq -e --arg e "$EXPR" --arg u "$A1" '.UUID == $u and .Expression =
 # the agent resyncs; the still-down link fires the loaded alert again
 wait_true 20 sh -c "[ \$(cat $tmp/hook-down.jsonl 2>/dev/null | wc -l) -gt $before ]" &&
 	ok "evaluated-after-restart (fired again: the link is still down)" || ko "evaluated-after-restart" "$(hooks down) $(status)"
+
+# ---- a local command (allowed now): the message on its input ----------------------------
+printf '#!/bin/sh\ncat > %s/cmd.out\n' "$tmp" >"$tmp/cmd.sh"
+chmod 755 "$tmp/cmd.sh"
+A4=$(client alert create --name cmd --expression "$EXPR" --action "file://$tmp/cmd.sh" 2>&1 | jq -r .UUID)
+wait_true 15 test -s "$tmp/cmd.out" && jq -e --arg u "$A4" '.UUID == $u and .ReasonData[0].Metadata.State == "DOWN"' "$tmp/cmd.out" >/dev/null &&
+	ok "command-action (file://, the message on stdin)" || ko "command-action" "$A4 $(cat "$tmp/cmd.out" 2>/dev/null | head -c 300) $(status ".Alerts[\"$A4\"]")"
 grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$tmp"/*.log && ko "sanitizers" "$(grep -hE 'ERROR:|runtime error' "$tmp"/*.log | head -3)"
 finish
