@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > FZ_MAX_INPUT)
 		size = FZ_MAX_INPUT;
 	struct rest_response out = {0};
-	alert_res_handle(reg, "POST", "/api/alert", (const char *)data, size, &out);
+	alert_res_handle(reg, "POST", "/api/alert", NULL, (const char *)data, size, &out);
 	CHECK(out.status == 201 || out.status == 400);
 	json_t *a = json_loadb(out.body, out.len, 0, NULL);
 	CHECK(json_is_object(a));
@@ -89,13 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char path[80];
 		snprintf(path, sizeof(path), "/api/alert/%s", uuid);
 		struct rest_response o2 = {0};
-		alert_res_handle(reg, "GET", path, NULL, 0, &o2);
+		alert_res_handle(reg, "GET", path, NULL, NULL, 0, &o2);
 		CHECK(o2.status == 200);
 		json_t *got = json_loadb(o2.body, o2.len, 0, NULL);
 		CHECK(json_equal(got, a));
 		json_decref(got);
 		rest_response_free(&o2);
-		alert_res_handle(reg, "DELETE", path, NULL, 0, &o2);
+		alert_res_handle(reg, "DELETE", path, NULL, NULL, 0, &o2);
 		CHECK(o2.status == 200);
 		rest_response_free(&o2);
 		CHECK(alert_res_count(reg) == 0);

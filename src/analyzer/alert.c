@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "analyzer/alert.h"
+#include "analyzer/resource.h"
 #include "common/buf.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/prom.h"
-#include "common/util.h"
 #include "wire/graph_msg.h"
 
 #define ALERT_NAMESPACE "Alert" /* Skydive's alert.Namespace */
@@ -223,7 +223,10 @@ struct alert_res {
 	pthread_cond_t cond;
 	pthread_t thread;
 	int started, stop;
-	char *file;
+	struct res_kind kind;       /* alert_kind_tmpl with this registry as user */
+	struct res_registry *reg;   /* the Alert objects: /api/alert, alerts.json */
+	int loading;                /* res_registry_new is reading the file (validate) */
+	int listen_id;
 	struct graph *g;
 	const struct gremlin_flow_ops *fops;
 	const struct config *cfg;
@@ -278,43 +281,6 @@ static struct entry *entry_new(struct alert_res *r, struct alert_def *d)
 	return e;
 }
 
-/* Writes every alert (lock held); 0 or -errno with err filled. */
-static int save(struct alert_res *r, char *err, size_t errlen)
-{
-	json_t *all = json_object();
-	json_t *root = json_pack("{s:i, s:o}", "Version", 1, "Alerts", all);
-	int rc = root ? 0 : -ENOMEM;
-	for (struct entry *e = r->head; !rc && e; e = e->next) {
-		json_t *j = e->deleted ? NULL : alert_def_to_json(&e->d);
-		if (!e->deleted && (!j || json_object_set_new(all, e->d.uuid, j)))
-			rc = -ENOMEM;
-	}
-	char *text = rc ? NULL : json_dumps(root, JSON_INDENT(1));
-	json_decref(root);
-	if (!text) {
-		snprintf(err, errlen, "out of memory saving the alerts");
-		return -ENOMEM;
-	}
-	const char *what = "write";
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s", r->file);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	rc = slash ? util_mkdir_p(dir) : 0;
-	if (rc)
-		what = "create the directory of";
-	else
-		rc = util_write_file_atomic(r->file, text, strlen(text), &what);
-	free(text);
-	if (rc)
-		snprintf(err, errlen,
-		         "cannot %s %s: %s (set analyzer.data_dir or SKYDIVE_ANALYZER_DATA_DIR to a "
-		         "writable directory)",
-		         what, r->file, strerror(-rc));
-	return rc;
-}
-
 static void append(struct alert_res *r, struct entry *e)
 {
 	struct entry **p = &r->head;
@@ -324,63 +290,94 @@ static void append(struct alert_res *r, struct entry *e)
 	r->n++;
 }
 
-static void load(struct alert_res *r)
+/* res_kind.validate: the Alert checked (alert_def_from_json) and made canonical in place:
+ * Skydive's field names and omitempty, CreateTime kept when given (Skydive's New() sets it
+ * before the body is decoded over it), else now. Local commands are checked against
+ * analyzer.alert.allow_commands for a POST, not for what the file held (they are checked
+ * again when they would run). */
+static int validate(void *user, json_t *obj, struct res_error *err)
 {
-	json_error_t je;
-	FILE *f = fopen(r->file, "rb");
-	if (!f) {
-		if (errno != ENOENT)
-			log_error("alert: cannot read %s: %s; starting with no alerts", r->file,
-			          strerror(errno));
-		return;
+	struct alert_res *r = user;
+	struct alert_def d;
+	int pos;
+	int rc = alert_def_from_json(obj, r->loading || r->allow_commands, &d, err->msg,
+	                             sizeof(err->msg), &pos);
+	err->pos = pos;
+	if (rc) {
+		alert_def_clear(&d);
+		return rc;
 	}
-	json_t *root = json_loadf(f, 0, &je);
-	fclose(f);
-	json_t *all = json_object_get(root, "Alerts");
-	if (!json_is_object(all)) {
-		char bad[4300];
-		snprintf(bad, sizeof(bad), "%s.corrupt", r->file);
-		if (!root)
-			log_error("alert: %s is corrupt: invalid JSON at line %d, column %d: %s",
-			          r->file, je.line, je.column, je.text);
-		else
-			log_error("alert: %s is corrupt: expected {\"Version\": 1, \"Alerts\": {...}}",
-			          r->file);
-		if (rename(r->file, bad))
-			log_error("alert: cannot rename %s to %s: %s", r->file, bad, strerror(errno));
-		else
-			log_error("alert: %s kept as %s; starting with no alerts", r->file, bad);
-		json_decref(root);
-		return;
-	}
-	const char *uuid;
-	json_t *j;
-	json_object_foreach(all, uuid, j)
-	{
-		struct alert_def d;
-		char err[512];
-		int pos;
-		/* commands are checked when they would run: a restart with them disabled
-		 * keeps the alert, its runs are counted as failed */
-		int rc = alert_def_from_json(j, 1, &d, err, sizeof(err), &pos);
-		const char *ct = json_string_value(get_ci(j, "CreateTime"));
-		struct entry *e = NULL;
-		if (!rc && strlen(uuid) < sizeof(d.uuid)) {
-			snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
-			snprintf(d.create_time, sizeof(d.create_time), "%s", ct ? ct : "");
-			e = entry_new(r, &d);
-		}
-		if (!e) {
-			log_error("alert: %s: alert '%.64s' dropped: %s", r->file, uuid,
-			          rc ? err : "bad UUID or out of memory");
-			alert_def_clear(&d);
-			continue;
-		}
-		append(r, e);
-	}
-	json_decref(root);
-	log_info("alert: %zu alerts loaded from %s", r->n, r->file);
+	const char *ct = json_string_value(get_ci(obj, "CreateTime"));
+	if (ct && *ct && strlen(ct) < sizeof(d.create_time))
+		snprintf(d.create_time, sizeof(d.create_time), "%s", ct);
+	else
+		now_rfc3339(d.create_time, sizeof(d.create_time));
+	json_t *j = alert_def_to_json(&d);
+	alert_def_clear(&d);
+	if (!j)
+		return -ENOMEM;
+	json_object_del(j, "UUID"); /* the registry's */
+	json_object_clear(obj);
+	rc = json_object_update(obj, j) ? -ENOMEM : 0;
+	json_decref(j);
+	return rc;
 }
+
+/* An entry for a stored alert (its object as validate() left it). */
+static int add_stored(void *user, const char *uuid, const json_t *obj)
+{
+	struct alert_res *r = user;
+	struct alert_def d;
+	char err[512];
+	int pos;
+	int rc = alert_def_from_json(obj, 1, &d, err, sizeof(err), &pos);
+	const char *ct = json_string_value(json_object_get(obj, "CreateTime"));
+	struct entry *e = NULL;
+	if (!rc && strlen(uuid) < sizeof(d.uuid)) {
+		snprintf(d.uuid, sizeof(d.uuid), "%s", uuid);
+		snprintf(d.create_time, sizeof(d.create_time), "%s", ct ? ct : "");
+		e = entry_new(r, &d);
+	}
+	if (!e) {
+		log_error("alert: alert %.64s not evaluated: %s", uuid,
+		          rc ? err : "bad UUID or out of memory");
+		alert_def_clear(&d);
+		return 0;
+	}
+	pthread_mutex_lock(&r->lock);
+	append(r, e);
+	pthread_cond_signal(&r->cond); /* pending: evaluated at once */
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* The registry's listener: its changes, on the thread that made them (the loop). */
+static void on_change(void *user, enum res_event ev, const char *uuid, const json_t *obj)
+{
+	struct alert_res *r = user;
+	if (ev == RES_CREATED) {
+		add_stored(r, uuid, obj);
+		log_info("alert: %s created: %s", uuid,
+		         json_string_value(json_object_get(obj, "Expression")));
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	for (struct entry **p = &r->head; *p; p = &(*p)->next) {
+		struct entry *e = *p;
+		if (strcmp(e->d.uuid, uuid))
+			continue;
+		*p = e->next;
+		e->deleted = 1; /* an evaluation in progress holds its own reference */
+		r->n--;
+		entry_unref(r, e);
+		break;
+	}
+	pthread_mutex_unlock(&r->lock);
+	log_info("alert: %s deleted", uuid);
+}
+
+static const struct res_kind alert_kind_tmpl = {
+    .name = "alert", .title = "Alert", .file = ALERT_RES_FILE, .validate = validate};
 
 /* ---- evaluation ------------------------------------------------------------ */
 
@@ -563,12 +560,6 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
 	struct alert_res *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	size_t n = strlen(data_dir) + sizeof(ALERT_RES_FILE) + 2;
-	if (!(r->file = malloc(n))) {
-		free(r);
-		return NULL;
-	}
-	snprintf(r->file, n, "%s/%s", data_dir, ALERT_RES_FILE);
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -583,7 +574,18 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
 	r->bcast_user = bcast_user;
 	r->allow_commands = cfg ? config_get_bool(cfg, "analyzer.alert.allow_commands", 0) : 0;
 	r->listener = -1;
-	load(r);
+	r->listen_id = -1;
+	r->kind = alert_kind_tmpl;
+	r->kind.user = r;
+	r->loading = 1;
+	r->reg = res_registry_new(data_dir, &r->kind);
+	r->loading = 0;
+	if (!r->reg || res_registry_foreach(r->reg, add_stored, r) ||
+	    (r->listen_id = res_registry_listen(r->reg, on_change, r)) < 0) {
+		alert_res_free(r);
+		return NULL;
+	}
+	log_info("alert: %zu alerts loaded", r->n);
 	return r;
 }
 
@@ -616,9 +618,11 @@ void alert_res_free(struct alert_res *r)
 		r->head = e->next;
 		entry_unref(r, e);
 	}
+	if (r->listen_id >= 0)
+		res_registry_unlisten(r->reg, r->listen_id);
+	res_registry_free(r->reg);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
-	free(r->file);
 	free(r);
 }
 
@@ -632,150 +636,16 @@ size_t alert_res_count(struct alert_res *r)
 
 /* ---- /api/alert -------------------------------------------------------------- */
 
-static struct entry *find(struct alert_res *r, const char *uuid)
-{
-	for (struct entry *e = r->head; e; e = e->next)
-		if (!e->deleted && !strcmp(e->d.uuid, uuid))
-			return e;
-	return NULL;
-}
-
-static void api_create(struct alert_res *r, const char *body, size_t len,
-                       struct rest_response *out)
-{
-	json_error_t je;
-	json_t *in = json_loadb(body ? body : "", len, 0, &je);
-	if (!in) {
-		rest_reply_error(out, 400, "invalid JSON body at line %d, column %d: %s", je.line,
-		                 je.column, je.text);
-		return;
-	}
-	struct alert_def d;
-	char err[512];
-	int pos;
-	int rc = alert_def_from_json(in, r->allow_commands, &d, err, sizeof(err), &pos);
-	json_decref(in);
-	if (rc == -ENOMEM) {
-		alert_def_clear(&d);
-		rest_reply_error(out, 500, "out of memory");
-		return;
-	}
-	if (rc) {
-		alert_def_clear(&d);
-		rest_utf8_fix(err);
-		if (pos >= 0)
-			rest_reply_json(out, 400, json_pack("{s:s, s:i}", "Error", err, "Position", pos));
-		else
-			rest_reply_error(out, 400, "%s", err);
-		return;
-	}
-	if (util_uuid_v4(d.uuid)) {
-		alert_def_clear(&d);
-		rest_reply_error(out, 500, "cannot make a UUID: %s", strerror(errno));
-		return;
-	}
-	now_rfc3339(d.create_time, sizeof(d.create_time));
-	struct entry *e = entry_new(r, &d);
-	if (!e) {
-		alert_def_clear(&d);
-		rest_reply_error(out, 500, "out of memory");
-		return;
-	}
-	json_t *j = alert_def_to_json(&e->d);
-	pthread_mutex_lock(&r->lock);
-	append(r, e);
-	rc = save(r, err, sizeof(err));
-	if (rc) { /* not kept: nothing the client cannot see */
-		e->deleted = 1;
-		r->n--;
-	} else {
-		pthread_cond_signal(&r->cond);
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (rc) {
-		json_decref(j);
-		log_error("alert: %s", err);
-		rest_reply_error(out, 500, "%s", err);
-		return;
-	}
-	log_info("alert: %s created: %s (trigger %s)", e->d.uuid, e->d.expression,
-	         *e->d.trigger ? e->d.trigger : "graph");
-	if (!j)
-		rest_reply_error(out, 500, "out of memory");
-	else
-		rest_reply_json(out, 201, j);
-}
-
 void alert_res_handle(struct alert_res *r, const char *method, const char *path,
-                      const char *body, size_t len, struct rest_response *out)
+                      const char *content_type, const char *body, size_t len,
+                      struct rest_response *out)
 {
-	const char *id = path + strlen("/api/alert");
-	if (*id == '/')
-		id++;
-	if (!*id) {
-		if (!strcmp(method, "POST")) {
-			api_create(r, body, len, out);
-			return;
-		}
-		if (strcmp(method, "GET")) {
-			rest_reply_error(out, 405, "%s /api/alert: expected GET or POST", method);
-			return;
-		}
-		json_t *m = json_object();
-		pthread_mutex_lock(&r->lock);
-		for (struct entry *e = r->head; m && e; e = e->next)
-			if (!e->deleted && json_object_set_new(m, e->d.uuid, alert_def_to_json(&e->d)))
-				break;
-		pthread_mutex_unlock(&r->lock);
-		if (m)
-			rest_reply_json(out, 200, m);
-		else
-			rest_reply_error(out, 500, "out of memory");
-		return;
-	}
-	if (strcmp(method, "GET") && strcmp(method, "DELETE")) {
-		rest_reply_error(out, 405,
-		                 "%s /api/alert/<id>: expected GET or DELETE (updating an alert is "
-		                 "not supported: delete it and create it again)",
-		                 method);
-		return;
-	}
-	pthread_mutex_lock(&r->lock);
-	struct entry *e = find(r, id);
-	json_t *j = e ? alert_def_to_json(&e->d) : NULL;
-	char err[512] = "";
-	int rc = 0;
-	if (e && !strcmp(method, "DELETE")) {
-		e->deleted = 1;
-		if ((rc = save(r, err, sizeof(err)))) {
-			e->deleted = 0; /* still on disk: still here */
-		} else {
-			struct entry **p = &r->head;
-			while (*p != e)
-				p = &(*p)->next;
-			*p = e->next;
-			r->n--;
-			entry_unref(r, e);
-		}
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (!e) {
-		char safe[80];
-		snprintf(safe, sizeof(safe), "%.64s", id);
-		rest_utf8_fix(safe);
-		rest_reply_error(out, 404, "no alert %s", safe);
-	} else if (rc) {
-		json_decref(j);
-		rest_reply_error(out, 500, "%s", err);
-	} else if (!j) {
-		rest_reply_error(out, 500, "out of memory");
-	} else if (!strcmp(method, "DELETE")) {
-		log_info("alert: %s deleted", id);
-		json_decref(j);
-		out->status = 200;
-	} else {
-		rest_reply_json(out, 200, j);
-	}
+	struct res_request req = {.method = method,
+	                          .path = path,
+	                          .content_type = content_type,
+	                          .body = body,
+	                          .body_len = len};
+	res_registry_handle(r->reg, &req, out);
 }
 
 /* ---- status and metrics ---------------------------------------------------------- */

@@ -12,8 +12,8 @@
  * are evaluated once when the alert is created (or loaded), as Skydive's registerAlert.
  * A JavaScript expression (Skydive's fallback through otto) is refused with 400.
  *
- * Threads: alert_res_handle runs on the event loop (cheap: parses, validates, saves a
- * small file); the evaluation thread takes the graph's reader side for each evaluation
+ * Threads: alert_res_handle runs on the event loop (cheap: the registry parses, validates,
+ * saves a small file); the evaluation thread takes the graph's reader side for each evaluation
  * (never the loop); the graph listener only sets a flag and signals. One mutex guards
  * the registry; evaluation runs without it (entries are reference counted). */
 #ifndef SKYDIVE_ALERT_H
@@ -60,8 +60,8 @@ void alert_def_clear(struct alert_def *d);
 
 struct alert_res;
 
-/* Loads <data_dir>/alerts.json (a corrupt file is set aside as .corrupt and logged; an
- * invalid alert in it is logged and dropped). g, fops (may be NULL) and bcast are
+/* Loads <data_dir>/alerts.json through the resource registry (a corrupt file is set aside
+ * as .corrupt and logged; an invalid alert in it is logged and dropped). g, fops (may be NULL) and bcast are
  * borrowed. allow_commands: analyzer.alert.allow_commands. NULL on out of memory. */
 typedef void (*alert_broadcast_fn)(void *user, json_t *ws_msg /* stolen */);
 struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
@@ -72,9 +72,12 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
 int alert_res_start(struct alert_res *r);
 void alert_res_free(struct alert_res *r); /* stops the thread; NULL is fine */
 
-/* Answers GET /api/alert, GET/DELETE /api/alert/<uuid>, POST /api/alert (JSON). */
+/* Answers GET /api/alert, GET/DELETE /api/alert/<uuid>, POST /api/alert (JSON, or YAML by
+ * content_type), through the resource registry (resource.h), which keeps the objects in
+ * <data_dir>/alerts.json; its listener adds and removes what is evaluated. */
 void alert_res_handle(struct alert_res *r, const char *method, const char *path,
-                      const char *body, size_t len, struct rest_response *out);
+                      const char *content_type, const char *body, size_t len,
+                      struct rest_response *out);
 
 /* {"<uuid>": {"Name","Fired","Evaluations","Errors","LastError","LastFired",
  * "Action": alert_actions stats of its action}} for GET /api/status "Alerts". */

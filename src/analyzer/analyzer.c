@@ -69,7 +69,8 @@ static void capture_route(void *user, const struct http_request *req, struct res
 static void alert_route(void *user, const struct http_request *req, struct rest_response *out)
 {
 	struct analyzer *a = user;
-	alert_res_handle(a->alerts, req->method, req->path, req->body, req->body_len, out);
+	alert_res_handle(a->alerts, req->method, req->path, req->content_type, req->body,
+	                 req->body_len, out);
 }
 
 /* alert_broadcast_fn: alert messages to the WebSocket subscribers (any thread) */
@@ -359,7 +360,8 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                   .handle = capture_route,
 	                                   .user = a};
 	a->routes[1] = (struct http_route){.path = "/api/alert",
-	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON,
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
 	                                   .handle = alert_route,
 	                                   .user = a};
 	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",

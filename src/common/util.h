@@ -33,8 +33,6 @@ int util_mkdir_p(const char *dir);
  * old or the new file. 0, or -errno with *what naming the failed step ("create",
  * "write", "rename into"; may be NULL) and nothing left behind. */
 int util_write_file_atomic(const char *path, const void *data, size_t len, const char **what);
-/* A random (version 4) UUID in its 8-4-4-4-12 lower-case hex form; 0 or -errno. */
-int util_uuid_v4(char out[37]);
 
 static inline uint16_t rd16(const uint8_t *p)
 {

@@ -253,7 +253,7 @@ wait_true 15 sh -c "[ \$(cat $tmp/hook-down.jsonl 2>/dev/null | wc -l) -ge 2 ]" 
 before=$(hooks down)
 kill -TERM $ANALYZER
 wait $ANALYZER 2>/dev/null
-jq -e --arg a "$A1" --arg b "$A2" '.Alerts | has($a) and has($b) and (length == 2)' "$tmp/data/alerts.json" >/dev/null &&
+jq -e --arg a "$A1" --arg b "$A2" '.Resources | has($a) and has($b) and (length == 2)' "$tmp/data/alerts.json" >/dev/null &&
 	ok "alerts-json (both kept on disk)" || ko "alerts-json" "$(head -c 400 "$tmp/data/alerts.json")"
 # restarted with local commands allowed (analyzer.alert.allow_commands; docs/SECURITY.md)
 CMDS=true start_analyzer

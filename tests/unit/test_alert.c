@@ -311,7 +311,7 @@ static void test_registry(void **state)
 	struct rest_response out = {0};
 	const char *body = "{\"Name\":\"down\",\"Expression\":\"G.V().Has('Name', 'eth9', "
 	                   "'State', 'DOWN')\"}";
-	alert_res_handle(r, "POST", "/api/alert", body, strlen(body), &out);
+	alert_res_handle(r, "POST", "/api/alert", NULL, body, strlen(body), &out);
 	assert_int_equal(out.status, 201);
 	json_t *a = json_loadb(out.body, out.len, 0, NULL);
 	rest_response_free(&out);
@@ -352,13 +352,13 @@ static void test_registry(void **state)
 	/* GET one, GET all, a 404, a 405 */
 	char path[80];
 	snprintf(path, sizeof(path), "/api/alert/%s", uuid);
-	alert_res_handle(r, "GET", path, NULL, 0, &out);
+	alert_res_handle(r, "GET", path, NULL, NULL, 0, &out);
 	assert_int_equal(out.status, 200);
 	rest_response_free(&out);
-	alert_res_handle(r, "GET", "/api/alert/nope", NULL, 0, &out);
+	alert_res_handle(r, "GET", "/api/alert/nope", NULL, NULL, 0, &out);
 	assert_int_equal(out.status, 404);
 	rest_response_free(&out);
-	alert_res_handle(r, "PATCH", path, "[]", 2, &out);
+	alert_res_handle(r, "PATCH", path, NULL, "[]", 2, &out);
 	assert_int_equal(out.status, 405);
 	rest_response_free(&out);
 	alert_res_free(r);
@@ -366,10 +366,10 @@ static void test_registry(void **state)
 	/* the file: a new registry on the same directory has it */
 	r = alert_res_new(dir, g, NULL, NULL, q, NULL, NULL);
 	assert_int_equal(alert_res_count(r), 1);
-	alert_res_handle(r, "DELETE", path, NULL, 0, &out);
+	alert_res_handle(r, "DELETE", path, NULL, NULL, 0, &out);
 	assert_int_equal(out.status, 200);
 	rest_response_free(&out);
-	alert_res_handle(r, "GET", "/api/alert", NULL, 0, &out);
+	alert_res_handle(r, "GET", "/api/alert", NULL, NULL, 0, &out);
 	assert_int_equal(out.status, 200);
 	assert_memory_equal(out.body, "{}", 2);
 	rest_response_free(&out);
