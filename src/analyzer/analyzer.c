@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "analyzer/analyzer.h"
+#include "analyzer/alert.h"
+#include "analyzer/alert_action.h"
 #include "analyzer/capture_res.h"
 #include "analyzer/dispatch.h"
 #include "analyzer/flow_ingest.h"
@@ -27,10 +29,12 @@ struct analyzer {
 	struct gremlin_flow_ops fops; /* G.Flows() over fs */
 	struct graph_service *gs;
 	struct capture_res *captures; /* /api/capture */
+	struct alert_actions *alert_actions; /* webhooks and commands of alerts */
+	struct alert_res *alerts;     /* /api/alert */
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
-	struct http_route routes[2];
+	struct http_route routes[3];
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
 	void *status_user;
@@ -59,6 +63,21 @@ static void capture_route(void *user, const struct http_request *req, struct res
 	                                 .body = req->body,
 	                                 .body_len = req->body_len};
 	capture_res_handle(a->captures, &cr, out);
+}
+
+/* /api/alert[/<id>] (alert.h), on the loop: parsing and a small file, no evaluation */
+static void alert_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	alert_res_handle(a->alerts, req->method, req->path, req->content_type, req->body,
+	                 req->body_len, out);
+}
+
+/* alert_broadcast_fn: alert messages to the WebSocket subscribers (any thread) */
+static void alert_broadcast(void *user, json_t *msg)
+{
+	struct analyzer *a = user;
+	graph_service_broadcast(a->gs, msg);
 }
 
 /* Deletes captures whose X-Resource-TTL ended; runs on the loop twice a second. */
@@ -192,6 +211,8 @@ static void analyzer_status(void *user, json_t *s)
 		flow_ingest_status_hook(a->flows, s);
 	flow_store_status_hook(a->fs, s);
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
+	if (a->alerts)
+		json_object_set_new(s, "Alerts", alert_res_status(a->alerts));
 	if (a->status_fn)
 		a->status_fn(a->status_user, s);
 }
@@ -207,6 +228,8 @@ static void analyzer_metrics(void *user, struct buf *b)
 		dispatch_stats(a->dispatch, &ds);
 		metrics_dispatch(b, host, &ds);
 	}
+	if (a->alerts)
+		alert_res_metrics(a->alerts, b, host);
 	if (a->metrics_fn)
 		a->metrics_fn(a->metrics_user, b);
 }
@@ -281,6 +304,34 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	}
 	if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
 		return -1;
+	{ /* alerts: their actions' sender, then the registry and its evaluation thread */
+		int64_t aq = config_get_int(cfg, "analyzer.alert.action_queue", 1000);
+		int64_t at = config_get_int(cfg, "analyzer.alert.action_attempts", 3);
+		int64_t ato = config_get_duration(cfg, "analyzer.alert.action_timeout", 5000);
+		if (aq < 1 || at < 1 || ato < 1) {
+			snprintf(err, errlen,
+			         "analyzer.alert.action_queue %lld, analyzer.alert.action_attempts "
+			         "%lld and analyzer.alert.action_timeout must be >= 1",
+			         (long long)aq, (long long)at);
+			return -1;
+		}
+		a->alert_actions = alert_actions_new((size_t)aq, (int)at, 500, ato);
+		if (a->alert_actions)
+			a->alerts = alert_res_new(
+			    config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"), a->g,
+			    &a->fops, cfg, a->alert_actions, alert_broadcast, a);
+		if (!a->alerts) {
+			snprintf(err, errlen, "out of memory loading the alerts");
+			return -1;
+		}
+		int rc = alert_actions_start(a->alert_actions);
+		if (!rc)
+			rc = alert_res_start(a->alerts);
+		if (rc) {
+			snprintf(err, errlen, "cannot start the alert threads: %s", strerror(-rc));
+			return -1;
+		}
+	}
 	dispatch_tick(a);
 	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
 		return -1;
@@ -307,6 +358,11 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                            HTTP_ROUTE_YAML,
 	                                   .keep = {"x-resource-ttl:"},
 	                                   .handle = capture_route,
+	                                   .user = a};
+	a->routes[1] = (struct http_route){.path = "/api/alert",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = alert_route,
 	                                   .user = a};
 	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",
 	                                            .binary = 1,
@@ -352,6 +408,8 @@ void analyzer_stop(struct analyzer *a)
 		flow_store_set_live(a->fs, NULL);
 		flow_live_free(a->live);
 	}
+	alert_res_free(a->alerts); /* before the graph and flow store it reads */
+	alert_actions_free(a->alert_actions);
 	capture_res_free(a->captures);
 	flow_store_free(a->fs);
 	graph_log_close(a->hl, (int64_t)(time_now_ns() / 1000000));

@@ -8,9 +8,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include <yaml.h>
-
 #include "analyzer/capture_res_int.h"
+#include "analyzer/resource.h"
 #include "common/duration.h"
 #include "common/json_patch.h"
 #include "common/log.h"
@@ -18,10 +17,6 @@
 #include "config/config.h"
 
 #define CT_TEXT        "text/plain; charset=UTF-8"
-#define YAML_MAX_DEPTH 32
-/* Nodes a YAML body may expand to: aliases let 700 bytes name billions of nodes
- * ("billion laughs"), so the conversion counts what it makes (docs/API.md "Limits"). */
-#define YAML_MAX_NODES 100000
 
 /* ---- durations, UUIDs, bodies ------------------------------------------------ */
 
@@ -49,97 +44,25 @@ int capture_res_parse_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
-static int uuid_v4(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	while (got < sizeof(b)) {
-		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		got += (size_t)n;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-	         b[13], b[14], b[15]);
-	return 0;
-}
-
 int capture_uuid_valid(const char *s)
 {
-	if (strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++)
-		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-'
-		                                              : !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return res_uuid_valid(s);
 }
 
-/* Plain YAML scalars typed as Go's yaml.v2 (decimal integers; 1.5 stays a string). */
-static const struct yaml_json_limits yaml_limits = {.max_depth = YAML_MAX_DEPTH,
-                                                    .max_nodes = YAML_MAX_NODES};
-
-static int is_yaml(const char *ct)
-{
-	if (!ct)
-		return 0;
-	while (isspace((unsigned char)*ct))
-		ct++;
-	return !strncasecmp(ct, "application/yaml", 16) ||
-	       !strncasecmp(ct, "application/x-yaml", 18) || !strncasecmp(ct, "text/yaml", 9) ||
-	       !strncasecmp(ct, "text/x-yaml", 11);
-}
-
-/* The request body as JSON; NULL with err filled. */
+/* The request body as JSON (resource.h: YAML by Content-Type, bounded); NULL with err
+ * filled. */
 static json_t *parse_body(const char *ct, const char *body, size_t len,
                           struct capture_res_error *err)
 {
-	err->pos = -1;
-	if (!is_yaml(ct)) {
-		json_error_t je;
-		json_t *j = json_loadb(body ? body : "", len, 0, &je);
-		if (!j)
-			fail(err, -1,
-			     "invalid JSON body at line %d, column %d: %s (expected a Capture "
-			     "object, e.g. {\"GremlinQuery\": \"G.V().Has('Name', 'eth0')\"}; send "
-			     "YAML with Content-Type: application/yaml)",
-			     je.line, je.column, je.text);
-		return j;
-	}
-	yaml_parser_t p;
-	yaml_document_t doc;
-	json_t *j = NULL;
-	if (!yaml_parser_initialize(&p)) {
-		fail(err, -1, "out of memory reading the YAML body");
-		return NULL;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)(body ? body : ""), len);
-	if (!yaml_parser_load(&p, &doc)) {
-		const yaml_mark_t *m = p.problem ? &p.problem_mark : &p.context_mark;
-		fail(err, -1, "invalid YAML body at line %zu, column %zu: %s", m->line + 1,
-		     m->column + 1, p.problem ? p.problem : "syntax error");
-		yaml_parser_delete(&p);
-		return NULL;
-	}
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	int over = 0;
-	j = root ? yaml_json(&doc, root, &yaml_limits, &over) : json_object();
-	if (!j && over)
-		fail(err, -1, "YAML body expands beyond %d nodes (aliases)", YAML_MAX_NODES);
-	else if (!j)
-		fail(err, -1, "the YAML body is nested deeper than %d levels (or out of memory)",
-		     YAML_MAX_DEPTH);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
+	struct res_error e = {.pos = -1};
+	json_t *j = res_body_parse(ct, body, len,
+	                           "a Capture object, e.g. {\"GremlinQuery\": \"G.V().Has('Name', "
+	                           "'eth0')\"}",
+	                           &e);
+	if (!j)
+		fail(err, e.pos, "%s", e.msg);
 	return j;
 }
-
 
 /* ---- REST -------------------------------------------------------------------- */
 
@@ -339,7 +262,7 @@ static int create_def(struct capture_res *r, const json_t *body, int64_t ttl, in
 	if (!rc)
 		rc = capture_def_check_graph(&c, r->g, e);
 	if (!rc)
-		rc = uuid_v4(c.uuid);
+		rc = res_uuid_new(c.uuid);
 	if (rc) {
 		capture_def_clear(&c);
 		if (rc == -EINVAL)

@@ -242,6 +242,29 @@ static void on_graph_change(void *user, enum graph_event ev, const struct graph_
 		http_server_wake(a->srv); /* the loop asks for writability */
 }
 
+/* Queues msg (stolen) for every live subscriber, whatever its filter (graph_service.h). */
+void graph_service_broadcast(struct graph_service *a, json_t *msg)
+{
+	struct shmsg *m = shmsg_from_json(msg);
+	if (!m) {
+		log_error("api: out of memory broadcasting a message to subscribers");
+		return;
+	}
+	int wake = 0;
+	pthread_mutex_lock(&a->qlock);
+	for (struct peer *p = a->peers; p; p = p->next) {
+		if (!p->subscribed || p->overflow || p->at_ms)
+			continue;
+		peer_enqueue(a, p, m, 0);
+		wake = 1;
+	}
+	if (m->refs == 0)
+		free(m);
+	pthread_mutex_unlock(&a->qlock);
+	if (wake)
+		http_server_wake(a->srv);
+}
+
 /* ---- status ------------------------------------------------------------ */
 
 static void fmt_rfc3339(char *buf, size_t len, int64_t ms)

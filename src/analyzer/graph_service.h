@@ -112,4 +112,10 @@ struct http_server *graph_service_server(struct graph_service *gs);
  * 0, -ENOTCONN (no such agent, or its queue overflowed), -ENOMEM. */
 int graph_service_send_agent(struct graph_service *gs, const char *host, json_t *msg);
 
+/* Queues msg (stolen) for every subscriber of /ws/subscriber and /ws/pubsub following
+ * the live graph (their filters do not apply: Skydive's alert messages go to the whole
+ * pool), from any thread; a subscriber that cannot keep up is dropped as for graph
+ * changes. The alerts' "Alert" namespace messages (alert.h). */
+void graph_service_broadcast(struct graph_service *gs, json_t *msg);
+
 #endif

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "client/alert_cmd.h"
 #include "client/capture_cmd.h"
 #include "client/client.h"
 #include "client/client_args.h"
@@ -90,6 +91,7 @@ static void usage_all(FILE *out)
 	for (size_t i = 0; i < sizeof(subcmds) / sizeof(subcmds[0]); i++)
 		fprintf(out, "  %s\n", subcmds[i].usage);
 	client_capture_usage_lines(out);
+	client_alert_usage_lines(out);
 	fprintf(out, "\n%s\nRun 'skydive client COMMAND --help' for a command's help.\n",
 	        persistent_help);
 }
@@ -293,12 +295,14 @@ int cmd_client(int argc, char **argv)
 	    {"file", required_argument, NULL, 'F'},     {"endpoint", required_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 	};
-	/* `client pcap|capture ...` have their own options (src/client). */
+	/* `client pcap|capture|alert ...` have their own options (src/client). */
 	const char *word = client_command_word(argc, argv);
 	if (word && !strcmp(word, "pcap"))
 		return client_pcap_main(argc, argv);
 	if (word && !strcmp(word, "capture"))
 		return client_capture_main(argc, argv);
+	if (word && !strcmp(word, "alert"))
+		return client_alert_main(argc, argv);
 	struct args a = {0};
 	struct client_args ca;
 	int help = 0, c, rc = 2;

@@ -127,27 +127,6 @@ static int layer_flag(const char *s, int *mask)
 	return -1;
 }
 
-/* Prints the analyzer's error (a Gremlin error with a caret under its
- * position); returns 1. */
-static int report(const struct client_response *r, const char *query)
-{
-	json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
-	const char *msg = json_string_value(json_object_get(j, "Error"));
-	json_t *pos = json_object_get(j, "Position");
-	if (msg)
-		fprintf(stderr, "skydive client: the analyzer answered %ld: %s\n", r->status, msg);
-	else
-		fprintf(stderr, "skydive client: the analyzer answered %ld: %.300s\n", r->status,
-		        r->body ? r->body : "");
-	if (msg && json_is_integer(pos) && query) {
-		long long p = json_integer_value(pos);
-		if (p >= 0 && (size_t)p <= strlen(query))
-			fprintf(stderr, "  %s\n  %*s^\n", query, (int)p, "");
-	}
-	json_decref(j);
-	return 1;
-}
-
 static int print_pretty(const struct client_response *r)
 {
 	return client_cli_print_json(r, 0);
@@ -231,7 +210,7 @@ static int run_create(const struct client_opts *o, struct create_flags *f)
 	int rc = request(o, "POST", "/api/capture", body, hdrs, &r);
 	free(body);
 	if (!rc)
-		rc = r.status == 201 || r.status == 200 ? print_pretty(&r) : report(&r, q);
+		rc = r.status == 201 || r.status == 200 ? print_pretty(&r) : client_cli_report(&r, q);
 	client_response_free(&r);
 	return rc;
 }
@@ -251,7 +230,7 @@ static int run_simple(const struct client_opts *o, int cmd, char **ids, int nids
 		struct client_response r;
 		int rc = request(o, "GET", "/api/capture", NULL, NULL, &r);
 		if (!rc)
-			rc = r.status == 200 ? print_pretty(&r) : report(&r, NULL);
+			rc = r.status == 200 ? print_pretty(&r) : client_cli_report(&r, NULL);
 		client_response_free(&r);
 		return rc;
 	}
@@ -266,7 +245,7 @@ static int run_simple(const struct client_opts *o, int cmd, char **ids, int nids
 		if (!rc && r.status == 200)
 			rc = cmd == CMD_GET ? print_pretty(&r) : 0;
 		else if (!rc)
-			rc = report(&r, NULL);
+			rc = client_cli_report(&r, NULL);
 		client_response_free(&r);
 		failed |= rc != 0;
 	}

@@ -140,3 +140,25 @@ int client_cli_print_json(const struct client_response *r, int tab)
 	free(s);
 	return 0;
 }
+
+/* Prints the analyzer's error (a Gremlin error with a caret under its
+ * position); returns 1. */
+int client_cli_report(const struct client_response *r, const char *query)
+{
+	json_t *j = r->body ? json_loads(r->body, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(j, "Error"));
+	json_t *pos = json_object_get(j, "Position");
+	if (msg)
+		fprintf(stderr, "skydive client: the analyzer answered %ld: %s\n", r->status, msg);
+	else
+		fprintf(stderr, "skydive client: the analyzer answered %ld: %.300s\n", r->status,
+		        r->body ? r->body : "");
+	if (msg && json_is_integer(pos) && query) {
+		long long p = json_integer_value(pos);
+		if (p >= 0 && (size_t)p <= strlen(query))
+			fprintf(stderr, "  %s\n  %*s^\n", query, (int)p, "");
+	}
+	json_decref(j);
+	return 1;
+}
+

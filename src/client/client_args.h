@@ -72,4 +72,8 @@ int client_cli_request(const struct client_opts *o, const char *method, const ch
 /* Prints r's JSON body re-indented (tab or two spaces); 0, or 1 after saying why not. */
 int client_cli_print_json(const struct client_response *r, int tab);
 
+/* Prints the analyzer's error answer r (a Gremlin error with a caret under its Position in
+ * query, when given); returns 1. */
+int client_cli_report(const struct client_response *r, const char *query);
+
 #endif
