@@ -34,7 +34,7 @@ struct analyzer {
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
-	struct http_route routes[3];
+	struct http_route routes[8]; /* ended by a zeroed entry */
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
 	void *status_user;
