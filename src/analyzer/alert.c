@@ -714,6 +714,9 @@ json_t *alert_res_status(struct alert_res *r)
 	                      "Failed", (json_int_t)t.failed, "Dropped", (json_int_t)t.dropped,
 	                      "Retries", (json_int_t)t.retries, "Queued", (json_int_t)t.queued,
 	                      "QueueMax", (json_int_t)t.queue_max, "Alerts", m ? m : json_object());
+	/* Skydive's hub.ElectionStatus at the same place: this analyzer evaluates */
+	if (s)
+		json_object_set_new(s, "IsMaster", json_boolean(r->active));
 	pthread_mutex_unlock(&r->lock);
 	return s;
 }

@@ -94,7 +94,8 @@ void alert_res_handle(struct alert_res *r, const char *method, const char *path,
                       struct rest_response *out);
 
 /* {"<uuid>": {"Name","Fired","Evaluations","Errors","LastError","LastFired",
- * "Action": alert_actions stats of its action}} for GET /api/status "Alerts". */
+ * "Action": alert_actions stats of its action}} for GET /api/status "Alerts", with
+ * "IsMaster" (Skydive's ElectionStatus: whether this analyzer evaluates). */
 json_t *alert_res_status(struct alert_res *r);
 /* Prometheus lines (skydive_alert_*), metrics.h's writer. */
 struct buf;

@@ -278,6 +278,9 @@ static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
 		rc = cluster_start(a->cluster, addr);
 	if (rc)
 		snprintf(err, errlen, "cannot start the cluster threads: %s", strerror(-rc));
+	else
+		log_info("cluster: alerts kept in etcd; captures are not shared yet (each analyzer "
+		         "keeps its own captures.json: docs/DEPLOY.md)");
 	return rc ? -1 : 0;
 }
 

@@ -129,6 +129,9 @@ evals() { status "$1" | jq -r --arg u "$A2" '.Alerts.Alerts[$u].Evaluations // 0
 wait_true 10 sh -c "[ \$(curl -s -m 5 http://127.0.0.1:${PORT[$mn]}/api/status | jq -r '.Alerts.Alerts[\"$A2\"].Evaluations // 0') -ge 2 ]"
 ev_follow=0
 for n in $rest; do ev_follow=$((ev_follow + $(evals $n))); done
+im=$(for n in 1 2 3; do status $n | jq -r .Alerts.IsMaster; done | tr '\n' ' ')
+exp=$(for n in 1 2 3; do [ $n = $mn ] && echo -n "true " || echo -n "false "; done)
+check alerts-ismaster "Alerts.IsMaster of 1 2 3: $im (master $M)" [ "$im" = "$exp" ]
 ev_master=$(evals $mn)
 check only-master-evaluates "master $M: $ev_master, followers: $ev_follow" \
 	[ "$ev_master" -ge 2 -a "$ev_follow" = 0 ]
