@@ -59,6 +59,10 @@ api() {
 		-H 'Content-Type: application/json' ${3:+-d "$3"})
 }
 reason() { jq -r '.Error // empty' "$tmp/body" 2>/dev/null; }
+# refused CODE TEXT: the last answer was CODE and its reason contains TEXT
+refused() { [ "$code" = "$1" ] && reason | grep -qF -- "$2"; }
+# jqt ARGS...: jq -e, quiet
+jqt() { jq -e "$@" >/dev/null; }
 client() { "$SKYDIVE" client --analyzer "$API" "$@"; }
 
 PORT=$(free_port)
@@ -90,33 +94,34 @@ VETH=$(q "G.V().Has('Name','${P}a')" | jq -r '.[0].ID')
 # a subscriber sees what the API adds
 "$PYTHON" "$root/tests/integration/ws_client.py" "$PORT" /ws/subscriber --timeout 60 --hold 60 \
 	>"$tmp/sub.out" 2>"$tmp/sub.err" &
-pids+=("$!")
+SUB=$!
+pids+=("$SUB")
 sleep 0.5
 
 # ---- create through REST ----
 SW=${P}-switch
 api POST /api/node "{\"ID\":\"$SW\",\"Metadata\":{\"Name\":\"${P}sw\",\"Type\":\"switch\",\"Site\":\"lab\"}}"
 check node-create "$code $(head -c 300 "$tmp/body")" \
-	jq -e --arg o "api.$HOSTID" '.ID and .Origin == $o and .Metadata.Type == "switch" and .Revision == 1' "$tmp/body"
+	jqt --arg o "api.$HOSTID" '.ID and .Origin == $o and .Metadata.Type == "switch" and .Revision == 1' "$tmp/body"
 [ "$code" = 201 ] || ko node-create-201 "status $code"
 E1=${P}-e1
 api POST /api/edge "{\"ID\":\"$E1\",\"Parent\":\"$SW\",\"Child\":\"$VETH\",\"Metadata\":{\"RelationType\":\"layer2\"}}"
 check edge-create "$code $(head -c 300 "$tmp/body")" \
-	jq -e --arg p "$SW" --arg c "$VETH" '.Parent == $p and .Child == $c and .Metadata.RelationType == "layer2"' "$tmp/body"
+	jqt --arg p "$SW" --arg c "$VETH" '.Parent == $p and .Child == $c and .Metadata.RelationType == "layer2"' "$tmp/body"
 [ "$code" = 201 ] || ko edge-create-201 "status $code"
 
 out=$(q "G.V().Has('Name','${P}sw').Out()")
 check gremlin-out "$(printf '%s' "$out" | head -c 300)" \
-	jq -e --arg n "${P}a" 'length == 1 and .[0].Metadata.Name == $n' <<<"$out"
+	jqt --arg n "${P}a" 'length == 1 and .[0].Metadata.Name == $n' <<<"$out"
 out=$(q "G.V().Has('Name','${P}sw').OutE()")
-check gremlin-oute "$(printf '%s' "$out" | head -c 300)" jq -e --arg id "$E1" 'length == 1 and .[0].ID == $id' <<<"$out"
+check gremlin-oute "$(printf '%s' "$out" | head -c 300)" jqt --arg id "$E1" 'length == 1 and .[0].ID == $id' <<<"$out"
 out=$(curl -s -m 5 "http://$API/api/topology")
 check api-topology "no $SW in /api/topology" \
-	jq -e --arg id "$SW" --arg e "$E1" '(.Nodes | map(.ID) | index($id)) and (.Edges | map(.ID) | index($e))' <<<"$out"
+	jqt --arg id "$SW" --arg e "$E1" '(.Nodes | map(.ID) | index($id)) and (.Edges | map(.ID) | index($e))' <<<"$out"
 api GET "/api/node/$SW"
 check node-get "$code" [ "$code" = 200 ]
 api GET /api/edge
-check edge-list "$code $(head -c 200 "$tmp/body")" jq -e --arg e "$E1" 'has($e)' "$tmp/body"
+check edge-list "$code $(head -c 200 "$tmp/body")" jqt --arg e "$E1" 'has($e)' "$tmp/body"
 for _ in $(seq 50); do grep -q "\"EdgeAdded\".*$E1" "$tmp/sub.out" && break; sleep 0.1; done
 check subscriber-events "$(grep -c . "$tmp/sub.out") messages" \
 	sh -c "grep -q '\"NodeAdded\".*\"$SW\"' '$tmp/sub.out' && grep -q '\"EdgeAdded\".*\"$E1\"' '$tmp/sub.out'"
@@ -127,13 +132,13 @@ check edge-missing-child "$code $(reason)" [ "$code" = 400 -a "$(reason)" = "Chi
 api POST /api/edge "{\"Parent\":\"${P}-nope\",\"Child\":\"$VETH\",\"Metadata\":{\"RelationType\":\"layer2\"}}"
 check edge-missing-parent "$code $(reason)" [ "$code" = 400 -a "$(reason)" = "Parent node not found: '${P}-nope'" ]
 api POST /api/node "{\"ID\":\"$SW\",\"Metadata\":{\"Name\":\"x\",\"Type\":\"switch\"}}"
-check node-duplicate "$code $(reason)" sh -c "[ $code = 409 ] && echo '$(reason)' | grep -q 'Node ID conflict'"
+check node-duplicate "$code $(reason)" refused 409 'Node ID conflict'
 api POST /api/node "{\"Metadata\":{\"Type\":\"switch\"}}"
-check node-no-name "$code $(reason)" sh -c "[ $code = 400 ] && echo '$(reason)' | grep -q 'Name is required'"
+check node-no-name "$code $(reason)" refused 400 'Name is required'
 api PATCH "/api/node/$SW" '[{"op":"replace","path":"/Metadata/Name","value":"other"}]'
-check patch-name "$code $(reason)" sh -c "[ $code = 400 ] && echo '$(reason)' | grep -q 'Metadata.Name cannot be changed'"
+check patch-name "$code $(reason)" refused 400 'Metadata.Name cannot be changed'
 api PATCH "/api/node/$VETH" '[{"op":"add","path":"/Metadata/Site","value":"x"}]'
-check patch-probe-node "$code $(reason)" sh -c "[ $code = 409 ] && echo '$(reason)' | grep -q 'agent.$HOSTID'"
+check patch-probe-node "$code $(reason)" refused 409 "Origin 'agent.$HOSTID'"
 api DELETE "/api/node/$VETH"
 check delete-probe-node "$code $(reason)" [ "$code" = 409 ]
 check probe-node-kept "veth node gone" wait_for 2 "G.V().Has('Name','${P}a')" 'length == 1'
@@ -143,22 +148,22 @@ check unknown-404 "$code $(reason)" [ "$code" = 404 -a "$(reason)" = "Node '${P}
 # ---- the client ----
 client node create --node-name "${P}cli" --node-type device --metadata 'Rack=r1, Pos.U=12' >"$tmp/c1" 2>"$tmp/c1.err"
 check client-node-create "$(cat "$tmp/c1.err")" \
-	jq -e '.Metadata.Rack == "r1" and .Metadata.Pos.U == "12" and (.Origin | startswith("cli."))' "$tmp/c1"
+	jqt '.Metadata.Rack == "r1" and .Metadata.Pos.U == "12" and (.Origin | startswith("cli."))' "$tmp/c1"
 CLI=$(jq -r .ID "$tmp/c1" 2>/dev/null)
 client edge create --parent "$CLI" --child "$VETH" --edge-type layer2 >"$tmp/c2" 2>"$tmp/c2.err"
-check client-edge-create "$(cat "$tmp/c2.err")" jq -e --arg c "$VETH" '.Child == $c' "$tmp/c2"
+check client-edge-create "$(cat "$tmp/c2.err")" jqt --arg c "$VETH" '.Child == $c' "$tmp/c2"
 E2=$(jq -r .ID "$tmp/c2" 2>/dev/null)
 client node update "$SW" --add Color=red --add Ports=48 --remove Site >"$tmp/c3" 2>"$tmp/c3.err"
 check client-node-update "$(cat "$tmp/c3.err")" \
-	jq -e '.Metadata.Color == "red" and .Metadata.Ports == 48 and (.Metadata | has("Site") | not)' "$tmp/c3"
+	jqt '.Metadata.Color == "red" and .Metadata.Ports == 48 and (.Metadata | has("Site") | not)' "$tmp/c3"
 out=$(client node update "$SW" --add Color=red 2>&1)
 check client-not-modified "$out" [ "$out" = "Not modified" ]
 client node get "$CLI" >"$tmp/c4" 2>&1
-check client-node-get "$(head -c 200 "$tmp/c4")" jq -e --arg n "${P}cli" '.Metadata.Name == $n' "$tmp/c4"
+check client-node-get "$(head -c 200 "$tmp/c4")" jqt --arg n "${P}cli" '.Metadata.Name == $n' "$tmp/c4"
 client node list >"$tmp/c5" 2>&1
-check client-node-list "$(head -c 200 "$tmp/c5")" jq -e --arg a "$SW" --arg b "$CLI" --arg v "$VETH" 'has($a) and has($b) and has($v)' "$tmp/c5"
+check client-node-list "$(head -c 200 "$tmp/c5")" jqt --arg a "$SW" --arg b "$CLI" --arg v "$VETH" 'has($a) and has($b) and has($v)' "$tmp/c5"
 client edge list >"$tmp/c6" 2>&1
-check client-edge-list "$(head -c 200 "$tmp/c6")" jq -e --arg a "$E1" --arg b "$E2" 'has($a) and has($b)' "$tmp/c6"
+check client-edge-list "$(head -c 200 "$tmp/c6")" jqt --arg a "$E1" --arg b "$E2" 'has($a) and has($b)' "$tmp/c6"
 client edge create --parent "$CLI" --child "${P}-nope" --edge-type layer2 >/dev/null 2>"$tmp/c7"
 rc=$?
 check client-edge-refused "exit $rc: $(cat "$tmp/c7")" sh -c "[ $rc = 1 ] && grep -q 'Child node not found' '$tmp/c7'"
@@ -167,6 +172,8 @@ rc=$?
 check client-delete-probe-refused "exit $rc: $(cat "$tmp/c8")" sh -c "[ $rc = 1 ] && grep -q '409' '$tmp/c8'"
 
 # ---- restart: back from nodes.json / edges.json ----
+kill "$SUB" 2>/dev/null; wait "$SUB" 2>/dev/null
+keep=(); for p in "${pids[@]}"; do [ "$p" = "$SUB" ] || keep+=("$p"); done; pids=("${keep[@]}")
 stop_all
 check clean-exit "exit statuses:$bad_exit" [ -z "$bad_exit" ]
 start_allinone
@@ -181,7 +188,7 @@ else
 	ko restart-edge-to-veth "$(q "G.V().Has('Name','${P}sw').OutE()" | head -c 300); log: $(grep 'api:' "$tmp/allinone.log" | tail -3)"
 fi
 for _ in $(seq 100); do api GET "/api/edge/$E2"; [ "$code" = 200 ] && break; sleep 0.1; done
-check restart-client-edge "$code $(reason)" jq -e --arg c "$CLI" '.Parent == $c' "$tmp/body"
+check restart-client-edge "$code $(reason)" jqt --arg c "$CLI" '.Parent == $c' "$tmp/body"
 
 # ---- delete ----
 client edge delete "$E1" 2>"$tmp/d1"
