@@ -57,7 +57,7 @@ static int frame_at(const struct model *m, uint32_t *len)
 }
 
 static void on_msg(void *user, uint32_t slot, int dir, const uint8_t *msg, uint32_t len,
-		   uint64_t ts_ns)
+                   uint64_t ts_ns)
 {
 	(void)user;
 	CHECK(slot == 1 || slot == 2);
@@ -116,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	static const uint32_t maxes[4] = {0, 40, 300, 65535};
 	static const size_t budgets[4] = {0, 512, 2048, 8192};
-	struct dns_tcp_opts o = {.slots = 3, .msg_max = maxes[data[0] & 3],
-				 .max_bytes = budgets[(data[0] >> 2) & 3]};
+	struct dns_tcp_opts o = {
+	    .slots = 3, .msg_max = maxes[data[0] & 3], .max_bytes = budgets[(data[0] >> 2) & 3]};
 	msg_max = o.msg_max ? o.msg_max : DNS_TCP_MSG_MAX;
 	/* with the default 1 MiB, four streams of at most 64 KiB always fit */
 	room_limited = o.max_bytes != 0;
@@ -150,8 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(m->b + m->n, data + i, len);
 		m->n += len;
 		uint64_t unfinished = st->unfinished;
-		dns_tcp_data(d, slot, dir, len ? data + i : NULL, len, hole, fl & 4 ? TCP_REASM_END : 0,
-			     ts++);
+		dns_tcp_data(d, slot, dir, len ? data + i : NULL, len, hole,
+		             fl & 4 ? TCP_REASM_END : 0, ts++);
 		i += len;
 		CHECK(st->bytes_held <= budget);
 		if (fl & 4)

@@ -22,14 +22,14 @@ enum mode {
 };
 
 struct dstream {
-	uint32_t h;        /* chunk chain of the unfinished message, 0 = none */
-	uint16_t mlen;     /* its length, once both prefix bytes came */
-	uint16_t got;      /* its bytes come so far (kept or passed over) */
-	uint8_t nhdr;      /* prefix bytes come: 0, 1 or 2 */
-	uint8_t hdr0;      /* the first one */
-	uint8_t mode;      /* enum mode */
+	uint32_t h;    /* chunk chain of the unfinished message, 0 = none */
+	uint16_t mlen; /* its length, once both prefix bytes came */
+	uint16_t got;  /* its bytes come so far (kept or passed over) */
+	uint8_t nhdr;  /* prefix bytes come: 0, 1 or 2 */
+	uint8_t hdr0;  /* the first one */
+	uint8_t mode;  /* enum mode */
 	uint8_t pad;
-	uint64_t ts_ns;    /* latest arrival among the message's bytes */
+	uint64_t ts_ns; /* latest arrival among the message's bytes */
 };
 
 struct dconn {
@@ -49,13 +49,13 @@ struct dns_tcp {
 
 static void *reserve(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
 struct dns_tcp *dns_tcp_new(const struct dns_tcp_opts *o, dns_tcp_fn fn, void *user, char *err,
-			    size_t errlen)
+                            size_t errlen)
 {
 	if (!o->slots || o->msg_max > 65535) {
 		snprintf(err, errlen, "DNS over TCP: bad limits");
@@ -123,7 +123,7 @@ static void boundary(struct dstream *s)
 }
 
 static void deliver(struct dns_tcp *d, uint32_t slot, int dir, const uint8_t *msg, uint32_t len,
-		    uint64_t ts_ns)
+                    uint64_t ts_ns)
 {
 	d->st.messages++;
 	if (d->fn)
@@ -154,7 +154,7 @@ static void hole(struct dns_tcp *d, struct dstream *s, uint64_t n)
 }
 
 void dns_tcp_data(struct dns_tcp *d, uint32_t slot, int dir, const uint8_t *data, uint32_t len,
-		  uint64_t skipped, unsigned flags, uint64_t ts_ns)
+                  uint64_t skipped, unsigned flags, uint64_t ts_ns)
 {
 	if (!d || slot >= d->o.slots || (dir != 0 && dir != 1))
 		return;

@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNS_TCP_MSG_MAX 16384u        /* default largest message held */
-#define DNS_TCP_BYTES (1u << 20)      /* default bytes held in all */
+#define DNS_TCP_MSG_MAX 16384u     /* default largest message held */
+#define DNS_TCP_BYTES   (1u << 20) /* default bytes held in all */
 
 struct dns_tcp_opts {
 	uint32_t slots;   /* flow slots (the table's max_flows + 1) */
@@ -46,20 +46,20 @@ struct dns_tcp_stats {
  * DNS header: the decoder refuses it) of the stream of slot, direction dir;
  * ts_ns: the latest arrival among its segments (when it became whole). */
 typedef void (*dns_tcp_fn)(void *user, uint32_t slot, int dir, const uint8_t *msg, uint32_t len,
-			   uint64_t ts_ns);
+                           uint64_t ts_ns);
 
 struct dns_tcp;
 
 /* NULL with a message in err (bad limits, no memory). */
 struct dns_tcp *dns_tcp_new(const struct dns_tcp_opts *o, dns_tcp_fn fn, void *user, char *err,
-			    size_t errlen);
+                            size_t errlen);
 void dns_tcp_free(struct dns_tcp *d); /* NULL is fine */
 
 /* Bytes of the stream of slot, direction dir, as tcp_reasm delivers them:
  * skipped bytes missing just before data[0..len), flags TCP_REASM_* (END:
  * the stream is over; its state is released). */
 void dns_tcp_data(struct dns_tcp *d, uint32_t slot, int dir, const uint8_t *data, uint32_t len,
-		  uint64_t skipped, unsigned flags, uint64_t ts_ns);
+                  uint64_t skipped, unsigned flags, uint64_t ts_ns);
 /* Forgets both streams of slot without counting (a slot taken anew). */
 void dns_tcp_reset(struct dns_tcp *d, uint32_t slot);
 const struct dns_tcp_stats *dns_tcp_stats(const struct dns_tcp *d);

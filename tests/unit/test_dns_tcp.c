@@ -23,7 +23,7 @@
 #include "flow/tcp_reasm.h"
 #include "flow/xlayer.h"
 
-#define S(x) ((uint64_t)(x) * 1000000000ull)
+#define S(x) ((uint64_t)(x)*1000000000ull)
 
 /* ---- messages ------------------------------------------------------------ */
 
@@ -64,7 +64,13 @@ static void answer(struct buf_ *m, int framed, uint16_t id, uint8_t ip4)
 	be16(m, 1);
 	be16(m, 0);
 	be16(m, 0);
-	put(m, "\x01" "a" "\x07" "example" "\x00", 11);
+	put(m,
+	    "\x01"
+	    "a"
+	    "\x07"
+	    "example"
+	    "\x00",
+	    11);
 	be16(m, 1);
 	be16(m, 1);
 	be16(m, 0xc00c);
@@ -93,7 +99,7 @@ struct rec {
 };
 
 static void on_msg(void *user, uint32_t slot, int dir, const uint8_t *msg, uint32_t len,
-		   uint64_t ts_ns)
+                   uint64_t ts_ns)
 {
 	struct rec *r = user;
 	assert_true(r->n < 16);
@@ -281,7 +287,7 @@ static const uint8_t ip1[4] = {10, 0, 0, 1}, ip2[4] = {10, 0, 0, 53};
 
 /* Ethernet + IPv4 + TCP from 10.0.0.1:40000 (ba: from 10.0.0.53:53). */
 static void seg(struct buf_ *f, int ba, uint32_t seq, uint8_t flags, const uint8_t *data,
-		uint32_t n)
+                uint32_t n)
 {
 	f->n = 0;
 	put(f, ba ? mac1 : mac2, 6);
@@ -310,7 +316,7 @@ struct got {
 };
 
 static void on_emit(void *user, const struct flow_table *t, const struct flow *f,
-		    enum flow_event ev, int64_t s, int64_t l)
+                    enum flow_event ev, int64_t s, int64_t l)
 {
 	struct got *g = user;
 	if (ev != FLOW_EV_EXPIRE || g->n >= 4)
@@ -327,7 +333,8 @@ static void on_emit(void *user, const struct flow_table *t, const struct flow *f
 static struct flow_table *table(struct got *g, int reasm)
 {
 	char err[128];
-	struct flow_table_opts o = {.max_flows = 16, .reassemble_tcp = reasm, .extra_layers = XL_DNS};
+	struct flow_table_opts o = {
+	    .max_flows = 16, .reassemble_tcp = reasm, .extra_layers = XL_DNS};
 	struct flow_table *t = flow_table_new(&o, on_emit, NULL, g, err, sizeof(err));
 	assert_non_null(t);
 	memset(g, 0, sizeof(*g));
@@ -342,7 +349,7 @@ static void feed(struct flow_table *t, const struct buf_ *f, uint64_t ts)
 static const char *answer_ip(json_t *dns)
 {
 	return json_string_value(
-		json_object_get(json_array_get(json_object_get(dns, "answers"), 0), "IP"));
+	    json_object_get(json_array_get(json_object_get(dns, "answers"), 0), "IP"));
 }
 
 /* A query, then an answer split in two segments that come out of order,
