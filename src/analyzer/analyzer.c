@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "analyzer/analyzer.h"
 #include "analyzer/alert.h"
@@ -12,6 +13,7 @@
 #include "analyzer/dispatch.h"
 #include "analyzer/flow_ingest.h"
 #include "analyzer/flow_live.h"
+#include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
 #include "analyzer/user_topo.h"
@@ -36,6 +38,7 @@ struct analyzer {
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
 	struct user_topo *user_topo;  /* /api/node, /api/edge */
+	struct flow_udp *udp;         /* flow.protocol udp: Skydive agents' flows (flow_udp.h) */
 	struct http_route routes[8]; /* ended by a zeroed entry */
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
@@ -220,6 +223,8 @@ static void analyzer_status(void *user, json_t *s)
 	}
 	if (a->flows)
 		flow_ingest_status_hook(a->flows, s);
+	if (a->udp && json_is_object(json_object_get(s, "Flows")))
+		json_object_set_new(json_object_get(s, "Flows"), "UDP", flow_udp_status(a->udp));
 	flow_store_status_hook(a->fs, s);
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
 	if (a->alerts)
@@ -315,6 +320,21 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	}
 	if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
 		return -1;
+	{ /* Skydive agents send flows over UDP by default (flow/server/flow_server.go): on our
+	   * own address and port when asked; ours use /ws/agent/flow either way */
+		const char *fp = config_get_string(cfg, "flow.protocol", "websocket");
+		if (!strcasecmp(fp, "udp")) {
+			char host[256];
+			int port;
+			if (config_split_addr(analyzer_address(a), host, sizeof(host), &port) < 0)
+				host[0] = 0;
+			if (!(a->udp = flow_udp_start(a->flows, host, analyzer_port(a), err, errlen)))
+				return -1;
+		} else if (strcasecmp(fp, "websocket")) {
+			snprintf(err, errlen, "flow.protocol '%.40s': websocket or udp", fp);
+			return -1;
+		}
+	}
 	{ /* alerts: their actions' sender, then the registry and its evaluation thread */
 		int64_t aq = config_get_int(cfg, "analyzer.alert.action_queue", 1000);
 		int64_t at = config_get_int(cfg, "analyzer.alert.action_attempts", 3);
@@ -432,6 +452,7 @@ void analyzer_stop(struct analyzer *a)
 		return;
 	/* connections first (their close needs the dispatch), then what they fed */
 	graph_service_stop(a->gs);
+	flow_udp_stop(a->udp); /* before the ingest it feeds */
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	if (a->live) {

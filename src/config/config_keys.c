@@ -107,6 +107,7 @@ static const struct {
     {"rbac.policy_file", KEY_LEAF},
     /* flows */
     {"flow.expire", KEY_LEAF},
+    {"flow.protocol", KEY_LEAF},
     {"flow.update", KEY_LEAF},
     {"flow.max_entries", KEY_LEAF},
     {"flow.default_layer_key_mode", KEY_LEAF},
