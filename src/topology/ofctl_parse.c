@@ -15,7 +15,8 @@
 enum tok { T_EOF, T_TEXT, T_SPACE, T_COMMA, T_EQUAL, T_CLOSE };
 
 struct scan {
-	const char *base, *p, *end;
+	const char *base, *line_end; /* the whole line, for error positions */
+	const char *p, *end;
 	/* one token of lookahead put back */
 	int back;
 	enum tok btok;
@@ -36,7 +37,10 @@ static int fail(struct scan *s, const char *at, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(s->err->msg, sizeof(s->err->msg), fmt, ap);
 		va_end(ap);
-		s->err->pos = (size_t)((at ? at : s->p) - s->base);
+		/* a text made here (learn's field names) is not in the line */
+		if (!at || at < s->base || at > s->line_end)
+			at = s->p;
+		s->err->pos = (size_t)(at - s->base);
 	}
 	s->failed = 1;
 	return -EINVAL;
@@ -167,13 +171,13 @@ static json_t *args_of(struct scan *s, json_t *act)
 
 /* Skydive's makeArg: a field with an optional [bits] range:
  * "NXM_OF_IP_SRC[0..15]" -> {range, [field, 0, 15]}, "X[]" -> {range, [X]}. */
-static json_t *make_arg(struct scan *s, const char *p, size_t n)
+static json_t *make_arg_at(struct scan *s, const char *p, size_t n, const char *at)
 {
 	const char *br = memchr(p, '[', n);
 	if (!br)
 		return action_obj(s, p, n);
 	if (p[n - 1] != ']') {
-		fail(s, p, "'[' without a closing ']' in '%.*s'", (int)(n > 40 ? 40 : n), p);
+		fail(s, at, "'[' without a closing ']' in '%.*s'", (int)(n > 40 ? 40 : n), p);
 		return NULL;
 	}
 	json_t *r = action_obj(s, "range", 5);
@@ -196,12 +200,18 @@ static json_t *make_arg(struct scan *s, const char *p, size_t n)
 	return r;
 }
 
+/* p is in the line: errors point at it. */
+static json_t *make_arg(struct scan *s, const char *p, size_t n)
+{
+	return make_arg_at(s, p, n, p);
+}
+
 static json_t *make_action(struct scan *s, const char *p, size_t n, int depth);
 
 /* The arguments of "name(...)": rem is what follows '(' (its ')' included). */
 static int action_body(struct scan *s, json_t *act, const char *rem, size_t n, int depth)
 {
-	struct scan b = {.base = s->base, .p = rem, .end = rem + n, .err = s->err,
+	struct scan b = {.base = s->base, .line_end = s->line_end, .p = rem, .end = rem + n, .err = s->err,
 			 .items = s->items};
 	json_t *args = args_of(s, act);
 	if (!args)
@@ -277,7 +287,7 @@ static int action_body(struct scan *s, json_t *act, const char *rem, size_t n, i
 
 /* Skydive's fixLearnArguments: in learn(...), an argument named by a field (not one of
  * learn's own keys) is a field assignment: {"=", [field, value]}. */
-static int fix_learn(struct scan *s, json_t *act)
+static int fix_learn(struct scan *s, json_t *act, const char *at)
 {
 	static const char *const own[] = {"idle_timeout", "hard_timeout", "priority", "cookie",
 					  "fin_idle_timeout", "fin_hard_timeout", "table",
@@ -295,7 +305,7 @@ static int fix_learn(struct scan *s, json_t *act)
 			mine |= !strcmp(k, own[j]);
 		if (mine)
 			continue;
-		json_t *field = make_arg(s, k, strlen(k));
+		json_t *field = make_arg_at(s, k, strlen(k), at); /* k is not in the line */
 		json_t *as = field ? action_obj(s, "=", 1) : NULL;
 		json_t *aa = as ? args_of(s, as) : NULL;
 		if (!aa || append(s, aa, field)) {
@@ -401,7 +411,7 @@ static json_t *make_action(struct scan *s, const char *p, size_t n, int depth)
 	} else {
 		rc = action_body(s, act, rem, rl, depth);
 		if (rc == 0 && !strcmp(kw, "learn"))
-			rc = fix_learn(s, act);
+			rc = fix_learn(s, act, p);
 	}
 	if (rc < 0 || s->failed || s->oom) {
 		json_decref(act);
@@ -651,7 +661,7 @@ int ofctl_parse_rule(const char *line, size_t len, struct ofctl_rule *r, struct 
 	memset(r, 0, sizeof(*r));
 	struct scan s = {.base = line, .p = line, .end = line + len, .err = err};
 	trim(&line, &len);
-	s.end = line + len;
+	s.end = s.line_end = line + len;
 	if (len > OFCTL_MAX_LINE) {
 		fail(&s, line, "line longer than %d bytes", OFCTL_MAX_LINE);
 		return -EINVAL;
@@ -792,7 +802,7 @@ static int group_body(struct scan *s, struct ofctl_group *gr)
 			return fail(s, ts, "a group item expected");
 		const char *k = ts;
 		size_t kl = tl;
-		const char *v = "";
+		const char *v = k + kl; /* no value: an empty one, positioned in the line */
 		size_t vl = 0;
 		t = scan(s, &ts, &tl);
 		if (t == T_EQUAL) {
@@ -845,7 +855,7 @@ int ofctl_parse_group(const char *line, size_t len, struct ofctl_group *gr,
 	memset(gr, 0, sizeof(*gr));
 	struct scan s = {.base = line, .p = line, .end = line + len, .err = err};
 	trim(&line, &len);
-	s.end = line + len;
+	s.end = s.line_end = line + len;
 	if (len > OFCTL_MAX_LINE) {
 		fail(&s, line, "line longer than %d bytes", OFCTL_MAX_LINE);
 		return -EINVAL;
