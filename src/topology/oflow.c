@@ -68,6 +68,7 @@ struct topo_oflow {
 	char *versions; /* -O argument */
 	json_t *address; /* bridge name -> target */
 	char *host;	/* the OVSDB target, the host part of Skydive's rule UUID prefix */
+	json_t *warned;	/* bridge names already logged as having no address */
 	/* graph lock */
 	struct oflow_bridge **br;
 	size_t n_br, cap_br;
@@ -200,6 +201,8 @@ static pid_t spawn_ofctl(struct topo_oflow *f, char *const argv[], int *fd)
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	/* nothing else of the agent's (sockets without close-on-exec) goes to the child */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* no blocked signals (this thread blocks them all), and the default action of
 	 * the ones the agent ignores or handles: a monitor left behind by an agent that
 	 * was killed dies of SIGPIPE at its next line */
@@ -617,6 +620,9 @@ void topo_oflow_bridges(struct topology *t, const char *const *uuids, const char
 		const char *addr = json_string_value(json_object_get(f->address, names[j]));
 		if (!addr && strncmp(t->ovsdb, "unix:", 5)) {
 			/* Skydive's newbridgeOfProbe: a remote OVSDB needs the bridge's address */
+			if (json_object_get(f->warned, names[j]))
+				continue;
+			json_object_set_new(f->warned, names[j], json_true());
 			log_warn("oflow probe: bridge %s: the OVSDB is not local and "
 				 "ovs.oflow.address has no entry for it; its rules are not read",
 				 names[j]);
@@ -698,10 +704,11 @@ int topo_oflow_start(struct topology *t)
 	f->versions = strdup(t->oflow_versions ? t->oflow_versions : "OpenFlow10");
 	f->address = t->oflow_address ? json_incref(t->oflow_address) : json_object();
 	f->host = ovsdb_host(t->ovsdb);
+	f->warned = json_object();
 	int rc = 0;
 	if (f->stop_fd < 0 || f->wake_fd < 0)
 		rc = -errno;
-	else if (!f->versions || !f->address || !f->host)
+	else if (!f->versions || !f->address || !f->host || !f->warned)
 		rc = -ENOMEM;
 	else if (!f->ofctl)
 		rc = -ENOENT;
@@ -727,6 +734,7 @@ int topo_oflow_start(struct topology *t)
 	free(f->ofctl);
 	free(f->versions);
 	json_decref(f->address);
+	json_decref(f->warned);
 	free(f->host);
 	free(f);
 	return rc;
@@ -761,6 +769,7 @@ void topo_oflow_free(struct topology *t)
 	free(f->ofctl);
 	free(f->versions);
 	json_decref(f->address);
+	json_decref(f->warned);
 	free(f->host);
 	free(f);
 }
