@@ -2,7 +2,9 @@
  * and ofctl.go): for each bridge the OVSDB probe knows, one `ovs-ofctl monitor BRIDGE
  * watch:` child whose output says that the flow table changed, and on each change a
  * `ovs-ofctl dump-flows BRIDGE` whose rules (ofctl_parse.h) become the bridge's ofrule
- * nodes: added, updated and deleted by difference with what the graph has. One thread
+ * nodes: added, updated and deleted by difference with what the graph has. Groups the
+ * same way: an OpenFlow 1.5 `ovs-ofctl monitor` told to forward group changes (Skydive's
+ * MonitorGroup) and `dump-groups` give the bridge's ofgroup nodes. One thread
  * runs every child (never an event-loop thread); the rule state is guarded by the
  * graph lock, as the other probes' state. docs/TOPOLOGY.md "OpenFlow rules". */
 #include <errno.h>
@@ -30,7 +32,7 @@ extern char **environ;
 #define OFLOW_MAX_OUTPUT (256u << 20)
 #define OFLOW_LINE_MAX 65536
 
-/* One ofrule node (graph lock). */
+/* One ofrule or ofgroup node (graph lock). */
 struct oflow_rule {
 	char id[TOPOLOGY_ID_LEN];
 	char uuid[TOPOLOGY_ID_LEN];
@@ -38,24 +40,38 @@ struct oflow_rule {
 	int seen;   /* scratch of a diff */
 };
 
+/* The nodes of one kind of a bridge (graph lock). */
+struct oflow_set {
+	const char *type; /* "ofrule", "ofgroup" */
+	struct oflow_rule **v;
+	size_t n, cap;
+	struct smap by_uuid; /* UUID -> struct oflow_rule */
+};
+
+/* One ovs-ofctl monitor child (the thread's). */
+struct oflow_mon {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len;
+	int dirty;	  /* it spoke: dump again */
+	int64_t retry_at; /* start it again from then */
+	int quiet;	  /* its failure was logged: not again until it works */
+	char ctl[64];	  /* the group monitor's unixctl socket, "" for the flow one */
+};
+
+enum { MON_FLOWS, MON_GROUPS, MON_KINDS };
+
 struct oflow_bridge {
 	/* Set by topo_oflow_bridges (graph lock). */
 	char *uuid, *name;
 	char node_id[TOPOLOGY_ID_LEN];
 	char *target; /* what ovs-ofctl is given: ovs.oflow.address's entry, else the name */
 	int gone;     /* the OVSDB no longer has it: the thread reaps it */
-	struct oflow_rule **rules;
-	size_t n_rules, cap_rules;
-	struct smap by_uuid; /* rule UUID -> struct oflow_rule */
+	struct oflow_set set[MON_KINDS]; /* rules, groups */
 	/* The thread's own. */
-	pid_t mon_pid;
-	int mon_fd;
-	char *buf;
-	size_t len;
-	int dirty;	    /* the monitor spoke: dump again */
-	int64_t retry_at;   /* start the monitor again from then */
-	int quiet;	    /* its failure was logged: not again until it works */
-	uint64_t left_out;  /* rules past OFLOW_MAX_RULES at the last dump */
+	struct oflow_mon mon[MON_KINDS];
+	uint64_t left_out; /* rules past OFLOW_MAX_RULES at the last dump */
 	struct oflow_bridge *next_gone;
 };
 
@@ -65,6 +81,8 @@ struct topo_oflow {
 	int thread_started;
 	int stop_fd, wake_fd;
 	char *ofctl;	/* path of ovs-ofctl */
+	char *appctl;	/* path of ovs-appctl (group monitor); NULL = no ofgroup nodes */
+	unsigned ctl_seq; /* names of unixctl sockets */
 	char *versions; /* -O argument */
 	json_t *address; /* bridge name -> target */
 	char *host;	/* the OVSDB target, the host part of Skydive's rule UUID prefix */
@@ -78,38 +96,40 @@ struct topo_oflow {
 
 /* ---- rules in the graph (graph lock held) ------------------------------------- */
 
-static void rule_delete(struct topo_oflow *f, struct oflow_bridge *b, size_t i, int64_t now)
+static void node_delete(struct topo_oflow *f, struct oflow_set *set, size_t i, int64_t now)
 {
-	struct oflow_rule *r = b->rules[i];
+	struct oflow_rule *r = set->v[i];
 	int rc = graph_node_delete(f->t->g, r->id, now); /* its edge goes with it */
 	if (rc < 0 && rc != -ENOENT)
-		log_warn("oflow probe: deleting rule %s: %s", r->uuid, strerror(-rc));
-	smap_del(&b->by_uuid, r->uuid);
+		log_warn("oflow probe: deleting %s %s: %s", set->type, r->uuid, strerror(-rc));
+	smap_del(&set->by_uuid, r->uuid);
 	json_decref(r->md);
 	free(r);
-	b->rules[i] = b->rules[--b->n_rules];
+	set->v[i] = set->v[--set->n];
 }
 
-static void bridge_clear_rules(struct topo_oflow *f, struct oflow_bridge *b, int64_t now)
+static void bridge_clear(struct topo_oflow *f, struct oflow_bridge *b, int64_t now)
 {
-	while (b->n_rules)
-		rule_delete(f, b, b->n_rules - 1, now);
+	for (int k = 0; k < MON_KINDS; k++)
+		while (b->set[k].n)
+			node_delete(f, &b->set[k], b->set[k].n - 1, now);
 }
 
-/* Adds the node of a new rule (md stolen) and its ownership edge from the bridge. */
-static void rule_add(struct topo_oflow *f, struct oflow_bridge *b, const char *uuid, json_t *md,
-		     int64_t now)
+/* Adds the node of a new rule or group (md stolen) and its ownership edge from the
+ * bridge. */
+static void node_add(struct topo_oflow *f, struct oflow_bridge *b, struct oflow_set *set,
+		     const char *uuid, json_t *md, int64_t now)
 {
 	struct topology *t = f->t;
-	if (b->n_rules == b->cap_rules) {
-		size_t cap = b->cap_rules ? b->cap_rules * 2 : 64;
-		struct oflow_rule **n = realloc(b->rules, cap * sizeof(*n));
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 64;
+		struct oflow_rule **n = realloc(set->v, cap * sizeof(*n));
 		if (!n) {
 			json_decref(md);
 			return;
 		}
-		b->rules = n;
-		b->cap_rules = cap;
+		set->v = n;
+		set->cap = cap;
 	}
 	struct oflow_rule *r = calloc(1, sizeof(*r));
 	json_t *copy = json_deep_copy(md);
@@ -121,15 +141,16 @@ static void rule_add(struct topo_oflow *f, struct oflow_bridge *b, const char *u
 	}
 	snprintf(r->uuid, sizeof(r->uuid), "%s", uuid);
 	/* Skydive gives the node a random ID (graph.GenID()); ours is derived from the
-	 * bridge node and the rule, so a restarted agent gives a rule the same node. */
-	topology_tid(r->id, b->node_id, uuid, "ofrule");
+	 * bridge node and the UUID, so a restarted agent gives a rule the same node. */
+	topology_tid(r->id, b->node_id, uuid, set->type);
 	json_object_set_new(md, "TID", json_string(r->id));
 	json_object_set_new(copy, "TID", json_string(r->id));
 	int rc = graph_node_add(t->g, r->id, md, t->host_id, t->origin, now);
 	if (rc == -EEXIST) /* left by an earlier run on the same graph */
 		rc = graph_node_set_metadata(t->g, r->id, json_deep_copy(copy), now);
 	if (rc < 0) {
-		log_warn("oflow probe: adding rule %s of %s: %s", uuid, b->name, strerror(-rc));
+		log_warn("oflow probe: adding %s %s of %s: %s", set->type, uuid, b->name,
+			 strerror(-rc));
 		json_decref(copy);
 		free(r);
 		return;
@@ -140,33 +161,31 @@ static void rule_add(struct topo_oflow *f, struct oflow_bridge *b, const char *u
 	rc = emd ? graph_edge_add(t->g, eid, b->node_id, r->id, emd, t->host_id, t->origin, now)
 		 : -ENOMEM;
 	if (rc < 0 && rc != -EEXIST)
-		log_warn("oflow probe: ownership edge of rule %s: %s", uuid, strerror(-rc));
+		log_warn("oflow probe: ownership edge of %s %s: %s", set->type, uuid, strerror(-rc));
 	r->md = copy;
-	if (smap_put(&b->by_uuid, r->uuid, r) < 0) {
+	if (smap_put(&set->by_uuid, r->uuid, r) < 0) {
 		graph_node_delete(t->g, r->id, now);
 		json_decref(copy);
 		free(r);
 		return;
 	}
-	b->rules[b->n_rules++] = r;
+	set->v[set->n++] = r;
 }
 
-/* One parsed rule of a dump: new, changed or as before. */
-static void rule_apply(struct topo_oflow *f, struct oflow_bridge *b, const struct ofctl_rule *pr,
-		       const char *prefix, int64_t now)
+/* One element of a dump (md stolen): new, changed or as before. */
+static void node_apply(struct topo_oflow *f, struct oflow_bridge *b, struct oflow_set *set,
+		       const char *uuid, json_t *md, int64_t now)
 {
-	char uuid[TOPOLOGY_ID_LEN];
-	if (ofctl_rule_uuid(uuid, prefix, pr) < 0)
-		return;
-	struct oflow_rule *r = smap_get(&b->by_uuid, uuid);
-	if (r && r->seen)
-		return; /* the same flow twice in one dump: cannot be; keep the first */
-	json_t *md = ofctl_rule_metadata(pr, uuid);
 	if (!md)
 		return;
+	struct oflow_rule *r = smap_get(&set->by_uuid, uuid);
+	if (r && r->seen) { /* the same flow twice in one dump: cannot be; keep the first */
+		json_decref(md);
+		return;
+	}
 	if (!r) {
-		rule_add(f, b, uuid, md, now);
-		r = smap_get(&b->by_uuid, uuid);
+		node_add(f, b, set, uuid, md, now);
+		r = smap_get(&set->by_uuid, uuid);
 		if (r)
 			r->seen = 1;
 		return;
@@ -177,7 +196,7 @@ static void rule_apply(struct topo_oflow *f, struct oflow_bridge *b, const struc
 		json_decref(md);
 		return;
 	}
-	/* mod-flows: new actions or cookie (Skydive's modRule) */
+	/* mod-flows: new actions or cookie (Skydive's modRule); mod-group (modGroup) */
 	json_t *copy = json_deep_copy(md);
 	if (!copy || topo_update_metadata(f->t->g, r->id, md, now) < 0) {
 		json_decref(copy);
@@ -189,9 +208,16 @@ static void rule_apply(struct topo_oflow *f, struct oflow_bridge *b, const struc
 
 /* ---- children ---------------------------------------------------------------- */
 
-/* Starts ovs-ofctl with argv; its stdout and stderr on *fd (non-blocking, close on
- * exec). The pid, or -errno. */
-static pid_t spawn_ofctl(struct topo_oflow *f, char *const argv[], int *fd)
+/* Waits ms or until asked to stop: 1 when asked. */
+static int wait_stop_ms(struct topo_oflow *f, int ms)
+{
+	struct pollfd p = {.fd = f->stop_fd, .events = POLLIN};
+	return poll(&p, 1, ms) != 0;
+}
+
+/* Starts path with argv; its stdout and stderr on *fd (non-blocking, close on exec).
+ * The pid, or -errno. */
+static pid_t spawn_tool(const char *path, char *const argv[], int *fd)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
@@ -219,7 +245,7 @@ static pid_t spawn_ofctl(struct topo_oflow *f, char *const argv[], int *fd)
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	pid_t pid;
-	int rc = posix_spawn(&pid, f->ofctl, &fa, &at, argv, environ);
+	int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
@@ -253,100 +279,41 @@ static int end_child(pid_t pid, int kill_it)
 	return -1;
 }
 
-static void monitor_close(struct oflow_bridge *b)
+static void monitor_close(struct oflow_mon *m)
 {
-	if (b->mon_fd >= 0)
-		close(b->mon_fd);
-	b->mon_fd = -1;
-	end_child(b->mon_pid, 1);
-	b->mon_pid = 0;
-	b->len = 0;
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	end_child(m->pid, 1);
+	m->pid = 0;
+	m->len = 0;
+	if (m->ctl[0])
+		unlink(m->ctl); /* ovs-ofctl removes it at exit; a killed one may not */
 }
 
-static void monitor_start(struct topo_oflow *f, struct oflow_bridge *b, const char *target)
+/* Reads a child's output to the end (at most OFLOW_MAX_OUTPUT, OFLOW_DUMP_TIMEOUT_MS)
+ * and reaps it. The output (malloc'd, NUL-terminated) or NULL with *why set. */
+static char *run_tool(struct topo_oflow *f, const char *path, char *const argv[], char *why,
+		      size_t whylen)
 {
-	char *argv[] = {"ovs-ofctl", "-O", f->versions, "monitor", (char *)target, "watch:", NULL};
 	int fd;
-	pid_t pid = spawn_ofctl(f, argv, &fd);
+	pid_t pid = spawn_tool(path, argv, &fd);
 	if (pid < 0) {
-		if (!b->quiet)
-			log_warn("oflow probe: cannot run %s: %s", f->ofctl, strerror((int)-pid));
-		b->quiet = 1;
-		b->retry_at = topo_now_ms() + OFLOW_RETRY_MS;
-		return;
-	}
-	b->mon_pid = pid;
-	b->mon_fd = fd;
-	b->len = 0;
-	b->dirty = 1; /* the rules as they are now */
-}
-
-/* Reads what the monitor wrote: any event line makes the bridge dirty. At EOF the
- * monitor is closed and started again later. */
-static void monitor_read(struct oflow_bridge *b)
-{
-	if (!b->buf && !(b->buf = malloc(OFLOW_LINE_MAX)))
-		return;
-	for (;;) {
-		ssize_t n = read(b->mon_fd, b->buf + b->len, OFLOW_LINE_MAX - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			/* the bridge is not there (yet), or vswitchd went away */
-			if (!b->quiet) {
-				char last[200] = "";
-				if (b->len)
-					snprintf(last, sizeof(last), ": %.*s", (int)(b->len < 190 ? b->len : 190),
-						 b->buf);
-				log_warn("oflow probe: ovs-ofctl monitor %s ended%s; retrying in the "
-					 "background", b->name, last);
-			}
-			b->quiet = 1;
-			monitor_close(b);
-			b->retry_at = topo_now_ms() + OFLOW_RETRY_MS;
-			return;
-		}
-		b->len += (size_t)n;
-		char *nl;
-		while ((nl = memchr(b->buf, '\n', b->len))) {
-			size_t l = (size_t)(nl - b->buf);
-			if (ofctl_is_item_line(b->buf, l)) {
-				b->dirty = 1;
-				if (b->quiet)
-					log_info("oflow probe: monitoring the rules of %s", b->name);
-				b->quiet = 0;
-			}
-			memmove(b->buf, nl + 1, b->len - l - 1);
-			b->len -= l + 1;
-		}
-		if (b->len == OFLOW_LINE_MAX) { /* a line that long says nothing we need */
-			b->dirty = 1;
-			b->len = 0;
-		}
-	}
-}
-
-/* Runs dump-flows; the output (malloc'd, NUL-terminated) or NULL with *why set. */
-static char *dump_flows(struct topo_oflow *f, const char *target, char *why, size_t whylen)
-{
-	char *argv[] = {"ovs-ofctl", "-O", f->versions, "dump-flows", (char *)target, NULL};
-	int fd;
-	pid_t pid = spawn_ofctl(f, argv, &fd);
-	if (pid < 0) {
-		snprintf(why, whylen, "cannot run %s: %s", f->ofctl, strerror((int)-pid));
+		snprintf(why, whylen, "cannot run %s: %s", path, strerror((int)-pid));
 		return NULL;
 	}
 	size_t len = 0, cap = 65536;
 	char *out = malloc(cap);
 	int64_t deadline = topo_now_ms() + OFLOW_DUMP_TIMEOUT_MS;
-	int ok = out != NULL, stop = 0;
+	int ok = out != NULL;
+	if (!ok)
+		snprintf(why, whylen, "out of memory");
 	while (ok) {
 		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = f->stop_fd, .events = POLLIN}};
 		int64_t left = deadline - topo_now_ms();
 		if (left <= 0) {
-			snprintf(why, whylen, "dump-flows took more than %d s", OFLOW_DUMP_TIMEOUT_MS / 1000);
+			snprintf(why, whylen, "%s took more than %d s", argv[3] ? argv[3] : argv[0],
+				 OFLOW_DUMP_TIMEOUT_MS / 1000);
 			ok = 0;
 			break;
 		}
@@ -356,7 +323,6 @@ static char *dump_flows(struct topo_oflow *f, const char *target, char *why, siz
 		if (n < 0 || p[1].revents) {
 			snprintf(why, whylen, "stopping");
 			ok = 0;
-			stop = 1;
 			break;
 		}
 		if (!n)
@@ -364,7 +330,7 @@ static char *dump_flows(struct topo_oflow *f, const char *target, char *why, siz
 		if (len + 1 >= cap) {
 			char *nb = cap * 2 <= OFLOW_MAX_OUTPUT ? realloc(out, cap * 2) : NULL;
 			if (!nb) {
-				snprintf(why, whylen, "dump-flows output over %u MiB", OFLOW_MAX_OUTPUT >> 20);
+				snprintf(why, whylen, "output over %u MiB", OFLOW_MAX_OUTPUT >> 20);
 				ok = 0;
 				break;
 			}
@@ -381,7 +347,7 @@ static char *dump_flows(struct topo_oflow *f, const char *target, char *why, siz
 	close(fd);
 	int st = end_child(pid, !ok);
 	if (ok && st != 0) {
-		/* its error line: the last one that is not a flow */
+		/* its error line: the last one that is not an item */
 		out[len] = 0;
 		char *last = NULL, *s = out;
 		for (char *nl; (nl = strchr(s, '\n')) || *s; s = nl ? nl + 1 : s + strlen(s)) {
@@ -397,22 +363,169 @@ static char *dump_flows(struct topo_oflow *f, const char *target, char *why, siz
 	}
 	if (!ok) {
 		free(out);
-		(void)stop;
 		return NULL;
 	}
 	out[len] = 0;
 	return out;
 }
 
-/* Parses a dump and brings the bridge's rule nodes in line with it (graph lock held). */
-static void apply_dump(struct topo_oflow *f, struct oflow_bridge *b, char *out)
+/* The group monitor (Skydive's MonitorGroup): an OpenFlow 1.5 monitor, made a secondary
+ * connection that gets group_mod requests forwarded (OFPT_ROLE_REQUEST and
+ * OFPT_SET_ASYNC sent through its unixctl socket, the bytes Skydive sends). */
+static const char of_set_secondary[] = "061800180000000300000003000000008000000000000002";
+static const char of_forward_groups[] = "061c001000000002000a000800000001";
+
+static int group_monitor_setup(struct topo_oflow *f, struct oflow_mon *m, char *why,
+			       size_t whylen)
+{
+	for (int i = 0; i < 100 && access(m->ctl, F_OK); i++) {
+		if (wait_stop_ms(f, 30))
+			return -1;
+		if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
+			m->pid = 0;
+			snprintf(why, whylen, "the OpenFlow 1.5 monitor ended at once (OpenFlow 1.5 "
+					      "not allowed on the bridge?)");
+			return -1;
+		}
+	}
+	const char *hex[] = {of_set_secondary, of_forward_groups};
+	for (int i = 0; i < 2; i++) {
+		char *argv[] = {"ovs-appctl", "-t", m->ctl, "ofctl/send", (char *)hex[i], NULL};
+		char *out = run_tool(f, f->appctl, argv, why, whylen);
+		if (!out)
+			return -1;
+		free(out);
+	}
+	return 0;
+}
+
+static void monitor_start(struct topo_oflow *f, struct oflow_bridge *b, int kind,
+			  const char *target)
+{
+	struct oflow_mon *m = &b->mon[kind];
+	char ctl_arg[96] = "";
+	int fd;
+	pid_t pid;
+	if (kind == MON_FLOWS) {
+		char *argv[] = {"ovs-ofctl", "-O", f->versions, "monitor", (char *)target, "watch:",
+				NULL};
+		pid = spawn_tool(f->ofctl, argv, &fd);
+	} else {
+		snprintf(m->ctl, sizeof(m->ctl), "/tmp/skydive-ofgroups.%d.%u.ctl", (int)getpid(),
+			 f->ctl_seq++);
+		unlink(m->ctl);
+		snprintf(ctl_arg, sizeof(ctl_arg), "--unixctl=%s", m->ctl);
+		char *argv[] = {"ovs-ofctl", "-O", "OpenFlow15", "monitor", (char *)target, ctl_arg,
+				NULL};
+		pid = spawn_tool(f->ofctl, argv, &fd);
+	}
+	char why[256] = "";
+	if (pid < 0) {
+		snprintf(why, sizeof(why), "cannot run %s: %s", f->ofctl, strerror((int)-pid));
+	} else {
+		m->pid = pid;
+		m->fd = fd;
+		m->len = 0;
+		if (kind == MON_GROUPS && group_monitor_setup(f, m, why, sizeof(why)) < 0)
+			monitor_close(m);
+	}
+	if (m->fd < 0) {
+		if (!m->quiet)
+			log_warn("oflow probe: %s %s monitor: %s; retrying in the background", b->name,
+				 kind == MON_FLOWS ? "rule" : "group", why);
+		m->quiet = 1;
+		m->retry_at = topo_now_ms() + OFLOW_RETRY_MS;
+		return;
+	}
+	m->dirty = 1; /* what there is now */
+}
+
+/* Whether a group monitor line is a group change (" ADD group_id=...", " MOD ...",
+ * " DEL ...", " INSERT_BUCKET ...", " REMOVE_BUCKET ..."). */
+static int group_event_line(const char *s, size_t l)
+{
+	static const char *const ev[] = {" ADD ", " DEL ", " MOD ", " INSERT_BUCKET ",
+					 " REMOVE_BUCKET ", NULL};
+	for (int i = 0; ev[i]; i++)
+		if (l >= strlen(ev[i]) && !memcmp(s, ev[i], strlen(ev[i])))
+			return 1;
+	return 0;
+}
+
+/* Reads what a monitor wrote: a change makes it dirty. At EOF the monitor is closed
+ * and started again later. */
+static void monitor_read(struct oflow_bridge *b, int kind)
+{
+	struct oflow_mon *m = &b->mon[kind];
+	if (!m->buf && !(m->buf = malloc(OFLOW_LINE_MAX))) {
+		monitor_close(m);
+		m->retry_at = topo_now_ms() + OFLOW_RETRY_MS;
+		return;
+	}
+	for (;;) {
+		ssize_t n = read(m->fd, m->buf + m->len, OFLOW_LINE_MAX - m->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			/* the bridge is not there (yet), or vswitchd went away */
+			if (!m->quiet) {
+				char last[200] = "";
+				if (m->len)
+					snprintf(last, sizeof(last), ": %.*s", (int)(m->len < 190 ? m->len : 190),
+						 m->buf);
+				log_warn("oflow probe: ovs-ofctl %s monitor of %s ended%s; retrying in "
+					 "the background",
+					 kind == MON_FLOWS ? "rule" : "group", b->name, last);
+			}
+			m->quiet = 1;
+			monitor_close(m);
+			m->retry_at = topo_now_ms() + OFLOW_RETRY_MS;
+			return;
+		}
+		m->len += (size_t)n;
+		char *nl;
+		while ((nl = memchr(m->buf, '\n', m->len))) {
+			size_t l = (size_t)(nl - m->buf);
+			if (kind == MON_FLOWS ? ofctl_is_item_line(m->buf, l)
+					      : group_event_line(m->buf, l))
+				m->dirty = 1;
+			if (kind == MON_FLOWS && m->dirty && m->quiet) {
+				log_info("oflow probe: monitoring the rules of %s", b->name);
+				m->quiet = 0;
+			}
+			memmove(m->buf, nl + 1, m->len - l - 1);
+			m->len -= l + 1;
+		}
+		if (m->len == OFLOW_LINE_MAX) { /* a line that long says nothing we need */
+			m->dirty = 1;
+			m->len = 0;
+		}
+	}
+}
+
+static void log_bad_line(struct topo_oflow *f, struct oflow_bridge *b, const char *what,
+			 const struct ofctl_error *err, const char *s)
+{
+	uint64_t n = ++f->bad_lines;
+	if (n == 1 || n == 10 || n == 100 || n % 1000 == 0)
+		log_warn("oflow probe: %s: a line of %s left out (%llu so far): %s at byte %zu: "
+			 "%.200s",
+			 b->name, what, (unsigned long long)n, err->msg, err->pos, s);
+}
+
+/* Parses a dump and brings the bridge's nodes of that kind in line with it (graph lock
+ * held). */
+static void apply_dump(struct topo_oflow *f, struct oflow_bridge *b, int kind, char *out)
 {
 	int64_t now = topo_now_ms();
+	struct oflow_set *set = &b->set[kind];
 	char *prefix = NULL;
 	if (asprintf(&prefix, "%s-%s-", f->host, b->name) < 0)
 		return;
-	for (size_t i = 0; i < b->n_rules; i++)
-		b->rules[i]->seen = 0;
+	for (size_t i = 0; i < set->n; i++)
+		set->v[i]->seen = 0;
 	uint64_t kept = 0, left = 0;
 	for (char *s = out, *nl; *s; s = nl ? nl + 1 : s + strlen(s)) {
 		nl = strchr(s, '\n');
@@ -423,51 +536,84 @@ static void apply_dump(struct topo_oflow *f, struct oflow_bridge *b, char *out)
 			left++;
 			continue;
 		}
-		struct ofctl_rule pr;
 		struct ofctl_error err = {0};
-		int rc = ofctl_parse_rule(s, l, &pr, &err);
-		if (rc < 0) {
-			uint64_t n = ++f->bad_lines;
-			if (n == 1 || n == 10 || n == 100 || n % 1000 == 0)
-				log_warn("oflow probe: %s: a line of dump-flows left out (%llu so far): %s "
-					 "at byte %zu: %.200s",
-					 b->name, (unsigned long long)n, err.msg, err.pos, s);
-			continue;
+		char uuid[TOPOLOGY_ID_LEN];
+		if (kind == MON_FLOWS) {
+			struct ofctl_rule pr;
+			if (ofctl_parse_rule(s, l, &pr, &err) < 0) {
+				log_bad_line(f, b, "dump-flows", &err, s);
+				continue;
+			}
+			if (ofctl_rule_uuid(uuid, prefix, &pr) == 0)
+				node_apply(f, b, set, uuid, ofctl_rule_metadata(&pr, uuid), now);
+			ofctl_rule_clear(&pr);
+		} else {
+			struct ofctl_group gr;
+			if (ofctl_parse_group(s, l, &gr, &err) < 0) {
+				log_bad_line(f, b, "dump-groups", &err, s);
+				continue;
+			}
+			if (ofctl_group_uuid(uuid, prefix, gr.group_id) == 0)
+				node_apply(f, b, set, uuid, ofctl_group_metadata(&gr, uuid), now);
+			ofctl_group_clear(&gr);
 		}
-		rule_apply(f, b, &pr, prefix, now);
-		ofctl_rule_clear(&pr);
 		kept++;
 	}
 	if (left != b->left_out && left)
-		log_warn("oflow probe: %s has more than %d rules: %llu left out", b->name,
-			 OFLOW_MAX_RULES, (unsigned long long)left);
-	b->left_out = left;
-	for (size_t i = b->n_rules; i-- > 0;)
-		if (!b->rules[i]->seen)
-			rule_delete(f, b, i, now);
+		log_warn("oflow probe: %s has more than %d %s: %llu left out", b->name,
+			 OFLOW_MAX_RULES, kind == MON_FLOWS ? "rules" : "groups",
+			 (unsigned long long)left);
+	if (kind == MON_FLOWS)
+		b->left_out = left;
+	for (size_t i = set->n; i-- > 0;)
+		if (!set->v[i]->seen)
+			node_delete(f, set, i, now);
 	free(prefix);
 }
 
 static void bridge_free(struct oflow_bridge *b)
 {
-	for (size_t i = 0; i < b->n_rules; i++) {
-		json_decref(b->rules[i]->md);
-		free(b->rules[i]);
+	for (int k = 0; k < MON_KINDS; k++) {
+		struct oflow_set *set = &b->set[k];
+		for (size_t i = 0; i < set->n; i++) {
+			json_decref(set->v[i]->md);
+			free(set->v[i]);
+		}
+		free(set->v);
+		smap_free(&set->by_uuid);
+		free(b->mon[k].buf);
 	}
-	free(b->rules);
-	smap_free(&b->by_uuid);
 	free(b->uuid);
 	free(b->name);
 	free(b->target);
-	free(b->buf);
 	free(b);
 }
 
-/* Waits ms or until asked to stop: 1 when asked. */
-static int wait_stop(struct topo_oflow *f, int ms)
+/* Runs the dump of that kind and applies it. */
+static void bridge_dump(struct topo_oflow *f, struct oflow_bridge *b, int kind,
+			const char *target)
 {
-	struct pollfd p = {.fd = f->stop_fd, .events = POLLIN};
-	return poll(&p, 1, ms) != 0;
+	struct oflow_mon *m = &b->mon[kind];
+	m->dirty = 0;
+	char why[256] = "";
+	char *out;
+	if (kind == MON_FLOWS) {
+		char *argv[] = {"ovs-ofctl", "-O", f->versions, "dump-flows", (char *)target, NULL};
+		out = run_tool(f, f->ofctl, argv, why, sizeof(why));
+	} else {
+		char *argv[] = {"ovs-ofctl", "-O", "OpenFlow15", "dump-groups", (char *)target, NULL};
+		out = run_tool(f, f->ofctl, argv, why, sizeof(why));
+	}
+	if (!out) {
+		if (!m->quiet)
+			log_warn("oflow probe: %s: %s", b->name, why);
+		return;
+	}
+	graph_lock(f->t->g);
+	if (!b->gone)
+		apply_dump(f, b, kind, out);
+	graph_unlock(f->t->g);
+	free(out);
 }
 
 static void *oflow_main(void *arg)
@@ -479,13 +625,14 @@ static void *oflow_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct pollfd *pf = NULL;
 	struct oflow_bridge **snap = NULL;
-	size_t cap = 0;
+	size_t cap = 0; /* bridges the arrays hold */
+	int kinds = f->appctl ? MON_KINDS : 1;
 	for (;;) {
 		/* what to watch, and the bridges that went */
 		graph_lock(g);
-		if (f->n_br + 2 > cap) {
+		if (f->n_br > cap) {
 			size_t nc = f->n_br + 16;
-			struct pollfd *np = realloc(pf, nc * sizeof(*np));
+			struct pollfd *np = realloc(pf, (2 + nc * MON_KINDS) * sizeof(*np));
 			if (np)
 				pf = np;
 			struct oflow_bridge **ns = realloc(snap, nc * sizeof(*ns));
@@ -494,9 +641,9 @@ static void *oflow_main(void *arg)
 			if (np && ns)
 				cap = nc;
 		}
-		if (!pf || !snap || cap < f->n_br + 2) { /* out of memory: try again soon */
+		if (!pf || (f->n_br && (!snap || cap < f->n_br))) { /* out of memory: later */
 			graph_unlock(g);
-			if (wait_stop(f, OFLOW_RETRY_MS))
+			if (wait_stop_ms(f, OFLOW_RETRY_MS))
 				break;
 			continue;
 		}
@@ -505,15 +652,17 @@ static void *oflow_main(void *arg)
 		int64_t now = topo_now_ms(), timeout = -1;
 		for (size_t i = 0; i < f->n_br;) {
 			struct oflow_bridge *b = f->br[i];
-			if (b->gone) { /* its monitor is ended below, out of the lock */
+			if (b->gone) { /* its monitors are ended below, out of the lock */
 				f->br[i] = f->br[--f->n_br];
 				b->next_gone = reap;
 				reap = b;
 				continue;
 			}
 			snap[n++] = b;
-			if (b->mon_fd < 0) {
-				int64_t w = b->retry_at > now ? b->retry_at - now : 0;
+			for (int k = 0; k < kinds; k++) {
+				if (b->mon[k].fd >= 0)
+					continue;
+				int64_t w = b->mon[k].retry_at > now ? b->mon[k].retry_at - now : 0;
 				if (timeout < 0 || w < timeout)
 					timeout = w;
 			}
@@ -523,14 +672,17 @@ static void *oflow_main(void *arg)
 		while (reap) {
 			struct oflow_bridge *b = reap;
 			reap = b->next_gone;
-			monitor_close(b);
+			for (int k = 0; k < MON_KINDS; k++)
+				monitor_close(&b->mon[k]);
 			bridge_free(b);
 		}
 		pf[0] = (struct pollfd){.fd = f->stop_fd, .events = POLLIN};
 		pf[1] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		for (size_t i = 0; i < n; i++)
-			pf[i + 2] = (struct pollfd){.fd = snap[i]->mon_fd, .events = POLLIN};
-		int rc = poll(pf, n + 2, timeout > 60000 ? 60000 : (int)timeout);
+			for (int k = 0; k < MON_KINDS; k++)
+				pf[2 + i * MON_KINDS + k] =
+				    (struct pollfd){.fd = snap[i]->mon[k].fd, .events = POLLIN};
+		int rc = poll(pf, 2 + n * MON_KINDS, timeout > 60000 ? 60000 : (int)timeout);
 		if (rc < 0 && errno != EINTR)
 			break;
 		if (pf[0].revents)
@@ -544,29 +696,19 @@ static void *oflow_main(void *arg)
 		now = topo_now_ms();
 		for (size_t i = 0; i < n; i++) {
 			struct oflow_bridge *b = snap[i];
-			if (b->mon_fd >= 0 && pf[i + 2].revents)
-				monitor_read(b);
 			graph_lock(g);
-			int gone = b->gone;
-			char *target = gone ? NULL : strdup(b->target);
+			char *target = b->gone ? NULL : strdup(b->target);
 			graph_unlock(g);
 			if (!target)
 				continue;
-			if (b->mon_fd < 0 && now >= b->retry_at)
-				monitor_start(f, b, target);
-			if (b->dirty && b->mon_fd >= 0) {
-				b->dirty = 0;
-				char why[256] = "";
-				char *out = dump_flows(f, target, why, sizeof(why));
-				if (out) {
-					graph_lock(g);
-					if (!b->gone)
-						apply_dump(f, b, out);
-					graph_unlock(g);
-					free(out);
-				} else if (!b->quiet) {
-					log_warn("oflow probe: %s: %s", b->name, why);
-				}
+			for (int k = 0; k < kinds; k++) {
+				struct oflow_mon *m = &b->mon[k];
+				if (m->fd >= 0 && pf[2 + i * MON_KINDS + k].revents)
+					monitor_read(b, k);
+				if (m->fd < 0 && now >= m->retry_at)
+					monitor_start(f, b, k, target);
+				if (m->dirty && m->fd >= 0)
+					bridge_dump(f, b, k, target);
 			}
 			free(target);
 		}
@@ -579,7 +721,8 @@ static void *oflow_main(void *arg)
 		memcpy(all_br, f->br, nb * sizeof(*all_br));
 	graph_unlock(g);
 	for (size_t i = 0; all_br && i < nb; i++)
-		monitor_close(all_br[i]);
+		for (int k = 0; k < MON_KINDS; k++)
+			monitor_close(&all_br[i]->mon[k]);
 	free(all_br);
 	free(pf);
 	free(snap);
@@ -605,8 +748,8 @@ void topo_oflow_bridges(struct topology *t, const char *const *uuids, const char
 			j++;
 		if (j < n)
 			continue;
-		/* Skydive's OnOvsBridgeDel: the bridge's rules go with it */
-		bridge_clear_rules(f, b, now);
+		/* Skydive's OnOvsBridgeDel: the bridge's rules and groups go with it */
+		bridge_clear(f, b, now);
 		b->gone = 1;
 		changed = 1;
 	}
@@ -642,7 +785,10 @@ void topo_oflow_bridges(struct topology *t, const char *const *uuids, const char
 		b->uuid = strdup(uuids[j]);
 		b->name = strdup(names[j]);
 		b->target = strdup(addr ? addr : names[j]);
-		b->mon_fd = -1;
+		b->set[MON_FLOWS].type = "ofrule";
+		b->set[MON_GROUPS].type = "ofgroup";
+		for (int k = 0; k < MON_KINDS; k++)
+			b->mon[k].fd = -1;
 		if (!b->uuid || !b->name || !b->target) {
 			bridge_free(b);
 			return;
@@ -672,8 +818,8 @@ static char *ovsdb_host(const char *target)
 	return strdup(s);
 }
 
-/* ovs-ofctl on PATH, or NULL. */
-static char *find_ofctl(void)
+/* tool on PATH, or NULL. */
+static char *find_tool(const char *tool)
 {
 	const char *path = getenv("PATH");
 	if (!path || !*path)
@@ -682,7 +828,7 @@ static char *find_ofctl(void)
 		const char *c = strchr(p, ':');
 		size_t l = c ? (size_t)(c - p) : strlen(p);
 		char *full = NULL;
-		if (l && asprintf(&full, "%.*s/ovs-ofctl", (int)l, p) >= 0) {
+		if (l && asprintf(&full, "%.*s/%s", (int)l, p, tool) >= 0) {
 			if (!access(full, X_OK))
 				return full;
 			free(full);
@@ -700,7 +846,8 @@ int topo_oflow_start(struct topology *t)
 	f->t = t;
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	f->ofctl = find_ofctl();
+	f->ofctl = find_tool("ovs-ofctl");
+	f->appctl = find_tool("ovs-appctl"); /* the group monitor's; without it, no groups */
 	f->versions = strdup(t->oflow_versions ? t->oflow_versions : "OpenFlow10");
 	f->address = t->oflow_address ? json_incref(t->oflow_address) : json_object();
 	f->host = ovsdb_host(t->ovsdb);
@@ -719,8 +866,10 @@ int topo_oflow_start(struct topology *t)
 		rc = -pthread_create(&f->thread, NULL, oflow_main, f);
 		if (!rc) {
 			f->thread_started = 1;
-			log_info("oflow probe: OpenFlow rules of every bridge through %s (-O %s)",
-				 f->ofctl, f->versions);
+			log_info("oflow probe: OpenFlow rules of every bridge through %s (-O %s)%s",
+				 f->ofctl, f->versions,
+				 f->appctl ? ", groups with OpenFlow 1.5"
+					   : "; no ovs-appctl on PATH: no ofgroup nodes");
 			return 0;
 		}
 		graph_lock(t->g);
@@ -732,6 +881,7 @@ int topo_oflow_start(struct topology *t)
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
 	free(f->ofctl);
+	free(f->appctl);
 	free(f->versions);
 	json_decref(f->address);
 	json_decref(f->warned);
@@ -767,6 +917,7 @@ void topo_oflow_free(struct topology *t)
 	close(f->stop_fd);
 	close(f->wake_fd);
 	free(f->ofctl);
+	free(f->appctl);
 	free(f->versions);
 	json_decref(f->address);
 	json_decref(f->warned);

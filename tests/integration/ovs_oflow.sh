@@ -237,6 +237,33 @@ else
 	ko del-flows-table "$(q "$API" "G.V().Has('Type','ofrule')" | jq -c '[.[].Metadata | {UUID, Table}]')"
 fi
 
+# ---- groups: ofgroup nodes (OpenFlow 1.5 group monitor, Skydive's MonitorGroup) ----
+ovs-ofctl -O OpenFlow15 add-group "$BR" "group_id=7,type=all,bucket=output:1"
+ug=$(uuid5 "${prefix}-7")
+if wait_for "$API" 10 "G.V().Has('UUID','$ug')" '
+	length == 1 and (.[0].Metadata | .Type == "ofgroup" and .GroupId == 7 and .GroupType == "all" and
+	.Buckets == [{"Id":0,"Actions":[{"Function":"output","Arguments":[{"Function":"1"}]}]}])' &&
+	q "$API" "G.V().Has('UUID','$ug').InE()" | jq -e 'length == 1 and .[0].Parent == $b and .[0].Metadata.RelationType == "ownership"' 		--arg b "$bid" >/dev/null; then
+	ok "add-group (ofgroup under the bridge)"
+else
+	ko add-group "$(q "$API" "G.V().Has('Type','ofgroup')" | jq -c '[.[].Metadata]' | head -c 400) want UUID $ug; groups: $(ovs-ofctl -O OpenFlow15 dump-groups "$BR" | tail -n +2); log: $(grep -i group "$tmp/aio.log" | tail -2)"
+fi
+gid=$(q "$API" "G.V().Has('UUID','$ug')" | jq -r '.[0].ID // empty')
+ovs-ofctl -O OpenFlow15 mod-group "$BR" "group_id=7,type=all,bucket=output:2,bucket=output:3"
+if wait_for "$API" 10 "G.V().Has('UUID','$ug')" '
+	length == 1 and .[0].ID == $id and (.[0].Metadata.Buckets | length == 2 and
+	.[1].Actions == [{"Function":"output","Arguments":[{"Function":"3"}]}])' --arg id "$gid"; then
+	ok "mod-group (same node, two buckets)"
+else
+	ko mod-group "$(q "$API" "G.V().Has('UUID','$ug')" | jq -c '[.[].Metadata.Buckets]' | head -c 400)"
+fi
+ovs-ofctl -O OpenFlow15 del-groups "$BR" "group_id=7"
+if wait_for "$API" 10 "G.V().Has('Type','ofgroup').Count()" '. == 0 or . == [0]'; then
+	ok del-group
+else
+	ko del-group "$(q "$API" "G.V().Has('Type','ofgroup')" | jq -c '[.[].Metadata.GroupId]')"
+fi
+
 # ---- a second bridge, then del-br ------------------------------------------------
 vsctl add-br "$BR2" -- set bridge "$BR2" datapath_type=netdev
 u_b2=$(uuid5 "$tmp/db.sock-$BR2--0-0")
@@ -250,7 +277,8 @@ fi
 # The agent without ovs.oflow.enable saw the same bridges and made no ofrule node.
 if wait_for "$API2" 10 "G.V().Has('Type','ovsbridge').Values('Name')" 'index($a) != null and index($b) != null' \
 	--arg a "$BR" --arg b "$BR2" &&
-	q "$API2" "G.V().Has('Type','ofrule').Count()" | jq -e '. == 0 or . == [0]' >/dev/null; then
+	q "$API2" "G.V().Has('Type','ofrule').Count()" | jq -e '. == 0 or . == [0]' >/dev/null &&
+	q "$API2" "G.V().Has('Type','ofgroup').Count()" | jq -e '. == 0 or . == [0]' >/dev/null; then
 	ok "disabled-no-ofrule"
 else
 	ko disabled-no-ofrule "$(q "$API2" "G.V().Has('Type','ofrule')" | head -c 300)"
