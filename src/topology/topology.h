@@ -21,8 +21,8 @@
  * "vxlan", ..., owned by the bridge) for an interface without a kernel
  * link; patch peers are joined by a "patch" edge. docs/TOPOLOGY.md.
  * The OpenFlow probe (oflow.c) adds an "ofrule" node per OpenFlow rule of each bridge
- * (Cookie, Table, Priority, Filters, Actions, UUID as Skydive's ofctl probe), owned by
- * its ovsbridge node.
+ * (Cookie, Table, Priority, Filters, Actions, UUID as Skydive's ofctl probe) and an
+ * "ofgroup" node per group (GroupId, GroupType, Buckets, UUID), owned by the ovsbridge.
  * The LLDP probe (lldp.c) adds a "switch" node per neighbour chassis and a
  * "switchport" node per neighbour port (LLDP metadata as Skydive's), with
  * chassis->port (ownership and layer2) and port->link (layer2) edges.
