@@ -36,6 +36,11 @@ struct agent_opts {
 	int lldp;
 	const char *const *lldp_interfaces;
 	size_t n_lldp_interfaces;
+	/* OpenFlow rule probe (ovs.oflow.enable; topology.h): ovs-ofctl's -O list and the
+	 * bridge -> switch address map (ovs.oflow.openflow_versions, ovs.oflow.address) */
+	int oflow;
+	const char *oflow_versions;
+	const json_t *oflow_address;
 	/* captures (see captures.h, flow_sender.h) */
 	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
 	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */
@@ -116,6 +121,7 @@ struct agent_config {
 	struct appmap *appmap;	  /* opts.appmap, owned; NULL when none is set */
 	json_t *lldp_list;	  /* agent.topology.lldp.interfaces, owned */
 	const char **lldp_ifs;	  /* opts.lldp_interfaces, owned */
+	char *oflow_versions;	  /* opts.oflow_versions, owned */
 };
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen);

@@ -110,6 +110,103 @@ static int agent_config_lldp(struct agent_config *ac, const struct config *cfg, 
 	return 0;
 }
 
+/* Skydive's ovs.oflow keys (etc/skydive.yml.default, ovs_of.go NewOvsOfProbeHandler):
+ * rules read with ovs-ofctl; what we do not do (the native OpenFlow client, TLS to
+ * switches) is refused rather than ignored. */
+static int agent_config_oflow(struct agent_config *ac, const struct config *cfg, int ovsdb,
+			      char *err, size_t errlen)
+{
+	struct agent_opts *o = &ac->opts;
+	o->oflow = config_get_bool(cfg, "ovs.oflow.enable", 0);
+	if (!o->oflow)
+		return 0;
+	if (!ovsdb) {
+		snprintf(err, errlen, "ovs.oflow.enable needs the ovsdb probe in "
+				      "agent.topology.probes (the bridges come from it)");
+		return -EINVAL;
+	}
+	if (config_get_bool(cfg, "ovs.oflow.native", 0)) {
+		snprintf(err, errlen, "ovs.oflow.native: the native OpenFlow client is not "
+				      "implemented in this build; rules are read with ovs-ofctl "
+				      "(leave native false)");
+		return -EINVAL;
+	}
+	static const char *const tls_keys[] = {"ovs.oflow.cert", "ovs.oflow.key", "ovs.oflow.ca"};
+	for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+		const char *v = config_get_string(cfg, tls_keys[i], "");
+		if (*v) {
+			snprintf(err, errlen, "%s: TLS connections to switches (ssl: addresses) are "
+					      "not supported in this build",
+				 tls_keys[i]);
+			return -EINVAL;
+		}
+	}
+	json_t *vers = config_get_list(cfg, "ovs.oflow.openflow_versions", "OpenFlow10");
+	if (!vers) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = json_array_size(vers), len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_array_get(vers, i));
+		/* the names ovs-ofctl -O takes, OpenFlow 1.0 to 1.5 */
+		if (!v || strlen(v) != 10 || strncmp(v, "OpenFlow1", 9) || v[9] < '0' || v[9] > '5') {
+			snprintf(err, errlen, "ovs.oflow.openflow_versions item #%zu: '%.40s' is not "
+					      "OpenFlow10..OpenFlow15", i, v ? v : "(not a string)");
+			json_decref(vers);
+			return -EINVAL;
+		}
+		len += strlen(v) + 1;
+	}
+	if (!n) {
+		snprintf(err, errlen, "ovs.oflow.openflow_versions names no version");
+		json_decref(vers);
+		return -EINVAL;
+	}
+	ac->oflow_versions = calloc(1, len);
+	if (!ac->oflow_versions) {
+		json_decref(vers);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(ac->oflow_versions, ",");
+		strcat(ac->oflow_versions, json_string_value(json_array_get(vers, i)));
+	}
+	json_decref(vers);
+	o->oflow_versions = ac->oflow_versions;
+	const json_t *addr = config_get_json(cfg, "ovs.oflow.address");
+	if (addr && !json_is_null(addr)) {
+		if (!json_is_object(addr)) {
+			snprintf(err, errlen, "ovs.oflow.address must map bridge names to switch "
+					      "addresses");
+			return -EINVAL;
+		}
+		const char *br;
+		const json_t *v;
+		json_object_foreach((json_t *)addr, br, v)
+		{
+			const char *s = json_string_value(v);
+			if (s && !strncmp(s, "ssl:", 4)) {
+				snprintf(err, errlen, "ovs.oflow.address.%.60s: '%.80s': TLS "
+						      "connections to switches are not supported in "
+						      "this build (unix:PATH or tcp:HOST:PORT)",
+					 br, s);
+				return -EINVAL;
+			}
+			if (!s || (strncmp(s, "unix:", 5) && strncmp(s, "tcp:", 4)) || !s[5]) {
+				snprintf(err, errlen, "ovs.oflow.address.%.60s: '%.80s' is not a switch "
+						      "address (unix:PATH or tcp:HOST:PORT)",
+					 br, s ? s : "(not a string)");
+				return -EINVAL;
+			}
+		}
+		o->oflow_address = addr;
+	}
+	return 0;
+}
+
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -322,13 +419,9 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	}
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
-	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not
-	 * built yet, so asking for them is an error rather than a graph without them. */
-	if (config_get_bool(cfg, "ovs.oflow.enable", 0)) {
-		snprintf(err, errlen, "ovs.oflow.enable: OpenFlow rule nodes (ofrule) are not "
-				      "implemented in this build");
+	if (agent_config_oflow(ac, cfg, ovsdb, err, errlen) < 0) {
 		agent_config_free(ac);
-		return -ENOTSUP;
+		return -EINVAL;
 	}
 	return 0;
 oom:
@@ -346,5 +439,6 @@ void agent_config_free(struct agent_config *ac)
 	json_decref(ac->analyzers);
 	json_decref(ac->lldp_list);
 	free(ac->lldp_ifs);
+	free(ac->oflow_versions);
 	memset(ac, 0, sizeof(*ac));
 }

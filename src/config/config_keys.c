@@ -131,7 +131,13 @@ static const struct {
     {"tls.client_key", KEY_LEAF},
     {"tls.require_client_cert", KEY_LEAF},
     {"ovs.ovsdb", KEY_LEAF},
-    {"ovs.oflow.enable", KEY_LEAF}, /* refused when true: agent_config.c */
+    {"ovs.oflow.enable", KEY_LEAF},
+    {"ovs.oflow.native", KEY_LEAF}, /* refused when true: agent_config.c */
+    {"ovs.oflow.openflow_versions", KEY_LEAF},
+    {"ovs.oflow.address", KEY_TREE}, /* bridge name -> switch address */
+    {"ovs.oflow.cert", KEY_LEAF},    /* refused when set (no TLS to switches) */
+    {"ovs.oflow.key", KEY_LEAF},
+    {"ovs.oflow.ca", KEY_LEAF},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

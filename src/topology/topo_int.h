@@ -64,12 +64,17 @@ struct topo_edge {
 struct topo_ovs; /* ovsdb.c */
 struct topo_sockinfo; /* socketinfo.c */
 struct topo_lldp; /* lldp.c */
+struct topo_oflow; /* oflow.c */
 
 struct topology {
 	struct graph *g;
 	char *host_id, *origin, *run_path;
 	char *ovsdb;		/* OVSDB target; "" = no OVSDB probe */
 	struct topo_ovs *ovs; /* the OVSDB probe, once started */
+	int oflow_on;		   /* OpenFlow rule probe wanted (ovs.oflow.enable) */
+	char *oflow_versions;	   /* its -O argument */
+	json_t *oflow_address;	   /* bridge name -> ovs-ofctl target; NULL = none */
+	struct topo_oflow *oflow; /* the OpenFlow rule probe, once started (graph lock) */
 	int64_t socketinfo_ms;		/* socketinfo refresh; 0 = no socketinfo probe */
 	struct topo_sockinfo *sockinfo; /* the socketinfo probe, once started */
 	int lldp_on;	      /* LLDP probe wanted */
@@ -169,6 +174,17 @@ json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name
 			    const char *mac);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
+
+/* oflow.c: the OpenFlow rule probe (a thread running ovs-ofctl monitor and dump-flows
+ * per bridge). start: 0, -ENOENT (no ovs-ofctl on PATH) or -errno. */
+int topo_oflow_start(struct topology *t);
+void topo_oflow_stop(struct topology *t); /* joins, ends its children; nodes stay */
+void topo_oflow_free(struct topology *t); /* stops first */
+/* Graph lock held, from the OVSDB probe after each sync: the bridges (OVS row UUID and
+ * name, n of each) the OVSDB has now. Rules of a bridge that went are deleted here;
+ * the thread starts and ends monitors. Without the probe, nothing. */
+void topo_oflow_bridges(struct topology *t, const char *const *uuids, const char *const *names,
+			size_t n);
 
 /* lldp.c: copies the LLDP options into t (-EINVAL with err filled for a bad
  * name, -ENOMEM); free releases them. */

@@ -46,6 +46,13 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	    (o->host_metadata && !t->host_extra))
 		goto oom;
 	topology_host_tid(t->host_node_id, t->host_id);
+	t->oflow_on = o->oflow && *t->ovsdb;
+	if (t->oflow_on) {
+		t->oflow_versions = strdup(o->oflow_versions ? o->oflow_versions : "OpenFlow10");
+		t->oflow_address = o->oflow_address ? json_deep_copy(o->oflow_address) : NULL;
+		if (!t->oflow_versions || (o->oflow_address && !t->oflow_address))
+			goto oom;
+	}
 	if (topo_lldp_init(t, o, err, errlen) < 0) {
 		topology_free(t);
 		return NULL;
@@ -113,6 +120,16 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (t->oflow_on) { /* before the OVSDB probe, which tells it the bridges */
+		rc = topo_oflow_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: OpenFlow rule probe (ovs.oflow.enable): %s",
+				 rc == -ENOENT ? "ovs-ofctl not found on PATH (Debian package "
+						 "openvswitch-common)"
+					       : strerror(-rc));
+			return rc;
+		}
+	}
 	if (*t->ovsdb) {
 		rc = topo_ovs_start(t);
 		if (rc < 0) {
@@ -144,6 +161,7 @@ void topology_stop(struct topology *t)
 	topo_socketinfo_stop(t); /* reads the named namespace list: before netns */
 	topo_lldp_stop(t);
 	topo_ovs_stop(t);
+	topo_oflow_stop(t); /* after the OVSDB probe, its only caller */
 	topo_netns_stop(t); /* stops every named namespace probe too */
 	topo_netlink_stop(t->root);
 	t->started = 0;
@@ -155,6 +173,9 @@ void topology_free(struct topology *t)
 		return;
 	topology_stop(t);
 	topo_ovs_free(t);
+	topo_oflow_free(t);
+	free(t->oflow_versions);
+	json_decref(t->oflow_address);
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		json_decref(t->intfs[i]->md);
 		free(t->intfs[i]);

@@ -20,6 +20,9 @@
  * has one ("internal", "tap"), or a node of the probe's own (Type "patch",
  * "vxlan", ..., owned by the bridge) for an interface without a kernel
  * link; patch peers are joined by a "patch" edge. docs/TOPOLOGY.md.
+ * The OpenFlow probe (oflow.c) adds an "ofrule" node per OpenFlow rule of each bridge
+ * (Cookie, Table, Priority, Filters, Actions, UUID as Skydive's ofctl probe) and an
+ * "ofgroup" node per group (GroupId, GroupType, Buckets, UUID), owned by the ovsbridge.
  * The LLDP probe (lldp.c) adds a "switch" node per neighbour chassis and a
  * "switchport" node per neighbour port (LLDP metadata as Skydive's), with
  * chassis->port (ownership and layer2) and port->link (layer2) edges.
@@ -61,6 +64,14 @@ struct topology_opts {
 	int lldp;
 	const char *const *lldp_interfaces;
 	size_t n_lldp_interfaces;
+	/* OpenFlow rule probe (src/topology/oflow.c, Skydive's ovs.oflow): with the OVSDB
+	 * probe, each bridge's rules as ofrule nodes, read with ovs-ofctl. oflow_versions
+	 * is ovs-ofctl's -O list ("OpenFlow10,OpenFlow13"; NULL = OpenFlow10);
+	 * oflow_address maps a bridge name to the switch ovs-ofctl is given ("unix:PATH",
+	 * "tcp:HOST:PORT"; copied, may be NULL). topology_start fails without ovs-ofctl. */
+	int oflow;
+	const char *oflow_versions;
+	const json_t *oflow_address;
 };
 
 struct topology;
