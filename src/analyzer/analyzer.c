@@ -14,6 +14,7 @@
 #include "analyzer/flow_live.h"
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
+#include "analyzer/topo_rules.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "graph/graph.h"
@@ -31,6 +32,7 @@ struct analyzer {
 	struct capture_res *captures; /* /api/capture */
 	struct alert_actions *alert_actions; /* webhooks and commands of alerts */
 	struct alert_res *alerts;     /* /api/alert */
+	struct topo_rules *rules;     /* /api/noderule, /api/edgerule */
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
@@ -71,6 +73,22 @@ static void alert_route(void *user, const struct http_request *req, struct rest_
 	struct analyzer *a = user;
 	alert_res_handle(a->alerts, req->method, req->path, req->content_type, req->body,
 	                 req->body_len, out);
+}
+
+/* /api/noderule[/<id>] and /api/edgerule[/<id>] (topo_rules.h), on the loop: the registry
+ * only; the rules are applied on their own thread */
+static void noderule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 0, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
+}
+
+static void edgerule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 1, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
 }
 
 /* alert_broadcast_fn: alert messages to the WebSocket subscribers (any thread) */
@@ -332,6 +350,13 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* node and edge rules: their registries, then the thread applying them */
+	a->rules = topo_rules_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                          a->g, cfg);
+	if (!a->rules || topo_rules_start(a->rules)) {
+		snprintf(err, errlen, "cannot load or start the node and edge rules");
+		return -1;
+	}
 	dispatch_tick(a);
 	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
 		return -1;
@@ -363,6 +388,16 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
 	                                            HTTP_ROUTE_YAML,
 	                                   .handle = alert_route,
+	                                   .user = a};
+	a->routes[2] = (struct http_route){.path = "/api/noderule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = noderule_route,
+	                                   .user = a};
+	a->routes[3] = (struct http_route){.path = "/api/edgerule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = edgerule_route,
 	                                   .user = a};
 	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",
 	                                            .binary = 1,
@@ -408,6 +443,7 @@ void analyzer_stop(struct analyzer *a)
 		flow_store_set_live(a->fs, NULL);
 		flow_live_free(a->live);
 	}
+	topo_rules_free(a->rules); /* before the graph it writes */
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */
 	alert_actions_free(a->alert_actions);
 	capture_res_free(a->captures);
