@@ -156,8 +156,15 @@ int topo_rules_validate_node(json_t *obj, struct res_error *err)
 			                "Query is only used by 'update' rules (a 'create' rule makes one "
 			                "node from its Metadata)");
 	} else {
-		if (json_object_get(md, "Type") || json_object_get(md, "Name"))
-			return res_fail(err, -1, "Name and Type fields can not be changed");
+		const char *k;
+		json_t *kv;
+		json_object_foreach((json_t *)md, k, kv)
+		{
+			/* "Name.x" would replace the Name by an object (SetField) */
+			if (!strcmp(k, "Name") || !strcmp(k, "Type") || !strncmp(k, "Name.", 5) ||
+			    !strncmp(k, "Type.", 5))
+				return res_fail(err, -1, "Name and Type fields can not be changed");
+		}
 		if (!json_object_size(md))
 			return res_fail(err, -1,
 			                "an 'update' rule needs Metadata: the keys to set on the nodes "
