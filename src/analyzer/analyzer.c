@@ -231,6 +231,8 @@ static void analyzer_status(void *user, json_t *s)
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
 	if (a->alerts)
 		json_object_set_new(s, "Alerts", alert_res_status(a->alerts));
+	if (a->rules)
+		json_object_set_new(s, "Rules", topo_rules_status(a->rules));
 	if (a->status_fn)
 		a->status_fn(a->status_user, s);
 }

@@ -855,3 +855,12 @@ void topo_rules_stats(struct topo_rules *r, struct topo_rules_stats *out)
 	out->node_rules = res_registry_count(r->reg[0]);
 	out->edge_rules = res_registry_count(r->reg[1]);
 }
+
+json_t *topo_rules_status(struct topo_rules *r)
+{
+	struct topo_rules_stats st;
+	topo_rules_stats(r, &st);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I}", "NodeRules", (json_int_t)st.node_rules,
+	                 "EdgeRules", (json_int_t)st.edge_rules, "Passes", (json_int_t)st.passes,
+	                 "Changes", (json_int_t)st.changes, "Errors", (json_int_t)st.errors);
+}

@@ -88,5 +88,8 @@ struct topo_rules_stats {
 	unsigned long long passes, changes, errors; /* errors: queries that failed */
 };
 void topo_rules_stats(struct topo_rules *r, struct topo_rules_stats *out);
+/* GET /api/status "Rules": {"NodeRules", "EdgeRules", "Passes", "Changes", "Errors"}.
+ * New reference (NULL on out of memory). */
+json_t *topo_rules_status(struct topo_rules *r);
 
 #endif
