@@ -111,7 +111,7 @@ fi
 r=$(post noderule "$(jq -cn --arg q "G.V().Has('Name','$LATE')" \
 	'{Action:"update", Query:$q, Metadata:{Late:"yes"}}')")
 RL=$(echo "${r#* }" | jq -r .UUID 2>/dev/null)
-ip -n "$NSA" link add "$LATE" type dummy
+ip link add "$LATE" netns "$NSA" type veth peer name "${P}lp" netns "$NSB"
 ip -n "$NSA" link set "$LATE" up
 if wait_q 10 "G.V().Has('Name','$LATE')" '.[0].Metadata.Late == "yes"'; then
 	ok update-rule-reapplied-on-new-node
