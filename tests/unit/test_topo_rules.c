@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "analyzer/topo_rules.h"
+#include "client/rule_cmd.h"
 #include "gremlin/gremlin.h"
 
 #define TOR1_ID "c7f3bf4b-59c3-548f-a200-02db7c8ff4da" /* uuid5(OID, "fabric/TOR1") */
@@ -417,12 +418,29 @@ static void test_reload(void **state)
 	rmdir(dir);
 }
 
+/* The client's --metadata, Skydive's graph.DefToMetadata. */
+static void test_client_metadata(void **state)
+{
+	(void)state;
+	char err[256];
+	json_t *md = json_object();
+	assert_int_equal(client_rule_metadata("k1=v1, k2=v2,\"a.b\"=\"c\"", md, err, sizeof(err)), 0);
+	json_t *want = json_pack("{s:s, s:s, s:{s:s}}", "k1", "v1", "k2", "v2", "a", "b", "c");
+	assert_true(json_equal(md, want));
+	json_decref(want);
+	assert_int_equal(client_rule_metadata("", md, err, sizeof(err)), 0);
+	static const char *const bad[] = {"k", "a=b=c", "a=b,", "=v"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(client_rule_metadata(bad[i], md, err, sizeof(err)), -EINVAL);
+	json_decref(md);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gen_id),        cmocka_unit_test(test_validate_node),
 	    cmocka_unit_test(test_validate_edge), cmocka_unit_test(test_apply),
-	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reload),        cmocka_unit_test(test_client_metadata),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
