@@ -15,6 +15,7 @@
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
 #include "analyzer/topo_rules.h"
+#include "analyzer/user_topo.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "graph/graph.h"
@@ -36,6 +37,7 @@ struct analyzer {
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
+	struct user_topo *user_topo;  /* /api/node, /api/edge */
 	struct http_route routes[8]; /* ended by a zeroed entry */
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
@@ -89,6 +91,15 @@ static void edgerule_route(void *user, const struct http_request *req, struct re
 	struct analyzer *a = user;
 	topo_rules_handle(a->rules, 1, req->method, req->path, req->content_type, req->body,
 	                  req->body_len, out);
+}
+
+/* /api/node[/<ID>], /api/edge[/<ID>] (user_topo.h), on a query worker: a listing costs
+ * the graph's size and a write may wait for the graph's writer side */
+static void user_topo_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	user_topo_handle(a->user_topo, req->method, req->path, req->content_type, req->body,
+	                 req->body_len, out);
 }
 
 /* alert_broadcast_fn: alert messages to the WebSocket subscribers (any thread) */
@@ -352,6 +363,11 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	a->user_topo = user_topo_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                             a->g, config_get_string(cfg, "host_id", "localhost"), err,
+	                             errlen);
+	if (!a->user_topo)
+		return -1;
 	/* node and edge rules: their registries, then the thread applying them */
 	a->rules = topo_rules_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
 	                          a->g, cfg);
@@ -401,6 +417,20 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                            HTTP_ROUTE_YAML,
 	                                   .handle = edgerule_route,
 	                                   .user = a};
+	for (int i = 4; i < 6; i++) /* Skydive's node and edge handlers (user_topo.h) */
+		a->routes[i] = (struct http_route){.path = i == 4 ? "/api/node" : "/api/edge",
+		                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+		                                            HTTP_ROUTE_YAML,
+		                                   .worker_methods = "GET POST PATCH DELETE",
+		                                   .handle = user_topo_route,
+		                                   .user = a};
+	{ /* the list ends at a zeroed entry: close the holes of slots left empty */
+		size_t n = 0, nr = sizeof(a->routes) / sizeof(a->routes[0]);
+		for (size_t i = 0; i < nr; i++)
+			if (a->routes[i].handle)
+				a->routes[n++] = a->routes[i];
+		memset(&a->routes[n], 0, (nr - n) * sizeof(a->routes[0]));
+	}
 	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",
 	                                            .binary = 1,
 	                                            .user = a,
@@ -446,6 +476,7 @@ void analyzer_stop(struct analyzer *a)
 		flow_live_free(a->live);
 	}
 	topo_rules_free(a->rules); /* before the graph it writes */
+	user_topo_free(a->user_topo);
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */
 	alert_actions_free(a->alert_actions);
 	capture_res_free(a->captures);
