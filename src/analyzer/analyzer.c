@@ -16,6 +16,7 @@
 #include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
+#include "analyzer/topo_rules.h"
 #include "analyzer/user_topo.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -34,6 +35,7 @@ struct analyzer {
 	struct capture_res *captures; /* /api/capture */
 	struct alert_actions *alert_actions; /* webhooks and commands of alerts */
 	struct alert_res *alerts;     /* /api/alert */
+	struct topo_rules *rules;     /* /api/noderule, /api/edgerule */
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
@@ -76,6 +78,22 @@ static void alert_route(void *user, const struct http_request *req, struct rest_
 	struct analyzer *a = user;
 	alert_res_handle(a->alerts, req->method, req->path, req->content_type, req->body,
 	                 req->body_len, out);
+}
+
+/* /api/noderule[/<id>] and /api/edgerule[/<id>] (topo_rules.h), on the loop: the registry
+ * only; the rules are applied on their own thread */
+static void noderule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 0, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
+}
+
+static void edgerule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 1, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
 }
 
 /* /api/node[/<ID>], /api/edge[/<ID>] (user_topo.h), on a query worker: a listing costs
@@ -229,6 +247,8 @@ static void analyzer_status(void *user, json_t *s)
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
 	if (a->alerts)
 		json_object_set_new(s, "Alerts", alert_res_status(a->alerts));
+	if (a->rules)
+		json_object_set_new(s, "Rules", topo_rules_status(a->rules));
 	if (a->status_fn)
 		a->status_fn(a->status_user, s);
 }
@@ -368,6 +388,13 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	                             errlen);
 	if (!a->user_topo)
 		return -1;
+	/* node and edge rules: their registries, then the thread applying them */
+	a->rules = topo_rules_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                          a->g, cfg);
+	if (!a->rules || topo_rules_start(a->rules)) {
+		snprintf(err, errlen, "cannot load or start the node and edge rules");
+		return -1;
+	}
 	dispatch_tick(a);
 	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
 		return -1;
@@ -399,6 +426,16 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
 	                                            HTTP_ROUTE_YAML,
 	                                   .handle = alert_route,
+	                                   .user = a};
+	a->routes[2] = (struct http_route){.path = "/api/noderule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = noderule_route,
+	                                   .user = a};
+	a->routes[3] = (struct http_route){.path = "/api/edgerule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = edgerule_route,
 	                                   .user = a};
 	for (int i = 4; i < 6; i++) /* Skydive's node and edge handlers (user_topo.h) */
 		a->routes[i] = (struct http_route){.path = i == 4 ? "/api/node" : "/api/edge",
@@ -459,6 +496,7 @@ void analyzer_stop(struct analyzer *a)
 		flow_store_set_live(a->fs, NULL);
 		flow_live_free(a->live);
 	}
+	topo_rules_free(a->rules); /* before the graph it writes */
 	user_topo_free(a->user_topo);
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */
 	alert_actions_free(a->alert_actions);
