@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@
 #define REPLY_MAX (16u << 20)	/* a container list or inspect document */
 #define EVENT_LINE_MAX (1u << 20) /* one event */
 #define QUEUE_MAX 1024		/* events waiting for their inspect */
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
 
 struct dk_event {
 	int start; /* 1 start, 0 die */
@@ -154,6 +158,21 @@ static int id_ok(const char *id)
 	return 1;
 }
 
+/* Docker bind-mounts the namespace on the sandbox file from runc's prestart hook, a
+ * moment after the file appears: wait for it (2 s at most), as netns.go's
+ * checkNamespace retries. */
+static int sandbox_ready(struct topo_docker *d, const char *path)
+{
+	for (int i = 0; i < 40 && !atomic_load(&d->stop); i++) {
+		struct statfs sf;
+		if (statfs(path, &sf) == 0 && (unsigned long)sf.f_type == NSFS_MAGIC)
+			return 1;
+		struct pollfd p = {.fd = d->stop_fd, .events = POLLIN};
+		poll(&p, 1, 50);
+	}
+	return 0;
+}
+
 /* Inspects a container and adds (or updates) its node. */
 static void dk_register(struct topo_docker *d, const char *id)
 {
@@ -186,7 +205,7 @@ static void dk_register(struct topo_docker *d, const char *id)
 	size_t dl = strlen(dir);
 	const char *slash = strrchr(c.netns_path, '/');
 	if (dl && slash && (size_t)(slash - c.netns_path) == dl && !strncmp(c.netns_path, dir, dl) &&
-	    slash[1]) {
+	    slash[1] && sandbox_ready(d, c.netns_path)) {
 		snprintf(ns_path, sizeof(ns_path), "%s", c.netns_path);
 		ns_name = slash + 1;
 	} else {
