@@ -207,6 +207,58 @@ static int agent_config_oflow(struct agent_config *ac, const struct config *cfg,
 	return 0;
 }
 
+/* The docker and runc probes' keys, with Skydive's defaults (config/config.go). A
+ * docker URL libcurl cannot reach that way, or a run path that is not absolute, is
+ * refused. 0 or -EINVAL/-ENOMEM with err filled. */
+static int agent_config_containers(struct agent_config *ac, const struct config *cfg,
+				   int docker, char *err, size_t errlen)
+{
+	struct agent_opts *o = &ac->opts;
+	if (docker) {
+		o->docker_url = config_get_string(cfg, "agent.topology.docker.url",
+						  "unix:///var/run/docker.sock");
+		o->docker_netns_run_path = config_get_string(
+			cfg, "agent.topology.docker.netns.run_path", "/var/run/docker/netns");
+		if (topology_docker_url_check(o->docker_url, err, errlen) < 0)
+			return -EINVAL;
+		if (*o->docker_netns_run_path && *o->docker_netns_run_path != '/') {
+			snprintf(err, errlen, "agent.topology.docker.netns.run_path must be an "
+					      "absolute path (or empty), not '%.200s'",
+				 o->docker_netns_run_path);
+			return -EINVAL;
+		}
+	}
+	static const char key[] = "agent.topology.runc.run_path";
+	ac->runc_list = config_get_list(cfg, key, "/run/containerd/runc /run/runc /run/runc-ctrs");
+	if (!ac->runc_list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = json_array_size(ac->runc_list);
+	ac->runc_paths = calloc(n ? n : 1, sizeof(*ac->runc_paths));
+	if (!ac->runc_paths) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(ac->runc_list, i));
+		if (!s || *s != '/') {
+			snprintf(err, errlen, "%s: '%.200s' is not an absolute path", key,
+				 s ? s : "");
+			return -EINVAL;
+		}
+		ac->runc_paths[i] = s;
+	}
+	if (o->runc && !n) {
+		snprintf(err, errlen, "%s names no directory, and agent.topology.probes names runc",
+			 key);
+		return -EINVAL;
+	}
+	o->runc_run_paths = ac->runc_paths;
+	o->n_runc_run_paths = n;
+	return 0;
+}
+
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -378,7 +430,7 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
 	if (!probes)
 		goto oom;
-	int ovsdb = 0, socketinfo = 0;
+	int ovsdb = 0, socketinfo = 0, docker = 0;
 	size_t i;
 	json_t *p;
 	json_array_foreach(probes, i, p) {
@@ -389,12 +441,16 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 			socketinfo = 1;
 		else if (pn && !strcmp(pn, "lldp"))
 			o->lldp = 1;
+		else if (pn && !strcmp(pn, "docker"))
+			docker = 1;
+		else if (pn && !strcmp(pn, "runc"))
+			o->runc = 1;
 		else if (!pn || (strcmp(pn, "netlink") && strcmp(pn, "netns"))) {
-			/* Skydive's other probes (docker, runc, lxd, k8s, ...): a probe asked
+			/* Skydive's other probes (lxd, k8s, libvirt, ...): a probe asked
 			 * for and not run would be a graph silently missing its part */
 			snprintf(err, errlen,
 				 "agent.topology.probes item #%zu: '%.40s' is not a probe of this build "
-				 "(netlink, netns, ovsdb, socketinfo, lldp)",
+				 "(netlink, netns, ovsdb, socketinfo, lldp, docker, runc)",
 				 i, pn ? pn : "(not a string)");
 			json_decref(probes);
 			agent_config_free(ac);
@@ -414,6 +470,10 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	}
 	o->socketinfo_update_ms = socketinfo ? ms : 0;
 	if (agent_config_lldp(ac, cfg, err, errlen) < 0) {
+		agent_config_free(ac);
+		return -EINVAL;
+	}
+	if (agent_config_containers(ac, cfg, docker, err, errlen) < 0) {
 		agent_config_free(ac);
 		return -EINVAL;
 	}
@@ -440,5 +500,7 @@ void agent_config_free(struct agent_config *ac)
 	json_decref(ac->lldp_list);
 	free(ac->lldp_ifs);
 	free(ac->oflow_versions);
+	json_decref(ac->runc_list);
+	free(ac->runc_paths);
 	memset(ac, 0, sizeof(*ac));
 }
