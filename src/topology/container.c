@@ -1,7 +1,9 @@
 /* container.c - the container nodes the docker and runc probes share: the namespace
  * registration with Skydive's use count (netns.go Register/Unregister), the node
  * (Type "container") and its ownership edge from the netns (or host) node. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,30 @@ void topo_ns_release(struct topology *t, struct topo_ns *ns)
 		topo_ns_del(t, ns, 1);
 }
 
+/* The file in the netns run path that is the namespace st (dev and inode): its
+ * full path in buf and its name returned, or NULL. */
+static const char *named_path(struct topology *t, const struct stat *st, char *buf, size_t len)
+{
+	if (!t->run_path || !*t->run_path)
+		return NULL;
+	DIR *d = opendir(t->run_path);
+	if (!d)
+		return NULL;
+	const char *r = NULL;
+	size_t dl = strlen(t->run_path);
+	struct dirent *de;
+	while (!r && (de = readdir(d))) {
+		struct stat f;
+		if (de->d_name[0] == '.' ||
+		    (size_t)snprintf(buf, len, "%s/%s", t->run_path, de->d_name) >= len)
+			continue;
+		if (stat(buf, &f) == 0 && f.st_dev == st->st_dev && f.st_ino == st->st_ino)
+			r = buf + dl + 1;
+	}
+	closedir(d);
+	return r;
+}
+
 /* ns_reg held: the registration of the namespace at path (*out NULL: the host's). */
 static int ns_acquire(struct topology *t, const char *path, const char *name,
 		      struct topo_ns **out)
@@ -53,6 +79,14 @@ static int ns_acquire(struct topology *t, const char *path, const char *name,
 		*out = ns;
 		return 0;
 	}
+	/* A process' namespace (runc's /proc/PID/ns/net) that also has a name in the
+	 * netns run path, which its watcher has not reached yet: registered by that
+	 * name, so the node is the same whichever probe comes first. (Skydive names it
+	 * after the first registration, a race we avoid on purpose.) */
+	char named[PATH_MAX];
+	const char *nm = named_path(t, &st, named, sizeof(named));
+	if (nm)
+		return topo_ns_add(t, nm, named, st.st_dev, st.st_ino, out);
 	return topo_ns_add(t, name, path, st.st_dev, st.st_ino, out);
 }
 

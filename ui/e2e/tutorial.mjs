@@ -306,7 +306,11 @@ async function main() {
     // the fired alert in the Alerts tab, then deleted from its list
     if (al) {
       await page.click(tid('tab-alerts'));
-      const evText = await until(() => page.$eval(`${tid('alert-event')}[data-uuid="${al.UUID}"]`, (e) => e.textContent), 8000);
+      // the event names its alert once the list's GET /api/alert has answered (until then
+      // it shows the UUID's head): wait for the name, not only the row
+      const evSel = `${tid('alert-event')}[data-uuid="${al.UUID}"]`;
+      await until(() => page.$eval(evSel, (e) => e.textContent.includes('ui-veth-alert')).catch(() => false), 8000);
+      const evText = await until(() => page.$eval(evSel, (e) => e.textContent), 2000);
       const badgeGone = !(await page.$(tid('alerts-unseen')));
       await shot(page, 'alert-fired');
       if (evText && evText.includes('ui-veth-alert') && evText.includes(vname) && badgeGone) ok('alert-event-shown (name and what matched)');
