@@ -89,6 +89,14 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.lldp = o->lldp,
 		.lldp_interfaces = o->lldp_interfaces,
 		.n_lldp_interfaces = o->n_lldp_interfaces,
+		.oflow = o->oflow,
+		.oflow_versions = o->oflow_versions,
+		.oflow_address = o->oflow_address,
+		.docker_url = o->docker_url,
+		.docker_netns_run_path = o->docker_netns_run_path,
+		.runc = o->runc,
+		.runc_run_paths = o->runc_run_paths,
+		.n_runc_run_paths = o->n_runc_run_paths,
 	};
 	a->topo = topology_new(a->g, &to, err, errlen);
 	if (!a->topo)

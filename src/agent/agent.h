@@ -36,6 +36,19 @@ struct agent_opts {
 	int lldp;
 	const char *const *lldp_interfaces;
 	size_t n_lldp_interfaces;
+	/* OpenFlow rule probe (ovs.oflow.enable; topology.h): ovs-ofctl's -O list and the
+	 * bridge -> switch address map (ovs.oflow.openflow_versions, ovs.oflow.address) */
+	int oflow;
+	const char *oflow_versions;
+	const json_t *oflow_address;
+	/* docker probe (agent.topology.probes names "docker"): agent.topology.docker.url,
+	 * agent.topology.docker.netns.run_path; NULL url = no docker probe */
+	const char *docker_url;
+	const char *docker_netns_run_path;
+	/* runc probe ("runc"): agent.topology.runc.run_path */
+	int runc;
+	const char *const *runc_run_paths;
+	size_t n_runc_run_paths;
 	/* captures (see captures.h, flow_sender.h) */
 	uint32_t flow_update_s;		 /* flow.update; 0 = 60 */
 	uint32_t flow_expire_s;		 /* flow.expire; 0 = 600 */
@@ -106,7 +119,9 @@ struct config;
  * and agent.topology.probes (the OVSDB probe
  * runs when the list names "ovsdb", as Skydive's default list does; the socketinfo
  * probe when it names "socketinfo", every agent.topology.socketinfo.host_update s; the LLDP
- * probe when it names "lldp", on agent.topology.lldp.interfaces: a value
+ * probe when it names "lldp", on agent.topology.lldp.interfaces; the docker and
+ * runc probes when it names them, on agent.topology.docker.url (unix:// or tcp://),
+ * agent.topology.docker.netns.run_path and agent.topology.runc.run_path: a value
  * set but naming no link, or a name no link can have, is refused). The strings point into cfg and into the holder, which
  * must outlive agent_new(). 0, or -EINVAL/-ENOMEM with err filled. */
 struct agent_config {
@@ -116,6 +131,9 @@ struct agent_config {
 	struct appmap *appmap;	  /* opts.appmap, owned; NULL when none is set */
 	json_t *lldp_list;	  /* agent.topology.lldp.interfaces, owned */
 	const char **lldp_ifs;	  /* opts.lldp_interfaces, owned */
+	char *oflow_versions;	  /* opts.oflow_versions, owned */
+	json_t *runc_list;	  /* agent.topology.runc.run_path, owned */
+	const char **runc_paths;  /* opts.runc_run_paths, owned */
 };
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen);

@@ -110,6 +110,155 @@ static int agent_config_lldp(struct agent_config *ac, const struct config *cfg, 
 	return 0;
 }
 
+/* Skydive's ovs.oflow keys (etc/skydive.yml.default, ovs_of.go NewOvsOfProbeHandler):
+ * rules read with ovs-ofctl; what we do not do (the native OpenFlow client, TLS to
+ * switches) is refused rather than ignored. */
+static int agent_config_oflow(struct agent_config *ac, const struct config *cfg, int ovsdb,
+			      char *err, size_t errlen)
+{
+	struct agent_opts *o = &ac->opts;
+	o->oflow = config_get_bool(cfg, "ovs.oflow.enable", 0);
+	if (!o->oflow)
+		return 0;
+	if (!ovsdb) {
+		snprintf(err, errlen, "ovs.oflow.enable needs the ovsdb probe in "
+				      "agent.topology.probes (the bridges come from it)");
+		return -EINVAL;
+	}
+	if (config_get_bool(cfg, "ovs.oflow.native", 0)) {
+		snprintf(err, errlen, "ovs.oflow.native: the native OpenFlow client is not "
+				      "implemented in this build; rules are read with ovs-ofctl "
+				      "(leave native false)");
+		return -EINVAL;
+	}
+	static const char *const tls_keys[] = {"ovs.oflow.cert", "ovs.oflow.key", "ovs.oflow.ca"};
+	for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+		const char *v = config_get_string(cfg, tls_keys[i], "");
+		if (*v) {
+			snprintf(err, errlen, "%s: TLS connections to switches (ssl: addresses) are "
+					      "not supported in this build",
+				 tls_keys[i]);
+			return -EINVAL;
+		}
+	}
+	json_t *vers = config_get_list(cfg, "ovs.oflow.openflow_versions", "OpenFlow10");
+	if (!vers) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = json_array_size(vers), len = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = json_string_value(json_array_get(vers, i));
+		/* the names ovs-ofctl -O takes, OpenFlow 1.0 to 1.5 */
+		if (!v || strlen(v) != 10 || strncmp(v, "OpenFlow1", 9) || v[9] < '0' || v[9] > '5') {
+			snprintf(err, errlen, "ovs.oflow.openflow_versions item #%zu: '%.40s' is not "
+					      "OpenFlow10..OpenFlow15", i, v ? v : "(not a string)");
+			json_decref(vers);
+			return -EINVAL;
+		}
+		len += strlen(v) + 1;
+	}
+	if (!n) {
+		snprintf(err, errlen, "ovs.oflow.openflow_versions names no version");
+		json_decref(vers);
+		return -EINVAL;
+	}
+	ac->oflow_versions = calloc(1, len);
+	if (!ac->oflow_versions) {
+		json_decref(vers);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(ac->oflow_versions, ",");
+		strcat(ac->oflow_versions, json_string_value(json_array_get(vers, i)));
+	}
+	json_decref(vers);
+	o->oflow_versions = ac->oflow_versions;
+	const json_t *addr = config_get_json(cfg, "ovs.oflow.address");
+	if (addr && !json_is_null(addr)) {
+		if (!json_is_object(addr)) {
+			snprintf(err, errlen, "ovs.oflow.address must map bridge names to switch "
+					      "addresses");
+			return -EINVAL;
+		}
+		const char *br;
+		const json_t *v;
+		json_object_foreach((json_t *)addr, br, v)
+		{
+			const char *s = json_string_value(v);
+			if (s && !strncmp(s, "ssl:", 4)) {
+				snprintf(err, errlen, "ovs.oflow.address.%.60s: '%.80s': TLS "
+						      "connections to switches are not supported in "
+						      "this build (unix:PATH or tcp:HOST:PORT)",
+					 br, s);
+				return -EINVAL;
+			}
+			if (!s || (strncmp(s, "unix:", 5) && strncmp(s, "tcp:", 4)) || !s[5]) {
+				snprintf(err, errlen, "ovs.oflow.address.%.60s: '%.80s' is not a switch "
+						      "address (unix:PATH or tcp:HOST:PORT)",
+					 br, s ? s : "(not a string)");
+				return -EINVAL;
+			}
+		}
+		o->oflow_address = addr;
+	}
+	return 0;
+}
+
+/* The docker and runc probes' keys, with Skydive's defaults (config/config.go). A
+ * docker URL libcurl cannot reach that way, or a run path that is not absolute, is
+ * refused. 0 or -EINVAL/-ENOMEM with err filled. */
+static int agent_config_containers(struct agent_config *ac, const struct config *cfg,
+				   int docker, char *err, size_t errlen)
+{
+	struct agent_opts *o = &ac->opts;
+	if (docker) {
+		o->docker_url = config_get_string(cfg, "agent.topology.docker.url",
+						  "unix:///var/run/docker.sock");
+		o->docker_netns_run_path = config_get_string(
+			cfg, "agent.topology.docker.netns.run_path", "/var/run/docker/netns");
+		if (topology_docker_url_check(o->docker_url, err, errlen) < 0)
+			return -EINVAL;
+		if (*o->docker_netns_run_path && *o->docker_netns_run_path != '/') {
+			snprintf(err, errlen, "agent.topology.docker.netns.run_path must be an "
+					      "absolute path (or empty), not '%.200s'",
+				 o->docker_netns_run_path);
+			return -EINVAL;
+		}
+	}
+	static const char key[] = "agent.topology.runc.run_path";
+	ac->runc_list = config_get_list(cfg, key, "/run/containerd/runc /run/runc /run/runc-ctrs");
+	if (!ac->runc_list) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = json_array_size(ac->runc_list);
+	ac->runc_paths = calloc(n ? n : 1, sizeof(*ac->runc_paths));
+	if (!ac->runc_paths) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(ac->runc_list, i));
+		if (!s || *s != '/') {
+			snprintf(err, errlen, "%s: '%.200s' is not an absolute path", key,
+				 s ? s : "");
+			return -EINVAL;
+		}
+		ac->runc_paths[i] = s;
+	}
+	if (o->runc && !n) {
+		snprintf(err, errlen, "%s names no directory, and agent.topology.probes names runc",
+			 key);
+		return -EINVAL;
+	}
+	o->runc_run_paths = ac->runc_paths;
+	o->n_runc_run_paths = n;
+	return 0;
+}
+
 int agent_config_load(struct agent_config *ac, const struct config *cfg, char *err,
 		      size_t errlen)
 {
@@ -281,7 +430,7 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	json_t *probes = config_get_list(cfg, "agent.topology.probes", "ovsdb");
 	if (!probes)
 		goto oom;
-	int ovsdb = 0, socketinfo = 0;
+	int ovsdb = 0, socketinfo = 0, docker = 0;
 	size_t i;
 	json_t *p;
 	json_array_foreach(probes, i, p) {
@@ -292,12 +441,16 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 			socketinfo = 1;
 		else if (pn && !strcmp(pn, "lldp"))
 			o->lldp = 1;
+		else if (pn && !strcmp(pn, "docker"))
+			docker = 1;
+		else if (pn && !strcmp(pn, "runc"))
+			o->runc = 1;
 		else if (!pn || (strcmp(pn, "netlink") && strcmp(pn, "netns"))) {
-			/* Skydive's other probes (docker, runc, lxd, k8s, ...): a probe asked
+			/* Skydive's other probes (lxd, k8s, libvirt, ...): a probe asked
 			 * for and not run would be a graph silently missing its part */
 			snprintf(err, errlen,
 				 "agent.topology.probes item #%zu: '%.40s' is not a probe of this build "
-				 "(netlink, netns, ovsdb, socketinfo, lldp)",
+				 "(netlink, netns, ovsdb, socketinfo, lldp, docker, runc)",
 				 i, pn ? pn : "(not a string)");
 			json_decref(probes);
 			agent_config_free(ac);
@@ -320,15 +473,15 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 		agent_config_free(ac);
 		return -EINVAL;
 	}
+	if (agent_config_containers(ac, cfg, docker, err, errlen) < 0) {
+		agent_config_free(ac);
+		return -EINVAL;
+	}
 	o->ovsdb = ovsdb ? config_get_string(cfg, "ovs.ovsdb", "unix:///var/run/openvswitch/db.sock")
 			 : "";
-	/* Skydive's OpenFlow rule nodes (ofrule, topology/probes/ovsdb/ovs_of.go): not
-	 * built yet, so asking for them is an error rather than a graph without them. */
-	if (config_get_bool(cfg, "ovs.oflow.enable", 0)) {
-		snprintf(err, errlen, "ovs.oflow.enable: OpenFlow rule nodes (ofrule) are not "
-				      "implemented in this build");
+	if (agent_config_oflow(ac, cfg, ovsdb, err, errlen) < 0) {
 		agent_config_free(ac);
-		return -ENOTSUP;
+		return -EINVAL;
 	}
 	return 0;
 oom:
@@ -346,5 +499,8 @@ void agent_config_free(struct agent_config *ac)
 	json_decref(ac->analyzers);
 	json_decref(ac->lldp_list);
 	free(ac->lldp_ifs);
+	free(ac->oflow_versions);
+	json_decref(ac->runc_list);
+	free(ac->runc_paths);
 	memset(ac, 0, sizeof(*ac));
 }

@@ -55,6 +55,7 @@ struct cap_lane {
 		kernel_flow_dropped;
 	_Atomic uint64_t reasm[10]; /* IPDefrag / ReassembleTCP counters (reasm_keys) */
 	_Atomic uint64_t layers_no_slot, layers_cut, layers_tcp_partial; /* ExtraLayers */
+	_Atomic uint64_t dns_tcp[6]; /* DNS over TCP from the streams (dns_tcp_keys) */
 };
 
 /* The Captures metadata names of the reassembly counters (struct flow_stats):
@@ -63,6 +64,12 @@ static const char *const reasm_keys[10] = {
     "Fragments",        "Reassembled",     "FragmentErrors", "FragmentsNoRoom",
     "DatagramsTimedOut", "SegmentsBuffered", "HolesBufferFull", "HolesTimedOut",
     "HolesFlowEnded",   "SegmentsCut"};
+
+/* The Captures metadata names of the DNS over TCP counters of a capture
+ * with ReassembleTCP and ExtraLayers DNS (struct flow_stats dns_tcp_*). */
+static const char *const dns_tcp_keys[6] = {
+    "DNSOverTCPMessages", "DNSOverTCPTooBig",   "DNSOverTCPNoRoom",
+    "DNSOverTCPHole",     "DNSOverTCPLostSync", "DNSOverTCPUnfinished"};
 
 /* One (capture, node). */
 struct cap_worker {
@@ -119,6 +126,7 @@ struct lane_sums {
 		kernel_flow_dropped;
 	uint64_t reasm[10];
 	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
+	uint64_t dns_tcp[6];
 };
 
 static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
@@ -137,6 +145,8 @@ static void sum_lanes(const struct cap_worker *w, struct lane_sums *s)
 		s->layers_no_slot += atomic_load(&l->layers_no_slot);
 		s->layers_cut += atomic_load(&l->layers_cut);
 		s->layers_tcp_partial += atomic_load(&l->layers_tcp_partial);
+		for (int k = 0; k < 6; k++)
+			s->dns_tcp[k] += atomic_load(&l->dns_tcp[k]);
 	}
 }
 
@@ -192,6 +202,10 @@ static json_t *entry_json(const struct cap_worker *w)
 		json_object_set_new(e, "ExtraLayersCut", json_integer((json_int_t)s.layers_cut));
 		json_object_set_new(e, "DNSOverTCPPartial",
 				    json_integer((json_int_t)s.layers_tcp_partial));
+		if (w->reasm_tcp && (w->extra_layers & XL_DNS))
+			for (int k = 0; k < 6; k++)
+				json_object_set_new(e, dns_tcp_keys[k],
+						    json_integer((json_int_t)s.dns_tcp[k]));
 	}
 	if (!strcmp(w->type, "pcapsocket") && w->nlanes && w->lanes[0].cap) {
 		struct capture_pcapsocket_info pi;
@@ -334,6 +348,10 @@ static void lane_update(struct cap_lane *l)
 	atomic_store(&l->layers_no_slot, st->layers_no_slot);
 	atomic_store(&l->layers_cut, st->layers_cut);
 	atomic_store(&l->layers_tcp_partial, st->layers_tcp_partial);
+	const uint64_t d[6] = {st->dns_tcp_messages,  st->dns_tcp_too_big,   st->dns_tcp_no_room,
+			       st->dns_tcp_hole,       st->dns_tcp_lost_sync, st->dns_tcp_unfinished};
+	for (int k = 0; k < 6; k++)
+		atomic_store(&l->dns_tcp[k], d[k]);
 }
 
 /* The capture's summed entry and Stats message (lane 0, or stop_worker). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "analyzer/analyzer.h"
 #include "analyzer/alert.h"
@@ -12,10 +13,13 @@
 #include "analyzer/dispatch.h"
 #include "analyzer/flow_ingest.h"
 #include "analyzer/flow_live.h"
+#include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
 #include "cluster/cluster.h"
 #include "cluster/etcd_store.h"
+#include "analyzer/topo_rules.h"
+#include "analyzer/user_topo.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "graph/graph.h"
@@ -33,11 +37,14 @@ struct analyzer {
 	struct capture_res *captures; /* /api/capture */
 	struct alert_actions *alert_actions; /* webhooks and commands of alerts */
 	struct alert_res *alerts;     /* /api/alert */
+	struct topo_rules *rules;     /* /api/noderule, /api/edgerule */
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
 	struct cluster *cluster;      /* etcd (cluster.h); NULL: a single analyzer */
 	struct etcd_store *alert_store; /* the alerts in etcd (borrowed: the registry's) */
+	struct user_topo *user_topo;  /* /api/node, /api/edge */
+	struct flow_udp *udp;         /* flow.protocol udp: Skydive agents' flows (flow_udp.h) */
 	struct http_route routes[8]; /* ended by a zeroed entry */
 	struct http_ws_endpoint endpoints[2];
 	analyzer_status_fn status_fn;
@@ -74,6 +81,31 @@ static void alert_route(void *user, const struct http_request *req, struct rest_
 {
 	struct analyzer *a = user;
 	alert_res_handle(a->alerts, req->method, req->path, req->content_type, req->body,
+	                 req->body_len, out);
+}
+
+/* /api/noderule[/<id>] and /api/edgerule[/<id>] (topo_rules.h), on the loop: the registry
+ * only; the rules are applied on their own thread */
+static void noderule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 0, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
+}
+
+static void edgerule_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	topo_rules_handle(a->rules, 1, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, out);
+}
+
+/* /api/node[/<ID>], /api/edge[/<ID>] (user_topo.h), on a query worker: a listing costs
+ * the graph's size and a write may wait for the graph's writer side */
+static void user_topo_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	user_topo_handle(a->user_topo, req->method, req->path, req->content_type, req->body,
 	                 req->body_len, out);
 }
 
@@ -213,12 +245,16 @@ static void analyzer_status(void *user, json_t *s)
 	}
 	if (a->flows)
 		flow_ingest_status_hook(a->flows, s);
+	if (a->udp && json_is_object(json_object_get(s, "Flows")))
+		json_object_set_new(json_object_get(s, "Flows"), "UDP", flow_udp_status(a->udp));
 	flow_store_status_hook(a->fs, s);
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
 	if (a->alerts)
 		json_object_set_new(s, "Alerts", alert_res_status(a->alerts));
 	if (a->cluster)
 		json_object_set_new(s, "Cluster", cluster_status(a->cluster));
+	if (a->rules)
+		json_object_set_new(s, "Rules", topo_rules_status(a->rules));
 	if (a->status_fn)
 		a->status_fn(a->status_user, s);
 }
@@ -354,6 +390,21 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	}
 	if (flow_ingest_start(a->flows, (size_t)fq, (size_t)fb, err, errlen))
 		return -1;
+	{ /* Skydive agents send flows over UDP by default (flow/server/flow_server.go): on our
+	   * own address and port when asked; ours use /ws/agent/flow either way */
+		const char *fp = config_get_string(cfg, "flow.protocol", "websocket");
+		if (!strcasecmp(fp, "udp")) {
+			char host[256];
+			int port;
+			if (config_split_addr(analyzer_address(a), host, sizeof(host), &port) < 0)
+				host[0] = 0;
+			if (!(a->udp = flow_udp_start(a->flows, host, analyzer_port(a), err, errlen)))
+				return -1;
+		} else if (strcasecmp(fp, "websocket")) {
+			snprintf(err, errlen, "flow.protocol '%.40s': websocket or udp", fp);
+			return -1;
+		}
+	}
 	{ /* alerts: their actions' sender, then the registry and its evaluation thread */
 		int64_t aq = config_get_int(cfg, "analyzer.alert.action_queue", 1000);
 		int64_t at = config_get_int(cfg, "analyzer.alert.action_attempts", 3);
@@ -384,6 +435,18 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot start the alert threads: %s", strerror(-rc));
 			return -1;
 		}
+	}
+	a->user_topo = user_topo_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                             a->g, config_get_string(cfg, "host_id", "localhost"), err,
+	                             errlen);
+	if (!a->user_topo)
+		return -1;
+	/* node and edge rules: their registries, then the thread applying them */
+	a->rules = topo_rules_new(config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+	                          a->g, cfg);
+	if (!a->rules || topo_rules_start(a->rules)) {
+		snprintf(err, errlen, "cannot load or start the node and edge rules");
+		return -1;
 	}
 	if (cluster_begin(a, err, errlen))
 		return -1;
@@ -421,6 +484,30 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                   .worker_methods = a->cluster ? "POST DELETE" : NULL,
 	                                   .handle = alert_route,
 	                                   .user = a};
+	a->routes[2] = (struct http_route){.path = "/api/noderule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = noderule_route,
+	                                   .user = a};
+	a->routes[3] = (struct http_route){.path = "/api/edgerule",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .handle = edgerule_route,
+	                                   .user = a};
+	for (int i = 4; i < 6; i++) /* Skydive's node and edge handlers (user_topo.h) */
+		a->routes[i] = (struct http_route){.path = i == 4 ? "/api/node" : "/api/edge",
+		                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+		                                            HTTP_ROUTE_YAML,
+		                                   .worker_methods = "GET POST PATCH DELETE",
+		                                   .handle = user_topo_route,
+		                                   .user = a};
+	{ /* the list ends at a zeroed entry: close the holes of slots left empty */
+		size_t n = 0, nr = sizeof(a->routes) / sizeof(a->routes[0]);
+		for (size_t i = 0; i < nr; i++)
+			if (a->routes[i].handle)
+				a->routes[n++] = a->routes[i];
+		memset(&a->routes[n], 0, (nr - n) * sizeof(a->routes[0]));
+	}
 	a->endpoints[0] = (struct http_ws_endpoint){.path = "/ws/agent/flow",
 	                                            .binary = 1,
 	                                            .user = a,
@@ -459,12 +546,15 @@ void analyzer_stop(struct analyzer *a)
 		return;
 	/* connections first (their close needs the dispatch), then what they fed */
 	graph_service_stop(a->gs);
+	flow_udp_stop(a->udp); /* before the ingest it feeds */
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	if (a->live) {
 		flow_store_set_live(a->fs, NULL);
 		flow_live_free(a->live);
 	}
+	topo_rules_free(a->rules); /* before the graph it writes */
+	user_topo_free(a->user_topo);
 	etcd_store_stop(a->alert_store); /* no remote change applied from now on */
 	cluster_free(a->cluster);        /* revokes our lease: another analyzer takes over */
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */

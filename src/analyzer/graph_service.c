@@ -3,6 +3,7 @@
  * graph listener through bounded per-client queues. Threads and locks: graph_service.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "wire/graph_msg.h"
+#include "wire/struct_msg.h"
 
 enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB };
 
@@ -26,6 +28,7 @@ enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB };
  * guarded by analyzer.qlock. buf has HTTP_WS_PRE bytes of headroom first. */
 struct shmsg {
 	int refs;
+	int binary; /* a StructMessage (protobuf peers), else JSON text */
 	size_t len;
 	unsigned char buf[];
 };
@@ -43,6 +46,7 @@ struct peer {
 	uint64_t id; /* how the graph writer's answers name it (the peer may be gone) */
 	struct http_ws *ws; /* NULL once closed (a peer kept for a filter job) */
 	enum peer_kind kind;
+	int protobuf; /* X-Client-Protocol: protobuf (Skydive agents): StructMessage frames */
 	char host_id[128];
 	char client_type[32];
 	char origin[192];
@@ -118,10 +122,26 @@ static struct shmsg *shmsg_from_json(json_t *m)
 	struct shmsg *sm = malloc(sizeof(*sm) + HTTP_WS_PRE + n);
 	if (sm) {
 		sm->refs = 0;
+		sm->binary = 0;
 		sm->len = n;
 		memcpy(sm->buf + HTTP_WS_PRE, s, n);
 	}
 	free(s);
+	return sm;
+}
+
+/* The same message as a StructMessage, for a protobuf peer. */
+static struct shmsg *shmsg_from_json_pb(json_t *m)
+{
+	size_t n = 0;
+	unsigned char *b = m ? struct_msg_encode(m, offsetof(struct shmsg, buf) + HTTP_WS_PRE, &n) : NULL;
+	json_decref(m);
+	struct shmsg *sm = (struct shmsg *)(void *)b; /* malloc'd: aligned for any type */
+	if (sm) {
+		sm->refs = 0;
+		sm->binary = 1;
+		sm->len = n;
+	}
 	return sm;
 }
 
@@ -282,7 +302,7 @@ static json_t *conn_status(const struct graph_service *a, const struct peer *p)
 	char t[48];
 	fmt_rfc3339(t, sizeof(t), p->connect_ms);
 	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "ServiceType", a->service,
-	                 "ClientProtocol", "json", "Addr", p->remote, "Port", p->remote_port,
+	                 "ClientProtocol", p->protobuf ? "protobuf" : "json", "Addr", p->remote, "Port", p->remote_port,
 	                 "IsConnected", 1, "ConnectTime", t, "RemoteHost", p->host_id,
 	                 "RemoteServiceType", p->client_type);
 }
@@ -623,9 +643,18 @@ static int ws_check(void *svc, int kind, struct http_ws_req *r, char *why, size_
 		snprintf(why, whylen, "invalid update policy '%.30s' (full or partial)", proto);
 		return 400;
 	}
+	/* protobuf: Skydive's StructMessage frames (its agents use it), from agents and
+	 * publishers; subscribers read JSON (Skydive's UIs and clients do). */
 	if (http_ws_req_header(r, "X-Client-Protocol", proto, sizeof(proto)) &&
-	    strcasecmp(proto, "json")) {
-		snprintf(why, whylen, "X-Client-Protocol %.30s is not served; use json", proto);
+	    strcasecmp(proto, "json") &&
+	    (strcasecmp(proto, "protobuf") || kind == PEER_SUBSCRIBER || kind == PEER_PUBSUB)) {
+		if (!strcasecmp(proto, "protobuf"))
+			snprintf(why, whylen,
+			         "X-Client-Protocol protobuf is served to agents and publishers; "
+			         "subscribers use json");
+		else
+			snprintf(why, whylen, "X-Client-Protocol %.30s is not served; use json or "
+			                      "protobuf", proto);
 		return 400;
 	}
 	return 0;
@@ -677,6 +706,11 @@ static int ws_open(void *svc, struct http_ws *ws, int kind, void **user)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c + 32);
 	http_ws_header(ws, "X-Persistence-Policy", policy, sizeof(policy));
+	char proto[32] = "";
+	http_ws_header(ws, "X-Client-Protocol", proto, sizeof(proto));
+	p->protobuf = !strcasecmp(proto, "protobuf"); /* ws_check let it through: no subscriber */
+	if (p->protobuf)
+		http_ws_set_binary(ws, 1);
 	/* Agents' elements go with the agent; publishers' only when asked. */
 	p->delete_on_disconnect =
 	    p->kind == PEER_AGENT || !strcasecmp(policy, "DeleteOnDisconnect");
@@ -779,10 +813,9 @@ static int ws_message(void *svc, struct http_ws *ws, void *user, struct http_ws_
 		 * writer lock, which a long query holds off */
 		struct graph_msg_source src = {
 		    .host = p->host_id, .origin = p->origin, .force_host = p->kind == PEER_AGENT};
-		int rc = graph_writer_submit(a->writer, p->id, &src,
-		                             p->kind == PEER_AGENT && a->o.agent_reply ? GRAPH_WRITER_BOUNCE
-		                                                                  : 0,
-		                             text, len);
+		int flags = (p->kind == PEER_AGENT && a->o.agent_reply ? GRAPH_WRITER_BOUNCE : 0) |
+		            (p->protobuf ? GRAPH_WRITER_PROTOBUF : 0);
+		int rc = graph_writer_submit(a->writer, p->id, &src, flags, text, len);
 		if (rc == -ENOBUFS) {
 			a->writer_resyncs++;
 			log_warn("api: %s %s: the graph writer's queue is full "
@@ -835,7 +868,8 @@ static int ws_writeable(void *svc, struct http_ws *ws, void *user)
 	pthread_mutex_unlock(&a->qlock);
 	if (!q)
 		return 0;
-	int bad = http_ws_write_text(ws, q->m->buf + HTTP_WS_PRE, q->m->len);
+	int bad = q->m->binary ? http_ws_write_binary(ws, q->m->buf + HTTP_WS_PRE, q->m->len)
+	                       : http_ws_write_text(ws, q->m->buf + HTTP_WS_PRE, q->m->len);
 	pthread_mutex_lock(&a->qlock);
 	shmsg_unref(q->m);
 	pthread_mutex_unlock(&a->qlock);
@@ -862,17 +896,31 @@ static void loop_wake(void *svc)
 
 /* ---- life cycle -------------------------------------------------------- */
 
-int graph_service_send_agent(struct graph_service *a, const char *host, json_t *msg)
+static struct peer *agent_peer(struct graph_service *a, const char *host)
 {
-	struct shmsg *m = shmsg_from_json(msg);
-	if (!m)
-		return -ENOMEM;
-	int rc = -ENOTCONN;
-	pthread_mutex_lock(&a->qlock);
 	struct peer *p;
 	for (p = a->peers; p; p = p->next)
 		if (p->kind == PEER_AGENT && !p->overflow && !strcmp(p->host_id, host))
 			break;
+	return p;
+}
+
+int graph_service_send_agent(struct graph_service *a, const char *host, json_t *msg)
+{
+	pthread_mutex_lock(&a->qlock);
+	struct peer *p = agent_peer(a, host);
+	int pb = p && p->protobuf;
+	pthread_mutex_unlock(&a->qlock);
+	/* serialised outside the lock, in the agent's protocol */
+	struct shmsg *m = pb ? shmsg_from_json_pb(msg) : shmsg_from_json(msg);
+	if (!m)
+		return -ENOMEM;
+	int rc = -ENOTCONN;
+	pthread_mutex_lock(&a->qlock);
+	p = agent_peer(a, host);
+	if (p && p->protobuf != pb)
+		p = NULL; /* the host came back with the other protocol meanwhile: as if gone (its
+		           * agent_up dispatches again) */
 	if (p) {
 		peer_enqueue(a, p, m, 0);
 		if (m->refs > 0) {

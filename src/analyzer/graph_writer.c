@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "wire/struct_msg.h"
 
 /* Messages applied per hold of the writer lock: readers get in between batches. */
 #define BATCH_MAX 256
@@ -112,7 +113,9 @@ static int prepare(struct graph_writer *w, struct gw_job *j)
 		return APPLY;
 	if (j->barrier)
 		return BOUNCE_SYNC;
-	j->msg = graph_msg_parse(j->text, j->len, err, sizeof(err));
+	j->msg = j->flags & GRAPH_WRITER_PROTOBUF
+	             ? struct_msg_parse(j->text, j->len, err, sizeof(err))
+	             : graph_msg_parse(j->text, j->len, err, sizeof(err));
 	free(j->text);
 	j->text = NULL;
 	if (!j->msg) {

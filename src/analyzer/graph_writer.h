@@ -46,8 +46,10 @@ struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t m
 #define GRAPH_WRITER_BOUNCE   1 /* the sender's bounce_ns messages come back (agents) */
 #define GRAPH_WRITER_READONLY 2 /* the sender only reads (subscribers): nothing is applied,
                                  * its SyncRequests come back */
+#define GRAPH_WRITER_PROTOBUF 4 /* text is a binary StructMessage (struct_msg.h: Skydive
+                                 * agents with X-Client-Protocol: protobuf) */
 
-/* Queues one message text of sender peer (an id the loop knows it by); text is stolen
+/* Queues one message (text, or a StructMessage with GRAPH_WRITER_PROTOBUF) of sender peer (an id the loop knows it by); text is stolen
  * (freed by the writer, also on error). src's strings are copied. 0, or -ENOBUFS when the
  * queue is full (counted in Overflows), -ENOMEM. */
 int graph_writer_submit(struct graph_writer *w, uint64_t peer, const struct graph_msg_source *src,

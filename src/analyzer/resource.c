@@ -282,18 +282,26 @@ struct res_registry *res_registry_new_store(const struct res_kind *k, struct res
 	return r;
 }
 
-struct res_registry *res_registry_new(const char *data_dir, const struct res_kind *k)
+int res_store_file(const char *data_dir, const char *file, struct res_store *out)
 {
 	struct file_store *fs = calloc(1, sizeof(*fs));
 	const char *dir = data_dir && *data_dir ? data_dir : "/var/lib/skydive";
-	if (fs && asprintf(&fs->path, "%s/%s", dir, k->file) < 0)
+	if (fs && asprintf(&fs->path, "%s/%s", dir, file) < 0)
 		fs->path = NULL;
 	if (!fs || !fs->path) {
 		file_free(fs);
-		return NULL;
+		return -ENOMEM;
 	}
-	return res_registry_new_store(
-	    k, (struct res_store){.load = file_load, .save = file_save, .free = file_free, .ctx = fs});
+	*out = (struct res_store){.load = file_load, .save = file_save, .free = file_free, .ctx = fs};
+	return 0;
+}
+
+struct res_registry *res_registry_new(const char *data_dir, const struct res_kind *k)
+{
+	struct res_store st;
+	if (res_store_file(data_dir, k->file, &st))
+		return NULL;
+	return res_registry_new_store(k, st);
 }
 
 void res_registry_free(struct res_registry *r)

@@ -71,6 +71,11 @@ struct res_store {
 	void *ctx;
 };
 
+/* The file store alone, for a module that keeps its own map (user_topo.c: node and edge
+ * IDs are the client's, not the registry's UUIDs): <data_dir>/<file> as above. 0, or
+ * -ENOMEM. out is the caller's (out->free frees it). */
+int res_store_file(const char *data_dir, const char *file, struct res_store *out);
+
 struct res_registry;
 
 /* Loads <data_dir>/<k->file> (data_dir NULL or "" = /var/lib/skydive; created on the

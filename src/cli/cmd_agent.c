@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "agent/agent.h"
 #include "analyzer/graph_service.h"
@@ -196,6 +197,19 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (agent_config_load(&ac, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "skydive agent: %s\n", err);
+		goto out;
+	}
+	/* Skydive's agents send flows over UDP by default; ours use the authenticated,
+	 * acknowledged WebSocket link, and the key is the analyzer's (it then also takes
+	 * Skydive agents' UDP flows). */
+	const char *fproto = config_get_string(cfg, "flow.protocol", "websocket");
+	if (strcasecmp(fproto, "websocket")) {
+		fprintf(stderr,
+		        "skydive agent: flow.protocol '%s' is not supported by this agent: it "
+		        "sends its flows over its WebSocket link (/ws/agent/flow). The key is read "
+		        "by the analyzer, which with 'udp' also accepts Skydive agents' UDP flows; "
+		        "remove it from this agent's configuration\n",
+		        fproto);
 		goto out;
 	}
 

@@ -11,7 +11,9 @@
 
 #include "cli/cli.h"
 #include "client/alert_cmd.h"
+#include "client/rule_cmd.h"
 #include "client/capture_cmd.h"
+#include "client/topo_cmd.h"
 #include "client/client.h"
 #include "client/client_args.h"
 #include "client/client_pcap.h"
@@ -92,6 +94,8 @@ static void usage_all(FILE *out)
 		fprintf(out, "  %s\n", subcmds[i].usage);
 	client_capture_usage_lines(out);
 	client_alert_usage_lines(out);
+	client_rule_usage_lines(out);
+	client_topo_usage_lines(out);
 	fprintf(out, "\n%s\nRun 'skydive client COMMAND --help' for a command's help.\n",
 	        persistent_help);
 }
@@ -303,6 +307,10 @@ int cmd_client(int argc, char **argv)
 		return client_capture_main(argc, argv);
 	if (word && !strcmp(word, "alert"))
 		return client_alert_main(argc, argv);
+	if (word && (!strcmp(word, "node-rule") || !strcmp(word, "edge-rule")))
+		return client_rule_main(argc, argv, word[0] == 'e');
+	if (word && (!strcmp(word, "node") || !strcmp(word, "edge")))
+		return client_topo_main(argc, argv);
 	struct args a = {0};
 	struct client_args ca;
 	int help = 0, c, rc = 2;

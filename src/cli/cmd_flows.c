@@ -68,7 +68,9 @@ static void usage(FILE *out)
 		"      --ip-defrag            reassemble IPv4/IPv6 fragments before accounting and\n"
 		"                             fill IPMetric (Skydive's IPDefrag)\n"
 		"      --reassemble-tcp       reassemble TCP streams and fill TCPMetric's segment\n"
-		"                             counters (Skydive's ReassembleTCP)\n"
+		"                             counters (Skydive's ReassembleTCP); with\n"
+		"                             --extra-layer DNS, DNS over TCP is read from the\n"
+		"                             reassembled streams\n"
 		"      --extra-layer L        decode an extra layer into the flows: DNS, DHCPv4 or\n"
 		"                             VRRP (repeatable; Skydive's ExtraLayers)\n"
 		"      --app-port P:PORT=NAME application name for a port, e.g. tcp:8080=HTTP\n"
@@ -195,6 +197,16 @@ static void print_stats(const struct flow_stats *st)
 			"not whole in one segment %llu\n",
 			(unsigned long long)st->layers_no_slot, (unsigned long long)st->layers_cut,
 			(unsigned long long)st->layers_tcp_partial);
+	if (st->dns_tcp_messages || st->dns_tcp_too_big || st->dns_tcp_no_room || st->dns_tcp_hole ||
+	    st->dns_tcp_lost_sync || st->dns_tcp_unfinished) /* ReassembleTCP + DNS */
+		fprintf(stderr,
+			"DNS over TCP messages from the streams %llu, skipped: too big %llu, no room "
+			"%llu, cut by a hole %llu, unfinished at the end %llu; streams out of sync "
+			"after a hole %llu\n",
+			(unsigned long long)st->dns_tcp_messages, (unsigned long long)st->dns_tcp_too_big,
+			(unsigned long long)st->dns_tcp_no_room, (unsigned long long)st->dns_tcp_hole,
+			(unsigned long long)st->dns_tcp_unfinished,
+			(unsigned long long)st->dns_tcp_lost_sync);
 }
 
 /* ---- live capture ---------------------------------------------------- */
@@ -273,6 +285,12 @@ static void add_stats(struct flow_stats *sum, const struct flow_stats *st)
 	sum->layers_no_slot += st->layers_no_slot;
 	sum->layers_cut += st->layers_cut;
 	sum->layers_tcp_partial += st->layers_tcp_partial;
+	sum->dns_tcp_messages += st->dns_tcp_messages;
+	sum->dns_tcp_too_big += st->dns_tcp_too_big;
+	sum->dns_tcp_no_room += st->dns_tcp_no_room;
+	sum->dns_tcp_hole += st->dns_tcp_hole;
+	sum->dns_tcp_lost_sync += st->dns_tcp_lost_sync;
+	sum->dns_tcp_unfinished += st->dns_tcp_unfinished;
 }
 
 /* Captures on an interface until --duration, --count or a signal; workers

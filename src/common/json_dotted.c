@@ -34,3 +34,23 @@ int json_dotted_set(json_t *obj, const char *key, json_t *value)
 	}
 	return json_object_set_new(o, p, value) ? -ENOMEM : 0;
 }
+
+/* Skydive's DelField: the key, then each object on the way that it left empty. */
+int json_dotted_del(json_t *obj, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	if (!dot)
+		return json_object_del(obj, key) ? 0 : 1;
+	char part[256];
+	size_t len = (size_t)(dot - key);
+	if (len >= sizeof(part))
+		len = sizeof(part) - 1;
+	memcpy(part, key, len);
+	part[len] = 0;
+	json_t *sub = json_object_get(obj, part);
+	if (!json_is_object(sub) || !json_dotted_del(sub, dot + 1))
+		return 0;
+	if (!json_object_size(sub))
+		json_object_del(obj, part);
+	return 1;
+}

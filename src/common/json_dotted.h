@@ -12,4 +12,8 @@
  * 0, or -ENOMEM (obj may then hold some of the objects on the way). */
 int json_dotted_set(json_t *obj, const char *key, json_t *value);
 
+/* Deletes key as Skydive's Metadata.DelField: the objects on the way that it leaves empty
+ * go too. 1 when something was removed, 0 when the path did not exist. */
+int json_dotted_del(json_t *obj, const char *key);
+
 #endif

@@ -56,8 +56,12 @@ static size_t wanted_caps(const struct config *cfg, cap_value_t out[N_MAX_CAPS])
 	size_t i;
 	json_t *p;
 	int si = 0;
+	/* the docker and runc probes open other processes' /proc/PID/ns/net (a
+	 * ptrace-mode access) and runc's root-only state directories */
 	json_array_foreach(probes, i, p)
-		if (json_is_string(p) && !strcmp(json_string_value(p), "socketinfo"))
+		if (json_is_string(p) && (!strcmp(json_string_value(p), "socketinfo") ||
+					  !strcmp(json_string_value(p), "docker") ||
+					  !strcmp(json_string_value(p), "runc")))
 			si = 1;
 	json_decref(probes);
 	for (i = 0; si && i < N_SOCKETINFO_CAPS; i++)

@@ -13,8 +13,9 @@ struct config;
  * CAP_NET_ADMIN (promiscuous mode, fanout, OVS mirror ports, netlink changes),
  * CAP_SYS_ADMIN (setns into other network namespaces), CAP_BPF and CAP_PERFMON
  * (ebpf capture). "cap_net_raw,cap_net_admin,cap_sys_admin,cap_bpf,cap_perfmon".
- * With the socketinfo probe in agent.topology.probes, also CAP_SYS_PTRACE and
- * CAP_DAC_READ_SEARCH (the sockets of other processes' /proc/PID/fd). */
+ * With the socketinfo, docker or runc probe in agent.topology.probes, also
+ * CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (other processes' /proc/PID/fd and
+ * /proc/PID/ns/net, runc's root-only state directories). */
 extern const char PRIVS_AGENT_CAPS[];
 
 /* For `skydive analyzer`: -1 with the reason when the effective uid is 0 and neither

@@ -165,7 +165,9 @@ out:
  * configuration file they stand for. host_id is added from the hostname.
  * Not Skydive's analyzer.auth.{api,cluster}.backend: noauth: an unset backend must
  * stay visible as unset, so a non-loopback listener without one is refused
- * (src/auth/auth.h). */
+ * (src/auth/auth.h). Not Skydive's flow.protocol: udp either: flows travel on the
+ * authenticated WebSocket link unless the analyzer is asked to take Skydive agents'
+ * UDP flows too (src/analyzer/flow_udp.h). */
 static const char default_yaml[] =
     "analyzers: [127.0.0.1:8082]\n"
     "agent:\n"
@@ -191,7 +193,7 @@ static const char default_yaml[] =
     "  expire: 600\n"
     "  update: 60\n"
     "  max_entries: 500000\n"
-    "  protocol: udp\n"
+    "  protocol: websocket\n"
     "  default_layer_key_mode: L2\n"
     "  application_timeout: {arp: 10, dns: 10}\n"
     "http:\n"

@@ -97,6 +97,9 @@ static const struct {
     {"agent.topology.netns.run_path", KEY_LEAF},
     {"agent.topology.socketinfo.host_update", KEY_LEAF},
     {"agent.topology.lldp.interfaces", KEY_LEAF},
+    {"agent.topology.docker.url", KEY_LEAF},
+    {"agent.topology.docker.netns.run_path", KEY_LEAF},
+    {"agent.topology.runc.run_path", KEY_LEAF},
     {"agent.capture.stats_update", KEY_LEAF},
     {"agent.capture.workers", KEY_LEAF},
     {"agent.flow.queue_size", KEY_LEAF},
@@ -119,6 +122,7 @@ static const struct {
     {"rbac.policy_file", KEY_LEAF},
     /* flows */
     {"flow.expire", KEY_LEAF},
+    {"flow.protocol", KEY_LEAF},
     {"flow.update", KEY_LEAF},
     {"flow.max_entries", KEY_LEAF},
     {"flow.default_layer_key_mode", KEY_LEAF},
@@ -142,7 +146,13 @@ static const struct {
     {"tls.client_key", KEY_LEAF},
     {"tls.require_client_cert", KEY_LEAF},
     {"ovs.ovsdb", KEY_LEAF},
-    {"ovs.oflow.enable", KEY_LEAF}, /* refused when true: agent_config.c */
+    {"ovs.oflow.enable", KEY_LEAF},
+    {"ovs.oflow.native", KEY_LEAF}, /* refused when true: agent_config.c */
+    {"ovs.oflow.openflow_versions", KEY_LEAF},
+    {"ovs.oflow.address", KEY_TREE}, /* bridge name -> switch address */
+    {"ovs.oflow.cert", KEY_LEAF},    /* refused when set (no TLS to switches) */
+    {"ovs.oflow.key", KEY_LEAF},
+    {"ovs.oflow.ca", KEY_LEAF},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -51,6 +51,11 @@ unsigned tcp_app(uint16_t sport, uint16_t dport)
 	return l != LAYER_NONE ? l : tcp_port(sport);
 }
 
+unsigned decode_tcp_app(uint16_t sport, uint16_t dport)
+{
+	return tcp_app(sport, dport);
+}
+
 unsigned dec_app(struct dctx *c, uint32_t *offp, unsigned layer)
 {
 	uint32_t off = *offp, min;

@@ -74,6 +74,9 @@ enum layer {
 
 /* gopacket's name of a layer ("Ethernet", "IPv4", "ICMPv6Echo" ...). */
 const char *layer_name(unsigned layer);
+/* The application layer gopacket gives a TCP segment by its ports
+ * (destination first): LAYER_DNS (53), LAYER_TLS (443) or LAYER_NONE. */
+unsigned decode_tcp_app(uint16_t sport, uint16_t dport);
 
 /* Skydive's flow ICMP type enum (flow.proto ICMPType). */
 enum flow_icmp_type {

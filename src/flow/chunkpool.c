@@ -53,16 +53,14 @@ static uint32_t take(struct chunkpool *p)
 	return c;
 }
 
-uint32_t chunkpool_put(struct chunkpool *p, const uint8_t *data, uint32_t len)
+uint32_t chunkpool_alloc(struct chunkpool *p, uint32_t len)
 {
 	uint32_t need = chunkpool_chunks(len);
 	if (!len || need > p->nchunks - p->used)
 		return 0;
 	uint32_t head = 0, prev = 0;
-	for (uint32_t done = 0; done < len; done += CHUNKPOOL_CHUNK) {
+	for (uint32_t i = 0; i < need; i++) {
 		uint32_t c = take(p);
-		uint32_t n = len - done < CHUNKPOOL_CHUNK ? len - done : CHUNKPOOL_CHUNK;
-		memcpy(p->mem + (size_t)(c - 1) * CHUNKPOOL_CHUNK, data + done, n);
 		if (prev)
 			p->next[prev] = c;
 		else
@@ -73,6 +71,29 @@ uint32_t chunkpool_put(struct chunkpool *p, const uint8_t *data, uint32_t len)
 	if (p->used > p->peak)
 		p->peak = p->used;
 	return head;
+}
+
+void chunkpool_write(struct chunkpool *p, uint32_t h, uint32_t off, const uint8_t *data,
+		     uint32_t len)
+{
+	for (; h && off >= CHUNKPOOL_CHUNK; off -= CHUNKPOOL_CHUNK)
+		h = p->next[h];
+	while (h && len) {
+		uint32_t n = CHUNKPOOL_CHUNK - off < len ? CHUNKPOOL_CHUNK - off : len;
+		memcpy(p->mem + (size_t)(h - 1) * CHUNKPOOL_CHUNK + off, data, n);
+		data += n;
+		len -= n;
+		off = 0;
+		h = p->next[h];
+	}
+}
+
+uint32_t chunkpool_put(struct chunkpool *p, const uint8_t *data, uint32_t len)
+{
+	uint32_t h = chunkpool_alloc(p, len);
+	if (h)
+		chunkpool_write(p, h, 0, data, len);
+	return h;
 }
 
 void chunkpool_get(const struct chunkpool *p, uint32_t h, uint8_t *out, uint32_t len)

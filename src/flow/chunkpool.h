@@ -1,5 +1,5 @@
 /* chunkpool.h - a fixed budget of bytes held in small chunks, for the
- * reassembly buffers (ipdefrag.c, tcp_reasm.c).
+ * reassembly buffers (ipdefrag.c, tcp_reasm.c, dns_tcp.c).
  *
  * The pool reserves its whole budget at creation (mmap, pages touched only
  * as chunks are first used) and never allocates afterwards: a copy that does
@@ -33,6 +33,14 @@ void chunkpool_fini(struct chunkpool *p); /* zeroed struct is fine */
 /* Copies data[0..len) (len > 0) into free chunks; returns its handle, or 0
  * when the free chunks cannot hold it (nothing is taken). */
 uint32_t chunkpool_put(struct chunkpool *p, const uint8_t *data, uint32_t len);
+/* Room for len bytes (len > 0), contents undefined, filled later with
+ * chunkpool_write (a message whose length is known before its bytes come);
+ * 0 when the free chunks cannot hold it. */
+uint32_t chunkpool_alloc(struct chunkpool *p, uint32_t len);
+/* Copies data[0..len) into the chain h at byte off (off + len within what
+ * h was given). */
+void chunkpool_write(struct chunkpool *p, uint32_t h, uint32_t off, const uint8_t *data,
+		     uint32_t len);
 /* Copies the first len bytes of the chain h to out. */
 void chunkpool_get(const struct chunkpool *p, uint32_t h, uint8_t *out, uint32_t len);
 /* Gives the chain h back (0 is fine). */

@@ -20,6 +20,7 @@
 #include "decode/decode.h"
 #include "flow/flow_id.h"
 #include "flow/ipdefrag.h"
+#include "flow/dns_tcp.h"
 #include "flow/tcp_reasm.h"
 #include "flow/xlayer.h"
 
@@ -74,6 +75,8 @@ struct flow_table {
 	void *stream_user;
 	uint32_t seg0_slot; /* slot of the frame's segment 0 flow (process) */
 	struct xlayer_store *xl; /* ExtraLayers; NULL when off */
+	struct dns_tcp *dnstcp;  /* DNS over TCP from the streams (ReassembleTCP and
+				    ExtraLayers DNS); NULL otherwise */
 
 	uint32_t *index; /* slot ids, 0 = empty */
 	uint32_t index_mask;
@@ -304,13 +307,32 @@ static uint16_t path_intern(struct flow_table *t, const uint8_t *layers, uint8_t
 
 /* ---- reassembly (IPDefrag, ReassembleTCP) ------------------------------ */
 
+/* A stream gopacket would decode as DNS: by its ports, destination first,
+ * as each of its segments is (dir 0 goes from A to B). */
+static int dns_stream(const struct flow *f, int dir)
+{
+	return dir ? decode_tcp_app(f->tp_b, f->tp_a) == LAYER_DNS
+		   : decode_tcp_app(f->tp_a, f->tp_b) == LAYER_DNS;
+}
+
 static void on_stream(void *user, uint32_t slot, int dir, const uint8_t *data, uint32_t len,
 		      uint64_t skipped, unsigned flags, uint64_t ts_ns)
 {
 	struct flow_table *t = user;
+	if (t->dnstcp && dns_stream(&t->pool[slot], dir))
+		dns_tcp_data(t->dnstcp, slot, dir, data, len, skipped, flags, ts_ns);
 	if (t->stream_fn)
 		t->stream_fn(t->stream_user, t, &t->pool[slot], dir, data, len, skipped, flags,
 			     ts_ns);
+}
+
+/* A DNS message of a reassembled stream: the flow's DNS layer. */
+static void on_dns_msg(void *user, uint32_t slot, int dir, const uint8_t *msg, uint32_t len,
+		       uint64_t ts_ns)
+{
+	struct flow_table *t = user;
+	(void)dir;
+	xlayer_dns(t->xl, slot, msg, len, ts_ns);
 }
 
 /* The reassemblers the options ask for; 0 or -1 with err set. */
@@ -364,6 +386,15 @@ static void reasm_stats(struct flow_table *t)
 		t->st.frag_timeouts = d->timeouts;
 		t->st.frag_timeout_fragments = d->timeout_fragments;
 		t->st.frag_peak_bytes = d->peak_bytes;
+	}
+	if (t->dnstcp) {
+		const struct dns_tcp_stats *d = dns_tcp_stats(t->dnstcp);
+		t->st.dns_tcp_messages = d->messages;
+		t->st.dns_tcp_too_big = d->too_big;
+		t->st.dns_tcp_no_room = d->no_room;
+		t->st.dns_tcp_hole = d->hole;
+		t->st.dns_tcp_lost_sync = d->lost_sync;
+		t->st.dns_tcp_unfinished = d->unfinished;
 	}
 	if (t->reasm) {
 		const struct tcp_reasm_stats *r = tcp_reasm_stats(t->reasm);
@@ -445,6 +476,14 @@ struct flow_table *flow_table_new(const struct flow_table_opts *o, flow_emit_fn 
 	}
 	if (t->o.extra_layers)
 		t->xl = xlayer_store_new(t->o.max_flows, t->o.extra_layers);
+	if (t->xl && t->reasm && (t->o.extra_layers & XL_DNS)) {
+		struct dns_tcp_opts d = {.slots = t->o.max_flows + 1};
+		t->dnstcp = dns_tcp_new(&d, on_dns_msg, t, err, errlen);
+		if (!t->dnstcp) {
+			flow_table_free(t);
+			return NULL;
+		}
+	}
 	if (!t->pool || ((t->o.extra_tcp_metric || t->o.reassemble_tcp) && !t->tcpm) ||
 	    (t->o.extra_layers && !t->xl) || !t->rtt_first || index_grow(t)) {
 		snprintf(err, errlen, "cannot reserve memory for %u flows", t->o.max_flows);
@@ -471,6 +510,7 @@ void flow_table_free(struct flow_table *t)
 	if (t->ipm)
 		munmap(t->ipm, t->ipm_bytes);
 	xlayer_store_free(t->xl);
+	dns_tcp_free(t->dnstcp);
 	for (unsigned i = 0; i < t->npaths; i++)
 		free(t->paths[i].str);
 	free(t->index);
@@ -555,6 +595,8 @@ size_t flow_table_memory(const struct flow_table *t)
 		m += ipdefrag_memory(t->defrag) + ((size_t)t->pool_used + 1) * sizeof(*t->ipm);
 	if (t->reasm) /* its buffers, and the stream state of the flows */
 		m += tcp_reasm_memory(t->reasm, t->pool_used + 1);
+	if (t->dnstcp)
+		m += dns_tcp_memory(t->dnstcp, t->pool_used + 1);
 	return m;
 }
 
@@ -701,8 +743,11 @@ void flow_table_flush(struct flow_table *t)
 	 * unlinking flows one by one (random accesses over the whole pool). */
 	memset(t->index, 0, ((size_t)t->index_mask + 1) * sizeof(*t->index));
 	memset(t->wheel, 0, sizeof(t->wheel));
-	for (uint32_t s = 1; s <= t->pool_used; s++)
+	for (uint32_t s = 1; s <= t->pool_used; s++) {
+		if (t->pool[s].hkey)
+			xlayer_drop(t->xl, s); /* a later flow of the slot starts bare */
 		t->pool[s].hkey = 0;
+	}
 	t->pool_used = 0;
 	t->free_head = 0;
 	t->st.flows_expired += n;
@@ -785,6 +830,8 @@ static void init_flow(struct flow_table *t, struct flow *f, const struct decode_
 		memset(&t->ipm[f - t->pool], 0, sizeof(*t->ipm));
 	if (t->reasm && g->l4 == DECODE_L4_TCP)
 		tcp_reasm_reset(t->reasm, (uint32_t)(f - t->pool));
+	if (t->dnstcp && g->l4 == DECODE_L4_TCP && (dns_stream(f, 0) || dns_stream(f, 1)))
+		dns_tcp_reset(t->dnstcp, (uint32_t)(f - t->pool));
 }
 
 /* Skydive's updateRTT (flow/flow.go), packet by packet, whatever the
@@ -1015,7 +1062,8 @@ static void process(struct flow_table *t, const struct decode_result *r, int n, 
 		if (t->reasm && g->l4 == DECODE_L4_TCP && data)
 			tcp_reasm_segment(t->reasm, s, sw == !!(f->flags & FLOW_F_SWAPPED) ? 0 : 1, data,
 					  caplen, g, ts_ns);
-		if (t->xl && g->app)
+		/* DNS over TCP: from the stream when it is reassembled (on_stream) */
+		if (t->xl && g->app && !(t->dnstcp && g->l4 == DECODE_L4_TCP))
 			xlayer_packet(t->xl, s, f->ab_packets + f->ba_packets == 1, g, data, ts_ns);
 		if (t->o.raw_packet_limit &&
 		    (t->o.raw_packet_limit < 0 || f->raw_captured < t->o.raw_packet_limit))

@@ -85,8 +85,15 @@ struct flow_stats {
 	uint64_t tcp_buffered, tcp_gaps_full, tcp_gaps_timeout, tcp_gaps_closed, tcp_cut;
 	uint64_t tcp_peak_bytes;
 	/* ExtraLayers (flow/xlayer.h): layers not kept for want of a slot,
-	 * DNS messages cut to XL_BLOB_MAX, DNS over TCP not whole in a segment */
+	 * DNS messages cut to XL_BLOB_MAX, DNS over TCP not whole in a segment
+	 * (without ReassembleTCP) */
 	uint64_t layers_no_slot, layers_cut, layers_tcp_partial;
+	/* DNS over TCP framed from reassembled streams (ReassembleTCP with
+	 * ExtraLayers DNS; struct dns_tcp_stats): messages framed; skipped as
+	 * too big, for want of room, cut by a hole, unfinished at the stream's
+	 * end; streams whose framing a hole lost */
+	uint64_t dns_tcp_messages, dns_tcp_too_big, dns_tcp_no_room, dns_tcp_hole;
+	uint64_t dns_tcp_lost_sync, dns_tcp_unfinished;
 };
 
 /* Returns NULL with a message in err on bad options or no memory. */

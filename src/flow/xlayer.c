@@ -720,6 +720,20 @@ static inline uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+void xlayer_dns(struct xlayer_store *x, uint32_t slot, const uint8_t *msg, uint32_t len,
+		uint64_t ts_ns)
+{
+	if (!x || !(x->mask & XL_DNS) || slot == 0 || slot > x->max_flows)
+		return;
+	uint8_t tmp[XL_BLOB_MAX];
+	int cut = 0, r = xl_dns_encode(msg, len, ts_ns, tmp, sizeof(tmp), &cut);
+	if (r > 0) {
+		if (cut)
+			x->st.cut++;
+		blob_set(x, slot, XL_FIELD_DNS, tmp, (uint32_t)r);
+	}
+}
+
 void xlayer_packet(struct xlayer_store *x, uint32_t slot, int first, const struct decode_seg *g,
 		   const uint8_t *frame, uint64_t ts_ns)
 {
@@ -743,12 +757,13 @@ void xlayer_packet(struct xlayer_store *x, uint32_t slot, int first, const struc
 		if (!(x->mask & XL_DNS))
 			break;
 		if (g->l4 != DECODE_L4_TCP) {
-			r = xl_dns_encode(m, n, ts_ns, tmp, sizeof(tmp), &cut);
+			xlayer_dns(x, slot, m, n, ts_ns);
 		} else {
 			/* RFC 1035 4.2.2: each message after a 2-byte length. Only
 			 * messages whole in this segment are read (the latest one
 			 * counts, as the latest packet does over UDP); one that
-			 * goes on in later segments needs reassembly. */
+			 * goes on in later segments needs reassembly (with
+			 * ReassembleTCP, flow/dns_tcp.h frames the stream). */
 			uint8_t one[XL_BLOB_MAX];
 			uint32_t pos = 0;
 			while (pos + 2 <= n) {

@@ -32,7 +32,7 @@ struct xlayer_stats {
 	uint64_t no_slot;  /* layers not kept: every slot in use */
 	uint64_t cut;      /* DNS messages whose last records did not fit XL_BLOB_MAX */
 	uint64_t tcp_partial; /* DNS over TCP messages not whole in one segment
-	                         (need TCP reassembly): not decoded */
+	                         (without TCP reassembly): not decoded */
 };
 
 struct xlayer_store;
@@ -45,6 +45,12 @@ void xlayer_store_free(struct xlayer_store *x); /* NULL is fine */
  * flow in slot; first: the flow's first packet. No allocation. */
 void xlayer_packet(struct xlayer_store *x, uint32_t slot, int first, const struct decode_seg *g,
 		   const uint8_t *frame, uint64_t ts_ns);
+/* A whole DNS message framed from the flow's reassembled TCP stream
+ * (flow/dns_tcp.h), seen at ts_ns: it replaces the flow's DNS layer as a
+ * packet's message would (one gopacket refuses changes nothing). With TCP
+ * reassembly the caller gives TCP segments' DNS here, not to xlayer_packet. */
+void xlayer_dns(struct xlayer_store *x, uint32_t slot, const uint8_t *msg, uint32_t len,
+		uint64_t ts_ns);
 /* The flow in slot is gone: its layers too. */
 void xlayer_drop(struct xlayer_store *x, uint32_t slot);
 /* The blob of the flow in slot (NULL, *len 0 when none); valid until the

@@ -48,6 +48,7 @@ struct http_ws {
 	struct http_ws_info info;
 	char *rx;
 	size_t rx_len, rx_cap;
+	int binary; /* binary frames are messages (the endpoint's, or http_ws_set_binary) */
 };
 
 /* Per connection state lws allocates (zeroed) for us. */
@@ -990,6 +991,17 @@ int http_ws_write_text(struct http_ws *ws, unsigned char *buf, size_t len)
 	return n >= 0 && (size_t)n >= len ? 0 : -1;
 }
 
+int http_ws_write_binary(struct http_ws *ws, unsigned char *buf, size_t len)
+{
+	int n = lws_write(ws->wsi, buf, len, LWS_WRITE_BINARY);
+	return n >= 0 && (size_t)n >= len ? 0 : -1;
+}
+
+void http_ws_set_binary(struct http_ws *ws, int binary)
+{
+	ws->binary = binary;
+}
+
 void http_ws_close_reason(struct http_ws *ws, int code, const char *why)
 {
 	lws_close_reason(ws->wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
@@ -1151,6 +1163,7 @@ static int ws_established(struct http_server *s, struct lws *wsi, struct pss *ps
 	pss->ws = ws;
 	if (!ws->ep)
 		return -1;
+	ws->binary = ws->ep->binary;
 	ws->opened = 1;
 	return ws->ep->open(ws->ep->user, ws, ws->ep->kind, &ws->user);
 }
@@ -1175,7 +1188,7 @@ static void ws_closed(struct http_server *s, struct pss *pss)
 static int ws_receive(struct http_server *s, struct lws *wsi, struct http_ws *ws, const void *in,
                       size_t len)
 {
-	if (!ws->ep->binary && lws_frame_is_binary(wsi)) {
+	if (!ws->binary && lws_frame_is_binary(wsi)) {
 		log_warn("api: binary (protobuf) message from %s ignored; only JSON is served",
 		         ws->name);
 		return 0;

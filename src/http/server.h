@@ -154,6 +154,11 @@ void http_ws_want_write(struct http_ws *ws);
 /* Writes one text frame: buf has HTTP_WS_PRE bytes before it the server may write
  * (the payload is not changed: shared buffers are fine). 0, or -1 (close). */
 int http_ws_write_text(struct http_ws *ws, unsigned char *buf, size_t len);
+/* The same, one binary frame. */
+int http_ws_write_binary(struct http_ws *ws, unsigned char *buf, size_t len);
+/* Whether this connection's binary frames are messages (default: the endpoint's binary;
+ * when not, they are ignored and logged). For open(), e.g. a protobuf client. */
+void http_ws_set_binary(struct http_ws *ws, int binary);
 /* The close code and reason sent when a callback then returns -1. */
 void http_ws_close_reason(struct http_ws *ws, int code, const char *why);
 

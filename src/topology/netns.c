@@ -40,12 +40,13 @@ struct watch {
 	size_t n_pend;
 };
 
+/* The namespace the watcher holds for the file name (t->ns_reg held). */
 static struct topo_ns *find_named(struct topology *t, const char *name)
 {
 	struct topo_ns *r = NULL;
 	pthread_mutex_lock(&t->ns_lock);
 	for (struct topo_ns *ns = t->named; ns && !r; ns = ns->next)
-		if (!strcmp(ns->name, name))
+		if (ns->watch_name && !strcmp(ns->watch_name, name))
 			r = ns;
 	pthread_mutex_unlock(&t->ns_lock);
 	return r;
@@ -76,9 +77,14 @@ static void gone(struct watch *w, const char *name)
 			pending_del(w, i);
 			break;
 		}
+	pthread_mutex_lock(&w->t->ns_reg);
 	struct topo_ns *ns = find_named(w->t, name);
-	if (ns)
-		topo_ns_del(w->t, ns, 1);
+	if (ns) {
+		free(ns->watch_name);
+		ns->watch_name = NULL;
+		topo_ns_release(w->t, ns); /* a container may still hold it */
+	}
+	pthread_mutex_unlock(&w->t->ns_reg);
 }
 
 /* Adds the pending names that became namespaces. */
@@ -101,8 +107,20 @@ static void try_pending(struct watch *w)
 		}
 		if (st.st_dev == w->self.st_dev && st.st_ino == w->self.st_ino) {
 			log_debug("netns probe: %s is our own namespace", path);
-		} else if (!find_named(w->t, p->name)) {
-			topo_ns_add(w->t, p->name, path, st.st_dev, st.st_ino);
+		} else {
+			struct topology *t = w->t;
+			pthread_mutex_lock(&t->ns_reg);
+			struct topo_ns *ns = find_named(t, p->name);
+			if (!ns && (ns = topo_ns_find_dev(t, st.st_dev, st.st_ino))) {
+				/* a container probe registered it first: one use more, as
+				 * Skydive's Register of a namespace it knows */
+				if (!ns->watch_name && (ns->watch_name = strdup(p->name)))
+					ns->refs++;
+			} else if (!ns && topo_ns_add(t, p->name, path, st.st_dev, st.st_ino, &ns) == 0 &&
+				   ns) {
+				ns->watch_name = strdup(p->name);
+			}
+			pthread_mutex_unlock(&t->ns_reg);
 		}
 		pending_del(w, i);
 	}
@@ -118,6 +136,26 @@ static void forget_all(struct topology *t, int remove_nodes)
 			break;
 		topo_ns_del(t, ns, remove_nodes);
 	}
+}
+
+/* The run path went: every namespace the watcher holds, one use less. */
+static void release_watched(struct topology *t)
+{
+	pthread_mutex_lock(&t->ns_reg);
+	for (;;) {
+		struct topo_ns *found = NULL;
+		pthread_mutex_lock(&t->ns_lock);
+		for (struct topo_ns *ns = t->named; ns && !found; ns = ns->next)
+			if (ns->watch_name)
+				found = ns;
+		pthread_mutex_unlock(&t->ns_lock);
+		if (!found)
+			break;
+		free(found->watch_name);
+		found->watch_name = NULL;
+		topo_ns_release(t, found);
+	}
+	pthread_mutex_unlock(&t->ns_reg);
 }
 
 static void add_watch(struct watch *w)
@@ -155,7 +193,7 @@ static void read_events(struct watch *w)
 					w->wd = -1;
 				}
 				w->n_pend = 0;
-				forget_all(w->t, 1);
+				release_watched(w->t);
 				continue;
 			}
 			if (!ev->len || ev->name[0] == '.')

@@ -503,6 +503,32 @@ static void remember_macs(struct topo_ovs *o)
 	}
 }
 
+/* Tells the OpenFlow rule probe (oflow.c) which bridges there are. */
+static void oflow_bridges(struct topo_ovs *o)
+{
+	struct topology *t = o->t;
+	if (!t->oflow)
+		return;
+	size_t n = json_object_size(table(o, "Bridge")), i = 0;
+	const char **uuids = calloc(n ? n : 1, sizeof(*uuids));
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	if (uuids && names) {
+		const char *uuid;
+		json_t *row;
+		json_object_foreach(table(o, "Bridge"), uuid, row)
+		{
+			const char *name = col_str(row, "name");
+			if (!*name)
+				continue;
+			uuids[i] = uuid;
+			names[i++] = name;
+		}
+		topo_oflow_bridges(t, uuids, names, i);
+	}
+	free(uuids);
+	free(names);
+}
+
 /* Brings the graph in line with the mirror. */
 static void ovs_sync(struct topo_ovs *o)
 {
@@ -575,6 +601,7 @@ static void ovs_sync(struct topo_ovs *o)
 	}
 	sync_kernel_links(o, now);
 	topo_reconcile_edges(t, now);
+	oflow_bridges(o);
 }
 
 /* Applies a <table-updates> object (initial contents or an update). */

@@ -25,7 +25,25 @@ struct topo_ns {
 	pthread_t thread;
 	int thread_started;
 	int stop_fd;			    /* eventfd: wakes and stops the thread */
+	/* Skydive's use count (netns.go Register/Unregister): the run path watcher
+	 * holding its file (watch_name, the file's name) and each container probe
+	 * registration of the same namespace (same dev and inode) count one; the
+	 * node goes with the last. Changed under t->ns_reg. */
+	int refs;
+	char *watch_name;
 	struct topo_ns *next;
+};
+
+/* One container node of the docker or runc probe (container.c), graph lock. */
+enum topo_ctr_kind { TOPO_CTR_DOCKER, TOPO_CTR_RUNC };
+struct topo_ctr {
+	enum topo_ctr_kind kind;
+	char *key;		      /* Docker container ID / runc state.json path */
+	char id[TOPOLOGY_ID_LEN];     /* the node (its TID) */
+	char parent[TOPOLOGY_ID_LEN]; /* owner: netns or host node */
+	struct topo_ns *ns;	      /* its namespace's registration; NULL = the host's */
+	long long pid;
+	json_t *md;		      /* the metadata last given to the graph */
 };
 
 /* What the probe knows of one link, besides its node metadata. */
@@ -64,18 +82,37 @@ struct topo_edge {
 struct topo_ovs; /* ovsdb.c */
 struct topo_sockinfo; /* socketinfo.c */
 struct topo_lldp; /* lldp.c */
+struct topo_oflow; /* oflow.c */
+struct topo_docker; /* docker.c */
+struct topo_runc; /* runc.c */
 
 struct topology {
 	struct graph *g;
 	char *host_id, *origin, *run_path;
 	char *ovsdb;		/* OVSDB target; "" = no OVSDB probe */
 	struct topo_ovs *ovs; /* the OVSDB probe, once started */
+	int oflow_on;		   /* OpenFlow rule probe wanted (ovs.oflow.enable) */
+	char *oflow_versions;	   /* its -O argument */
+	json_t *oflow_address;	   /* bridge name -> ovs-ofctl target; NULL = none */
+	struct topo_oflow *oflow; /* the OpenFlow rule probe, once started (graph lock) */
 	int64_t socketinfo_ms;		/* socketinfo refresh; 0 = no socketinfo probe */
 	struct topo_sockinfo *sockinfo; /* the socketinfo probe, once started */
 	int lldp_on;	      /* LLDP probe wanted */
 	char **lldp_ifs;      /* its links by name; none = every UP Ethernet link */
 	size_t n_lldp_ifs;
 	struct topo_lldp *lldp; /* the LLDP probe, once started */
+	char *docker_url;	/* Docker API; NULL = no docker probe */
+	char *docker_netns_run_path; /* where Docker's sandbox namespaces are ("" = none) */
+	struct topo_docker *docker;
+	char **runc_paths;	/* runc state directories; NULL = no runc probe */
+	size_t n_runc_paths;
+	struct topo_runc *runc;
+	/* container nodes (graph lock) */
+	struct topo_ctr **ctrs;
+	size_t n_ctrs, cap_ctrs;
+	/* serialises namespace registrations (watcher, container probes); taken
+	 * before the graph lock, never while holding it */
+	pthread_mutex_t ns_reg;
 	int64_t metrics_update_ms;
 	json_t *host_extra;
 	char host_node_id[TOPOLOGY_ID_LEN];
@@ -142,8 +179,42 @@ void topo_want_edge(struct topo_want *w, const char *parent, const char *child, 
 /* topology.c: a named namespace appeared (adds its netns node, starts its
  * probe; 0 or -errno) or went (stops the probe; with remove_nodes, deletes
  * its nodes, else only forgets them). Graph lock NOT held. */
-int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t dev, ino_t ino);
+int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t dev, ino_t ino,
+		struct topo_ns **out);
 void topo_ns_del(struct topology *t, struct topo_ns *ns, int remove_nodes);
+/* ns_reg held: one use less of ns; the last deletes it and its nodes. */
+void topo_ns_release(struct topology *t, struct topo_ns *ns);
+/* ns_reg held: the named namespace of that device and inode, or NULL. */
+struct topo_ns *topo_ns_find_dev(struct topology *t, dev_t dev, ino_t ino);
+
+/* container.c: the container nodes of the docker and runc probes (container.h).
+ * Graph lock NOT held. register adds or updates the node of key (d's name, pid and
+ * Container metadata; the node of the same key with another pid is replaced), owned
+ * by the netns node of netns_path (registered under netns_name as Skydive's
+ * netns.Register, NULL path = the host's namespace) with manager as its Manager.
+ * 0 or -errno (the namespace is gone, not a namespace, OOM). */
+struct container_desc;
+int topo_ctr_register(struct topology *t, enum topo_ctr_kind kind, const char *key,
+		      const struct container_desc *d, const char *netns_path,
+		      const char *netns_name, const char *manager);
+void topo_ctr_unregister(struct topology *t, enum topo_ctr_kind kind, const char *key);
+/* Unregisters every container of kind whose key starts with prefix ("" = all), but
+ * those keep says 1 for (keep may be NULL). */
+void topo_ctr_unregister_if(struct topology *t, enum topo_ctr_kind kind, const char *prefix,
+			    int (*keep)(void *user, const char *key), void *user);
+/* 1 when a container of kind has that key. */
+int topo_ctr_known(struct topology *t, enum topo_ctr_kind kind, const char *key,
+		   long long *pid);
+/* Graph lock held: the ownership edges of the container nodes. */
+void topo_ctr_want_edges(struct topology *t, struct topo_want *w);
+/* Forgets the records of kind (the probe stops; the graph keeps the nodes). */
+void topo_ctr_forget(struct topology *t, enum topo_ctr_kind kind);
+
+/* docker.c / runc.c: the probes' threads. start: 0 or -errno; stop joins. */
+int topo_docker_start(struct topology *t);
+void topo_docker_stop(struct topology *t);
+int topo_runc_start(struct topology *t);
+void topo_runc_stop(struct topology *t);
 
 /* netlink.c: the nsid that the namespace of sk gives to the namespace open
  * as fd (RTM_GETNSID), or -1. */
@@ -169,6 +240,17 @@ json_t *topo_ovs_intf_extra(struct topology *t, int ns_is_root, const char *name
 			    const char *mac);
 /* The keys topo_ovs_intf_extra may set, NULL-terminated. */
 extern const char *const topo_ovs_intf_keys[];
+
+/* oflow.c: the OpenFlow rule probe (a thread running ovs-ofctl monitor and dump-flows
+ * per bridge). start: 0, -ENOENT (no ovs-ofctl on PATH) or -errno. */
+int topo_oflow_start(struct topology *t);
+void topo_oflow_stop(struct topology *t); /* joins, ends its children; nodes stay */
+void topo_oflow_free(struct topology *t); /* stops first */
+/* Graph lock held, from the OVSDB probe after each sync: the bridges (OVS row UUID and
+ * name, n of each) the OVSDB has now. Rules of a bridge that went are deleted here;
+ * the thread starts and ends monitors. Without the probe, nothing. */
+void topo_oflow_bridges(struct topology *t, const char *const *uuids, const char *const *names,
+			size_t n);
 
 /* lldp.c: copies the LLDP options into t (-EINVAL with err filled for a bad
  * name, -ENOMEM); free releases them. */

@@ -32,6 +32,7 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	t->g = g;
 	t->watcher_stop_fd = -1;
 	pthread_mutex_init(&t->ns_lock, NULL);
+	pthread_mutex_init(&t->ns_reg, NULL);
 	t->host_id = strdup(o->host_id);
 	if (o->origin)
 		t->origin = strdup(o->origin);
@@ -46,6 +47,32 @@ struct topology *topology_new(struct graph *g, const struct topology_opts *o, ch
 	    (o->host_metadata && !t->host_extra))
 		goto oom;
 	topology_host_tid(t->host_node_id, t->host_id);
+	t->oflow_on = o->oflow && *t->ovsdb;
+	if (t->oflow_on) {
+		t->oflow_versions = strdup(o->oflow_versions ? o->oflow_versions : "OpenFlow10");
+		t->oflow_address = o->oflow_address ? json_deep_copy(o->oflow_address) : NULL;
+		if (!t->oflow_versions || (o->oflow_address && !t->oflow_address))
+			goto oom;
+	}
+	if (o->docker_url && topology_docker_url_check(o->docker_url, err, errlen) < 0) {
+		topology_free(t);
+		return NULL;
+	}
+	if (o->docker_url) {
+		t->docker_url = strdup(o->docker_url);
+		t->docker_netns_run_path =
+			strdup(o->docker_netns_run_path ? o->docker_netns_run_path : "");
+		if (!t->docker_url || !t->docker_netns_run_path)
+			goto oom;
+	}
+	if (o->runc) {
+		t->runc_paths = calloc(o->n_runc_run_paths + 1, sizeof(*t->runc_paths));
+		if (!t->runc_paths)
+			goto oom;
+		for (size_t i = 0; i < o->n_runc_run_paths; i++)
+			if (!(t->runc_paths[t->n_runc_paths++] = strdup(o->runc_run_paths[i])))
+				goto oom;
+	}
 	if (topo_lldp_init(t, o, err, errlen) < 0) {
 		topology_free(t);
 		return NULL;
@@ -113,6 +140,16 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (t->oflow_on) { /* before the OVSDB probe, which tells it the bridges */
+		rc = topo_oflow_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: OpenFlow rule probe (ovs.oflow.enable): %s",
+				 rc == -ENOENT ? "ovs-ofctl not found on PATH (Debian package "
+						 "openvswitch-common)"
+					       : strerror(-rc));
+			return rc;
+		}
+	}
 	if (*t->ovsdb) {
 		rc = topo_ovs_start(t);
 		if (rc < 0) {
@@ -134,6 +171,20 @@ int topology_start(struct topology *t, char *err, size_t errlen)
 			return rc;
 		}
 	}
+	if (t->docker_url) {
+		rc = topo_docker_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: docker probe: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	if (t->runc_paths) {
+		rc = topo_runc_start(t);
+		if (rc < 0) {
+			snprintf(err, errlen, "topology: runc probe: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -141,9 +192,13 @@ void topology_stop(struct topology *t)
 {
 	if (!t || !t->started)
 		return;
+	/* the container probes hold namespace registrations: before netns */
+	topo_docker_stop(t);
+	topo_runc_stop(t);
 	topo_socketinfo_stop(t); /* reads the named namespace list: before netns */
 	topo_lldp_stop(t);
 	topo_ovs_stop(t);
+	topo_oflow_stop(t); /* after the OVSDB probe, its only caller */
 	topo_netns_stop(t); /* stops every named namespace probe too */
 	topo_netlink_stop(t->root);
 	t->started = 0;
@@ -155,16 +210,31 @@ void topology_free(struct topology *t)
 		return;
 	topology_stop(t);
 	topo_ovs_free(t);
+	topo_oflow_free(t);
+	free(t->oflow_versions);
+	json_decref(t->oflow_address);
 	for (size_t i = 0; i < t->n_intfs; i++) {
 		json_decref(t->intfs[i]->md);
 		free(t->intfs[i]);
 	}
 	free(t->intfs);
 	free(t->edges);
+	for (size_t i = 0; i < t->n_ctrs; i++) {
+		free(t->ctrs[i]->key);
+		json_decref(t->ctrs[i]->md);
+		free(t->ctrs[i]);
+	}
+	free(t->ctrs);
+	free(t->docker_url);
+	free(t->docker_netns_run_path);
+	for (size_t i = 0; i < t->n_runc_paths; i++)
+		free(t->runc_paths[i]);
+	free(t->runc_paths);
 	if (t->root && t->root->fd >= 0)
 		close(t->root->fd);
 	free(t->root);
 	pthread_mutex_destroy(&t->ns_lock);
+	pthread_mutex_destroy(&t->ns_reg);
 	json_decref(t->host_extra);
 	free(t->host_id);
 	free(t->origin);
@@ -533,6 +603,7 @@ static void want_edges(struct topology *t, struct topo_want *w, int64_t now_ms)
 		}
 	}
 	topo_ovs_want_edges(t, w);
+	topo_ctr_want_edges(t, w);
 }
 
 void topo_reconcile_edges(struct topology *t, int64_t now_ms)
@@ -593,12 +664,16 @@ void topo_reconcile_edges(struct topology *t, int64_t now_ms)
 /* ---- named namespaces (called by the netns watcher) --------------------- */
 
 /* Adds the netns node and starts its netlink probe. */
-int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t dev, ino_t ino)
+int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t dev, ino_t ino,
+		struct topo_ns **out)
 {
 	struct topo_ns *ns = calloc(1, sizeof(*ns));
+	if (out)
+		*out = NULL;
 	if (!ns)
 		return -ENOMEM;
 	ns->t = t;
+	ns->refs = 1;
 	ns->stop_fd = -1;
 	ns->fd = open(path, O_RDONLY | O_CLOEXEC);
 	ns->dev = dev;
@@ -616,8 +691,10 @@ int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t de
 	topology_netns_tid(ns->node_id, t->host_node_id, path);
 
 	int64_t now = topo_now_ms();
-	json_t *md = json_pack("{ss ss ss ss}", "Name", name, "Type", "netns", "Path", path, "TID",
-			       ns->node_id);
+	/* netns.go Register's keys, Inode and Device of the namespace file included */
+	json_t *md = json_pack("{ss ss ss ss sI sI}", "Name", name, "Type", "netns", "Path", path,
+			       "TID", ns->node_id, "Inode", (json_int_t)ino, "Device",
+			       (json_int_t)dev);
 	graph_lock(t->g);
 	int rc = md ? graph_node_add(t->g, ns->node_id, md, t->host_id, t->origin, now) : -ENOMEM;
 	if (rc == -EEXIST)
@@ -642,6 +719,8 @@ int topo_ns_add(struct topology *t, const char *name, const char *path, dev_t de
 		return rc;
 	}
 	log_info("topology: netns %s added", name);
+	if (out)
+		*out = ns;
 	rc = topo_netlink_start(ns);
 	if (rc < 0)
 		log_warn("topology: netlink probe in netns %s: %s", name, strerror(-rc));
@@ -688,5 +767,6 @@ void topo_ns_del(struct topology *t, struct topo_ns *ns, int remove_nodes)
 		close(ns->fd);
 	free(ns->name);
 	free(ns->path);
+	free(ns->watch_name);
 	free(ns);
 }

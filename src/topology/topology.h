@@ -20,9 +20,14 @@
  * has one ("internal", "tap"), or a node of the probe's own (Type "patch",
  * "vxlan", ..., owned by the bridge) for an interface without a kernel
  * link; patch peers are joined by a "patch" edge. docs/TOPOLOGY.md.
+ * The OpenFlow probe (oflow.c) adds an "ofrule" node per OpenFlow rule of each bridge
+ * (Cookie, Table, Priority, Filters, Actions, UUID as Skydive's ofctl probe) and an
+ * "ofgroup" node per group (GroupId, GroupType, Buckets, UUID), owned by the ovsbridge.
  * The LLDP probe (lldp.c) adds a "switch" node per neighbour chassis and a
  * "switchport" node per neighbour port (LLDP metadata as Skydive's), with
  * chassis->port (ownership and layer2) and port->link (layer2) edges.
+ * The docker and runc probes (docker.c, runc.c, container.h) add a "container"
+ * node per container, owned by its namespace's netns node (or the host's).
  *
  * IDs: every node's ID is its TID, computed exactly as Skydive 0.28 does
  * (UUIDv5, see topology_tid and its siblings below), so a restarted agent
@@ -61,6 +66,27 @@ struct topology_opts {
 	int lldp;
 	const char *const *lldp_interfaces;
 	size_t n_lldp_interfaces;
+	/* OpenFlow rule probe (src/topology/oflow.c, Skydive's ovs.oflow): with the OVSDB
+	 * probe, each bridge's rules as ofrule nodes, read with ovs-ofctl. oflow_versions
+	 * is ovs-ofctl's -O list ("OpenFlow10,OpenFlow13"; NULL = OpenFlow10);
+	 * oflow_address maps a bridge name to the switch ovs-ofctl is given ("unix:PATH",
+	 * "tcp:HOST:PORT"; copied, may be NULL). topology_start fails without ovs-ofctl. */
+	int oflow;
+	const char *oflow_versions;
+	const json_t *oflow_address;
+	/* docker probe (src/topology/docker.c): the Docker API at docker_url
+	 * ("unix:///path" or "tcp://host:port"; NULL = no docker probe), followed over
+	 * its /events stream, retried every second when unreachable (logged once per
+	 * outage); sandbox namespaces under docker_netns_run_path ("" or NULL: the
+	 * containers' /proc/PID/ns/net instead). */
+	const char *docker_url;
+	const char *docker_netns_run_path;
+	/* runc probe (src/topology/runc.c): on when runc; the state directories
+	 * (Skydive's agent.topology.runc.run_path), watched with inotify (a missing one
+	 * is looked for every second). Strings copied. */
+	int runc;
+	const char *const *runc_run_paths;
+	size_t n_runc_run_paths;
 };
 
 struct topology;
@@ -88,6 +114,10 @@ void topology_left_out(struct topology *t, uint64_t out[TOPOLOGY_LEFT_KINDS]);
 /* 0 when name can be a link's name (1..15 bytes, no '/', ':' or blank, not
  * "." or ".."), else -EINVAL. */
 int topology_lldp_check_ifname(const char *name);
+
+/* 0 when url is one the docker probe speaks (unix:///PATH, tcp://HOST:PORT,
+ * http://HOST:PORT), else -EINVAL with err filled. */
+int topology_docker_url_check(const char *url, char *err, size_t errlen);
 
 /* ---- pure helpers (unit tested) ---------------------------------------- */
 

@@ -10,7 +10,9 @@
 # same pcaps (xlayers/check.py, as tshark_layers.sh does for `skydive flows`);
 # Gremlin reads the layers' fields (Has('DNS.ID', ...), Has('DNS.ResponseCode',
 # ...), Has('DHCPv4.Secs', ...)); a capture of type ebpf with ExtraLayers is
-# refused by the agent with a clear error.
+# refused by the agent with a clear error. A second capture with ReassembleTCP
+# reads DNS over TCP from the streams (xlayers/gen.py dns_tcp.pcap) and is
+# compared with tshark's reassembly, its DNSOverTCP* counters checked.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
@@ -136,6 +138,40 @@ count() { q "$1" | jq 'length'; }
 	ko "gremlin DHCPv4.Secs" "$(count "G.At(1700001000, 1000).Flows().Has('DHCPv4.Secs', 2)")"
 v=$(q "G.At(1700001000, 1000).Flows().Has('DNS.ID', 4660).Values('DNS.OpCode')" | jq -c .)
 [ "$v" = '["Query"]' ] && ok "gremlin Values(DNS.OpCode)" || ko "gremlin Values(DNS.OpCode)" "$v"
+
+# DNS over TCP from the reassembled streams: a second capture with
+# ReassembleTCP, dns_tcp.pcap (answers split, out of order, two per segment)
+# against tshark's reassembly, and the capture's DNSOverTCP* counters
+out=$(client capture create --gremlin "$EACH" --type pcapsocket --header-size 1024 \
+	--reassemble-tcp --extra-layer DNS 2>&1)
+uuid2=$(echo "$out" | jq -r '.UUID' 2>/dev/null)
+ENTRY2=".[0].Metadata.Captures // [] | map(select(.ID == \"$uuid2\")) | .[0]"
+if [ -n "$uuid2" ] && [ "$uuid2" != null ] &&
+	wait_jq 15 "$EACH" "$ENTRY2 | .State == \"active\" and (.PCAPSocket // \"\" | length > 0)"; then
+	ADDR=$(q "$EACH" | jq -r "$ENTRY2 | .PCAPSocket")
+	timeout 10 $HX nc -N "${ADDR%:*}" "${ADDR##*:}" <"$tmp/pcaps/dns_tcp.pcap" >/dev/null 2>&1
+	sel='[.[] | select(.Transport.A == 40020 or .Transport.A == 40021 or .Transport.A == 40022)]'
+	if wait_jq 20 "G.At(1700001000, 1000).Flows()" "$sel | length == 3 and all(.DNS != null)"; then
+		q "G.At(1700001000, 1000).Flows()" | jq "$sel" >"$tmp/dns_tcp.flows"
+		tshark -n -T json -o tcp.reassemble_out_of_order:TRUE -r "$tmp/pcaps/dns_tcp.pcap" \
+			>"$tmp/dns_tcp.tshark" 2>/dev/null
+		res=$("$PYTHON" "$here/xlayers/check.py" "$tmp/dns_tcp.flows" "$tmp/dns_tcp.tshark" 2>&1)
+		if [ "$(echo "$res" | tail -1)" = "3 passed, 0 failed" ]; then
+			ok "dns_tcp-reassembled-vs-tshark"
+		else
+			ko "dns_tcp-reassembled-vs-tshark" "$(echo "$res" | grep -A3 FAIL | head -20)"
+		fi
+	else
+		ko "dns_tcp-flows" "$(q "G.At(1700001000, 1000).Flows()" | jq -c "$sel" | head -c 400); $(logs)"
+	fi
+	if wait_jq 10 "$EACH" "$ENTRY2 | .DNSOverTCPMessages == 8 and .DNSOverTCPTooBig == 0 and .DNSOverTCPNoRoom == 0 and .DNSOverTCPHole == 0 and .DNSOverTCPUnfinished == 0 and .DNSOverTCPLostSync == 0 and .DNSOverTCPPartial == 0"; then
+		ok "dns_tcp counters (DNSOverTCPMessages 8)"
+	else
+		ko "dns_tcp counters" "$(q "$EACH" | jq -c "$ENTRY2")"
+	fi
+else
+	ko "dns_tcp capture" "$(echo "$out" | head -c 300); $(q "$EACH" | jq -c "$ENTRY2")"
+fi
 
 # ebpf has no packets to decode: refused by the agent, with the reason (the
 # analyzer logs the agent's answer)

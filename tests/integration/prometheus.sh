@@ -170,7 +170,10 @@ for job in analyzer agent; do # allinone's in-process agent, and host2's
 done
 # the Grafana dashboard's queries (etc/grafana): each is valid PromQL over our metrics
 # and finds series here (Grafana itself is not in Debian)
+# (rate() over a range needs two samples of a series: a capture's series may have
+# been scraped only once yet, so each query may wait a few scrapes)
 while IFS= read -r expr; do
+	wait_pq 15 "$expr" 'length > 0' || true
 	r=$(X curl -s -m 5 "http://127.0.0.1:$PPORT/api/v1/query" --data-urlencode "query=$expr")
 	check "grafana-query: $expr" "$(echo "$r" | head -c 200)" \
 		sh -c "echo '$r' | jq -e '.status == \"success\" and (.data.result | length) > 0' >/dev/null"

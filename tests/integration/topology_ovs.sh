@@ -123,13 +123,14 @@ ovs-vswitchd "$DB" --pidfile="$tmp/ovs-vswitchd.pid" --detach --log-file="$tmp/o
 	--unixctl="$tmp/ovs-vswitchd.ctl" -vconsole:off 2>/dev/null ||
 	{ ko ovs-up "ovs-vswitchd did not start: $(tail -c 300 "$tmp/ovs-vswitchd.log")"; finish; }
 
-# OpenFlow rule nodes are not built: asking for them is refused at start.
-out=$(SKYDIVE_OVS_OFLOW_ENABLE=true timeout 10 "$SKYDIVE" allinone --listen 127.0.0.1:0 2>&1)
+# OpenFlow rules are read with ovs-ofctl (ovs_oflow.sh): asking for Skydive's native
+# OpenFlow client instead is refused at start.
+out=$(SKYDIVE_OVS_OFLOW_ENABLE=true SKYDIVE_OVS_OFLOW_NATIVE=true timeout 10 "$SKYDIVE" allinone --listen 127.0.0.1:0 2>&1)
 rc=$?
-if [ "$rc" != 0 ] && [ "$rc" != 124 ] && printf '%s' "$out" | grep -q "ovs.oflow.enable: .*not implemented"; then
-	ok "oflow-refused (exit $rc)"
+if [ "$rc" != 0 ] && [ "$rc" != 124 ] && printf '%s' "$out" | grep -q "ovs.oflow.native: .*not implemented"; then
+	ok "oflow-native-refused (exit $rc)"
 else
-	ko oflow-refused "exit $rc: $(printf '%s' "$out" | tail -c 300)"
+	ko oflow-native-refused "exit $rc: $(printf '%s' "$out" | tail -c 300)"
 fi
 
 # The agent starts before the bridges exist: the probe must follow.

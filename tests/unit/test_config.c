@@ -342,11 +342,11 @@ static void test_agent_flow_keys(void **state)
 	config_free(cfg);
 
 	/* a probe of Skydive's this build does not have is refused, naming it */
-	p = write_file("agent2.yml", "agent:\n  topology:\n    probes: [netlink, ovsdb, docker]\n");
+	p = write_file("agent2.yml", "agent:\n  topology:\n    probes: [netlink, ovsdb, lxd]\n");
 	cfg = config_load(&p, 1, err, sizeof(err));
 	assert_non_null(cfg);
 	assert_int_equal(agent_config_load(&ac, cfg, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "item #2: 'docker' is not a probe of this build"));
+	assert_non_null(strstr(err, "item #2: 'lxd' is not a probe of this build"));
 	config_free(cfg);
 
 	/* the defaults: Skydive's */

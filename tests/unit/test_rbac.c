@@ -340,6 +340,9 @@ static void test_request_needs(void **state)
 	    {"POST", "/api/workflow/w1/call", NULL, 1, {"workflow.call", "write"}},
 	    {"GET", "/api/node/n1", NULL, 1, {"node", "read"}},
 	    {"DELETE", "/api/edgerule/e1", NULL, 1, {"edgerule", "write"}},
+	    {"GET", "/api/noderule", NULL, 1, {"noderule", "read"}},
+	    {"POST", "/api/noderule", NULL, 1, {"noderule", "write"}},
+	    {"GET", "/api/edgerule/e1", NULL, 1, {"edgerule", "read"}},
 	    /* the query string is not part of the route */
 	    {"GET", "/api/status?x=1", NULL, 1, {"status", "read"}},
 	    /* WebSockets: the path is the action, as graffiti/websocket/server.go asks */

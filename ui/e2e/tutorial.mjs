@@ -210,8 +210,34 @@ async function main() {
       else ko(`pcap-download-eth0-${i + 1}`, `${echo} echo of ${lines}: ${out.slice(0, 300)}`);
     }
 
-    // 5. a veth added and removed in the lab appears and disappears without a reload
+    // 5. a veth added and removed in the lab appears and disappears without a reload;
+    // an alert made in the Alerts tab on that veth fires once when it appears
     const vname = process.env.VETH_NAME || 'uitestveth';
+    await page.click(tid('tab-alerts'));
+    await page.click(tid('alert-new'));
+    await page.waitForSelector(tid('alert-form'), { timeout: 5000 });
+    const setArea = (sel, v) => page.$eval(sel, (e, val) => {
+      const proto = e.tagName === 'TEXTAREA' ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+      Object.getOwnPropertyDescriptor(proto, 'value').set.call(e, val);
+      e.dispatchEvent(new Event('input', { bubbles: true }));
+    }, v);
+    const badAlert = `G.V().Has('Name', '${vname}'`;
+    const badAlertRes = await api('/api/alert', { Expression: badAlert });
+    await setArea(tid('alert-expression'), badAlert);
+    await page.click(tid('alert-submit'));
+    const alertErr = await until(() => page.$eval(`${tid('field-error')}[data-field="Expression"]`, (e) => e.textContent), 5000);
+    await shot(page, 'alert-form-error');
+    if (badAlertRes.status === 400 && alertErr && alertErr.includes(badAlertRes.json.Error)) ok('alert-form-error-at-expression (the analyzer\'s 400 reason)');
+    else ko('alert-form-error-at-expression', `page ${alertErr}; api ${badAlertRes.status} ${badAlertRes.text.slice(0, 200)}`);
+    await setArea(tid('alert-name'), 'ui-veth-alert');
+    await setArea(tid('alert-expression'), `G.V().Has('Name', '${vname}')`);
+    await page.click(tid('alert-submit'));
+    const al = await until(async () => Object.values((await api('/api/alert')).json || {}).find((x) => x.Name === 'ui-veth-alert'), 8000);
+    if (al && al.Expression === `G.V().Has('Name', '${vname}')` && al.Trigger === 'graph') ok('alert-created-from-form (Trigger graph)');
+    else ko('alert-created-from-form', JSON.stringify(al));
+    const alRow = al && await until(() => page.$(`${tid('alert-row')}[data-uuid="${al.UUID}"]`), 8000);
+    if (alRow) ok('alert-listed'); else ko('alert-listed', 'no row for the new alert');
+    await page.click(tid('tab-topology'));
     const hasName = () => page.evaluate((n) => [...window.__skydive.model.nodes.values()].some((x) => x.Metadata && x.Metadata.Name === n), vname);
     execSync(process.env.VETH_ADD || 'true');
     const appeared = await until(hasName, 10000);
@@ -222,6 +248,16 @@ async function main() {
     await sleep(800);
     await shot(page, 'veth-added');
     if (appeared) ok('veth-appears-live'); else ko('veth-appears-live', `${vname} not in the model after 10 s`);
+    if (al) {
+      const unseen = await until(() => page.$eval(tid('alerts-unseen'), (e) => Number(e.textContent)), 10000);
+      const fired = await until(async () => {
+        const st = ((await api('/api/status')).json || {}).Alerts;
+        const c = st && st.Alerts && st.Alerts[al.UUID];
+        return c && c.Fired >= 1 && c;
+      }, 10000);
+      if (fired && fired.Fired === 1 && unseen === 1) ok('alert-fired-badge (once, as /api/status counts)');
+      else ko('alert-fired-badge', `badge ${unseen}, status ${JSON.stringify(fired)}`);
+    }
     const shown = await page.evaluate((n) => {
       const m = window.__skydive.model;
       const ids = [...m.nodes.values()].filter((x) => x.Metadata && x.Metadata.Name === n).map((x) => x.ID);
@@ -267,6 +303,22 @@ async function main() {
     if (statusText && agents.length > 0 && agents.every((a) => statusText.includes(a.split('#')[0])) && loss) ok('status-agents-and-losses');
     else ko('status-agents-and-losses', `agents ${agents}; loss ${!!loss}`);
 
+    // the fired alert in the Alerts tab, then deleted from its list
+    if (al) {
+      await page.click(tid('tab-alerts'));
+      // the event names its alert once the list's GET /api/alert has answered (until then
+      // it shows the UUID's head): wait for the name, not only the row
+      const evSel = `${tid('alert-event')}[data-uuid="${al.UUID}"]`;
+      await until(() => page.$eval(evSel, (e) => e.textContent.includes('ui-veth-alert')).catch(() => false), 8000);
+      const evText = await until(() => page.$eval(evSel, (e) => e.textContent), 2000);
+      const badgeGone = !(await page.$(tid('alerts-unseen')));
+      await shot(page, 'alert-fired');
+      if (evText && evText.includes('ui-veth-alert') && evText.includes(vname) && badgeGone) ok('alert-event-shown (name and what matched)');
+      else ko('alert-event-shown', `${evText}; badge gone ${badgeGone}`);
+      await page.click(`${tid('alert-row')}[data-uuid="${al.UUID}"] ${tid('alert-delete')}`).catch((e) => ko('alert-delete-click', e.message));
+      const alGone = await until(async () => !((await api('/api/alert')).json || {})[al.UUID], 8000);
+      if (alGone) ok('alert-deleted-from-list'); else ko('alert-deleted-from-list', 'still listed by the API');
+    }
     // capture delete from the list
     await page.click(tid('tab-captures'));
     if (cap) {

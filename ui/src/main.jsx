@@ -12,6 +12,7 @@ import { TopBar } from './panels/TopBar.jsx';
 import { SidePanel } from './panels/SidePanel.jsx';
 import { CapturesPage } from './panels/CapturesPage.jsx';
 import { ConsolePage } from './panels/ConsolePage.jsx';
+import { AlertsPage } from './panels/AlertsPage.jsx';
 import { StatusPage } from './panels/StatusPage.jsx';
 import { LoginPage } from './panels/Login.jsx';
 import { loadSession } from './lib/sessionStore.js';
@@ -47,6 +48,7 @@ function App() {
           {s.panel && <SidePanel model={model} />}
         </div>
         {s.view === 'captures' && <CapturesPage model={model} />}
+        {s.view === 'alerts' && <AlertsPage />}
         {s.view === 'console' && <ConsolePage model={model} />}
         {s.view === 'status' && <StatusPage model={model} />}
       </div>

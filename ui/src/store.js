@@ -3,7 +3,7 @@
 // view (not Preact) and the panels (Preact) both read it.
 //
 // Keys:
-//   view       'topology' | 'captures' | 'console' | 'status'   (main tab)
+//   view       'topology' | 'captures' | 'alerts' | 'console' | 'status'   (main tab)
 //   selection  array of node IDs selected in the graph (search, click, capture prefill)
 //   time       null = live; else ms since epoch of the topology shown (time travel)
 //   window     flow window for time travel, seconds (used with time)
@@ -14,6 +14,8 @@
 //   connected  WebSocket state: 'connecting' | 'open' | 'closed'
 //   filterError the analyzer's reason when it refused the filter (null when none)
 //   filterErrorPosition  0-based position of that error in the filter (null when unknown)
+//   alertEvents fired alerts received on the WebSocket (namespace Alert), newest first, bounded
+//   alertsUnseen how many of them arrived while the Alerts tab was not shown
 const state = {
   view: 'topology',
   selection: [],
@@ -26,6 +28,8 @@ const state = {
   connected: 'connecting',
   filterError: null,
   filterErrorPosition: null,
+  alertEvents: [],
+  alertsUnseen: 0,
 };
 const listeners = new Set();
 let changes = 0; // how many set() calls changed something: lets a late subscriber catch up

@@ -6,6 +6,7 @@
 // 'connecting' | 'open' | 'closed'; a refused filter (Status 400) lands in
 // store.filterError (shown under the filter box) and the graph shown stays as it was.
 import * as store from './store.js';
+import { pushAlertEvent } from './lib/alerts.js';
 
 let seq = 0;
 const hostId = `webui-${Math.random().toString(36).slice(2, 10)}`;
@@ -144,6 +145,13 @@ export class Subscriber {
   handle(msg, t0 = performance.now()) {
     const first = this.first;
     this.first = false;
+    if (msg.Namespace === 'Alert') {
+      // fired alerts (docs/API.md "Alerts"): kept for the Alerts tab, counted on its tab
+      const st = store.get();
+      const events = pushAlertEvent(st.alertEvents, msg);
+      if (events !== st.alertEvents) store.set({ alertEvents: events, alertsUnseen: st.view === 'alerts' ? 0 : st.alertsUnseen + 1 });
+      return;
+    }
     if (msg.Namespace && msg.Namespace !== 'Graph') return;
     if (msg.Type === 'SyncReply') {
       // The analyzer sends the whole graph on connection, before it reads our SyncRequest;

@@ -5,7 +5,10 @@ usage: check.py FLOWS.json TSHARK.json
 
 FLOWS.json: `skydive flows --read X --extra-layer DNS --extra-layer DHCPv4
 --extra-layer VRRP`; TSHARK.json: `tshark -T json -o tcp.desegment_tcp_streams:FALSE
--r X` (no TCP reassembly: a DNS message must be whole in its segment, as ours).
+-r X` (no TCP reassembly: a DNS message must be whole in its segment, as ours),
+or, against `skydive flows --reassemble-tcp`, tshark's TCP reassembly (a DNS
+message is shown in the frame that completed it; several in one frame: the
+last one counts, as the latest message does).
 For each flow of ours, the frames of the same endpoints are taken from tshark,
 and the layer Skydive would keep is built from tshark's fields by Skydive's
 rules (flow/flow.go: DHCPv4 and VRRP of the flow's first packet, DNS of its
@@ -180,9 +183,10 @@ def main():
         if "vrrp" in first:
             want["VRRPv2"] = vrrp_layer(first["vrrp"])
         for fr in mine:
-            d = fr.get("dns")
-            if d and "dns.flags" in d and not ({"_ws.malformed", "_ws.unreassembled"} & (set(fr) | set(d))):
-                want["DNS"] = dns_layer(fr["frame"], d)
+            ds = fr.get("dns")
+            for d in (ds if isinstance(ds, list) else [ds]):
+                if d and "dns.flags" in d and not ({"_ws.malformed", "_ws.unreassembled"} & (set(fr) | set(d))):
+                    want["DNS"] = dns_layer(fr["frame"], d)
         name_ = "%s %s:%s-%s:%s" % (fl["LayersPath"], fl["Network"]["A"], tp.get("A", ""),
                                     fl["Network"]["B"], tp.get("B", ""))
         if not want:

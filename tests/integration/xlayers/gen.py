@@ -4,7 +4,10 @@
 usage: /usr/bin/python3 tests/integration/xlayers/gen.py OUTDIR
 
 dns.pcap: DNS over UDP and TCP (A, AAAA, CNAME, NS, MX, TXT, SRV, PTR, SOA,
-NXDOMAIN, a query left unanswered, AD/CD bits in Z); dhcp.pcap: discover, offer,
+NXDOMAIN, a query left unanswered, AD/CD bits in Z); dns_tcp.pcap: DNS over TCP
+as only TCP reassembly reads it (answers split at the length prefix and in the
+body, segments out of order and retransmitted, two queries and two answers
+sharing segments); dhcp.pcap: discover, offer,
 request, ack; vrrp.pcap: VRRPv2 and VRRPv3 (IPv4 and IPv6) adverts. Fixed
 values, so two runs write identical files (the Pcap writer of
 tests/golden/gen_pcaps.py)."""
@@ -94,6 +97,63 @@ def dns():
     return p
 
 
+def tcp_conn(p, t, sport, cseq, sseq):
+    """A handshake; returns the segment makers of client and server."""
+    def c(t_, payload, seq, flags="PA"):
+        p.add(t_, eth(MC, MS) / IP(src=C, dst=S) / TCP(sport=sport, dport=53, flags=flags, seq=seq,
+                                                       ack=sseq + 1) / payload)
+
+    def s(t_, payload, seq, flags="PA"):
+        p.add(t_, eth(MS, MC) / IP(src=S, dst=C) / TCP(sport=53, dport=sport, flags=flags, seq=seq,
+                                                       ack=cseq + 1) / payload)
+    c(t, b"", cseq, "S")
+    p.add(t + 10, eth(MS, MC) / IP(src=S, dst=C) / TCP(sport=53, dport=sport, flags="SA", seq=sseq,
+                                                       ack=cseq + 1))
+    return c, s
+
+
+def framed(m):
+    return struct.pack(">H", len(m)) + m
+
+
+def dns_tcp():
+    p = Pcap()
+    # the answer split after its length's first byte, then in the body
+    qm = framed(bytes(DNS(id=0x9001, rd=1, qd=DNSQR(qname="prefix.example.com", qtype="A"))))
+    rm = framed(bytes(DNS(id=0x9001, qr=1, rd=1, ra=1, qd=DNSQR(qname="prefix.example.com", qtype="A"),
+                          an=DNSRR(rrname="prefix.example.com", type="A", ttl=30, rdata="198.51.100.9")
+                          / DNSRR(rrname="prefix.example.com", type="A", ttl=30, rdata="198.51.100.10"))))
+    c, s = tcp_conn(p, 1000, 40020, 100, 700)
+    c(1100, qm, 101)
+    s(1200, rm[:1], 701, "A")
+    s(1300, rm[1:30], 702, "A")
+    s(1400, rm[30:], 701 + 30)
+    # the answer's second part first, then its first part, sent twice
+    qm = framed(bytes(DNS(id=0x9002, rd=1, qd=DNSQR(qname="late.example.com", qtype="AAAA"))))
+    rm = framed(bytes(DNS(id=0x9002, qr=1, rd=1, ra=1, qd=DNSQR(qname="late.example.com", qtype="AAAA"),
+                          an=DNSRR(rrname="late.example.com", type="AAAA", ttl=300, rdata="2001:db8::9"))))
+    c, s = tcp_conn(p, 2000, 40021, 200, 900)
+    c(2100, qm, 201)
+    s(2200, rm[25:], 901 + 25)
+    s(2300, rm[:25], 901, "A")
+    s(2400, rm[:25], 901, "A")
+    # two queries in one segment (RFC 7766 pipelining), two answers whose
+    # segments cut the first answer's body: the flow keeps the second answer
+    q1 = framed(bytes(DNS(id=0x9003, rd=1, qd=DNSQR(qname="one.example.com", qtype="A"))))
+    q2 = framed(bytes(DNS(id=0x9004, rd=1, qd=DNSQR(qname="two.example.com", qtype="MX"))))
+    r1 = framed(bytes(DNS(id=0x9003, qr=1, rd=1, ra=1, qd=DNSQR(qname="one.example.com", qtype="A"),
+                          an=DNSRR(rrname="one.example.com", type="A", ttl=60, rdata="203.0.113.1"))))
+    r2 = framed(bytes(DNS(id=0x9004, qr=1, rd=1, ra=1, qd=DNSQR(qname="two.example.com", qtype="MX"),
+                          an=DNSRR(rrname="two.example.com", type="MX", ttl=3600,
+                                   rdata=struct.pack(">H", 5) + b"\x02mx\x03two\x07example\x03com\x00"))))
+    wire = r1 + r2
+    c, s = tcp_conn(p, 3000, 40022, 300, 1100)
+    c(3100, q1 + q2, 301)
+    s(3200, wire[:20], 1101, "A")
+    s(3300, wire[20:], 1101 + 20)
+    return p
+
+
 def dhcp():
     p = Pcap()
     cm = "02:00:00:00:00:c1"
@@ -142,7 +202,7 @@ def vrrp():
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for name, gen in (("dns", dns), ("dhcp", dhcp), ("vrrp", vrrp)):
+    for name, gen in (("dns", dns), ("dns_tcp", dns_tcp), ("dhcp", dhcp), ("vrrp", vrrp)):
         gen().write(os.path.join(out, name + ".pcap"))
 
 

@@ -17,7 +17,7 @@ import { errorExcerpt } from '../lib/filterError.js';
 import { SessionBadge } from './Login.jsx';
 import { useStore } from '../lib/useStore.js';
 
-const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['console', 'Console'], ['status', 'Status']];
+const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['alerts', 'Alerts'], ['console', 'Console'], ['status', 'Status']];
 
 const lower = (v) => (v == null ? '' : String(v).toLowerCase());
 const list = (v) => (Array.isArray(v) ? v : v == null ? [] : [v]);
@@ -136,14 +136,15 @@ function Filter() {
 }
 
 export function TopBar({ model }) {
-  const s = useStore(['view', 'connected']);
+  const s = useStore(['view', 'connected', 'alertsUnseen']);
   return (
     <div class="topbar">
       <div class="brand"><img src="favicon.svg" alt="" />Skydive</div>
       <nav class="tabs">
         {TABS.map(([k, label]) => (
           <button type="button" class={`tab${s.view === k ? ' active' : ''}`} data-testid={`tab-${k}`}
-            onClick={() => store.set({ view: k })}>{label}</button>
+            onClick={() => store.set(k === 'alerts' ? { view: k, alertsUnseen: 0 } : { view: k })}>{label}
+            {k === 'alerts' && s.alertsUnseen > 0 && <span class="tab-badge" data-testid="alerts-unseen" title="alerts fired since you last looked">{s.alertsUnseen}</span>}</button>
         ))}
       </nav>
       <div class="tb-grow" />
