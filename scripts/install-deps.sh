@@ -10,7 +10,7 @@ bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev net
 libcrypt-dev apache2-utils
 libcap-dev libcap2-bin util-linux openssl libzstd-dev
 nfdump lldpd
-prometheus
+prometheus etcd-server etcd-client
 docker.io runc busybox-static
 chromium fonts-dejavu-core"
 # The web UI's build (make) needs node and npm: Debian's, unless a node is installed

@@ -235,6 +235,7 @@ struct alert_res {
 	void *bcast_user;
 	int allow_commands;
 	int listener;
+	int active; /* evaluates (0: another analyzer of the cluster does: alert_res_set_active) */
 	struct entry *head;
 	size_t n;
 	int graph_dirty;
@@ -512,7 +513,7 @@ static void *eval_thread(void *arg)
 			r->graph_last_ms = now;
 		}
 		ndue = 0;
-		for (struct entry *e = r->head; e; e = e->next) {
+		for (struct entry *e = r->active ? r->head : NULL; e; e = e->next) {
 			if (e->deleted)
 				continue;
 			int go = e->pending || (e->period_ms ? now >= e->next_ms : graph_due);
@@ -557,6 +558,14 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
                                 struct alert_actions *actions, alert_broadcast_fn bcast,
                                 void *bcast_user)
 {
+	return alert_res_new_store(data_dir, NULL, g, fops, cfg, actions, bcast, bcast_user);
+}
+
+struct alert_res *alert_res_new_store(const char *data_dir, const struct res_store *store,
+                                      struct graph *g, const struct gremlin_flow_ops *fops,
+                                      const struct config *cfg, struct alert_actions *actions,
+                                      alert_broadcast_fn bcast, void *bcast_user)
+{
 	struct alert_res *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
@@ -578,7 +587,8 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
 	r->kind = alert_kind_tmpl;
 	r->kind.user = r;
 	r->loading = 1;
-	r->reg = res_registry_new(data_dir, &r->kind);
+	r->active = 1;
+	r->reg = store ? res_registry_new_store(&r->kind, *store) : res_registry_new(data_dir, &r->kind);
 	r->loading = 0;
 	if (!r->reg || res_registry_foreach(r->reg, add_stored, r) ||
 	    (r->listen_id = res_registry_listen(r->reg, on_change, r)) < 0) {
@@ -624,6 +634,33 @@ void alert_res_free(struct alert_res *r)
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+void alert_res_set_active(struct alert_res *r, int active)
+{
+	pthread_mutex_lock(&r->lock);
+	int was = r->active;
+	r->active = active;
+	if (active && !was) /* as a new alert server: every alert evaluated at once */
+		for (struct entry *e = r->head; e; e = e->next)
+			e->pending = 1;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	if (was != active)
+		log_info("alert: %s evaluating alerts", active ? "now" : "no longer");
+}
+
+int alert_res_is_active(struct alert_res *r)
+{
+	pthread_mutex_lock(&r->lock);
+	int a = r->active;
+	pthread_mutex_unlock(&r->lock);
+	return a;
+}
+
+struct res_registry *alert_res_registry(struct alert_res *r)
+{
+	return r->reg;
 }
 
 size_t alert_res_count(struct alert_res *r)
@@ -677,6 +714,9 @@ json_t *alert_res_status(struct alert_res *r)
 	                      "Failed", (json_int_t)t.failed, "Dropped", (json_int_t)t.dropped,
 	                      "Retries", (json_int_t)t.retries, "Queued", (json_int_t)t.queued,
 	                      "QueueMax", (json_int_t)t.queue_max, "Alerts", m ? m : json_object());
+	/* Skydive's hub.ElectionStatus at the same place: this analyzer evaluates */
+	if (s)
+		json_object_set_new(s, "IsMaster", json_boolean(r->active));
 	pthread_mutex_unlock(&r->lock);
 	return s;
 }

@@ -68,6 +68,20 @@ struct alert_res *alert_res_new(const char *data_dir, struct graph *g,
                                 const struct gremlin_flow_ops *fops, const struct config *cfg,
                                 struct alert_actions *actions, alert_broadcast_fn bcast,
                                 void *bcast_user);
+/* The same with the registry's objects in store (resource.h; taken, even on failure)
+ * instead of <data_dir>/alerts.json: the etcd store of a cluster (etcd_store.h). */
+struct res_store;
+struct alert_res *alert_res_new_store(const char *data_dir, const struct res_store *store,
+                                      struct graph *g, const struct gremlin_flow_ops *fops,
+                                      const struct config *cfg, struct alert_actions *actions,
+                                      alert_broadcast_fn bcast, void *bcast_user);
+/* Whether this analyzer evaluates the alerts (1 at start): in a cluster only the holder
+ * of Skydive's /elections/alert-server does; when it becomes so, every alert is
+ * evaluated at once (as a new alert server registers them). Any thread. */
+void alert_res_set_active(struct alert_res *r, int active);
+int alert_res_is_active(struct alert_res *r);
+/* The registry of the Alert objects (borrowed), for the store's watch. */
+struct res_registry *alert_res_registry(struct alert_res *r);
 /* Starts the evaluation thread (alerts loaded are evaluated at once). 0 or -errno. */
 int alert_res_start(struct alert_res *r);
 void alert_res_free(struct alert_res *r); /* stops the thread; NULL is fine */
@@ -80,7 +94,8 @@ void alert_res_handle(struct alert_res *r, const char *method, const char *path,
                       struct rest_response *out);
 
 /* {"<uuid>": {"Name","Fired","Evaluations","Errors","LastError","LastFired",
- * "Action": alert_actions stats of its action}} for GET /api/status "Alerts". */
+ * "Action": alert_actions stats of its action}} for GET /api/status "Alerts", with
+ * "IsMaster" (Skydive's ElectionStatus: whether this analyzer evaluates). */
 json_t *alert_res_status(struct alert_res *r);
 /* Prometheus lines (skydive_alert_*), metrics.h's writer. */
 struct buf;

@@ -16,6 +16,8 @@
 #include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
 #include "analyzer/metrics.h"
+#include "cluster/cluster.h"
+#include "cluster/etcd_store.h"
 #include "analyzer/topo_rules.h"
 #include "analyzer/user_topo.h"
 #include "common/log.h"
@@ -39,6 +41,8 @@ struct analyzer {
 	struct dispatch *dispatch;    /* OnDemand captures to agents */
 	struct flow_ingest *flows;    /* /ws/agent/flow */
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
+	struct cluster *cluster;      /* etcd (cluster.h); NULL: a single analyzer */
+	struct etcd_store *alert_store; /* the alerts in etcd (borrowed: the registry's) */
 	struct user_topo *user_topo;  /* /api/node, /api/edge */
 	struct flow_udp *udp;         /* flow.protocol udp: Skydive agents' flows (flow_udp.h) */
 	struct http_route routes[8]; /* ended by a zeroed entry */
@@ -247,6 +251,8 @@ static void analyzer_status(void *user, json_t *s)
 	json_object_set_new(s, "TopologyHistory", graph_log_status(a->hl));
 	if (a->alerts)
 		json_object_set_new(s, "Alerts", alert_res_status(a->alerts));
+	if (a->cluster)
+		json_object_set_new(s, "Cluster", cluster_status(a->cluster));
 	if (a->rules)
 		json_object_set_new(s, "Rules", topo_rules_status(a->rules));
 	if (a->status_fn)
@@ -268,6 +274,50 @@ static void analyzer_metrics(void *user, struct buf *b)
 		alert_res_metrics(a->alerts, b, host);
 	if (a->metrics_fn)
 		a->metrics_fn(a->metrics_user, b);
+}
+
+/* ---- cluster (etcd: cluster.h, docs/DEPLOY.md) --------------------------- */
+
+/* cluster_master_fn of Skydive's /elections/alert-server: only its holder evaluates. */
+static void alert_master(void *user, int is_master)
+{
+	struct analyzer *a = user;
+	alert_res_set_active(a->alerts, is_master);
+}
+
+/* The alerts' store: etcd in a cluster (*store filled, 1), else alerts.json (0). */
+static int cluster_alert_store(struct analyzer *a, struct res_store *store)
+{
+	if (!a->cluster)
+		return 0;
+	if (etcd_store_new(cluster_etcd(a->cluster), "alert", store, &a->alert_store))
+		return -1;
+	return 1;
+}
+
+/* After the alerts are loaded: their watch, the election, the registration. */
+static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
+{
+	if (!a->cluster)
+		return 0;
+	alert_res_set_active(a->alerts, 0); /* until elected */
+	int rc = etcd_store_start(a->alert_store, alert_res_registry(a->alerts));
+	if (!rc && cluster_elect(a->cluster, "alert-server", alert_master, a) < 0)
+		rc = -ENOSPC;
+	char host[256], addr[300];
+	int p;
+	if (config_split_addr(analyzer_address(a), host, sizeof(host), &p) < 0)
+		host[0] = 0;
+	snprintf(addr, sizeof(addr), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+	         analyzer_port(a));
+	if (!rc)
+		rc = cluster_start(a->cluster, addr);
+	if (rc)
+		snprintf(err, errlen, "cannot start the cluster threads: %s", strerror(-rc));
+	else
+		log_info("cluster: alerts kept in etcd; captures are not shared yet (each analyzer "
+		         "keeps its own captures.json: docs/DEPLOY.md)");
+	return rc ? -1 : 0;
 }
 
 /* ---- life cycle ---------------------------------------------------------- */
@@ -367,10 +417,13 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 			return -1;
 		}
 		a->alert_actions = alert_actions_new((size_t)aq, (int)at, 500, ato);
-		if (a->alert_actions)
-			a->alerts = alert_res_new(
-			    config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"), a->g,
-			    &a->fops, cfg, a->alert_actions, alert_broadcast, a);
+		struct res_store st;
+		int in_etcd = cluster_alert_store(a, &st);
+		if (a->alert_actions && in_etcd >= 0)
+			a->alerts = alert_res_new_store(
+			    config_get_string(cfg, "analyzer.data_dir", "/var/lib/skydive"),
+			    in_etcd ? &st : NULL, a->g, &a->fops, cfg, a->alert_actions,
+			    alert_broadcast, a);
 		if (!a->alerts) {
 			snprintf(err, errlen, "out of memory loading the alerts");
 			return -1;
@@ -395,6 +448,8 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load or start the node and edge rules");
 		return -1;
 	}
+	if (cluster_begin(a, err, errlen))
+		return -1;
 	dispatch_tick(a);
 	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
 		return -1;
@@ -414,7 +469,7 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 		return NULL;
 	}
 	a->cfg = cfg;
-	if (stores_open(a, err, errlen))
+	if (stores_open(a, err, errlen) || cluster_new(cfg, &a->cluster, err, errlen))
 		goto fail;
 	a->routes[0] = (struct http_route){.path = "/api/capture",
 	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
@@ -425,6 +480,8 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	a->routes[1] = (struct http_route){.path = "/api/alert",
 	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
 	                                            HTTP_ROUTE_YAML,
+	                                   /* in a cluster a change waits for etcd */
+	                                   .worker_methods = a->cluster ? "POST DELETE" : NULL,
 	                                   .handle = alert_route,
 	                                   .user = a};
 	a->routes[2] = (struct http_route){.path = "/api/noderule",
@@ -498,6 +555,8 @@ void analyzer_stop(struct analyzer *a)
 	}
 	topo_rules_free(a->rules); /* before the graph it writes */
 	user_topo_free(a->user_topo);
+	etcd_store_stop(a->alert_store); /* no remote change applied from now on */
+	cluster_free(a->cluster);        /* revokes our lease: another analyzer takes over */
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */
 	alert_actions_free(a->alert_actions);
 	capture_res_free(a->captures);

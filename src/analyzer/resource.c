@@ -331,6 +331,15 @@ static void notify(struct res_registry *r, enum res_event ev, const char *uuid, 
 			ls[i].fn(ls[i].user, ev, uuid, obj);
 }
 
+/* The store told of one change (lock held): per object, or the whole map. */
+static int store_change(struct res_registry *r, enum res_event ev, const char *uuid,
+                        const json_t *obj, char *err, size_t errlen)
+{
+	if (r->store.change)
+		return r->store.change(r->store.ctx, ev, uuid, obj, err, errlen);
+	return r->store.save(r->store.ctx, r->all, err, errlen);
+}
+
 int res_registry_create(struct res_registry *r, const json_t *obj, char uuid_out[37],
                         struct res_error *err)
 {
@@ -358,7 +367,7 @@ int res_registry_create(struct res_registry *r, const json_t *obj, char uuid_out
 	char serr[512];
 	pthread_mutex_lock(&r->lock);
 	rc = json_object_set(r->all, uuid, o) ? -ENOMEM : 0;
-	if (!rc && (rc = r->store.save(r->store.ctx, r->all, serr, sizeof(serr)))) {
+	if (!rc && (rc = store_change(r, RES_CREATED, uuid, o, serr, sizeof(serr)))) {
 		json_object_del(r->all, uuid);
 		snprintf(err->msg, sizeof(err->msg), "%s not created: %.400s", r->k->name, serr);
 	}
@@ -389,7 +398,7 @@ static int delete_one(struct res_registry *r, const char *uuid, char *err, size_
 	}
 	json_incref(o);
 	json_object_del(r->all, uuid);
-	int rc = r->store.save(r->store.ctx, r->all, err, errlen);
+	int rc = store_change(r, RES_DELETED, uuid, o, err, errlen);
 	if (rc)
 		json_object_set(r->all, uuid, o); /* put it back: nothing changed */
 	pthread_mutex_unlock(&r->lock);
@@ -409,6 +418,59 @@ int res_registry_delete(struct res_registry *r, const char *uuid)
 	int rc = delete_one(r, uuid, err, sizeof(err));
 	if (rc && rc != -ENOENT)
 		log_error("api: %s %s not deleted: %s", r->k->name, uuid, err);
+	return rc;
+}
+
+int res_registry_apply(struct res_registry *r, enum res_event ev, const char *uuid,
+                       const json_t *obj)
+{
+	char id[37];
+	snprintf(id, sizeof(id), "%s", uuid);
+	if (ev == RES_DELETED) {
+		pthread_mutex_lock(&r->lock);
+		json_t *o = json_incref(json_object_get(r->all, id));
+		if (o)
+			json_object_del(r->all, id);
+		pthread_mutex_unlock(&r->lock);
+		if (!o)
+			return -ENOENT;
+		log_info("api: %s %s deleted elsewhere", r->k->name, id);
+		notify(r, RES_DELETED, id, o);
+		json_decref(o);
+		return 0;
+	}
+	struct res_error e = {.pos = -1};
+	json_t *copy = json_is_object(obj) ? json_deep_copy(obj) : NULL;
+	int rc = !res_uuid_valid(id) ? res_fail(&e, -1, "'%.64s' is not a UUID", uuid)
+	         : !copy             ? res_fail(&e, -1, "not a JSON object")
+	         : r->k->validate    ? r->k->validate(r->k->user, copy, &e)
+	                             : 0;
+	if (!rc && json_object_set_new(copy, "UUID", json_string(id)))
+		rc = -ENOMEM;
+	if (rc) {
+		log_error("api: %s %.64s from elsewhere refused: %s", r->k->name, uuid,
+		          rc == -EINVAL ? e.msg : strerror(-rc));
+		json_decref(copy);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	json_t *old = json_object_get(r->all, id);
+	if (old && json_equal(old, copy)) { /* our own change coming back, or known */
+		pthread_mutex_unlock(&r->lock);
+		json_decref(copy);
+		return 0;
+	}
+	json_incref(old);
+	rc = json_object_set(r->all, id, copy) ? -ENOMEM : 0;
+	pthread_mutex_unlock(&r->lock);
+	if (!rc) {
+		log_info("api: %s %s %s elsewhere", r->k->name, id, old ? "replaced" : "created");
+		if (old)
+			notify(r, RES_DELETED, id, old);
+		notify(r, RES_CREATED, id, copy);
+	}
+	json_decref(old);
+	json_decref(copy);
 	return rc;
 }
 

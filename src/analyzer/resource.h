@@ -58,9 +58,15 @@ struct res_kind {
  * calls run with the registry lock held. load: *all is a new object {"<uuid>": obj}
  * (empty when there is nothing yet); save: replaces what is stored by all (borrowed);
  * 0 or -errno with err filled. */
+enum res_event { RES_CREATED, RES_DELETED };
 struct res_store {
 	int (*load)(void *ctx, json_t **all);
 	int (*save)(void *ctx, const json_t *all, char *err, size_t errlen);
+	/* A store kept per object (etcd, src/cluster/etcd_store.h) sets change instead of
+	 * save: one object created (obj, borrowed) or deleted, lock held; 0 or -errno with
+	 * err filled (the change is then undone). */
+	int (*change)(void *ctx, enum res_event ev, const char *uuid, const json_t *obj,
+	              char *err, size_t errlen);
 	void (*free)(void *ctx);
 	void *ctx;
 };
@@ -106,12 +112,19 @@ int res_registry_foreach(struct res_registry *r,
 json_t *res_registry_get(struct res_registry *r, const char *uuid);
 size_t res_registry_count(struct res_registry *r);
 
-enum res_event { RES_CREATED, RES_DELETED };
 typedef void (*res_listener)(void *user, enum res_event ev, const char *uuid,
                              const json_t *obj);
 /* Up to 8 listeners: an id >= 0, or -ENOSPC. obj is valid during the call only. */
 int res_registry_listen(struct res_registry *r, res_listener fn, void *user);
 void res_registry_unlisten(struct res_registry *r, int id);
+
+/* A change made elsewhere (another analyzer, seen by the store's watch): the object
+ * (borrowed) is validated as at load, put in memory or removed, and the listeners told,
+ * without calling the store. An object that is already there unchanged: nothing; a
+ * different one under the same UUID: RES_DELETED of the old one, then RES_CREATED.
+ * 0, -ENOENT (delete of an unknown UUID), -EINVAL (refused by validate(), logged). */
+int res_registry_apply(struct res_registry *r, enum res_event ev, const char *uuid,
+                       const json_t *obj);
 
 /* ---- helpers shared with the Capture resource ------------------------------ */
 

@@ -20,6 +20,18 @@ static const struct {
     {"host_id", KEY_LEAF},
     {"analyzers", KEY_LEAF},
     {"logging.level", KEY_LEAF},
+    /* etcd (src/cluster/cluster.h); the embedded server's keys are read to be refused */
+    {"etcd.servers", KEY_LEAF},
+    {"etcd.client_timeout", KEY_LEAF},
+    {"etcd.lease_ttl", KEY_LEAF},
+    {"etcd.embedded", KEY_LEAF},
+    {"etcd.listen", KEY_LEAF},
+    {"etcd.data_dir", KEY_LEAF},
+    {"etcd.peers", KEY_TREE},
+    {"etcd.max_wal_files", KEY_LEAF},
+    {"etcd.max_snap_files", KEY_LEAF},
+    {"etcd.name", KEY_LEAF},
+    {"etcd.debug", KEY_LEAF},
     /* analyzer */
     {"analyzer.listen", KEY_LEAF},
     {"analyzer.allow_root", KEY_LEAF},

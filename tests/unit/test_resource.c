@@ -311,6 +311,77 @@ static void test_store_refuses(void **state)
 	res_registry_free(r);
 }
 
+/* A per-object store (change, as the etcd store) and changes from elsewhere
+ * (res_registry_apply): the store sees each create and delete once; apply validates,
+ * notifies, does not call the store, ignores an unchanged object. */
+struct changes {
+	int created, deleted;
+	char last[37];
+};
+static int mem_change(void *ctx, enum res_event ev, const char *uuid, const json_t *obj,
+                      char *err, size_t errlen)
+{
+	struct changes *c = ctx;
+	if (ev == RES_CREATED)
+		c->created++;
+	else
+		c->deleted++;
+	snprintf(c->last, sizeof(c->last), "%s", uuid);
+	return 0;
+}
+
+static void test_change_and_apply(void **state)
+{
+	struct changes c = {0};
+	struct res_registry *r = res_registry_new_store(
+	    &kind, (struct res_store){.load = mem_load, .change = mem_change, .ctx = &c});
+	struct seen s = {.r = r};
+	res_registry_listen(r, on_change, &s);
+	char uuid[37];
+	struct res_error e;
+	json_t *o = json_pack("{s:s}", "Name", "a");
+	assert_int_equal(res_registry_create(r, o, uuid, &e), 0);
+	assert_int_equal(c.created, 1);
+	assert_string_equal(c.last, uuid);
+	assert_int_equal(res_registry_delete(r, uuid), 0);
+	assert_int_equal(c.deleted, 1);
+	assert_int_equal(s.created, 1);
+	assert_int_equal(s.deleted, 1);
+
+	/* from elsewhere: validated (Level defaulted), notified, the store not called */
+	const char *id = "0b6e8d0e-8f3a-4c1e-9d2b-1a2b3c4d5e6f";
+	assert_int_equal(res_registry_apply(r, RES_CREATED, id, o), 0);
+	assert_int_equal(c.created, 1);
+	assert_int_equal(s.created, 2);
+	json_t *got = res_registry_get(r, id);
+	assert_int_equal(json_integer_value(json_object_get(got, "Level")), 1);
+	assert_string_equal(json_string_value(json_object_get(got, "UUID")), id);
+	/* the same again (our own write coming back): nothing */
+	assert_int_equal(res_registry_apply(r, RES_CREATED, id, got), 0);
+	assert_int_equal(s.created, 2);
+	assert_int_equal(s.deleted, 1);
+	json_decref(got);
+	/* another object under the same UUID: the old one deleted, the new one created */
+	json_t *o2 = json_pack("{s:s, s:i}", "Name", "b", "Level", 3);
+	assert_int_equal(res_registry_apply(r, RES_CREATED, id, o2), 0);
+	assert_int_equal(s.deleted, 2);
+	assert_int_equal(s.created, 3);
+	/* refused by validate, or not a UUID: -EINVAL, nothing changed */
+	json_t *bad = json_pack("{s:s}", "Query", "x");
+	assert_int_equal(res_registry_apply(r, RES_CREATED, id, bad), -EINVAL);
+	assert_int_equal(res_registry_apply(r, RES_CREATED, "not-a-uuid", o), -EINVAL);
+	assert_int_equal(res_registry_count(r), 1);
+	assert_int_equal(res_registry_apply(r, RES_DELETED, id, NULL), 0);
+	assert_int_equal(res_registry_apply(r, RES_DELETED, id, NULL), -ENOENT);
+	assert_int_equal(s.deleted, 3);
+	assert_int_equal(res_registry_count(r), 0);
+	assert_int_equal(c.deleted, 1);
+	json_decref(bad);
+	json_decref(o2);
+	json_decref(o);
+	res_registry_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +389,7 @@ int main(void)
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_persist_and_corrupt),
 	    cmocka_unit_test(test_store_refuses),
+	    cmocka_unit_test(test_change_and_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
