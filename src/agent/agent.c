@@ -10,6 +10,7 @@
 #include "agent/flow_sender.h"
 #include "agent/forwarder.h"
 #include "agent/ws_link.h"
+#include "inject/injector.h"
 #include "wire/graph_msg.h"
 #include "common/log.h"
 #include "topology/topology.h"
@@ -21,6 +22,7 @@ struct agent {
 	struct forwarder *fwd;
 	struct flow_sender *fs;
 	struct capmgr *caps;
+	struct injector *inj; /* packet injections (injector.h) */
 	size_t n_analyzers;
 	int started;
 };
@@ -59,6 +61,9 @@ char *agent_encode_sync(json_t *graph, size_t pre, size_t *len)
 static json_t *on_request(void *user, const json_t *msg)
 {
 	struct agent *a = user;
+	const char *ns = json_string_value(json_object_get(msg, "Namespace"));
+	if (ns && !strcmp(ns, INJECT_NAMESPACE))
+		return injector_handle(a->inj, msg);
 	return capmgr_handle(a->caps, msg);
 }
 
@@ -144,7 +149,8 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.dns_timeout_s = o->dns_timeout_s,
 	};
 	a->caps = capmgr_new(&co);
-	if (!a->caps) {
+	a->inj = injector_new(a->g, o->default_key_mode);
+	if (!a->caps || !a->inj) {
 		snprintf(err, errlen, "agent: out of memory");
 		goto fail;
 	}
@@ -198,6 +204,8 @@ void agent_stop(struct agent *a)
 	flow_sender_stop(a->fs);
 	/* Closes both channels' connections; no callback runs after it. */
 	ws_client_stop(a->link);
+	injector_free(a->inj); /* no request can come now: cancels and joins the senders */
+	a->inj = NULL;
 	topology_stop(a->topo);
 	a->started = 0;
 }
@@ -210,6 +218,7 @@ void agent_free(struct agent *a)
 	ws_client_stop(a->link); /* agent_new failed half-way, or never started */
 	forwarder_free(a->fwd);
 	capmgr_free(a->caps);
+	injector_free(a->inj);
 	flow_sender_free(a->fs);
 	ws_client_free(a->link);
 	topology_free(a->topo);

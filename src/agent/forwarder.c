@@ -169,9 +169,10 @@ static void on_message(void *user, struct ws_chan *ch, const char *text, size_t 
 		c->need_sync = 1;
 		pthread_mutex_unlock(&f->lock);
 		ws_chan_want_write(ch);
-	} else if (ns && !strcmp(ns, "OnDemand") && f->on_request && !atomic_load(&f->stopping)) {
-		/* Capture requests: handled here, on the service thread; the reply
-		 * goes back on this connection. */
+	} else if (ns && (!strcmp(ns, "OnDemand") || !strcmp(ns, "OnDemandPacketInjection")) &&
+	           f->on_request && !atomic_load(&f->stopping)) {
+		/* Capture and injection requests: handled here, on the service thread;
+		 * the reply goes back on this connection. */
 		json_t *r = f->on_request(f->request_user, msg);
 		size_t n = r ? json_dumpb(r, NULL, 0, JSON_COMPACT) : 0;
 		char *buf = n ? malloc(WS_LINK_HEADROOM + n + 1) : NULL;

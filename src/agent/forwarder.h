@@ -14,7 +14,8 @@
 
 struct forwarder;
 
-/* An analyzer request on the topology connection (Namespace "OnDemand"):
+/* An analyzer request on the topology connection (Namespace "OnDemand", captures, or
+ * "OnDemandPacketInjection"):
  * returns the reply envelope to send back (new reference, NULL = none).
  * Runs on the link's service thread, no lock held. */
 typedef json_t *(*forwarder_request_fn)(void *user, const json_t *msg);

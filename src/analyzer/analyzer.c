@@ -15,6 +15,8 @@
 #include "analyzer/flow_live.h"
 #include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
+#include "analyzer/inject_res.h"
+#include "inject/inject_req.h"
 #include "analyzer/metrics.h"
 #include "cluster/cluster.h"
 #include "cluster/etcd_store.h"
@@ -44,6 +46,7 @@ struct analyzer {
 	struct cluster *cluster;      /* etcd (cluster.h); NULL: a single analyzer */
 	struct etcd_store *alert_store; /* the alerts in etcd (borrowed: the registry's) */
 	struct user_topo *user_topo;  /* /api/node, /api/edge */
+	struct inject_res *inject;    /* /api/injectpacket */
 	struct flow_udp *udp;         /* flow.protocol udp: Skydive agents' flows (flow_udp.h) */
 	struct http_route routes[8]; /* ended by a zeroed entry */
 	struct http_ws_endpoint endpoints[2];
@@ -109,6 +112,20 @@ static void user_topo_route(void *user, const struct http_request *req, struct r
 	                 req->body_len, out);
 }
 
+/* /api/injectpacket[/<id>] (inject_res.h): POST on a query worker (Gremlin) */
+static void inject_route(void *user, const struct http_request *req, struct rest_response *out)
+{
+	struct analyzer *a = user;
+	inject_res_handle(a->inject, req->method, req->path, req->content_type, req->body,
+	                  req->body_len, req->kept[0][0] ? req->kept[0] : NULL, out);
+}
+
+static void inject_tick(void *user)
+{
+	struct analyzer *a = user;
+	inject_res_tick(a->inject, rest_now_ms());
+}
+
 /* alert_broadcast_fn: alert messages to the WebSocket subscribers (any thread) */
 static void alert_broadcast(void *user, json_t *msg)
 {
@@ -163,8 +180,13 @@ static void agent_down(void *user, const char *host)
 static void agent_reply(void *user, const char *host, const json_t *msg)
 {
 	struct analyzer *a = user;
-	if (a->dispatch)
+	const char *ns = json_string_value(json_object_get(msg, "Namespace"));
+	if (ns && !strcmp(ns, INJECT_NAMESPACE)) {
+		if (a->inject)
+			inject_res_reply(a->inject, host, msg);
+	} else if (a->dispatch) {
 		dispatch_reply(a->dispatch, host, msg);
+	}
 }
 
 /* ---- /ws/agent/flow ------------------------------------------------------ */
@@ -255,6 +277,8 @@ static void analyzer_status(void *user, json_t *s)
 		json_object_set_new(s, "Cluster", cluster_status(a->cluster));
 	if (a->rules)
 		json_object_set_new(s, "Rules", topo_rules_status(a->rules));
+	if (a->inject)
+		json_object_set_new(s, "Injections", inject_res_status(a->inject));
 	if (a->status_fn)
 		a->status_fn(a->status_user, s);
 }
@@ -368,6 +392,9 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the capture dispatch");
 		return -1;
 	}
+	/* packet injections go out on the same agent connections (inject_res.h) */
+	if (!(a->inject = inject_res_new(a->g, a->cfg, dispatch_send, a, err, errlen)))
+		return -1;
 	{ /* G.Flows() without At(): the agents' live flows (flow_live.h) */
 		struct flow_store_live hook;
 		if (!(a->live = flow_live_new(a->g, a->captures))) {
@@ -454,7 +481,8 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 	if (capture_res_startup(a->captures, cfg, err, errlen)) /* analyzer.startup */
 		return -1;
 	if (http_server_every(srv, 500, capture_tick, a) ||
-	    http_server_every(srv, 100, dispatch_tick, a)) {
+	    http_server_every(srv, 100, dispatch_tick, a) ||
+	    http_server_every(srv, 100, inject_tick, a)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -501,6 +529,13 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 		                                   .worker_methods = "GET POST PATCH DELETE",
 		                                   .handle = user_topo_route,
 		                                   .user = a};
+	a->routes[6] = (struct http_route){.path = "/api/injectpacket",
+	                                   .flags = HTTP_ROUTE_PREFIX | HTTP_ROUTE_JSON |
+	                                            HTTP_ROUTE_YAML,
+	                                   .keep = {"x-resource-ttl:"},
+	                                   .worker_methods = "POST",
+	                                   .handle = inject_route,
+	                                   .user = a};
 	{ /* the list ends at a zeroed entry: close the holes of slots left empty */
 		size_t n = 0, nr = sizeof(a->routes) / sizeof(a->routes[0]);
 		for (size_t i = 0; i < nr; i++)
@@ -554,6 +589,7 @@ void analyzer_stop(struct analyzer *a)
 		flow_live_free(a->live);
 	}
 	topo_rules_free(a->rules); /* before the graph it writes */
+	inject_res_free(a->inject);
 	user_topo_free(a->user_topo);
 	etcd_store_stop(a->alert_store); /* no remote change applied from now on */
 	cluster_free(a->cluster);        /* revokes our lease: another analyzer takes over */

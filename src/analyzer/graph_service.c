@@ -18,6 +18,7 @@
 #include "analyzer/sub_filter.h"
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "http/server.h"
 #include "wire/graph_msg.h"
 #include "wire/struct_msg.h"
@@ -287,20 +288,10 @@ void graph_service_broadcast(struct graph_service *a, json_t *msg)
 
 /* ---- status ------------------------------------------------------------ */
 
-static void fmt_rfc3339(char *buf, size_t len, int64_t ms)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	char tmp[32];
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", tmp, (int)(ms % 1000));
-}
-
 static json_t *conn_status(const struct graph_service *a, const struct peer *p)
 {
 	char t[48];
-	fmt_rfc3339(t, sizeof(t), p->connect_ms);
+	fmt_rfc3339_ms(t, sizeof(t), p->connect_ms);
 	return json_pack("{s:s, s:s, s:s, s:i, s:b, s:s, s:s, s:s}", "ServiceType", a->service,
 	                 "ClientProtocol", p->protobuf ? "protobuf" : "json", "Addr", p->remote, "Port", p->remote_port,
 	                 "IsConnected", 1, "ConnectTime", t, "RemoteHost", p->host_id,

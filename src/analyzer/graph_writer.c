@@ -128,7 +128,10 @@ static int prepare(struct graph_writer *w, struct gw_job *j)
 		const char *t = json_string_value(json_object_get(j->msg, "Type"));
 		return t && !strcmp(t, "SyncRequest") ? BOUNCE_SYNC : DROP;
 	}
-	return (j->flags & GRAPH_WRITER_BOUNCE) && ns && w->bounce_ns[0] && !strcmp(ns, w->bounce_ns)
+	/* bounce_ns is a prefix: "OnDemand" covers captures' and injections'
+	 * ("OnDemandPacketInjection") replies */
+	return (j->flags & GRAPH_WRITER_BOUNCE) && ns && w->bounce_ns[0] &&
+	               !strncmp(ns, w->bounce_ns, strlen(w->bounce_ns))
 	           ? BOUNCE
 	           : APPLY;
 }

@@ -37,8 +37,8 @@ struct graph_writer;
  * on the list of graph_writer_take. */
 typedef void (*graph_writer_wake_fn)(void *user);
 
-/* g is borrowed. bounce_ns: messages of this Namespace from senders queued with
- * GRAPH_WRITER_BOUNCE come back to the loop (NULL: none). NULL with err filled. */
+/* g is borrowed. bounce_ns: messages whose Namespace starts with this, from senders
+ * queued with GRAPH_WRITER_BOUNCE, come back to the loop (NULL: none). NULL with err filled. */
 struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t max_bytes,
                                       const char *bounce_ns, graph_writer_wake_fn wake,
                                       void *user, char *err, size_t errlen);

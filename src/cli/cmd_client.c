@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "client/alert_cmd.h"
+#include "client/inject_cmd.h"
 #include "client/rule_cmd.h"
 #include "client/capture_cmd.h"
 #include "client/topo_cmd.h"
@@ -95,6 +96,7 @@ static void usage_all(FILE *out)
 	client_capture_usage_lines(out);
 	client_alert_usage_lines(out);
 	client_rule_usage_lines(out);
+	client_inject_usage_lines(out);
 	client_topo_usage_lines(out);
 	fprintf(out, "\n%s\nRun 'skydive client COMMAND --help' for a command's help.\n",
 	        persistent_help);
@@ -311,6 +313,8 @@ int cmd_client(int argc, char **argv)
 		return client_rule_main(argc, argv, word[0] == 'e');
 	if (word && (!strcmp(word, "node") || !strcmp(word, "edge")))
 		return client_topo_main(argc, argv);
+	if (word && (!strcmp(word, "injection") || !strcmp(word, "inject-packet")))
+		return client_inject_main(argc, argv);
 	struct args a = {0};
 	struct client_args ca;
 	int help = 0, c, rc = 2;

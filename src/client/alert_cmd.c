@@ -45,16 +45,6 @@ static const struct {
      "others are still deleted (exit 1).\n"},
 };
 
-static const char persistent_help[] =
-    "Options for every client command:\n"
-    "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
-    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
-    "                            else 127.0.0.1:8082)\n"
-    "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
-    "                            $SKYDIVE_PASSWORD)\n"
-    "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"
-    "  -c, --conf FILE           configuration file (repeatable)\n"
-    "  -h, --help                help\n";
 
 void client_alert_usage_lines(FILE *out)
 {
@@ -67,7 +57,7 @@ static void usage_group(FILE *out)
 	fprintf(out, "Usage: skydive client alert COMMAND [OPTIONS]\n\nCommands:\n");
 	client_alert_usage_lines(out);
 	fprintf(out, "\n%s\nRun 'skydive client alert COMMAND --help' for a command's help.\n",
-	        persistent_help);
+	        client_persistent_help);
 }
 
 struct create_flags {
@@ -215,7 +205,7 @@ int client_alert_main(int argc, char **argv)
 	}
 	if (help) {
 		printf("Usage: skydive client %s\n\n%s\n%s", cmds[cmd].usage, cmds[cmd].help,
-		       persistent_help);
+		       client_persistent_help);
 		rc = 0;
 		goto out;
 	}

@@ -162,3 +162,14 @@ int client_cli_report(const struct client_response *r, const char *query)
 	return 1;
 }
 
+
+const char client_persistent_help[] =
+    "Options for every client command:\n"
+    "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
+    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
+    "                            else 127.0.0.1:8082)\n"
+    "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
+    "                            $SKYDIVE_PASSWORD)\n"
+    "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"
+    "  -c, --conf FILE           configuration file (repeatable)\n"
+    "  -h, --help                help\n";

@@ -64,6 +64,9 @@ void client_args_free(struct client_args *a); /* a zeroed or failed one too */
  * them. NULL when there is no word. */
 const char *client_command_word(int argc, char **argv);
 
+/* The help text of the options every client command takes (--analyzer, auth, TLS). */
+extern const char client_persistent_help[];
+
 /* client_request_headers, then: 0 when an answer came that the command reads; 1 after
  * printing why not ("skydive client: <err>", or a 401/403 with the credentials hint). */
 int client_cli_request(const struct client_opts *o, const char *method, const char *path,

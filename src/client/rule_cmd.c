@@ -78,16 +78,6 @@ static const struct group groups[2] = {
 
 static const char *const cmd_names[NCMDS] = {NULL, "create", "list", "get", "delete"};
 
-static const char persistent_help[] =
-    "Options for every client command:\n"
-    "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
-    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
-    "                            else 127.0.0.1:8082)\n"
-    "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
-    "                            $SKYDIVE_PASSWORD)\n"
-    "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"
-    "  -c, --conf FILE           configuration file (repeatable)\n"
-    "  -h, --help                help\n";
 
 void client_rule_usage_lines(FILE *out)
 {
@@ -102,7 +92,7 @@ static void usage_group(FILE *out, const struct group *g)
 	for (int i = 1; i < NCMDS; i++)
 		fprintf(out, "  %s\n", g->usage[i]);
 	fprintf(out, "\n%s\nRun 'skydive client %s COMMAND --help' for a command's help.\n",
-	        persistent_help, g->word);
+	        client_persistent_help, g->word);
 }
 
 /* s[0..n) without surrounding spaces then quotes, as a new string. */
@@ -248,23 +238,24 @@ static int run_create(const struct client_opts *o, int edge, const struct create
 	return rc;
 }
 
-static int run_simple(const struct client_opts *o, const struct group *g, int cmd, char **ids,
-                      int nids)
+int client_res_simple(const struct client_opts *o, const char *word, const char *resource,
+                      const char *what, const char *cmdname, char **ids, int nids)
 {
+	int cmd = !strcmp(cmdname, "list") ? CMD_LIST : !strcmp(cmdname, "get") ? CMD_GET : CMD_DELETE;
 	if (cmd == CMD_LIST && nids) {
-		fprintf(stderr, "skydive client %s list: unexpected argument '%s'\n", g->word, ids[0]);
+		fprintf(stderr, "skydive client %s list: unexpected argument '%s'\n", word, ids[0]);
 		return 2;
 	}
 	if ((cmd == CMD_GET && nids != 1) || (cmd == CMD_DELETE && nids < 1)) {
-		fprintf(stderr, "skydive client %s %s: expected %s %s UUID%s\n", g->word,
-		        cmd_names[cmd], cmd == CMD_GET ? "one" : "one or more", g->what,
+		fprintf(stderr, "skydive client %s %s: expected %s %s UUID%s\n", word,
+		        cmdname, cmd == CMD_GET ? "one" : "one or more", what,
 		        cmd == CMD_GET ? "" : "s");
 		return 2;
 	}
 	char path[600];
 	if (cmd == CMD_LIST) {
 		struct client_response r;
-		snprintf(path, sizeof(path), "/api/%s", g->resource);
+		snprintf(path, sizeof(path), "/api/%s", resource);
 		int rc = client_cli_request(o, "GET", path, NULL, NULL, NULL, &r);
 		if (!rc)
 			rc = r.status == 200 ? client_cli_print_json(&r, 0) : client_cli_report(&r, NULL);
@@ -274,7 +265,7 @@ static int run_simple(const struct client_opts *o, const struct group *g, int cm
 	int failed = 0;
 	for (int i = 0; i < nids; i++) {
 		char *esc = curl_easy_escape(NULL, ids[i], 0);
-		snprintf(path, sizeof(path), "/api/%s/%.500s", g->resource, esc ? esc : ids[i]);
+		snprintf(path, sizeof(path), "/api/%s/%.500s", resource, esc ? esc : ids[i]);
 		curl_free(esc);
 		struct client_response r;
 		int rc = client_cli_request(o, cmd == CMD_GET ? "GET" : "DELETE", path, NULL, NULL,
@@ -367,7 +358,7 @@ int client_rule_main(int argc, char **argv, int edge)
 	}
 	if (help) {
 		printf("Usage: skydive client %s\n\n%s\n%s", g->usage[cmd], g->help[cmd],
-		       persistent_help);
+		       client_persistent_help);
 		rc = 0;
 		goto out;
 	}
@@ -390,7 +381,8 @@ int client_rule_main(int argc, char **argv, int edge)
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = cmd == CMD_CREATE ? run_create(&ca.o, edge ? 1 : 0, &f)
-	                       : run_simple(&ca.o, g, cmd, pos + 1, npos - 1);
+	                       : client_res_simple(&ca.o, g->word, g->resource, g->what,
+	                                           cmd_names[cmd], pos + 1, npos - 1);
 	curl_global_cleanup();
 out:
 	client_args_free(&ca);

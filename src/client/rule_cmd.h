@@ -19,4 +19,11 @@ void client_rule_usage_lines(FILE *out);
  * filled (a pair without exactly one '='), -ENOMEM. */
 int client_rule_metadata(const char *def, json_t *md, char *err, size_t errlen);
 
+/* `WORD list|get UUID|delete UUID...` of /api/<resource> (what: "node rule", in messages),
+ * answers pretty-printed; shared by the resource commands. cmdname is "list", "get" or
+ * "delete". Returns the exit code as client_rule_main. */
+struct client_opts;
+int client_res_simple(const struct client_opts *o, const char *word, const char *resource,
+                      const char *what, const char *cmdname, char **ids, int nids);
+
 #endif

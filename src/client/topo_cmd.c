@@ -71,16 +71,6 @@ static const char *const help_text[2][NCMDS] = {
      "Prints one edge of the graph (GET /api/edge/ID).\n",
      "Prints every edge of the graph, a map ID -> edge (GET /api/edge).\n"}};
 
-static const char persistent_help[] =
-    "Options for every client command:\n"
-    "      --analyzer HOST:PORT  analyzer to talk to (default: $SKYDIVE_ANALYZER, else the\n"
-    "                            first of $SKYDIVE_ANALYZERS or 'analyzers' in the config,\n"
-    "                            else 127.0.0.1:8082)\n"
-    "      --username USER, --password PASS   basic authentication ($SKYDIVE_USERNAME,\n"
-    "                            $SKYDIVE_PASSWORD)\n"
-    "      --cacert FILE, --cert FILE, --key FILE, --insecure   HTTPS\n"
-    "  -c, --conf FILE           configuration file (repeatable)\n"
-    "  -h, --help                help\n";
 
 void client_topo_usage_lines(FILE *out)
 {
@@ -348,7 +338,7 @@ static void usage_group(FILE *out, int k)
 	for (int i = 1; i < NCMDS; i++)
 		fprintf(out, "  %s\n", (k ? usage_edge : usage_node)[i]);
 	fprintf(out, "\n%s\nRun 'skydive client %s COMMAND --help' for a command's help.\n",
-	        persistent_help, k ? "edge" : "node");
+	        client_persistent_help, k ? "edge" : "node");
 }
 
 int client_topo_main(int argc, char **argv)
@@ -445,7 +435,7 @@ int client_topo_main(int argc, char **argv)
 	}
 	if (help) {
 		printf("Usage: skydive client %s\n\n%s\n%s", (k ? usage_edge : usage_node)[cmd],
-		       help_text[k][cmd], persistent_help);
+		       help_text[k][cmd], client_persistent_help);
 		rc = 0;
 		goto out;
 	}

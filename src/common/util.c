@@ -12,6 +12,16 @@
 #include <string.h>
 #include <time.h>
 
+void fmt_rfc3339_ms(char *buf, size_t len, int64_t ms)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char tmp[32];
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", tmp, (int)(ms % 1000));
+}
+
 int fmt_hex_u64(char *buf, uint64_t v)
 {
 	static const char digits[] = "0123456789abcdef";

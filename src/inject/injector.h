@@ -1,0 +1,45 @@
+/* injector.h - packet injection on the agent (Skydive's packetinjector/server.go):
+ * the resolved request the analyzer sends (Skydive's PacketInjectionRequest, JSON both
+ * ways), the TrackingID its packets' flow will have, and the injector that runs each
+ * injection in a thread of its own: an AF_PACKET raw socket opened inside the node's
+ * network namespace, Count frames built by forge.h, Interval ms apart.
+ *
+ * Protocol (docs/API.md "Packet injection"): analyzer -> agent on the topology
+ * WebSocket, {"Namespace":"OnDemandPacketInjection","Type":"Start"|"Stop","UUID":<request
+ * id>,"Obj":{"NodeID","Resource":<request>}}; the reply has the same Namespace, Type and
+ * UUID, "Status" and "Obj":{"TrackingID"} or {"Error"}.
+ *
+ * Threads: injector_handle runs on the agent link's service thread (it opens the socket
+ * there, inside the namespace, so an error is in the reply, then starts the sender
+ * thread); senders never touch the graph. injector_free cancels and joins them. */
+#ifndef SKYDIVE_INJECTOR_H
+#define SKYDIVE_INJECTOR_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow/flow.h"
+#include "graph/graph.h"
+#include "inject/inject_req.h"
+
+struct injector;
+
+/* g: the agent's graph (borrowed, outlives the injector); mode: the TrackingID's key
+ * mode (flow.default_layer_key_mode). NULL on out of memory. */
+struct injector *injector_new(struct graph *g, enum flow_key_mode mode);
+/* Cancels running injections and joins their threads. NULL is fine. */
+void injector_free(struct injector *in);
+
+/* One message of INJECT_NAMESPACE: the reply envelope (new reference). Call with no
+ * graph lock held. */
+json_t *injector_handle(struct injector *in, const json_t *msg);
+
+/* Injections running now, packets sent and send errors so far (every injection). */
+struct injector_stats {
+	size_t running;
+	uint64_t started, packets, errors;
+};
+void injector_stats(struct injector *in, struct injector_stats *out);
+
+#endif
