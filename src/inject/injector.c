@@ -32,6 +32,7 @@ struct inj {
 	struct injector *in;
 	struct inject_req req;
 	char ifname[IF_NAMESIZE];
+	char *node; /* the source node's ID (its PacketInjections metadata) */
 	int fd;
 	pthread_t th;
 	int joined;
@@ -72,6 +73,7 @@ struct injector *injector_new(struct graph *g, enum flow_key_mode mode)
 
 static void inj_free(struct inj *j)
 {
+	free(j->node);
 	if (j->fd >= 0)
 		close(j->fd);
 	inject_req_clear(&j->req);
@@ -153,6 +155,46 @@ static int build(struct inj *j, uint64_t i, uint16_t id, uint16_t sport)
 	                        j->payload_len, j->frame, j->frame_cap);
 }
 
+/* Skydive's PacketInjections metadata of the source node (packetinjector/server.go
+ * CreateTask): the request, "ID", "State": "active" and "PacketCount" while it runs
+ * (entry given), the entry of uuid removed at its end (NULL), the key gone with the
+ * last. Takes the graph lock. */
+static void md_update(struct injector *in, const char *nid, const char *uuid, json_t *entry)
+{
+	graph_lock(in->g);
+	struct graph_view *v = graph_view_at(in->g, 0, NULL);
+	const struct graph_node *n = v ? graph_view_node_get(v, nid) : NULL;
+	json_t *cur = n ? json_object_get(n->e.metadata, "PacketInjections") : NULL;
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < json_array_size(cur); i++) {
+		json_t *e = json_array_get(cur, i);
+		const char *id = json_string_value(json_object_get(e, "ID"));
+		if (!id || strcmp(id, uuid))
+			json_array_append(list, e);
+	}
+	graph_view_free(v);
+	if (n && list) {
+		if (entry)
+			json_array_append(list, entry);
+		int64_t now = (int64_t)(time_now_ns() / 1000000);
+		graph_node_set_key(in->g, nid, "PacketInjections",
+		                   json_array_size(list) ? json_incref(list) : NULL, now);
+	}
+	json_decref(list);
+	graph_unlock(in->g);
+}
+
+static json_t *md_entry(const struct inj *j, const char *state, uint64_t count)
+{
+	json_t *e = inject_req_to_json(&j->req);
+	if (e) {
+		json_object_set_new(e, "ID", json_string(j->req.uuid));
+		json_object_set_new(e, "State", json_string(state));
+		json_object_set_new(e, "PacketCount", json_integer((json_int_t)count));
+	}
+	return e;
+}
+
 static void *sender(void *arg)
 {
 	struct inj *j = arg;
@@ -162,6 +204,11 @@ static void *sender(void *arg)
 	uint64_t sent = 0, errors = 0;
 	int last_errno = 0, canceled = 0;
 	struct timespec next;
+	json_t *e = md_entry(j, "active", 0);
+	if (e)
+		md_update(in, j->node, r->uuid, e);
+	json_decref(e);
+	int64_t last_md = (int64_t)(time_now_ns() / 1000000);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (uint64_t i = 0; i < r->count; i++) {
 		int len = build(j, i, id, sport);
@@ -188,6 +235,13 @@ static void *sender(void *arg)
 		}
 		if (i + 1 == r->count)
 			break;
+		int64_t now_ms = (int64_t)(time_now_ns() / 1000000);
+		if (now_ms - last_md >= 3000) { /* Skydive's 3 s ticker */
+			last_md = now_ms;
+			if ((e = md_entry(j, "active", sent)))
+				md_update(in, j->node, r->uuid, e);
+			json_decref(e);
+		}
 		/* Interval ms between sends, measured from the previous deadline so the
 		 * sending time does not add up; a Stop wakes the wait. */
 		next.tv_sec += (time_t)(r->interval_ms / 1000);
@@ -212,6 +266,7 @@ static void *sender(void *arg)
 	else
 		log_info("inject: %s on %s: %llu packets sent%s", r->uuid, j->ifname,
 		         (unsigned long long)sent, canceled ? " (stopped)" : "");
+	md_update(in, j->node, r->uuid, NULL); /* gone with its end, as Skydive's */
 	atomic_store(&j->done, 1);
 	return NULL;
 }
@@ -334,6 +389,10 @@ static json_t *start(struct injector *in, const json_t *msg)
 		                              : "only Ethernet interfaces take injected packets");
 	}
 	snprintf(j->ifname, sizeof(j->ifname), "%s", ifname);
+	if (!(j->node = strdup(nid))) {
+		inj_free(j);
+		return reply_error(msg, 500, "out of memory");
+	}
 	const struct inject_req *r = &j->req;
 	/* room for the last packet's payload (inject_req_check bounded it) */
 	size_t base = r->payload_len ? r->payload_len : INJECT_DEFAULT_PAYLOAD;

@@ -11,7 +11,10 @@
  *
  * Threads: injector_handle runs on the agent link's service thread (it opens the socket
  * there, inside the namespace, so an error is in the reply, then starts the sender
- * thread); senders never touch the graph. injector_free cancels and joins them. */
+ * thread); a sender takes the graph lock only to set the source node's PacketInjections
+ * metadata (Skydive's: the request, ID, State "active", PacketCount every 3 s) at its
+ * start and remove it at its end. injector_free cancels and joins them (call it with no
+ * graph lock held). */
 #ifndef SKYDIVE_INJECTOR_H
 #define SKYDIVE_INJECTOR_H
 

@@ -129,6 +129,14 @@ expect "flow-nodes (one flow per capture point)" 0 "$FLOWS" \
 check "agent-log (host1's agent sent 5 packets on inja)" "$(logs)" \
 	grep -q "inject: $IUUID on inja: 5 packets sent" "$tmp/agent1.log"
 
+# Skydive's PacketInjections metadata on the source node while it runs, gone after
+post "$(jq -cn --arg s "$SRC" --arg d "$DST" '{Src:$s, Dst:$d, Type:"udp4", DstPort:7, Count:40, Interval:100}')"
+LONG=$(jq -r .UUID "$tmp/post.json")
+expect "metadata-active (PacketInjections on inja: ID, State active, the request)" 5 "$SRC" \
+	"[.[0].Metadata.PacketInjections[]? | select(.ID == \"$LONG\" and .State == \"active\" and .Type == \"udp4\" and .Count == 40)] | length == 1"
+expect "metadata-gone (removed once the 40 packets are sent)" 15 "$SRC" '.[0].Metadata.PacketInjections == null'
+api -s -XDELETE "http://127.0.0.1:$PORT/api/injectpacket/$LONG" >/dev/null
+
 # ---- 2. frames tshark finds valid, with what was asked ----
 post "$(jq -cn --arg s "$SRC" --arg d "$DST" '{Src:$s, Dst:$d, Type:"tcp4", SrcPort:40000, DstPort:8080, TTL:17, Payload:"abc"}')"
 check "tcp4-created" "$code $(head -c 300 "$tmp/post.json")" test "$code" = 201
@@ -167,8 +175,8 @@ g=$(client injection get "$TCPU" 2>&1)
 check "get" "$(echo "$g" | head -c 300)" \
 	sh -c "echo '$g' | jq -e '.TrackingID == \"$TCPT\" and .SrcPort == 40000' >/dev/null"
 st=$(api "http://127.0.0.1:$PORT/api/status" | jq -c '.Injections')
-check "status (Injections: 4 created, the agent's replies 'injecting')" "$st" \
-	sh -c "echo '$st' | jq -e '.Created == 4 and .StartsSent == 4 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
+check "status (Injections: 5 created, the agent's replies 'injecting')" "$st" \
+	sh -c "echo '$st' | jq -e '.Created == 5 and .StartsSent == 5 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
 client injection delete "$TCPU" >"$tmp/del.out" 2>&1
 check "delete" "$(cat "$tmp/del.out")" test $? = 0
 code=$(api -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/injectpacket/$TCPU")
