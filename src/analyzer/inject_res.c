@@ -265,9 +265,6 @@ static int check_body(const json_t *b, struct res_error *e)
 	if (mode && strcmp(mode, "unique") && strcmp(mode, "random"))
 		return res_fail(e, -1, "given mode is not supported: Mode '%s' is not unique or "
 		                       "random", mode);
-	if (str(b, "Pcap"))
-		return res_fail(e, -1, "Pcap replay is not implemented (docs/API.md \"Packet "
-		                       "injection\"): give Type and the addresses instead");
 	if (!str(b, "Src"))
 		return res_fail(e, -1, "Src is required: a Gremlin query of the source node(s), "
 		                       "e.g. \"G.V().Has('Name', 'eth0')\"");
@@ -440,10 +437,27 @@ static uint16_t rand_port(void)
  * names) in *out, its TrackingIDs in tid/l3. 0 or -EINVAL with e filled. */
 static int resolve_one(struct inject_res *r, const json_t *b, const struct graph_node *n,
                        const struct graph_node *dst, uint16_t id, uint16_t sport,
+                       const struct inject_req *pcap, const uint8_t *first, size_t first_len,
                        json_t **out, char tid[17], char l3[17], struct res_error *e)
 {
 	struct inject_req q = {0};
 	forge_type_parse(str(b, "Type"), &q.type);
+	if (pcap) { /* the file's frames are sent as they are: nothing to resolve */
+		q.pcap = pcap->pcap; /* borrowed */
+		q.pcap_len = pcap->pcap_len;
+		q.pcap_packets = pcap->pcap_packets;
+		q.count = num(b, "Count") ? num(b, "Count") : pcap->pcap_packets;
+		q.interval_ms = num(b, "Interval");
+		q.ttl = 64;
+		snprintf(q.uuid, sizeof(q.uuid), "%s", "00000000-0000-0000-0000-000000000000");
+		char cerr[300];
+		if (inject_req_check(&q, cerr, sizeof(cerr)))
+			return res_fail(e, -1, "%s", cerr);
+		tid[0] = l3[0] = 0; /* a first frame that is not IP makes no flow */
+		inject_tracking_ids(first, first_len, r->mode, tid, l3);
+		*out = inject_req_to_json(&q);
+		return *out ? 0 : -ENOMEM;
+	}
 	int v6 = forge_type_v6(q.type), af = v6 ? AF_INET6 : AF_INET;
 	const char *field = v6 ? "IPV6" : "IPV4";
 	const char *nname = json_string_value(md_get(n, "Name", NULL));
@@ -548,11 +562,26 @@ static int resolve(struct inject_res *r, const json_t *b, struct inj *j, json_t 
 	if (!sport && !forge_type_icmp(ft))
 		sport = rand_port();
 	int uniq = !(str(b, "Mode") && !strcmp(str(b, "Mode"), "random"));
+	/* Skydive's Pcap: a capture file replayed instead (Count 0: once) */
+	struct inject_req pc = {0};
+	uint8_t *first = NULL;
+	size_t first_len = 0;
+	const char *b64 = str(b, "Pcap");
+	if (!rc && b64 && !(first = malloc(65536)))
+		rc = -ENOMEM;
+	if (!rc && b64) {
+		char perr[300];
+		rc = inject_req_set_pcap(&pc, b64, strlen(b64), first, 65536, &first_len, perr,
+		                         sizeof(perr));
+		if (rc == -EINVAL)
+			rc = res_fail(e, -1, "%s", perr);
+	}
 	for (size_t i = 0; !rc && i < src->n; i++) {
 		const struct graph_node *n = src->v[i];
 		char tid[17], l3[17];
 		json_t *req = NULL;
-		rc = resolve_one(r, b, n, dst->n ? dst->v[0] : NULL, id, sport, &req, tid, l3, e);
+		rc = resolve_one(r, b, n, dst->n ? dst->v[0] : NULL, id, sport, b64 ? &pc : NULL,
+		                 first, first_len, &req, tid, l3, e);
 		if (rc)
 			break;
 		struct inj_node *in = &j->nodes[j->n];
@@ -579,6 +608,8 @@ static int resolve(struct inject_res *r, const json_t *b, struct inj *j, json_t 
 	}
 	graph_view_free(v);
 	graph_unlock(r->g);
+	inject_req_clear(&pc);
+	free(first);
 	free(src);
 	free(dst);
 	return rc;

@@ -15,6 +15,8 @@
 #include "client/client_args.h"
 #include "client/inject_cmd.h"
 #include "client/rule_cmd.h"
+#include "common/base64.h"
+#include "inject/inject_req.h"
 
 static const char create_help[] =
     "Creates a packet injection (POST /api/injectpacket) and prints it, with the\n"
@@ -36,7 +38,9 @@ static const char create_help[] =
     "      --mode M           unique (default: one flow, the id or port + 1 per source\n"
     "                         node) or random (a random id or source port per packet)\n"
     "      --ttl N            IP TTL / hop limit (default 64)\n"
-    "      --pcap FILE        not implemented (refused)\n\n"
+    "      --pcap FILE        replay the frames of this pcap/pcapng file (Ethernet, at\n"
+    "                         most 512 KiB) instead: --count frames (default: the file\n"
+    "                         once, looping over it for more), --interval apart\n\n"
     "Example:\n"
     "  skydive client injection create --src \"G.V().Has('Name', 'veth-a')\" \\\n"
     "      --dst \"G.V().Has('Name', 'veth-b')\" --type icmp4 --count 5 --interval 100\n";
@@ -78,11 +82,6 @@ struct flags {
 
 static int run_create(const struct client_opts *o, const struct flags *f)
 {
-	if (f->pcap) {
-		fprintf(stderr, "skydive client injection create: --pcap (replaying a capture file) "
-		                "is not implemented; give --type and the addresses instead\n");
-		return 2;
-	}
 	if (!f->src || !*f->src) {
 		fprintf(stderr, "skydive client injection create: --src is required: a Gremlin "
 		                "query of the source node(s)\n");
@@ -101,6 +100,41 @@ static int run_create(const struct client_opts *o, const struct flags *f)
 	for (size_t i = 0; b && i < sizeof(opt) / sizeof(opt[0]); i++)
 		if (opt[i][1])
 			json_object_set_new(b, opt[i][0], json_string(opt[i][1]));
+	uint64_t frames = f->count;
+	if (b && f->pcap) { /* Skydive's client: the file's bytes (JSON: base64) */
+		FILE *pf = fopen(f->pcap, "rb");
+		uint8_t *buf = malloc(INJECT_MAX_PCAP + 1);
+		size_t n = pf && buf ? fread(buf, 1, INJECT_MAX_PCAP + 1, pf) : 0;
+		int bad = !pf || ferror(pf) || n > INJECT_MAX_PCAP;
+		if (bad)
+			fprintf(stderr, "skydive client injection create: --pcap %s: %s\n", f->pcap,
+			        !pf ? strerror(errno)
+			        : n > INJECT_MAX_PCAP ? "larger than 512 KiB (the agents' message bound)"
+			                              : "read error");
+		char *b64 = bad ? NULL : base64_encode_alloc(buf, n, NULL);
+		if (pf)
+			fclose(pf);
+		free(buf);
+		if (bad || !b64) {
+			json_decref(b);
+			free(b64);
+			return bad ? 2 : 1;
+		}
+		/* its frame count, for the TTL below when the file is replayed once */
+		struct inject_req pr = {0};
+		char perr[300];
+		if (inject_req_set_pcap(&pr, b64, strlen(b64), NULL, 0, NULL, perr, sizeof(perr))) {
+			fprintf(stderr, "skydive client injection create: --pcap %s: %s\n", f->pcap,
+			        perr);
+			json_decref(b);
+			free(b64);
+			return 2;
+		}
+		frames = f->count ? f->count : pr.pcap_packets;
+		inject_req_clear(&pr);
+		json_object_set_new(b, "Pcap", json_string(b64));
+		free(b64);
+	}
 	char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
 	json_decref(b);
 	if (!body) {
@@ -109,8 +143,7 @@ static int run_create(const struct client_opts *o, const struct flags *f)
 	}
 	/* Skydive's client: 5 s, or Interval x Count + 5 s */
 	char ttl[64];
-	snprintf(ttl, sizeof(ttl), "X-Resource-TTL: %" PRIu64 "ms",
-	         f->interval * f->count + 5000);
+	snprintf(ttl, sizeof(ttl), "X-Resource-TTL: %" PRIu64 "ms", f->interval * frames + 5000);
 	const char *hdrs[] = {ttl, NULL};
 	struct client_response r;
 	int rc = client_cli_request(o, "POST", "/api/injectpacket", NULL, body, hdrs, &r);
@@ -160,6 +193,7 @@ int client_inject_main(int argc, char **argv)
 	};
 	struct client_args ca;
 	struct flags f = {.count = 1, .ttl = 64};
+	int count_given = 0;
 	int help = 0, c, rc = 2;
 	char err[1024];
 	if (client_args_init(&ca, argc)) {
@@ -188,7 +222,10 @@ int client_inject_main(int argc, char **argv)
 		case O_SRC_PORT: bad = num_flag("src-port", optarg, 65535, &f.src_port); break;
 		case O_DST_PORT: bad = num_flag("dst-port", optarg, 65535, &f.dst_port); break;
 		case O_ID: bad = num_flag("id", optarg, 65535, &f.id); break;
-		case O_COUNT: bad = num_flag("count", optarg, 1000000, &f.count); break;
+		case O_COUNT:
+			bad = num_flag("count", optarg, 1000000, &f.count);
+			count_given = 1;
+			break;
 		case O_INTERVAL: bad = num_flag("interval", optarg, 3600000, &f.interval); break;
 		case O_INC: bad = num_flag("inc-payload", optarg, 65475, &f.inc_payload); break;
 		case O_TTL: bad = num_flag("ttl", optarg, 255, &f.ttl); break;
@@ -233,6 +270,8 @@ int client_inject_main(int argc, char **argv)
 		fprintf(stderr, "skydive client injection create: unexpected argument '%s'\n", pos[1]);
 		goto out;
 	}
+	if (f.pcap && !count_given)
+		f.count = 0; /* the file once (Skydive's pcap.go with Count 0) */
 	if (client_args_resolve(&ca, err, sizeof(err))) {
 		fprintf(stderr, "skydive client: %s\n", err);
 		rc = 1;

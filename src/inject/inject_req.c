@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
+
+#include "common/base64.h"
 #include "common/util.h"
 #include "decode/decode.h"
 #include "flow/flow_id.h"
@@ -20,6 +23,7 @@ void inject_req_clear(struct inject_req *r)
 	if (!r)
 		return;
 	free(r->payload);
+	free(r->pcap);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -56,6 +60,68 @@ int inject_req_check(const struct inject_req *r, char *err, size_t errlen)
 	return 0;
 }
 
+int inject_req_set_pcap(struct inject_req *r, const char *b64, size_t len, uint8_t *first,
+                        size_t firstcap, size_t *first_len, char *err, size_t errlen)
+{
+	size_t cap = BASE64_DECODED_MAX(len);
+	uint8_t *buf = malloc(cap ? cap : 1);
+	if (!buf)
+		return -ENOMEM;
+	long n = base64_decode(buf, cap, b64, len, 0);
+	if (n < 0 || (size_t)n > INJECT_MAX_PCAP) {
+		free(buf);
+		snprintf(err, errlen, n < 0 ? "Pcap is not base64 (a capture file's bytes, as "
+		                              "Skydive's client sends them)"
+		                            : "Pcap of %ld bytes: at most %u (the agents' message "
+		                              "bound)",
+		         n, INJECT_MAX_PCAP);
+		return -EINVAL;
+	}
+	FILE *f = fmemopen(buf, (size_t)n ? (size_t)n : 1, "rb");
+	char perr[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = f && n ? pcap_fopen_offline(f, perr) : NULL;
+	if (!p) {
+		if (f)
+			fclose(f);
+		free(buf);
+		snprintf(err, errlen, "Pcap is not a capture file: %s", n ? perr : "empty");
+		return -EINVAL;
+	}
+	int dlt = pcap_datalink(p);
+	uint64_t count = 0;
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int rc;
+	while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
+		if (!count && first) {
+			size_t c = h->caplen < firstcap ? h->caplen : firstcap;
+			memcpy(first, d, c);
+			*first_len = c;
+		}
+		count++;
+	}
+	if (rc == PCAP_ERROR)
+		snprintf(perr, sizeof(perr), "%s", pcap_geterr(p));
+	pcap_close(p); /* closes f */
+	if (dlt != DLT_EN10MB || rc == PCAP_ERROR || !count) {
+		free(buf);
+		if (dlt != DLT_EN10MB)
+			snprintf(err, errlen, "Pcap's link type is %s: only Ethernet frames can be "
+			                      "injected", pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "unknown");
+		else if (rc == PCAP_ERROR)
+			snprintf(err, errlen, "Pcap is cut or corrupt after %llu frames: %s",
+			         (unsigned long long)count, perr);
+		else
+			snprintf(err, errlen, "Pcap has no frame");
+		return -EINVAL;
+	}
+	free(r->pcap);
+	r->pcap = buf;
+	r->pcap_len = (size_t)n;
+	r->pcap_packets = count;
+	return 0;
+}
+
 json_t *inject_req_to_json(const struct inject_req *r)
 {
 	char sip[46], dip[46], smac[18], dmac[18];
@@ -64,7 +130,7 @@ json_t *inject_req_to_json(const struct inject_req *r)
 	fmt_ip(dip, ver, r->dst_ip);
 	fmt_mac(smac, r->src_mac);
 	fmt_mac(dmac, r->dst_mac);
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:I, s:i, s:I, s:s, s:I, s:s, "
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:I, s:i, s:I, s:s, s:I, s:s, "
 	                 "s:i}",
 	                 "UUID", r->uuid, "SrcIP", sip, "SrcMAC", smac, "SrcPort", r->src_port,
 	                 "DstIP", dip, "DstMAC", dmac, "DstPort", r->dst_port, "Type",
@@ -73,6 +139,15 @@ json_t *inject_req_to_json(const struct inject_req *r)
 	                 r->mode_random ? "random" : "unique", "IncrementPayload",
 	                 (json_int_t)r->inc_payload, "Payload", r->payload ? r->payload : "",
 	                 "TTL", r->ttl);
+	if (o && r->pcap) {
+		char *b = base64_encode_alloc(r->pcap, r->pcap_len, NULL);
+		if (!b || json_object_set_new(o, "Pcap", json_string(b))) {
+			json_decref(o);
+			o = NULL;
+		}
+		free(b);
+	}
+	return o;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -157,7 +232,18 @@ int inject_req_from_json(const json_t *o, struct inject_req *r, char *err, size_
 	if (r->payload_len)
 		memcpy(r->payload, payload, r->payload_len);
 	r->payload[r->payload_len] = 0;
-	int rc = inject_req_check(r, err, errlen);
+	int rc = 0;
+	json_t *pc = json_object_get(o, "Pcap");
+	if (pc && !json_is_string(pc))
+		rc = fail(err, errlen, "Pcap must be a string (base64)");
+	else if (pc && json_string_length(pc))
+		rc = inject_req_set_pcap(r, json_string_value(pc), json_string_length(pc), NULL, 0,
+		                         NULL, err, errlen);
+	/* Skydive's pcap.go: Count 0 replays the file once */
+	if (!rc && r->pcap && !r->count)
+		r->count = r->pcap_packets;
+	if (!rc)
+		rc = inject_req_check(r, err, errlen);
 	if (rc)
 		inject_req_clear(r);
 	return rc;

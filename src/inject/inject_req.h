@@ -19,6 +19,8 @@
 /* Bounds of a request (a larger value is refused with a reason). */
 #define INJECT_MAX_COUNT 1000000
 #define INJECT_MAX_INTERVAL_MS 3600000 /* one hour between packets */
+/* A Pcap to replay, decoded: its base64 stays within the agent's 1 MiB message bound */
+#define INJECT_MAX_PCAP (512u << 10)
 #define INJECT_DEFAULT_PAYLOAD 56      /* random letters when none is given, as ping */
 
 /* The resolved request (Skydive's PacketInjectionRequest). */
@@ -34,9 +36,21 @@ struct inject_req {
 	int mode_random;     /* Mode "random": a random ICMP id / source port per packet */
 	char *payload;       /* malloc'd, NUL-terminated; "" = INJECT_DEFAULT_PAYLOAD letters */
 	size_t payload_len;
+	/* Skydive's Pcap: a capture file whose frames are sent instead of forged ones (the
+	 * addresses, ports and payload are then not used); malloc'd, NULL = none */
+	uint8_t *pcap;
+	size_t pcap_len;
+	uint64_t pcap_packets; /* frames in it */
 };
 
-void inject_req_clear(struct inject_req *r); /* frees payload; NULL is fine */
+void inject_req_clear(struct inject_req *r); /* frees payload and pcap; NULL is fine */
+
+/* Takes the base64 text of a pcap or pcapng file (Skydive's []byte Pcap in JSON) into r:
+ * decoded, at most INJECT_MAX_PCAP bytes, read by libpcap, Ethernet frames, at least one;
+ * its frame count in r->pcap_packets, its first frame (at most firstcap bytes, may be
+ * NULL) copied into first with *first_len. 0, or -EINVAL with err filled, -ENOMEM. */
+int inject_req_set_pcap(struct inject_req *r, const char *b64, size_t len, uint8_t *first,
+                        size_t firstcap, size_t *first_len, char *err, size_t errlen);
 /* Checks what no field type says: Count in 1..INJECT_MAX_COUNT, Interval, the payload
  * growth within FORGE_MAX_PAYLOAD. 0, or -EINVAL with err filled. */
 int inject_req_check(const struct inject_req *r, char *err, size_t errlen);

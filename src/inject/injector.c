@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "common/log.h"
 #include "common/netns.h"
 #include "common/util.h"
@@ -195,6 +197,35 @@ static json_t *md_entry(const struct inj *j, const char *state, uint64_t count)
 	return e;
 }
 
+/* The pcap of r read from memory (its file closed with it), or NULL. */
+static pcap_t *pcap_open_mem(const struct inject_req *r)
+{
+	char perr[PCAP_ERRBUF_SIZE];
+	FILE *f = fmemopen(r->pcap, r->pcap_len, "rb");
+	pcap_t *p = f ? pcap_fopen_offline(f, perr) : NULL;
+	if (f && !p)
+		fclose(f);
+	return p;
+}
+
+/* The next frame of the pcap, from its start again after its last (Skydive's pcap.go
+ * loops over the file until Count frames are sent). 0, or -EIO. */
+static int pcap_frame(const struct inject_req *r, pcap_t **pc, const u_char **d, size_t *len)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		struct pcap_pkthdr *h;
+		if (!*pc && !(*pc = pcap_open_mem(r)))
+			return -EIO;
+		if (pcap_next_ex(*pc, &h, d) == 1) {
+			*len = h->caplen;
+			return 0;
+		}
+		pcap_close(*pc);
+		*pc = NULL;
+	}
+	return -EIO;
+}
+
 static void *sender(void *arg)
 {
 	struct inj *j = arg;
@@ -209,10 +240,17 @@ static void *sender(void *arg)
 		md_update(in, j->node, r->uuid, e);
 	json_decref(e);
 	int64_t last_md = (int64_t)(time_now_ns() / 1000000);
+	pcap_t *pc = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (uint64_t i = 0; i < r->count; i++) {
-		int len = build(j, i, id, sport);
-		if (len < 0 || send(j->fd, j->frame, (size_t)len, 0) != len) {
+		const u_char *data = j->frame;
+		size_t flen = 0;
+		int len;
+		if (r->pcap) /* a frame of the file, sent as it is */
+			len = pcap_frame(r, &pc, &data, &flen) ? -EIO : (int)flen;
+		else
+			len = build(j, i, id, sport);
+		if (len < 0 || send(j->fd, data, (size_t)len, 0) != len) {
 			errors++;
 			last_errno = len < 0 ? -len : errno;
 			atomic_fetch_add(&in->errors, 1);
@@ -266,6 +304,8 @@ static void *sender(void *arg)
 	else
 		log_info("inject: %s on %s: %llu packets sent%s", r->uuid, j->ifname,
 		         (unsigned long long)sent, canceled ? " (stopped)" : "");
+	if (pc)
+		pcap_close(pc);
 	md_update(in, j->node, r->uuid, NULL); /* gone with its end, as Skydive's */
 	atomic_store(&j->done, 1);
 	return NULL;
@@ -410,11 +450,21 @@ static json_t *start(struct injector *in, const json_t *msg)
 	else
 		rand_letters(j->payload, base); /* Skydive: randString(56), as ping */
 	j->payload_len = base;
-	char tid[17], l3[17];
-	int len = build(j, 0, r->icmp_id, r->src_port);
-	if (len < 0 || inject_tracking_ids(j->frame, (size_t)len, in->mode, tid, l3)) {
-		inj_free(j);
-		return reply_error(msg, 500, "cannot build the first packet");
+	char tid[17] = "", l3[17] = "";
+	if (r->pcap) { /* the file's first frame gives the flow (none: not an IP frame) */
+		pcap_t *pc = NULL;
+		const u_char *d;
+		size_t flen;
+		if (pcap_frame(r, &pc, &d, &flen) == 0)
+			inject_tracking_ids(d, flen, in->mode, tid, l3);
+		if (pc)
+			pcap_close(pc);
+	} else {
+		int len = build(j, 0, r->icmp_id, r->src_port);
+		if (len < 0 || inject_tracking_ids(j->frame, (size_t)len, in->mode, tid, l3)) {
+			inj_free(j);
+			return reply_error(msg, 500, "cannot build the first packet");
+		}
 	}
 	if ((j->fd = open_socket(ns, ifname, err, sizeof(err))) < 0) {
 		inj_free(j);
@@ -433,8 +483,8 @@ static json_t *start(struct injector *in, const json_t *msg)
 		return reply_error(msg, 500, "cannot start the sender thread: %s", strerror(rc));
 	}
 	atomic_fetch_add(&in->started, 1);
-	log_info("inject: %s: %llu %s packets on %s%s%s, TrackingID %s", r->uuid,
-	         (unsigned long long)r->count, forge_type_name(r->type), ifname, ns[0] ? " in " : "",
+	log_info("inject: %s: %llu %s frames on %s%s%s, TrackingID %s", r->uuid,
+	         (unsigned long long)r->count, r->pcap ? "pcap" : forge_type_name(r->type), ifname, ns[0] ? " in " : "",
 	         ns, tid);
 	return reply(msg, 200, json_pack("{s:s, s:s}", "TrackingID", tid, "L3TrackingID", l3));
 }

@@ -12,7 +12,8 @@
 #   - the frames are valid by tshark's checksum checks (IPv4, ICMP, TCP, UDP over
 #     IPv6) and carry what was asked (ports, TTL, payload, ICMP id);
 #   - list/get/delete, X-Resource-TTL expiry, /api/status Injections;
-#   - bad requests are 400 with Skydive's reasons; --pcap and Pcap are refused.
+#   - Pcap replay: the frames of a capture file sent again (the first one's TrackingID);
+#   - bad requests are 400 with Skydive's reasons.
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
@@ -165,6 +166,30 @@ check "tshark-udp6 (two datagrams, the payload 10 bytes longer the second time)"
 echo6=$($TS -Y 'icmpv6.type == 128 && icmpv6.echo.identifier == 7 && ipv6.hlim == 64' 2>/dev/null | wc -l)
 check "tshark-icmp6 (an echo request, id 7, hop limit 64 by default)" "$echo6" test "$echo6" = 1
 
+# ---- Pcap replay (Skydive's pcap.go): the 5 echo requests tcpdump saw, sent again ----
+tcpdump -r "$tmp/injb.pcap" -w "$tmp/replay.pcap" 'icmp[icmptype] == icmp-echo and icmp[4:2] == 4242' 2>/dev/null
+out=$(client injection create --src "$SRC" --pcap "$tmp/replay.pcap" --interval 50 2>&1)
+RT=$(echo "$out" | jq -r '.TrackingID' 2>/dev/null)
+check "pcap-create (the first frame's TrackingID: the first injection's flow)" "$(echo "$out" | head -c 300)" \
+	test "$RT" = "$TID"
+expect "pcap-replayed (the file once: that flow now has 10 echos and 10 replies at each end)" 20 "$FLOWS" \
+	'(map(.Metric.ABPackets) | add) == 20 and (map(.Metric.BAPackets) | add) == 20'
+check "pcap-agent-log (5 frames of the file sent)" "$(logs)" \
+	sh -c "grep -q 'inject: .*: 5 pcap frames on inja' '$tmp/agent1.log'"
+"$PYTHON" - "$tmp/rawip.pcap" <<'PY'
+import struct, sys
+ip = bytes([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 1, 0, 0, 10, 79, 1, 1, 10, 79, 1, 2])
+open(sys.argv[1], "wb").write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101)
+                              + struct.pack("<IIII", 0, 0, 20, 20) + ip)
+PY
+refused_pcap() { # NAME FILE GREP
+	post "$(jq -cn --arg s "$SRC" --arg p "$(base64 -w0 "$2")" '{Src:$s, Type:"icmp4", Pcap:$p}')"
+	if [ "$code" = 400 ] && jq -r .Error "$tmp/post.json" | grep -q "$3"; then ok "$1"
+	else ko "$1" "$code $(head -c 300 "$tmp/post.json")"; fi
+}
+refused_pcap "pcap-raw-ip-refused (only Ethernet frames)" "$tmp/rawip.pcap" "only Ethernet frames"
+refused_pcap "pcap-not-a-capture" /etc/hostname "not a capture file"
+
 # ---- 3. the resource ----
 # (the three made through the API have no TTL: they stay until deleted; the client's has
 # Skydive's Interval x Count + 5 s)
@@ -175,8 +200,8 @@ g=$(client injection get "$TCPU" 2>&1)
 check "get" "$(echo "$g" | head -c 300)" \
 	sh -c "echo '$g' | jq -e '.TrackingID == \"$TCPT\" and .SrcPort == 40000' >/dev/null"
 st=$(api "http://127.0.0.1:$PORT/api/status" | jq -c '.Injections')
-check "status (Injections: 5 created, the agent's replies 'injecting')" "$st" \
-	sh -c "echo '$st' | jq -e '.Created == 5 and .StartsSent == 5 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
+check "status (Injections: 6 created, the agent's replies 'injecting')" "$st" \
+	sh -c "echo '$st' | jq -e '.Created == 6 and .StartsSent == 6 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
 client injection delete "$TCPU" >"$tmp/del.out" 2>&1
 check "delete" "$(cat "$tmp/del.out")" test $? = 0
 code=$(api -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/injectpacket/$TCPU")
@@ -213,13 +238,12 @@ refused "unknown-field" "$(jq -cn --arg s "$SRC" '{Src:$s, DstIP:"10.79.1.2", Ty
 	"unknown field 'Burst'"
 refused "bad-ip (an IPv4 address for icmp6)" "$(jq -cn --arg s "$SRC" '{Src:$s, DstIP:"10.79.1.2", DstMAC:"02:00:00:00:00:01", Type:"icmp6"}')" \
 	"is not an IPv6 address"
-refused "pcap-refused (not implemented, said so)" "$(jq -cn --arg s "$SRC" '{Src:$s, Type:"icmp4", Pcap:"1MOyoQ=="}')" \
-	"Pcap replay is not implemented"
+refused "pcap-not-base64" "$(jq -cn --arg s "$SRC" '{Src:$s, Type:"icmp4", Pcap:"%%%"}')" "Pcap is not base64"
 refused "bad-gremlin (the query's error)" '{"Src": "G.V().Has(", "DstIP": "10.79.1.2", "Type": "icmp4"}' "Src query"
 client injection create --src "$SRC" --pcap /etc/hostname >"$tmp/pcap.out" 2>&1
 rc=$?
-check "client-pcap-refused (exit 2, said so)" "$rc $(cat "$tmp/pcap.out")" \
-	sh -c "[ $rc = 2 ] && grep -q 'not implemented' '$tmp/pcap.out'"
+check "client-pcap-refused (not a capture file: exit 2, said so)" "$rc $(cat "$tmp/pcap.out")" \
+	sh -c "[ $rc = 2 ] && grep -q 'not a capture file' '$tmp/pcap.out'"
 code=$(api -o "$tmp/put.json" -w '%{http_code}' -XPUT "http://127.0.0.1:$PORT/api/injectpacket/$TTLU" -d '{}')
 check "not-updatable (PUT: 405)" "$code" test "$code" = 405
 

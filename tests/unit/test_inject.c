@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "common/base64.h"
 #include "inject/forge.h"
 #include "inject/inject_req.h"
 
@@ -206,6 +207,78 @@ static void test_refused(void **st)
 	refused(j, "IncrementPayload", json_integer(100), "the payload would reach");
 }
 
+/* A classic pcap (little-endian, µs) of link type lt holding n copies of frame f. */
+static char *pcap_b64(int lt, const uint8_t *f, uint32_t flen, int n, size_t *len)
+{
+	uint8_t buf[1024];
+	size_t o = 0;
+	uint32_t gh[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, (uint32_t)lt};
+	memcpy(buf, gh, 24);
+	o = 24;
+	for (int i = 0; i < n; i++) {
+		uint32_t rh[4] = {1, (uint32_t)i, flen, flen};
+		memcpy(buf + o, rh, 16);
+		memcpy(buf + o + 16, f, flen);
+		o += 16 + flen;
+	}
+	char *b = base64_encode_alloc(buf, o, len);
+	assert_non_null(b);
+	return b;
+}
+
+/* Skydive's Pcap: decoded, read by libpcap, its frames counted, the first one given;
+ * another link type, a cut file or text refused with the reason. */
+static void test_pcap(void **st)
+{
+	struct forge_spec s = spec(FORGE_UDP4);
+	uint8_t f[100], first[200];
+	int n = forge_frame(&s, f, sizeof(f));
+	size_t blen, flen = 0;
+	char err[300];
+	char *b = pcap_b64(1 /* DLT_EN10MB */, f, (uint32_t)n, 3, &blen);
+	struct inject_req r = {0};
+	assert_int_equal(inject_req_set_pcap(&r, b, blen, first, sizeof(first), &flen, err,
+	                                     sizeof(err)),
+	                 0);
+	assert_int_equal(r.pcap_packets, 3);
+	assert_int_equal(flen, (size_t)n);
+	assert_memory_equal(first, f, (size_t)n);
+	/* a request with it: JSON both ways, Count 0 = the file once */
+	json_t *j = req_json("udp4");
+	json_object_set_new(j, "Pcap", json_string(b));
+	json_object_set_new(j, "Count", json_integer(0));
+	struct inject_req q;
+	assert_int_equal(inject_req_from_json(j, &q, err, sizeof(err)), 0);
+	assert_int_equal(q.count, 3);
+	assert_int_equal(q.pcap_len, r.pcap_len);
+	json_t *back = inject_req_to_json(&q);
+	assert_string_equal(json_string_value(json_object_get(back, "Pcap")), b);
+	json_decref(back);
+	json_decref(j);
+	inject_req_clear(&q);
+	inject_req_clear(&r);
+	free(b);
+	b = pcap_b64(101 /* raw IP */, f + 14, (uint32_t)n - 14, 1, &blen);
+	assert_int_equal(inject_req_set_pcap(&r, b, blen, NULL, 0, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "only Ethernet frames"));
+	free(b);
+	b = pcap_b64(1, f, (uint32_t)n, 0, &blen);
+	assert_int_equal(inject_req_set_pcap(&r, b, blen, NULL, 0, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no frame"));
+	free(b);
+	b = pcap_b64(1, f, (uint32_t)n, 2, &blen);
+	/* cut in the second record: its base64 ends early (a multiple of 4 kept) */
+	assert_int_equal(inject_req_set_pcap(&r, b, blen - 20, NULL, 0, NULL, err, sizeof(err)),
+	                 -EINVAL);
+	assert_non_null(strstr(err, "cut or corrupt"));
+	free(b);
+	assert_int_equal(inject_req_set_pcap(&r, "hello", 5, NULL, 0, NULL, err, sizeof(err)),
+	                 -EINVAL);
+	assert_int_equal(inject_req_set_pcap(&r, "%%", 2, NULL, 0, NULL, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "not base64"));
+	assert_null(r.pcap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_frames),
 	    cmocka_unit_test(test_requests),
 	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_pcap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
