@@ -13,6 +13,7 @@ import { SidePanel } from './panels/SidePanel.jsx';
 import { CapturesPage } from './panels/CapturesPage.jsx';
 import { ConsolePage } from './panels/ConsolePage.jsx';
 import { AlertsPage } from './panels/AlertsPage.jsx';
+import { InjectPage } from './panels/InjectPage.jsx';
 import { StatusPage } from './panels/StatusPage.jsx';
 import { LoginPage } from './panels/Login.jsx';
 import { loadSession } from './lib/sessionStore.js';
@@ -49,6 +50,7 @@ function App() {
         </div>
         {s.view === 'captures' && <CapturesPage model={model} />}
         {s.view === 'alerts' && <AlertsPage />}
+        {s.view === 'inject' && <InjectPage model={model} />}
         {s.view === 'console' && <ConsolePage model={model} />}
         {s.view === 'status' && <StatusPage model={model} />}
       </div>

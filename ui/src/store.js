@@ -3,7 +3,7 @@
 // view (not Preact) and the panels (Preact) both read it.
 //
 // Keys:
-//   view       'topology' | 'captures' | 'alerts' | 'console' | 'status'   (main tab)
+//   view       'topology' | 'captures' | 'alerts' | 'inject' | 'console' | 'status'   (main tab)
 //   selection  array of node IDs selected in the graph (search, click, capture prefill)
 //   time       null = live; else ms since epoch of the topology shown (time travel)
 //   window     flow window for time travel, seconds (used with time)

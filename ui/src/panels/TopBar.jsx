@@ -17,7 +17,7 @@ import { errorExcerpt } from '../lib/filterError.js';
 import { SessionBadge } from './Login.jsx';
 import { useStore } from '../lib/useStore.js';
 
-const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['alerts', 'Alerts'], ['console', 'Console'], ['status', 'Status']];
+const TABS = [['topology', 'Topology'], ['captures', 'Captures'], ['alerts', 'Alerts'], ['inject', 'Inject'], ['console', 'Console'], ['status', 'Status']];
 
 const lower = (v) => (v == null ? '' : String(v).toLowerCase());
 const list = (v) => (Array.isArray(v) ? v : v == null ? [] : [v]);
