@@ -3,7 +3,8 @@
 // model/layout.js where). Model events reach the drawn graph in batches, once per
 // animation frame; an update never moves a node nor lays the graph out again.
 //
-// Interaction: wheel/drag zoom and pan (sigma), click selects (store.selection, panel
+// Interaction: wheel/drag zoom and pan (sigma), click selects, shift-click adds to the
+// selection (store.selection, panel
 // 'node'), double-click on a group (or the +/- button of the toolbar) expands or
 // collapses it, "Fit" frames what is drawn. Selection is drawn by the reducers only.
 // Framing (graph/framing.js): a new graph and "Fit" centre the graph with margins, a
@@ -269,10 +270,15 @@ export function mountTopology(el, model) {
   // A click on a group opens the panel only once it is not the first half of a
   // double-click (the panel appearing would take the second click away from the node).
   let panelTimer = 0;
-  renderer.on('clickNode', ({ node }) => {
+  renderer.on('clickNode', ({ node, event }) => {
     lastClickAt = performance.now();
     clearTimeout(panelTimer);
-    if (groups.hasChildren(node)) {
+    const orig = event && event.original;
+    if (orig && orig.shiftKey && !groups.hasChildren(node)) {
+      // shift-click adds to the selection (the Inject tab's source, then destination)
+      const cur = (store.get().selection || []).filter((x) => x !== node);
+      store.set({ selection: [...cur, node], panel: 'node' });
+    } else if (groups.hasChildren(node)) {
       store.set({ selection: [node] });
       panelTimer = setTimeout(() => store.set({ panel: 'node' }), 320);
     } else {
