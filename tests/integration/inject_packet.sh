@@ -9,6 +9,8 @@
 #     sends 5 ICMP echo requests from inja; host2's kernel answers them (the addresses
 #     and MACs came from the nodes), and a capture on both ends sees one flow each with
 #     5 packets each way, whose TrackingID and L3TrackingID are the ones POST returned;
+#   - from an interface inside another namespace of host1 (a netns node of its agent's
+#     run path, as a container's): the agent enters the namespace to send;
 #   - the frames are valid by tshark's checksum checks (IPv4, ICMP, TCP, UDP over
 #     IPv6) and carry what was asked (ports, TTL, payload, ICMP id);
 #   - list/get/delete, X-Resource-TTL expiry, /api/status Injections;
@@ -20,6 +22,7 @@ set -u
 P=skij$$
 cleanup() {
 	stop_all
+	grep -o " $tmp[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -38,12 +41,23 @@ for tool in ip curl jq tcpdump tshark; do
 	command -v $tool >/dev/null || { echo "FAIL setup: $tool missing"; echo "0 passed, 1 failed"; exit 1; }
 done
 
-AN=${P}an H1=${P}h1 H2=${P}h2
-for ns in $AN $H1 $H2; do
+AN=${P}an H1=${P}h1 H2=${P}h2 H3=${P}h3
+for ns in $AN $H1 $H2 $H3; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
 done
 ip link add inja netns "$H1" type veth peer name injb netns "$H2"
+# H3: a namespace of host1 (as a container's), seen by host1's agent through its netns
+# run path, linked to host2 by injc <-> injd
+ip link add injc netns "$H3" type veth peer name injd netns "$H2"
+ip -n "$H3" addr add 10.79.4.1/24 dev injc
+ip -n "$H2" addr add 10.79.4.2/24 dev injd
+ip -n "$H3" link set injc up
+ip -n "$H2" link set injd up
+RUN=$tmp/netns
+mkdir -p "$RUN"
+touch "$RUN/$H3"
+mount --bind "/var/run/netns/$H3" "$RUN/$H3"
 ip link add m1 netns "$AN" type veth peer name mgmt netns "$H1"
 ip link add m2 netns "$AN" type veth peer name mgmt netns "$H2"
 ip -n "$AN" link add br0 type bridge
@@ -89,7 +103,7 @@ ip netns exec "$AN" env SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true SKYDIVE_ANALYZER_
 	"$SKYDIVE" analyzer --listen "0.0.0.0:$PORT" --host-id analyzer >"$tmp/analyzer.log" 2>&1 &
 pids+=($!)
 ip netns exec "$H1" env SKYDIVE_FLOW_UPDATE=1 "$SKYDIVE" agent --host-id host1 \
-	--analyzer "10.79.2.1:$PORT" --listen none --netns-run-path '' >"$tmp/agent1.log" 2>&1 &
+	--analyzer "10.79.2.1:$PORT" --listen none --netns-run-path "$RUN" >"$tmp/agent1.log" 2>&1 &
 pids+=($!)
 ip netns exec "$H2" env SKYDIVE_FLOW_UPDATE=1 "$SKYDIVE" agent --host-id host2 \
 	--analyzer "10.79.2.1:$PORT" --listen none --netns-run-path '' >"$tmp/agent2.log" 2>&1 &
@@ -137,6 +151,21 @@ expect "metadata-active (PacketInjections on inja: ID, State active, the request
 	"[.[0].Metadata.PacketInjections[]? | select(.ID == \"$LONG\" and .State == \"active\" and .Type == \"udp4\" and .Count == 40)] | length == 1"
 expect "metadata-gone (removed once the 40 packets are sent)" 15 "$SRC" '.[0].Metadata.PacketInjections == null'
 api -s -XDELETE "http://127.0.0.1:$PORT/api/injectpacket/$LONG" >/dev/null
+
+# from an interface inside another namespace of host1 (the agent enters it to send)
+expect "netns-node (injc owned by host1's netns node $H3)" 20 "G.V().Has('Name', '$H3', 'Type', 'netns').Out().Has('Name', 'injc')" \
+	'length == 1 and (.[0].Metadata.IPV4 | length) == 1'
+out=$(client capture create --gremlin "G.V().Has('Name', 'injd')" --bpf icmp 2>&1)
+CAPD=$(echo "$out" | jq -r '.UUID' 2>/dev/null)
+expect "capture-injd-active" 20 "G.V().Has('Name', 'injd')" \
+	"[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$CAPD\" and .State == \"active\")] | length == 1"
+post "$(jq -cn --arg s "G.V().Has('Name', 'injc')" --arg d "G.V().Has('Name', 'injd')" '{Src:$s, Dst:$d, Type:"icmp4", Count:3, Interval:50}')"
+NTID=$(jq -r .TrackingID "$tmp/post.json")
+check "netns-created" "$code $(head -c 300 "$tmp/post.json")" test "$code" = 201
+expect "netns-flow (3 echos from injc inside $H3, 3 replies, seen on injd)" 20 "G.Flows().Has('TrackingID', '$NTID')" \
+	'length == 1 and .[0].Metric.ABPackets == 3 and .[0].Metric.BAPackets == 3 and .[0].Network.A == "10.79.4.1"'
+check "netns-agent-log (the agent sent them in the namespace's file)" "$(logs)" \
+	grep -q "frames on injc in $RUN/$H3" "$tmp/agent1.log"
 
 # ---- 2. frames tshark finds valid, with what was asked ----
 post "$(jq -cn --arg s "$SRC" --arg d "$DST" '{Src:$s, Dst:$d, Type:"tcp4", SrcPort:40000, DstPort:8080, TTL:17, Payload:"abc"}')"
@@ -200,8 +229,8 @@ g=$(client injection get "$TCPU" 2>&1)
 check "get" "$(echo "$g" | head -c 300)" \
 	sh -c "echo '$g' | jq -e '.TrackingID == \"$TCPT\" and .SrcPort == 40000' >/dev/null"
 st=$(api "http://127.0.0.1:$PORT/api/status" | jq -c '.Injections')
-check "status (Injections: 6 created, the agent's replies 'injecting')" "$st" \
-	sh -c "echo '$st' | jq -e '.Created == 6 and .StartsSent == 6 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
+check "status (Injections: 7 created, the agent's replies 'injecting')" "$st" \
+	sh -c "echo '$st' | jq -e '.Created == 7 and .StartsSent == 7 and .ErrorReplies == 0 and .Nodes[\"$TCPU\"][] == \"injecting\"' >/dev/null"
 client injection delete "$TCPU" >"$tmp/del.out" 2>&1
 check "delete" "$(cat "$tmp/del.out")" test $? = 0
 code=$(api -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/api/injectpacket/$TCPU")
