@@ -181,7 +181,7 @@ struct ws_chan {
 	int rx_skip;
 	/* read from any thread */
 	atomic_int up;
-	atomic_uint_fast64_t sent, sent_bytes, write_failed;
+	atomic_uint_fast64_t sent, sent_bytes, write_failed, rx_skipped;
 };
 
 struct ws_client {
@@ -302,6 +302,12 @@ static void on_receive(struct ws_chan *c, struct lws *wsi, const void *in, size_
 		return;
 	if (!c->rx_skip && c->rx_len)
 		c->ops->on_message(c->user, c, c->rx, c->rx_len);
+	if (c->rx_skip) { /* said and counted, never dropped silently */
+		atomic_fetch_add(&c->rx_skipped, 1);
+		log_warn("agent: a message from analyzer %s on the %s was larger than %d bytes (or "
+		         "no memory was left for it): skipped",
+		         c->addr, c->label, RX_MAX);
+	}
 	rx_reset(c);
 }
 
@@ -573,6 +579,7 @@ void ws_chan_get_stats(struct ws_chan *ch, struct ws_chan_stats *out)
 	out->sent = atomic_load(&ch->sent);
 	out->sent_bytes = atomic_load(&ch->sent_bytes);
 	out->write_failed = atomic_load(&ch->write_failed);
+	out->rx_skipped = atomic_load(&ch->rx_skipped);
 }
 
 const char *ws_chan_addr(const struct ws_chan *ch)

@@ -86,6 +86,7 @@ struct ws_chan_opts {
 struct ws_chan_stats {
 	int up;
 	uint64_t sent, sent_bytes, write_failed; /* messages, their bytes */
+	uint64_t rx_skipped; /* analyzer messages over 1 MiB skipped (logged) */
 };
 
 /* NULL with err filled (OOM). */
