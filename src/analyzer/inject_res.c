@@ -739,9 +739,18 @@ void inject_res_tick(struct inject_res *r, int64_t now_ms)
 	while (q) {
 		struct outmsg *m = q;
 		q = m->next;
-		if (r->send(r->user, m->host, m->msg)) {
+		const char *mu = json_string_value(json_object_get(m->msg, "UUID"));
+		char muuid[37] = "";
+		snprintf(muuid, sizeof(muuid), "%s", mu ? mu : "");
+		if (r->send(r->user, m->host, m->msg)) { /* msg taken either way */
 			pthread_mutex_lock(&r->lock);
 			r->send_failed++;
+			/* the node whose Start it was says so in /api/status */
+			for (struct inj *j = r->list; j; j = j->next)
+				for (size_t i = 0; i < j->n; i++)
+					if (!strcmp(j->nodes[i].msg_uuid, muuid))
+						snprintf(j->nodes[i].state, sizeof(j->nodes[i].state),
+						         "error: agent %s is not connected", m->host);
 			pthread_mutex_unlock(&r->lock);
 			log_warn("inject: agent %s is not connected: its request is dropped", m->host);
 		}
