@@ -60,7 +60,8 @@ ip -n "$B" addr add 10.79.1.2/24 dev "$VB"
 ip -n "$A" link set "$VA" up
 ip -n "$B" link set "$VB" up
 
-PORT=$((20000 + $$ % 20000))
+# below the ephemeral range (32768-60999): no outgoing connection holds it
+PORT=$((20000 + $$ % 12000))
 export SKYDIVE_FLOW_UPDATE=1
 q() {
 	curl -s -m 5 -XPOST "http://127.0.0.1:$PORT/api/topology" \
