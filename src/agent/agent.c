@@ -149,7 +149,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.dns_timeout_s = o->dns_timeout_s,
 	};
 	a->caps = capmgr_new(&co);
-	a->inj = injector_new(a->g, o->default_key_mode);
+	a->inj = injector_new(a->g);
 	if (!a->caps || !a->inj) {
 		snprintf(err, errlen, "agent: out of memory");
 		goto fail;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "analyzer/resource.h"
 #include "analyzer/rest.h"
@@ -312,78 +311,6 @@ static const char *node_mac(const struct graph_node *n)
 	return m && *m ? m : json_string_value(md_get(n, "MAC", NULL));
 }
 
-static int prefix_has(const char *prefix, int af, const uint8_t ip[16], int *plen_out)
-{
-	uint8_t net[16];
-	char buf[64];
-	snprintf(buf, sizeof(buf), "%s", prefix ? prefix : "");
-	char *slash = strchr(buf, '/');
-	if (!slash)
-		return 0;
-	*slash = 0;
-	int plen = atoi(slash + 1), max = af == AF_INET ? 32 : 128;
-	memset(net, 0, sizeof(net));
-	if (inet_pton(af, buf, net) != 1 || plen < 0 || plen > max)
-		return 0;
-	*plen_out = plen;
-	for (int i = 0; i < plen; i++) {
-		int byte = i / 8, bit = 7 - i % 8;
-		if (((net[byte] >> bit) & 1) != ((ip[byte] >> bit) & 1))
-			return 0;
-	}
-	return 1;
-}
-
-/* The MAC of ip in the node's Neighbors, or NULL. */
-static const char *neighbor_mac(const struct graph_node *n, int af, const uint8_t ip[16])
-{
-	const json_t *nb = md_get(n, "Neighbors", NULL);
-	for (size_t i = 0; i < json_array_size(nb); i++) {
-		const json_t *e = json_array_get(nb, i);
-		uint8_t a[16];
-		const char *mac = json_string_value(json_object_get(e, "MAC"));
-		if (mac && *mac && !parse_ip(json_string_value(json_object_get(e, "IP")), af, a) &&
-		    !memcmp(a, ip, af == AF_INET ? 4 : 16))
-			return mac;
-	}
-	return NULL;
-}
-
-/* Skydive's topology.GetNextHop (topology/nexthop.go): in the node's RoutingTables, a
- * route whose prefix holds ip (its gateway if it has one), else the default route's
- * gateway; the MAC is that next hop's in the node's Neighbors. NULL when unknown. */
-static const char *next_hop_mac(const struct graph_node *n, int af, const uint8_t ip[16])
-{
-	const json_t *tables = md_get(n, "RoutingTables", NULL);
-	for (size_t t = 0; t < json_array_size(tables); t++) {
-		const json_t *routes = json_object_get(json_array_get(tables, t), "Routes");
-		uint8_t gw[16], dflt[16];
-		int have_dflt = 0, same_net = 0;
-		for (size_t i = 0; i < json_array_size(routes); i++) {
-			const json_t *rt = json_array_get(routes, i);
-			const json_t *nhs = json_object_get(rt, "NextHops");
-			int plen;
-			if (!prefix_has(json_string_value(json_object_get(rt, "Prefix")), af, ip, &plen))
-				continue;
-			const char *nhip =
-			    json_string_value(json_object_get(json_array_get(nhs, 0), "IP"));
-			if (plen == 0) {
-				if (!have_dflt && nhip && !parse_ip(nhip, af, dflt))
-					have_dflt = 1;
-				continue;
-			}
-			if (nhip && *nhip && !parse_ip(nhip, af, gw))
-				return neighbor_mac(n, af, gw); /* a dedicated next hop */
-			same_net = 1;
-		}
-		if (same_net)
-			return neighbor_mac(n, af, ip);
-		if (have_dflt)
-			return neighbor_mac(n, af, dflt);
-	}
-	return NULL;
-}
-
 struct src_nodes {
 	const struct graph_node *v[MAX_NODES];
 	size_t n;
@@ -427,10 +354,8 @@ static int eval_nodes(struct inject_res *r, const struct graph_view *v, const ch
 
 static uint16_t rand_port(void)
 {
-	uint16_t v = 0;
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint16_t)time_now_ns();
-	return (uint16_t)(1024 + v % (65535 - 1024)); /* Skydive: rand.Int63n(max-min) + min */
+	/* Skydive: rand.Int63n(max-min) + min */
+	return (uint16_t)(1024 + inject_rand32() % (65535 - 1024));
 }
 
 /* createRequest for node n: the request object (Skydive's PacketInjectionRequest
@@ -488,12 +413,18 @@ static int resolve_one(struct inject_res *r, const json_t *b, const struct graph
 	if (parse_mac(smac, q.src_mac))
 		return res_fail(e, -1, "source MAC '%s' is not a MAC address", smac);
 	const char *dmac = str(b, "DstMAC");
-	if (!dmac) {
-		dmac = next_hop_mac(n, af, q.dst_ip);
+	json_t *nh = NULL;
+	if (!dmac) { /* the next hop's neighbour entry (Skydive's GetNextHop), else Dst's */
+		char dip[INET6_ADDRSTRLEN];
+		fmt_ip(dip, v6 ? 6 : 4, q.dst_ip);
+		nh = gremlin_nexthop(n->e.metadata, dip);
+		dmac = json_string_value(json_object_get(nh, "MAC"));
 		if (!dmac && dst)
 			dmac = node_mac(dst);
 	}
-	if (!dmac || parse_mac(dmac, q.dst_mac))
+	int bad_mac = !dmac || parse_mac(dmac, q.dst_mac);
+	json_decref(nh); /* dmac no longer used */
+	if (bad_mac)
 		return res_fail(e, -1, "Failed to resolve destination MAC address (no neighbour entry "
 		                       "for the next hop%s): give DstMAC or Dst",
 		                dst ? ", no MAC on the Dst node" : "");

@@ -192,6 +192,12 @@ int gremlin_eval_elements(const struct gremlin_query *q, const struct graph_view
 			  const struct gremlin_env *env, gremlin_elem_fn fn, void *user,
 			  struct gremlin_error *err);
 
+/* The next hop towards ip (an address's text) from a node's RoutingTables and Neighbors
+ * metadata, as NextHop() answers it per node (Skydive's topology.GetNextHop):
+ * {"Priority","IP","MAC"?,"IfIndex"}, MAC only when the neighbour entry is known. A new
+ * reference, or NULL when no route leads there (or ip is not an address). */
+json_t *gremlin_nexthop(const json_t *metadata, const char *ip);
+
 /* Graphviz DOT text of a NODES/EDGES/GRAPH result (nodes labelled by Name,
  * edges by RelationType); malloc'd, NULL for other kinds. */
 char *gremlin_result_dot(const struct gremlin_result *r);

@@ -187,6 +187,16 @@ static json_t *node_nexthop(const json_t *md, const struct ipaddr *ip, const cha
 	return NULL;
 }
 
+json_t *gremlin_nexthop(const json_t *metadata, const char *ip)
+{
+	struct ipaddr a;
+	char text[INET6_ADDRSTRLEN];
+	if (ip_parse(ip, &a) < 0)
+		return NULL;
+	inet_ntop(a.len == 4 ? AF_INET : AF_INET6, a.b, text, sizeof(text));
+	return node_nexthop(metadata, &a, text);
+}
+
 int ge_step_nexthop(struct ctx *c, const struct step *s, struct val *v)
 {
 	if (s->nargs != 1 || s->args[0].kind != A_STR)

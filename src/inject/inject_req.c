@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <pcap/pcap.h>
 
@@ -250,6 +251,14 @@ int inject_req_from_json(const json_t *o, struct inject_req *r, char *err, size_
 }
 
 /* ---- TrackingID ---------------------------------------------------------------- */
+
+uint32_t inject_rand32(void)
+{
+	uint32_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)time_now_ns(); /* no entropy: still differs per call */
+	return v;
+}
 
 int inject_req_frame(const struct inject_req *r, uint64_t i, uint16_t id, uint16_t sport,
                      uint32_t tcp_seq, const uint8_t *payload, size_t payload_len,

@@ -62,6 +62,10 @@ json_t *inject_req_to_json(const struct inject_req *r);
  * filled, r cleared. */
 int inject_req_from_json(const json_t *o, struct inject_req *r, char *err, size_t errlen);
 
+/* 32 random bits (getrandom; the clock when it fails): TCP sequence numbers, Mode
+ * random's ids and ports, the analyzer's source ports. */
+uint32_t inject_rand32(void);
+
 /* Frame number i (0-based) of r into buf[cap]: ICMP id and source port as given (Mode
  * random changes them per packet), the payload given (payload_len bytes), tcp_seq the
  * SYN's sequence number. Its length, or forge_frame's -errno. */
@@ -69,7 +73,7 @@ int inject_req_frame(const struct inject_req *r, uint64_t i, uint16_t id, uint16
                      uint32_t tcp_seq, const uint8_t *payload, size_t payload_len,
                      uint8_t *buf, size_t cap);
 
-/* The TrackingID and L3TrackingID (16 hex digits each, into tid[17] and l3[17]) of the
+/* The TrackingID and L3TrackingID (up to 16 hex digits each, as the flows' own, into tid[17] and l3[17]) of the
  * flow of frame[0..len) (an Ethernet frame) under key mode, as a capture of it computes
  * them (one frame through a one-flow table, flow_id.c): neither depends on the payload
  * or the TCP sequence number. 0, or -ENOMEM / -EINVAL (no flow). */

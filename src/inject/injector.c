@@ -3,7 +3,6 @@
  * namespace (Skydive's packetinjector/server.go CreateTask, forge.go PacketSource). */
 #include "inject/injector.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
@@ -24,9 +23,6 @@
 #include "common/log.h"
 #include "common/netns.h"
 #include "common/util.h"
-#include "decode/decode.h"
-#include "flow/flow_id.h"
-#include "flow/flow_table.h"
 
 /* ---- the injector --------------------------------------------------------------- */
 
@@ -50,20 +46,18 @@ struct inj {
 
 struct injector {
 	struct graph *g;
-	enum flow_key_mode mode;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct inj *list;
 	atomic_uint_fast64_t started, packets, errors;
 };
 
-struct injector *injector_new(struct graph *g, enum flow_key_mode mode)
+struct injector *injector_new(struct graph *g)
 {
 	struct injector *in = calloc(1, sizeof(*in));
 	if (!in)
 		return NULL;
 	in->g = g;
-	in->mode = mode;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -142,18 +136,10 @@ static void rand_letters(char *out, size_t n)
 	}
 }
 
-static uint32_t rand32(void)
-{
-	uint32_t v = 0;
-	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-		v = (uint32_t)time_now_ns();
-	return v;
-}
-
 /* The frame of packet number i (0-based) into j->frame: its length, or < 0. */
 static int build(struct inj *j, uint64_t i, uint16_t id, uint16_t sport)
 {
-	return inject_req_frame(&j->req, i, id, sport, rand32(), (const uint8_t *)j->payload,
+	return inject_req_frame(&j->req, i, id, sport, inject_rand32(), (const uint8_t *)j->payload,
 	                        j->payload_len, j->frame, j->frame_cap);
 }
 
@@ -267,9 +253,9 @@ static void *sender(void *arg)
 		}
 		if (r->mode_random) { /* Skydive: rand.Intn(MaxUint16-1) + 1 */
 			if (forge_type_icmp(r->type))
-				id = (uint16_t)(rand32() % 65534 + 1);
+				id = (uint16_t)(inject_rand32() % 65534 + 1);
 			else
-				sport = (uint16_t)(rand32() % 65534 + 1);
+				sport = (uint16_t)(inject_rand32() % 65534 + 1);
 		}
 		if (i + 1 == r->count)
 			break;
@@ -450,21 +436,11 @@ static json_t *start(struct injector *in, const json_t *msg)
 	else
 		rand_letters(j->payload, base); /* Skydive: randString(56), as ping */
 	j->payload_len = base;
-	char tid[17] = "", l3[17] = "";
-	if (r->pcap) { /* the file's first frame gives the flow (none: not an IP frame) */
-		pcap_t *pc = NULL;
-		const u_char *d;
-		size_t flen;
-		if (pcap_frame(r, &pc, &d, &flen) == 0)
-			inject_tracking_ids(d, flen, in->mode, tid, l3);
-		if (pc)
-			pcap_close(pc);
-	} else {
-		int len = build(j, 0, r->icmp_id, r->src_port);
-		if (len < 0 || inject_tracking_ids(j->frame, (size_t)len, in->mode, tid, l3)) {
-			inj_free(j);
-			return reply_error(msg, 500, "cannot build the first packet");
-		}
+	/* the first frame is built before anything is opened: a request that cannot make
+	 * one is refused (the analyzer computed its TrackingID from the same frame) */
+	if (!r->pcap && build(j, 0, r->icmp_id, r->src_port) < 0) {
+		inj_free(j);
+		return reply_error(msg, 500, "cannot build the first packet");
 	}
 	if ((j->fd = open_socket(ns, ifname, err, sizeof(err))) < 0) {
 		inj_free(j);
@@ -483,10 +459,9 @@ static json_t *start(struct injector *in, const json_t *msg)
 		return reply_error(msg, 500, "cannot start the sender thread: %s", strerror(rc));
 	}
 	atomic_fetch_add(&in->started, 1);
-	log_info("inject: %s: %llu %s frames on %s%s%s, TrackingID %s", r->uuid,
-	         (unsigned long long)r->count, r->pcap ? "pcap" : forge_type_name(r->type), ifname, ns[0] ? " in " : "",
-	         ns, tid);
-	return reply(msg, 200, json_pack("{s:s, s:s}", "TrackingID", tid, "L3TrackingID", l3));
+	log_info("inject: %s: %llu %s frames on %s%s%s", r->uuid, (unsigned long long)r->count,
+	         r->pcap ? "pcap" : forge_type_name(r->type), ifname, ns[0] ? " in " : "", ns);
+	return reply(msg, 200, json_object());
 }
 
 static json_t *stop(struct injector *in, const json_t *msg)

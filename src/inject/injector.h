@@ -1,13 +1,12 @@
 /* injector.h - packet injection on the agent (Skydive's packetinjector/server.go):
- * the resolved request the analyzer sends (Skydive's PacketInjectionRequest, JSON both
- * ways), the TrackingID its packets' flow will have, and the injector that runs each
- * injection in a thread of its own: an AF_PACKET raw socket opened inside the node's
+ * the injector that runs each resolved request the analyzer sends (inject_req.h) in a
+ * thread of its own: an AF_PACKET raw socket opened inside the node's
  * network namespace, Count frames built by forge.h, Interval ms apart.
  *
  * Protocol (docs/API.md "Packet injection"): analyzer -> agent on the topology
  * WebSocket, {"Namespace":"OnDemandPacketInjection","Type":"Start"|"Stop","UUID":<request
  * id>,"Obj":{"NodeID","Resource":<request>}}; the reply has the same Namespace, Type and
- * UUID, "Status" and "Obj":{"TrackingID"} or {"Error"}.
+ * UUID, "Status" and "Obj":{} or {"Error"} (the analyzer computed the TrackingIDs).
  *
  * Threads: injector_handle runs on the agent link's service thread (it opens the socket
  * there, inside the namespace, so an error is in the reply, then starts the sender
@@ -22,15 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "flow/flow.h"
 #include "graph/graph.h"
 #include "inject/inject_req.h"
 
 struct injector;
 
-/* g: the agent's graph (borrowed, outlives the injector); mode: the TrackingID's key
- * mode (flow.default_layer_key_mode). NULL on out of memory. */
-struct injector *injector_new(struct graph *g, enum flow_key_mode mode);
+/* g: the agent's graph (borrowed, outlives the injector). NULL on out of memory. */
+struct injector *injector_new(struct graph *g);
 /* Cancels running injections and joins their threads. NULL is fine. */
 void injector_free(struct injector *in);
 

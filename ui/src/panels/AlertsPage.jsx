@@ -8,19 +8,13 @@ import * as store from '../store.js';
 import { useStore } from '../lib/useStore.js';
 import { usePolling } from './FlowTable.jsx';
 import { can } from '../lib/session.js';
+import { useForm } from '../lib/useForm.js';
 import { agoText } from '../lib/timeTravel.js';
 import { emptyAlertForm, buildAlertRequest, alertErrorField, triggerText, reasonSummary } from '../lib/alerts.js';
 import { Caret } from './CaptureForm.jsx';
 
 function AlertForm({ onDone, onCancel }) {
-  const [v, setV] = useState(emptyAlertForm);
-  const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const set = (k) => (e) => {
-    const val = e.currentTarget.value;
-    setV((x) => ({ ...x, [k]: val }));
-    if (errors[k] || errors.form) setErrors((er) => { const n = { ...er }; delete n[k]; delete n.form; return n; });
-  };
+  const { v, errors, setErrors, busy, setBusy, set } = useForm(emptyAlertForm);
   const submit = async (e) => {
     e.preventDefault();
     const { body, errors: local } = buildAlertRequest(v);

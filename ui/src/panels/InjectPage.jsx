@@ -9,26 +9,20 @@ import * as api from '../api.js';
 import * as store from '../store.js';
 import { usePolling } from './FlowTable.jsx';
 import { can } from '../lib/session.js';
+import { useForm } from '../lib/useForm.js';
 import { formatCount } from '../lib/flows.js';
 import {
   TYPES, emptyInjectForm, buildInjectRequest, injectErrorField, trackingQuery, injectionStates,
 } from '../lib/inject.js';
 
 function InjectForm({ src, dst, onDone }) {
-  const [v, setV] = useState(() => emptyInjectForm(src, dst));
+  const { v, errors, setErrors, busy, setBusy, set } = useForm(() => emptyInjectForm(src, dst));
   const [more, setMore] = useState(false);
-  const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const set = (k) => (e) => {
-    const val = e.currentTarget.value;
-    setV((x) => ({ ...x, [k]: val }));
-    if (errors[k] || errors.form) setErrors((er) => { const n = { ...er }; delete n[k]; delete n.form; return n; });
-  };
   const submit = async (e) => {
     e.preventDefault();
     const { body, errors: local } = buildInjectRequest(v);
     if (Object.keys(local).length) {
-      setErrors(Object.fromEntries(Object.entries(local).map(([k, m]) => [k, m])));
+      setErrors(local);
       return;
     }
     setBusy(true);
