@@ -55,13 +55,29 @@ q() {
 	ip netns exec "$AN" curl -s -m 5 -XPOST "http://127.0.0.1:$PORT/api/topology" \
 		-H 'Content-Type: application/json' -d "$(jq -cn --arg q "$1" '{GremlinQuery:$q}')"
 }
-wait_jq() { # TIMEOUT_S QUERY FILTER: polls until the jq filter is true
-	local end=$(($(date +%s) + $1))
-	while [ "$(date +%s)" -le "$end" ]; do
-		[ "$(q "$2" | jq -r "$3" 2>/dev/null)" = true ] && return 0
+# wait_jq TIMEOUT_S QUERY FILTER: polls until the jq filter is true on the answer (at
+# least once; TIMEOUT_S 0: only once). An attempt whose request failed (curl's error,
+# or no 200) is not an answer: it is tried again for up to 10 s, so a slow moment of the
+# analyzer under a sanitizer does not fail a check meant for "now". LAST has the last
+# answer, or what went wrong with the request.
+LAST=
+wait_jq() {
+	local end=$(($(date +%s) + $1)) tend=$(($(date +%s) + 10)) code
+	while :; do
+		code=$(ip netns exec "$AN" curl -s -m 5 -o "$tmp/answer" -w '%{http_code}' -XPOST \
+			"http://127.0.0.1:$PORT/api/topology" -H 'Content-Type: application/json' \
+			-d "$(jq -cn --arg q "$2" '{GremlinQuery:$q}')")
+		local rc=$?
+		if [ "$rc" = 0 ] && [ "$code" = 200 ]; then
+			LAST=$(head -c 300 "$tmp/answer")
+			[ "$(jq -r "$3" <"$tmp/answer" 2>/dev/null)" = true ] && return 0
+			[ "$(date +%s)" -lt "$end" ] || return 1
+		else
+			LAST="request failed (curl exit $rc, HTTP $code): $(head -c 200 "$tmp/answer" 2>/dev/null)"
+			[ "$(date +%s)" -lt "$tend" ] || return 1
+		fi
 		sleep 0.3
 	done
-	return 1
 }
 client() { ip netns exec "$AN" env SKYDIVE_ANALYZERS=127.0.0.1:$PORT "$SKYDIVE" client "$@"; }
 logs() { for f in "$tmp"/*.log; do echo "[$(basename "$f")] $(tail -c 300 "$f" | tr '\n' ' ')"; done; }
@@ -84,7 +100,7 @@ NODE="G.V().Has('Name','flv0')"
 # expect NAME WAIT_S QUERY JQ_FILTER: ok when the filter holds on the query's answer
 # within WAIT_S seconds (0: now); the answer is the reason otherwise
 expect() {
-	if wait_jq "$2" "$3" "$4"; then ok "$1"; else ko "$1" "$(q "$3" | head -c 300)"; fi
+	if wait_jq "$2" "$3" "$4"; then ok "$1"; else ko "$1" "$LAST"; fi
 }
 active() { echo "[.[] | .Metadata.Captures // [] | .[] | select(.ID == \"$1\" and .State == \"active\")] | length == 1"; }
 expect "topology (flv0 of host1 at the analyzer)" 20 "$NODE" 'length == 1'
