@@ -10,13 +10,15 @@ bridge-utils curl procps jq openvswitch-switch openvswitch-common libssl-dev net
 libcrypt-dev apache2-utils
 libcap-dev libcap2-bin util-linux openssl libzstd-dev
 nfdump lldpd
-prometheus etcd-server etcd-client
+prometheus etcd-server etcd-client clickhouse-server
 docker.io runc busybox-static
 chromium fonts-dejavu-core"
 # The web UI's build (make) needs node and npm: Debian's, unless a node is installed
 # already (e.g. a newer one from NodeSource, which bundles npm and which Debian's npm
 # package would conflict with). chromium + a font: the browser tests (headless).
 # prometheus (server + promtool): tests/integration/prometheus.sh scrapes /metrics.
+# clickhouse-server: tests/integration/clickhouse.sh starts two private servers (flow
+# history backend; no server is started here).
 # docker.io, runc, busybox-static: tests/integration/docker_runc.sh starts a private
 # dockerd and runc containers from a busybox rootfs (no daemon is started here).
 if ! command -v node >/dev/null 2>&1; then

@@ -74,6 +74,8 @@ struct flow_store {
 	struct strtab strs;
 	struct flow_store_stats st;
 	struct seglog *log; /* NULL: memory only */
+	struct ch_store *ch; /* flow history in ClickHouse (then the log holds raw packets) */
+	char read_err[256];  /* the backend's last read error (under lock) */
 	char log_err[256];  /* why there is no log when one was asked for */
 	struct flow_store_live live; /* begin NULL: no live-view hook */
 };
@@ -429,6 +431,10 @@ int flow_store_opts_from_config(const struct config *cfg, struct flow_store_opts
 		return -EINVAL;
 	}
 	o->raw_max_bytes = (size_t)rb;
+	int ch = ch_opts_from_config(cfg, &o->ch, err, errlen);
+	if (ch < 0)
+		return ch;
+	o->has_ch = ch;
 	return storage_opts(cfg, o, err, errlen);
 }
 
@@ -471,6 +477,14 @@ struct flow_store *flow_store_new(const struct flow_store_opts *o)
 		if (!s->log)
 			log_warn("store: %s: flows are kept in memory only", s->log_err);
 	}
+	if (s->o.has_ch) {
+		char err[256];
+		if (!(s->ch = ch_open(&s->o.ch, err, sizeof(err)))) {
+			log_error("store: %s", err);
+			flow_store_free(s);
+			return NULL;
+		}
+	}
 	return s;
 }
 
@@ -478,6 +492,7 @@ void flow_store_free(struct flow_store *s)
 {
 	if (!s)
 		return;
+	ch_close(s->ch);
 	seglog_close(s->log);
 	while (s->head)
 		flow_drop(s, s->head);
@@ -494,7 +509,9 @@ int flow_store_commit(struct flow_store *s)
 
 int flow_store_flush(struct flow_store *s)
 {
-	return s->log ? seglog_flush(s->log) : 0;
+	int rc = s->ch ? ch_flush(s->ch) : 0;
+	int r2 = s->log ? seglog_flush(s->log) : 0;
+	return rc ? rc : r2;
 }
 
 void flow_store_tick(struct flow_store *s, int64_t now_ms)
@@ -564,7 +581,10 @@ static int store_rec_locked(struct flow_store *s, const struct flow_rec *r,
 	upd_push(s, f);
 	s->st.ingested++;
 	rc = 0;
-	if (s->log) /* a failure is counted by the log (Storage.DroppedFlows) */
+	/* a failure is counted by the log or the backend (Storage.DroppedFlows) */
+	if (s->ch)
+		ch_append(s->ch, &f->r, str);
+	else if (s->log)
 		seglog_append_flow(s->log, &f->r, str, now_ms);
 	while (s->n > s->o.max_flows && s->head != f) {
 		flow_drop(s, s->head);
@@ -1030,6 +1050,13 @@ json_t *flow_store_status_json(struct flow_store *s)
 	} else {
 		d = json_pack("{s:b,s:s}", "Persistent", 0, "Error",
 			      s->log_err[0] ? s->log_err : "not asked (analyzer.storage.enabled)");
+	}
+	if (d && s->ch) {
+		json_t *b = json_object();
+		if (b) {
+			ch_status_json(s->ch, b);
+			json_object_set_new(d, "Backend", b);
+		}
 	}
 	if (d)
 		json_object_set_new(j, "Storage", d);
@@ -1774,8 +1801,22 @@ int flow_store_select(struct flow_store *s, const json_t *filters, const json_t 
 	r->disk.dict.max = r->mem.dict.max = UINT16_MAX;
 	r->disk.dict.max_bytes = r->mem.dict.max_bytes = SIZE_MAX;
 	int rc = 0;
-	if (s->log)
+	if (s->ch) {
+		/* the live view (no At) is memory's: the agents report each live flow every
+		 * flow.update, also after a restart; history is ClickHouse's */
+		if (at_ms) {
+			char err[256];
+			rc = ch_scan(s->ch, &q->p, 1, cand_flows, &r->disk, err, sizeof(err));
+			if (rc) {
+				log_warn("store: %s", err);
+				pthread_mutex_lock(&s->lock);
+				snprintf(s->read_err, sizeof(s->read_err), "%s", err);
+				pthread_mutex_unlock(&s->lock);
+			}
+		}
+	} else if (s->log) {
 		rc = seglog_scan(s->log, &q->p, cand_flows, NULL, &r->disk, NULL);
+	}
 	if (!rc) {
 		pthread_mutex_lock(&s->lock);
 		/* what memory holds is newer than anything the log gave */
@@ -2043,7 +2084,15 @@ static int log_scan_uuids(struct flow_store *s, const uint64_t *uuids, size_t n,
 	struct seg_pred p = {.ngroups = 1};
 	p.g[0].keys = keys;
 	p.g[0].n = n;
-	int rc = seglog_scan(s->log, &p, ff, rf, user, NULL);
+	int rc = 0;
+	if (s->ch && ff) {
+		char err[256];
+		if ((rc = ch_scan(s->ch, &p, 0, ff, user, err, sizeof(err))))
+			log_warn("store: %s", err);
+		ff = NULL;
+	}
+	if (!rc && s->log && (ff || rf))
+		rc = seglog_scan(s->log, &p, ff, rf, user, NULL);
 	free(keys);
 	return rc;
 }
@@ -2452,7 +2501,7 @@ json_t *flow_store_metrics(struct flow_store *s, const json_t *flows)
 		return NULL;
 	/* read before taking the lock: the log's scan never runs under it */
 	json_t *disk = NULL;
-	if (s->log && !(disk = metrics_from_log(s, flows))) {
+	if ((s->log || s->ch) && !(disk = metrics_from_log(s, flows))) {
 		json_decref(out);
 		return NULL;
 	}
@@ -2575,8 +2624,16 @@ static void *ops_select(void *user, const json_t *filters, const json_t *nodes, 
 	struct flow_store_sel *r;
 	int rc = flow_store_select(user, filters, nodes, at_ms, duration_ms, want, wuser, &r);
 	if (rc) {
-		snprintf(err->msg, sizeof(err->msg), "%s reading the flows",
-			 rc == -ENOMEM ? "out of memory" : "an error");
+		struct flow_store *s = user;
+		pthread_mutex_lock(&s->lock);
+		if (rc == -ENOMEM)
+			snprintf(err->msg, sizeof(err->msg), "out of memory reading the flows");
+		else if (s->ch && s->read_err[0])
+			snprintf(err->msg, sizeof(err->msg), "flow history unavailable: %.200s",
+				 s->read_err);
+		else
+			snprintf(err->msg, sizeof(err->msg), "an error reading the flows");
+		pthread_mutex_unlock(&s->lock);
 		return NULL;
 	}
 	*recs = (const void *const *)r->recs;

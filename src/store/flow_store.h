@@ -33,6 +33,7 @@
 #include "config/config.h"
 #include "flow/flow_table.h"
 #include "gremlin/gremlin.h"
+#include "store/clickhouse.h"
 
 #define FLOW_STORE_MAX_FLOWS  1000000      /* analyzer.flow.max_flows */
 #define FLOW_STORE_MAX_AGE_MS 3600000      /* analyzer.flow.max_age: 1h */
@@ -57,6 +58,11 @@ struct flow_store_opts {
 	int64_t storage_max_age_ms;  /* 0 = no bound */
 	uint32_t block_records;      /* 0 = 4096 (tests use fewer) */
 	int no_thread;               /* tests: no flusher thread (flow_store_tick) */
+	/* Flow history in ClickHouse (analyzer.flow.backend naming a storage.<name> of
+	 * driver clickhouse): states go there instead of the log's flow blocks, G.At()
+	 * reads them there; raw packets stay in the log. */
+	int has_ch;
+	struct ch_opts ch;
 };
 
 struct flow_store_stats {
