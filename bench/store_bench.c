@@ -17,7 +17,18 @@
  *   scan     an unindexed predicate (Metric.ABPackets > N) over every block: read,
  *            check, decompress, decode, test; records per second.
  *
- * Usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS]   (200000, 5)
+ * With -c URL (a ClickHouse HTTP interface; bench/clickhouse_bench.sh starts one), the
+ * phases after disk are the ClickHouse backend's instead (src/store/clickhouse.h):
+ *   clickhouse  the same states into a store whose history is ClickHouse's table
+ *               skbench.flows, until ClickHouse has them all (flush): states/s, and the
+ *               analyzer process's CPU per state (the ingest and the writer thread;
+ *               ClickHouse's own CPU is its process's, not counted); the producer waits
+ *               while the batch being filled is 90% full, as an agent whose frames the
+ *               analyzer's bounded flow queue holds back would;
+ *   ch_indexed  a new store on the table (memory empty): G.At's Has('Network', <one
+ *               client's address>) over every state, answered by ClickHouse, median of 9.
+ *
+ * Usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL]   (200000, 5)
  * Output: "key value" lines. */
 #include <errno.h>
 #include <jansson.h>
@@ -159,6 +170,18 @@ __attribute__((weak)) size_t flow_store_ingest_pb_batch(struct flow_store *s,
 							 int64_t now_ms, uint64_t *uuid, int *rc);
 #define FRAME 100 /* flows per agent frame (flow_sender) */
 
+/* The ClickHouse phase's producer pacing: states in the batch being filled (0 without
+ * ClickHouse; the other batch may be in flight meanwhile). */
+static uint64_t ch_queued(struct flow_store *s)
+{
+	json_t *j = flow_store_status_json(s);
+	json_t *b = json_object_get(json_object_get(j, "Storage"), "Backend");
+	uint64_t n = b ? (uint64_t)json_integer_value(json_object_get(b, "Filling")) : 0;
+	json_decref(j);
+	return n;
+}
+static uint64_t ch_pace; /* > 0: wait while more than this is queued */
+
 static double ingest(struct flow_store *s, uint32_t nflows, uint32_t rounds, int64_t t0,
 		     double *cpu)
 {
@@ -190,6 +213,8 @@ static double ingest(struct flow_store *s, uint32_t nflows, uint32_t rounds, int
 			}
 			if ((i / FRAME & 7) == 0) /* a commit per ~1000 states, as before */
 				flow_store_commit(s);
+			while (ch_pace && (i / FRAME & 7) == 0 && ch_queued(s) > ch_pace)
+				usleep(1000);
 		}
 	now += 1;
 	*cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
@@ -217,18 +242,83 @@ static int scan_fn(void *user, const struct flow_rec *r, size_t n, const struct 
 	return 0;
 }
 
+static int ch_phases(const char *url, const struct flow_store_opts *mo, uint32_t nflows,
+		     uint32_t rounds, int64_t t0, double disk_rate)
+{
+	uint64_t states = (uint64_t)nflows * rounds;
+	struct flow_store_opts co = *mo;
+	co.has_ch = 1;
+	snprintf(co.ch.hosts[0], sizeof(co.ch.hosts[0]), "%s", url);
+	co.ch.nhosts = 1;
+	snprintf(co.ch.database, sizeof(co.ch.database), "skbench");
+	snprintf(co.ch.table, sizeof(co.ch.table), "flows");
+	co.ch.max_buffer = CH_MAX_BUFFER;
+	co.ch.timeout_ms = 120000;
+	ch_pace = CH_MAX_BUFFER - CH_MAX_BUFFER / 10;
+	struct flow_store *s = flow_store_new(&co);
+	if (!s)
+		return 2;
+	double p0 = now_s(CLOCK_PROCESS_CPUTIME_ID), cpu;
+	double wall = ingest(s, nflows, rounds, t0, &cpu);
+	double w0 = now_s(CLOCK_MONOTONIC);
+	int frc = flow_store_flush(s);
+	wall += now_s(CLOCK_MONOTONIC) - w0;
+	double pcpu = now_s(CLOCK_PROCESS_CPUTIME_ID) - p0;
+	json_t *j = flow_store_status_json(s);
+	json_t *b = json_object_get(json_object_get(j, "Storage"), "Backend");
+	long long ins = json_integer_value(json_object_get(b, "Inserted"));
+	long long drop = json_integer_value(json_object_get(b, "DroppedFlows"));
+	printf("clickhouse_flush_rc %d\n", frc);
+	printf("clickhouse_inserted %lld\nclickhouse_dropped %lld\n", ins, drop);
+	printf("clickhouse_batches %lld\n", (long long)json_integer_value(json_object_get(b, "Batches")));
+	printf("clickhouse_wall_s %.3f\n", wall);
+	printf("clickhouse_states_per_s %.0f\n", wall > 0 ? (double)ins / wall : 0);
+	printf("clickhouse_process_cpu_s %.3f\n", pcpu);
+	printf("clickhouse_states_per_cpu_s %.0f\n", pcpu > 0 ? (double)ins / pcpu : 0);
+	printf("clickhouse_vs_disk_ingest_ratio %.2f\n", wall > 0 ? ((double)ins / wall) / disk_rate : 0);
+	json_decref(j);
+	flow_store_free(s);
+
+	co.max_flows = mo->max_flows;
+	s = flow_store_new(&co);
+	double t[9];
+	struct state probe;
+	struct gremlin_error err = {0};
+	for (int k = 0; k < 9; k++) {
+		make_state(&probe, (uint32_t)((uint64_t)nflows * (uint32_t)(k + 1) / 11), 0, t0);
+		json_t *flt = json_pack("[s,s]", "Network", probe.a);
+		w0 = now_s(CLOCK_MONOTONIC);
+		json_t *r = flow_store_query_filtered(s, flt, NULL, t0 + 3600000, 7200000, &err);
+		t[k] = now_s(CLOCK_MONOTONIC) - w0;
+		json_decref(flt);
+		if (json_array_size(r) != 1) {
+			fprintf(stderr, "store_bench: ClickHouse query found %zu flows, want 1 (%s)\n",
+				json_array_size(r), err.msg);
+			return 1;
+		}
+		json_decref(r);
+	}
+	qsort(t, 9, sizeof(*t), cmp_d);
+	printf("ch_indexed_query_ms_median %.2f\n", t[4] * 1000);
+	printf("ch_indexed_query_ms_max %.2f\n", t[8] * 1000);
+	printf("ch_indexed_over_states %llu\n", (unsigned long long)states);
+	flow_store_free(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t nflows = 200000, rounds = 5;
-	const char *dir = NULL;
+	const char *dir = NULL, *ch_url = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "d:f:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:r:c:")) != -1) {
 		switch (opt) {
 		case 'd': dir = optarg; break;
+		case 'c': ch_url = optarg; break;
 		case 'f': nflows = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
-			fprintf(stderr, "usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS]\n");
+			fprintf(stderr, "usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL]\n");
 			return 2;
 		}
 	}
@@ -282,6 +372,8 @@ int main(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(sto, "WriteErrors")));
 	json_decref(j);
 	flow_store_free(s);
+	if (ch_url)
+		return ch_phases(ch_url, &mo, nflows, rounds, t0, (double)states / wall);
 
 	/* ---- restart: recovery and the first answer ---- */
 	po.max_flows = mo.max_flows;

@@ -1065,6 +1065,7 @@ void ch_status_json(struct ch_store *c, json_t *o)
 	json_object_set_new(o, "DroppedFlows", json_integer((json_int_t)c->dropped));
 	json_object_set_new(o, "DroppedBatches", json_integer((json_int_t)c->dropped_batches));
 	json_object_set_new(o, "Pending", json_integer((json_int_t)(c->cur.rows + c->pend.rows)));
+	json_object_set_new(o, "Filling", json_integer((json_int_t)c->cur.rows));
 	json_object_set_new(o, "MaxBufferSize", json_integer((json_int_t)c->o.max_buffer));
 	json_object_set_new(o, "Queries", json_integer((json_int_t)c->queries));
 	json_object_set_new(o, "QueryErrors", json_integer((json_int_t)c->query_errors));

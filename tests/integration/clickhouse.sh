@@ -39,42 +39,24 @@ for s in a b; do
 	CHHTTP[$s]=$(free_port)
 	CHTCP[$s]=$(free_port)
 done
-# ch_start NAME: a server with its own config, data and ports
-ch_start() {
-	local s=$1 d=$tmp/ch-$1
-	mkdir -p "$d/config.d" "$d/data"
-	cp /etc/clickhouse-server/config.xml /etc/clickhouse-server/users.xml "$d/"
-	cat >"$d/config.d/cluster.xml" <<EOF
-<yandex>
-  <remote_servers>
+. "$(dirname "$0")/lib/clickhouse.sh"
+# ch_up NAME: server NAME (a or b), in cluster sk2 of both
+ch_up() {
+	ch_start "$tmp/ch-$1" "${CHHTTP[$1]}" "${CHTCP[$1]}" "  <remote_servers>
     <sk2>
       <shard><replica><host>127.0.0.1</host><port>${CHTCP[a]}</port></replica></shard>
       <shard><replica><host>127.0.0.1</host><port>${CHTCP[b]}</port></replica></shard>
     </sk2>
-  </remote_servers>
-</yandex>
-EOF
-	(cd "$d" && exec clickhouse-server --config-file="$d/config.xml" -- --path="$d/data/" \
-		--tmp_path="$d/data/tmp/" --user_files_path="$d/data/user_files/" \
-		--format_schema_path="$d/data/format_schemas/" --tcp_port="${CHTCP[$s]}" \
-		--http_port="${CHHTTP[$s]}" --interserver_http_port="$(free_port)" \
-		--listen_host=127.0.0.1 --logger.log="$d/log" --logger.errorlog="$d/err" \
-		>"$d/out" 2>&1) &
-	CHPID[$s]=$!
-	chpids+=($!)
-	for _ in $(seq 1 100); do
-		[ "$(curl -s "http://127.0.0.1:${CHHTTP[$s]}/" 2>/dev/null)" = "Ok." ] && return 0
-		sleep 0.3
-	done
-	echo "clickhouse $s did not start: $(tail -c 400 "$d/err" "$d/out" 2>/dev/null)"
-	return 1
+  </remote_servers>" || return 1
+	CHPID[$1]=$CH_PID
+	chpids+=("$CH_PID")
 }
 ch_stop() { kill -9 "${CHPID[$1]}" 2>/dev/null; wait "${CHPID[$1]}" 2>/dev/null; }
 sql() { # NAME SQL: the answer of server NAME
 	curl -s "http://127.0.0.1:${CHHTTP[$1]}/" --data-binary "$2"
 }
 for s in a b; do
-	ch_start $s || { ko "clickhouse-$s" "did not start"; finish; }
+	ch_up $s || { ko "clickhouse-$s" "did not start"; finish; }
 done
 ok "clickhouse-servers (two, on loopback)"
 
@@ -204,7 +186,7 @@ else
 fi
 o=$(q 1 "$(AT $T2)")
 check down-query-refused "$o" grep -q "flow history unavailable: .*127.0.0.1:${CHHTTP[a]}" <<<"$o"
-ch_start a || ko "clickhouse-restart" "did not start"
+ch_up a || ko "clickhouse-restart" "did not start"
 if until_backend 1 '.Inserted == 25 and .Pending == 0 and .Connected' 20; then
 	ok "back-written (the 25 waiting states written once ClickHouse is back)"
 else
@@ -232,7 +214,7 @@ ch_stop a
 out=$(import 3 "$tmp/d.pcap")
 check import-d-down "$out" test "$(echo "$out" | jq -c '.Flows')" = 200
 until_backend 3 '.DroppedFlows > 0' 5
-ch_start a || ko "clickhouse-restart2" "did not start"
+ch_up a || ko "clickhouse-restart2" "did not start"
 if until_backend 3 '.Pending == 0 and .Inserted + .DroppedFlows == 200 and .DroppedFlows > 0' 20; then
 	ok "small-buffer-counted (written + dropped = 200, drops > 0: $(backend 3 | jq -c '[.Inserted, .DroppedFlows]'))"
 else
