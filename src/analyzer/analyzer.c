@@ -45,6 +45,7 @@ struct analyzer {
 	struct flow_live *live;       /* G.Flows()'s live view (flow_live.h) */
 	struct cluster *cluster;      /* etcd (cluster.h); NULL: a single analyzer */
 	struct etcd_store *alert_store; /* the alerts in etcd (borrowed: the registry's) */
+	struct etcd_store *capture_store; /* the captures in etcd (borrowed: capture_res's) */
 	struct user_topo *user_topo;  /* /api/node, /api/edge */
 	struct inject_res *inject;    /* /api/injectpacket */
 	struct flow_udp *udp;         /* flow.protocol udp: Skydive agents' flows (flow_udp.h) */
@@ -319,6 +320,36 @@ static int cluster_alert_store(struct analyzer *a, struct res_store *store)
 	return 1;
 }
 
+/* The captures in etcd (a cluster): /capture/<UUID>, every analyzer serving and
+ * dispatching the same set (each to its own agents; an agent's Start of a capture it
+ * runs already is answered 200, so agents connected to several analyzers run it once). */
+static int capture_apply(void *user, enum res_event ev, const char *uuid, const json_t *obj)
+{
+	return capture_res_apply(user, ev, uuid, obj);
+}
+
+static int capture_foreach(void *user, int (*fn)(void *u, const char *uuid, const json_t *obj),
+                           void *u)
+{
+	return capture_res_foreach_entry(user, fn, u);
+}
+
+static int cluster_capture_store(struct analyzer *a, char *err, size_t errlen)
+{
+	if (!a->cluster)
+		return 0;
+	struct res_store st;
+	int rc = etcd_store_new(cluster_etcd(a->cluster), "capture", &st, &a->capture_store);
+	if (!rc)
+		rc = capture_res_use_store(a->captures, st);
+	if (rc) {
+		a->capture_store = NULL;
+		snprintf(err, errlen, "cannot keep the captures in etcd: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* After the alerts are loaded: their watch, the election, the registration. */
 static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
 {
@@ -326,6 +357,9 @@ static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
 		return 0;
 	alert_res_set_active(a->alerts, 0); /* until elected */
 	int rc = etcd_store_start(a->alert_store, alert_res_registry(a->alerts));
+	struct etcd_store_target ct = {capture_apply, capture_foreach, a->captures};
+	if (!rc)
+		rc = etcd_store_start_target(a->capture_store, &ct);
 	if (!rc && cluster_elect(a->cluster, "alert-server", alert_master, a) < 0)
 		rc = -ENOSPC;
 	char host[256], addr[300];
@@ -339,8 +373,7 @@ static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
 	if (rc)
 		snprintf(err, errlen, "cannot start the cluster threads: %s", strerror(-rc));
 	else
-		log_info("cluster: alerts kept in etcd; captures are not shared yet (each analyzer "
-		         "keeps its own captures.json: docs/DEPLOY.md)");
+		log_info("cluster: alerts and captures kept in etcd (docs/DEPLOY.md)");
 	return rc ? -1 : 0;
 }
 
@@ -385,6 +418,8 @@ static int services_start(struct analyzer *a, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory loading the captures");
 		return -1;
 	}
+	if (cluster_capture_store(a, err, errlen)) /* a cluster: etcd's set, not captures.json */
+		return -1;
 	capture_tick(a); /* those whose TTL ended while we were down */
 	capture_res_set_counts(a->captures, capture_counts, a);
 	a->dispatch = dispatch_new(a->g, a->captures, dispatch_send, a);
@@ -582,6 +617,7 @@ void analyzer_stop(struct analyzer *a)
 	/* connections first (their close needs the dispatch), then what they fed */
 	graph_service_stop(a->gs);
 	flow_udp_stop(a->udp); /* before the ingest it feeds */
+	etcd_store_stop(a->capture_store); /* its watch tells the dispatch */
 	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	if (a->live) {

@@ -65,6 +65,8 @@ void capture_res_free(struct capture_res *r)
 	for (size_t i = 0; i < r->n; i++)
 		capture_def_clear(&r->items[i]);
 	free(r->items);
+	if (r->has_store && r->store.free)
+		r->store.free(r->store.ctx);
 	free(r->dir);
 	free(r->file);
 	pthread_mutex_destroy(&r->lock);
@@ -97,8 +99,17 @@ static size_t take_expired(struct capture_res *r, int64_t now, struct capture_de
 	}
 	r->n -= out;
 	char err[512];
-	if (capture_res_save(r, err, sizeof(err)))
-		log_error("api: expired captures removed, but %s", err);
+	if (!r->has_store) {
+		if (capture_res_save(r, err, sizeof(err)))
+			log_error("api: expired captures removed, but %s", err);
+	} else {
+		/* every analyzer of a cluster expires it: the first delete wins, the others
+		 * delete what is gone already */
+		for (size_t i = 0; i < out; i++)
+			if (capture_res_persist(r, RES_DELETED, &(*gone)[i], err, sizeof(err)))
+				log_error("api: expired capture %s removed here, but %s",
+				          (*gone)[i].uuid, err);
+	}
 	return out;
 }
 
@@ -182,4 +193,112 @@ void capture_res_set_counts(struct capture_res *r, capture_res_counts_fn fn, voi
 	r->counts_fn = fn;
 	r->counts_user = user;
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- a store kept per capture (etcd in a cluster) ------------------------------- */
+
+/* Removes capture i and tells the listeners (lock held on entry, released). */
+static void drop_at(struct capture_res *r, size_t i, const char *why)
+{
+	struct capture_def gone = r->items[i];
+	memmove(&r->items[i], &r->items[i + 1], (r->n - i - 1) * sizeof(*r->items));
+	r->n--;
+	pthread_mutex_unlock(&r->lock);
+	log_info("api: capture %s deleted (%s)", gone.uuid, why);
+	capture_res_notify(r, CAPTURE_RES_DELETED, &gone);
+	capture_def_clear(&gone);
+}
+
+int capture_res_use_store(struct capture_res *r, struct res_store st)
+{
+	json_t *all = NULL;
+	int rc = st.load ? st.load(st.ctx, &all) : 0;
+	if (rc) {
+		if (st.free)
+			st.free(st.ctx);
+		return rc;
+	}
+	/* what captures.json gave is not the cluster's: the store's set replaces it */
+	pthread_mutex_lock(&r->lock);
+	while (r->n) {
+		drop_at(r, r->n - 1, "not in the cluster's store");
+		pthread_mutex_lock(&r->lock);
+	}
+	r->store = st;
+	r->has_store = 1;
+	pthread_mutex_unlock(&r->lock);
+	const char *uuid;
+	json_t *e;
+	json_object_foreach(all, uuid, e) capture_res_apply(r, RES_CREATED, uuid, e);
+	json_decref(all);
+	log_info("api: %zu captures loaded from the cluster's store", capture_res_count(r));
+	return 0;
+}
+
+int capture_res_apply(struct capture_res *r, enum res_event ev, const char *uuid, const json_t *e)
+{
+	pthread_mutex_lock(&r->lock);
+	ssize_t i = capture_res_find(r, uuid);
+	if (ev == RES_DELETED) {
+		if (i < 0) {
+			pthread_mutex_unlock(&r->lock);
+			return -ENOENT;
+		}
+		drop_at(r, (size_t)i, "by another analyzer");
+		return 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	struct capture_def c;
+	struct capture_res_error err = {.pos = -1};
+	if (capture_res_entry_read(uuid, e, &c, &err)) {
+		log_error("api: capture %.64s from the cluster's store refused: %s", uuid, err.msg);
+		capture_def_clear(&c);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	if ((i = capture_res_find(r, uuid)) >= 0) {
+		/* the same capture again (our own write, a resync): nothing; captures cannot
+		 * change (PATCH refuses), so another one under its UUID replaces it */
+		json_t *old = capture_res_entry(&r->items[i]), *nw = capture_res_entry(&c);
+		int same = old && nw && json_equal(old, nw);
+		json_decref(old);
+		json_decref(nw);
+		if (same) {
+			pthread_mutex_unlock(&r->lock);
+			capture_def_clear(&c);
+			return 0;
+		}
+		drop_at(r, (size_t)i, "replaced by another analyzer");
+		pthread_mutex_lock(&r->lock);
+	}
+	struct capture_def copy = {0};
+	int rc = capture_res_append(r, &c);
+	int have_copy = !rc && !capture_def_copy(&copy, &c);
+	pthread_mutex_unlock(&r->lock);
+	if (rc) {
+		capture_def_clear(&c);
+		return rc;
+	}
+	if (have_copy) {
+		log_info("api: capture %s applied from the cluster (%s)", copy.uuid,
+		         copy.gremlin_query);
+		capture_res_notify(r, CAPTURE_RES_CREATED, &copy);
+		capture_def_clear(&copy);
+	}
+	return 0;
+}
+
+int capture_res_foreach_entry(struct capture_res *r,
+                              int (*fn)(void *user, const char *uuid, const json_t *e),
+                              void *user)
+{
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < r->n && !rc; i++) {
+		json_t *e = capture_res_entry(&r->items[i]);
+		rc = e ? fn(user, r->items[i].uuid, e) : -ENOMEM;
+		json_decref(e);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }

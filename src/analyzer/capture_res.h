@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyzer/resource.h"
 #include "analyzer/rest.h"
 #include "graph/graph.h"
 
@@ -127,5 +128,23 @@ void capture_res_unlisten(struct capture_res *r, int id);
  * 0); called without the registry lock, on the thread serving the request. */
 typedef json_t *(*capture_res_counts_fn)(void *user);
 void capture_res_set_counts(struct capture_res *r, capture_res_counts_fn fn, void *user);
+
+/* ---- a cluster's captures (docs/DEPLOY.md) ------------------------------------- *
+ * Captures kept per capture in another store (etcd: src/cluster/etcd_store.h) instead of
+ * captures.json: its set replaces what the file gave (listeners told), and each create,
+ * delete and TTL expiry is one store change (made before the API answers: refused with
+ * 500 when it fails, nothing changed). The store is taken (freed with r). 0 or the
+ * store's load error (st freed). */
+int capture_res_use_store(struct capture_res *r, struct res_store st);
+/* A change another analyzer made (the store's watch): entry {"Capture", "ExpiresAt"} as
+ * the store keeps it. Created: added (listeners told: the dispatch starts it here too),
+ * nothing when the same capture is there; deleted: removed. No store call. 0, -ENOENT
+ * (deleting what is not here), -EINVAL (refused, logged), -ENOMEM. */
+int capture_res_apply(struct capture_res *r, enum res_event ev, const char *uuid,
+                      const json_t *entry);
+/* fn sees each capture as the store keeps it (borrowed; registry locked). */
+int capture_res_foreach_entry(struct capture_res *r,
+                              int (*fn)(void *user, const char *uuid, const json_t *e),
+                              void *user);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "analyzer/capture_res.h"
+#include "analyzer/resource.h"
 
 #define MAX_LISTENERS 8
 
@@ -27,6 +28,10 @@ struct capture_res {
 	} listeners[MAX_LISTENERS];
 	capture_res_counts_fn counts_fn; /* Count of GET; NULL = 0 */
 	void *counts_user;
+	/* kept per capture elsewhere (etcd in a cluster: capture_res_use_store) instead of
+	 * captures.json */
+	struct res_store store;
+	int has_store;
 };
 
 /* Fills err (the message made valid UTF-8) and returns -EINVAL. */
@@ -52,6 +57,17 @@ ssize_t capture_res_find(const struct capture_res *r, const char *uuid);
 /* Writes every capture to r->file atomically (temporary file, fsync, rename); 0 or
  * -errno with err filled. Lock held. */
 int capture_res_save(struct capture_res *r, char *err, size_t errlen);
+/* One capture as kept: {"Capture": <API JSON without Count>, "ExpiresAt": ms when it
+ * has a TTL}; a new reference or NULL. */
+json_t *capture_res_entry(const struct capture_def *c);
+/* The reverse, uuid its key: 0 or -EINVAL with err filled (c cleared either way:
+ * capture_def_clear it). */
+int capture_res_entry_read(const char *uuid, const json_t *e, struct capture_def *c,
+                           struct capture_res_error *err);
+/* Makes a change durable: captures.json written whole, or the one capture given to the
+ * store (etcd). 0 or -errno with err filled. Lock held. */
+int capture_res_persist(struct capture_res *r, enum res_event ev, const struct capture_def *c,
+                        char *err, size_t errlen);
 /* Reads r->file into r (logging what it drops; a corrupt file is set aside). */
 void capture_res_load(struct capture_res *r);
 /* 1 when s is a UUID in its 8-4-4-4-12 hex form. */

@@ -204,7 +204,7 @@ static void api_delete(struct capture_res *r, const char *id, struct rest_respon
 	gone = r->items[i];
 	memmove(&r->items[i], &r->items[i + 1], (r->n - (size_t)i - 1) * sizeof(*r->items));
 	r->n--;
-	if (capture_res_save(r, err, sizeof(err))) {
+	if (capture_res_persist(r, RES_DELETED, &gone, err, sizeof(err))) {
 		/* put it back where it was: nothing changed */
 		memmove(&r->items[i + 1], &r->items[i], (r->n - (size_t)i) * sizeof(*r->items));
 		r->items[i] = gone;
@@ -288,7 +288,7 @@ static int create_def(struct capture_res *r, const json_t *body, int64_t ttl, in
 	}
 	json_t *j = capture_def_to_json(&c, 0);
 	rc = j ? capture_res_append(r, &c) : -ENOMEM;
-	if (!rc && capture_res_save(r, err, sizeof(err))) {
+	if (!rc && capture_res_persist(r, RES_CREATED, &c, err, sizeof(err))) {
 		r->n--;
 		rc = -EIO;
 	}

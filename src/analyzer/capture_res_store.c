@@ -36,17 +36,57 @@ static int mkdir_p(const char *dir)
 
 /* Writes every capture to r->file through a temporary file and a rename, so
  * a crash leaves the old or the new file, never half of one. Lock held. */
+json_t *capture_res_entry(const struct capture_def *c)
+{
+	json_t *j = capture_def_to_json(c, 0);
+	if (j)
+		json_object_del(j, "Count");
+	json_t *e = j ? json_pack("{s:o}", "Capture", j) : NULL;
+	if (e && c->expires_ms &&
+	    json_object_set_new(e, "ExpiresAt", json_integer(c->expires_ms))) {
+		json_decref(e);
+		e = NULL;
+	}
+	return e;
+}
+
+int capture_res_entry_read(const char *uuid, const json_t *e, struct capture_def *c,
+                           struct capture_res_error *err)
+{
+	json_t *exp = json_object_get(e, "ExpiresAt");
+	int rc = capture_def_from_json(json_object_get(e, "Capture"), c, err);
+	if (!rc && !capture_uuid_valid(uuid))
+		rc = fail(err, -1, "'%.64s' is not a UUID", uuid);
+	if (!rc && exp && !json_is_integer(exp))
+		rc = fail(err, -1, "ExpiresAt must be an integer (ms)");
+	if (!rc) {
+		snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+		c->expires_ms = json_integer_value(exp);
+	}
+	return rc;
+}
+
+int capture_res_persist(struct capture_res *r, enum res_event ev, const struct capture_def *c,
+                        char *err, size_t errlen)
+{
+	if (!r->has_store)
+		return capture_res_save(r, err, errlen);
+	json_t *e = ev == RES_CREATED ? capture_res_entry(c) : NULL;
+	if (ev == RES_CREATED && !e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	int rc = r->store.change(r->store.ctx, ev, c->uuid, e, err, errlen);
+	json_decref(e);
+	return rc;
+}
+
 int capture_res_save(struct capture_res *r, char *err, size_t errlen)
 {
 	json_t *all = json_object(), *root = json_pack("{s:i, s:o}", "Version", 1, "Captures", all);
 	int rc = root ? 0 : -ENOMEM;
 	for (size_t i = 0; !rc && i < r->n; i++) {
-		json_t *c = capture_def_to_json(&r->items[i], 0);
-		if (c)
-			json_object_del(c, "Count");
-		json_t *e = c ? json_pack("{s:o}", "Capture", c) : NULL;
-		if (e && r->items[i].expires_ms)
-			json_object_set_new(e, "ExpiresAt", json_integer(r->items[i].expires_ms));
+		json_t *e = capture_res_entry(&r->items[i]);
 		if (!e || json_object_set_new(all, r->items[i].uuid, e))
 			rc = -ENOMEM;
 	}
@@ -155,20 +195,13 @@ void capture_res_load(struct capture_res *r)
 	{
 		struct capture_def c;
 		struct capture_res_error cerr = {.pos = -1};
-		json_t *exp = json_object_get(e, "ExpiresAt");
-		int rc = capture_def_from_json(json_object_get(e, "Capture"), &c, &cerr);
-		if (!rc && !capture_uuid_valid(uuid))
-			rc = fail(&cerr, -1, "'%.64s' is not a UUID", uuid);
-		if (!rc && exp && !json_is_integer(exp))
-			rc = fail(&cerr, -1, "ExpiresAt must be an integer (ms)");
+		int rc = capture_res_entry_read(uuid, e, &c, &cerr);
 		if (rc) {
 			log_error("api: %s: capture '%.64s' dropped: %s", r->file, uuid, cerr.msg);
 			capture_def_clear(&c);
 			dropped++;
 			continue;
 		}
-		snprintf(c.uuid, sizeof(c.uuid), "%s", uuid);
-		c.expires_ms = json_integer_value(exp);
 		if (c.expires_ms && c.expires_ms <= now) {
 			capture_def_clear(&c); /* its TTL ended while we were down */
 			dropped++;

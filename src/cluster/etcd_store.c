@@ -22,7 +22,7 @@ struct etcd_store {
 	json_t *seen;
 	int64_t rev; /* everything up to rev has been read */
 	int resync;  /* the watch thread reads the prefix again before watching */
-	struct res_registry *reg;
+	struct etcd_store_target t; /* where remote changes go */
 	pthread_t thread;
 	int started;
 	volatile int stop;
@@ -173,13 +173,13 @@ static int on_event(void *user, const struct etcd_event *ev)
 	if (!id || !see(s, id, ev->kv->mod_rev))
 		return 0;
 	if (ev->type == ETCD_DELETE) {
-		res_registry_apply(s->reg, RES_DELETED, id, NULL);
+		s->t.apply(s->t.user, RES_DELETED, id, NULL);
 		return 0;
 	}
 	json_error_t je;
 	json_t *o = json_loadb(ev->kv->value, ev->kv->value_len, 0, &je);
 	if (json_is_object(o))
-		res_registry_apply(s->reg, RES_CREATED, id, o);
+		s->t.apply(s->t.user, RES_CREATED, id, o);
 	else
 		log_error("cluster: etcd key %.100s ignored: %s", ev->kv->key,
 		          o ? "not a JSON object" : je.text);
@@ -216,7 +216,7 @@ static int resync(struct etcd_store *s, char *err, size_t errlen)
 		return rc;
 	json_t *remote = objects_of(s, &kvs);
 	struct uuids local = {0};
-	if (!remote || res_registry_foreach(s->reg, collect, &local)) {
+	if (!remote || s->t.foreach(s->t.user, collect, &local)) {
 		json_decref(remote);
 		free(local.v);
 		etcd_kvs_clear(&kvs);
@@ -230,12 +230,12 @@ static int resync(struct etcd_store *s, char *err, size_t errlen)
 		/* a change of ours after this read (a delete) wins */
 		if (o && seen_rev(s, id) <= kvs.v[i].mod_rev) {
 			see(s, id, kvs.v[i].mod_rev);
-			added += !res_registry_apply(s->reg, RES_CREATED, id, o);
+			added += !s->t.apply(s->t.user, RES_CREATED, id, o);
 		}
 	}
 	for (size_t i = 0; i < local.n; i++)
 		if (!json_object_get(remote, local.v[i]) && seen_rev(s, local.v[i]) <= kvs.revision)
-			gone += !res_registry_apply(s->reg, RES_DELETED, local.v[i], NULL);
+			gone += !s->t.apply(s->t.user, RES_DELETED, local.v[i], NULL);
 	pthread_mutex_lock(&s->lock);
 	s->rev = kvs.revision;
 	pthread_mutex_unlock(&s->lock);
@@ -307,9 +307,26 @@ static void *watch_thread(void *arg)
 	return NULL;
 }
 
+static int reg_apply(void *user, enum res_event ev, const char *uuid, const json_t *obj)
+{
+	return res_registry_apply(user, ev, uuid, obj);
+}
+
+static int reg_foreach(void *user, int (*fn)(void *u, const char *uuid, const json_t *obj),
+                       void *u)
+{
+	return res_registry_foreach(user, fn, u);
+}
+
 int etcd_store_start(struct etcd_store *s, struct res_registry *r)
 {
-	s->reg = r;
+	struct etcd_store_target t = {reg_apply, reg_foreach, r};
+	return etcd_store_start_target(s, &t);
+}
+
+int etcd_store_start_target(struct etcd_store *s, const struct etcd_store_target *t)
+{
+	s->t = *t;
 	int rc = pthread_create(&s->thread, NULL, watch_thread, s);
 	if (rc)
 		return -rc;

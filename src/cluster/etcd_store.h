@@ -27,6 +27,16 @@ int etcd_store_new(struct etcd_client *etcd, const char *kind, struct res_store 
                    struct etcd_store **handle);
 /* Starts the watch applying remote changes to r (the registry the store belongs to). */
 int etcd_store_start(struct etcd_store *s, struct res_registry *r);
+/* What the watch applies changes to when it is not a res_registry (the Capture
+ * resource keeps its own map): apply as res_registry_apply, foreach as
+ * res_registry_foreach (each object's UUID and JSON, borrowed during the call). */
+struct etcd_store_target {
+	int (*apply)(void *user, enum res_event ev, const char *uuid, const json_t *obj);
+	int (*foreach)(void *user, int (*fn)(void *u, const char *uuid, const json_t *obj),
+	               void *u);
+	void *user;
+};
+int etcd_store_start_target(struct etcd_store *s, const struct etcd_store_target *t);
 /* Stops the watch (before the registry's listeners go away); idempotent. */
 void etcd_store_stop(struct etcd_store *s);
 

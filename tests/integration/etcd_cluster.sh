@@ -10,6 +10,9 @@
 #   - exactly one analyzer holds /elections/alert-server (IsMaster on one, the same Master
 #     named by all, etcdctl's value of the key); killed with SIGKILL (no lease revoke),
 #     another becomes master once the lease (etcd.lease_ttl 3 s) expires, polled;
+#   - a capture created on analyzer 1 is listed by 2 and 3 (key /capture/<UUID>), the same
+#     settings on 2 are a 409, deleted on 3 it is gone everywhere; one with a TTL expires
+#     on all three and leaves etcd; captures are kept across the etcd restart;
 #   - etcd restarted (same data dir): the analyzers keep their alerts, an alert created
 #     after the restart on one is seen on the others (the watch resumed), the cluster
 #     still has one master;
@@ -115,6 +118,35 @@ check alert-deleted-on-2 "DELETE answered $code" [ "$code" = 200 ]
 if wait_true 10 no_alert 1 "$A1" && wait_true 10 no_alert 3 "$A1"; then ok alert-gone-on-1-and-3; else ko alert-gone-on-1-and-3 "1: $(api 1 /api/alert)"; fi
 check alert-gone-from-etcd "still in etcd" [ -z "$(ctl get "/alert/$A1" --print-value-only)" ]
 
+# ---- captures shared (Skydive's /capture/<UUID>) ----
+has_cap() { api "$1" "/api/capture/$2" | jq -e --arg u "$2" '.UUID == $u' >/dev/null; }
+no_cap() { [ "$(curl -s -o /dev/null -w '%{http_code}' -m 10 "http://127.0.0.1:${PORT[$1]}/api/capture/$2")" = 404 ]; }
+C1=$(api 1 /api/capture -XPOST -H 'Content-Type: application/json' \
+	-d '{"GremlinQuery": "G.V().Has(\"Name\", \"eth-cl\")", "BPFFilter": "icmp", "Name": "c1"}' | jq -r .UUID)
+check capture-created "no UUID: $C1" [ "${#C1}" = 36 ]
+if wait_true 10 has_cap 2 "$C1" && wait_true 10 has_cap 3 "$C1"; then ok capture-listed-on-2-and-3; else ko capture-listed-on-2-and-3 "2: $(api 2 /api/capture) 3: $(api 3 /api/capture)"; fi
+same=$(for n in 1 2 3; do api $n "/api/capture/$C1" | jq -cS .; done | sort -u | wc -l)
+check capture-same-object "the three answers differ ($same)" [ "$same" = 1 ]
+check capture-in-etcd "/capture/$C1: $(ctl get "/capture/$C1" --print-value-only)" \
+	sh -c "ETCDCTL_API=3 etcdctl --endpoints=$ETCD get /capture/$C1 --print-value-only | jq -e '.Capture.Name == \"c1\" and .Capture.BPFFilter == \"icmp\"' >/dev/null"
+# the same settings on another analyzer: 409, as on one (the set is the cluster's)
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -XPOST "http://127.0.0.1:${PORT[2]}/api/capture" \
+	-H 'Content-Type: application/json' -d '{"GremlinQuery": "G.V().Has(\"Name\", \"eth-cl\")", "BPFFilter": "icmp"}')
+check capture-conflict-on-2 "POST answered $code" [ "$code" = 409 ]
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -XDELETE "http://127.0.0.1:${PORT[3]}/api/capture/$C1")
+check capture-deleted-on-3 "DELETE answered $code" [ "$code" = 200 ]
+if wait_true 10 no_cap 1 "$C1" && wait_true 10 no_cap 2 "$C1"; then ok capture-gone-on-1-and-2; else ko capture-gone-on-1-and-2 "1: $(api 1 /api/capture)"; fi
+check capture-gone-from-etcd "still in etcd" [ -z "$(ctl get "/capture/$C1" --print-value-only)" ]
+# a TTL: expired by the analyzers' clocks, gone from etcd and from all three
+C2=$(api 2 /api/capture -XPOST -H 'Content-Type: application/json' -H 'X-Resource-TTL: 2s' \
+	-d '{"GremlinQuery": "G.V().Has(\"Name\", \"eth-ttl\")"}' | jq -r .UUID)
+if wait_true 10 has_cap 1 "$C2"; then ok capture-ttl-listed; else ko capture-ttl-listed "1: $(api 1 /api/capture)"; fi
+if wait_true 10 no_cap 1 "$C2" && wait_true 5 no_cap 2 "$C2" && wait_true 5 no_cap 3 "$C2"; then ok capture-ttl-expired-everywhere; else ko capture-ttl-expired-everywhere "$(api 1 /api/capture)"; fi
+check capture-ttl-gone-from-etcd "still in etcd" [ -z "$(ctl get "/capture/$C2" --print-value-only)" ]
+# one left in etcd for the restarts below
+C3=$(api 3 /api/capture -XPOST -H 'Content-Type: application/json' \
+	-d '{"GremlinQuery": "G.V().Has(\"Name\", \"eth-kept\")"}' | jq -r .UUID)
+
 # ---- one master, takeover ----
 if wait_true 10 one_master 1 2 3; then ok one-master; else ko one-master "$(masters 1 2 3 | tr '\n' ';')"; fi
 M=$(masters 1 | awk '{print $1}')
@@ -170,6 +202,7 @@ sleep 2
 start_etcd || ko etcd-restart "etcd did not start again"
 for n in "$@"; do
 	check "alert-kept-$n" "analyzer $n: $(api "$n" /api/alert | jq -c 'keys')" has_alert "$n" "$A2"
+	check "capture-kept-$n" "analyzer $n: $(api "$n" /api/capture | jq -c 'keys')" has_cap "$n" "$C3"
 done
 A3=
 post_a3() {
