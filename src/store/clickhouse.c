@@ -463,7 +463,6 @@ struct batch {
 
 struct ch_store {
 	struct ch_opts o;
-	char *user_q; /* "&user=...&password=..." (escaped), or "" */
 	pthread_mutex_t lock;
 	pthread_cond_t cond, done;
 	struct batch cur, pend; /* cur fills; pend is being sent (or retried) */
@@ -517,7 +516,7 @@ static int http_one(struct ch_store *c, size_t idx, const char *query, const cha
 		return -ENOMEM;
 	}
 	char *q = query ? curl_easy_escape(e, query, 0) : NULL;
-	size_t ulen = strlen(c->o.hosts[idx]) + (q ? strlen(q) : 0) + strlen(c->user_q) +
+	size_t ulen = strlen(c->o.hosts[idx]) + (q ? strlen(q) : 0) +
 		      (settings ? strlen(settings) : 0) + 16;
 	char *url = malloc(ulen);
 	if ((query && !q) || !url) {
@@ -527,11 +526,17 @@ static int http_one(struct ch_store *c, size_t idx, const char *query, const cha
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	snprintf(url, ulen, "%s/?%s%s%s%s", c->o.hosts[idx], q ? "query=" : "", q ? q : "",
-		 c->user_q, settings ? settings : "");
+	snprintf(url, ulen, "%s/?%s%s%s", c->o.hosts[idx], q ? "query=" : "", q ? q : "",
+		 settings ? settings : "");
 	curl_free(q);
 	char ebuf[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(e, CURLOPT_URL, url);
+	/* HTTP basic authentication (ClickHouse's HTTP interface takes it): the password
+	 * stays out of URLs, and so out of ClickHouse's query log */
+	if (c->o.username[0] || c->o.password[0]) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, c->o.username[0] ? c->o.username : "default");
+		curl_easy_setopt(e, CURLOPT_PASSWORD, c->o.password);
+	}
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
@@ -807,23 +812,6 @@ struct ch_store *ch_open(const struct ch_opts *o, char *err, size_t errlen)
 		c->o.flush_ms = 1000;
 	if (!c->o.max_buffer)
 		c->o.max_buffer = CH_MAX_BUFFER;
-	c->user_q = strdup("");
-	if (c->o.username[0] || c->o.password[0]) {
-		char *u = curl_easy_escape(NULL, c->o.username[0] ? c->o.username : "default", 0);
-		char *p = curl_easy_escape(NULL, c->o.password, 0);
-		size_t n = (u ? strlen(u) : 0) + (p ? strlen(p) : 0) + 32;
-		free(c->user_q);
-		c->user_q = u && p ? malloc(n) : NULL;
-		if (c->user_q)
-			snprintf(c->user_q, n, "&user=%s&password=%s", u, p);
-		curl_free(u);
-		curl_free(p);
-	}
-	if (!c->user_q) {
-		free(c);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	buf_init(&c->cur.b, NULL);
 	buf_init(&c->pend.b, NULL);
 	pthread_mutex_init(&c->lock, NULL);
@@ -843,7 +831,6 @@ struct ch_store *ch_open(const struct ch_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "clickhouse: cannot start the writer thread");
 		buf_free(&c->cur.b);
 		buf_free(&c->pend.b);
-		free(c->user_q);
 		free(c);
 		return NULL;
 	}
@@ -868,7 +855,6 @@ void ch_close(struct ch_store *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_cond_destroy(&c->done);
-	free(c->user_q);
 	free(c);
 }
 

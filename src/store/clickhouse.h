@@ -18,7 +18,7 @@
  * with a cluster name, the table holds the rows through a Distributed table over
  * <table>_local on every host (the cluster itself is ClickHouse's remote_servers). The
  * columns are Skydive's flow field names (UUID, TrackingID, Metric's ABPackets...), so
- * the table is readable with plain SQL; Keys holds the summaries' keys (seg_flow_keys)
+ * the table is readable with plain SQL; credentials go as HTTP basic authentication; Keys holds the summaries' keys (seg_flow_keys)
  * that the pushed-down filters test with hasAny(). */
 #ifndef SKYDIVE_CLICKHOUSE_H
 #define SKYDIVE_CLICKHOUSE_H

@@ -244,7 +244,10 @@ check retention-logged "$(grep -c dropped "$tmp/an-4.log")" grep -q "day 2023-11
 an_stop 4
 
 # ---- 5. two shards: a Distributed table over both servers ----------------------------------
-conf "$tmp/c.yml" dflows "http://127.0.0.1:${CHHTTP[a]}, http://127.0.0.1:${CHHTTP[b]}" "    cluster: sk2"
+# (with ClickHouse's default user named: HTTP basic authentication)
+conf "$tmp/c.yml" dflows "http://127.0.0.1:${CHHTTP[a]}, http://127.0.0.1:${CHHTTP[b]}" "    cluster: sk2
+    username: default
+    password: \"\""
 an_start 5 "$tmp/c.yml" || ko "analyzer5-start" "$(tail -c 400 "$tmp/an-5.log")"
 out=$(import 5 "$tmp/c.pcap")
 check import-c "$out" test "$(echo "$out" | jq -c '[.Flows, .Packets]')" = "[30,120]"
@@ -256,6 +259,17 @@ check distributed-sql "$(sql b 'SELECT count() FROM sktest.dflows')" test "$(sql
 o=$(q 5 "$(AT $((T2 + 7)))")
 check shards-at "$(echo "$o" | head -c 300)" test "$(echo "$o" | jq -c "[length, $jsum]")" = "[30,120]"
 an_stop 5
+
+# a wrong password: ClickHouse refuses, and the analyzer says so (the credentials are sent)
+conf "$tmp/pw.yml" flows "http://127.0.0.1:${CHHTTP[a]}" "    username: default
+    password: wrong"
+an_start 6 "$tmp/pw.yml" || ko "analyzer6-start" "$(tail -c 400 "$tmp/an-6.log")"
+if until_backend 6 '.SchemaReady == false and (.LastError | test("(?i)password"))' 10; then
+	ok "wrong-password-said ($(backend 6 | jq -r .LastError | cut -c1-120))"
+else
+	ko wrong-password-said "$(backend 6)"
+fi
+an_stop 6
 
 # ---- 6. Skydive's other drivers: refused at start ------------------------------------------
 cat >"$tmp/es.yml" <<EOF
