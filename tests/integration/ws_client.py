@@ -88,6 +88,34 @@ class Reader:
         return b0 & 0x80, b0 & 0x0F, self.need(n, deadline) if n else b""
 
 
+def handshake(port, path, client_type="cli", host_id=None, headers=(), timeout=10,
+              host="127.0.0.1"):
+    """Opens a WebSocket to host:port path with Skydive's headers (X-Client-Type unless
+    client_type is '', X-Host-ID); returns (socket, the answer's head, the bytes read
+    after it). The caller checks for 101 in the head."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    hdr = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
+           "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+    if client_type:
+        hdr.append(f"X-Client-Type: {client_type}")
+    hdr += list(headers)
+    if host_id:
+        hdr.append(f"X-Host-ID: {host_id}")
+    sock.sendall(("\r\n".join(hdr) + "\r\n\r\n").encode())
+    resp = b""
+    try:
+        while b"\r\n\r\n" not in resp:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            resp += chunk
+    except OSError:
+        pass
+    head, _, rest = resp.partition(b"\r\n\r\n")
+    return sock, head, rest
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
@@ -111,29 +139,11 @@ def main():
         except OSError:
             pass
 
-    sock = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
-    key = base64.b64encode(os.urandom(16)).decode()
-    hdr = [f"GET {a.path} HTTP/1.1", f"Host: 127.0.0.1:{a.port}", "Upgrade: websocket",
-           "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
-    if a.client_type:
-        hdr.append(f"X-Client-Type: {a.client_type}")
-    hdr += a.header
-    if a.host_id:
-        hdr.append(f"X-Host-ID: {a.host_id}")
+    extra = list(a.header)
     if a.policy:
-        hdr.append(f"X-Persistence-Policy: {a.policy}")
-    sock.sendall(("\r\n".join(hdr) + "\r\n\r\n").encode())
+        extra.append(f"X-Persistence-Policy: {a.policy}")
+    sock, head, rest = handshake(a.port, a.path, a.client_type, a.host_id, extra, a.timeout)
     deadline = time.time() + a.timeout
-    resp = b""
-    try:
-        while b"\r\n\r\n" not in resp:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            resp += chunk
-    except OSError:
-        pass
-    head, _, rest = resp.partition(b"\r\n\r\n")
     status = head.split(b"\r\n")[0].decode(errors="replace")
     print(f"handshake: {status}", file=sys.stderr)
     if b" 101 " not in head.split(b"\r\n")[0] + b" ":

@@ -1,0 +1,78 @@
+#!/bin/bash
+# agents_bench.sh - many agents against one analyzer and against three (issue 14's measure):
+# bench/agents_sim.py plays AGENTS agents in one process (Skydive's topology protocol on
+# /ws/agent/topology, INTERFACES interface nodes each, RATE counter updates/s each, for
+# SECONDS), spread over the analyzers (no peering: each holds its own agents). Per setup it
+# prints the messages sent and applied by the analyzers' graph writers (drops: sent -
+# applied, and the writers' Overflows), the rate absorbed, and the analyzers' CPU and
+# resident memory per agent (from /proc, while the agents are connected). Informational:
+# exit 0; 1 if a setup failed.
+#   bench/agents_bench.sh                     200 agents x 10 interfaces, 20 updates/s each
+#   AGENTS=250 RATE=50 SECONDS=30 bench/agents_bench.sh
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+AGENTS=${AGENTS:-200}
+INTERFACES=${INTERFACES:-10}
+RATE=${RATE:-20}
+SECS=${SECONDS_RUN:-${SECONDS_:-20}}
+[ -x "$BUILD/skydive" ] || make -s UI=0 BUILD="$BUILD" "$BUILD/skydive" || exit 1
+tmp=$(mktemp -d /tmp/agents-bench.XXXXXX)
+apids=()
+trap 'for p in "${apids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+sum() { awk '{s += $1} END {printf "%.3f", s}'; }
+
+echo "# agents_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg): $AGENTS agents x $INTERFACES interfaces, $RATE updates/s each, ${SECS}s"
+declare -A RES
+for n in 1 3; do
+	ports=() apids=()
+	for k in $(seq 1 "$n"); do
+		p=$(port)
+		SKYDIVE_ANALYZER_ALLOW_ROOT=true SKYDIVE_ANALYZER_DATA_DIR="$tmp/d$n-$k" \
+			SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth \
+			"$BUILD/skydive" analyzer --listen "127.0.0.1:$p" --host-id "bench$k" \
+			>"$tmp/an$n-$k.log" 2>&1 &
+		apids+=($!)
+		ports+=("$p")
+	done
+	for p in "${ports[@]}"; do
+		for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/api" >/dev/null && break; sleep 0.1; done
+	done
+	cpu0=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
+	rss0=$(for a in "${apids[@]}"; do rss_kb "$a"; done | sum)
+	python3 bench/agents_sim.py --ports "$(IFS=,; echo "${ports[*]}")" --agents "$AGENTS" \
+		--interfaces "$INTERFACES" --rate "$RATE" --seconds "$SECS" >"$tmp/sim$n" 2>&1 &
+	sim=$!
+	sleep "$(awk -v s="$SECS" 'BEGIN {print s - 1}')"
+	rss1=$(for a in "${apids[@]}"; do rss_kb "$a"; done | sum)
+	wait "$sim" || { cat "$tmp/sim$n"; exit 1; }
+	# until the writers have applied what arrived (the counters stop moving)
+	prev=-1
+	for _ in $(seq 1 50); do
+		app=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.GraphWriter.Applied'; done | sum)
+		[ "$app" = "$prev" ] && break
+		prev=$app
+		sleep 0.2
+	done
+	cpu1=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
+	ovf=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.GraphWriter.Overflows + .WebSocket.SlowClientsDisconnected'; done | sum)
+	sent=$(awk '$1 == "messages_sent" {print $2}' "$tmp/sim$n")
+	echo
+	echo "## $n analyzer(s)"
+	sed 's/^/sim_/' "$tmp/sim$n"
+	awk -v s="$sent" -v a="$app" -v o="$ovf" -v c0="$cpu0" -v c1="$cpu1" -v r0="$rss0" -v r1="$rss1" \
+		-v n="$AGENTS" -v t="$SECS" 'BEGIN {
+		printf "applied %d\ndropped %d\nwriter_overflows_and_slow_disconnects %d\n", a, s - a, o
+		printf "absorbed_messages_per_s %.0f\n", a / t
+		printf "analyzer_cpu_s %.3f\ncpu_ms_per_agent_per_s %.3f\n", c1 - c0, (c1 - c0) * 1000 / n / t
+		printf "analyzer_rss_kb_delta %d\nrss_kb_per_agent %.1f\n", r1 - r0, (r1 - r0) / n }'
+	RES[$n]=$(awk -v c0="$cpu0" -v c1="$cpu1" 'BEGIN {print c1 - c0}')
+	for a in "${apids[@]}"; do kill -TERM "$a" 2>/dev/null; done
+	wait "${apids[@]}" 2>/dev/null
+done
+echo
+awk -v a="${RES[1]}" -v b="${RES[3]}" 'BEGIN {printf "cpu_ratio_3_vs_1 %.2f (the same load over three analyzers)\n", b / a}'
+exit 0
