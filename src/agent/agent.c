@@ -162,6 +162,7 @@ struct agent *agent_new(const struct agent_opts *o, char *err, size_t errlen)
 		.queue_max = o->queue_max,
 		.on_request = on_request,
 		.request_user = a,
+		.to_one = 1, /* Skydive's forwarder: the topology to one master analyzer */
 	};
 	a->fwd = forwarder_new(&fo, err, errlen);
 	if (!a->fwd)
@@ -243,4 +244,25 @@ void agent_get_stats(struct agent *a, struct agent_stats *out)
 	out->flow_msgs_dropped = fs.dropped;
 	_Static_assert(TOPOLOGY_LEFT_KINDS == 3, "agent_stats.netlink_left_out");
 	topology_left_out(a->topo, out->netlink_left_out);
+}
+
+json_t *agent_status(struct agent *a)
+{
+	struct agent_stats st;
+	agent_get_stats(a, &st);
+	char buf[300];
+	uint64_t sw = 0;
+	const char *m = forwarder_master(a->fwd, buf, sizeof(buf), &sw);
+	return json_pack("{sI sI sI sI sI sI s:o? sI s:o?}", "Connected", (json_int_t)st.connected,
+			 "Sent", (json_int_t)st.sent, "Dropped", (json_int_t)st.dropped, "Syncs",
+			 (json_int_t)st.syncs, "FlowMessagesSent", (json_int_t)st.flow_msgs_sent,
+			 "FlowMessagesDropped", (json_int_t)st.flow_msgs_dropped, "Master",
+			 m ? json_string(m) : json_null(), "MasterSwitches", (json_int_t)sw,
+			 "Analyzers", forwarder_status(a->fwd));
+}
+
+void agent_status_hook(void *user, json_t *status)
+{
+	const struct agent_metrics_ctx *c = user;
+	json_object_set_new(status, "Agent", agent_status(c->agent));
 }

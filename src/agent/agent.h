@@ -96,6 +96,12 @@ struct agent_stats {
 	uint64_t netlink_left_out[3]; /* topology_left_out(): routes, neighbours, FDB */
 };
 void agent_get_stats(struct agent *a, struct agent_stats *out);
+/* GET /api/status "Agent": the counters above, "Master" (the analyzer the topology goes
+ * to, null when none is connected), "MasterSwitches" and "Analyzers" (per analyzer:
+ * Connected, Master, Sent, Dropped, Syncs). New reference (NULL on ENOMEM). */
+json_t *agent_status(struct agent *a);
+/* graph_service_opts.status for the agent's own API: user is a struct agent_metrics_ctx. */
+void agent_status_hook(void *user, json_t *status);
 /* GET /metrics (graph_service_opts.metrics, agent_metrics.c): user is a struct
  * agent_metrics_ctx, borrowed for the service's life. */
 struct buf;

@@ -36,6 +36,11 @@ struct forwarder {
 	void *request_user;
 	struct fwd_conn *conns;
 	size_t n_conns;
+	int to_one;
+	long master;        /* to_one: index of the master conn, -1 none (f->lock) */
+	uint64_t switches;  /* to_one: times a master was chosen (f->lock) */
+	int (*keep)(void *user, const struct graph_elem *e);
+	void *keep_user;
 	pthread_mutex_t lock;
 	int listener_id;
 	atomic_int stopping;
@@ -51,11 +56,13 @@ static void on_graph(void *user, enum graph_event ev, const struct graph_node *n
 	size_t len = 0;
 	int wake = 0;
 
+	if (f->keep && !f->keep(f->keep_user, edge ? &edge->e : &node->e))
+		return;
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->n_conns; i++) {
 		struct fwd_conn *c = &f->conns[i];
 		/* Not connected, or a Sync is due anyway: the Sync will carry it. */
-		if (!c->established || c->need_sync)
+		if (!c->established || c->need_sync || (f->to_one && (long)i != f->master))
 			continue;
 		if (!text) {
 			text = agent_encode_event(ev, node, edge, WS_LINK_HEADROOM, &len);
@@ -91,6 +98,25 @@ static void on_graph(void *user, enum graph_event ev, const struct graph_node *n
 
 /* ---- channel callbacks (the link's service thread) ---------------------- */
 
+/* to_one: the first connected conn becomes master when there is none (f->lock held);
+ * it gets a Sync. No preemption: an earlier analyzer coming back does not take the
+ * topology back (that would cost a Sync for nothing), as Skydive's master election. */
+static struct fwd_conn *elect(struct forwarder *f)
+{
+	if (!f->to_one || f->master >= 0)
+		return NULL;
+	for (size_t i = 0; i < f->n_conns; i++)
+		if (f->conns[i].established) {
+			f->master = (long)i;
+			f->switches++;
+			f->conns[i].need_sync = 1;
+			log_info("agent: topology goes to analyzer %s (master)",
+				 ws_chan_addr(f->conns[i].ch));
+			return &f->conns[i];
+		}
+	return NULL;
+}
+
 static void on_open(void *user, struct ws_chan *ch)
 {
 	(void)ch;
@@ -98,6 +124,7 @@ static void on_open(void *user, struct ws_chan *ch)
 	pthread_mutex_lock(&c->f->lock);
 	c->established = 1;
 	c->need_sync = 1;
+	elect(c->f);
 	pthread_mutex_unlock(&c->f->lock);
 }
 
@@ -105,11 +132,47 @@ static void on_closed(void *user, struct ws_chan *ch)
 {
 	(void)ch;
 	struct fwd_conn *c = user;
-	pthread_mutex_lock(&c->f->lock);
+	struct forwarder *f = c->f;
+	struct fwd_conn *m = NULL;
+	pthread_mutex_lock(&f->lock);
 	c->established = 0;
 	ws_queue_clear(&c->q);
 	ws_queue_clear(&c->replies);
-	pthread_mutex_unlock(&c->f->lock);
+	if (f->to_one && f->master == c - f->conns) {
+		f->master = -1;
+		m = elect(f);
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (m) /* the new master's channel is up: let it send its Sync now */
+		ws_chan_want_write(m->ch);
+}
+
+/* keep: the Sync carries only the elements kept (graph lock held). */
+static void filter_sync(struct forwarder *f, json_t *obj)
+{
+	struct graph_view *v = graph_view_at(f->g, 0, NULL);
+	static const char *const keys[] = {"Nodes", "Edges"};
+	for (int k = 0; v && k < 2; k++) {
+		json_t *arr = json_object_get(obj, keys[k]), *out = json_array();
+		size_t i;
+		json_t *it;
+		json_array_foreach(arr, i, it)
+		{
+			const char *id = json_string_value(json_object_get(it, "ID"));
+			const struct graph_elem *e = NULL;
+			if (id && k == 0) {
+				const struct graph_node *n = graph_view_node_get(v, id);
+				e = n ? &n->e : NULL;
+			} else if (id) {
+				const struct graph_edge *g = graph_view_edge_get(v, id);
+				e = g ? &g->e : NULL;
+			}
+			if (e && f->keep(f->keep_user, e))
+				json_array_append(out, it);
+		}
+		json_object_set_new(obj, keys[k], out);
+	}
+	graph_view_free(v);
 }
 
 /* The Sync of the whole graph, put in front of the queue (which it
@@ -121,6 +184,8 @@ static void make_sync(struct fwd_conn *c)
 	struct graph_view *v = graph_view_at(f->g, 0, NULL);
 	json_t *obj = v ? graph_view_to_json(v) : NULL;
 	graph_view_free(v);
+	if (obj && f->keep)
+		filter_sync(f, obj);
 	size_t len = 0;
 	char *text = obj ? agent_encode_sync(obj, WS_LINK_HEADROOM, &len) : NULL;
 	pthread_mutex_lock(&f->lock);
@@ -143,7 +208,8 @@ static struct ws_msg *next(void *user, struct ws_chan *ch, int *more)
 	struct forwarder *f = c->f;
 	pthread_mutex_lock(&f->lock);
 	struct ws_msg *m = ws_queue_pop(&c->replies);
-	int sync = !m && c->need_sync;
+	/* with to_one only the master gets the topology (other channels carry replies) */
+	int sync = !m && c->need_sync && (!f->to_one || f->master == c - f->conns);
 	pthread_mutex_unlock(&f->lock);
 	if (sync)
 		make_sync(c);
@@ -151,7 +217,8 @@ static struct ws_msg *next(void *user, struct ws_chan *ch, int *more)
 	pthread_mutex_lock(&f->lock);
 	if (!m)
 		m = ws_queue_pop(&c->q);
-	*more = c->q.head || c->need_sync || c->replies.head;
+	*more = c->q.head || c->replies.head ||
+		(c->need_sync && (!f->to_one || f->master == c - f->conns));
 	pthread_mutex_unlock(&f->lock);
 	return m;
 }
@@ -214,6 +281,10 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 	f->queue_max = o->queue_max ? o->queue_max : 10000;
 	f->on_request = o->on_request;
 	f->request_user = o->request_user;
+	f->to_one = o->to_one;
+	f->master = -1;
+	f->keep = o->keep;
+	f->keep_user = o->keep_user;
 	f->conns = calloc(o->n_analyzers ? o->n_analyzers : 1, sizeof(*f->conns));
 	if (!f->conns)
 		goto oom;
@@ -222,9 +293,9 @@ struct forwarder *forwarder_new(const struct forwarder_opts *o, char *err, size_
 		c->f = f;
 		struct ws_chan_opts co = {
 			.analyzer = o->analyzers[i],
-			.path = "/ws/agent/topology",
+			.path = o->path ? o->path : "/ws/agent/topology",
 			.protocol = "json",
-			.label = "topology channel",
+			.label = o->label ? o->label : "topology channel",
 			.ops = &chan_ops,
 			.user = c,
 		};
@@ -306,4 +377,37 @@ void forwarder_stats(struct forwarder *f, size_t *connected, uint64_t *sent, uin
 		*syncs += f->conns[i].syncs;
 	}
 	pthread_mutex_unlock(&f->lock);
+}
+
+const char *forwarder_master(struct forwarder *f, char *buf, size_t len, uint64_t *switches)
+{
+	const char *r = NULL;
+	pthread_mutex_lock(&f->lock);
+	if (f->master >= 0) {
+		snprintf(buf, len, "%s", ws_chan_addr(f->conns[f->master].ch));
+		r = buf;
+	}
+	if (switches)
+		*switches = f->switches;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+json_t *forwarder_status(struct forwarder *f)
+{
+	json_t *o = json_object();
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; o && i < f->n_conns; i++) {
+		struct fwd_conn *c = &f->conns[i];
+		struct ws_chan_stats cs;
+		ws_chan_get_stats(c->ch, &cs);
+		json_t *e = json_pack("{s:b, s:I, s:I, s:I}", "Connected", c->established, "Sent",
+				      (json_int_t)cs.sent, "Dropped", (json_int_t)c->dropped, "Syncs",
+				      (json_int_t)c->syncs);
+		if (e && f->to_one)
+			json_object_set_new(e, "Master", json_boolean(f->master == (long)i));
+		json_object_set_new(o, ws_chan_addr(c->ch), e);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return o;
 }

@@ -165,7 +165,7 @@ struct ws_chan {
 	char host[256];
 	int port;
 	char addr[300];
-	const char *path, *protocol, *label;
+	const char *path, *protocol, *label, *role;
 	int binary;
 	const struct ws_chan_ops *ops;
 	void *user;
@@ -185,6 +185,7 @@ struct ws_chan {
 };
 
 struct ws_client {
+	const char *client_type, *role;
 	char *host_id;
 	char *authorization;
 	struct tls_client_conf tls;
@@ -250,7 +251,7 @@ static void do_connect(lws_sorted_usec_list_t *sul)
 		return;
 	if (!wsi) {
 		if (!c->warned)
-			log_warn("agent: cannot connect the %s to analyzer %s; retrying", c->label,
+			log_warn("%s: cannot connect the %s to analyzer %s; retrying", c->role, c->label,
 				 c->addr);
 		c->warned = 1;
 		schedule_reconnect(c);
@@ -269,7 +270,7 @@ static void write_one(struct ws_chan *c, struct lws *wsi)
 			  c->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
 	if (n < 0) {
 		atomic_fetch_add(&c->write_failed, 1);
-		log_warn("agent: %s write to analyzer %s failed", c->label, c->addr);
+		log_warn("%s: %s write to analyzer %s failed", c->role, c->label, c->addr);
 		ws_msg_free(m);
 		return; /* lws closes the connection */
 	}
@@ -304,9 +305,9 @@ static void on_receive(struct ws_chan *c, struct lws *wsi, const void *in, size_
 		c->ops->on_message(c->user, c, c->rx, c->rx_len);
 	if (c->rx_skip) { /* said and counted, never dropped silently */
 		atomic_fetch_add(&c->rx_skipped, 1);
-		log_warn("agent: a message from analyzer %s on the %s was larger than %d bytes (or "
+		log_warn("%s: a message from analyzer %s on the %s was larger than %d bytes (or "
 		         "no memory was left for it): skipped",
-		         c->addr, c->label, RX_MAX);
+		         c->role, c->addr, c->label, RX_MAX);
 	}
 	rx_reset(c);
 }
@@ -332,7 +333,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (cl->authorization && add_header(wsi, "Authorization:", cl->authorization, p, end))
 			return -1;
 		if (add_header(wsi, "X-Host-ID:", cl->host_id, p, end) ||
-		    add_header(wsi, "X-Client-Type:", "agent", p, end) ||
+		    add_header(wsi, "X-Client-Type:", cl->client_type, p, end) ||
 		    add_header(wsi, "X-Client-Protocol:", c->protocol, p, end))
 			return -1;
 		break;
@@ -340,7 +341,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (!c)
 			break;
-		log_info("agent: %s to analyzer %s up", c->label, c->addr);
+		log_info("%s: %s to analyzer %s up", c->role, c->label, c->addr);
 		c->state = CONN_UP;
 		c->wsi = wsi;
 		c->backoff_ms = BACKOFF_MIN_MS;
@@ -367,7 +368,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			break;
 		if (!c->warned) {
 			char why[1200];
-			log_warn("agent: cannot connect the %s to analyzer %s: %s; retrying", c->label,
+			log_warn("%s: cannot connect the %s to analyzer %s: %s; retrying", c->role, c->label,
 				 c->addr,
 				 ws_link_tls_failure(&cl->tls, in, c->tls_reason, why, sizeof(why)));
 		}
@@ -378,7 +379,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (!c || c->state == CONN_IDLE)
 			break;
 		if (c->state == CONN_UP && !atomic_load(&cl->stopping))
-			log_warn("agent: %s to analyzer %s lost; reconnecting", c->label, c->addr);
+			log_warn("%s: %s to analyzer %s lost; reconnecting", c->role, c->label, c->addr);
 		schedule_reconnect(c);
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
@@ -390,13 +391,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			break;
 		if (c->state != CONN_UP && !c->warned) {
 			char why[1200];
-			log_warn("agent: cannot connect the %s to analyzer %s: %s; retrying", c->label,
+			log_warn("%s: cannot connect the %s to analyzer %s: %s; retrying", c->role, c->label,
 				 c->addr,
 				 ws_link_tls_failure(&cl->tls, "read failed", c->tls_reason, why,
 						     sizeof(why)));
 			c->warned = 1;
 		} else if (c->state == CONN_UP && !atomic_load(&cl->stopping)) {
-			log_warn("agent: %s to analyzer %s lost; reconnecting", c->label, c->addr);
+			log_warn("%s: %s to analyzer %s lost; reconnecting", c->role, c->label, c->addr);
 		}
 		schedule_reconnect(c);
 		break;
@@ -430,6 +431,8 @@ struct ws_client *ws_client_new(const struct ws_client_opts *o, char *err, size_
 		goto oom;
 	if (o->tls)
 		cl->tls = *o->tls;
+	cl->client_type = o->client_type ? o->client_type : "agent";
+	cl->role = o->role ? o->role : "agent";
 	cl->host_id = strdup(o->host_id ? o->host_id : "");
 	if (!cl->host_id || (o->authorization && !(cl->authorization = strdup(o->authorization))))
 		goto oom;
@@ -464,6 +467,7 @@ struct ws_chan *ws_client_add(struct ws_client *cl, const struct ws_chan_opts *o
 		return NULL;
 	}
 	c->cl = cl;
+	c->role = cl->role;
 	c->path = o->path;
 	c->protocol = o->protocol;
 	c->label = o->label;

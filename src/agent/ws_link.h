@@ -3,7 +3,8 @@
  * agent (topology forwarder, flow sender), each connection a "channel" (one
  * analyzer, one path) whose owner supplies what to send and what to do with
  * what arrives. Connect, reconnect with backoff (200 ms doubling to 5 s), TLS,
- * the handshake headers (Authorization, X-Host-ID, X-Client-Type: agent,
+ * the handshake headers (Authorization, X-Host-ID, X-Client-Type: agent or
+ * analyzer (replication peers, analyzer/replication.h),
  * X-Client-Protocol), write scheduling and the per-channel counters live
  * here, once.
  *
@@ -70,6 +71,8 @@ struct ws_client_opts {
 	int ping_delay_s;		   /* 0 = 2 */
 	const struct tls_client_conf *tls; /* wss when tls->on; NULL = plain (copied) */
 	const char *authorization;	   /* Authorization header of the handshakes; NULL none (copied) */
+	const char *client_type;	   /* X-Client-Type: NULL = "agent"; "analyzer" for peers (static) */
+	const char *role;		   /* in logs: NULL = "agent" (static) */
 };
 
 struct ws_chan_opts {

@@ -15,6 +15,11 @@
 #include "analyzer/flow_live.h"
 #include "analyzer/flow_udp.h"
 #include "analyzer/graph_service.h"
+#include "analyzer/replication.h"
+#include "agent/forwarder.h"
+#include "agent/ws_link.h"
+#include "common/base64.h"
+#include "common/tls.h"
 #include "analyzer/inject_res.h"
 #include "inject/inject_req.h"
 #include "analyzer/metrics.h"
@@ -31,6 +36,11 @@
 
 struct analyzer {
 	struct config *cfg;
+	struct repl_owners *repl;     /* peering: who owns each origin (replication.h) */
+	struct ws_client *peer_link;  /* peering: our connections to the other analyzers */
+	struct forwarder *peer_fwd;   /* what we own, to each of them (/ws/replication) */
+	const char **peer_addrs;
+	size_t n_peers;
 	struct graph *g;
 	struct graph_log *hl;         /* the topology history on disk; NULL: not kept */
 	struct flow_store *fs;
@@ -260,6 +270,9 @@ static void flow_close(void *user, struct http_ws *ws, void *peer)
 static void analyzer_status(void *user, json_t *s)
 {
 	struct analyzer *a = user;
+	if (a->peer_fwd && json_is_object(json_object_get(s, "Peers")))
+		json_object_set_new(json_object_get(s, "Peers"), "Outgoers",
+		                    forwarder_status(a->peer_fwd));
 	if (a->dispatch) {
 		json_t *d = dispatch_status_json(a->dispatch);
 		if (d)
@@ -585,7 +598,20 @@ struct analyzer *analyzer_new(struct config *cfg, char *err, size_t errlen)
 	                                            .open = flow_open,
 	                                            .message = flow_message,
 	                                            .close = flow_close};
+	int64_t rexp = config_get_int(cfg, "analyzer.replication.expire", REPL_EXPIRE_S);
+	if (rexp < 1) {
+		snprintf(err, errlen, "analyzer.replication.expire: %lld is not a number of seconds "
+		         ">= 1", (long long)rexp);
+		goto fail;
+	}
+	a->repl = repl_owners_new();
+	if (!a->repl) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	struct graph_service_opts o = {.service = "analyzer",
+	                               .repl = a->repl,
+	                               .repl_expire_ms = rexp * 1000,
 	                               .flow_ops = &a->fops,
 	                               .routes = a->routes,
 	                               .endpoints = a->endpoints,
@@ -605,15 +631,111 @@ fail:
 	return NULL;
 }
 
+/* An `analyzers:` entry that is this analyzer: its port, on a loopback, unspecified or
+ * our own listen host (the server also refuses our own host ID: 409). */
+static int is_self(const struct analyzer *a, const char *addr)
+{
+	char host[256], own[256];
+	int port, oport;
+	if (config_split_addr(addr, host, sizeof(host), &port) < 0)
+		return 0;
+	if (config_split_addr(analyzer_address(a), own, sizeof(own), &oport) < 0)
+		own[0] = 0;
+	if (port != analyzer_port(a))
+		return 0;
+	return !host[0] || !strcmp(host, own) || !strcmp(host, "127.0.0.1") ||
+	       !strcmp(host, "localhost") || !strcmp(host, "::1") || !strcmp(host, "0.0.0.0");
+}
+
+/* Peering (replication.h): every other analyzer of `analyzers:` gets a connection to its
+ * /ws/replication carrying what we own, as Skydive's analyzer does
+ * (analyzer/server.go: its ReplicationPeers are config.GetAnalyzerServiceAddresses()). */
+static int peering_start(struct analyzer *a, char *err, size_t errlen)
+{
+	const json_t *list = config_get_json(a->cfg, "analyzers");
+	size_t n = json_array_size(list);
+	if (!n)
+		return 0;
+	a->peer_addrs = calloc(n, sizeof(*a->peer_addrs));
+	if (!a->peer_addrs)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(list, i));
+		if (s && *s && !is_self(a, s))
+			a->peer_addrs[a->n_peers++] = s;
+	}
+	if (!a->n_peers)
+		return 0;
+	struct tls_client_conf tls;
+	if (tls_client_conf_load(&tls, a->cfg, err, errlen))
+		return -EINVAL;
+	/* with the cluster credentials the peers' cluster backend checks (auth.h) */
+	char authz[700] = "";
+	const char *cu = config_get_string(a->cfg, "analyzer.auth.cluster.username", NULL);
+	const char *cp = config_get_string(a->cfg, "analyzer.auth.cluster.password", "");
+	if (cu && *cu) {
+		char cred[512];
+		int cn = snprintf(cred, sizeof(cred), "%s:%s", cu, cp);
+		if (cn < 0 || (size_t)cn >= sizeof(cred)) {
+			snprintf(err, errlen, "analyzer.auth.cluster.username/password: longer than "
+			                      "511 bytes together");
+			return -EINVAL;
+		}
+		memcpy(authz, "Basic ", 6);
+		base64_encode(authz + 6, cred, (size_t)cn);
+		explicit_bzero(cred, sizeof(cred));
+	}
+	struct ws_client_opts lo = {.host_id = config_get_string(a->cfg, "host_id", "localhost"),
+	                            .tls = &tls,
+	                            .authorization = authz[0] ? authz : NULL,
+	                            .client_type = "analyzer",
+	                            .role = "analyzer"};
+	a->peer_link = ws_client_new(&lo, err, errlen);
+	explicit_bzero(authz, sizeof(authz));
+	if (!a->peer_link)
+		return -ENOMEM;
+	struct forwarder_opts fo = {.g = a->g,
+	                            .link = a->peer_link,
+	                            .analyzers = a->peer_addrs,
+	                            .n_analyzers = a->n_peers,
+	                            .path = "/ws/replication",
+	                            .label = "replication channel",
+	                            .keep = repl_keep,
+	                            .keep_user = a->repl};
+	a->peer_fwd = forwarder_new(&fo, err, errlen);
+	if (!a->peer_fwd || forwarder_start(a->peer_fwd, err, errlen) ||
+	    ws_client_start(a->peer_link, err, errlen))
+		return -EINVAL;
+	log_info("analyzer: replicating to %zu peer analyzer(s)", a->n_peers);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -ENOMEM;
+}
+
 int analyzer_start(struct analyzer *a)
 {
-	return graph_service_start(a->gs);
+	int rc = graph_service_start(a->gs);
+	if (rc)
+		return rc;
+	char err[512];
+	if (peering_start(a, err, sizeof(err))) {
+		log_error("analyzer: peering: %s", err);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void analyzer_stop(struct analyzer *a)
 {
 	if (!a)
 		return;
+	/* our peers' links first (their listener is on the graph) */
+	forwarder_stop(a->peer_fwd);
+	ws_client_stop(a->peer_link);
+	forwarder_free(a->peer_fwd);
+	ws_client_free(a->peer_link);
+	free(a->peer_addrs);
 	/* connections first (their close needs the dispatch), then what they fed */
 	graph_service_stop(a->gs);
 	flow_udp_stop(a->udp); /* before the ingest it feeds */
@@ -635,6 +757,7 @@ void analyzer_stop(struct analyzer *a)
 	flow_store_free(a->fs);
 	graph_log_close(a->hl, (int64_t)(time_now_ns() / 1000000));
 	graph_free(a->g);
+	repl_owners_free(a->repl);
 	free(a);
 }
 

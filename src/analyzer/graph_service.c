@@ -13,6 +13,7 @@
 #include "analyzer/graph_service.h"
 #include "analyzer/graph_writer.h"
 #include "analyzer/metrics.h"
+#include "analyzer/replication.h"
 #include "analyzer/rest.h"
 #include "analyzer/rest_pcap.h"
 #include "analyzer/sub_filter.h"
@@ -23,7 +24,7 @@
 #include "wire/graph_msg.h"
 #include "wire/struct_msg.h"
 
-enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB };
+enum peer_kind { PEER_AGENT = 1, PEER_PUBLISHER, PEER_SUBSCRIBER, PEER_PUBSUB, PEER_REPLICA };
 
 /* A serialised message shared by every subscriber queue it sits in; refs
  * guarded by analyzer.qlock. buf has HTTP_WS_PRE bytes of headroom first. */
@@ -320,10 +321,13 @@ static json_t *build_status(void *user)
 		graph_writer_stats(a->writer, &ws_);
 
 	json_t *agents = json_object(), *pubs = json_object(), *subs = json_object();
+	json_t *incomers = json_object();
 	pthread_mutex_lock(&a->qlock);
 	for (struct peer *p = a->peers; p; p = p->next) {
 		if (p->kind == PEER_AGENT)
 			status_add(agents, a, p);
+		if (p->kind == PEER_REPLICA)
+			status_add(incomers, a, p);
 		if (p->kind == PEER_PUBLISHER || p->kind == PEER_PUBSUB)
 			status_add(pubs, a, p);
 		if (p->kind == PEER_SUBSCRIBER || p->kind == PEER_PUBSUB)
@@ -346,9 +350,9 @@ static json_t *build_status(void *user)
 	    (json_int_t)ws_.waiting_readers);
 
 	json_t *s = json_pack(
-	    "{s:o, s:{s:{}, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
+	    "{s:o, s:{s:o, s:{}}, s:o, s:o, s:{s:b}, s:{s:b}, s:{}, "
 	    "s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}",
-	    "Agents", agents, "Peers", "Incomers", "Outgoers", "Publishers", pubs, "Subscribers",
+	    "Agents", agents, "Peers", "Incomers", incomers, "Outgoers", "Publishers", pubs, "Subscribers",
 	    subs, "Alerts", "IsMaster", 1, "Captures", "IsMaster", 1, "Probes", "Topology", "Nodes",
 	    (json_int_t)gs.nodes, "Edges", (json_int_t)gs.edges, "HistoryRevisions",
 	    (json_int_t)gs.history_revisions, "HistoryBytes", (json_int_t)gs.history_bytes,
@@ -357,6 +361,9 @@ static json_t *build_status(void *user)
 	    "WebSocket", ws, "GraphWriter", writer);
 	if (s)
 		http_server_status(a->srv, s);
+	if (s && a->o.repl) /* replication.h: who owns what */
+		json_object_set_new(json_object_get(s, "Peers"), "Replication",
+		                    repl_status(a->o.repl));
 	if (s && a->o.status)
 		a->o.status(a->o.user, s);
 	return s;
@@ -622,7 +629,9 @@ static void writer_items(struct graph_service *a)
 static int ws_check(void *svc, int kind, struct http_ws_req *r, char *why, size_t whylen)
 {
 	char host[128], proto[32];
-	const char *path = kind == PEER_AGENT ? "/ws/agent/topology" : "/ws/publisher";
+	const char *path = kind == PEER_AGENT     ? "/ws/agent/topology"
+	                   : kind == PEER_REPLICA ? "/ws/replication"
+	                                          : "/ws/publisher";
 	if (!http_ws_req_header(r, "X-Host-ID", host, sizeof(host)) && kind != PEER_SUBSCRIBER &&
 	    kind != PEER_PUBSUB) {
 		snprintf(why, whylen, "%.200s needs the X-Host-ID header", path);
@@ -677,6 +686,34 @@ static int ws_admit_agent(void *svc, int kind, struct http_ws_req *r, char *why,
 	return 409;
 }
 
+/* A peer analyzer on /ws/replication: not ourselves (an `analyzers:` list names every
+ * analyzer, this one too), and one connection per peer (Skydive's "already connected"). */
+static int ws_admit_replica(void *svc, int kind, struct http_ws_req *r, char *why,
+                            size_t whylen)
+{
+	(void)kind;
+	struct graph_service *a = svc;
+	char host[128];
+	int dup = 0;
+	if (!http_ws_req_header(r, "X-Host-ID", host, sizeof(host)))
+		return 0;
+	if (!strcmp(host, a->host_id)) {
+		snprintf(why, whylen, "connected to itself: host ID %.128s is this analyzer's", host);
+		return 409;
+	}
+	pthread_mutex_lock(&a->qlock);
+	for (struct peer *p = a->peers; p; p = p->next)
+		dup = dup || (p->kind == PEER_REPLICA && !strcmp(p->host_id, host));
+	pthread_mutex_unlock(&a->qlock);
+	if (!dup)
+		return 0;
+	snprintf(why, whylen,
+	         "analyzer %.128s is already connected for replication (give each analyzer its "
+	         "own host_id)",
+	         host);
+	return 409;
+}
+
 static int ws_open(void *svc, struct http_ws *ws, int kind, void **user)
 {
 	struct graph_service *a = svc;
@@ -703,8 +740,10 @@ static int ws_open(void *svc, struct http_ws *ws, int kind, void **user)
 	if (p->protobuf)
 		http_ws_set_binary(ws, 1);
 	/* Agents' elements go with the agent; publishers' only when asked. */
-	p->delete_on_disconnect =
-	    p->kind == PEER_AGENT || !strcasecmp(policy, "DeleteOnDisconnect");
+	p->delete_on_disconnect = p->kind == PEER_AGENT ||
+	                          (p->kind != PEER_REPLICA && !strcasecmp(policy, "DeleteOnDisconnect"));
+	if (p->kind == PEER_REPLICA) /* its elements: replication.h's rules */
+		snprintf(p->client_type, sizeof(p->client_type), "analyzer");
 	snprintf(p->remote, sizeof(p->remote), "%s", info->remote);
 	p->remote_port = info->remote_port;
 	if (!have_host) /* a browser subscriber: its address, as Go's RemoteAddr */
@@ -742,6 +781,8 @@ static int ws_open(void *svc, struct http_ws *ws, int kind, void **user)
 		pthread_mutex_unlock(&a->qlock);
 		if (p->kind == PEER_AGENT && a->o.agent_up)
 			a->o.agent_up(a->o.user, p->host_id);
+		if (p->kind == PEER_REPLICA)
+			repl_peer_up(a->o.repl, p->host_id, p->remote);
 	}
 	log_info("api: %s %s connected to %s from %s:%d", p->client_type, p->host_id, info->path,
 	         p->remote, p->remote_port);
@@ -767,7 +808,12 @@ static void ws_close(void *svc, struct http_ws *ws, void *user)
 	pthread_mutex_unlock(&a->qlock);
 	if (p->kind == PEER_AGENT && a->o.agent_down)
 		a->o.agent_down(a->o.user, p->host_id);
-	if (shared && p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER) {
+	if (p->kind == PEER_REPLICA) {
+		repl_peer_down(a->o.repl, p->host_id, util_mono_ms());
+		log_info("api: peer analyzer %s disconnected; its elements are kept %lld s for its "
+		         "agents to reconnect elsewhere (analyzer.replication.expire)",
+		         p->host_id, (long long)(a->o.repl_expire_ms / 1000));
+	} else if (shared && p->delete_on_disconnect && p->kind != PEER_SUBSCRIBER) {
 		/* a stale connection's close must not remove what the live one sent */
 		log_info("api: %s %s disconnected; its elements are kept: another connection of "
 		         "origin %s is connected",
@@ -805,7 +851,8 @@ static int ws_message(void *svc, struct http_ws *ws, void *user, struct http_ws_
 		struct graph_msg_source src = {
 		    .host = p->host_id, .origin = p->origin, .force_host = p->kind == PEER_AGENT};
 		int flags = (p->kind == PEER_AGENT && a->o.agent_reply ? GRAPH_WRITER_BOUNCE : 0) |
-		            (p->protobuf ? GRAPH_WRITER_PROTOBUF : 0);
+		            (p->protobuf ? GRAPH_WRITER_PROTOBUF : 0) |
+		            (p->kind == PEER_REPLICA ? GRAPH_WRITER_REPLICA : 0);
 		int rc = graph_writer_submit(a->writer, p->id, &src, flags, text, len);
 		if (rc == -ENOBUFS) {
 			a->writer_resyncs++;
@@ -1083,7 +1130,7 @@ static int routes_fill(struct graph_service *a)
 	for (const struct http_ws_endpoint *e = a->o.endpoints; e && e->path; e++)
 		ne++;
 	a->routes = calloc(nr + 5, sizeof(*a->routes));
-	a->endpoints = calloc(ne + 5, sizeof(*a->endpoints));
+	a->endpoints = calloc(ne + 6, sizeof(*a->endpoints));
 	if (!a->routes || !a->endpoints)
 		return -1;
 	struct http_route *r = a->routes;
@@ -1114,22 +1161,51 @@ static int routes_fill(struct graph_service *a)
 	} eps[] = {{"/ws/agent/topology", PEER_AGENT},
 	           {"/ws/publisher", PEER_PUBLISHER},
 	           {"/ws/subscriber", PEER_SUBSCRIBER},
-	           {"/ws/pubsub", PEER_PUBSUB}};
+	           {"/ws/pubsub", PEER_PUBSUB},
+	           {"/ws/replication", PEER_REPLICA}};
 	struct http_ws_endpoint *e = a->endpoints;
-	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++)
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		if (eps[i].kind == PEER_REPLICA && !a->o.repl)
+			continue; /* the agent's own API has no peers */
 		*e++ = (struct http_ws_endpoint){.path = eps[i].path,
 		                                 .kind = eps[i].kind,
 		                                 .user = a,
 		                                 .check = ws_check,
 		                                 .admit = eps[i].kind == PEER_AGENT ? ws_admit_agent
-		                                                                    : NULL,
+		                                          : eps[i].kind == PEER_REPLICA
+		                                              ? ws_admit_replica
+		                                              : NULL,
 		                                 .open = ws_open,
 		                                 .message = ws_message,
 		                                 .writeable = ws_writeable,
 		                                 .close = ws_close};
+	}
 	for (size_t i = 0; i < ne; i++)
 		*e++ = a->o.endpoints[i];
 	return 0;
+}
+
+/* Every second on the loop: the origins of peers gone for analyzer.replication.expire
+ * are removed, on the writer (if still theirs then). */
+static void repl_tick(void *user)
+{
+	struct graph_service *a = user;
+	json_t *gone = repl_expire(a->o.repl, util_mono_ms(), a->o.repl_expire_ms);
+	const char *peer;
+	json_t *origins;
+	json_object_foreach(gone, peer, origins)
+	{
+		size_t i;
+		json_t *o;
+		log_info("api: peer analyzer %s did not come back in %lld s: removing the %zu origins "
+		         "it replicated that no one took over",
+		         peer, (long long)(a->o.repl_expire_ms / 1000), json_array_size(origins));
+		json_array_foreach(origins, i, o)
+		if (graph_writer_delete_replica(a->writer, json_string_value(o), peer))
+			log_error("api: out of memory: the elements of %s are kept",
+			          json_string_value(o));
+	}
+	json_decref(gone);
 }
 
 struct graph_service *graph_service_new(struct config *cfg, struct graph *g,
@@ -1190,7 +1266,10 @@ struct graph_service *graph_service_new(struct config *cfg, struct graph *g,
 	                             err, errlen);
 	if (!a->writer)
 		goto fail;
-	if (http_server_every(a->srv, 50, sub_tick, a)) {
+	if (o->repl)
+		graph_writer_set_owners(a->writer, o->repl);
+	if (http_server_every(a->srv, 50, sub_tick, a) ||
+	    (o->repl && http_server_every(a->srv, 1000, repl_tick, a))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

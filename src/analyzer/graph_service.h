@@ -1,6 +1,7 @@
 /* graph_service.h - one graph served on the HTTP server (http/server.h): REST /api,
  * /api/status, /api/topology (Gremlin), /api/pcap, /api/config (rest.h), and the
- * WebSocket endpoints /ws/agent/topology, /ws/publisher, /ws/pubsub and /ws/subscriber,
+ * WebSocket endpoints /ws/agent/topology, /ws/publisher, /ws/pubsub, /ws/subscriber and
+ * /ws/replication (peer analyzers, replication.h),
  * with the graph writer, subscribers' queues and filters. The agent's own API
  * (`skydive agent`, service "agent") is this alone; the analyzer (analyzer.h) adds its
  * captures, their dispatch and flow ingest through the routes, endpoints and hooks of
@@ -82,6 +83,11 @@ struct graph_service_opts {
 	/* Adds the caller's sections to GET /api/status (after the graph's and the
 	 * server's). */
 	graph_service_status_fn status;
+	/* Peering (replication.h): the ownership table, borrowed (it must outlive the
+	 * service); with it /ws/replication is served and "Peers" is in /api/status. NULL:
+	 * neither (the agent's API). repl_expire_ms: analyzer.replication.expire. */
+	struct repl_owners *repl;
+	int64_t repl_expire_ms;
 	/* Adds the caller's metrics to GET /metrics (after the graph's and the server's),
 	 * on the loop (metrics.h). */
 	void (*metrics)(void *user, struct buf *b);

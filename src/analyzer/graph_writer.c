@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analyzer/replication.h"
 #include "common/log.h"
 #include "wire/struct_msg.h"
 
@@ -48,7 +49,20 @@ struct graph_writer {
 	char bounce_ns[32];
 	graph_writer_wake_fn wake;
 	void *user;
+	struct repl_owners *owners; /* peering (replication.h); NULL: none */
 };
+
+/* A peer's message being applied (graph_msg_source.accept). */
+struct replica_ctx {
+	struct repl_owners *owners;
+	const char *peer;
+};
+
+static int replica_accept(void *user, const char *origin, int claim)
+{
+	const struct replica_ctx *c = user;
+	return repl_accept(c->owners, c->peer, origin, claim);
+}
 
 static int64_t now_ms(void)
 {
@@ -140,14 +154,60 @@ static int prepare(struct graph_writer *w, struct gw_job *j)
 static void apply(struct graph_writer *w, struct gw_job *j, int *wake)
 {
 	char err[512] = "";
+	if (j->del == 2) { /* a gone peer's origin, if still its own (replication.h) */
+		if (!w->owners || !repl_owner_is(w->owners, j->origin, j->host))
+			return;
+		int n = graph_delete_by_host(w->g, j->origin, 1, now_ms());
+		repl_forget(w->owners, j->origin, j->host);
+		log_info("api: peer analyzer %s gone: %d elements of %s removed", j->host, n,
+		         j->origin);
+		return;
+	}
 	if (j->del) {
+		if (w->owners && !repl_release_here(w->owners, j->origin)) {
+			log_info("api: %s disconnected; its elements are kept: a peer analyzer "
+			         "replicates %s",
+			         j->host, j->origin);
+			return;
+		}
 		int n = graph_delete_by_host(w->g, j->origin, 1, now_ms());
 		log_info("api: %s disconnected; %d of its elements removed", j->host, n);
 		return;
 	}
 	struct graph_msg_source src = {.host = j->host, .origin = j->origin,
 	                               .force_host = j->force_host};
+	struct replica_ctx rc_ = {.owners = w->owners, .peer = j->host};
+	const char *type = json_string_value(json_object_get(j->msg, "Type"));
+	int sync = type &&
+	           (!strcmp(type, "Sync") || !strcmp(type, "SyncReply") ||
+	            !strcmp(type, "SyncRequest")) &&
+	           json_is_array(json_object_get(json_object_get(j->msg, "Obj"), "Nodes"));
+	if ((j->flags & GRAPH_WRITER_REPLICA) && w->owners) {
+		src.accept = replica_accept;
+		src.accept_user = &rc_;
+		if (sync)
+			repl_sync_begin(w->owners, j->host);
+	} else if (w->owners && !(j->flags & GRAPH_WRITER_REPLICA)) {
+		const char *ns = json_string_value(json_object_get(j->msg, "Namespace"));
+		/* before it is applied: its changes are ours to send on (replication.h) */
+		if (!ns || !strcmp(ns, GRAPH_MSG_NAMESPACE))
+			repl_mark_here(w->owners, j->origin);
+	}
 	int rc = graph_msg_apply(w->g, j->msg, &src, now_ms(), err, sizeof(err));
+	if (src.accept && sync) {
+		/* the origins the peer no longer carries */
+		json_t *gone = repl_sync_end(w->owners, j->host);
+		size_t i;
+		json_t *o;
+		json_array_foreach(gone, i, o)
+		{
+			int n = graph_delete_by_host(w->g, json_string_value(o), 1, now_ms());
+			repl_forget(w->owners, json_string_value(o), j->host);
+			log_info("api: peer analyzer %s no longer has %s: %d elements removed",
+			         j->host, json_string_value(o), n);
+		}
+		json_decref(gone);
+	}
 	if (rc == GRAPH_MSG_SYNC_REQUEST) {
 		*wake |= item_push(w, j, 1);
 	} else if (rc < 0) {
@@ -319,6 +379,25 @@ int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const
 	enqueue(w, j);
 	pthread_mutex_unlock(&w->mu);
 	return 0;
+}
+
+int graph_writer_delete_replica(struct graph_writer *w, const char *origin, const char *peer)
+{
+	struct gw_job *j = job_new(0, peer, origin);
+	if (!j)
+		return -ENOMEM;
+	j->del = 2;
+	pthread_mutex_lock(&w->mu);
+	enqueue(w, j);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+void graph_writer_set_owners(struct graph_writer *w, struct repl_owners *owners)
+{
+	pthread_mutex_lock(&w->mu);
+	w->owners = owners;
+	pthread_mutex_unlock(&w->mu);
 }
 
 int graph_writer_barrier(struct graph_writer *w, uint64_t peer)

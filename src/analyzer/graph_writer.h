@@ -48,6 +48,8 @@ struct graph_writer *graph_writer_new(struct graph *g, size_t max_msgs, size_t m
                                  * its SyncRequests come back */
 #define GRAPH_WRITER_PROTOBUF 4 /* text is a binary StructMessage (struct_msg.h: Skydive
                                  * agents with X-Client-Protocol: protobuf) */
+#define GRAPH_WRITER_REPLICA  8 /* a peer analyzer's message (/ws/replication): src->host
+                                 * is the peer's host ID; applied by replication.h's rules */
 
 /* Queues one message (text, or a StructMessage with GRAPH_WRITER_PROTOBUF) of sender peer (an id the loop knows it by); text is stolen
  * (freed by the writer, also on error). src's strings are copied. 0, or -ENOBUFS when the
@@ -60,6 +62,14 @@ int graph_writer_barrier(struct graph_writer *w, uint64_t peer);
 /* Queues the removal of every element of origin (graph_delete_by_host, by Origin), after
  * the messages already queued; never refused for the bound. 0 or -ENOMEM. */
 int graph_writer_delete_origin(struct graph_writer *w, const char *origin, const char *who);
+/* With peering: queues the removal of origin's elements if peer still owns it when the
+ * job runs (a gone peer's, replication.h repl_expire). 0 or -ENOMEM. */
+int graph_writer_delete_replica(struct graph_writer *w, const char *origin, const char *peer);
+/* Peering: the ownership table the writer keeps (borrowed; before any message). With
+ * it, a direct sender's messages make their origin ours, and graph_writer_delete_origin
+ * leaves an origin a peer owns. */
+struct repl_owners;
+void graph_writer_set_owners(struct graph_writer *w, struct repl_owners *owners);
 
 /* What came back: the parsed message (owned by the item) of sender peer. */
 struct graph_writer_item {

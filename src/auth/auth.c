@@ -583,7 +583,7 @@ int auth_check_ws(struct auth *a, const char *path, const struct auth_creds *c, 
                   struct auth_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	int cluster = !strncmp(path, "/ws/agent/", 10);
+	int cluster = !strncmp(path, "/ws/agent/", 10) || !strcmp(path, "/ws/replication");
 	char what[300];
 	snprintf(what, sizeof(what), "WebSocket %.200s", path);
 	if (authenticate(a, cluster ? &a->cluster : &a->api, cluster, c, now_ms, what, v))

@@ -239,6 +239,7 @@ int cmd_agent(int argc, char **argv)
 						.listen_key = "agent.listen",
 						.listen_default = "127.0.0.1:8081",
 						.user = &mctx,
+						.status = agent_status_hook,
 						.metrics = agent_metrics};
 		api = graph_service_new(cfg, agent_graph(a), &go, err, sizeof(err));
 		if (!api) {

@@ -44,14 +44,7 @@ static int allinone_flag(int opt, const char *arg, void *user)
 /* Adds the in-process agent's counters to GET /api/status. */
 static void status_hook(void *user, json_t *status)
 {
-	struct agent_stats st;
-	agent_get_stats(user, &st);
-	json_object_set_new(status, "Agent",
-			    json_pack("{sI sI sI sI sI sI}", "Connected", (json_int_t)st.connected,
-				      "Sent", (json_int_t)st.sent, "Dropped",
-				      (json_int_t)st.dropped, "Syncs", (json_int_t)st.syncs,
-				      "FlowMessagesSent", (json_int_t)st.flow_msgs_sent,
-				      "FlowMessagesDropped", (json_int_t)st.flow_msgs_dropped));
+	json_object_set_new(status, "Agent", agent_status(user));
 }
 
 int cmd_allinone(int argc, char **argv)

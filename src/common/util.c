@@ -183,3 +183,10 @@ int util_write_file_atomic(const char *path, const void *data, size_t len, const
 	}
 	return 0;
 }
+
+int64_t util_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -12,6 +12,8 @@
 int fmt_hex_u64(char *buf, uint64_t v);
 /* ms since the epoch as RFC 3339 UTC with milliseconds: 2026-01-02T15:04:05.123Z. */
 void fmt_rfc3339_ms(char *buf, size_t len, int64_t ms);
+/* ms of CLOCK_MONOTONIC (intervals, deadlines). */
+int64_t util_mono_ms(void);
 /* "aa:bb:cc:dd:ee:ff" into buf[18]. */
 void fmt_mac(char *buf, const uint8_t mac[6]);
 /* Parses "aa:bb:cc:dd:ee:ff" (either case) into out; 0, or -EINVAL (out

@@ -60,6 +60,7 @@ static const struct {
     {"analyzer.storage.max_bytes", KEY_LEAF},
     {"analyzer.storage.segment_duration", KEY_LEAF},
     {"analyzer.flow.backend", KEY_LEAF},
+    {"analyzer.replication.expire", KEY_LEAF},
     {"analyzer.flow.max_buffer_size", KEY_LEAF},
     {"analyzer.flow.max_age", KEY_LEAF},
     {"analyzer.flow.max_flows", KEY_LEAF},

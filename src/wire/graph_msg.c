@@ -66,6 +66,20 @@ static const char *elem_host(const json_t *obj, const struct graph_msg_source *s
 	return (src->force_host || !h || !*h) ? src->host : h;
 }
 
+/* The Origin an element gets: the sender's, or with replication the element's own. */
+static const char *elem_origin(const json_t *obj, const struct graph_msg_source *src)
+{
+	const char *o = src->accept ? json_string_value(json_object_get(obj, "Origin")) : NULL;
+	return o && *o ? o : src->origin;
+}
+
+/* Replication: whether this element of a peer's message is applied (1), or left (0). */
+static int accepted(const json_t *obj, const struct graph_msg_source *src, int claim)
+{
+	const char *o = elem_origin(obj, src);
+	return !src->accept || src->accept(src->accept_user, o ? o : "", claim);
+}
+
 /* Added and Updated both end with the element present with this metadata,
  * so a message replayed or received out of order still converges. */
 static int node_upsert(struct graph *g, const json_t *obj, const struct graph_msg_source *src,
@@ -74,9 +88,11 @@ static int node_upsert(struct graph *g, const json_t *obj, const struct graph_ms
 	const char *id = elem_id(obj, err, errlen, "node");
 	if (!id)
 		return -EINVAL;
+	if (!accepted(obj, src, add_first))
+		return 0;
 	int rc;
 	if (add_first) {
-		rc = graph_node_add(g, id, elem_metadata(obj), elem_host(obj, src), src->origin,
+		rc = graph_node_add(g, id, elem_metadata(obj), elem_host(obj, src), elem_origin(obj, src),
 		                    now);
 		if (rc == -EEXIST)
 			rc = graph_node_set_metadata(g, id, elem_metadata(obj), now);
@@ -84,7 +100,7 @@ static int node_upsert(struct graph *g, const json_t *obj, const struct graph_ms
 		rc = graph_node_set_metadata(g, id, elem_metadata(obj), now);
 		if (rc == -ENOENT)
 			rc = graph_node_add(g, id, elem_metadata(obj), elem_host(obj, src),
-			                    src->origin, now);
+			                    elem_origin(obj, src), now);
 	}
 	if (rc < 0 && rc != -ENOMEM)
 		snprintf(err, errlen, "node %s: %s", id, strerror(-rc));
@@ -97,6 +113,8 @@ static int edge_upsert(struct graph *g, const json_t *obj, const struct graph_ms
 	const char *id = elem_id(obj, err, errlen, "edge");
 	if (!id)
 		return -EINVAL;
+	if (!accepted(obj, src, add_first))
+		return 0;
 	const char *parent = json_string_value(json_object_get(obj, "Parent"));
 	const char *child = json_string_value(json_object_get(obj, "Child"));
 	int rc = -ENOENT;
@@ -108,7 +126,7 @@ static int edge_upsert(struct graph *g, const json_t *obj, const struct graph_ms
 			return -EINVAL;
 		}
 		rc = graph_edge_add(g, id, parent, child, elem_metadata(obj), elem_host(obj, src),
-		                    src->origin, now);
+		                    elem_origin(obj, src), now);
 		if (rc == -EEXIST)
 			rc = graph_edge_set_metadata(g, id, elem_metadata(obj), now);
 		if (rc == -ENOENT) {
@@ -136,7 +154,8 @@ static int op_is_delete(const json_t *op)
  * update to subscribers): a cost linear in the ops, where a revision per op made a
  * 200,000-op message quadratic (issue 9). Their count is bounded too, since even
  * linear work of that size runs on the event loop. */
-static int partial_update(struct graph *g, const json_t *obj, int is_edge, int64_t now, char *err,
+static int partial_update(struct graph *g, const json_t *obj, int is_edge,
+                          const struct graph_msg_source *src, int64_t now, char *err,
                           size_t errlen)
 {
 	const char *id = elem_id(obj, err, errlen, is_edge ? "edge" : "node");
@@ -164,6 +183,10 @@ static int partial_update(struct graph *g, const json_t *obj, int is_edge, int64
 	} else {
 		const struct graph_node *gn = graph_view_node_get(v, id);
 		e = gn ? &gn->e : NULL;
+	}
+	if (e && src->accept && !src->accept(src->accept_user, e->origin ? e->origin : "", 0)) {
+		graph_view_free(v);
+		return 0;
 	}
 	json_t *md = e ? json_deep_copy(e->metadata) : NULL;
 	graph_view_free(v);
@@ -202,7 +225,28 @@ static int sync_graph(struct graph *g, const json_t *obj, const struct graph_msg
 	size_t i;
 	json_t *it;
 	char e[256];
-	graph_delete_by_host(g, src->origin, 1, now);
+	if (src->accept) {
+		/* Each origin the peer carries (and we take from it) is replaced whole. */
+		json_t *seen = json_object();
+		if (!seen)
+			return -ENOMEM;
+		for (int k = 0; k < 2; k++)
+			json_array_foreach(k ? edges : nodes, i, it)
+			{
+				const char *o = elem_origin(it, src);
+				if (!o)
+					o = "";
+				if (json_object_get(seen, o))
+					continue;
+				int take = src->accept(src->accept_user, o, 1);
+				json_object_set_new(seen, o, json_boolean(take));
+				if (take)
+					graph_delete_by_host(g, o, 1, now);
+			}
+		json_decref(seen);
+	} else {
+		graph_delete_by_host(g, src->origin, 1, now);
+	}
 	/* Apply everything that can be applied; report the first failure. */
 	json_array_foreach(nodes, i, it)
 	{
@@ -259,12 +303,14 @@ int graph_msg_apply(struct graph *g, const json_t *msg, const struct graph_msg_s
 		const char *id = elem_id(obj, err, errlen, type[0] == 'N' ? "node" : "edge");
 		if (!id)
 			return -EINVAL;
+		if (!accepted(obj, src, 0))
+			return GRAPH_MSG_APPLIED;
 		rc = type[0] == 'N' ? graph_node_delete(g, id, now_ms)
 		                    : graph_edge_delete(g, id, now_ms);
 		if (rc == -ENOENT) /* already gone: deleting is idempotent */
 			rc = 0;
 	} else if (!strcmp(type, "NodePartiallyUpdated") || !strcmp(type, "EdgePartiallyUpdated")) {
-		rc = partial_update(g, obj, type[0] == 'E', now_ms, err, errlen);
+		rc = partial_update(g, obj, type[0] == 'E', src, now_ms, err, errlen);
 	} else {
 		return GRAPH_MSG_IGNORED;
 	}

@@ -22,6 +22,13 @@ struct graph_msg_source {
 	const char *host;
 	const char *origin;
 	int force_host; /* agents: Host is always the agent's X-Host-ID */
+	/* Replication (a peer analyzer's messages, analyzer/replication.h): each element
+	 * keeps its own Host and Origin, and is applied only if accept(user, origin, claim)
+	 * says so (claim: an Added or a Sync, which may take an origin over from another
+	 * peer). A Sync then replaces, for each origin it carries that accept allows, the
+	 * elements of that origin (not those of src->origin). NULL: a direct sender. */
+	int (*accept)(void *user, const char *origin, int claim);
+	void *accept_user;
 };
 
 enum graph_msg_result {

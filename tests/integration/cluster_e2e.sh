@@ -73,6 +73,7 @@ pids+=("$(cat "$tmp/ch.pid")")
 ok "etcd-and-clickhouse (in the analyzers' namespace)"
 
 cat >"$tmp/an.yml" <<EOF
+analyzers: [127.0.0.1:8082, 127.0.0.1:8083] # peers: each replicates its agents' topology
 etcd:
   servers: [http://127.0.0.1:$EC]
   client_timeout: 2
