@@ -39,7 +39,8 @@ struct analyzer {
 	struct repl_owners *repl;     /* peering: who owns each origin (replication.h) */
 	struct ws_client *peer_link;  /* peering: our connections to the other analyzers */
 	struct forwarder *peer_fwd;   /* what we own, to each of them (/ws/replication) */
-	const char **peer_addrs;
+	json_t *peer_list;            /* `analyzers:` */
+	const char **peer_addrs;      /* the other analyzers in it (strings of peer_list) */
 	size_t n_peers;
 	struct graph *g;
 	struct graph_log *hl;         /* the topology history on disk; NULL: not kept */
@@ -652,15 +653,19 @@ static int is_self(const struct analyzer *a, const char *addr)
  * (analyzer/server.go: its ReplicationPeers are config.GetAnalyzerServiceAddresses()). */
 static int peering_start(struct analyzer *a, char *err, size_t errlen)
 {
-	const json_t *list = config_get_json(a->cfg, "analyzers");
-	size_t n = json_array_size(list);
-	if (!n)
+	/* the file's or SKYDIVE_ANALYZERS; the built-in default (the agents' 127.0.0.1:8082)
+	 * names no peer: an analyzer on another port must not peer with whatever listens
+	 * there */
+	a->peer_list = config_get_list(a->cfg, "analyzers", NULL);
+	size_t n = json_array_size(a->peer_list);
+	if (!n || (n == 1 && !strcmp(json_string_value(json_array_get(a->peer_list, 0)) ?: "",
+	                             "127.0.0.1:8082")))
 		return 0;
 	a->peer_addrs = calloc(n, sizeof(*a->peer_addrs));
 	if (!a->peer_addrs)
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
-		const char *s = json_string_value(json_array_get(list, i));
+		const char *s = json_string_value(json_array_get(a->peer_list, i));
 		if (s && *s && !is_self(a, s))
 			a->peer_addrs[a->n_peers++] = s;
 	}
@@ -736,6 +741,7 @@ void analyzer_stop(struct analyzer *a)
 	forwarder_free(a->peer_fwd);
 	ws_client_free(a->peer_link);
 	free(a->peer_addrs);
+	json_decref(a->peer_list);
 	/* connections first (their close needs the dispatch), then what they fed */
 	graph_service_stop(a->gs);
 	flow_udp_stop(a->udp); /* before the ingest it feeds */
