@@ -69,7 +69,7 @@ struct agent_opts {
 	struct tls_client_conf tls;	 /* links to the analyzers: wss when tls.on */
 	/* Authorization header value of both analyzer links ("Basic <base64>", from
 	 * agent.auth.cluster.username/password, Skydive's keys); "" = none */
-	char cluster_auth[700];
+	char cluster_auth[700]; /* BASE64_BASIC_AUTH_MAX */
 };
 
 struct agent;

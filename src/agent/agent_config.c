@@ -293,19 +293,10 @@ int agent_config_load(struct agent_config *ac, const struct config *cfg, char *e
 	 * analyzer WebSockets; checked by the analyzer's cluster backend (auth.h) */
 	const char *cu = config_get_string(cfg, "agent.auth.cluster.username", NULL);
 	const char *cp = config_get_string(cfg, "agent.auth.cluster.password", "");
-	if (cu && *cu) {
-		char cred[512];
-		int cn = snprintf(cred, sizeof(cred), "%s:%s", cu, cp);
-		if (cn < 0 || (size_t)cn >= sizeof(cred) || strchr(cu, ':')) {
-			snprintf(err, errlen, "agent.auth.cluster.username/password: %s",
-				 strchr(cu, ':') ? "the user name may not hold ':'"
-						 : "longer than 511 bytes together");
-			agent_config_free(ac);
-			return -EINVAL;
-		}
-		memcpy(o->cluster_auth, "Basic ", 6);
-		base64_encode(o->cluster_auth + 6, cred, (size_t)cn);
-		explicit_bzero(cred, sizeof(cred));
+	if (cu && *cu && base64_basic_auth(o->cluster_auth, cu, cp, "agent.auth.cluster", err,
+					   errlen)) {
+		agent_config_free(ac);
+		return -EINVAL;
 	}
 
 	const char *mu = config_get_string(cfg, "agent.topology.netlink.metrics_update", "30");

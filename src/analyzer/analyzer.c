@@ -675,21 +675,11 @@ static int peering_start(struct analyzer *a, char *err, size_t errlen)
 	if (tls_client_conf_load(&tls, a->cfg, err, errlen))
 		return -EINVAL;
 	/* with the cluster credentials the peers' cluster backend checks (auth.h) */
-	char authz[700] = "";
+	char authz[BASE64_BASIC_AUTH_MAX] = "";
 	const char *cu = config_get_string(a->cfg, "analyzer.auth.cluster.username", NULL);
 	const char *cp = config_get_string(a->cfg, "analyzer.auth.cluster.password", "");
-	if (cu && *cu) {
-		char cred[512];
-		int cn = snprintf(cred, sizeof(cred), "%s:%s", cu, cp);
-		if (cn < 0 || (size_t)cn >= sizeof(cred)) {
-			snprintf(err, errlen, "analyzer.auth.cluster.username/password: longer than "
-			                      "511 bytes together");
-			return -EINVAL;
-		}
-		memcpy(authz, "Basic ", 6);
-		base64_encode(authz + 6, cred, (size_t)cn);
-		explicit_bzero(cred, sizeof(cred));
-	}
+	if (cu && *cu && base64_basic_auth(authz, cu, cp, "analyzer.auth.cluster", err, errlen))
+		return -EINVAL;
 	struct ws_client_opts lo = {.host_id = config_get_string(a->cfg, "host_id", "localhost"),
 	                            .tls = &tls,
 	                            .authorization = authz[0] ? authz : NULL,

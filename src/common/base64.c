@@ -1,4 +1,6 @@
 /* base64.c - RFC 4648 base64 encoding and decoding. */
+#include <string.h>
+#include <stdio.h>
 #include "common/base64.h"
 
 #include <errno.h>
@@ -67,4 +69,22 @@ long base64_decode(uint8_t *out, size_t outcap, const char *in, size_t inlen, in
 		}
 	}
 	return (long)n;
+}
+
+int base64_basic_auth(char out[BASE64_BASIC_AUTH_MAX], const char *user, const char *password,
+                      const char *keys, char *err, size_t errlen)
+{
+	char cred[512];
+	int cn = snprintf(cred, sizeof(cred), "%s:%s", user, password ? password : "");
+	if (cn < 0 || (size_t)cn >= sizeof(cred) || strchr(user, ':')) {
+		snprintf(err, errlen, "%s.username/password: %s", keys,
+		         strchr(user, ':') ? "the user name may not hold ':'"
+		                           : "longer than 511 bytes together");
+		explicit_bzero(cred, sizeof(cred));
+		return -1;
+	}
+	memcpy(out, "Basic ", 6);
+	base64_encode(out + 6, cred, (size_t)cn);
+	explicit_bzero(cred, sizeof(cred));
+	return 0;
 }

@@ -19,6 +19,13 @@ size_t base64_encode(char *out, const void *in, size_t n);
  * NULL) gets its length. NULL when out of memory. */
 char *base64_encode_alloc(const void *in, size_t n, size_t *outlen);
 
+/* "Basic <base64 of user:password>" into out (700 bytes hold any accepted pair), for an
+ * Authorization header. 0, or -1 with err naming keys (e.g. "agent.auth.cluster"): a user
+ * with ':' or a pair longer than 511 bytes. */
+#define BASE64_BASIC_AUTH_MAX 700
+int base64_basic_auth(char out[BASE64_BASIC_AUTH_MAX], const char *user, const char *password,
+                      const char *keys, char *err, size_t errlen);
+
 /* base64_decode() flags */
 #define BASE64_URLSAFE 1 /* also accept '-' for '+' and '_' for '/' (RFC 4648 5) */
 
