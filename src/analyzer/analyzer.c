@@ -334,9 +334,9 @@ static int cluster_alert_store(struct analyzer *a, struct res_store *store)
 	return 1;
 }
 
-/* The captures in etcd (a cluster): /capture/<UUID>, every analyzer serving and
- * dispatching the same set (each to its own agents; an agent's Start of a capture it
- * runs already is answered 200, so agents connected to several analyzers run it once). */
+/* The captures in etcd (a cluster): /capture/<UUID>, every analyzer serving the same
+ * set; the holder of Skydive's /elections/ondemand-client-capture dispatches them to the
+ * agents (dispatch.h); agents connect to every analyzer, so the one elected reaches them. */
 static int capture_apply(void *user, enum res_event ev, const char *uuid, const json_t *obj)
 {
 	return capture_res_apply(user, ev, uuid, obj);
@@ -364,17 +364,34 @@ static int cluster_capture_store(struct analyzer *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* After the alerts are loaded: their watch, the election, the registration. */
+/* cluster_master_fn of /elections/ondemand-client-capture: only its holder dispatches. */
+static void capture_master(void *user, int is_master)
+{
+	struct analyzer *a = user;
+	dispatch_set_active(a->dispatch, is_master);
+}
+
+/* dispatch_clustered's ready: the captures read from etcd (a dispatcher elected before
+ * they are would take every running capture for a deleted one). */
+static int captures_synced(void *user)
+{
+	struct analyzer *a = user;
+	return etcd_store_synced(a->capture_store);
+}
+
+/* After the alerts are loaded: their watch, the elections, the registration. */
 static int cluster_begin(struct analyzer *a, char *err, size_t errlen)
 {
 	if (!a->cluster)
 		return 0;
 	alert_res_set_active(a->alerts, 0); /* until elected */
+	dispatch_clustered(a->dispatch, captures_synced, a);
 	int rc = etcd_store_start(a->alert_store, alert_res_registry(a->alerts));
 	struct etcd_store_target ct = {capture_apply, capture_foreach, a->captures};
 	if (!rc)
 		rc = etcd_store_start_target(a->capture_store, &ct);
-	if (!rc && cluster_elect(a->cluster, "alert-server", alert_master, a) < 0)
+	if (!rc && (cluster_elect(a->cluster, "alert-server", alert_master, a) < 0 ||
+	            cluster_elect(a->cluster, "ondemand-client-capture", capture_master, a) < 0))
 		rc = -ENOSPC;
 	char host[256], addr[300];
 	int p;

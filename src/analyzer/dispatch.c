@@ -12,7 +12,11 @@
 #include "common/log.h"
 #include "gremlin/gremlin.h"
 
-#define MAX_STOPS 4096 /* Stop requests awaiting a reply; older ones are forgotten */
+#define MAX_STOPS 4096 /* Stop requests remembered; older ones are forgotten */
+/* A Stop is remembered this long, answered or not: the node's Captures metadata may show
+ * the capture until the agent's update arrives (through the analyzer its topology goes
+ * to), and a dispatcher stopping unwanted captures must not send it twice meanwhile. */
+#define STOP_HOLD_MS 10000
 
 enum pair_state { PAIR_STARTING, PAIR_STARTED, PAIR_ERROR };
 
@@ -30,9 +34,10 @@ struct pair {
 };
 
 struct stop_req {
-	char req[37];
+	char req[37]; /* "" once answered */
 	char cap[37];
 	char *node;
+	int64_t until_ms; /* forgotten after */
 };
 
 struct host_ref {
@@ -47,6 +52,11 @@ struct dispatch {
 	void *user;
 	int graph_listener, cap_listener;
 	atomic_int dirty;
+	atomic_int active; /* elected to dispatch (always 1 outside a cluster) */
+	int mode;          /* active as of the last run */
+	int clustered;     /* dispatch_clustered: unwanted captures on nodes are stopped */
+	int (*ready)(void *);
+	void *ready_user;
 	int64_t last_run_ms;
 
 	struct pair *pairs;
@@ -56,7 +66,7 @@ struct dispatch {
 	struct host_ref *hosts;
 	size_t nhosts, caphosts;
 	json_t *report; /* per capture: skipped/waiting nodes, Ignored, Error */
-	uint64_t runs, starts, stops_sent, send_failed, error_replies, stale_replies,
+	uint64_t runs, starts, stops_sent, orphans, send_failed, error_replies, stale_replies,
 	    stop_errors;
 	uint64_t req_seq;
 };
@@ -145,7 +155,8 @@ static void stop_forget(struct dispatch *d, size_t i)
 	d->nstops--;
 }
 
-static void stop_remember(struct dispatch *d, const char *req, const char *cap, const char *node)
+static void stop_remember(struct dispatch *d, const char *req, const char *cap, const char *node,
+                          int64_t now_ms)
 {
 	if (d->nstops == MAX_STOPS)
 		stop_forget(d, 0);
@@ -160,8 +171,18 @@ static void stop_remember(struct dispatch *d, const char *req, const char *cap, 
 	struct stop_req *s = &d->stops[d->nstops];
 	snprintf(s->req, sizeof(s->req), "%s", req);
 	snprintf(s->cap, sizeof(s->cap), "%s", cap);
+	s->until_ms = now_ms + STOP_HOLD_MS;
 	if ((s->node = strdup(node)))
 		d->nstops++;
+}
+
+/* Whether a Stop of cap on node was sent within STOP_HOLD_MS. */
+static int stop_pending(const struct dispatch *d, const char *cap, const char *node)
+{
+	for (size_t i = 0; i < d->nstops; i++)
+		if (!strcmp(d->stops[i].cap, cap) && !strcmp(d->stops[i].node, node))
+			return 1;
+	return 0;
 }
 
 /* ---- listeners (any thread) ---------------------------------------------- */
@@ -193,6 +214,8 @@ struct dispatch *dispatch_new(struct graph *g, struct capture_res *r, dispatch_s
 	d->user = user;
 	d->cap_listener = -1;
 	atomic_init(&d->dirty, 1);
+	atomic_init(&d->active, 1);
+	d->mode = 1;
 	d->report = json_object();
 	graph_lock(g);
 	d->graph_listener = graph_listener_add(g, on_graph, d);
@@ -268,6 +291,22 @@ void dispatch_agent_down(struct dispatch *d, const char *host)
 	for (size_t i = d->npairs; i-- > 0;)
 		if (!strcmp(d->pairs[i].host, host))
 			pair_remove(d, i);
+	atomic_store(&d->dirty, 1);
+}
+
+void dispatch_clustered(struct dispatch *d, int (*ready)(void *user), void *user)
+{
+	d->clustered = 1;
+	d->ready = ready;
+	d->ready_user = user;
+	atomic_store(&d->active, 0);
+	d->mode = 0;
+	atomic_store(&d->dirty, 1);
+}
+
+void dispatch_set_active(struct dispatch *d, int active)
+{
+	atomic_store(&d->active, active != 0);
 	atomic_store(&d->dirty, 1);
 }
 
@@ -382,9 +421,9 @@ static void set_node_status(json_t *crep, const char *node, const char *fmt, con
 
 /* Evaluates capture c on view v: fills its report, marks existing pairs seen and adds
  * the new ones (to_start). */
-static void eval_capture(struct dispatch *d, const struct graph_view *v,
-                         const struct capture_def *c, size_t capidx, json_t *crep,
-                         int64_t now_ms)
+static int eval_capture(struct dispatch *d, const struct graph_view *v,
+                        const struct capture_def *c, size_t capidx, json_t *crep,
+                        int64_t now_ms)
 {
 	struct gremlin_error ge = {0};
 	struct gremlin_query *q = gremlin_parse(c->gremlin_query, &ge);
@@ -402,7 +441,7 @@ static void eval_capture(struct dispatch *d, const struct graph_view *v,
 			if (!strcmp(d->pairs[i].cap, c->uuid))
 				d->pairs[i].seen = 1;
 		json_decref(res.json);
-		return;
+		return -1;
 	}
 	json_int_t ignored = 0;
 	size_t i;
@@ -433,6 +472,14 @@ static void eval_capture(struct dispatch *d, const struct graph_view *v,
 			                NULL);
 			continue;
 		}
+		if (!d->mode) { /* a follower: what the agent says, or who should start it */
+			char *as = agent_capture_state(md, c->uuid);
+			set_node_status(crep, id, "%s%s",
+			                as ? as : "waiting: started by the analyzer elected to ",
+			                as ? "" : "dispatch (GET /api/status: Cluster.Elections)");
+			free(as);
+			continue;
+		}
 		if (!host_connected(d, host)) {
 			set_node_status(crep, id, "waiting: agent %s not connected%s",
 			                host && *host ? host : "(no Host)", "");
@@ -455,6 +502,77 @@ static void eval_capture(struct dispatch *d, const struct graph_view *v,
 	}
 	json_object_set_new(crep, "Ignored", json_integer(ignored));
 	json_decref(res.json);
+	return 0;
+}
+
+/* A capture a node's Captures metadata shows that the dispatcher does not want there. */
+struct orphan {
+	char cap[37];
+	char *node, *host;
+};
+
+struct orphans {
+	struct orphan *v;
+	size_t n, cap;
+};
+
+/* Whether capture uuid is one of cs, and its evaluation failed (failed[i]). */
+static int cap_known(const struct capture_def *cs, size_t n, const unsigned char *failed,
+                     const char *uuid, int *fail)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(cs[i].uuid, uuid)) {
+			*fail = failed[i];
+			return 1;
+		}
+	return 0;
+}
+
+/* The captures the nodes of v show (an agent's Captures metadata) with no pair here:
+ * deleted, or on a node no longer matching, while no analyzer was dispatching (or
+ * before this one was elected). Skipped: captures whose query failed this run (nothing
+ * is stopped on a failed evaluation), agents not connected here, Stops already sent. */
+static void find_orphans(struct dispatch *d, const struct graph_view *v,
+                         const struct capture_def *cs, size_t ncs, const unsigned char *failed,
+                         struct orphans *out)
+{
+	size_t n = graph_view_node_count(v);
+	for (size_t i = 0; i < n; i++) {
+		const struct graph_node *node = graph_view_node(v, i);
+		json_t *caps = json_object_get(node->e.metadata, "Captures");
+		if (!json_array_size(caps) || !host_connected(d, node->e.host))
+			continue;
+		size_t k;
+		json_t *e;
+		json_array_foreach(caps, k, e)
+		{
+			const char *id = json_string_value(json_object_get(e, "ID"));
+			int fail = 0;
+			if (!id || strlen(id) >= sizeof(out->v->cap) ||
+			    pair_find(d, id, node->e.id) ||
+			    (cap_known(cs, ncs, failed, id, &fail) && fail) ||
+			    stop_pending(d, id, node->e.id))
+				continue;
+			if (out->n == out->cap) {
+				size_t nc = out->cap ? out->cap * 2 : 8;
+				struct orphan *nv = realloc(out->v, nc * sizeof(*nv));
+				if (!nv)
+					return; /* the next run finds the rest */
+				out->v = nv;
+				out->cap = nc;
+			}
+			struct orphan *o = &out->v[out->n];
+			snprintf(o->cap, sizeof(o->cap), "%s", id);
+			o->node = strdup(node->e.id);
+			o->host = strdup(node->e.host);
+			if (!o->node || !o->host) {
+				free(o->node);
+				free(o->host);
+				return;
+			}
+			out->n++;
+		}
+	}
 }
 
 static json_t *ondemand(const char *type, const char *req, const char *node, json_t *resource)
@@ -470,6 +588,7 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 	d->last_run_ms = now_ms;
 	d->runs++;
 	struct caps cs = {0};
+	struct orphans orph = {0};
 	json_t *report = NULL;
 	if (d->r)
 		capture_res_foreach(d->r, copy_cap, &cs);
@@ -478,20 +597,48 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 		atomic_store(&d->dirty, 1);
 		goto out;
 	}
+	int active = atomic_load(&d->active);
+	if (active != d->mode) {
+		/* Elected: start afresh (every wanted pair gets its Start, unwanted captures
+		 * their Stop). Not elected any more: the pairs are the next dispatcher's; the
+		 * captures keep running. */
+		while (d->npairs)
+			pair_remove(d, d->npairs - 1);
+		d->mode = active;
+		log_info("dispatch: %s", active ? "elected to dispatch the captures"
+		                                : "no longer dispatching the captures (another "
+		                                  "analyzer is elected, or etcd cannot tell)");
+	}
+	for (size_t i = d->nstops; i-- > 0;)
+		if (d->stops[i].until_ms <= now_ms)
+			stop_forget(d, i);
 	for (size_t i = 0; i < d->npairs; i++)
 		d->pairs[i].seen = d->pairs[i].to_start = 0;
 
+	unsigned char *failed = calloc(cs.n + 1, 1);
+	if (!failed) {
+		log_error("dispatch: out of memory evaluating the captures; retrying");
+		atomic_store(&d->dirty, 1);
+		goto out;
+	}
 	graph_rdlock(d->g);
 	struct graph_view *v = graph_view_at(d->g, 0, NULL);
 	for (size_t c = 0; v && c < cs.n; c++) {
 		json_t *crep = json_pack("{s:{}}", "Nodes");
-		if (!crep)
+		if (!crep) {
+			failed[c] = 1;
 			continue;
-		eval_capture(d, v, &cs.v[c], c, crep, now_ms);
+		}
+		failed[c] = eval_capture(d, v, &cs.v[c], c, crep, now_ms) != 0;
 		json_object_set_new(report, cs.v[c].uuid, crep);
 	}
+	/* only once the shared capture set is current: one not read yet from etcd would
+	 * make every running capture look deleted */
+	if (v && d->mode && d->clustered && (!d->ready || d->ready(d->ready_user)))
+		find_orphans(d, v, cs.v, cs.n, failed, &orph);
 	graph_view_free(v);
 	graph_unlock(d->g);
+	free(failed);
 	if (!v) {
 		log_error("dispatch: out of memory viewing the graph; retrying");
 		atomic_store(&d->dirty, 1);
@@ -515,7 +662,7 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 			if (m && d->send(d->user, p->host, m) == 0) {
 				d->stops_sent++;
 				sent++;
-				stop_remember(d, req, p->cap, p->node);
+				stop_remember(d, req, p->cap, p->node, now_ms);
 				log_info("dispatch: capture %s stopping on node %s (agent %s)", p->cap,
 				         p->node, p->host);
 			} else {
@@ -526,6 +673,25 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 			}
 		}
 		pair_remove(d, i);
+	}
+	/* Stops of the captures no analyzer wants on their node any more. */
+	for (size_t i = 0; i < orph.n; i++) {
+		struct orphan *o = &orph.v[i];
+		char req[37];
+		req_id(d, req);
+		json_t *m = ondemand("Stop", req, o->node, json_pack("{s:s}", "UUID", o->cap));
+		if (m && d->send(d->user, o->host, m) == 0) {
+			d->stops_sent++;
+			d->orphans++;
+			sent++;
+			stop_remember(d, req, o->cap, o->node, now_ms);
+			log_info("dispatch: capture %s on node %s (agent %s) is not wanted there "
+			         "(deleted, or the node no longer matches): stopping",
+			         o->cap, o->node, o->host);
+		} else {
+			d->send_failed++;
+			atomic_store(&d->dirty, 1); /* tried again on the next run */
+		}
 	}
 	/* Starts: pairs new in this run. */
 	for (size_t i = d->npairs; i-- > 0;) {
@@ -555,6 +721,11 @@ int dispatch_run(struct dispatch *d, int64_t now_ms)
 	d->report = report;
 	report = NULL;
 out:
+	for (size_t i = 0; i < orph.n; i++) {
+		free(orph.v[i].node);
+		free(orph.v[i].host);
+	}
+	free(orph.v);
 	json_decref(report);
 	for (size_t i = 0; i < cs.n; i++)
 		capture_def_clear(&cs.v[i]);
@@ -584,7 +755,7 @@ int dispatch_reply(struct dispatch *d, const char *host, const json_t *msg)
 	if (!why[0])
 		snprintf(why, sizeof(why), "agent answered status %d", status);
 	int ok = status >= 200 && status < 300;
-	if (!req) {
+	if (!req || !*req) {
 		d->stale_replies++;
 		return -ENOENT;
 	}
@@ -613,7 +784,7 @@ int dispatch_reply(struct dispatch *d, const char *host, const json_t *msg)
 			log_warn("dispatch: agent %s could not stop capture %s on node %s: %s", host,
 			         d->stops[i].cap, d->stops[i].node, why);
 		}
-		stop_forget(d, i);
+		d->stops[i].req[0] = 0; /* answered; remembered until its until_ms */
 		return 0;
 	}
 	d->stale_replies++;
@@ -648,12 +819,13 @@ json_t *dispatch_status_json(struct dispatch *d)
 	}
 	json_object_set_new(
 	    out, "Dispatch",
-	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Runs", (json_int_t)d->runs,
-	              "StartsSent", (json_int_t)d->starts, "StopsSent", (json_int_t)d->stops_sent,
+	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "Runs",
+	              (json_int_t)d->runs, "StartsSent", (json_int_t)d->starts, "StopsSent",
+	              (json_int_t)d->stops_sent, "OrphansStopped", (json_int_t)d->orphans,
 	              "SendFailed", (json_int_t)d->send_failed, "ErrorReplies",
 	              (json_int_t)d->error_replies, "StopErrors", (json_int_t)d->stop_errors,
 	              "StaleReplies", (json_int_t)d->stale_replies, "ConnectedAgents",
-	              (json_int_t)d->nhosts));
+	              (json_int_t)d->nhosts, "IsMaster", d->mode));
 	return out;
 }
 
@@ -662,6 +834,8 @@ void dispatch_stats(const struct dispatch *d, struct dispatch_stats *out)
 	*out = (struct dispatch_stats){.runs = d->runs,
 	                               .starts = d->starts,
 	                               .stops_sent = d->stops_sent,
+	                               .orphans = d->orphans,
+	                               .is_master = d->mode,
 	                               .send_failed = d->send_failed,
 	                               .error_replies = d->error_replies,
 	                               .stop_errors = d->stop_errors,

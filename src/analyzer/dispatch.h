@@ -10,6 +10,18 @@
  * the send callback and calls dispatch_run() from its event loop (debounced: the graph
  * and capture listeners only mark the state dirty).
  *
+ * In a cluster (etcd: cluster.h) every analyzer serves the same captures but only one
+ * dispatches, the holder of Skydive's /elections/ondemand-client-capture
+ * (graffiti/ondemand/client/client.go): dispatch_clustered() makes this one a follower
+ * until dispatch_set_active(d, 1). A follower sends nothing; its status shows what the
+ * agents say in the nodes' Captures metadata. An analyzer that becomes the dispatcher
+ * starts afresh: a Start for every wanted pair (an agent answers 200 to the Start of a
+ * capture it runs already), and a Stop for every capture the nodes' Captures metadata
+ * show that is no longer wanted, so a capture deleted while no analyzer was dispatching
+ * (Skydive keeps a cache of recent deletions for this) or one whose node stopped
+ * matching is stopped all the same. Losing the election forgets the pairs without Stop:
+ * the captures keep running for the next dispatcher.
+ *
  * Threads: dispatch_run, dispatch_agent_*, dispatch_reply and dispatch_status_json run
  * on one thread (the event loop); the listeners may fire on any thread. Never call
  * them with the graph lock held. */
@@ -43,6 +55,14 @@ void dispatch_free(struct dispatch *d); /* NULL is fine */
 void dispatch_agent_up(struct dispatch *d, const char *host);
 void dispatch_agent_down(struct dispatch *d, const char *host);
 
+/* The capture set is shared by a cluster (see above): inactive until elected, and while
+ * active, captures the nodes show that are not wanted are stopped, but only when
+ * ready(user) says the shared set is current (NULL: always; etcd_store_synced). Before
+ * the first run; ready is called from dispatch_run with the graph's read lock held. */
+void dispatch_clustered(struct dispatch *d, int (*ready)(void *user), void *user);
+/* Elected (1) or not (0) to dispatch; any thread (the cluster's election callback). */
+void dispatch_set_active(struct dispatch *d, int active);
+
 /* Whether something changed since the last run (graph, captures, agents). */
 int dispatch_dirty(const struct dispatch *d);
 /* Evaluates every capture, sends what differs; returns how many messages were sent. */
@@ -56,13 +76,15 @@ int dispatch_reply(struct dispatch *d, const char *host, const json_t *msg);
 
 /* {"<capture UUID>": {"Nodes": {"<node ID>": "starting" | "started" | "active" |
  *  "error: ..." | "skipped: ..." | "waiting: ..."}, "Ignored": n, "Error"?: "..."},
- *  "Dispatch": {"Runs","StartsSent","StopsSent","SendFailed","ErrorReplies",
- *  "StaleReplies","ConnectedAgents"}}; new reference. Merge it into "Captures". */
+ *  "Dispatch": {"Runs","StartsSent","StopsSent","OrphansStopped","SendFailed",
+ *  "ErrorReplies","StaleReplies","ConnectedAgents","IsMaster"}}; new reference. Merge it into "Captures". */
 json_t *dispatch_status_json(struct dispatch *d);
 /* Its "Dispatch" counters typed (GET /metrics, metrics.c); same thread. */
 struct dispatch_stats {
-	uint64_t runs, starts, stops_sent, send_failed, error_replies, stop_errors, stale_replies;
+	uint64_t runs, starts, stops_sent, orphans, send_failed, error_replies, stop_errors,
+	    stale_replies;
 	size_t agents;
+	int is_master; /* 1 outside a cluster */
 };
 void dispatch_stats(const struct dispatch *d, struct dispatch_stats *out);
 

@@ -308,4 +308,11 @@ void metrics_dispatch(struct buf *b, const char *h, const struct dispatch_stats 
 	      fail, NSPLIT(fail));
 	one(b, "skydive_capture_dispatch_agents", "gauge", "Agents the dispatch knows connected",
 	    h, d->agents);
+	one(b, "skydive_capture_dispatch_orphans_stopped_total", "counter",
+	    "Captures stopped on nodes where no capture wants them (deleted or no longer "
+	    "matching while no analyzer dispatched)",
+	    h, d->orphans);
+	one(b, "skydive_capture_dispatch_master", "gauge",
+	    "1 when this analyzer dispatches the captures (elected in a cluster)", h,
+	    (uint64_t)d->is_master);
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ struct etcd_store {
 	 * event at or below it is old news (our own write coming back, or already read) */
 	json_t *seen;
 	int64_t rev; /* everything up to rev has been read */
-	int resync;  /* the watch thread reads the prefix again before watching */
+	atomic_int resync; /* the watch thread reads the prefix again before watching */
 	struct etcd_store_target t; /* where remote changes go */
 	pthread_t thread;
 	int started;
@@ -332,6 +333,11 @@ int etcd_store_start_target(struct etcd_store *s, const struct etcd_store_target
 		return -rc;
 	s->started = 1;
 	return 0;
+}
+
+int etcd_store_synced(struct etcd_store *s)
+{
+	return s && !atomic_load(&s->resync);
 }
 
 void etcd_store_stop(struct etcd_store *s)

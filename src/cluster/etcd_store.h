@@ -37,6 +37,9 @@ struct etcd_store_target {
 	void *user;
 };
 int etcd_store_start_target(struct etcd_store *s, const struct etcd_store_target *t);
+/* Whether the registry holds what etcd holds, up to the watch's latency: 0 from a load
+ * that failed, or a broken watch, until the prefix is read again. Any thread. */
+int etcd_store_synced(struct etcd_store *s);
 /* Stops the watch (before the registry's listeners go away); idempotent. */
 void etcd_store_stop(struct etcd_store *s);
 

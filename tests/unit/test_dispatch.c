@@ -1,6 +1,7 @@
 /* test_dispatch.c - unit tests of the capture dispatch (src/analyzer/dispatch.c): captures x
  * graph -> OnDemand Start/Stop per (node, agent), type defaults and refusals, DOWN nodes,
- * agent reconnection, capture deletion, agent replies, Count from Captures metadata. */
+ * agent reconnection, capture deletion, agent replies, Count from Captures metadata, the
+ * cluster's elected dispatcher. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -490,6 +491,121 @@ static void test_query_not_nodes(void **state)
 	json_decref(st);
 }
 
+static int ready_cb(void *user)
+{
+	return *(int *)user;
+}
+
+static void set_captures(struct fx *f, const char *node, json_t *caps, int64_t t)
+{
+	graph_lock(f->g);
+	assert_int_equal(graph_node_set_key(f->g, node, "Captures", caps, t), 0);
+	graph_unlock(f->g);
+}
+
+static json_t *dispatch_counters(struct fx *f)
+{
+	json_t *st = dispatch_status_json(f->d);
+	json_t *c = json_deep_copy(json_object_get(st, "Dispatch"));
+	json_decref(st);
+	return c;
+}
+
+/* A cluster: a follower sends nothing and shows what the agents say; the elected one
+ * starts every wanted pair and stops the captures the nodes show that no capture wants
+ * (deleted while it was not elected), once the shared set is current; losing the
+ * election sends no Stop. Skydive's graffiti/ondemand/client/client.go: only the
+ * master of /elections/ondemand-client-capture registers and unregisters. */
+static void test_clustered(void **state)
+{
+	struct fx *f = *state;
+	int ready = 0;
+	dispatch_clustered(f->d, ready_cb, &ready);
+	dispatch_agent_up(f->d, "h1");
+	char uuid[37];
+	snprintf(uuid, sizeof(uuid), "%s",
+	         create(f, "{\"GremlinQuery\":\"G.V().Has('Name','veth1')\"}"));
+	assert_int_equal(dispatch_run(f->d, T0), 0);
+	assert_non_null(strstr(node_status(f, uuid, "veth1"), "waiting: started by the analyzer "
+	                                                       "elected"));
+	json_t *c = dispatch_counters(f);
+	assert_true(json_is_false(json_object_get(c, "IsMaster")));
+	json_decref(c);
+	/* another analyzer started it: the follower shows the agent's state */
+	set_captures(f, "veth1", json_pack("[{s:s, s:s}]", "ID", uuid, "State", "active"), T0 + 1);
+	assert_int_equal(dispatch_run(f->d, T0 + 10), 0);
+	assert_string_equal(node_status(f, uuid, "veth1"), "active");
+
+	/* elected: the Start again (the agent answers 200 to a capture it runs), no Stop of
+	 * the unknown capture on veth3 while the set is not read from etcd yet */
+	add_node(f->g, "veth3", "h1", "veth", "veth3", "UP");
+	const char *gone = "0b3f3f84-8c7e-4e51-9c0f-0d0a1f2e3d4c";
+	set_captures(f, "veth3", json_pack("[{s:s, s:s}]", "ID", gone, "State", "active"), T0 + 2);
+	dispatch_set_active(f->d, 1);
+	assert_true(dispatch_dirty(f->d));
+	assert_int_equal(dispatch_run(f->d, T0 + 20), 1);
+	assert_int_equal(count_sent(f, "Start", "veth1"), 1);
+	assert_int_equal(count_sent(f, "Stop", NULL), 0);
+	/* the set is current: veth3's capture is stopped, once */
+	ready = 1;
+	clear_sent(f);
+	graph_lock(f->g);
+	graph_node_set_key(f->g, "dev1", "Mark", json_true(), T0 + 3);
+	graph_unlock(f->g);
+	assert_int_equal(dispatch_run(f->d, T0 + 30), 1);
+	json_t *e = find_sent(f, "Stop", "veth3");
+	assert_non_null(e);
+	json_t *res =
+	    json_object_get(json_object_get(json_object_get(e, "Msg"), "Obj"), "Resource");
+	assert_string_equal(json_string_value(json_object_get(res, "UUID")), gone);
+	graph_lock(f->g);
+	graph_node_set_key(f->g, "dev1", "Mark", json_false(), T0 + 4);
+	graph_unlock(f->g);
+	assert_int_equal(dispatch_run(f->d, T0 + 40), 0); /* metadata not updated yet: no resend */
+	c = dispatch_counters(f);
+	assert_true(json_is_true(json_object_get(c, "IsMaster")));
+	assert_int_equal(json_integer_value(json_object_get(c, "OrphansStopped")), 1);
+	json_decref(c);
+	/* still shown after the hold (the Stop got lost): sent again */
+	graph_lock(f->g);
+	graph_node_set_key(f->g, "dev1", "Mark", json_true(), T0 + 5);
+	graph_unlock(f->g);
+	assert_int_equal(dispatch_run(f->d, T0 + 40 + 10000), 1);
+	assert_int_equal(count_sent(f, "Stop", "veth3"), 2);
+	set_captures(f, "veth3", NULL, T0 + 6);
+
+	/* not elected any more: no Stop; the capture deleted meanwhile is stopped by the
+	 * next one elected, from the node's Captures */
+	clear_sent(f);
+	dispatch_set_active(f->d, 0);
+	assert_int_equal(dispatch_run(f->d, T0 + 20000), 0);
+	delete(f, uuid);
+	assert_int_equal(dispatch_run(f->d, T0 + 20010), 0);
+	dispatch_set_active(f->d, 1);
+	assert_int_equal(dispatch_run(f->d, T0 + 20020), 1);
+	e = find_sent(f, "Stop", "veth1");
+	assert_non_null(e);
+	res = json_object_get(json_object_get(json_object_get(e, "Msg"), "Obj"), "Resource");
+	assert_string_equal(json_string_value(json_object_get(res, "UUID")), uuid);
+	assert_int_equal(count_sent(f, "Start", NULL), 0);
+}
+
+/* Outside a cluster a capture the analyzer does not know is left alone: several
+ * analyzers without etcd each keep their own captures on a shared agent. */
+static void test_unclustered_leaves_unknown(void **state)
+{
+	struct fx *f = *state;
+	dispatch_agent_up(f->d, "h1");
+	set_captures(f, "veth1",
+	             json_pack("[{s:s, s:s}]", "ID", "0b3f3f84-8c7e-4e51-9c0f-0d0a1f2e3d4c",
+	                       "State", "active"),
+	             T0);
+	assert_int_equal(dispatch_run(f->d, T0), 0);
+	json_t *c = dispatch_counters(f);
+	assert_true(json_is_true(json_object_get(c, "IsMaster")));
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +617,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replies_and_count, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_send_retry_and_debounce, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_query_not_nodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_clustered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unclustered_leaves_unknown, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
