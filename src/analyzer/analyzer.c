@@ -279,6 +279,11 @@ static void analyzer_status(void *user, json_t *s)
 		if (d)
 			json_object_update(json_object_get(s, "Captures"), d);
 		json_decref(d);
+		/* Skydive's "Captures": {"IsMaster"}: whether this one dispatches them */
+		struct dispatch_stats ds;
+		dispatch_stats(a->dispatch, &ds);
+		json_object_set_new(json_object_get(s, "Captures"), "IsMaster",
+		                    json_boolean(ds.is_master));
 	}
 	if (a->flows)
 		flow_ingest_status_hook(a->flows, s);
