@@ -5,10 +5,15 @@
 # SECONDS), spread over the analyzers (no peering: each holds its own agents). Per setup it
 # prints the messages sent and applied by the analyzers' graph writers (drops: sent -
 # applied, and the writers' Overflows), the rate absorbed, and the analyzers' CPU and
-# resident memory per agent (from /proc, while the agents are connected). Informational:
-# exit 0; 1 if a setup failed.
-#   bench/agents_bench.sh                     200 agents x 10 interfaces, 20 updates/s each
-#   AGENTS=250 RATE=50 SECONDS=30 bench/agents_bench.sh
+# resident memory per agent (from /proc, while the agents are connected). Then the same
+# number of agents' flow links (bench/flow_ws_send.c plays them in one process: protobuf
+# flow.Message frames on /ws/agent/flow, host ids simflow-0 ...) send FLOW_RATE flow
+# updates/s in all for SECONDS, spread over the analyzers: the rate kept, the frames the
+# analyzers took in and dropped (Flows.IngestQueue.Dropped), their CPU per agent and per
+# flow update. Informational: exit 0; 1 if a setup failed.
+#   bench/agents_bench.sh                     200 agents x 10 interfaces, 20 updates/s each;
+#                                             flows: 100,000 updates/s in all
+#   AGENTS=250 RATE=50 FLOW_RATE=200000 SECONDS_RUN=30 bench/agents_bench.sh
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -16,7 +21,15 @@ AGENTS=${AGENTS:-200}
 INTERFACES=${INTERFACES:-10}
 RATE=${RATE:-20}
 SECS=${SECONDS_RUN:-${SECONDS_:-20}}
+FLOW_RATE=${FLOW_RATE:-100000} # Akvorado's published rate per analyzer: 100 k flows/s
 [ -x "$BUILD/skydive" ] || make -s UI=0 BUILD="$BUILD" "$BUILD/skydive" || exit 1
+make -s UI=0 BUILD="$BUILD" "$BUILD/libskydive.a" || exit 1
+LIBS=$(echo 'print-ldlibs: ; @echo $(LDLIBS)' |
+	make -s --no-print-directory -f Makefile -f - print-ldlibs UI=0 BUILD="$BUILD")
+for b in ingest_bench flow_ws_send; do
+	cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Isrc -I"$BUILD/gen" -o "$BUILD/$b" bench/$b.c \
+		"$BUILD/libskydive.a" $LIBS -lpthread -lm || { echo "agents_bench.sh: cannot build $b" >&2; exit 1; }
+done
 tmp=$(mktemp -d /tmp/agents-bench.XXXXXX)
 apids=()
 trap 'for p in "${apids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -25,8 +38,10 @@ cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/st
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 sum() { awk '{s += $1} END {printf "%.3f", s}'; }
 
-echo "# agents_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg): $AGENTS agents x $INTERFACES interfaces, $RATE updates/s each, ${SECS}s"
-declare -A RES
+# 100,000 distinct TCP flows, 2 states each, dealt to the links in turn (cycled)
+"$BUILD/ingest_bench" -f 100000 -r 2 -o "$tmp/frames.bin" >/dev/null || { echo "agents_bench.sh: cannot encode the flow frames" >&2; exit 1; }
+echo "# agents_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg): $AGENTS agents x $INTERFACES interfaces, $RATE updates/s each, ${SECS}s; then their flow links, $FLOW_RATE flow updates/s in all"
+declare -A RES FRES
 for n in 1 3; do
 	ports=() apids=()
 	for k in $(seq 1 "$n"); do
@@ -70,9 +85,38 @@ for n in 1 3; do
 		printf "analyzer_cpu_s %.3f\ncpu_ms_per_agent_per_s %.3f\n", c1 - c0, (c1 - c0) * 1000 / n / t
 		printf "analyzer_rss_kb_delta %d\nrss_kb_per_agent %.1f\n", r1 - r0, (r1 - r0) / n }'
 	RES[$n]=$(awk -v c0="$cpu0" -v c1="$cpu1" 'BEGIN {print c1 - c0}')
+
+	# ---- the agents' flow links ----
+	fr0=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.Flows.IngestQueue.Dropped // 0'; done | sum)
+	cpu2=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
+	"$BUILD/flow_ws_send" 127.0.0.1 "$(IFS=,; echo "${ports[*]}")" "$tmp/frames.bin" "$FLOW_RATE" "$SECS" simflow "$AGENTS" >"$tmp/flow$n" 2>&1 &
+	fsend=$!
+	sleep "$(awk -v s="$SECS" 'BEGIN {print s - 1}')"
+	rss2=$(for a in "${apids[@]}"; do rss_kb "$a"; done | sum)
+	wait "$fsend" || { cat "$tmp/flow$n"; exit 1; }
+	frames=$(awk '$1 == "frames_sent" {print $2}' "$tmp/flow$n")
+	# until every frame is taken in: stored (FlowStats Messages) or dropped (IngestQueue)
+	for _ in $(seq 1 300); do
+		taken=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '[.FlowStats // {} | to_entries[] | select(.key | startswith("simflow-")) | .value.Messages] | add // 0'; done | sum)
+		fdrop=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.Flows.IngestQueue.Dropped // 0'; done | sum)
+		awk -v t="$taken" -v d="$fdrop" -v d0="$fr0" -v f="$frames" 'BEGIN {exit !(t + d - d0 >= f)}' && break
+		sleep 0.2
+	done
+	cpu3=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
+	stored=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '[.FlowStats // {} | to_entries[] | select(.key | startswith("simflow-")) | .value.Flows] | add // 0'; done | sum)
+	sed 's/^/flow_sender_/' "$tmp/flow$n"
+	awk -v f="$frames" -v t="$taken" -v d="$fdrop" -v d0="$fr0" -v s="$stored" -v c2="$cpu2" -v c3="$cpu3" \
+		-v r1="$rss1" -v r2="$rss2" -v n="$AGENTS" -v secs="$SECS" 'BEGIN {
+		printf "flow_frames_taken %d\nflow_frames_dropped %d\nflow_updates_stored %d\n", t, d - d0, s
+		printf "flow_absorbed_updates_per_s %.0f\n", s / secs
+		printf "flow_analyzer_cpu_s %.3f\nflow_cpu_ms_per_agent_per_s %.3f\n", c3 - c2, (c3 - c2) * 1000 / n / secs
+		printf "flow_updates_per_analyzer_cpu_s %.0f\n", (c3 > c2) ? s / (c3 - c2) : 0
+		printf "flow_analyzer_rss_kb_vs_topology %d\n", r2 - r1 }'
+	FRES[$n]=$(awk -v c2="$cpu2" -v c3="$cpu3" 'BEGIN {print c3 - c2}')
 	for a in "${apids[@]}"; do kill -TERM "$a" 2>/dev/null; done
 	wait "${apids[@]}" 2>/dev/null
 done
 echo
 awk -v a="${RES[1]}" -v b="${RES[3]}" 'BEGIN {printf "cpu_ratio_3_vs_1 %.2f (the same load over three analyzers)\n", b / a}'
+awk -v a="${FRES[1]}" -v b="${FRES[3]}" 'BEGIN {if (a > 0) printf "flow_cpu_ratio_3_vs_1 %.2f (the same flow load over three analyzers)\n", b / a}'
 exit 0

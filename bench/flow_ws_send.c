@@ -8,8 +8,12 @@
  * behind: "behind_max_updates" says by how much, and the achieved rate drops, which is
  * what an agent's own send queue would see before it overflows.
  *
- * Usage: flow_ws_send HOST PORT FILE RATE SECONDS [HOST_ID]
- * Output: "key value" lines: frames_sent, updates_sent, seconds, updates_per_s,
+ * With LINKS > 1 it plays that many agents (bench/agents_bench.sh): LINKS connections,
+ * host ids HOST_ID-0 ... HOST_ID-<LINKS-1>, spread over the analyzers' PORTS (a comma
+ * list) in turn, the frames dealt to the links in turn, RATE the total.
+ *
+ * Usage: flow_ws_send HOST PORT[,PORT...] FILE RATE SECONDS [HOST_ID [LINKS]]
+ * Output: "key value" lines: links, frames_sent, updates_sent, seconds, updates_per_s,
  *         behind_max_updates. Exit 1 on a connection error, 2 on bad arguments. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -81,41 +85,47 @@ static uint8_t *ws_frame(const uint8_t *payload, size_t n, size_t *out_len)
 	return f;
 }
 
-/* What the analyzer sent: frames parsed from in[0..*n), pings answered; the bytes of an
- * incomplete frame are kept for the next read. */
-static uint8_t in[1 << 16];
-static size_t in_n;
+/* One link: its socket, and what the analyzer sent that is not parsed yet (the bytes
+ * of an incomplete frame are kept for the next read). */
+struct link {
+	int fd;
+	uint8_t in[1 << 16];
+	size_t in_n;
+};
 
-static void drain(int fd)
+/* What the analyzer sent on l: frames parsed, pings answered. */
+static void drain(struct link *l)
 {
+	int fd = l->fd;
+	uint8_t *in = l->in;
 	for (;;) {
-		ssize_t r = recv(fd, in + in_n, sizeof(in) - in_n, MSG_DONTWAIT);
+		ssize_t r = recv(fd, in + l->in_n, sizeof(l->in) - l->in_n, MSG_DONTWAIT);
 		if (r <= 0)
 			break;
-		in_n += (size_t)r;
+		l->in_n += (size_t)r;
 		size_t off = 0;
-		while (in_n - off >= 2) {
+		while (l->in_n - off >= 2) {
 			uint8_t op = in[off] & 0x0f;
 			uint64_t len = in[off + 1] & 0x7f;
 			size_t h = 2;
 			if (len == 126) {
-				if (in_n - off < 4)
+				if (l->in_n - off < 4)
 					break;
 				len = (uint64_t)in[off + 2] << 8 | in[off + 3];
 				h = 4;
 			} else if (len == 127) {
-				if (in_n - off < 10)
+				if (l->in_n - off < 10)
 					break;
 				len = 0;
 				for (int i = 0; i < 8; i++)
 					len = len << 8 | in[off + 2 + i];
 				h = 10;
 			}
-			if (len > sizeof(in) - h) { /* larger than we keep: skip what we have */
-				in_n = off = 0;
+			if (len > sizeof(l->in) - h) { /* larger than we keep: skip what we have */
+				l->in_n = off = 0;
 				break;
 			}
-			if (in_n - off < h + len)
+			if (l->in_n - off < h + len)
 				break;
 			if (op == 0x9 && len <= 125) { /* ping: the same payload back, masked */
 				uint8_t pong[6 + 125];
@@ -136,23 +146,76 @@ static void drain(int fd)
 			}
 			off += h + len;
 		}
-		memmove(in, in + off, in_n - off);
-		in_n -= off;
+		memmove(in, in + off, l->in_n - off);
+		l->in_n -= off;
 	}
+}
+
+/* Connects and upgrades to /ws/agent/flow as host_id. The socket, or -1 (said). */
+static int ws_connect(const char *host, const char *port, const char *host_id)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	if (getaddrinfo(host, port, &hints, &ai)) {
+		fprintf(stderr, "flow_ws_send: cannot resolve %s\n", host);
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		fprintf(stderr, "flow_ws_send: cannot connect to %s:%s: %s\n", host, port,
+			strerror(errno));
+		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	char req[1024];
+	int n = snprintf(req, sizeof(req),
+			 "GET /ws/agent/flow HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			 "Sec-WebSocket-Version: 13\r\nX-Host-ID: %s\r\nX-Client-Type: agent\r\n"
+			 "X-Client-Protocol: protobuf\r\n\r\n",
+			 host, port, host_id);
+	if (send_all(fd, (const uint8_t *)req, (size_t)n)) {
+		close(fd);
+		return -1;
+	}
+	char resp[4096];
+	size_t got = 0;
+	while (got < sizeof(resp) - 1) {
+		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		resp[got] = 0;
+		if (strstr(resp, "\r\n\r\n"))
+			break;
+	}
+	resp[got] = 0;
+	if (strncmp(resp, "HTTP/1.1 101", 12)) {
+		fprintf(stderr, "flow_ws_send: %s: handshake refused: %.200s\n", host_id, resp);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 6) {
-		fprintf(stderr, "usage: flow_ws_send HOST PORT FILE RATE SECONDS [HOST_ID]\n");
+		fprintf(stderr, "usage: flow_ws_send HOST PORT[,PORT...] FILE RATE SECONDS [HOST_ID "
+				"[LINKS]]\n");
 		return 2;
 	}
-	const char *host = argv[1], *port = argv[2], *file = argv[3];
+	const char *host = argv[1], *ports = argv[2], *file = argv[3];
 	double rate = atof(argv[4]), secs = atof(argv[5]);
 	const char *host_id = argc > 6 ? argv[6] : "bench-agent";
+	long nlinks = argc > 7 ? strtol(argv[7], NULL, 10) : 1;
 	FILE *in = fopen(file, "rb");
-	if (!in || rate <= 0 || secs <= 0) {
-		fprintf(stderr, "flow_ws_send: cannot read %s, or RATE/SECONDS not > 0\n", file);
+	if (!in || rate <= 0 || secs <= 0 || nlinks < 1 || nlinks > 10000) {
+		fprintf(stderr, "flow_ws_send: cannot read %s, or RATE/SECONDS not > 0, or LINKS not "
+				"in 1..10000\n", file);
 		return 2;
 	}
 	struct frame *fr = NULL;
@@ -185,55 +248,38 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, port, &hints, &ai)) {
-		fprintf(stderr, "flow_ws_send: cannot resolve %s\n", host);
-		return 1;
+	char *plist = strdup(ports), *portv[64];
+	int nports = 0;
+	for (char *sp = NULL, *t = strtok_r(plist, ",", &sp); t && nports < 64;
+	     t = strtok_r(NULL, ",", &sp))
+		portv[nports++] = t;
+	struct link *links = calloc((size_t)nlinks, sizeof(*links));
+	if (!nports || !links) {
+		fprintf(stderr, "flow_ws_send: no PORT, or out of memory\n");
+		return 2;
 	}
-	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen)) {
-		fprintf(stderr, "flow_ws_send: cannot connect to %s:%s: %s\n", host, port,
-			strerror(errno));
-		return 1;
+	for (long i = 0; i < nlinks; i++) {
+		char id[256];
+		if (nlinks == 1)
+			snprintf(id, sizeof(id), "%s", host_id);
+		else
+			snprintf(id, sizeof(id), "%s-%ld", host_id, i);
+		if ((links[i].fd = ws_connect(host, portv[i % nports], id)) < 0)
+			return 1;
 	}
-	freeaddrinfo(ai);
-	char req[1024];
-	int n = snprintf(req, sizeof(req),
-			 "GET /ws/agent/flow HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			 "Sec-WebSocket-Version: 13\r\nX-Host-ID: %s\r\nX-Client-Type: agent\r\n"
-			 "X-Client-Protocol: protobuf\r\n\r\n",
-			 host, port, host_id);
-	if (send_all(fd, (const uint8_t *)req, (size_t)n))
-		return 1;
-	char resp[4096];
-	size_t got = 0;
-	while (got < sizeof(resp) - 1) {
-		ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		resp[got] = 0;
-		if (strstr(resp, "\r\n\r\n"))
-			break;
-	}
-	resp[got] = 0;
-	if (strncmp(resp, "HTTP/1.1 101", 12)) {
-		fprintf(stderr, "flow_ws_send: handshake refused: %.200s\n", resp);
-		return 1;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	/* blocking sends through poll-free retries: a full window makes us wait (and fall
 	 * behind), which is the measure */
 	double t0 = now_s(), t;
 	uint64_t sent = 0, frames = 0, behind_max = 0;
 	size_t k = 0;
+	long li = 0; /* the link the next frame goes to */
 	while ((t = now_s()) - t0 < secs) {
 		uint64_t due = (uint64_t)((t - t0) * rate);
 		if (due > sent && due - sent > behind_max)
 			behind_max = due - sent;
 		while (sent < due) {
 			const struct frame *f = &fr[k];
+			int fd = links[li].fd;
 			size_t off = 0;
 			while (off < f->len) {
 				ssize_t w = send(fd, f->wire + off, f->len - off, MSG_NOSIGNAL);
@@ -251,20 +297,27 @@ int main(int argc, char **argv)
 			sent += f->nflows;
 			frames++;
 			k = (k + 1) % nfr;
+			li = (li + 1) % nlinks;
 		}
-		drain(fd);
+		for (long i = 0; i < nlinks; i++)
+			drain(&links[i]);
 		struct timespec ts = {0, 10000000};
 		nanosleep(&ts, NULL);
 	}
 	double el = now_s() - t0;
-	printf("frames_sent %llu\nupdates_sent %llu\nseconds %.2f\nupdates_per_s %.0f\n"
+	printf("links %ld\nframes_sent %llu\nupdates_sent %llu\nseconds %.2f\nupdates_per_s %.0f\n"
 	       "behind_max_updates %llu\n",
-	       (unsigned long long)frames, (unsigned long long)sent, el, (double)sent / el,
+	       nlinks, (unsigned long long)frames, (unsigned long long)sent, el, (double)sent / el,
 	       (unsigned long long)behind_max);
 	/* a clean close, so the analyzer does not log a broken link */
 	static const uint8_t close_frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8};
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	send_all(fd, close_frame, sizeof(close_frame));
-	close(fd);
+	for (long i = 0; i < nlinks; i++) {
+		int fd = links[i].fd;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		send_all(fd, close_frame, sizeof(close_frame));
+		close(fd);
+	}
+	free(links);
+	free(plist);
 	return 0;
 }

@@ -28,7 +28,12 @@
  *   ch_indexed  a new store on the table (memory empty): G.At's Has('Network', <one
  *               client's address>) over every state, answered by ClickHouse, median of 9.
  *
- * Usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL]   (200000, 5)
+ * With -C (and -c), only the ClickHouse phases run: the memory and disk phases would hold
+ * every flow in this process, which 100 M flows (Akvorado's scale, issue 14) do not fit;
+ * -s SECONDS spreads the flows' Start over that long (default: 10 ms per 1000 flows), and
+ * the query is then G.At(t, 3600)'s window around the probed flow, as a user asks it.
+ *
+ * Usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL [-C] [-s SECONDS]]   (200000, 5)
  * Output: "key value" lines. */
 #include <errno.h>
 #include <jansson.h>
@@ -69,6 +74,17 @@ static void hex16(char out[17], uint64_t v)
 	out[16] = 0;
 }
 
+static int64_t spread_ms;  /* -s: the flows' Start over this long; 0: i / 100 ms */
+static uint32_t spread_n; /* the flow count spread_ms is divided among */
+
+/* Flow i's Start. */
+static int64_t start_of(uint32_t i, int64_t t0)
+{
+	if (spread_ms)
+		return t0 + (int64_t)((double)i * (double)spread_ms / (double)spread_n);
+	return t0 + i / 100;
+}
+
 static char *dec8(char *p, unsigned v) /* v < 256, no terminator */
 {
 	if (v >= 100)
@@ -96,8 +112,9 @@ static void make_state(struct state *s, uint32_t i, uint32_t round, int64_t t0)
 	hex16(s->tid, u ^ 0x5555);
 	hex16(s->l3, u ^ 0xaaaa);
 	char *p = s->a;
-	memcpy(p, "10.", 3);
-	p = dec8(p + 3, (i >> 16) & 255);
+	p = dec8(p, 10 + (i >> 24)); /* one address per flow: 10.0.0.0 up, 11. past 16 M... */
+	*p++ = '.';
+	p = dec8(p, (i >> 16) & 255);
 	*p++ = '.';
 	p = dec8(p, (i >> 8) & 255);
 	*p++ = '.';
@@ -128,7 +145,7 @@ static void make_state(struct state *s, uint32_t i, uint32_t round, int64_t t0)
 	s->tr.a = 1024 + i % 60000;
 	s->tr.b = 80 + i % 7;
 	s->f.transport = &s->tr;
-	int64_t start = t0 + i / 100, last = start + 10000 * (round + 1);
+	int64_t start = start_of(i, t0), last = start + 10000 * (round + 1);
 	s->m.abpackets = 3 + round;
 	s->m.abbytes = 200 + (i % 1200) + 54 * round;
 	s->m.bapackets = 2 + round;
@@ -275,7 +292,9 @@ static int ch_phases(const char *url, const struct flow_store_opts *mo, uint32_t
 	printf("clickhouse_states_per_s %.0f\n", wall > 0 ? (double)ins / wall : 0);
 	printf("clickhouse_process_cpu_s %.3f\n", pcpu);
 	printf("clickhouse_states_per_cpu_s %.0f\n", pcpu > 0 ? (double)ins / pcpu : 0);
-	printf("clickhouse_vs_disk_ingest_ratio %.2f\n", wall > 0 ? ((double)ins / wall) / disk_rate : 0);
+	if (disk_rate > 0)
+		printf("clickhouse_vs_disk_ingest_ratio %.2f\n",
+		       wall > 0 ? ((double)ins / wall) / disk_rate : 0);
 	json_decref(j);
 	flow_store_free(s);
 
@@ -285,10 +304,14 @@ static int ch_phases(const char *url, const struct flow_store_opts *mo, uint32_t
 	struct state probe;
 	struct gremlin_error err = {0};
 	for (int k = 0; k < 9; k++) {
-		make_state(&probe, (uint32_t)((uint64_t)nflows * (uint32_t)(k + 1) / 11), 0, t0);
+		uint32_t pi = (uint32_t)((uint64_t)nflows * (uint32_t)(k + 1) / 11);
+		make_state(&probe, pi, 0, t0);
 		json_t *flt = json_pack("[s,s]", "Network", probe.a);
+		/* spread: G.At(t, 3600) with the probed flow in the middle of the hour */
+		int64_t at = spread_ms ? start_of(pi, t0) + 1800000 : t0 + 3600000;
+		int64_t win = spread_ms ? 3600000 : 7200000;
 		w0 = now_s(CLOCK_MONOTONIC);
-		json_t *r = flow_store_query_filtered(s, flt, NULL, t0 + 3600000, 7200000, &err);
+		json_t *r = flow_store_query_filtered(s, flt, NULL, at, win, &err);
 		t[k] = now_s(CLOCK_MONOTONIC) - w0;
 		json_decref(flt);
 		if (json_array_size(r) != 1) {
@@ -302,6 +325,7 @@ static int ch_phases(const char *url, const struct flow_store_opts *mo, uint32_t
 	printf("ch_indexed_query_ms_median %.2f\n", t[4] * 1000);
 	printf("ch_indexed_query_ms_max %.2f\n", t[8] * 1000);
 	printf("ch_indexed_over_states %llu\n", (unsigned long long)states);
+	printf("ch_indexed_window_s %d\n", spread_ms ? 3600 : 7200);
 	flow_store_free(s);
 	return 0;
 }
@@ -310,26 +334,41 @@ int main(int argc, char **argv)
 {
 	uint32_t nflows = 200000, rounds = 5;
 	const char *dir = NULL, *ch_url = NULL;
-	int opt;
-	while ((opt = getopt(argc, argv, "d:f:r:c:")) != -1) {
+	int opt, ch_only = 0;
+	while ((opt = getopt(argc, argv, "d:f:r:c:Cs:")) != -1) {
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'c': ch_url = optarg; break;
+		case 'C': ch_only = 1; break;
+		case 's': spread_ms = strtoll(optarg, NULL, 10) * 1000; break;
 		case 'f': nflows = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'r': rounds = (uint32_t)strtoul(optarg, NULL, 10); break;
 		default:
-			fprintf(stderr, "usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL]\n");
+			fprintf(stderr, "usage: store_bench -d DIR [-f FLOWS] [-r ROUNDS] [-c URL [-C] "
+			                "[-s SECONDS]]\n");
 			return 2;
 		}
 	}
-	if (!dir || !nflows || !rounds || nflows > 16000000) {
-		fprintf(stderr, "store_bench: -d DIR needed; FLOWS (<= 16M) and ROUNDS > 0\n");
+	/* in memory the phases hold every flow: 16 M at most; ClickHouse only, 240 M
+	 * (addresses 10.0.0.0 to 24.255.255.255) */
+	uint32_t fmax = ch_only ? 240000000u : 16000000u;
+	if (!dir || !nflows || !rounds || nflows > fmax || (ch_only && !ch_url) || spread_ms < 0 ||
+	    (spread_ms && !ch_only)) {
+		fprintf(stderr, "store_bench: -d DIR needed; FLOWS (<= %u) and ROUNDS > 0; -C needs "
+		                "-c URL; -s SECONDS >= 0, with -C\n", fmax);
 		return 2;
 	}
+	spread_n = nflows;
 	int64_t t0 = (int64_t)time(NULL) * 1000;
 	uint64_t states = (uint64_t)nflows * rounds;
 	printf("flows %u\nrounds %u\nflow_updates %llu\ningest_api %s\n", nflows, rounds,
 	       (unsigned long long)states, flow_store_ingest_pb_batch ? "batch" : "single");
+	if (spread_ms)
+		printf("flows_spread_s %lld\n", (long long)(spread_ms / 1000));
+	if (ch_only) { /* the memory kept while writing: the analyzer's default bound */
+		struct flow_store_opts co = {.max_flows = FLOW_STORE_MAX_FLOWS, .max_age_ms = -1};
+		return ch_phases(ch_url, &co, nflows, rounds, t0, 0);
+	}
 
 	/* ---- in memory ---- */
 	struct flow_store_opts mo = {.max_flows = nflows + 1024, .max_age_ms = -1};

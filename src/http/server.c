@@ -1276,18 +1276,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	 * even one OpenSSL refused. */
 	if (reason == LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION)
 		return tls_server_verify_client(user, in, len);
-	if (reason == LWS_CALLBACK_SSL_INFO) {
-		char ip[64] = "", peer[80] = "";
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		if (wsi) {
-			lws_get_peer_simple(wsi, ip, sizeof(ip));
-			int port = getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss, &sl)
-			               ? 0
-			               : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-			snprintf(peer, sizeof(peer), "%s:%d", ip, port);
-		}
-		tls_server_alert(peer, in);
+	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
+		tls_server_watch_alerts(user); /* refused clients, logged */
 		return 0;
 	}
 	struct http_server *s = lws_context_user(lws_get_context(wsi));
@@ -1615,7 +1605,6 @@ struct http_server *http_server_new(struct config *cfg, const struct http_server
 		const char *ca = config_get_string(cfg, "tls.ca_cert", NULL);
 		if (ca && *ca)
 			info.ssl_ca_filepath = ca;
-		info.ssl_info_event_mask = SSL_CB_ALERT; /* refused clients, logged */
 	}
 	s->vh = lws_create_vhost(s->ctx, &info);
 	if (!s->vh) {

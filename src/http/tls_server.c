@@ -150,46 +150,62 @@ int tls_server_peer_user(void *ssl, char *user, size_t userlen)
 	return found;
 }
 
+/* "host:port" of the TLS connection's peer ("?" when unknown). */
+static void ssl_peer(const SSL *ssl, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = ssl ? SSL_get_fd(ssl) : -1;
+	snprintf(out, outlen, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return;
+	char h[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
+		port = ntohs(s4->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
+		port = ntohs(s6->sin6_port);
+	}
+	snprintf(out, outlen, "%s:%d", h, port);
+}
+
 int tls_server_verify_client(void *x509_ctx, void *ssl, size_t preverify_ok)
 {
 	if (preverify_ok)
 		return 0;
 	X509_STORE_CTX *vc = x509_ctx;
-	char peer[INET6_ADDRSTRLEN + 8] = "?", names[600];
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int fd = ssl ? SSL_get_fd(ssl) : -1;
-	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		char h[INET6_ADDRSTRLEN] = "?";
-		int port = 0;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
-			port = ntohs(s4->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
-			port = ntohs(s6->sin6_port);
-		}
-		snprintf(peer, sizeof(peer), "%s:%d", h, port);
-	}
+	char peer[INET6_ADDRSTRLEN + 8], names[600];
+	ssl_peer(ssl, peer, sizeof(peer));
 	tls_cert_names(X509_STORE_CTX_get_current_cert(vc), names, sizeof(names));
 	log_warn("TLS: refused the client certificate of %s: %s (%s)", peer,
 		 tls_verify_reason(X509_STORE_CTX_get_error(vc)), names);
 	return 1;
 }
 
-void tls_server_alert(const char *peer, const void *ssl_info)
+/* OpenSSL's info callback on the server's SSL_CTX: the alerts we send. */
+static void info_cb(const SSL *ssl, int where, int ret)
 {
-	const struct lws_ssl_info *si = ssl_info;
-	if (!si || !(si->where & SSL_CB_WRITE) || ((si->ret >> 8) & 0xff) != SSL3_AL_FATAL)
+	if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_WRITE) ||
+	    ((ret >> 8) & 0xff) != SSL3_AL_FATAL)
 		return;
-	int desc = si->ret & 0xff;
+	char peer[INET6_ADDRSTRLEN + 8];
+	ssl_peer(ssl, peer, sizeof(peer));
+	int desc = ret & 0xff;
 	if (desc == TLS13_AD_CERTIFICATE_REQUIRED || desc == SSL3_AD_HANDSHAKE_FAILURE)
 		log_warn("TLS: refused %s: it sent no client certificate, and "
 			 "tls.require_client_cert is set",
-			 peer && *peer ? peer : "a client");
+			 peer);
 	else
-		log_debug("TLS: alert '%s' sent to %s", SSL_alert_desc_string_long(si->ret),
-			  peer && *peer ? peer : "a client");
+		log_debug("TLS: alert '%s' sent to %s", SSL_alert_desc_string_long(ret),
+			  peer);
+}
+
+void tls_server_watch_alerts(void *ssl_ctx)
+{
+	if (ssl_ctx)
+		SSL_CTX_set_info_callback(ssl_ctx, info_cb);
 }

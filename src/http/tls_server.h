@@ -23,11 +23,15 @@ int tls_server_check(const struct config *cfg, const char *service, const char *
  * lws would accept on 0); else 0. */
 int tls_server_verify_client(void *x509_ctx, void *ssl, size_t preverify_ok);
 
-/* LWS_CALLBACK_SSL_INFO (in = struct lws_ssl_info) on a server connection: a
- * fatal "certificate required" / "handshake failure" alert we send (a client without
- * the certificate tls.require_client_cert wants) is logged with the peer (peer may
- * be NULL). Other alerts follow a refusal already logged by the verify hook. */
-void tls_server_alert(const char *peer, const void *ssl_info);
+/* LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS (user = the server's SSL_CTX):
+ * from then on a fatal "certificate required" / "handshake failure" alert we send (a
+ * client without the certificate tls.require_client_cert wants) is logged with the
+ * peer; other alerts follow a refusal already logged by the verify hook. Our own
+ * OpenSSL info callback, not lws's LWS_CALLBACK_SSL_INFO: lws finds the connection of
+ * that one through an SSL_CTX ex-data index that every lws context with TLS allocates
+ * again, so once a client context started in the process (the analyzer's peering
+ * links) the server's alerts were no longer reported. */
+void tls_server_watch_alerts(void *ssl_ctx);
 
 /* The libwebsockets server options for client certificates: with
  * tls.require_client_cert, every client must present one tls.ca_cert verifies; else,

@@ -226,4 +226,48 @@ code=$(wsh /ws/subscriber)
 check id-cert-websocket "alice's certificate on /ws/subscriber: $code" [ "$code" = 101 ]
 code=$(wsh /ws/agent/topology)
 check id-cert-websocket-403 "an operator's certificate on /ws/agent/topology: $code" [ "$code" = 403 ]
+# ---- peering over TLS (docs/DEPLOY.md "Peering"): two mTLS analyzers listing each
+# other, each with a client certificate of the CA for its links to the other's
+# /ws/replication; an agent on the first has its nodes on the second. A third one
+# without a client certificate is refused by the first, the reason in both logs. ----
+peer_an() { # N PORT CLIENT_CERT_YAML
+	cat >"$tmp/peer$1.yml" <<EOF
+analyzers: [127.0.0.1:8461, 127.0.0.1:8462, 127.0.0.1:8463]
+tls:
+  server_cert: $C/server.crt
+  server_key: $C/server.key
+  ca_cert: $C/ca.crt
+  require_client_cert: true
+$3
+EOF
+	$X env SKYDIVE_ANALYZER_DATA_DIR="$tmp/peer$1" "$SKYDIVE" analyzer -c "$tmp/peer$1.yml" \
+		--listen "127.0.0.1:$2" --host-id "peer$1" >/dev/null 2>"$tmp/peer$1.log" &
+	pids+=($!)
+}
+PCERT="  client_cert: $C/agent-a1.crt
+  client_key: $C/agent-a1.key"
+peer_an 1 8461 "$PCERT"
+peer_an 2 8462 "$PCERT"
+for port in 8461 8462; do
+	for _ in $(seq 100); do $CURL -f "https://127.0.0.1:$port/api" >/dev/null && break; sleep 0.1; done
+done
+$X env SKYDIVE_TLS_CA_CERT="$C/ca.crt" SKYDIVE_TLS_CLIENT_CERT="$C/agent-a1.crt" SKYDIVE_TLS_CLIENT_KEY="$C/agent-a1.key" \
+	"$SKYDIVE" agent --analyzer 127.0.0.1:8461 --host-id pgood --listen none --netns-run-path '' >/dev/null 2>"$tmp/pgood.log" &
+pids+=($!)
+n=0
+for _ in $(seq 150); do
+	n=$($CURL -XPOST https://127.0.0.1:8462/api/topology -H 'Content-Type: application/json' -d '{"GremlinQuery":"G.V().Has(\"Host\",\"pgood\").Count()"}')
+	[ "${n:-0}" -gt 0 ] 2>/dev/null && break
+	sleep 0.1
+done
+check peering-over-tls "nodes of pgood (on peer1) seen on peer2: '$n'; $(grep -i "peer\|replication\|TLS" "$tmp/peer2.log" | tail -c 400)" \
+	eval '[ "${n:-0}" -gt 0 ] 2>/dev/null'
+st=$($CURL https://127.0.0.1:8462/api/status)
+check peering-links-connected "$(echo "$st" | jq -c '.Peers' 2>/dev/null | head -c 400)" \
+	eval 'echo "$st" | jq -e ".Peers.Outgoers[\"127.0.0.1:8461\"].Connected == true" >/dev/null'
+peer_an 3 8463 ""
+check peer-nocert-refused-log "$(tail -c 600 "$tmp/peer1.log")" \
+	wait_log "$tmp/peer1.log" "it sent no client certificate, and tls.require_client_cert is set"
+check peer-nocert-own-log "$(grep -i "tls\|cert" "$tmp/peer3.log" | head -c 400)" \
+	wait_log "$tmp/peer3.log" "set tls.client_cert and tls.client_key"
 finish
