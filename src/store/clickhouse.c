@@ -913,7 +913,23 @@ int ch_scan(struct ch_store *c, const struct seg_pred *p, int newest, seg_flows_
 	buf_puts(&q, c->o.database);
 	buf_puts(&q, "`.`");
 	buf_puts(&q, c->o.table);
-	buf_puts(&q, "` WHERE 1");
+	buf_putc(&q, '`');
+	/* The key groups first, as PREWHERE: ClickHouse reads the Keys column alone, then
+	 * the ~70 others only for the rows it kept (G.At(t, 3600).Has('Network', IP) over
+	 * 20 M rows: 7 times faster than in WHERE, which reads every column of every row
+	 * the time range leaves; bench/clickhouse_bench.sh). The time range stays in WHERE:
+	 * the primary key (Start) and the partitions (Day) prune it wherever it is. */
+	for (size_t g = 0; p && g < p->ngroups; g++) {
+		buf_puts(&q, g ? " AND hasAny(Keys, [" : " PREWHERE hasAny(Keys, [");
+		for (size_t i = 0; i < p->g[g].n; i++) {
+			if (i)
+				buf_putc(&q, ',');
+			buf_put_u64(&q, p->g[g].keys[i]);
+		}
+		/* an empty group matches nothing (as a block summary tested with no key) */
+		buf_puts(&q, p->g[g].n ? "])" : "0]) AND 0");
+	}
+	buf_puts(&q, " WHERE 1");
 	if (p && p->to) {
 		/* [Start, Last] overlaps [from, to]; the partitions (days of Last) before from's
 		 * day are not read */
@@ -929,16 +945,6 @@ int ch_scan(struct ch_store *c, const struct seg_pred *p, int newest, seg_flows_
 	if (p && p->ingest_from) {
 		buf_puts(&q, " AND Ingest >= ");
 		buf_put_i64(&q, p->ingest_from);
-	}
-	for (size_t g = 0; p && g < p->ngroups; g++) {
-		buf_puts(&q, " AND hasAny(Keys, [");
-		for (size_t i = 0; i < p->g[g].n; i++) {
-			if (i)
-				buf_putc(&q, ',');
-			buf_put_u64(&q, p->g[g].keys[i]);
-		}
-		/* an empty group matches nothing (as a block summary tested with no key) */
-		buf_puts(&q, p->g[g].n ? "])" : "0]) AND 0");
 	}
 	if (newest)
 		buf_puts(&q, " ORDER BY UUID, Last DESC, Ingest DESC LIMIT 1 BY UUID");

@@ -258,6 +258,13 @@ check shards-spread "shard a $na rows, shard b $nb" test "$((na + nb))" = 30 -a 
 check distributed-sql "$(sql b 'SELECT count() FROM sktest.dflows')" test "$(sql b 'SELECT count() FROM sktest.dflows')" = 30
 o=$(q 5 "$(AT $((T2 + 7)))")
 check shards-at "$(echo "$o" | head -c 300)" test "$(echo "$o" | jq -c "[length, $jsum]")" = "[30,120]"
+# Has() pushed down (PREWHERE on the Keys) through the Distributed table: the flows of one
+# address, as many as the unfiltered answer holds
+ip=$(echo "$o" | jq -r '.[0].Network.A')
+want=$(echo "$o" | jq --arg ip "$ip" '[.[] | select(.Network.A == $ip or .Network.B == $ip)] | length')
+o2=$(q 5 "$(AT $((T2 + 7))).Has('Network', '$ip')")
+check shards-at-has "Has('Network', '$ip'): $(echo "$o2" | head -c 200), want $want" \
+	test "$(echo "$o2" | jq length)" = "$want" -a "${want:-0}" -gt 0
 an_stop 5
 
 # a wrong password: ClickHouse refuses, and the analyzer says so (the credentials are sent)
