@@ -24,18 +24,10 @@
 # One `ok NAME` / `FAIL NAME: reason` line per check.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
+. "$(dirname "$0")/lib/cluster.sh"
 . "$(dirname "$0")/lib/clickhouse.sh"
 P=skce$$
-ko() { echo "FAIL $1: ${2:0:400}"; fail=$((fail + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap cluster_cleanup EXIT
 trap 'exit 1' INT TERM
 
 if [ "$(id -u)" != 0 ]; then
@@ -74,7 +66,6 @@ for l in "$H1 cev0" "$H2 cev0" "$PEER p1" "$PEER p2"; do
 	set -- $l
 	ip -n "$1" link set "$2" up
 done
-inan() { ip netns exec "$AN" "$@"; }
 
 # ---- etcd and ClickHouse in the analyzers' namespace ----
 EC=2379 EP=2380 CHH=8123 CHT=9000
@@ -115,44 +106,7 @@ storage:
     hosts: [http://127.0.0.1:$CHH]
     database: skce
 EOF
-declare -A APORT=([1]=8082 [2]=8083 [3]=8084) APID AGPID
-start_an() {
-	ip netns exec "$AN" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/an$1" SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true \
-		SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth "$SKYDIVE" analyzer -c "$tmp/an.yml" \
-		--listen "0.0.0.0:${APORT[$1]}" --host-id "an$1" >>"$tmp/an$1.log" 2>&1 &
-	APID[$1]=$!
-	pids+=($!)
-	for _ in $(seq 1 100); do
-		inan curl -sf "http://127.0.0.1:${APORT[$1]}/api" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-q() { # N GREMLIN
-	inan curl -s -m 10 -XPOST "http://127.0.0.1:${APORT[$1]}/api/topology" \
-		-H 'Content-Type: application/json' -d "$(jq -cn --arg q "$2" '{GremlinQuery:$q}')"
-}
-st() { inan curl -s -m 10 "http://127.0.0.1:${APORT[$1]}/api/status"; }
-LAST=
-wait_jq() { # TIMEOUT_S N QUERY FILTER
-	local end=$(($(date +%s) + $1))
-	while :; do
-		LAST=$(q "$2" "$3")
-		[ "$(echo "$LAST" | jq -r "$4" 2>/dev/null)" = true ] && return 0
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.3
-	done
-}
-expect() { if wait_jq "$2" "$3" "$4" "$5"; then ok "$1"; else ko "$1" "$LAST"; fi; }
-wait_st() { # TIMEOUT_S N FILTER: until analyzer N's /api/status passes FILTER
-	local end=$(($(date +%s) + $1))
-	while :; do
-		LAST=$(st "$2")
-		[ "$(echo "$LAST" | jq -r "$3" 2>/dev/null)" = true ] && return 0
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.3
-	done
-}
+declare -A APORT=([1]=8082 [2]=8083 [3]=8084) AGPID
 EL='.Cluster.Elections["ondemand-client-capture"]'
 listed() { # N UUID: whether analyzer N lists the capture
 	[ "$(inan curl -s -m 5 "http://127.0.0.1:${APORT[$1]}/api/capture" | jq -r --arg u "$2" 'has($u)')" = true ]

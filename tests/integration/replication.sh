@@ -16,17 +16,9 @@
 # Analyzers run in namespace "an" (their loopback); agents reach them on 10.82.0.1.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
+. "$(dirname "$0")/lib/cluster.sh"
 P=skrp$$
-ko() { echo "FAIL $1: ${2:0:400}"; fail=$((fail + 1)); }
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$P"); do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap cluster_cleanup EXIT
 trap 'exit 1' INT TERM
 if [ "$(id -u)" != 0 ]; then
 	echo "replication: needs root (network namespaces)"
@@ -50,43 +42,14 @@ for h in $H1 $H2; do
 	ip -n "$h" link set mgmt up
 	i=$((i + 1))
 done
-inan() { ip netns exec "$AN" "$@"; }
 
-declare -A APORT=([1]=8082 [2]=8083 [3]=8084) APID
+declare -A APORT=([1]=8082 [2]=8083 [3]=8084)
 cat >"$tmp/an.yml" <<EOF
 analyzers: [127.0.0.1:8082, 127.0.0.1:8083, 127.0.0.1:8084]
 analyzer:
   replication:
     expire: 30
 EOF
-start_an() {
-	ip netns exec "$AN" env SKYDIVE_ANALYZER_DATA_DIR="$tmp/an$1" SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true \
-		SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth "$SKYDIVE" analyzer -c "$tmp/an.yml" \
-		--listen "0.0.0.0:${APORT[$1]}" --host-id "an$1" >>"$tmp/an$1.log" 2>&1 &
-	APID[$1]=$!
-	pids+=($!)
-	for _ in $(seq 1 100); do
-		inan curl -sf "http://127.0.0.1:${APORT[$1]}/api" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-q() { # N GREMLIN
-	inan curl -s -m 10 -XPOST "http://127.0.0.1:${APORT[$1]}/api/topology" \
-		-H 'Content-Type: application/json' -d "$(jq -cn --arg q "$2" '{GremlinQuery:$q}')"
-}
-st() { inan curl -s -m 10 "http://127.0.0.1:${APORT[$1]}/api/status"; }
-LAST=
-wait_jq() { # TIMEOUT_S N QUERY FILTER
-	local end=$(($(date +%s) + $1))
-	while :; do
-		LAST=$(q "$2" "$3")
-		[ "$(echo "$LAST" | jq -r "$4" 2>/dev/null)" = true ] && return 0
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.3
-	done
-}
-expect() { if wait_jq "$2" "$3" "$4" "$5"; then ok "$1"; else ko "$1" "$LAST"; fi; }
 for n in 1 2 3; do start_an $n || { ko "analyzer$n-start" "$(tail -c 300 "$tmp/an$n.log")"; finish; }; done
 
 # agents: h1 -> [1, 2] (1 its master), h2 -> [3]; h1 serves its API on its namespace's
