@@ -10,6 +10,7 @@
 #include "cluster/cluster.h"
 #include "cluster/etcd.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/version.h"
 
 #define REG_PREFIX      "/analyzer/"
@@ -126,6 +127,21 @@ int cluster_new(const struct config *cfg, struct cluster **out, char *err, size_
 		tmo = c->period_ms;
 	if (!c->analyzers || !(c->etcd = etcd_client_new(servers, tmo, e, sizeof(e)))) {
 		snprintf(err, errlen, "etcd: %s", c->analyzers ? e : "out of memory");
+		cluster_free(c);
+		return -1;
+	}
+	/* TLS files checked now (curl would only say "handshake failed" at the first call),
+	 * auth as etcd's own client takes it */
+	struct etcd_security sec = {
+	    .ca = config_get_string(cfg, "etcd.ca_cert", NULL),
+	    .cert = config_get_string(cfg, "etcd.client_cert", NULL),
+	    .key = config_get_string(cfg, "etcd.client_key", NULL),
+	    .username = config_get_string(cfg, "etcd.username", NULL),
+	    .password = config_get_string(cfg, "etcd.password", NULL)};
+	if (tls_check_files("etcd.client_cert", sec.cert, "etcd.client_key", sec.key, "etcd.ca_cert",
+	                    sec.ca, e, sizeof(e)) ||
+	    etcd_client_secure(c->etcd, &sec, e, sizeof(e))) {
+		snprintf(err, errlen, "%s", e);
 		cluster_free(c);
 		return -1;
 	}

@@ -12,12 +12,18 @@
 
 #include "cluster/etcd.h"
 #include "common/base64.h"
+#include "common/log.h"
 
 struct etcd_client {
 	char **servers; /* "http://host:port", no trailing slash */
 	size_t n;
 	atomic_size_t cur; /* the server that answered last */
 	int64_t timeout_ms;
+	char *ca, *cert, *key;   /* etcd_client_secure: TLS files, or NULL */
+	char *user, *pass;       /* etcd auth, or NULL */
+	pthread_mutex_t tlock;   /* token */
+	char *token;             /* the last token etcd gave (user set), or NULL */
+	uint64_t token_gen;      /* +1 per token, so a stale one is replaced once */
 };
 
 /* ---- parsers ------------------------------------------------------------------------ */
@@ -392,6 +398,7 @@ struct etcd_client *etcd_client_new(const json_t *servers, int64_t timeout_ms, c
 		return NULL;
 	}
 	c->timeout_ms = timeout_ms;
+	pthread_mutex_init(&c->tlock, NULL);
 	size_t i;
 	const json_t *v;
 	json_array_foreach(servers, i, v)
@@ -430,7 +437,48 @@ void etcd_client_free(struct etcd_client *c)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->servers[i]);
 	free(c->servers);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
+	free(c->user);
+	free(c->pass);
+	free(c->token);
+	pthread_mutex_destroy(&c->tlock);
 	free(c);
+}
+
+static int dup_opt(const char *v, char **out)
+{
+	*out = NULL;
+	if (!v || !*v)
+		return 0;
+	return (*out = strdup(v)) ? 0 : -1;
+}
+
+int etcd_client_secure(struct etcd_client *c, const struct etcd_security *s, char *err,
+                       size_t errlen)
+{
+	if (dup_opt(s->ca, &c->ca) || dup_opt(s->cert, &c->cert) || dup_opt(s->key, &c->key) ||
+	    dup_opt(s->username, &c->user) || dup_opt(s->password, &c->pass)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!c->user && c->pass) {
+		snprintf(err, errlen, "etcd.password is set but etcd.username is not");
+		return -1;
+	}
+	/* etcd (3.4) answers 400 "CommonName of client sending a request against gateway
+	 * will be ignored" to every JSON-gateway request that carries a client certificate
+	 * once its auth is enabled: the pair can never work, so say it now */
+	if (c->user && c->cert) {
+		snprintf(err, errlen,
+		         "etcd.username and etcd.client_cert together: etcd's JSON gateway refuses "
+		         "client certificates once its authentication is on; use etcd.username "
+		         "over https (etcd.ca_cert) with an etcd not started with "
+		         "--client-cert-auth, or client certificates with etcd's auth off");
+		return -1;
+	}
+	return 0;
 }
 
 const char *etcd_client_server(const struct etcd_client *c)
@@ -495,11 +543,96 @@ static CURL *easy(struct etcd_client *c, const char *url, const char *payload,
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+	if (c->ca)
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca);
+	if (c->cert) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert);
+		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key);
+	}
 	return e;
 }
 
-/* POSTs body (stolen) to path on the servers in turn; *reply the parsed answer (an
- * etcd error answer is returned as -errno, reply NULL). */
+/* ---- auth (etcd_client_secure) ---------------------------------------------------- */
+
+static int call_raw(struct etcd_client *c, const char *path, const char *payload,
+                    const char *token, json_t **reply, char *err, size_t errlen);
+
+/* The token to send: the one we have, else a new one from /v3/auth/authenticate (stale:
+ * the generation the caller found refused, replaced unless another thread did). 0 with
+ * *tok (the caller's copy, or NULL without auth) and *gen; -errno with err. */
+static int get_token(struct etcd_client *c, uint64_t stale, char **tok, uint64_t *gen,
+                     char *err, size_t errlen)
+{
+	*tok = NULL;
+	*gen = 0;
+	if (!c->user)
+		return 0;
+	pthread_mutex_lock(&c->tlock);
+	if (c->token && c->token_gen != stale) {
+		*tok = strdup(c->token);
+		*gen = c->token_gen;
+		pthread_mutex_unlock(&c->tlock);
+		return *tok ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&c->tlock);
+	json_t *b = json_pack("{s:s, s:s}", "name", c->user, "password", c->pass ? c->pass : "");
+	char *payload = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (!payload) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	json_t *r = NULL;
+	int rc = call_raw(c, "/v3/auth/authenticate", payload, NULL, &r, err, errlen);
+	free(payload);
+	if (rc) {
+		if (rc == -EACCES || rc == -EINVAL)
+			snprintf(err + strlen(err), errlen - strlen(err),
+			         " (etcd.username '%s' and etcd.password: the user etcd knows?)",
+			         c->user);
+		return rc;
+	}
+	const char *t = json_string_value(json_object_get(r, "token"));
+	if (!t || !*t) { /* etcd without auth enabled answers no token: send none */
+		json_decref(r);
+		return 0;
+	}
+	pthread_mutex_lock(&c->tlock);
+	free(c->token);
+	c->token = strdup(t);
+	*gen = ++c->token_gen;
+	*tok = c->token ? strdup(c->token) : NULL;
+	pthread_mutex_unlock(&c->tlock);
+	json_decref(r);
+	return *tok ? 0 : -ENOMEM;
+}
+
+/* Whether an error says our token is not (or no longer) valid. */
+static int token_refused(int rc, const char *err)
+{
+	return rc == -EACCES && err && (strstr(err, "auth token") || strstr(err, "token"));
+}
+
+/* Headers of a request: JSON, and the token when there is one. NULL on out of memory. */
+static struct curl_slist *headers(const char *token)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	if (h && token) {
+		char a[2048];
+		snprintf(a, sizeof(a), "Authorization: %s", token);
+		struct curl_slist *h2 = curl_slist_append(h, a);
+		if (!h2) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = h2;
+	}
+	return h;
+}
+
+/* POSTs body (stolen) to path on the servers in turn, with the auth token when etcd
+ * wants one (replaced once when etcd refuses it); *reply the parsed answer (an etcd
+ * error answer is returned as -errno, reply NULL). */
 static int call(struct etcd_client *c, const char *path, json_t *body, json_t **reply,
                 char *err, size_t errlen)
 {
@@ -510,7 +643,34 @@ static int call(struct etcd_client *c, const char *path, json_t *body, json_t **
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	uint64_t stale = 0;
+	int rc = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		char *tok;
+		uint64_t gen;
+		rc = get_token(c, stale, &tok, &gen, err, errlen);
+		if (!rc)
+			rc = call_raw(c, path, payload, tok, reply, err, errlen);
+		free(tok);
+		if (!token_refused(rc, err) || !gen)
+			break;
+		stale = gen; /* expired (its TTL) or etcd restarted: a new one, once */
+		log_info("cluster: etcd refused our auth token (%s); asking a new auth token", err);
+	}
+	free(payload);
+	return rc;
+}
+
+/* One POST of payload to path on the servers in turn (see call). */
+static int call_raw(struct etcd_client *c, const char *path, const char *payload,
+                    const char *token, json_t **reply, char *err, size_t errlen)
+{
+	*reply = NULL;
+	struct curl_slist *h = headers(token);
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	size_t start = atomic_load(&c->cur);
 	int rc = -ECONNREFUSED;
 	for (size_t k = 0; k < c->n; k++) {
@@ -533,21 +693,29 @@ static int call(struct etcd_client *c, const char *path, json_t *body, json_t **
 		curl_easy_cleanup(e);
 		if (cr != CURLE_OK && !b.over) {
 			rc = transport_errno(cr);
-			snprintf(err, errlen, "etcd %s%s: %.250s", c->servers[idx], path,
-			         ebuf[0] ? ebuf : curl_easy_strerror(cr));
+			snprintf(err, errlen, "etcd %s%s: %.250s%s", c->servers[idx], path,
+			         ebuf[0] ? ebuf : curl_easy_strerror(cr),
+			         !c->cert && strstr(ebuf, "alert") ? " (if etcd runs with "
+			         "--client-cert-auth, set etcd.client_cert and etcd.client_key)" : "");
 			free(b.p);
 			continue; /* the next server */
 		}
 		atomic_store(&c->cur, idx);
 		json_error_t je;
 		json_t *j = b.over ? NULL : json_loadb(b.p ? b.p : "", b.len, 0, &je);
-		free(b.p);
 		if (!j) {
 			rc = -EPROTO;
-			snprintf(err, errlen, "etcd %s%s: answered %ld with %s", c->servers[idx], path,
-			         code, b.over ? "a reply too large" : "no JSON");
+			/* what it said instead (etcd's gateway answers some refusals in text) */
+			char said[160] = "";
+			for (size_t i = 0; b.p && i < b.len && i < sizeof(said) - 1; i++)
+				said[i] = b.p[i] >= 32 && b.p[i] < 127 ? b.p[i] : ' ';
+			snprintf(err, errlen, "etcd %s%s: answered %ld with %s%s%s", c->servers[idx],
+			         path, code, b.over ? "a reply too large" : "no JSON",
+			         said[0] ? ": " : "", said);
+			free(b.p);
 			break;
 		}
+		free(b.p);
 		char why[400];
 		rc = etcd_reply_error(j, why, sizeof(why));
 		if (!rc && (code < 200 || code > 299)) {
@@ -563,7 +731,6 @@ static int call(struct etcd_client *c, const char *path, json_t *body, json_t **
 		break;
 	}
 	curl_slist_free_all(h);
-	free(payload);
 	return rc;
 }
 
@@ -766,8 +933,20 @@ int etcd_watch(struct etcd_client *c, const char *key, int prefix, int64_t start
 	json_decref(b);
 	if (!payload)
 		return oom(err, errlen);
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	int rc = -ECONNREFUSED;
+	char *tok;
+	uint64_t gen;
+	int rc = get_token(c, 0, &tok, &gen, err, errlen);
+	if (rc) {
+		free(payload);
+		return rc;
+	}
+	struct curl_slist *h = headers(tok);
+	free(tok);
+	if (!h) {
+		free(payload);
+		return oom(err, errlen);
+	}
+	rc = -ECONNREFUSED;
 	size_t start = atomic_load(&c->cur);
 	for (size_t k = 0; k < c->n && !(stop && *stop); k++) {
 		size_t idx = (start + k) % c->n;
@@ -816,6 +995,16 @@ int etcd_watch(struct etcd_client *c, const char *key, int prefix, int64_t start
 	}
 	if (last_rev)
 		*last_rev = rev;
+	/* a stream etcd refused (an error answer instead of the stream) may be our token's
+	 * fault: the next watch asks for a new one rather than send it again */
+	if (gen && rc && !(stop && *stop) && (token_refused(rc, err) || strstr(err, "answered an error"))) {
+		pthread_mutex_lock(&c->tlock);
+		if (c->token_gen == gen) {
+			free(c->token);
+			c->token = NULL;
+		}
+		pthread_mutex_unlock(&c->tlock);
+	}
 	curl_slist_free_all(h);
 	free(payload);
 	return rc;

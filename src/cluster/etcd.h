@@ -44,6 +44,18 @@ struct etcd_client;
 struct etcd_client *etcd_client_new(const json_t *servers, int64_t timeout_ms, char *err,
                                     size_t errlen);
 void etcd_client_free(struct etcd_client *c); /* NULL is fine */
+/* Security beyond etcd's defaults (not in Skydive, whose etcd client had none): any
+ * field may be NULL or "". ca: the CA file that signed the servers' certificates
+ * (https:// servers; without it the system's store); cert and key: our client
+ * certificate (etcd's --client-cert-auth); username and password: etcd's auth
+ * (POST /v3/auth/authenticate, then the token in an Authorization header; a token etcd
+ * no longer knows, after its TTL or a restart, is replaced and the request sent once
+ * more). The strings are copied. 0, or -1 with err filled. Before any call. */
+struct etcd_security {
+	const char *ca, *cert, *key, *username, *password;
+};
+int etcd_client_secure(struct etcd_client *c, const struct etcd_security *s, char *err,
+                       size_t errlen);
 /* The server that answered last ("http://..."). */
 const char *etcd_client_server(const struct etcd_client *c);
 

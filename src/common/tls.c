@@ -62,15 +62,16 @@ static int check_dates(const char *what, const char *path, X509 *x, char *err, s
 }
 
 /* Every certificate of the CA file into store; 0 or -1 with err. */
-static int load_ca(const char *ca, X509_STORE *store, char *err, size_t errlen)
+static int load_ca(const char *ca_key, const char *ca, X509_STORE *store, char *err,
+		   size_t errlen)
 {
-	FILE *f = open_pem("tls.ca_cert", ca, err, errlen);
+	FILE *f = open_pem(ca_key, ca, err, errlen);
 	if (!f)
 		return -1;
 	int n = 0, rc = 0;
 	X509 *x;
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
-		if (!rc && check_dates("tls.ca_cert", ca, x, err, errlen))
+		if (!rc && check_dates(ca_key, ca, x, err, errlen))
 			rc = -1;
 		if (!rc && store)
 			X509_STORE_add_cert(store, x);
@@ -80,7 +81,7 @@ static int load_ca(const char *ca, X509_STORE *store, char *err, size_t errlen)
 	ERR_clear_error(); /* the end of the file reads as an error */
 	fclose(f);
 	if (!rc && !n) {
-		snprintf(err, errlen, "tls.ca_cert '%s': no PEM certificate in it", ca);
+		snprintf(err, errlen, "%s '%s': no PEM certificate in it", ca_key, ca);
 		rc = -1;
 	}
 	return rc;
@@ -90,7 +91,7 @@ static int load_ca(const char *ca, X509_STORE *store, char *err, size_t errlen)
 static int no_passphrase(char *buf, int size, int rwflag, void *u) { return -1; }
 
 int tls_check_files(const char *cert_key, const char *cert, const char *key_key,
-		    const char *key, const char *ca, char *err, size_t errlen)
+		    const char *key, const char *ca_key, const char *ca, char *err, size_t errlen)
 {
 	X509 *x = NULL;
 	EVP_PKEY *pk = NULL;
@@ -105,7 +106,7 @@ int tls_check_files(const char *cert_key, const char *cert, const char *key_key,
 	}
 	if (set(ca)) {
 		store = X509_STORE_new();
-		if (!store || load_ca(ca, store, err, errlen))
+		if (!store || load_ca(ca_key, ca, store, err, errlen))
 			goto out;
 	}
 	if (!set(cert)) {
@@ -146,9 +147,9 @@ int tls_check_files(const char *cert_key, const char *cert, const char *key_key,
 		 * different CAs; the peer then decides. */
 		X509_STORE_CTX *vc = X509_STORE_CTX_new();
 		if (vc && X509_STORE_CTX_init(vc, store, x, NULL) == 1 && X509_verify_cert(vc) != 1)
-			log_warn("%s '%s' is not verified by tls.ca_cert '%s': %s; peers that trust "
+			log_warn("%s '%s' is not verified by %s '%s': %s; peers that trust "
 				 "only that CA will refuse it",
-				 cert_key, cert, ca,
+				 cert_key, cert, ca_key, ca,
 				 tls_verify_reason(X509_STORE_CTX_get_error(vc)));
 		X509_STORE_CTX_free(vc);
 		ERR_clear_error();
@@ -177,7 +178,7 @@ int tls_client_conf_load(struct tls_client_conf *t, const struct config *cfg, ch
 	if (!set(t->key))
 		t->key = NULL;
 	t->on = t->ca || t->cert || t->key || set(config_get_string(cfg, "tls.server_cert", NULL));
-	return tls_check_files("tls.client_cert", t->cert, "tls.client_key", t->key, t->ca, err,
+	return tls_check_files("tls.client_cert", t->cert, "tls.client_key", t->key, "tls.ca_cert", t->ca, err,
 			       errlen);
 }
 

@@ -13,7 +13,7 @@
 
 struct config;
 
-/* Checks, each with its own message: ca (tls.ca_cert) holds at least one PEM
+/* Checks, each with its own message: ca (named ca_key, e.g. "tls.ca_cert") holds at least one PEM
  * certificate, none expired; cert (named cert_key in messages, e.g.
  * "tls.server_cert") is a PEM certificate within its validity dates; key (key_key)
  * is an unencrypted PEM private key that matches cert. Any argument may be NULL or
@@ -21,7 +21,7 @@ struct config;
  * A cert that ca does not verify is only logged as a warning: the peers may trust
  * another CA. */
 int tls_check_files(const char *cert_key, const char *cert, const char *key_key,
-		    const char *key, const char *ca, char *err, size_t errlen);
+		    const char *key, const char *ca_key, const char *ca, char *err, size_t errlen);
 
 /* What a client link (agent -> analyzer, skydive client) uses: tls.ca_cert,
  * tls.client_cert, tls.client_key. on: wss/https, when any of those three or

@@ -46,7 +46,7 @@ int tls_server_check(const struct config *cfg, const char *service, const char *
 	if (tls) {
 		if (tls_check_files("tls.server_cert", config_get_string(cfg, "tls.server_cert", NULL),
 				    "tls.server_key", config_get_string(cfg, "tls.server_key", NULL),
-				    ca, err, errlen))
+				    "tls.ca_cert", ca, err, errlen))
 			return -1;
 		if (require && !(ca && *ca)) {
 			snprintf(err, errlen, "tls.require_client_cert needs tls.ca_cert, the CA that "

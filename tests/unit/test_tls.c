@@ -56,23 +56,27 @@ static void test_plain_rule(void **state)
 static void test_check_files(void **state)
 {
 	char err[1024] = "";
-	assert_int_equal(tls_check_files("tls.client_cert", NULL, "tls.client_key", NULL, NULL, err,
+	assert_int_equal(tls_check_files("tls.client_cert", NULL, "tls.client_key", NULL, "tls.ca_cert", NULL, err,
 					 sizeof(err)), 0);
-	assert_int_equal(tls_check_files("tls.client_cert", "/x.crt", "tls.client_key", "", NULL,
+	assert_int_equal(tls_check_files("tls.client_cert", "/x.crt", "tls.client_key", "", "tls.ca_cert", NULL,
 					 err, sizeof(err)), -1);
 	assert_string_equal(err, "TLS needs both tls.client_cert and tls.client_key (only "
 				 "tls.client_cert is set)");
 	assert_int_equal(tls_check_files("tls.server_cert", "/nonexistent/s.crt", "tls.server_key",
-					 "/nonexistent/s.key", NULL, err, sizeof(err)), -1);
+					 "/nonexistent/s.key", "tls.ca_cert", NULL, err, sizeof(err)), -1);
 	assert_string_equal(err, "tls.server_cert '/nonexistent/s.crt': cannot open: No such file "
 				 "or directory");
 	assert_int_equal(tls_check_files("tls.server_cert", NULL, "tls.server_key", NULL,
-					 "/nonexistent/ca.crt", err, sizeof(err)), -1);
+					 "tls.ca_cert", "/nonexistent/ca.crt", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls.ca_cert '/nonexistent/ca.crt': cannot open"));
 	/* A file that is not PEM at all. */
 	assert_int_equal(tls_check_files("tls.server_cert", NULL, "tls.server_key", NULL,
-					 "/dev/null", err, sizeof(err)), -1);
+					 "tls.ca_cert", "/dev/null", err, sizeof(err)), -1);
 	assert_string_equal(err, "tls.ca_cert '/dev/null': no PEM certificate in it");
+	/* the CA's key as the caller names it (etcd.ca_cert: the cluster's etcd client) */
+	assert_int_equal(tls_check_files("etcd.client_cert", NULL, "etcd.client_key", NULL,
+					 "etcd.ca_cert", "/dev/null", err, sizeof(err)), -1);
+	assert_string_equal(err, "etcd.ca_cert '/dev/null': no PEM certificate in it");
 }
 
 static void test_reasons(void **state)
