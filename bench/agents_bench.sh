@@ -42,16 +42,24 @@ sum() { awk '{s += $1} END {printf "%.3f", s}'; }
 "$BUILD/ingest_bench" -f 100000 -r 2 -o "$tmp/frames.bin" >/dev/null || { echo "agents_bench.sh: cannot encode the flow frames" >&2; exit 1; }
 echo "# agents_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg): $AGENTS agents x $INTERFACES interfaces, $RATE updates/s each, ${SECS}s; then their flow links, $FLOW_RATE flow updates/s in all"
 declare -A RES FRES
-for n in 1 3; do
+# setups: 1 analyzer; 3 on their own (each holds its agents); 3p: 3 peered (analyzers:
+# each other), so each applies every agent's messages: its own and its peers'
+for n in 1 3 3p; do
 	ports=() apids=()
-	for k in $(seq 1 "$n"); do
-		p=$(port)
+	na=${n%p}
+	for k in $(seq 1 "$na"); do ports+=("$(port)"); done
+	cfg=()
+	if [ "$n" = 3p ]; then
+		printf 'analyzers: [%s]\n' "$(printf '127.0.0.1:%s,' "${ports[@]}" | sed 's/,$//')" >"$tmp/peers.yml"
+		cfg=(-c "$tmp/peers.yml")
+	fi
+	for k in $(seq 1 "$na"); do
+		p=${ports[$((k - 1))]}
 		SKYDIVE_ANALYZER_ALLOW_ROOT=true SKYDIVE_ANALYZER_DATA_DIR="$tmp/d$n-$k" \
 			SKYDIVE_ANALYZER_ALLOW_PLAIN_HTTP=true SKYDIVE_ANALYZER_AUTH_API_BACKEND=noauth \
-			"$BUILD/skydive" analyzer --listen "127.0.0.1:$p" --host-id "bench$k" \
+			"$BUILD/skydive" analyzer "${cfg[@]}" --listen "127.0.0.1:$p" --host-id "bench$k" \
 			>"$tmp/an$n-$k.log" 2>&1 &
 		apids+=($!)
-		ports+=("$p")
 	done
 	for p in "${ports[@]}"; do
 		for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$p/api" >/dev/null && break; sleep 0.1; done
@@ -59,11 +67,13 @@ for n in 1 3; do
 	cpu0=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
 	rss0=$(for a in "${apids[@]}"; do rss_kb "$a"; done | sum)
 	python3 bench/agents_sim.py --ports "$(IFS=,; echo "${ports[*]}")" --agents "$AGENTS" \
-		--interfaces "$INTERFACES" --rate "$RATE" --seconds "$SECS" >"$tmp/sim$n" 2>&1 &
+		--interfaces "$INTERFACES" --rate "$RATE" --seconds "$SECS" --linger 30 >"$tmp/sim$n" 2>&1 &
 	sim=$!
 	sleep "$(awk -v s="$SECS" 'BEGIN {print s - 1}')"
 	rss1=$(for a in "${apids[@]}"; do rss_kb "$a"; done | sum)
-	wait "$sim" || { cat "$tmp/sim$n"; exit 1; }
+	# the agents stay connected (--linger) once their stats are out
+	for _ in $(seq 1 300); do grep -q '^done' "$tmp/sim$n" && break; kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
+	grep -q '^done' "$tmp/sim$n" || { cat "$tmp/sim$n"; exit 1; }
 	# until the writers have applied what arrived (the counters stop moving)
 	prev=-1
 	for _ in $(seq 1 50); do
@@ -73,14 +83,36 @@ for n in 1 3; do
 		sleep 0.2
 	done
 	cpu1=$(for a in "${apids[@]}"; do cpu_s "$a"; done | sum)
+	# every analyzer's graph: the nodes it holds of the agents it should have (its own, or
+	# all of them peered), and their last counters (a lost last update shows here)
+	graphs=""
+	for p in "${ports[@]}"; do
+		graphs="$graphs $(curl -s -XPOST "http://127.0.0.1:$p/api/topology" -H 'Content-Type: application/json' \
+			-d '{"GremlinQuery": "G.V().Has('"'"'Type'"'"', Within('"'"'host'"'"', '"'"'device'"'"'))"}' |
+			jq -r '"\(length)/\([.[] | .Metadata.Metric.RxPackets // 0] | add // 0)"')"
+	done
+	kill "$sim" 2>/dev/null
+	wait "$sim" 2>/dev/null
 	ovf=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.GraphWriter.Overflows + .WebSocket.SlowClientsDisconnected'; done | sum)
 	sent=$(awk '$1 == "messages_sent" {print $2}' "$tmp/sim$n")
 	echo
-	echo "## $n analyzer(s)"
+	echo "## $na analyzer(s)$([ "$n" = 3p ] && echo ", peered")"
 	sed 's/^/sim_/' "$tmp/sim$n"
+	# peered, each analyzer applies every message once: its agents' and its peers'
+	copies=1
+	[ "$n" = 3p ] && copies=$na
+	en=$(awk '$1 == "expected_nodes" {print $2}' "$tmp/sim$n")
+	er=$(awk '$1 == "expected_rx_sum" {print $2}' "$tmp/sim$n")
+	echo "graphs_nodes_rx_sum$graphs (each analyzer: nodes/sum of the last RxPackets)"
+	# nodes and counters: peered, each analyzer holds all; else they add up to all
+	echo "$graphs" | awk -v en="$en" -v er="$er" -v k="$copies" '{
+		for (i = 1; i <= NF; i++) { split($i, f, "/"); n += f[1]; r += f[2]; if (k > 1 && (f[1] != en || f[2] != er)) bad++ }
+		if (k == 1 && (n != en || r != er)) bad++
+		printf "graphs_expected %d/%d: %s\n", en, er, bad ? "MISMATCH" : "every node and last update there" }'
 	awk -v s="$sent" -v a="$app" -v o="$ovf" -v c0="$cpu0" -v c1="$cpu1" -v r0="$rss0" -v r1="$rss1" \
-		-v n="$AGENTS" -v t="$SECS" 'BEGIN {
-		printf "applied %d\ndropped %d\nwriter_overflows_and_slow_disconnects %d\n", a, s - a, o
+		-v n="$AGENTS" -v t="$SECS" -v k="$copies" 'BEGIN {
+		if (k > 1) printf "applied %d (each message on each of %d analyzers: %d; what an agent sent before a peering link was up reaches that peer inside its Sync instead)\nwriter_overflows_and_slow_disconnects %d\n", a, k, s * k, o
+		else printf "applied %d\ndropped %d\nwriter_overflows_and_slow_disconnects %d\n", a, s - a, o
 		printf "absorbed_messages_per_s %.0f\n", a / t
 		printf "analyzer_cpu_s %.3f\ncpu_ms_per_agent_per_s %.3f\n", c1 - c0, (c1 - c0) * 1000 / n / t
 		printf "analyzer_rss_kb_delta %d\nrss_kb_per_agent %.1f\n", r1 - r0, (r1 - r0) / n }'
@@ -118,5 +150,6 @@ for n in 1 3; do
 done
 echo
 awk -v a="${RES[1]}" -v b="${RES[3]}" 'BEGIN {printf "cpu_ratio_3_vs_1 %.2f (the same load over three analyzers)\n", b / a}'
+awk -v a="${RES[3]}" -v b="${RES[3p]}" 'BEGIN {printf "cpu_ratio_peered_vs_not %.2f (three analyzers, each with the whole graph vs its agents only)\n", b / a}'
 awk -v a="${FRES[1]}" -v b="${FRES[3]}" 'BEGIN {if (a > 0) printf "flow_cpu_ratio_3_vs_1 %.2f (the same flow load over three analyzers)\n", b / a}'
 exit 0

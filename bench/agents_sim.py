@@ -115,6 +115,9 @@ def main():
     ap.add_argument("--interfaces", type=int, default=10)
     ap.add_argument("--rate", type=float, default=5, help="updates/s per agent")
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--linger", type=float, default=0,
+                    help="seconds to stay connected after the stats are printed (the "
+                    "bench reads the analyzers' graphs meanwhile)")
     a = ap.parse_args()
     ports = [int(p) for p in a.ports.split(",")]
     agents, refused = [], 0
@@ -154,6 +157,19 @@ def main():
     print(f"updates_sent {updates}")
     print(f"seconds {secs:.2f}")
     print(f"updates_per_s_offered {updates / secs:.0f}")
+    # what every analyzer's graph should hold now: the last RxPackets of each interface
+    # (interface k of an agent got its last update at the last counter c with c % K == k)
+    rx = 0
+    for ag in agents:
+        for k in range(ag.nif):
+            last = max((c for c in range(max(1, ag.counter - ag.nif + 1), ag.counter + 1)
+                        if c % ag.nif == k), default=None)
+            if last is not None:
+                rx += last * 10
+    print(f"expected_nodes {sum(1 + ag.nif for ag in agents)}")
+    print(f"expected_rx_sum {rx}")
+    print("done", flush=True)
+    time.sleep(a.linger)
     for ag in agents:
         try:
             ag.sock.close()
