@@ -30,11 +30,29 @@
 		.history_max_age_ms = 10 * DAY                                                     \
 	}
 
+/* The directories tmpdir made, removed by the group's teardown (a test removes its
+ * "topology" inside, not the directory mkdtemp made around it). */
+static char made[64][32];
+static int nmade;
+
+static int remove_made(void **state)
+{
+	for (int i = 0; i < nmade; i++) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", made[i]);
+		if (system(cmd))
+			return -1;
+	}
+	return 0;
+}
+
 static char *tmpdir(void)
 {
 	char tmpl[] = "/tmp/test_graph_log.XXXXXX";
 	char *d = mkdtemp(tmpl);
 	assert_non_null(d);
+	if (nmade < 64)
+		snprintf(made[nmade++], sizeof(made[0]), "%s", d);
 	char *dir = malloc(strlen(d) + 16);
 	sprintf(dir, "%s/topology", d);
 	return dir;
@@ -704,5 +722,5 @@ int main(void)
 	    cmocka_unit_test(test_random_replay),
 	    cmocka_unit_test(test_write_failure),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, remove_made);
 }
