@@ -39,7 +39,7 @@ static int remove_made(void **state)
 {
 	for (int i = 0; i < nmade; i++) {
 		char cmd[128];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", made[i]);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%.31s'", made[i]);
 		if (system(cmd))
 			return -1;
 	}
