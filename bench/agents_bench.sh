@@ -32,7 +32,7 @@ for b in ingest_bench flow_ws_send; do
 done
 tmp=$(mktemp -d /tmp/agents-bench.XXXXXX)
 apids=()
-trap 'for p in "${apids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'for p in "${apids[@]}" $CH_PID; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -43,15 +43,32 @@ sum() { awk '{s += $1} END {printf "%.3f", s}'; }
 echo "# agents_bench $(date -u +%FT%TZ) $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg): $AGENTS agents x $INTERFACES interfaces, $RATE updates/s each, ${SECS}s; then their flow links, $FLOW_RATE flow updates/s in all"
 declare -A RES FRES
 # setups: 1 analyzer; 3 on their own (each holds its agents); 3p: 3 peered (analyzers:
-# each other), so each applies every agent's messages: its own and its peers'
-for n in 1 3 3p; do
+# each other), so each applies every agent's messages: its own and its peers'; ch: one
+# analyzer whose flow history is ClickHouse (a private server, when clickhouse-server is
+# installed): the flow links' updates written there, counted until ClickHouse has them
+SETUPS="1 3 3p"
+CH_PID=
+if command -v clickhouse-server >/dev/null; then
+	. tests/integration/lib/clickhouse.sh
+	CHHTTP=$(port)
+	if ch_start "$tmp/ch" "$CHHTTP" "$(port)" >"$tmp/ch.start" 2>&1; then
+		SETUPS="$SETUPS ch"
+	else
+		echo "# ClickHouse did not start: $(tail -c 200 "$tmp/ch.start"); the ch setup is skipped"
+	fi
+fi
+for n in $SETUPS; do
 	ports=() apids=()
 	na=${n%p}
+	[ "$n" = ch ] && na=1
 	for k in $(seq 1 "$na"); do ports+=("$(port)"); done
 	cfg=()
 	if [ "$n" = 3p ]; then
 		printf 'analyzers: [%s]\n' "$(printf '127.0.0.1:%s,' "${ports[@]}" | sed 's/,$//')" >"$tmp/peers.yml"
 		cfg=(-c "$tmp/peers.yml")
+	elif [ "$n" = ch ]; then
+		printf 'analyzer:\n  flow:\n    backend: ch\nstorage:\n  ch:\n    driver: clickhouse\n    hosts: [http://127.0.0.1:%s]\n    database: skagents\n' "$CHHTTP" >"$tmp/ch.yml"
+		cfg=(-c "$tmp/ch.yml")
 	fi
 	for k in $(seq 1 "$na"); do
 		p=${ports[$((k - 1))]}
@@ -96,7 +113,7 @@ for n in 1 3 3p; do
 	ovf=$(for p in "${ports[@]}"; do curl -s "http://127.0.0.1:$p/api/status" | jq '.GraphWriter.Overflows + .WebSocket.SlowClientsDisconnected'; done | sum)
 	sent=$(awk '$1 == "messages_sent" {print $2}' "$tmp/sim$n")
 	echo
-	echo "## $na analyzer(s)$([ "$n" = 3p ] && echo ", peered")"
+	echo "## $na analyzer(s)$([ "$n" = 3p ] && echo ", peered")$([ "$n" = ch ] && echo ", flow history in ClickHouse")"
 	sed 's/^/sim_/' "$tmp/sim$n"
 	# peered, each analyzer applies every message once: its agents' and its peers'
 	copies=1
@@ -145,6 +162,18 @@ for n in 1 3 3p; do
 		printf "flow_updates_per_analyzer_cpu_s %.0f\n", (c3 > c2) ? s / (c3 - c2) : 0
 		printf "flow_analyzer_rss_kb_vs_topology %d\n", r2 - r1 }'
 	FRES[$n]=$(awk -v c2="$cpu2" -v c3="$cpu3" 'BEGIN {print c3 - c2}')
+	if [ "$n" = ch ]; then
+		# until the analyzer's batches are in ClickHouse (Pending 0), then its counters
+		for _ in $(seq 1 300); do
+			b=$(curl -s "http://127.0.0.1:${ports[0]}/api/status" | jq -c '.Flows.Storage.Backend')
+			[ "$(echo "$b" | jq '.Pending')" = 0 ] && break
+			sleep 0.2
+		done
+		cpu4=$(cpu_s "${apids[0]}")
+		rows=$(curl -s "http://127.0.0.1:$CHHTTP/" --data-binary 'SELECT count() FROM skagents.flows')
+		echo "$b" | jq -r --arg rows "$rows" --arg c "$(awk -v a="$cpu2" -v b="$cpu4" 'BEGIN {print b - a}')" \
+			'"clickhouse_inserted \(.Inserted)\nclickhouse_dropped \(.DroppedFlows)\nclickhouse_rows \($rows)\nclickhouse_flow_analyzer_cpu_s_until_written \($c)"'
+	fi
 	for a in "${apids[@]}"; do kill -TERM "$a" 2>/dev/null; done
 	wait "${apids[@]}" 2>/dev/null
 done
