@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
-int json_dotted_set(json_t *obj, const char *key, json_t *value)
+/* The walk of both: with cow, each object on the way is replaced in its parent by a
+ * shallow copy before it is changed (the original may be shared). */
+static int dotted_set(json_t *obj, const char *key, json_t *value, int cow)
 {
 	json_t *o = obj;
 	const char *p = key, *dot;
@@ -24,6 +26,12 @@ int json_dotted_set(json_t *obj, const char *key, json_t *value)
 				json_decref(value);
 				return -ENOMEM;
 			}
+		} else if (cow) {
+			sub = json_copy(sub);
+			if (!sub || json_object_set_new(o, part, sub)) {
+				json_decref(value);
+				return -ENOMEM;
+			}
 		}
 		o = sub;
 		p = dot + 1;
@@ -33,6 +41,16 @@ int json_dotted_set(json_t *obj, const char *key, json_t *value)
 		return 0;
 	}
 	return json_object_set_new(o, p, value) ? -ENOMEM : 0;
+}
+
+int json_dotted_set(json_t *obj, const char *key, json_t *value)
+{
+	return dotted_set(obj, key, value, 0);
+}
+
+int json_dotted_set_cow(json_t *obj, const char *key, json_t *value)
+{
+	return dotted_set(obj, key, value, 1);
 }
 
 /* Skydive's DelField: the key, then each object on the way that it left empty. */

@@ -12,6 +12,13 @@
  * 0, or -ENOMEM (obj may then hold some of the objects on the way). */
 int json_dotted_set(json_t *obj, const char *key, json_t *value);
 
+/* The same on obj, a shallow copy (json_copy) of metadata that may be shared (a graph
+ * revision): each object on the path is copied (shallow) before it changes, so what is
+ * off the path stays shared and nothing shared is modified. Values in a graph's metadata
+ * are never modified in place (a change is a new revision), which makes the sharing safe:
+ * a counter update of a node with large RoutingTables no longer copies them. */
+int json_dotted_set_cow(json_t *obj, const char *key, json_t *value);
+
 /* Deletes key as Skydive's Metadata.DelField: the objects on the way that it leaves empty
  * go too. 1 when something was removed, 0 when the path did not exist. */
 int json_dotted_del(json_t *obj, const char *key);

@@ -203,13 +203,14 @@ int graph_node_set_key(struct graph *g, const char *id, const char *key, json_t 
 		json_decref(value);
 		return -ENOENT;
 	}
-	/* a new revision: the live metadata is copied, the value stolen */
-	json_t *md = json_deep_copy(n->pub.e.metadata);
+	/* a new revision: the live metadata copied along the key's path only (the rest is
+	 * shared with the revision that goes to history), the value stolen */
+	json_t *md = json_copy(n->pub.e.metadata);
 	if (!md) {
 		json_decref(value);
 		return -ENOMEM;
 	}
-	if (json_dotted_set(md, key, value)) {
+	if (json_dotted_set_cow(md, key, value)) {
 		json_decref(md);
 		return -ENOMEM;
 	}

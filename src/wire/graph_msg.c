@@ -188,7 +188,9 @@ static int partial_update(struct graph *g, const json_t *obj, int is_edge,
 		graph_view_free(v);
 		return 0;
 	}
-	json_t *md = e ? json_deep_copy(e->metadata) : NULL;
+	/* copied along each key's path only (json_dotted_set_cow): the rest stays shared
+	 * with the revision the graph keeps in history */
+	json_t *md = e ? json_copy(e->metadata) : NULL;
 	graph_view_free(v);
 	if (!e) {
 		snprintf(err, errlen, "%s %s does not exist", is_edge ? "edge" : "node", id);
@@ -207,7 +209,7 @@ static int partial_update(struct graph *g, const json_t *obj, int is_edge,
 		const json_t *val = op_is_delete(op) ? NULL : json_object_get(op, "Value");
 		/* the message's value is copied: the graph never shares the message's JSON */
 		json_t *copy = val ? json_deep_copy(val) : NULL;
-		if ((val && !copy) || json_dotted_set(md, key, copy)) {
+		if ((val && !copy) || json_dotted_set_cow(md, key, copy)) {
 			json_decref(md);
 			return -ENOMEM;
 		}

@@ -94,12 +94,44 @@ static void test_json_dotted(void **state)
 	json_decref(o);
 }
 
+/* The copy-on-write form: a shallow copy changed along the key's path leaves the original
+ * (a graph revision) as it was, and shares what is off the path. */
+static void test_json_dotted_cow(void **state)
+{
+	(void)state;
+	json_t *orig = json_pack("{s:s, s:{s:{s:s}, s:i}, s:[i]}", "Name", "eth0", "Ovs", "ExtID",
+				 "foo", "bar", "Port", 3, "RoutingTables", 254);
+	json_t *rt = json_object_get(orig, "RoutingTables");
+	json_t *copy = json_copy(orig);
+	assert_int_equal(json_dotted_set_cow(copy, "Ovs.ExtID.foo", json_string("baz")), 0);
+	assert_int_equal(json_dotted_set_cow(copy, "Ovs.Port", NULL), 0);
+	assert_int_equal(json_dotted_set_cow(copy, "Metric.RxPackets", json_integer(10)), 0);
+	/* the original is unchanged */
+	json_t *want = json_pack("{s:s, s:{s:{s:s}, s:i}, s:[i]}", "Name", "eth0", "Ovs", "ExtID",
+				 "foo", "bar", "Port", 3, "RoutingTables", 254);
+	assert_true(json_equal(orig, want));
+	/* the copy has the changes, and still shares what was off the path */
+	assert_string_equal(json_string_value(json_object_get(
+				json_object_get(json_object_get(copy, "Ovs"), "ExtID"), "foo")),
+			    "baz");
+	assert_null(json_object_get(json_object_get(copy, "Ovs"), "Port"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(copy, "Metric"),
+							    "RxPackets")),
+			 10);
+	assert_ptr_equal(json_object_get(copy, "RoutingTables"), rt);
+	assert_ptr_not_equal(json_object_get(copy, "Ovs"), json_object_get(orig, "Ovs"));
+	json_decref(want);
+	json_decref(copy);
+	json_decref(orig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pvec),
 		cmocka_unit_test(test_smap),
 		cmocka_unit_test(test_json_dotted),
+		cmocka_unit_test(test_json_dotted_cow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
