@@ -372,6 +372,7 @@ struct ovs_capture *ovs_netflow_attach(const struct ovs_netflow_opts *o, char *e
 
 /* ---- ovsmirror --------------------------------------------------------------- */
 
+/* Brings ifname up: 1 when it had to, 0 when it was up already, or -errno. */
 static int set_up(const char *ifname)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -385,8 +386,7 @@ static int set_up(const char *ifname)
 		rc = -errno;
 	} else if (!(ifr.ifr_flags & IFF_UP)) {
 		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-			rc = -errno;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 1;
 	}
 	close(s);
 	return rc;
@@ -450,11 +450,18 @@ struct ovs_capture *ovs_mirror_attach(const struct ovs_mirror_opts *o, char *err
 		ovs_capture_detach(c);
 		return NULL;
 	}
-	/* vswitchd creates the interface asynchronously. */
-	int tmo = o->up_timeout_ms > 0 ? o->up_timeout_ms : 5000, rc = -ENODEV;
+	/* vswitchd creates the interface asynchronously, and while it configures the new
+	 * netdev it may set its flags again (seen on the userspace datapath under load: the
+	 * port came up, then went down, and the capture saw nothing): up, and found up on
+	 * four polls in a row (150 ms). */
+	int tmo = o->up_timeout_ms > 0 ? o->up_timeout_ms : 5000, rc = -ENODEV, stable = 0;
 	for (int waited = 0; waited <= tmo; waited += 50) {
-		if (if_nametoindex(c->ifname) && (rc = set_up(c->ifname)) == 0)
-			break;
+		if (if_nametoindex(c->ifname) && (rc = set_up(c->ifname)) >= 0) {
+			stable = rc == 0 ? stable + 1 : 0;
+			rc = 0;
+			if (stable >= 4)
+				break;
+		}
 		struct timespec ts = {0, 50 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
