@@ -20,6 +20,7 @@
 # One `ok NAME` / `FAIL NAME: reason` line per check, then `N passed, M failed`.
 set -u
 . "$(dirname "$0")/lib/harness.sh"
+. "$(dirname "$0")/lib/cluster.sh" # wait_st (the analyzers here are on the host's loopback)
 
 for tool in etcd etcdctl curl jq openssl; do
 	command -v $tool >/dev/null || { echo "FAIL setup: $tool missing (scripts/install-deps.sh)"; echo "0 passed, 1 failed"; exit 1; }
@@ -72,16 +73,7 @@ start_an() {
 	wait_api "${PORT[$n]}"
 }
 status() { curl -s -m 10 "http://127.0.0.1:${PORT[$1]}/api/status"; }
-LAST=
-wait_st() { # TIMEOUT_S N FILTER
-	local end=$(($(date +%s) + $1))
-	while :; do
-		LAST=$(status "$2")
-		[ "$(echo "$LAST" | jq -r "$3" 2>/dev/null)" = true ] && return 0
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.3
-	done
-}
+st() { status "$@"; } # lib/cluster.sh's wait_st polls st: no namespace here
 stop_an() { kill -TERM "${PID[$1]}" 2>/dev/null; wait "${PID[$1]}" 2>/dev/null; }
 TLSYML="  ca_cert: $C/ca.crt
   client_cert: $C/agent-an.crt
