@@ -758,7 +758,6 @@ void analyzer_stop(struct analyzer *a)
 	graph_service_stop(a->gs);
 	flow_udp_stop(a->udp); /* before the ingest it feeds */
 	etcd_store_stop(a->capture_store); /* its watch tells the dispatch */
-	dispatch_free(a->dispatch);
 	flow_ingest_free(a->flows);
 	if (a->live) {
 		flow_store_set_live(a->fs, NULL);
@@ -769,6 +768,8 @@ void analyzer_stop(struct analyzer *a)
 	user_topo_free(a->user_topo);
 	etcd_store_stop(a->alert_store); /* no remote change applied from now on */
 	cluster_free(a->cluster);        /* revokes our lease: another analyzer takes over */
+	/* after the cluster's thread: its election callback tells the dispatch */
+	dispatch_free(a->dispatch);
 	alert_res_free(a->alerts); /* before the graph and flow store it reads */
 	alert_actions_free(a->alert_actions);
 	capture_res_free(a->captures);
